@@ -1,0 +1,338 @@
+import fs from "node:fs";
+import path from "node:path";
+import { DirLock } from "./dir-lock.js";
+import { InvalidArgumentError, TributaryError } from "./errors.js";
+import { GroupCoordinator } from "./group-coordinator.js";
+import type {
+  CommittedOffset,
+  CreateTopicOptions,
+  GroupDescription,
+  GroupOverview,
+  OffsetResetPlanRow,
+  OffsetResetSpec,
+  OffsetSpec,
+  PartitionOffset,
+  TopicDescription,
+} from "./log-client.js";
+import type {
+  FetchOptions,
+  FetchRequest,
+  FetchResponse,
+  GroupMemberRef,
+  HeartbeatResponse,
+  JoinGroupRequest,
+  JoinGroupResponse,
+  LogService,
+  ProduceAck,
+} from "./log-service.js";
+import { isInternalTopic } from "./names.js";
+import { PartitionLogOffsetJournal } from "./partition-log-offset-journal.js";
+import type { PartitionLog } from "./partition-log.js";
+import { TopicRegistry } from "./topic-registry.js";
+
+export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
+
+export interface EmbeddedLogOptions {
+  /** Clock for retention and timestamps; tests move it by hand. */
+  now?: () => number;
+  /** How often retention and compaction run. Default 30 s; 0 turns them off. */
+  maintenanceIntervalMs?: number;
+  /** Wait after a group's first join so members starting together share a generation. */
+  groupInitialRebalanceDelayMs?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The log in-process, on a data directory it holds the lock of. It is the LogService the
+ * broker serves, and, wrapped in a ServiceLogClient, the embedded LogClient.
+ *
+ * Responsible for: the data-dir lock; topics (through the TopicRegistry); produce and
+ * long-poll fetch over partition logs; consumer groups and their committed offsets (in the
+ * compacted `__consumer_offsets` topic); and the maintenance timer (retention, compaction).
+ */
+export class EmbeddedLogService implements LogService {
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly lock: DirLock,
+    private readonly registry: TopicRegistry,
+    private readonly groups: GroupCoordinator,
+    private readonly now: () => number,
+  ) {}
+
+  static async open(dataDir: string, options: EmbeddedLogOptions = {}): Promise<EmbeddedLogService> {
+    const dir = path.resolve(dataDir);
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = DirLock.acquire(dir);
+    const now = options.now ?? Date.now;
+    let registry: TopicRegistry | undefined;
+    try {
+      registry = TopicRegistry.open(dir, { now });
+      if (!registry.has(CONSUMER_OFFSETS_TOPIC)) {
+        registry.create(CONSUMER_OFFSETS_TOPIC, {
+          partitions: 1,
+          config: { cleanupPolicy: "compact", flushPolicy: "always", segmentBytes: 16 * 1024 * 1024 },
+        });
+      }
+      const offsetsLog = registry.partition(CONSUMER_OFFSETS_TOPIC, 0);
+      const reg = registry;
+      const groups = new GroupCoordinator({
+        journal: new PartitionLogOffsetJournal(offsetsLog),
+        offsets: {
+          partitionCount: (topic) => reg.get(topic).partitions,
+          listOffsets: (topic, spec) => listOffsetsOf(reg, topic, spec),
+        },
+        now,
+        initialRebalanceDelayMs: options.groupInitialRebalanceDelayMs,
+      });
+      const service = new EmbeddedLogService(dir, lock, registry, groups, now);
+      service.startMaintenance(options.maintenanceIntervalMs ?? 30_000);
+      return service;
+    } catch (err) {
+      await registry?.close();
+      lock.release();
+      throw err;
+    }
+  }
+
+  async createTopic(name: string, options: CreateTopicOptions): Promise<void> {
+    this.checkOpen();
+    if (options.ifNotExists && this.registry.has(name)) return;
+    this.registry.create(name, { partitions: options.partitions, config: options.config });
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    this.checkOpen();
+    if (isInternalTopic(name)) {
+      throw new InvalidArgumentError(`'${name}' is an internal topic and cannot be deleted`);
+    }
+    await this.registry.delete(name);
+  }
+
+  async listTopics(includeInternal: boolean): Promise<string[]> {
+    return this.registry
+      .list()
+      .filter((t) => includeInternal || !isInternalTopic(t))
+      .sort();
+  }
+
+  async describeTopic(name: string): Promise<TopicDescription> {
+    const meta = this.registry.get(name);
+    const partitions = [];
+    for (let p = 0; p < meta.partitions; p++) {
+      const log = this.registry.partition(name, p);
+      partitions.push({
+        partition: p,
+        logStartOffset: log.logStartOffset,
+        logEndOffset: log.highWatermark,
+        sizeBytes: log.sizeInBytes,
+        segments: log.segmentCount,
+      });
+    }
+    return { name, partitions, config: meta.config, internal: isInternalTopic(name) };
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    return this.registry.get(topic).partitions;
+  }
+
+  async listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]> {
+    return listOffsetsOf(this.registry, topic, spec);
+  }
+
+  produce(topic: string, partition: number, batch: Buffer): Promise<ProduceAck> {
+    this.checkOpen();
+    if (isInternalTopic(topic)) {
+      return Promise.reject(
+        new InvalidArgumentError(`'${topic}' is an internal topic: clients cannot produce to it`),
+      );
+    }
+    return this.registry.partition(topic, partition).append(batch);
+  }
+
+  async fetch(requests: FetchRequest[], options: FetchOptions): Promise<FetchResponse[]> {
+    this.checkOpen();
+    const logs = requests.map((r) => this.logOrError(r));
+    let responses = this.readAll(requests, logs, options.maxBytes);
+    if (options.maxWaitMs <= 0 || totalBytes(responses) >= Math.max(1, options.minBytes)) {
+      return responses;
+    }
+    // Long poll: wake on the first append to any requested partition, or at maxWaitMs.
+    await new Promise<void>((resolve) => {
+      const unsubscribes: (() => void)[] = [];
+      const done = () => {
+        clearTimeout(timer);
+        for (const u of unsubscribes) u();
+        resolve();
+      };
+      const timer = setTimeout(done, options.maxWaitMs);
+      for (const log of logs) if (!(log instanceof Error)) unsubscribes.push(log.onAppend(done));
+    });
+    if (this.closed) return responses;
+    responses = this.readAll(requests, logs, options.maxBytes);
+    return responses;
+  }
+
+  private logOrError(r: FetchRequest): PartitionLog | TributaryError {
+    try {
+      return this.registry.partition(r.topic, r.partition);
+    } catch (err) {
+      if (err instanceof TributaryError) return err;
+      throw err;
+    }
+  }
+
+  private readAll(
+    requests: FetchRequest[],
+    logs: (PartitionLog | TributaryError)[],
+    maxBytes: number,
+  ): FetchResponse[] {
+    let budget = maxBytes;
+    const out: FetchResponse[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i]!;
+      const log = logs[i]!;
+      if (log instanceof Error) {
+        out.push(errorResponse(r, log));
+        continue;
+      }
+      if (budget <= 0) {
+        out.push({
+          topic: r.topic,
+          partition: r.partition,
+          records: EMPTY,
+          highWatermark: log.highWatermark,
+          logStartOffset: log.logStartOffset,
+        });
+        continue;
+      }
+      try {
+        const read = log.read(r.offset, Math.min(r.maxBytes, budget));
+        budget -= read.records.length;
+        out.push({ topic: r.topic, partition: r.partition, ...read });
+      } catch (err) {
+        if (!(err instanceof TributaryError)) throw err;
+        out.push(errorResponse(r, err));
+      }
+    }
+    return out;
+  }
+
+  joinGroup(request: JoinGroupRequest): Promise<JoinGroupResponse> {
+    this.checkOpen();
+    for (const t of request.topics) this.registry.get(t); // unknown topics fail the join
+    return this.groups.joinGroup(request);
+  }
+
+  heartbeat(request: GroupMemberRef): Promise<HeartbeatResponse> {
+    return this.groups.heartbeat(request);
+  }
+
+  leaveGroup(request: { groupId: string; memberId: string }): Promise<void> {
+    return this.groups.leaveGroup(request);
+  }
+
+  commitOffsets(request: GroupMemberRef & { offsets: CommittedOffset[] }): Promise<void> {
+    this.checkOpen();
+    return this.groups.commitOffsets(request);
+  }
+
+  fetchOffsets(groupId: string, topics?: string[]): Promise<CommittedOffset[]> {
+    return this.groups.fetchOffsets(groupId, topics);
+  }
+
+  listGroups(): Promise<GroupOverview[]> {
+    return this.groups.listGroups();
+  }
+
+  describeGroup(groupId: string): Promise<GroupDescription> {
+    return this.groups.describeGroup(groupId);
+  }
+
+  resetOffsets(
+    groupId: string,
+    spec: OffsetResetSpec,
+    options: { topics?: string[]; dryRun?: boolean },
+  ): Promise<OffsetResetPlanRow[]> {
+    this.checkOpen();
+    return this.groups.resetOffsets(groupId, spec, options);
+  }
+
+  deleteGroup(groupId: string): Promise<void> {
+    this.checkOpen();
+    return this.groups.deleteGroup(groupId);
+  }
+
+  /** Runs retention and compaction over every partition once (the timer calls this). */
+  runMaintenance(): void {
+    const now = this.now();
+    for (const topic of this.registry.list()) {
+      const meta = this.registry.get(topic);
+      for (let p = 0; p < meta.partitions; p++) {
+        const log = this.registry.partition(topic, p);
+        if (meta.config.cleanupPolicy !== "compact") log.applyRetention(now);
+        if (meta.config.cleanupPolicy !== "delete") log.compact(now);
+      }
+    }
+  }
+
+  private startMaintenance(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    this.maintenanceTimer = setInterval(() => {
+      try {
+        this.runMaintenance();
+      } catch (err) {
+        process.emitWarning(`log maintenance failed: ${(err as Error).message}`);
+      }
+    }, intervalMs);
+    this.maintenanceTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
+    await this.groups.close();
+    await this.registry.close();
+    this.lock.release();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new TributaryError("CLOSED", `the log at ${this.dataDir} is closed`);
+  }
+}
+
+function listOffsetsOf(registry: TopicRegistry, topic: string, spec: OffsetSpec): PartitionOffset[] {
+  const meta = registry.get(topic);
+  const out: PartitionOffset[] = [];
+  for (let p = 0; p < meta.partitions; p++) {
+    const log = registry.partition(topic, p);
+    let offset: number;
+    if (spec === "earliest") offset = log.logStartOffset;
+    else if (spec === "latest") offset = log.highWatermark;
+    // No record that new: the end, where the next record will be (what a reset wants).
+    else offset = log.offsetForTimestamp(spec.timestamp) ?? log.highWatermark;
+    out.push({ topic, partition: p, offset });
+  }
+  return out;
+}
+
+function totalBytes(responses: FetchResponse[]): number {
+  let n = 0;
+  for (const r of responses) n += r.records.length;
+  return n;
+}
+
+function errorResponse(r: FetchRequest, err: TributaryError): FetchResponse {
+  return {
+    topic: r.topic,
+    partition: r.partition,
+    records: EMPTY,
+    highWatermark: -1,
+    logStartOffset: -1,
+    error: { code: err.code, message: err.message },
+  };
+}

@@ -1,0 +1,350 @@
+import { ClosedError, InvalidArgumentError, TributaryError } from "./errors.js";
+import type {
+  AssignorName,
+  AutoOffsetReset,
+  CommittedOffset,
+  Consumer,
+  ConsumerOptions,
+  FetchedPartition,
+  RebalanceListener,
+} from "./log-client.js";
+import type { FetchRequest, FetchResponse, LogService } from "./log-service.js";
+import { type LogRecord, type TopicPartition, topicPartitionKey } from "./record.js";
+import { splitBatches } from "./record-batch.js";
+
+const DEFAULTS = {
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  rebalanceTimeoutMs: 30_000,
+  maxPollBytes: 16 * 1024 * 1024,
+  maxPartitionFetchBytes: 4 * 1024 * 1024,
+  pollMaxWaitMs: 500,
+};
+
+interface PartitionState {
+  tp: TopicPartition;
+  /** Next offset to return; undefined until looked up (committed offset or reset). */
+  position: number | undefined;
+  paused: boolean;
+}
+
+/**
+ * The consumer over a LogService, in the shape of Kafka's: `poll` does the group's work
+ * (join, rebalance listener calls) and fetches; heartbeats run on a timer so a member that
+ * is busy processing a batch is not declared dead, while a rebalance waits for its next
+ * poll (bounded by the rebalance timeout).
+ *
+ * Rebalances are eager: on a rebalance every owned partition is revoked (the listener
+ * commits) before the member rejoins, so no partition is ever processed by two members of
+ * one generation. The member reports what it owned, so the sticky assignor hands most
+ * partitions straight back.
+ */
+export class ServiceConsumer implements Consumer {
+  private readonly groupId: string | undefined;
+  private readonly clientId: string;
+  private readonly autoOffsetReset: AutoOffsetReset;
+  private readonly sessionTimeoutMs: number;
+  private readonly heartbeatIntervalMs: number;
+  private readonly rebalanceTimeoutMs: number;
+  private readonly assignor: AssignorName;
+  private readonly maxPollBytes: number;
+  private readonly maxPartitionFetchBytes: number;
+  private readonly listener: RebalanceListener;
+
+  private readonly partitions = new Map<string, PartitionState>();
+  private subscription: string[] = [];
+  private memberId = "";
+  private generation = -1;
+  private needsJoin = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly service: LogService,
+    options: ConsumerOptions = {},
+  ) {
+    this.groupId = options.groupId;
+    this.clientId = options.clientId ?? `consumer-${process.pid}`;
+    this.autoOffsetReset = options.autoOffsetReset ?? "latest";
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs;
+    this.heartbeatIntervalMs =
+      options.heartbeatIntervalMs ??
+      Math.min(DEFAULTS.heartbeatIntervalMs, Math.floor(this.sessionTimeoutMs / 3));
+    this.rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? DEFAULTS.rebalanceTimeoutMs;
+    this.assignor = options.assignor ?? "sticky";
+    this.maxPollBytes = options.maxPollBytes ?? DEFAULTS.maxPollBytes;
+    this.maxPartitionFetchBytes = options.maxPartitionFetchBytes ?? DEFAULTS.maxPartitionFetchBytes;
+    this.listener = options.listener ?? {};
+  }
+
+  async subscribe(topics: string[]): Promise<void> {
+    this.checkOpen();
+    if (this.groupId === undefined) {
+      throw new InvalidArgumentError(
+        "subscribe needs a consumer with a groupId; use assign() for manual assignment",
+      );
+    }
+    if (topics.length === 0) throw new InvalidArgumentError("subscribe needs at least one topic");
+    for (const t of topics) await this.service.partitionCount(t); // fails fast on unknown topics
+    this.subscription = [...new Set(topics)].sort();
+    this.needsJoin = true;
+  }
+
+  assign(partitions: TopicPartition[]): void {
+    this.checkOpen();
+    if (this.subscription.length > 0) {
+      throw new InvalidArgumentError("this consumer subscribed through its group; it cannot also assign()");
+    }
+    this.partitions.clear();
+    for (const tp of partitions) {
+      this.partitions.set(topicPartitionKey(tp.topic, tp.partition), {
+        tp: { topic: tp.topic, partition: tp.partition },
+        position: undefined,
+        paused: false,
+      });
+    }
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.partitions.values()].map((s) => ({ ...s.tp }));
+  }
+
+  async poll(options: { maxWaitMs?: number } = {}): Promise<FetchedPartition[]> {
+    this.checkOpen();
+    if (this.needsJoin) await this.rejoin();
+    const states = [...this.partitions.values()].filter((s) => !s.paused);
+    if (states.length === 0) {
+      await sleep(Math.min(options.maxWaitMs ?? DEFAULTS.pollMaxWaitMs, 100));
+      return [];
+    }
+    await this.resolvePositions(states);
+    const requests: FetchRequest[] = states.map((s) => ({
+      topic: s.tp.topic,
+      partition: s.tp.partition,
+      offset: s.position!,
+      maxBytes: this.maxPartitionFetchBytes,
+    }));
+    const responses = await this.service.fetch(requests, {
+      maxWaitMs: options.maxWaitMs ?? DEFAULTS.pollMaxWaitMs,
+      minBytes: 1,
+      maxBytes: this.maxPollBytes,
+    });
+    const out: FetchedPartition[] = [];
+    for (const response of responses) {
+      const fetched = await this.decode(response);
+      if (fetched !== undefined && fetched.records.length > 0) out.push(fetched);
+    }
+    return out;
+  }
+
+  /** Decodes a partition's fetched bytes from the current position on; CRC-checked. */
+  private async decode(response: FetchResponse): Promise<FetchedPartition | undefined> {
+    const state = this.partitions.get(topicPartitionKey(response.topic, response.partition));
+    // The partition may have been revoked, sought or paused while the fetch was in flight.
+    if (state === undefined || state.paused || state.position === undefined) return undefined;
+    if (response.error !== undefined) {
+      if (response.error.code === "OFFSET_OUT_OF_RANGE") {
+        state.position = await this.resetPosition(state.tp);
+        return undefined;
+      }
+      throw new TributaryError(response.error.code as never, response.error.message);
+    }
+    const position = state.position;
+    const records: LogRecord[] = [];
+    const { batches } = splitBatches(response.records);
+    let next = position;
+    const where = `${response.topic}-${response.partition}`;
+    for (const batch of batches) {
+      if (batch.nextOffset <= position) continue;
+      batch.verify(where);
+      batch.forEach((r) => {
+        if (r.offset >= position) records.push(r);
+      });
+      // A compacted batch may end in removed records: its last offset still counts.
+      next = batch.nextOffset;
+    }
+    state.position = next;
+    return {
+      topic: response.topic,
+      partition: response.partition,
+      records,
+      highWatermark: response.highWatermark,
+    };
+  }
+
+  private async resolvePositions(states: PartitionState[]): Promise<void> {
+    const missing = states.filter((s) => s.position === undefined);
+    if (missing.length === 0) return;
+    if (this.groupId !== undefined) {
+      const topics = [...new Set(missing.map((s) => s.tp.topic))];
+      const committed = await this.service.fetchOffsets(this.groupId, topics);
+      for (const c of committed) {
+        const s = this.partitions.get(topicPartitionKey(c.topic, c.partition));
+        if (s !== undefined && s.position === undefined) s.position = c.offset;
+      }
+    }
+    for (const s of missing) {
+      if (s.position === undefined) s.position = await this.resetPosition(s.tp);
+    }
+  }
+
+  private async resetPosition(tp: TopicPartition): Promise<number> {
+    if (this.autoOffsetReset === "none") {
+      throw new InvalidArgumentError(
+        `no committed offset for ${tp.topic}-${tp.partition} and autoOffsetReset is "none": seek() first`,
+      );
+    }
+    const offsets = await this.service.listOffsets(tp.topic, this.autoOffsetReset);
+    const found = offsets.find((o) => o.partition === tp.partition);
+    if (found === undefined) throw new InvalidArgumentError(`no partition ${tp.partition} in ${tp.topic}`);
+    return found.offset;
+  }
+
+  /** Revoke everything, join, take the new assignment (see the class comment). */
+  private async rejoin(): Promise<void> {
+    const owned = this.assignment();
+    if (owned.length > 0) await this.listener.onPartitionsRevoked?.(owned);
+    this.partitions.clear();
+    this.stopHeartbeat();
+    const response = await this.service.joinGroup({
+      groupId: this.groupId!,
+      memberId: this.memberId,
+      clientId: this.clientId,
+      topics: this.subscription,
+      sessionTimeoutMs: this.sessionTimeoutMs,
+      rebalanceTimeoutMs: this.rebalanceTimeoutMs,
+      assignor: this.assignor,
+      owned,
+    });
+    this.memberId = response.memberId;
+    this.generation = response.generation;
+    this.needsJoin = false;
+    for (const tp of response.assignment) {
+      this.partitions.set(topicPartitionKey(tp.topic, tp.partition), {
+        tp,
+        position: undefined,
+        paused: false,
+      });
+    }
+    this.startHeartbeat();
+    await this.listener.onPartitionsAssigned?.(this.assignment());
+  }
+
+  private startHeartbeat(): void {
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.closed || this.needsJoin || this.groupId === undefined) return;
+    try {
+      const r = await this.service.heartbeat({
+        groupId: this.groupId,
+        memberId: this.memberId,
+        generation: this.generation,
+      });
+      if (r.rebalance) this.needsJoin = true;
+    } catch (err) {
+      if (err instanceof TributaryError) {
+        if (err.code === "UNKNOWN_MEMBER" || err.code === "ILLEGAL_GENERATION") {
+          // Our session expired: the partitions are someone else's now.
+          if (err.code === "UNKNOWN_MEMBER") this.memberId = "";
+          const lost = this.assignment();
+          this.partitions.clear();
+          this.needsJoin = true;
+          if (lost.length > 0) await this.listener.onPartitionsLost?.(lost);
+          return;
+        }
+        if (err.retriable || err.code === "CONNECTION" || err.code === "TIMEOUT") return;
+      }
+      // Anything else surfaces on the next poll as a rejoin.
+      this.needsJoin = true;
+    }
+  }
+
+  seek(partition: TopicPartition, offset: number): void {
+    const s = this.state(partition);
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new InvalidArgumentError(`seek to ${offset}: an offset is a non-negative integer`);
+    }
+    s.position = offset;
+  }
+
+  position(partition: TopicPartition): number | undefined {
+    return this.partitions.get(topicPartitionKey(partition.topic, partition.partition))?.position;
+  }
+
+  pause(partitions: TopicPartition[]): void {
+    for (const p of partitions) this.state(p).paused = true;
+  }
+
+  resume(partitions: TopicPartition[]): void {
+    for (const p of partitions) this.state(p).paused = false;
+  }
+
+  async commit(offsets?: CommittedOffset[]): Promise<void> {
+    this.checkOpen();
+    if (this.groupId === undefined) {
+      throw new InvalidArgumentError("commit needs a consumer with a groupId");
+    }
+    const toCommit =
+      offsets ??
+      [...this.partitions.values()]
+        .filter((s) => s.position !== undefined)
+        .map((s) => ({ topic: s.tp.topic, partition: s.tp.partition, offset: s.position! }));
+    if (toCommit.length === 0) return;
+    await this.service.commitOffsets({
+      groupId: this.groupId,
+      memberId: this.memberId,
+      generation: this.generation,
+      offsets: toCommit,
+    });
+  }
+
+  async committed(partitions: TopicPartition[]): Promise<CommittedOffset[]> {
+    if (this.groupId === undefined) return [];
+    const topics = [...new Set(partitions.map((p) => p.topic))];
+    const wanted = new Set(partitions.map((p) => topicPartitionKey(p.topic, p.partition)));
+    const all = await this.service.fetchOffsets(this.groupId, topics);
+    return all.filter((c) => wanted.has(topicPartitionKey(c.topic, c.partition)));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopHeartbeat();
+    if (this.groupId !== undefined && this.memberId !== "") {
+      const owned = this.assignment();
+      if (owned.length > 0) await this.listener.onPartitionsRevoked?.(owned);
+      try {
+        await this.service.leaveGroup({ groupId: this.groupId, memberId: this.memberId });
+      } catch {
+        // Leaving is a courtesy: the session timeout removes the member anyway.
+      }
+    }
+    this.partitions.clear();
+  }
+
+  private state(partition: TopicPartition): PartitionState {
+    const s = this.partitions.get(topicPartitionKey(partition.topic, partition.partition));
+    if (s === undefined) {
+      throw new InvalidArgumentError(
+        `${partition.topic}-${partition.partition} is not assigned to this consumer`,
+      );
+    }
+    return s;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError("consumer");
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
