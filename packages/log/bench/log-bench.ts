@@ -1,0 +1,232 @@
+/**
+ * The log's benchmark: `npm run bench -w @tributary/log`.
+ *
+ * 100-byte values, 16-byte keys, sends of 1,000 records over 3 partitions, through the
+ * ordinary producer/consumer API of the embedded LogClient, beside a raw baseline measured
+ * in the same run (the same batch bytes written with plain fs.writeSync). Prints a table
+ * and ends with one JSON line. Figures are ratios first: this machine is shared and slow.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { openEmbeddedLog } from "../src/embedded-log.js";
+import type { LogClient } from "../src/log-client.js";
+import type { ProducerRecord } from "../src/record.js";
+import { encodeBatch } from "../src/record-batch.js";
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 3_000_000);
+const BATCH = 1_000;
+const PARTITIONS = 3;
+const VALUE_BYTES = 100;
+const KEY_BYTES = 16;
+const DURABLE_RECORDS = Number(process.env.BENCH_DURABLE_RECORDS ?? 1_000_000);
+const RSS_RECORDS = Number(process.env.BENCH_RSS_RECORDS ?? 10_000_000);
+
+function makeSends(distinct: number): ProducerRecord[][] {
+  const sends: ProducerRecord[][] = [];
+  let n = 0;
+  for (let s = 0; s < distinct; s++) {
+    const records: ProducerRecord[] = [];
+    for (let i = 0; i < BATCH; i++, n++) {
+      const key = Buffer.alloc(KEY_BYTES);
+      key.write(`key-${n.toString(16).padStart(11, "0")}`);
+      const value = Buffer.alloc(VALUE_BYTES, n & 0xff);
+      records.push({ key, value, timestamp: 1_700_000_000_000 + n });
+    }
+    sends.push(records);
+  }
+  return sends;
+}
+
+function tmpDir(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-bench-${name}-`));
+}
+
+function seconds(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function appendRun(
+  log: LogClient,
+  topic: string,
+  sends: ProducerRecord[][],
+  total: number,
+  inFlight: number,
+): Promise<number> {
+  const producer = log.producer();
+  const start = process.hrtime.bigint();
+  let sent = 0;
+  let i = 0;
+  const window: Promise<unknown>[] = [];
+  while (sent < total) {
+    window.push(producer.send(topic, sends[i++ % sends.length]!));
+    sent += BATCH;
+    if (window.length >= inFlight) await window.shift();
+  }
+  await Promise.all(window);
+  return seconds(start);
+}
+
+/** The same bytes the log writes (encoded batches, split by partition), with writeSync. */
+function baselineRun(sends: ProducerRecord[][], total: number): { secs: number; bytes: number } {
+  const dir = tmpDir("baseline");
+  const encoded: Buffer[] = [];
+  for (const records of sends) {
+    // Three batches per send, as the producer makes them.
+    for (let p = 0; p < PARTITIONS; p++) {
+      encoded.push(encodeBatch(records.filter((_, i) => i % PARTITIONS === p)));
+    }
+  }
+  const fds = Array.from({ length: PARTITIONS }, (_, p) =>
+    fs.openSync(path.join(dir, `${p}.log`), "a"),
+  );
+  let bytes = 0;
+  const start = process.hrtime.bigint();
+  for (let sent = 0, i = 0; sent < total; sent += BATCH) {
+    for (let p = 0; p < PARTITIONS; p++, i++) {
+      const b = encoded[i % encoded.length]!;
+      fs.writeSync(fds[p]!, b);
+      bytes += b.length;
+    }
+  }
+  const secs = seconds(start);
+  for (const fd of fds) fs.closeSync(fd);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { secs, bytes };
+}
+
+async function consumeRun(log: LogClient, topic: string, total: number): Promise<number> {
+  const consumer = log.consumer({ maxPollBytes: 8 * 1024 * 1024 });
+  consumer.assign(Array.from({ length: PARTITIONS }, (_, p) => ({ topic, partition: p })));
+  for (let p = 0; p < PARTITIONS; p++) consumer.seek({ topic, partition: p }, 0);
+  let n = 0;
+  let checksum = 0;
+  const start = process.hrtime.bigint();
+  while (n < total) {
+    const polled = await consumer.poll({ maxWaitMs: 0 });
+    for (const fp of polled) {
+      const records = fp.records;
+      for (let i = 0; i < records.length; i++) {
+        // Touch key and value so the decode is real work, not dead code.
+        const r = records[i]!;
+        checksum += r.value!.length + r.key!.length;
+      }
+      n += records.length;
+    }
+    if (polled.length === 0) break;
+  }
+  const secs = seconds(start);
+  await consumer.close();
+  if (n < total || checksum !== n * (VALUE_BYTES + KEY_BYTES)) {
+    throw new Error(`consume read ${n} of ${total} records (checksum ${checksum})`);
+  }
+  return secs;
+}
+
+/** Child mode: append RSS_RECORDS and report peak RSS, so earlier phases don't count. */
+async function rssChild(): Promise<void> {
+  const dir = tmpDir("rss");
+  const log = await openEmbeddedLog(dir, { maintenanceIntervalMs: 0 });
+  await log.admin.createTopic("rss", { partitions: PARTITIONS });
+  const sends = makeSends(20);
+  await appendRun(log, "rss", sends, RSS_RECORDS, 1);
+  await log.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.stdout.write(JSON.stringify({ peakRssMB: process.resourceUsage().maxRSS / 1024 }));
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === "--rss-child") return rssChild();
+  const sends = makeSends(100);
+  const bytesPerRecord = KEY_BYTES + VALUE_BYTES;
+  const rows: [string, number, number, string][] = [];
+
+  // Warm up the code paths once so the JIT has settled.
+  {
+    const dir = tmpDir("warm");
+    const log = await openEmbeddedLog(dir, { maintenanceIntervalMs: 0 });
+    await log.admin.createTopic("w", { partitions: PARTITIONS });
+    await appendRun(log, "w", sends, 200_000, 1);
+    await consumeRun(log, "w", 200_000);
+    await log.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const base = baselineRun(sends, RECORDS);
+  const baselinePerSec = RECORDS / base.secs;
+  rows.push(["baseline fs.writeSync of the same batch bytes", baselinePerSec, base.bytes / base.secs, "-"]);
+
+  const dir = tmpDir("os");
+  const log = await openEmbeddedLog(dir, { maintenanceIntervalMs: 0 });
+  await log.admin.createTopic("bench", { partitions: PARTITIONS, config: { flushPolicy: "os" } });
+  const appendSecs = await appendRun(log, "bench", sends, RECORDS, 1);
+  const appendPerSec = RECORDS / appendSecs;
+  rows.push([
+    "append, flush os (producer.send)",
+    appendPerSec,
+    (RECORDS * bytesPerRecord) / appendSecs,
+    `${((appendPerSec / baselinePerSec) * 100).toFixed(0)}% of baseline`,
+  ]);
+
+  const consumeSecs = await consumeRun(log, "bench", RECORDS);
+  const consumePerSec = RECORDS / consumeSecs;
+  rows.push([
+    "consume (fetch + CRC + decode)",
+    consumePerSec,
+    (RECORDS * bytesPerRecord) / consumeSecs,
+    "-",
+  ]);
+  await log.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  // Group commit: several sends in flight share each fdatasync.
+  const ddir = tmpDir("always");
+  const dlog = await openEmbeddedLog(ddir, { maintenanceIntervalMs: 0 });
+  await dlog.admin.createTopic("durable", { partitions: PARTITIONS, config: { flushPolicy: "always" } });
+  let fsyncs = 0;
+  const realFdatasync = fs.fdatasync;
+  (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = ((fd: number, cb: fs.NoParamCallback) => {
+    fsyncs++;
+    return realFdatasync(fd, cb);
+  }) as typeof fs.fdatasync;
+  const durableSecs = await appendRun(dlog, "durable", sends, DURABLE_RECORDS, 8);
+  (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = realFdatasync;
+  const durableAppendPerSec = DURABLE_RECORDS / durableSecs;
+  rows.push([
+    `append, flush always (8 sends in flight), ${(fsyncs / durableSecs).toFixed(0)} fsyncs/s`,
+    durableAppendPerSec,
+    (DURABLE_RECORDS * bytesPerRecord) / durableSecs,
+    `${(appendPerSec / durableAppendPerSec).toFixed(2)}x slower than os`,
+  ]);
+  await dlog.close();
+  fs.rmSync(ddir, { recursive: true, force: true });
+
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--rss-child"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const peakRssMB = JSON.parse(child.stdout).peakRssMB as number;
+
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}, node ${process.version}`);
+  console.log(`records: ${RECORDS} (${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte values), sends of ${BATCH}, ${PARTITIONS} partitions`);
+  console.log("| run | records/s | MB/s | note |");
+  console.log("|---|---:|---:|---|");
+  for (const [name, rps, bps, note] of rows) {
+    console.log(`| ${name} | ${Math.round(rps).toLocaleString("en-US")} | ${(bps / 1e6).toFixed(1)} | ${note} |`);
+  }
+  console.log(`| peak RSS appending ${RSS_RECORDS.toLocaleString("en-US")} records | | | ${peakRssMB.toFixed(0)} MB |`);
+  console.log(
+    JSON.stringify({
+      appendPerSec: Math.round(appendPerSec),
+      baselinePerSec: Math.round(baselinePerSec),
+      consumePerSec: Math.round(consumePerSec),
+      durableAppendPerSec: Math.round(durableAppendPerSec),
+      fsyncsPerSec: Math.round(fsyncs / durableSecs),
+      peakRssMB: Math.round(peakRssMB),
+    }),
+  );
+}
+
+await main();
