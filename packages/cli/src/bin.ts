@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { registerBrokerCommand } from "./commands/broker.js";
+
+/**
+ * The `tributary` command. Each verb lives in commands/<verb>.ts and adds itself to the
+ * program through its register function; this file only lists them and turns failures
+ * into exit codes:
+ *   0  done;  1  the command failed (message on stderr);
+ *   2  bad usage: an unknown flag, a missing or malformed value (INVALID_ARGUMENT/CONFIG).
+ * A stack trace is printed only with --verbose.
+ */
+const COMMANDS: ((program: Command) => void)[] = [registerBrokerCommand];
+
+const USAGE_CODES = new Set([
+  "INVALID_ARGUMENT",
+  "INVALID_CONFIG",
+  "INVALID_TOPIC_NAME",
+  "INVALID_GROUP_NAME",
+]);
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command("tributary")
+    .description("A stream data platform for TypeScript: commit log, broker, stream processing.")
+    .option("--verbose", "print stack traces and debug logs")
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .showSuggestionAfterError(true);
+  for (const register of COMMANDS) register(program);
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: () => {} });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    fail(err, argv.includes("--verbose"));
+  }
+}
+
+function fail(err: unknown, verbose: boolean): never {
+  if (err instanceof CommanderError) {
+    // --help and --version exit through here too, with code 0.
+    if (err.exitCode === 0) process.exit(0);
+    process.stderr.write(`tributary: ${err.message.replace(/^error: /, "")}\n`);
+    process.exit(2);
+  }
+  const e = err as Error & { code?: string };
+  process.stderr.write(`tributary: ${e?.message ?? String(err)}\n`);
+  if (verbose && e?.stack) process.stderr.write(`${e.stack}\n`);
+  process.exit(typeof e?.code === "string" && USAGE_CODES.has(e.code) ? 2 : 1);
+}
+
+void main(process.argv);

@@ -1,0 +1,100 @@
+import * as fs from "node:fs";
+import {
+  InvalidArgumentError,
+  type RunningBroker,
+  formatBrokerAddress,
+  startBroker,
+} from "@tributary/log";
+import type { Command } from "commander";
+
+interface BrokerFlags {
+  data: string;
+  listen?: string;
+  socket?: string;
+  tokenFile?: string;
+  maxFrameBytes?: string;
+}
+
+/**
+ * `tributary broker`: serves one data directory to other processes. Prints one line on
+ * stdout when it accepts connections (`broker listening on <address> ...`), so scripts
+ * and tests can wait for it; logs go to stderr as JSON lines. SIGTERM or SIGINT stops it
+ * cleanly: no new connections, in-flight requests answered, log flushed and unlocked,
+ * broker.json removed, exit 0.
+ */
+export function registerBrokerCommand(program: Command): void {
+  program
+    .command("broker")
+    .description("serve a data directory to other processes over TCP (loopback) or a Unix socket")
+    .option("--data <dir>", "data directory", "./.tributary")
+    .option("--listen <host:port>", "TCP address to listen on (default 127.0.0.1:7070)")
+    .option("--socket <path>", "Unix socket to listen on instead of TCP")
+    .option("--token-file <file>", "require clients to present the token in this file")
+    .option("--max-frame-bytes <n>", "largest request or response frame (default 64 MiB)")
+    .action(async (flags: BrokerFlags) => {
+      const running = await startBroker({
+        dataDir: flags.data,
+        address: brokerAddress(flags),
+        token: flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile),
+        maxFrameBytes:
+          flags.maxFrameBytes === undefined ? undefined : parseSize(flags.maxFrameBytes),
+      });
+      process.stdout.write(
+        `broker listening on ${formatBrokerAddress(running.address)} (data ${flags.data}, pid ${process.pid})\n`,
+      );
+      await untilSignal(running);
+    });
+}
+
+function brokerAddress(flags: BrokerFlags): string | undefined {
+  if (flags.listen !== undefined && flags.socket !== undefined) {
+    throw new InvalidArgumentError("--listen and --socket exclude each other: pick one");
+  }
+  if (flags.socket !== undefined) return `unix:${flags.socket}`;
+  if (flags.listen !== undefined) {
+    if (flags.listen.startsWith("unix:")) {
+      throw new InvalidArgumentError("--listen takes host:port; use --socket for a Unix socket");
+    }
+    return flags.listen.startsWith("tcp://") ? flags.listen : `tcp://${flags.listen}`;
+  }
+  return undefined;
+}
+
+function readToken(file: string): string {
+  let token: string;
+  try {
+    token = fs.readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new InvalidArgumentError(`--token-file ${file}: ${(err as Error).message}`);
+  }
+  if (token.length === 0)
+    throw new InvalidArgumentError(`--token-file ${file} is empty: put a secret in it`);
+  return token;
+}
+
+function parseSize(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 2 ** 32 - 1) {
+    throw new InvalidArgumentError(
+      `--max-frame-bytes ${raw}: expected an integer from 1024 to 4294967295`,
+    );
+  }
+  return n;
+}
+
+function untilSignal(running: RunningBroker): Promise<never> {
+  return new Promise(() => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.once(signal, () => process.exit(1)); // a second signal: give up waiting
+      running.stop().then(
+        () => process.exit(0),
+        (err) => {
+          process.stderr.write(`tributary: broker stop failed: ${(err as Error).message}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+}

@@ -1,0 +1,169 @@
+import { InvalidArgumentError, ProtocolError } from "../errors.js";
+import type { LogService } from "../log-service.js";
+import { ApiKey } from "./protocol.js";
+
+/**
+ * Turns one decoded request body into a LogService call. The broker trusts nothing from
+ * the wire: every field the service relies on is type-checked here, so a malformed request
+ * gets INVALID_ARGUMENT back instead of reaching the log as `undefined`. Semantic checks
+ * (topic names, partition ranges, fencing) stay with the service, which makes them the
+ * same for embedded and remote callers.
+ */
+export type RequestHandler = (service: LogService, body: Body) => Promise<unknown>;
+
+type Body = Record<string, unknown>;
+
+function field<T>(
+  body: Body,
+  name: string,
+  check: (v: unknown) => boolean,
+  what: string,
+  optional = false,
+): T {
+  const v = body[name];
+  if (v === undefined && optional) return v as T;
+  if (!check(v)) {
+    throw new InvalidArgumentError(
+      `request field '${name}' must be ${what}, got ${v === null ? "null" : typeof v}`,
+    );
+  }
+  return v as T;
+}
+
+const isStr = (v: unknown) => typeof v === "string";
+const isInt = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v);
+const isBool = (v: unknown) => typeof v === "boolean";
+const isObj = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+const isArr = (v: unknown) => Array.isArray(v);
+const isBuf = (v: unknown) => v instanceof Uint8Array;
+const isSpec = (v: unknown) => isStr(v) || isObj(v);
+const isStrArr = (v: unknown) => Array.isArray(v) && v.every(isStr);
+
+const str = (b: Body, n: string) => field<string>(b, n, isStr, "a string");
+const int = (b: Body, n: string) => field<number>(b, n, isInt, "an integer");
+const obj = (b: Body, n: string) => field<Body>(b, n, isObj, "a map");
+const arr = <T>(b: Body, n: string) => field<T[]>(b, n, isArr, "an array");
+const optStrArr = (b: Body, n: string) =>
+  field<string[] | undefined>(b, n, isStrArr, "an array of strings", true);
+
+function member(b: Body) {
+  return {
+    groupId: str(b, "groupId"),
+    memberId: str(b, "memberId"),
+    generation: int(b, "generation"),
+  };
+}
+
+function objects<T>(list: unknown[], what: string): T[] {
+  for (const item of list) {
+    if (!isObj(item)) throw new InvalidArgumentError(`every ${what} must be a map`);
+  }
+  return list as T[];
+}
+
+const handlers = new Map<number, RequestHandler>([
+  [
+    ApiKey.CreateTopic,
+    (s, b) => s.createTopic(str(b, "name"), obj(b, "options") as never).then(() => null),
+  ],
+  [ApiKey.DeleteTopic, (s, b) => s.deleteTopic(str(b, "name")).then(() => null)],
+  [
+    ApiKey.ListTopics,
+    (s, b) => s.listTopics(field<boolean>(b, "includeInternal", isBool, "a boolean")),
+  ],
+  [ApiKey.DescribeTopic, (s, b) => s.describeTopic(str(b, "name"))],
+  [ApiKey.PartitionCount, (s, b) => s.partitionCount(str(b, "topic"))],
+  [
+    ApiKey.ListOffsets,
+    (s, b) => s.listOffsets(str(b, "topic"), field(b, "spec", isSpec, "an offset spec")),
+  ],
+  [
+    ApiKey.Produce,
+    (s, b) => {
+      const batch = field<Uint8Array>(b, "batch", isBuf, "binary");
+      const buf = Buffer.isBuffer(batch)
+        ? batch
+        : Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+      return s.produce(str(b, "topic"), int(b, "partition"), buf);
+    },
+  ],
+  [
+    ApiKey.Fetch,
+    (s, b) => {
+      const requests = objects<Body>(arr(b, "requests"), "fetch request");
+      for (const r of requests) {
+        str(r, "topic");
+        int(r, "partition");
+        int(r, "offset");
+        int(r, "maxBytes");
+      }
+      const o = obj(b, "options");
+      return s.fetch(requests as never, {
+        maxWaitMs: int(o, "maxWaitMs"),
+        minBytes: int(o, "minBytes"),
+        maxBytes: int(o, "maxBytes"),
+      });
+    },
+  ],
+  [
+    ApiKey.JoinGroup,
+    (s, b) =>
+      s.joinGroup({
+        groupId: str(b, "groupId"),
+        memberId: str(b, "memberId"),
+        clientId: str(b, "clientId"),
+        topics: field<string[]>(b, "topics", isStrArr, "an array of strings"),
+        sessionTimeoutMs: int(b, "sessionTimeoutMs"),
+        rebalanceTimeoutMs: int(b, "rebalanceTimeoutMs"),
+        assignor: str(b, "assignor") as never,
+        owned: objects(arr(b, "owned"), "owned partition"),
+      }),
+  ],
+  [ApiKey.Heartbeat, (s, b) => s.heartbeat(member(b))],
+  [
+    ApiKey.LeaveGroup,
+    (s, b) =>
+      s.leaveGroup({ groupId: str(b, "groupId"), memberId: str(b, "memberId") }).then(() => null),
+  ],
+  [
+    ApiKey.CommitOffsets,
+    (s, b) =>
+      s
+        .commitOffsets({ ...member(b), offsets: objects(arr(b, "offsets"), "offset") })
+        .then(() => null),
+  ],
+  [ApiKey.FetchOffsets, (s, b) => s.fetchOffsets(str(b, "groupId"), optStrArr(b, "topics"))],
+  [ApiKey.ListGroups, (s) => s.listGroups()],
+  [ApiKey.DescribeGroup, (s, b) => s.describeGroup(str(b, "groupId"))],
+  [
+    ApiKey.ResetOffsets,
+    (s, b) => {
+      const o = b.options === undefined ? {} : obj(b, "options");
+      return s.resetOffsets(str(b, "groupId"), obj(b, "spec") as never, {
+        topics: optStrArr(o, "topics"),
+        dryRun: field<boolean | undefined>(o, "dryRun", isBool, "a boolean", true),
+      });
+    },
+  ],
+  [ApiKey.DeleteGroup, (s, b) => s.deleteGroup(str(b, "groupId")).then(() => null)],
+]);
+
+/** The handler for an api key; throws ProtocolError("UNKNOWN_REQUEST") for any other key. */
+export function requestHandler(apiKey: number): RequestHandler {
+  const h = handlers.get(apiKey);
+  if (h === undefined) {
+    throw new ProtocolError(
+      "UNKNOWN_REQUEST",
+      `unknown request type ${apiKey}: this broker speaks protocol version 1 (api keys 0..17); upgrade the broker or the client`,
+    );
+  }
+  return h;
+}
+
+/** Body must be a map; anything else is a malformed frame. */
+export function requestBody(value: unknown): Body {
+  if (!isObj(value)) {
+    throw new ProtocolError("MALFORMED_FRAME", "request body must be a msgpack map");
+  }
+  return value as Body;
+}

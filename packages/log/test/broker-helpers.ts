@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as readline from "node:readline";
+
+/**
+ * Shared helpers for the broker tests: temp dirs, and child processes (brokers, producers,
+ * consumers) run with `node --import tsx`, whose stdout lines the tests read.
+ */
+
+export const LOG_PACKAGE_DIR = path.resolve(import.meta.dirname, "..");
+export const FIXTURES_DIR = path.join(import.meta.dirname, "fixtures");
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-${prefix}-`));
+}
+
+/** A child process whose stdout is read line by line. */
+export class ChildProc {
+  readonly lines: string[] = [];
+  readonly stderr: string[] = [];
+  private waiters: { test: (line: string) => boolean; resolve: (l: string) => void }[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(readonly child: ChildProcess) {
+    const rl = readline.createInterface({ input: child.stdout! });
+    rl.on("line", (line) => {
+      this.lines.push(line);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.test(line)) return true;
+        w.resolve(line);
+        return false;
+      });
+    });
+    child.stderr!.on("data", (d: Buffer) => this.stderr.push(d.toString()));
+    this.exited = new Promise((resolve) =>
+      child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves with the first stdout line (seen or to come) that passes `test`. */
+  waitForLine(test: (line: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+    const seen = this.lines.find(test);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`no ${what} within ${timeoutMs} ms; stderr: ${this.stderr.join("")}`)),
+        timeoutMs,
+      );
+      void this.exited.then(({ code, signal }) =>
+        reject(
+          new Error(`exited (${code ?? signal}) before ${what}; stderr: ${this.stderr.join("")}`),
+        ),
+      );
+      this.waiters.push({
+        test,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+    });
+  }
+
+  /** stdout lines that are JSON objects (fixtures report events that way). */
+  events<T = Record<string, unknown>>(): T[] {
+    const out: T[] = [];
+    for (const l of this.lines) {
+      if (l.startsWith("{")) out.push(JSON.parse(l) as T);
+    }
+    return out;
+  }
+
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
+
+/** Runs a TypeScript file in a new node process with tsx. */
+export function spawnTs(file: string, args: string[], cwd = LOG_PACKAGE_DIR): ChildProc {
+  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return new ChildProc(child);
+}
+
+export interface BrokerProc {
+  proc: ChildProc;
+  address: string;
+}
+
+/**
+ * Starts a broker process (fixtures/broker-process.ts: the same startBroker the CLI runs)
+ * on `dataDir` and waits for its ready line.
+ */
+export async function startBrokerProcess(
+  dataDir: string,
+  args: string[] = [],
+): Promise<BrokerProc> {
+  const proc = spawnTs(path.join(FIXTURES_DIR, "broker-process.ts"), ["--data", dataDir, ...args]);
+  const line = await proc.waitForLine((l) => l.startsWith("broker listening on "), "ready line");
+  return { proc, address: line.split(" ")[3]! };
+}
+
+/** Polls `check` until it returns a value other than undefined. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
