@@ -1,0 +1,553 @@
+import fs from "node:fs";
+import { promisify } from "node:util";
+import {
+  ClosedError,
+  CorruptRecordError,
+  InvalidArgumentError,
+  OffsetOutOfRangeError,
+  RecordTooLargeError,
+  TributaryError,
+} from "./errors.js";
+import {
+  hasCleanShutdownMarker,
+  loadSegments,
+  removeCleanShutdownMarker,
+  syncDirectory,
+  writeCheckpoint,
+  writeCleanShutdownMarker,
+} from "./log-recovery.js";
+import { batchProblem, LogSegment, MAX_RELATIVE_OFFSET } from "./log-segment.js";
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readInt64, setBaseOffset } from "./record-batch.js";
+import type { TopicConfig } from "./topic-config.js";
+
+const fsync = promisify(fs.fsync);
+const EMPTY: Buffer = Buffer.alloc(0);
+
+export interface PartitionLogOptions {
+  topic: string;
+  partition: number;
+  config: TopicConfig;
+  /** Clock for segment.ms, retention and the first-append time of a segment; default Date.now. */
+  now?: () => number;
+}
+
+export interface ReadOptions {
+  /**
+   * Check each returned batch's CRC (default true). A corrupt batch is never returned: it
+   * throws CorruptRecordError naming the segment file, byte position and offset when it
+   * comes first, and ends the result before it otherwise. CRC-32C runs at several GB/s, so
+   * the check costs little next to the read; a caller that verifies itself may turn it off.
+   */
+  verify?: boolean;
+}
+
+interface FlushWaiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * One partition of a topic on disk: an ordered list of LogSegments in one directory, the
+ * last of which (the active segment) takes appends; a checkpoint file (recovery point, log
+ * start offset); a clean-shutdown marker. See log-segment.ts for the files of a segment
+ * and log-recovery.ts for what opening does after a crash.
+ *
+ * Offsets are assigned at append, gapless. Readers see offsets below the high watermark:
+ * the log end offset, except under flush policy "always", where it moves only after the
+ * fdatasync that covers the records (so nothing is served that a crash could take back).
+ *
+ * Flushing is group commit: one fdatasync at a time runs in the background; appends that
+ * arrive meanwhile are written at once (to the page cache) and share the next fdatasync.
+ *
+ * All methods but the flushes run synchronously on the event loop; the class is not safe
+ * to share between threads or processes (the data directory lock sees to that).
+ */
+export class PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  private config: TopicConfig;
+  private readonly now: () => number;
+  private readonly segments: LogSegment[];
+  private startOffset: number;
+  private hw: number;
+  private recoveryPoint: number;
+  private checkpointedSegmentBase: number;
+  private readonly listeners = new Set<() => void>();
+  private flushWaiters: FlushWaiter[] = [];
+  private flushRunning: Promise<void> | null = null;
+  private directoryDirty = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private failure: unknown = null;
+
+  private constructor(
+    readonly dir: string,
+    options: PartitionLogOptions,
+    segments: LogSegment[],
+    logStartOffset: number,
+  ) {
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.config = options.config;
+    this.now = options.now ?? Date.now;
+    this.segments = segments;
+    const end = this.active.nextOffset;
+    this.startOffset = Math.min(logStartOffset, end);
+    this.hw = end;
+    this.recoveryPoint = end;
+    this.checkpointedSegmentBase = this.active.baseOffset;
+    this.startFlushTimer();
+  }
+
+  /**
+   * Opens (creating it if needed) the partition directory and recovers it: see
+   * log-recovery.ts. Synchronous, so a caller has a consistent log once it returns.
+   */
+  static open(dir: string, options: PartitionLogOptions): PartitionLog {
+    fs.mkdirSync(dir, { recursive: true });
+    const interval = options.config.indexIntervalBytes;
+    const clean = hasCleanShutdownMarker(dir);
+    const loaded = loadSegments(dir, interval);
+    const segments = loaded.segments;
+    let logStartOffset = loaded.logStartOffset;
+    if (segments.length === 0) {
+      segments.push(LogSegment.create(dir, logStartOffset, interval));
+    }
+    const last = segments[segments.length - 1]!;
+    if (logStartOffset > last.nextOffset) {
+      // Retention went past what survived a crash: start again where the log ends.
+      logStartOffset = last.nextOffset;
+    }
+    // Only the last segment takes appends; re-verified ones get their rebuilt index files.
+    for (const segment of segments) if (segment !== last) segment.seal();
+    const log = new PartitionLog(dir, options, segments, logStartOffset);
+    // What was re-verified is made durable now, so the new recovery point may cover it.
+    if (loaded.recovered || !clean) for (const segment of segments) segment.flushSync();
+    syncDirectory(dir);
+    log.writeCheckpointNow();
+    removeCleanShutdownMarker(dir);
+    return log;
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /** The offset the next appended record gets. */
+  get logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Readers see offsets below this. */
+  get highWatermark(): number {
+    return this.hw;
+  }
+
+  get sizeInBytes(): number {
+    let size = 0;
+    for (const s of this.segments) size += s.size;
+    return size;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** The segments' base offsets, oldest first (for tools and tests). */
+  get segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  get currentConfig(): TopicConfig {
+    return this.config;
+  }
+
+  /**
+   * Validates each batch in `batch` (one or more back to back): format version, declared
+   * length equal to the bytes given, CRC, recordCount > 0, lastOffsetDelta = recordCount - 1
+   * (producer batches are gapless), size <= maxMessageBytes. A bad batch rejects the whole
+   * call before anything is written. Then stamps base offsets in place (the caller's
+   * buffer is modified), writes the bytes as they are, and resolves per the flush policy.
+   */
+  append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
+    try {
+      this.ensureWritable();
+      const baseOffset = this.stampBatches(batch);
+      const lastOffset = this.writeBatches(batch) - 1;
+      const result = { baseOffset, lastOffset };
+      if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
+      this.advanceHighWatermark(lastOffset + 1);
+      return Promise.resolve(result);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Checks every batch and stamps its base offset; returns the first base offset. */
+  private stampBatches(buf: Buffer): number {
+    if (buf.length === 0) {
+      throw new InvalidArgumentError(
+        `append to ${this.name} got an empty buffer: encode at least one record with encodeBatch`,
+      );
+    }
+    const first = this.logEndOffset;
+    let next = first;
+    let p = 0;
+    while (p < buf.length) {
+      if (p + BATCH_HEADER_SIZE > buf.length) {
+        throw this.badBatch(p, `${buf.length - p} trailing bytes are too few for a batch header`);
+      }
+      const length = buf.readInt32BE(p + 8);
+      const size = LOG_OVERHEAD + length;
+      if (length < BATCH_HEADER_SIZE - LOG_OVERHEAD || p + size > buf.length) {
+        throw this.badBatch(
+          p,
+          `declared batch length ${length} does not match the ${buf.length - p} bytes given`,
+        );
+      }
+      if (size > this.config.maxMessageBytes) {
+        throw new RecordTooLargeError(
+          `a record batch of ${size} bytes for ${this.name} exceeds max.message.bytes=${this.config.maxMessageBytes}: send fewer records per batch or raise the topic's max.message.bytes`,
+        );
+      }
+      const problem = batchProblem(buf, p);
+      if (problem !== null) throw this.badBatch(p, problem);
+      const lastDelta = buf.readInt32BE(p + 19);
+      const count = buf.readInt32BE(p + 39);
+      if (lastDelta !== count - 1) {
+        throw this.badBatch(
+          p,
+          `last offset delta ${lastDelta} with ${count} records: a produced batch must be gapless`,
+        );
+      }
+      setBaseOffset(buf, p, next);
+      next += count;
+      p += size;
+    }
+    return first;
+  }
+
+  private badBatch(position: number, problem: string): CorruptRecordError {
+    return new CorruptRecordError(
+      `rejected append to ${this.name}: batch at byte ${position} of the request is invalid: ${problem}; encode batches with encodeBatch and send them unmodified`,
+      { position },
+    );
+  }
+
+  /** Writes stamped batches, rolling segments as needed; returns the new log end offset. */
+  private writeBatches(buf: Buffer): number {
+    const now = this.now();
+    const segmentBytes = this.config.segmentBytes;
+    let start = 0;
+    try {
+      while (start < buf.length) {
+        const firstSize = LOG_OVERHEAD + buf.readInt32BE(start + 8);
+        if (this.shouldRoll(firstSize, batchEndOffset(buf, start), now)) this.roll();
+        const segment = this.active;
+        let end = start;
+        let size = segment.size;
+        while (end < buf.length) {
+          const batchSize = LOG_OVERHEAD + buf.readInt32BE(end + 8);
+          if (end > start && size + batchSize > segmentBytes) break;
+          if (
+            end > start &&
+            batchEndOffset(buf, end) - 1 - segment.baseOffset > MAX_RELATIVE_OFFSET
+          ) {
+            break;
+          }
+          size += batchSize;
+          end += batchSize;
+        }
+        segment.append(buf, start, end, now);
+        start = end;
+      }
+    } catch (err) {
+      // A failed write leaves the file in an unknown state: stop taking appends until a
+      // reopen has recovered it.
+      this.failure = err;
+      throw err;
+    }
+    return this.logEndOffset;
+  }
+
+  private shouldRoll(batchSize: number, batchEnd: number, now: number): boolean {
+    const segment = this.active;
+    if (segment.isEmpty) return false;
+    return (
+      segment.size + batchSize > this.config.segmentBytes ||
+      (segment.rollTimestamp !== null && now - segment.rollTimestamp > this.config.segmentMs) ||
+      batchEnd - 1 - segment.baseOffset > MAX_RELATIVE_OFFSET
+    );
+  }
+
+  /** Seals the active segment and starts a new one at the log end offset. */
+  private roll(): void {
+    const old = this.active;
+    old.seal();
+    this.segments.push(LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes));
+    this.directoryDirty = true;
+    // The sealed segment is flushed in the background whatever the policy (as Kafka does),
+    // so the recovery point, and the checkpoint, move past it.
+    this.scheduleFlush().catch(() => {});
+  }
+
+  /**
+   * Sync read of whole stored batches from the one holding `offset`, up to `maxBytes` (at
+   * least one whole batch when there is one), from one segment. Only offsets below the
+   * high watermark are served.
+   */
+  read(
+    offset: number,
+    maxBytes: number,
+    options: ReadOptions = {},
+  ): { records: Buffer; highWatermark: number; logStartOffset: number } {
+    this.ensureOpen();
+    const hw = this.hw;
+    const result: { records: Buffer; highWatermark: number; logStartOffset: number } = {
+      records: EMPTY,
+      highWatermark: hw,
+      logStartOffset: this.startOffset,
+    };
+    if (offset === hw) return result;
+    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > hw) {
+      throw new OffsetOutOfRangeError(this.topic, this.partition, offset, this.startOffset, hw);
+    }
+    const verify = options.verify ?? true;
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const records = this.segments[i]!.read(offset, maxBytes, hw, verify);
+      if (records !== null && records.length > 0) {
+        result.records = records;
+        return result;
+      }
+    }
+    return result;
+  }
+
+  /** Index of the last segment whose base offset is <= offset (0 if none). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** Earliest offset whose record timestamp >= `timestamp`, via the time indexes; null if none. */
+  offsetForTimestamp(timestamp: number): number | null {
+    this.ensureOpen();
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp < timestamp) continue;
+      const offset = segment.offsetForTimestamp(timestamp, this.hw);
+      if (offset !== null) return Math.max(offset, this.startOffset);
+    }
+    return null;
+  }
+
+  /** The listener runs synchronously whenever the high watermark advances. */
+  onAppend(listener: () => void): () => void {
+    const wrapped = () => listener();
+    this.listeners.add(wrapped);
+    return () => {
+      this.listeners.delete(wrapped);
+    };
+  }
+
+  private advanceHighWatermark(offset: number): void {
+    if (offset <= this.hw) return;
+    this.hw = offset;
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Makes everything appended so far durable (and visible, under "always"). */
+  flush(): Promise<void> {
+    try {
+      this.ensureOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.scheduleFlush();
+  }
+
+  /** Joins the next group commit: resolves when an fdatasync started after this call ends. */
+  private scheduleFlush(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.flushWaiters.push({ resolve, reject });
+      if (this.flushRunning === null) this.runFlush();
+    });
+  }
+
+  private runFlush(): void {
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    const target = this.logEndOffset;
+    const work: Promise<void>[] = [];
+    for (const segment of this.segments) if (segment.needsFlush) work.push(segment.flushAsync());
+    if (this.directoryDirty) {
+      this.directoryDirty = false;
+      work.push(syncDirectoryAsync(this.dir));
+    }
+    this.flushRunning = Promise.all(work).then(
+      () => {
+        this.flushRunning = null;
+        this.onFlushed(target);
+        for (const w of waiters) w.resolve();
+        if (this.flushWaiters.length > 0) this.runFlush();
+      },
+      (err: unknown) => {
+        this.flushRunning = null;
+        this.failure ??= err;
+        for (const w of waiters) w.reject(err);
+        for (const w of this.flushWaiters.splice(0)) w.reject(err);
+      },
+    );
+  }
+
+  private onFlushed(target: number): void {
+    if (target > this.recoveryPoint) this.recoveryPoint = target;
+    this.advanceHighWatermark(target);
+    if (this.closed) return;
+    const segment = this.segments[this.segmentIndexFor(this.recoveryPoint)]!;
+    if (segment.baseOffset > this.checkpointedSegmentBase) this.writeCheckpointNow();
+  }
+
+  private writeCheckpointNow(): void {
+    const first = this.segments[0]!;
+    // Recovery restarts at the segment holding the recovery point, so only a move into a
+    // later segment is worth a checkpoint write.
+    const recoveryPoint = Math.max(
+      Math.min(this.recoveryPoint, this.logEndOffset),
+      first.baseOffset,
+    );
+    writeCheckpoint(this.dir, { recoveryPoint, logStartOffset: this.startOffset });
+    this.checkpointedSegmentBase = this.segments[this.segmentIndexFor(recoveryPoint)]!.baseOffset;
+  }
+
+  /**
+   * Deletes the oldest whole segments whose records are all older than retention.ms (by
+   * their largest timestamp), and, while the partition would still hold at least
+   * retention.bytes without it, the oldest segment (Kafka's rule: never below the limit).
+   * Segments holding offsets at or past the high watermark stay. When everything goes, a
+   * new empty segment starts at the log end offset. Returns the number deleted.
+   */
+  applyRetention(now: number = this.now()): number {
+    this.ensureOpen();
+    const { retentionMs, retentionBytes } = this.config;
+    let size = this.sizeInBytes;
+    let deleted = 0;
+    while (this.segments.length > 0) {
+      const segment = this.segments[0]!;
+      if (segment.isEmpty || segment.nextOffset > this.hw) break;
+      const expired = retentionMs >= 0 && now - segment.maxTimestamp > retentionMs;
+      const oversize = retentionBytes >= 0 && size - segment.size >= retentionBytes;
+      if (!expired && !oversize) break;
+      if (segment === this.active) this.roll();
+      this.segments.shift();
+      segment.delete();
+      size -= segment.size;
+      deleted++;
+    }
+    if (deleted > 0) {
+      this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+      this.directoryDirty = true;
+      this.writeCheckpointNow();
+    }
+    return deleted;
+  }
+
+  updateConfig(config: TopicConfig): void {
+    this.ensureOpen();
+    this.config = config;
+    for (const segment of this.segments) segment.indexIntervalBytes = config.indexIntervalBytes;
+    this.startFlushTimer();
+  }
+
+  private startFlushTimer(): void {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    if (this.config.flushPolicy !== "interval") return;
+    this.flushTimer = setInterval(() => {
+      if (!this.closed && this.failure === null && this.active.needsFlush) {
+        this.scheduleFlush().catch(() => {});
+      }
+    }, this.config.flushIntervalMs);
+    this.flushTimer.unref();
+  }
+
+  /** Flushes, writes the indexes, the checkpoint and the clean-shutdown marker, closes files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTimer();
+    await this.drainFlushes();
+    if (this.failure !== null) {
+      // Not clean: the next open recovers.
+      for (const segment of this.segments) segment.release();
+      return;
+    }
+    for (const segment of this.segments) segment.close();
+    this.recoveryPoint = this.logEndOffset;
+    this.writeCheckpointNow();
+    writeCleanShutdownMarker(this.dir);
+  }
+
+  /** Closes without flushing and removes the partition directory. */
+  async deleteFiles(): Promise<void> {
+    this.closed = true;
+    this.stopTimer();
+    await this.drainFlushes();
+    for (const segment of this.segments) segment.release();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async drainFlushes(): Promise<void> {
+    while (this.flushRunning !== null) await this.flushRunning;
+  }
+
+  private stopTimer(): void {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+  }
+
+  private get name(): string {
+    return `${this.topic}-${this.partition}`;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new ClosedError(`partition log ${this.name}`);
+  }
+
+  private ensureWritable(): void {
+    this.ensureOpen();
+    if (this.failure !== null) {
+      throw new TributaryError(
+        "INTERNAL",
+        `partition log ${this.name} stopped taking appends after a write or flush failed (${String(this.failure)}): fix the disk, then reopen the log to recover it`,
+        { cause: this.failure },
+      );
+    }
+  }
+}
+
+/** The offset after the batch at `p` of `buf`. */
+function batchEndOffset(buf: Buffer, p: number): number {
+  return readInt64(buf, p) + buf.readInt32BE(p + 19) + 1;
+}
+
+async function syncDirectoryAsync(dir: string): Promise<void> {
+  const fd = fs.openSync(dir, "r");
+  try {
+    await fsync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
