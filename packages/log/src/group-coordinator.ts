@@ -82,7 +82,7 @@ export class GroupCoordinator {
     }
   }
 
-  joinGroup(request: JoinGroupRequest): Promise<JoinGroupResponse> {
+  async joinGroup(request: JoinGroupRequest): Promise<JoinGroupResponse> {
     this.checkOpen();
     validateGroupId(request.groupId);
     this.checkJoin(request);
