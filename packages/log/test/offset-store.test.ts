@@ -1,3 +1,8 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CorruptRecordError, InvalidArgumentError } from "../src/errors.js";
 import {
@@ -8,6 +13,9 @@ import {
   MAX_OFFSET_METADATA_BYTES,
   OffsetStore,
 } from "../src/offset-store.js";
+import { PartitionLog } from "../src/partition-log.js";
+import { PartitionLogOffsetJournal } from "../src/partition-log-offset-journal.js";
+import { resolveTopicConfig } from "../src/topic-config.js";
 import { ArrayOffsetJournal } from "./group-helpers.js";
 
 describe("offset record format", () => {
@@ -159,5 +167,110 @@ describe("offset store", () => {
     const journal = new ArrayOffsetJournal();
     await journal.append([{ key: encodeOffsetKey("g", "t", 0), value: Buffer.from([0, 1, 2]) }]);
     expect(() => new OffsetStore(journal)).toThrow(/__consumer_offsets record 0/);
+  });
+});
+
+describe("offset store over a real __consumer_offsets partition log", () => {
+  it("keeps commits and deletions across closing and reopening the log", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-offsets-"));
+    const config = resolveTopicConfig({ cleanupPolicy: "compact", flushPolicy: "always" });
+    const openLog = () =>
+      PartitionLog.open(path.join(dir, "__consumer_offsets-0"), {
+        topic: "__consumer_offsets",
+        partition: 0,
+        config,
+      });
+    try {
+      let log = openLog();
+      let store = new OffsetStore(new PartitionLogOffsetJournal(log));
+      await store.commit(
+        "g",
+        [
+          { topic: "t", partition: 0, offset: 5, metadata: "m" },
+          { topic: "t", partition: 1, offset: 6 },
+        ],
+        10,
+      );
+      await store.commit("g", [{ topic: "t", partition: 0, offset: 8 }], 20);
+      await store.commit("gone", [{ topic: "t", partition: 0, offset: 1 }], 30);
+      await store.deleteGroup("gone");
+      await log.close();
+
+      log = openLog();
+      store = new OffsetStore(new PartitionLogOffsetJournal(log));
+      expect(store.groupIds()).toEqual(["g"]);
+      expect(store.fetch("g")).toEqual([
+        { topic: "t", partition: 0, offset: 8, commitTimestamp: 20 },
+        { topic: "t", partition: 1, offset: 6, commitTimestamp: 10 },
+      ]);
+      await log.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const SRC = fileURLToPath(new URL("../src/", import.meta.url));
+
+describe("committed offsets and a crash", () => {
+  it("keeps every acknowledged commit when the committing process is SIGKILLed", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-offsets-crash-"));
+    const logDir = path.join(dir, "__consumer_offsets-0");
+    // The child commits offset 1, 2, 3, … for t-0 and prints each once commit() resolved.
+    const child = path.join(dir, "committer.mts");
+    fs.writeFileSync(
+      child,
+      `import { PartitionLog } from ${JSON.stringify(`${SRC}partition-log.js`)};
+import { PartitionLogOffsetJournal } from ${JSON.stringify(`${SRC}partition-log-offset-journal.js`)};
+import { OffsetStore } from ${JSON.stringify(`${SRC}offset-store.js`)};
+import { resolveTopicConfig } from ${JSON.stringify(`${SRC}topic-config.js`)};
+const log = PartitionLog.open(${JSON.stringify(logDir)}, {
+  topic: "__consumer_offsets", partition: 0,
+  config: resolveTopicConfig({ cleanupPolicy: "compact", flushPolicy: "always" }),
+});
+const store = new OffsetStore(new PartitionLogOffsetJournal(log));
+for (let i = 1; ; i++) {
+  await store.commit("g", [{ topic: "t", partition: 0, offset: i }], i);
+  process.stdout.write(i + "\\n");
+}
+`,
+    );
+    try {
+      const proc = spawn(process.execPath, ["--import", "tsx", child], {
+        cwd: path.resolve(SRC, "../../.."),
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let acked = 0;
+      let out = "";
+      await new Promise<void>((resolve, reject) => {
+        proc.on("error", reject);
+        proc.on("exit", (code) => reject(new Error(`committer exited early with ${code}`)));
+        proc.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          const lines = out.split("\n");
+          out = lines.pop()!;
+          if (lines.length > 0) acked = Number(lines.at(-1));
+          if (acked >= 50) resolve();
+        });
+      });
+      proc.removeAllListeners("exit");
+      const exited = new Promise((r) => proc.on("exit", r));
+      proc.kill("SIGKILL");
+      await exited;
+      // Lines read after the kill signal may still arrive: the last one counts.
+      for (const line of out.split("\n")) if (line !== "") acked = Math.max(acked, Number(line));
+
+      const log = PartitionLog.open(logDir, {
+        topic: "__consumer_offsets",
+        partition: 0,
+        config: resolveTopicConfig({ cleanupPolicy: "compact", flushPolicy: "always" }),
+      });
+      const store = new OffsetStore(new PartitionLogOffsetJournal(log));
+      const committed = store.committed("g", "t", 0)!.offset;
+      expect(committed).toBeGreaterThanOrEqual(acked);
+      await log.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
