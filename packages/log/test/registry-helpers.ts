@@ -36,11 +36,11 @@ export interface Fixture {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs a TypeScript fixture from test/fixtures as a real child process. */
+/** Runs a TypeScript fixture (a name in test/fixtures, or an absolute path) as a real child process. */
 export function runFixture(name: string, args: string[]): Fixture {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(here, "fixtures", name), ...args],
+    ["--import", "tsx", path.resolve(here, "fixtures", name), ...args],
     {
       cwd: packageDir,
       stdio: ["ignore", "pipe", "pipe"],
