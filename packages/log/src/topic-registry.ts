@@ -155,7 +155,7 @@ export class TopicRegistry {
   /** The log of one partition; UnknownTopicError for a missing topic or partition. */
   partition(name: string, partition: number): PartitionLog {
     const entry = this.topics.get(name);
-    if (entry === undefined) throw new UnknownTopicError(name);
+    if (entry === undefined) return this.entry(name).logs[0]!; // throws the fitting error
     const log = entry.logs[partition];
     if (log === undefined) throw new UnknownTopicError(name, partition);
     return log;

@@ -186,6 +186,7 @@ describe("TopicRegistry", () => {
     await r.close();
     expect(() => r.create("u", { partitions: 1 })).toThrow(ClosedError);
     expect(() => r.get("t")).toThrow(ClosedError);
+    expect(() => r.partition("t", 0)).toThrow(ClosedError);
   });
 
   it("cleans the leftovers of interrupted deletes and metadata writes on open", async () => {
