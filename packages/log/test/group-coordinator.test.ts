@@ -33,7 +33,8 @@ function newMember(
   groupId: string,
   options: Partial<ConstructorParameters<typeof TestMember>[2]> = {},
 ) {
-  const m = new TestMember(c, groupId, { topics: ["t"], ...options });
+  // Long sessions unless a test is about expiry, so a slow machine cannot expire them.
+  const m = new TestMember(c, groupId, { topics: ["t"], sessionTimeoutMs: 10_000, ...options });
   members.push(m);
   return m;
 }
@@ -63,7 +64,11 @@ describe("group coordinator", () => {
 
   it("removes a member that stops heartbeating after its session timeout and moves its partitions", async () => {
     const { c } = coordinator();
-    const [a, b, z] = [newMember(c, "g"), newMember(c, "g"), newMember(c, "g")];
+    const [a, b, z] = [
+      newMember(c, "g"),
+      newMember(c, "g"),
+      newMember(c, "g", { sessionTimeoutMs: 400 }),
+    ];
     await Promise.all([a!.start(), b!.start(), z!.start()]);
     const before = a!.generation;
     const lost = sortTps(z!.assignment);
@@ -323,6 +328,25 @@ describe("group coordinator", () => {
     await expect(c.deleteGroup("g")).rejects.toBeInstanceOf(InvalidArgumentError);
     const { c: c2 } = coordinator({ journal, offsets: log });
     expect(await c2.listGroups()).toEqual([]);
+  });
+
+  it("with the sticky assignor keeps what members hold and ignores a newcomer's claim on them", async () => {
+    const { c } = coordinator();
+    const a = newMember(c, "g", { assignor: "sticky", sessionTimeoutMs: 30_000 });
+    const b = newMember(c, "g", { assignor: "sticky", sessionTimeoutMs: 30_000 });
+    await Promise.all([a.start(), b.start()]);
+    const before = { a: sortTps(a.assignment), b: sortTps(b.assignment) };
+    expect(before.a.length).toBe(3);
+    const gen = a.generation;
+    // The newcomer claims a's partitions; a's hold, known to the coordinator, wins.
+    const n = newMember(c, "g", { assignor: "sticky", sessionTimeoutMs: 30_000 });
+    n.assignment = a.assignment.slice();
+    await n.start();
+    await until(() => a.generation > gen && b.generation === a.generation, "a and b to rejoin");
+    expectPartitionOf([a, b, n], { t: 6 });
+    for (const m of [a, b, n]) expect(m.assignment.length).toBe(2);
+    for (const tp of sortTps(a.assignment)) expect(before.a).toContain(tp);
+    for (const tp of sortTps(b.assignment)) expect(before.b).toContain(tp);
   });
 
   it("refuses joins that break the rules, naming the rule", async () => {
