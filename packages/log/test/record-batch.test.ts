@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { CorruptRecordError } from "../src/errors.js";
+import {
+  BATCH_HEADER_SIZE,
+  encodeBatch,
+  encodeBatchAt,
+  RecordBatch,
+  setBaseOffset,
+  splitBatches,
+} from "../src/record-batch.js";
+
+const records = [
+  { key: Buffer.from("k1"), value: Buffer.from("v1"), timestamp: 1_700_000_000_123 },
+  { key: null, value: Buffer.from("no key"), timestamp: 5 },
+  { key: Buffer.from("gone"), value: null, timestamp: 1_700_000_000_999 },
+  { key: Buffer.alloc(0), value: Buffer.alloc(0), timestamp: 0 },
+  {
+    key: Buffer.from("h"),
+    value: Buffer.from([0, 1, 2, 255]),
+    timestamp: 2 ** 45,
+    headers: { trace: "abc", bin: Buffer.from([9, 8]), ünï: "çødé" },
+  },
+];
+
+describe("record batch", () => {
+  it("round-trips keys, values, null keys, tombstones, empty bytes, headers and timestamps", () => {
+    const buf = encodeBatch(records);
+    setBaseOffset(buf, 0, 1000);
+    const batch = new RecordBatch(buf);
+    batch.verify();
+    expect(batch.baseOffset).toBe(1000);
+    expect(batch.recordCount).toBe(5);
+    expect(batch.lastOffset).toBe(1004);
+    expect(batch.sizeInBytes).toBe(buf.length);
+    expect(batch.baseTimestamp).toBe(0);
+    expect(batch.maxTimestamp).toBe(2 ** 45);
+    const out = batch.records();
+    expect(out.map((r) => r.offset)).toEqual([1000, 1001, 1002, 1003, 1004]);
+    expect(out[0]!.key!.toString()).toBe("k1");
+    expect(out[0]!.value!.toString()).toBe("v1");
+    expect(out[0]!.timestamp).toBe(1_700_000_000_123);
+    expect(out[1]!.key).toBeNull();
+    expect(out[2]!.value).toBeNull();
+    expect(out[3]!.key!.length).toBe(0);
+    expect(out[3]!.value!.length).toBe(0);
+    expect(out[4]!.headers.trace!.toString()).toBe("abc");
+    expect([...out[4]!.headers.bin!]).toEqual([9, 8]);
+    expect(out[4]!.headers.ünï!.toString()).toBe("çødé");
+    expect([...out[4]!.value!]).toEqual([0, 1, 2, 255]);
+    expect(out[4]!.timestamp).toBe(2 ** 45);
+  });
+
+  it("uses the clock for records without a timestamp", () => {
+    const batch = new RecordBatch(encodeBatch([{ value: Buffer.from("x") }], { now: 42 }));
+    expect(batch.records()[0]!.timestamp).toBe(42);
+  });
+
+  it("keeps original offsets and the last offset delta with encodeBatchAt", () => {
+    const at = encodeBatchAt(
+      [
+        { offset: 10, timestamp: 1, key: Buffer.from("a"), value: Buffer.from("1"), headers: {} },
+        { offset: 14, timestamp: 2, key: Buffer.from("b"), value: null, headers: {} },
+      ],
+      10,
+      7,
+    );
+    const batch = new RecordBatch(at);
+    batch.verify();
+    expect(batch.records().map((r) => r.offset)).toEqual([10, 14]);
+    expect(batch.lastOffset).toBe(17);
+    expect(batch.nextOffset).toBe(18);
+  });
+
+  it("detects any flipped byte covered by the batch check (all but the base offset)", () => {
+    const clean = encodeBatch(records);
+    for (let i = 8; i < clean.length; i++) {
+      for (const bit of [0x01, 0x80]) {
+        const buf = Buffer.from(clean);
+        buf[i]! ^= bit;
+        let detected = false;
+        try {
+          const { batches } = splitBatches(buf);
+          if (batches.length !== 1) detected = true;
+          else batches[0]!.verify();
+        } catch (err) {
+          expect(err).toBeInstanceOf(CorruptRecordError);
+          detected = true;
+        }
+        expect(detected, `flip of bit ${bit} in byte ${i} went unnoticed`).toBe(true);
+      }
+    }
+  });
+
+  it("refuses to decode a record that overruns its batch, even with a valid CRC", () => {
+    const buf = encodeBatch([
+      { key: Buffer.from("key"), value: Buffer.from("value"), timestamp: 1 },
+    ]);
+    // Claim a longer key than the record holds, and re-sign the batch so only structure catches it.
+    buf.writeInt32BE(1000, BATCH_HEADER_SIZE + 16);
+    const batch = new RecordBatch(buf);
+    buf.writeUInt32BE(batch.computeCrc(), 13);
+    batch.verify();
+    expect(() => batch.records()).toThrow(CorruptRecordError);
+  });
+
+  it("rejects a record batch with no records", () => {
+    expect(() => encodeBatch([])).toThrow(RangeError);
+  });
+
+  it("splits back-to-back batches and leaves out a partial trailing batch", () => {
+    const a = encodeBatch([{ value: Buffer.from("a") }]);
+    const b = encodeBatch([{ value: Buffer.from("b") }, { value: Buffer.from("c") }]);
+    const c = encodeBatch([{ value: Buffer.from("d") }]);
+    const all = Buffer.concat([a, b, c]);
+    const whole = splitBatches(all);
+    expect(whole.batches).toHaveLength(3);
+    expect(whole.bytesUsed).toBe(all.length);
+    for (let cut = 1; cut < c.length; cut++) {
+      const partial = splitBatches(all.subarray(0, a.length + b.length + cut));
+      expect(partial.batches).toHaveLength(2);
+      expect(partial.bytesUsed).toBe(a.length + b.length);
+      expect(partial.batches[1]!.records().map((r) => r.value!.toString())).toEqual(["b", "c"]);
+    }
+    expect(splitBatches(Buffer.alloc(0))).toEqual({ batches: [], bytesUsed: 0 });
+  });
+
+  it("throws on a declared length below the header size", () => {
+    const a = encodeBatch([{ value: Buffer.from("a") }]);
+    a.writeInt32BE(3, 8);
+    expect(() => splitBatches(a)).toThrow(CorruptRecordError);
+  });
+});
