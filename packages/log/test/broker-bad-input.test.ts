@@ -76,7 +76,7 @@ function rawExchange(
 function errorCode(x: Exchange): unknown {
   const last = x.frames.at(-1);
   expect(last?.apiKey).toBe(ApiKey.Error);
-  return (last?.body.error as { code: string }).code;
+  return (last?.body.error as { code: string } | undefined)?.code;
 }
 
 describe("broker under bad input", () => {

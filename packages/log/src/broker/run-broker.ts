@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import type { Logger } from "pino";
 import { pino } from "pino";
 import { type EmbeddedLogOptions, EmbeddedLogService } from "../embedded-log-service.js";
-import { type BrokerAddress, formatBrokerAddress } from "./broker-address.js";
+import { type BrokerAddress, formatBrokerAddress, parseBrokerAddress } from "./broker-address.js";
 import { removeBrokerInfo, writeBrokerInfo } from "./broker-info.js";
 import { BrokerServer } from "./broker-server.js";
 
@@ -31,12 +31,14 @@ export interface RunningBroker {
  */
 export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
   const logger = options.logger ?? pino({ base: { pid: process.pid } }, pino.destination(2));
+  // Bad flags must fail before the data directory is created or locked.
+  const address = options.address === undefined ? undefined : parseBrokerAddress(options.address);
   fs.mkdirSync(options.dataDir, { recursive: true });
   const service = await EmbeddedLogService.open(options.dataDir, options.logOptions);
   let server: BrokerServer;
   try {
     server = await BrokerServer.listen(service, {
-      address: options.address,
+      address,
       token: options.token,
       maxFrameBytes: options.maxFrameBytes,
       logger,
