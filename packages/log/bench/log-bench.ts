@@ -156,7 +156,12 @@ async function main(): Promise<void> {
 
   const base = baselineRun(sends, RECORDS);
   const baselinePerSec = RECORDS / base.secs;
-  rows.push(["baseline fs.writeSync of the same batch bytes", baselinePerSec, base.bytes / base.secs, "-"]);
+  rows.push([
+    "baseline fs.writeSync of the same batch bytes",
+    baselinePerSec,
+    base.bytes / base.secs,
+    "-",
+  ]);
 
   const dir = tmpDir("os");
   const log = await openEmbeddedLog(dir, { maintenanceIntervalMs: 0 });
@@ -184,7 +189,10 @@ async function main(): Promise<void> {
   // Group commit: several sends in flight share each fdatasync.
   const ddir = tmpDir("always");
   const dlog = await openEmbeddedLog(ddir, { maintenanceIntervalMs: 0 });
-  await dlog.admin.createTopic("durable", { partitions: PARTITIONS, config: { flushPolicy: "always" } });
+  await dlog.admin.createTopic("durable", {
+    partitions: PARTITIONS,
+    config: { flushPolicy: "always" },
+  });
   let fsyncs = 0;
   const realFdatasync = fs.fdatasync;
   (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = ((fd: number, cb: fs.NoParamCallback) => {
@@ -203,20 +211,32 @@ async function main(): Promise<void> {
   await dlog.close();
   fs.rmSync(ddir, { recursive: true, force: true });
 
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--rss-child"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), "--rss-child"],
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const peakRssMB = JSON.parse(child.stdout).peakRssMB as number;
 
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}, node ${process.version}`);
-  console.log(`records: ${RECORDS} (${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte values), sends of ${BATCH}, ${PARTITIONS} partitions`);
+  console.log(
+    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}, node ${process.version}`,
+  );
+  console.log(
+    `records: ${RECORDS} (${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte values), sends of ${BATCH}, ${PARTITIONS} partitions`,
+  );
   console.log("| run | records/s | MB/s | note |");
   console.log("|---|---:|---:|---|");
   for (const [name, rps, bps, note] of rows) {
-    console.log(`| ${name} | ${Math.round(rps).toLocaleString("en-US")} | ${(bps / 1e6).toFixed(1)} | ${note} |`);
+    console.log(
+      `| ${name} | ${Math.round(rps).toLocaleString("en-US")} | ${(bps / 1e6).toFixed(1)} | ${note} |`,
+    );
   }
-  console.log(`| peak RSS appending ${RSS_RECORDS.toLocaleString("en-US")} records | | | ${peakRssMB.toFixed(0)} MB |`);
+  console.log(
+    `| peak RSS appending ${RSS_RECORDS.toLocaleString("en-US")} records | | | ${peakRssMB.toFixed(0)} MB |`,
+  );
   console.log(
     JSON.stringify({
       appendPerSec: Math.round(appendPerSec),
