@@ -1,1 +1,29 @@
-export {};
+// The public surface of @tributary/state. Everything not listed here is internal.
+export * from "./errors.js";
+export type {
+  KeyRange,
+  KeyValueBytesStore,
+  KeyValueChange,
+  KeyValueEngine,
+  KeyValueEntry,
+} from "./key-value-bytes-store.js";
+export { isReservedKey, RESERVED_KEY_PREFIX } from "./key-value-bytes-store.js";
+export { KeyValueStore, type KeyValueStoreMetrics, type StoreSerde } from "./key-value-store.js";
+export { CachingStore, type CacheStats } from "./caching-store.js";
+export { ChangeLoggingStore, type ChangelogTarget } from "./change-logging-store.js";
+export {
+  type ChangelogBounds,
+  changelogBounds,
+  type RestoreOptions,
+  type RestoreProgress,
+  type RestoreResult,
+  restoreFromChangelog,
+} from "./changelog-restorer.js";
+export { MemoryEngine } from "./memory/memory-engine.js";
+export { RocksDbEngine, type RocksDbEngineOptions } from "./rocksdb/rocksdb-engine.js";
+export { changelogTopicName, storeDirectory, validateStateName } from "./store-names.js";
+export {
+  type ChangelogOptions,
+  type KeyValueStoreOptions,
+  openKeyValueStore,
+} from "./store-builder.js";

@@ -1,0 +1,174 @@
+import type { ProducerRecord, Producer } from "@tributary/log";
+import { StateStoreError, StoreCommitFailedError } from "./errors.js";
+import {
+  inRange,
+  type KeyRange,
+  type KeyValueBytesStore,
+  type KeyValueChange,
+  type KeyValueEngine,
+  type KeyValueEntry,
+  keyString,
+} from "./key-value-bytes-store.js";
+import { mergeRange, sortedOverlay } from "./merged-range.js";
+
+/** Where a store's changes go: its compacted changelog topic, the task's partition. */
+export interface ChangelogTarget {
+  producer: Producer;
+  topic: string;
+  partition: number;
+}
+
+/** Bytes of keys and values per changelog send, below the default max.message.bytes (8 MiB). */
+const MAX_SEND_BYTES = 4 * 1024 * 1024;
+const RECORD_OVERHEAD_BYTES = 24;
+
+/**
+ * The change-logging layer. Changes flushed into it wait in a pending map (latest value
+ * per key, readable at once); `commit` appends them to the changelog, waits until they
+ * are durable, then writes them to the engine in ONE batch together with the changelog
+ * offset they reach. So the engine never holds data the changelog lacks, and the offset
+ * it stores always matches its data: restore after any crash replays only the tail.
+ *
+ * A key flushed several times between two commits reaches the changelog once, with its
+ * latest value. Pending changes are also what a crash loses; the runtime has not
+ * committed the input offsets that produced them, so they are processed again.
+ *
+ * If a commit fails half way the layer refuses further use (StoreCommitFailedError): the
+ * store must be closed and reopened, which restores whatever reached the changelog.
+ */
+export class ChangeLoggingStore implements KeyValueBytesStore {
+  private pending = new Map<string, KeyValueChange>();
+  private inFlight: Map<string, KeyValueChange> | null = null;
+  private pendingBytes = 0;
+  private failure: unknown = null;
+  private commitChain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly engine: KeyValueEngine,
+    private readonly changelog: ChangelogTarget | null,
+    /** Pending bytes above which `commitNeeded()` says so. */
+    private readonly commitThresholdBytes = 32 * 1024 * 1024,
+  ) {}
+
+  get name(): string {
+    return this.engine.name;
+  }
+
+  get changelogOffset(): number | null {
+    return this.engine.changelogOffset;
+  }
+
+  get(key: Buffer): Buffer | null {
+    this.checkUsable();
+    const s = keyString(key);
+    const p = this.pending.get(s) ?? this.inFlight?.get(s);
+    return p === undefined ? this.engine.get(key) : p.value;
+  }
+
+  put(key: Buffer, value: Buffer | null): void {
+    this.checkUsable();
+    this.pending.set(keyString(key), { key, value });
+    this.pendingBytes += key.length + (value === null ? 0 : value.length) + RECORD_OVERHEAD_BYTES;
+  }
+
+  async prefetch(keys: readonly Buffer[], known?: readonly KeyValueChange[]): Promise<void> {
+    this.checkUsable();
+    let wanted = keys;
+    if (this.pending.size > 0 || this.inFlight !== null) {
+      wanted = keys.filter((k) => {
+        const s = keyString(k);
+        return !this.pending.has(s) && !this.inFlight?.has(s);
+      });
+    }
+    await this.engine.prefetch(wanted, known);
+  }
+
+  range(range?: KeyRange): AsyncIterable<KeyValueEntry> {
+    this.checkUsable();
+    let changes: Iterable<KeyValueChange> = this.pending.values();
+    if (this.inFlight !== null) {
+      const merged = new Map(this.inFlight);
+      for (const [s, c] of this.pending) merged.set(s, c);
+      changes = merged.values();
+    }
+    const overlay = sortedOverlay(changes, (k) => inRange(k, range));
+    return mergeRange(this.engine.range(range), overlay);
+  }
+
+  async approximateCount(): Promise<number> {
+    return (await this.engine.approximateCount()) + this.pending.size;
+  }
+
+  flush(): void {}
+
+  commitNeeded(): boolean {
+    return this.pendingBytes >= this.commitThresholdBytes;
+  }
+
+  commit(): Promise<void> {
+    // Commits run one after another so the engine sees batches in changelog order.
+    const next = this.commitChain.then(() => this.commitPending());
+    this.commitChain = next.catch(() => {});
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.commitChain;
+    this.pending.clear();
+    this.inFlight = null;
+    await this.engine.close();
+  }
+
+  private async commitPending(): Promise<void> {
+    this.checkUsable();
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.pendingBytes = 0;
+    this.inFlight = batch;
+    const changes = [...batch.values()];
+    try {
+      const offset = this.changelog === null ? null : await this.append(this.changelog, changes);
+      await this.engine.write(changes, offset);
+    } catch (e) {
+      this.failure = e;
+      throw new StoreCommitFailedError(this.name, e);
+    } finally {
+      this.inFlight = null;
+    }
+  }
+
+  /** Appends the changes in sends of bounded size; returns the next offset after them. */
+  private async append(
+    target: ChangelogTarget,
+    changes: readonly KeyValueChange[],
+  ): Promise<number> {
+    let next = -1;
+    let records: ProducerRecord[] = [];
+    let bytes = 0;
+    const send = async () => {
+      const results = await target.producer.send(target.topic, records);
+      const r = results.find((x) => x.partition === target.partition);
+      if (r === undefined) {
+        throw new StateStoreError(
+          "INTERNAL",
+          `changelog ${target.topic} acknowledged no append to partition ${target.partition}`,
+        );
+      }
+      next = r.lastOffset + 1;
+      records = [];
+      bytes = 0;
+    };
+    for (const c of changes) {
+      records.push({ key: c.key, value: c.value, partition: target.partition });
+      bytes += c.key.length + (c.value === null ? 0 : c.value.length) + RECORD_OVERHEAD_BYTES;
+      if (bytes >= MAX_SEND_BYTES) await send();
+    }
+    if (records.length > 0) await send();
+    return next;
+  }
+
+  private checkUsable(): void {
+    if (this.failure !== null) throw new StoreCommitFailedError(this.name, this.failure);
+  }
+}

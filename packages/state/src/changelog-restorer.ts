@@ -1,0 +1,125 @@
+import type { LogClient, TopicPartition } from "@tributary/log";
+import { StateStoreError } from "./errors.js";
+import type { KeyValueChange, KeyValueEngine } from "./key-value-bytes-store.js";
+
+/** Called after each applied chunk: changelog offsets covered so far, out of the total. */
+export type RestoreProgress = (done: number, total: number) => void;
+
+export interface ChangelogBounds {
+  /** First offset still in the changelog. */
+  start: number;
+  /** Offset the next record will get: restore stops here. */
+  end: number;
+}
+
+export interface RestoreResult {
+  /** First changelog offset replayed. */
+  from: number;
+  /** Offset restore stopped at (the end offset seen when it started). */
+  to: number;
+  /** Records applied (fewer than to - from where compaction left gaps). */
+  records: number;
+}
+
+export interface RestoreOptions {
+  client: LogClient;
+  topic: string;
+  partition: number;
+  /** Where to start; default the engine's stored offset, or the log start without one. */
+  from?: number;
+  onProgress?: RestoreProgress;
+  /** Max bytes per poll, so per engine write batch. */
+  maxPollBytes?: number;
+}
+
+/** How many polls in a row may return nothing before restore gives up. */
+const MAX_EMPTY_POLLS = 50;
+
+export async function changelogBounds(
+  client: LogClient,
+  topic: string,
+  partition: number,
+): Promise<ChangelogBounds> {
+  const [earliest, latest] = await Promise.all([
+    client.admin.listOffsets(topic, "earliest"),
+    client.admin.listOffsets(topic, "latest"),
+  ]);
+  const start = earliest.find((o) => o.partition === partition)?.offset;
+  const end = latest.find((o) => o.partition === partition)?.offset;
+  if (start === undefined || end === undefined) {
+    throw new StateStoreError(
+      "INVALID_ARGUMENT",
+      `changelog ${topic} has no partition ${partition}: create it with at least ${partition + 1} partitions`,
+    );
+  }
+  return { start, end };
+}
+
+/**
+ * Replays a store's changelog into its engine (Kafka's StoreChangelogReader, without the
+ * wipe). It reads from the offset the engine stored (or the log start when the engine
+ * has none) up to the end offset seen at the start, with a consumer assigned by hand (no
+ * group) through the LogClient interface only, so it runs on the embedded log, the
+ * broker and Kafka alike. Each fetched chunk is applied as ONE engine write together with
+ * the offset it reaches, so a crash during restore keeps what was restored.
+ */
+export async function restoreFromChangelog(
+  engine: KeyValueEngine,
+  options: RestoreOptions,
+): Promise<RestoreResult> {
+  const { client, topic, partition, onProgress } = options;
+  const bounds = await changelogBounds(client, topic, partition);
+  const from = options.from ?? engine.changelogOffset ?? bounds.start;
+  const to = bounds.end;
+  const total = Math.max(0, to - from);
+  if (from >= to) {
+    onProgress?.(total, total);
+    return { from, to, records: 0 };
+  }
+  const consumer = client.consumer({
+    clientId: `${topic}-${partition}-restore`,
+    ...(options.maxPollBytes === undefined ? {} : { maxPollBytes: options.maxPollBytes }),
+  });
+  const tp: TopicPartition = { topic, partition };
+  let records = 0;
+  try {
+    consumer.assign([tp]);
+    consumer.seek(tp, from);
+    let position = from;
+    let emptyPolls = 0;
+    while (position < to) {
+      const fetched = await consumer.poll({ maxWaitMs: 100 });
+      const changes: KeyValueChange[] = [];
+      let reached = position;
+      for (const f of fetched) {
+        if (f.topic !== topic || f.partition !== partition) continue;
+        for (const r of f.records) {
+          if (r.offset < position || r.offset >= to) continue;
+          if (r.key === null) continue;
+          changes.push({ key: r.key, value: r.value });
+          reached = r.offset + 1;
+        }
+      }
+      // Offsets compaction removed count as covered once the consumer moved past them.
+      const next = Math.min(to, Math.max(reached, consumer.position(tp) ?? reached));
+      if (next === position) {
+        if (++emptyPolls >= MAX_EMPTY_POLLS) {
+          throw new StateStoreError(
+            "INTERNAL",
+            `restore of ${engine.name} from ${topic}-${partition} made no progress at offset ${position} (target ${to}) after ${MAX_EMPTY_POLLS} polls: is the changelog reachable?`,
+            { retriable: true },
+          );
+        }
+        continue;
+      }
+      emptyPolls = 0;
+      await engine.write(changes, next);
+      records += changes.length;
+      position = next;
+      onProgress?.(position - from, total);
+    }
+  } finally {
+    await consumer.close();
+  }
+  return { from, to, records };
+}

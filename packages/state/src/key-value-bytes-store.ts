@@ -1,0 +1,112 @@
+/**
+ * The byte-level contracts every key-value layer shares. The typed store a processor uses
+ * wraps them in one expression (see store-builder.ts):
+ *
+ *   KeyValueStore (types, serdes, counters)
+ *     ( CachingStore (write-back cache)
+ *       ( ChangeLoggingStore (pending changes → changelog topic)
+ *         ( engine: RocksDbEngine | MemoryEngine ) ) )
+ *
+ * Window and session stores are meant to reuse the same byte layers with their own key
+ * layouts, so nothing here knows about keys beyond their bytes.
+ *
+ * Reads are synchronous because processing a batch is synchronous JavaScript. The
+ * runtime calls `prefetch(keys)` with the keys a batch will read before running it; that
+ * is the one asynchronous read per batch (RocksDB getMany for the cache misses).
+ */
+
+/** One change: a null value deletes the key. */
+export interface KeyValueChange {
+  key: Buffer;
+  value: Buffer | null;
+}
+
+/** An entry returned by range scans (deleted keys are never returned). */
+export interface KeyValueEntry {
+  key: Buffer;
+  value: Buffer;
+}
+
+/** Bounds of a range scan in byte order: `from` inclusive, `to` exclusive; absent = open. */
+export interface KeyRange {
+  from?: Buffer;
+  to?: Buffer;
+}
+
+/** What both storage engines (RocksDB, memory) provide. */
+export interface KeyValueEngine {
+  readonly name: string;
+  /** True when the contents survive a restart (restore then replays only the tail). */
+  readonly persistent: boolean;
+  /**
+   * The next changelog offset the contents cover, written atomically with the data;
+   * null when the store has never written one (no local state: restore from the start).
+   */
+  readonly changelogOffset: number | null;
+  /**
+   * Synchronous read. The memory engine always answers; the RocksDB engine answers for
+   * keys given to the last `prefetch` and throws KeyNotPrefetchedError otherwise.
+   */
+  get(key: Buffer): Buffer | null;
+  /**
+   * Makes `keys` readable by `get` until the next `prefetch` (one getMany). `known` are
+   * entries the layers above already hold (cache hits): kept as they are, not read, so a
+   * cache eviction during the batch cannot turn a hit into an unprefetched miss.
+   */
+  prefetch(keys: readonly Buffer[], known?: readonly KeyValueChange[]): Promise<void>;
+  /**
+   * Applies `changes` in order and records `changelogOffset` (when not null) in ONE atomic
+   * write: after a crash the engine holds either all of it or none of it.
+   */
+  write(changes: readonly KeyValueChange[], changelogOffset: number | null): Promise<void>;
+  range(range?: KeyRange): AsyncIterable<KeyValueEntry>;
+  approximateCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** What each wrapping layer (cache, change-logging) provides to the one above. */
+export interface KeyValueBytesStore {
+  readonly name: string;
+  get(key: Buffer): Buffer | null;
+  /** A null value deletes. */
+  put(key: Buffer, value: Buffer | null): void;
+  prefetch(keys: readonly Buffer[], known?: readonly KeyValueChange[]): Promise<void>;
+  /** Sorted by key bytes; sees every put so far, committed or not. */
+  range(range?: KeyRange): AsyncIterable<KeyValueEntry>;
+  approximateCount(): Promise<number>;
+  /** Pushes buffered changes one layer down (the cache's flush); synchronous. */
+  flush(): void;
+  /**
+   * Flush, append the changes to the changelog (durable per its flush policy), then write
+   * the data and the changelog offset reached in one engine batch.
+   */
+  commit(): Promise<void>;
+  /** True when enough changes are buffered that the runtime should commit soon. */
+  commitNeeded(): boolean;
+  /** Next changelog offset the local engine covers (see KeyValueEngine). */
+  readonly changelogOffset: number | null;
+  /** Closes without committing: uncommitted changes are dropped (restore covers them). */
+  close(): Promise<void>;
+}
+
+/** Map key for a byte key: latin1 maps each byte to one UTF-16 unit, so it is lossless. */
+export function keyString(key: Buffer): string {
+  return key.toString("latin1");
+}
+
+/**
+ * Keys starting with these bytes hold the engine's own metadata (format version, the
+ * changelog offset) and are refused as user keys.
+ */
+export const RESERVED_KEY_PREFIX: Buffer = Buffer.from([0x00, 0x00, 0xff]);
+
+export function isReservedKey(key: Buffer): boolean {
+  return key.length >= 3 && key[0] === 0x00 && key[1] === 0x00 && key[2] === 0xff;
+}
+
+export function inRange(key: Buffer, range: KeyRange | undefined): boolean {
+  if (range === undefined) return true;
+  if (range.from !== undefined && Buffer.compare(key, range.from) < 0) return false;
+  if (range.to !== undefined && Buffer.compare(key, range.to) >= 0) return false;
+  return true;
+}

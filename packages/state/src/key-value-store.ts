@@ -1,0 +1,142 @@
+import { ReservedKeyError, StateStoreError } from "./errors.js";
+import type { RestoreResult } from "./changelog-restorer.js";
+import { isReservedKey, type KeyValueBytesStore } from "./key-value-bytes-store.js";
+
+/**
+ * The shape of a serde, as `Serde<T>` in @tributary/log (structural, so any serde of the
+ * log package fits): null serializes to null and back.
+ */
+export interface StoreSerde<T> {
+  serialize(value: T): Buffer | null;
+  deserialize(bytes: Buffer | null): T;
+}
+
+export interface KeyValueStoreMetrics {
+  gets: number;
+  puts: number;
+  deletes: number;
+  prefetchedKeys: number;
+  commits: number;
+}
+
+/**
+ * The typed key-value store a processor uses: the outermost layer, the only one that
+ * knows serdes, and the one that counts (Kafka's MeteredKeyValueStore).
+ *
+ * `get/put/delete` are synchronous. Before running a batch the runtime awaits
+ * `prefetch(keys)` with every key the batch reads; on a RocksDB store a read of a key
+ * that was neither cached nor prefetched throws KeyNotPrefetchedError. `commit()` does the
+ * whole commit for this store (flush cache → changelog append → one engine batch with
+ * the changelog offset); the runtime then commits input offsets.
+ *
+ * Range scans are in the byte order of the serialized keys.
+ */
+export class KeyValueStore<K, V> {
+  readonly metrics: KeyValueStoreMetrics = {
+    gets: 0,
+    puts: 0,
+    deletes: 0,
+    prefetchedKeys: 0,
+    commits: 0,
+  };
+
+  constructor(
+    readonly bytes: KeyValueBytesStore,
+    private readonly keySerde: StoreSerde<K>,
+    private readonly valueSerde: StoreSerde<V | null>,
+    private readonly extras: {
+      /** What the restore at open replayed (null: no changelog). */
+      restored?: RestoreResult | null;
+      onClose?: (() => Promise<void>) | undefined;
+    } = {},
+  ) {}
+
+  /** What the restore at open replayed; null for a store without changelog. */
+  get restored(): RestoreResult | null {
+    return this.extras.restored ?? null;
+  }
+
+  get name(): string {
+    return this.bytes.name;
+  }
+
+  /** Next changelog offset the local store covers (null: no local state yet). */
+  get changelogOffset(): number | null {
+    return this.bytes.changelogOffset;
+  }
+
+  get(key: K): V | null {
+    this.metrics.gets++;
+    return this.valueSerde.deserialize(this.bytes.get(this.keyBytes(key)));
+  }
+
+  /** A null value deletes the key. */
+  put(key: K, value: V | null): void {
+    this.metrics.puts++;
+    this.bytes.put(this.keyBytes(key), this.valueSerde.serialize(value));
+  }
+
+  delete(key: K): void {
+    this.metrics.deletes++;
+    this.bytes.put(this.keyBytes(key), null);
+  }
+
+  async prefetch(keys: Iterable<K>): Promise<void> {
+    const bytes: Buffer[] = [];
+    for (const k of keys) bytes.push(this.keyBytes(k));
+    this.metrics.prefetchedKeys += bytes.length;
+    await this.bytes.prefetch(bytes);
+  }
+
+  /** Entries with `from <= key < to` in serialized-key byte order; absent bound = open. */
+  async *range(from?: K, to?: K): AsyncGenerator<[K, V]> {
+    const range = {
+      ...(from === undefined ? {} : { from: this.keyBytes(from) }),
+      ...(to === undefined ? {} : { to: this.keyBytes(to) }),
+    };
+    for await (const e of this.bytes.range(range)) {
+      yield [this.keySerde.deserialize(e.key), this.valueSerde.deserialize(e.value) as V];
+    }
+  }
+
+  all(): AsyncGenerator<[K, V]> {
+    return this.range();
+  }
+
+  approximateCount(): Promise<number> {
+    return this.bytes.approximateCount();
+  }
+
+  flush(): void {
+    this.bytes.flush();
+  }
+
+  commitNeeded(): boolean {
+    return this.bytes.commitNeeded();
+  }
+
+  async commit(): Promise<void> {
+    this.metrics.commits++;
+    await this.bytes.commit();
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.bytes.close();
+    } finally {
+      await this.extras.onClose?.();
+    }
+  }
+
+  private keyBytes(key: K): Buffer {
+    const b = this.keySerde.serialize(key);
+    if (b === null || b.length === 0) {
+      throw new StateStoreError(
+        "INVALID_ARGUMENT",
+        `store '${this.name}': a key serialized to ${b === null ? "null" : "zero bytes"}; store keys must be non-empty`,
+      );
+    }
+    if (isReservedKey(b)) throw new ReservedKeyError(this.name, b);
+    return b;
+  }
+}

@@ -1,0 +1,86 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { LogClient, LogRecord } from "@tributary/log";
+import { openEmbeddedLog } from "../../log/src/embedded-log.js";
+import type { StoreSerde } from "../src/key-value-store.js";
+
+/** Shared helpers for the state tests: temp dirs, simple serdes, a real embedded log. */
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-state-${prefix}-`));
+}
+
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export const stringSerde: StoreSerde<string | null> = {
+  serialize: (v) => (v === null ? null : Buffer.from(v, "utf8")),
+  deserialize: (b) => (b === null ? null : b.toString("utf8")),
+};
+
+export const bytesSerde: StoreSerde<Buffer | null> = {
+  serialize: (v) => v,
+  deserialize: (b) => b,
+};
+
+export function openLog(dataDir: string): Promise<LogClient> {
+  return openEmbeddedLog(dataDir, { maintenanceIntervalMs: 0 });
+}
+
+/** Reads a whole partition from `from` up to its current end, in order. */
+export async function readPartition(
+  client: LogClient,
+  topic: string,
+  partition: number,
+  from = 0,
+): Promise<LogRecord[]> {
+  const latest = await client.admin.listOffsets(topic, "latest");
+  const end = latest.find((o) => o.partition === partition)?.offset ?? 0;
+  const out: LogRecord[] = [];
+  if (from >= end) return out;
+  const consumer = client.consumer({ clientId: "test-reader" });
+  const tp = { topic, partition };
+  try {
+    consumer.assign([tp]);
+    consumer.seek(tp, from);
+    let guard = 0;
+    while ((consumer.position(tp) ?? from) < end && guard++ < 1000) {
+      for (const f of await consumer.poll({ maxWaitMs: 100 })) {
+        for (const r of f.records) {
+          if (r.offset < end) {
+            out.push({
+              ...r,
+              key: r.key === null ? null : Buffer.from(r.key),
+              value: r.value === null ? null : Buffer.from(r.value),
+            });
+          }
+        }
+      }
+    }
+  } finally {
+    await consumer.close();
+  }
+  return out;
+}
+
+/** Folds changelog records into the key → value state they describe (latest wins). */
+export function foldChangelog(records: readonly LogRecord[]): Map<string, string> {
+  const state = new Map<string, string>();
+  for (const r of records) {
+    const k = (r.key as Buffer).toString("utf8");
+    if (r.value === null) state.delete(k);
+    else state.set(k, r.value.toString("utf8"));
+  }
+  return state;
+}
+
+/** Every entry of an async iterable of [key, value] string pairs, as a Map. */
+export async function collect(
+  entries: AsyncIterable<[string | null, string | null]>,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for await (const [k, v] of entries) out.set(k as string, v as string);
+  return out;
+}
