@@ -16,6 +16,7 @@ import {
   writeCheckpoint,
   writeCleanShutdownMarker,
 } from "./log-recovery.js";
+import { LogCleaner } from "./log-cleaner.js";
 import { batchProblem, LogSegment, MAX_RELATIVE_OFFSET } from "./log-segment.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readInt64, setBaseOffset } from "./record-batch.js";
 import type { TopicConfig } from "./topic-config.js";
@@ -79,6 +80,9 @@ export class PartitionLog {
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private failure: unknown = null;
+  /** Where the last compaction's input ended, and when it has new work regardless. */
+  private compactedUpTo = -1;
+  private compactAgainAt = Number.POSITIVE_INFINITY;
 
   private constructor(
     readonly dir: string,
@@ -446,7 +450,8 @@ export class PartitionLog {
     let deleted = 0;
     while (this.segments.length > 0) {
       const segment = this.segments[0]!;
-      if (segment.isEmpty || segment.nextOffset > this.hw) break;
+      if (segment === this.active && segment.isEmpty) break;
+      if (segment.nextOffset > this.hw) break;
       const expired = retentionMs >= 0 && now - segment.maxTimestamp > retentionMs;
       const oversize = retentionBytes >= 0 && size - segment.size >= retentionBytes;
       if (!expired && !oversize) break;
@@ -462,6 +467,35 @@ export class PartitionLog {
       this.writeCheckpointNow();
     }
     return deleted;
+  }
+
+  /**
+   * Compacts (cleanup.policy compact or compact,delete) the sealed segments that are
+   * flushed, below the high watermark and older than min.compaction.lag.ms: keeps the
+   * newest record per key, drops expired tombstones, keeps offsets (see log-cleaner.ts).
+   * Synchronous. Skips the work when nothing new was sealed and no kept tombstone has
+   * expired since the last run. Returns the number of records removed.
+   */
+  compact(now: number = this.now()): number {
+    this.ensureWritable();
+    if (!this.config.cleanupPolicy.includes("compact")) return 0;
+    const limit = Math.min(this.hw, this.recoveryPoint);
+    const lagHorizon = now - this.config.minCompactionLagMs;
+    let n = 0;
+    while (n < this.segments.length - 1) {
+      const segment = this.segments[n]!;
+      if (!segment.sealed || segment.nextOffset > limit || segment.maxTimestamp > lagHorizon) break;
+      n++;
+    }
+    if (n === 0) return 0;
+    const end = this.segments[n - 1]!.nextOffset;
+    if (end === this.compactedUpTo && now < this.compactAgainAt) return 0;
+    const input = this.segments.slice(0, n);
+    const result = new LogCleaner(this.dir, this.config).clean(input, now);
+    this.segments.splice(0, n, ...result.segments);
+    this.compactedUpTo = end;
+    this.compactAgainAt = result.nextTombstoneExpiry;
+    return result.recordsRemoved;
   }
 
   updateConfig(config: TopicConfig): void {
