@@ -4,6 +4,7 @@ import path from "node:path";
 import type { LogClient, LogRecord } from "@tributary/log";
 import { openEmbeddedLog } from "../../log/src/embedded-log.js";
 import type { StoreSerde } from "../src/key-value-store.js";
+import { openKeyValueStore } from "../src/store-builder.js";
 
 /** Shared helpers for the state tests: temp dirs, simple serdes, a real embedded log. */
 
@@ -84,3 +85,39 @@ export async function collect(
   for await (const [k, v] of entries) out.set(k as string, v as string);
   return out;
 }
+
+export interface LoggedStoreOptions {
+  client: import("@tributary/log").LogClient;
+  stateDir: string;
+  engine?: "rocksdb" | "memory";
+  cacheBytes?: number;
+  name?: string;
+  partition?: number;
+  warn?: (message: string) => void;
+  onRestoreProgress?: (done: number, total: number) => void;
+  commitThresholdBytes?: number;
+}
+
+/** A string store with a changelog on a 2-partition topic, writing partition 1 by default. */
+export function openLoggedStore(
+  o: LoggedStoreOptions,
+): Promise<import("../src/key-value-store.js").KeyValueStore<string | null, string>> {
+  return openKeyValueStore<string | null, string>({
+    applicationId: "app",
+    taskId: `0_${o.partition ?? 1}`,
+    name: o.name ?? "store",
+    engine: o.engine ?? "rocksdb",
+    stateDir: o.stateDir,
+    cacheBytes: o.cacheBytes ?? 4096,
+    keySerde: stringSerde,
+    valueSerde: stringSerde,
+    changelog: { client: o.client, partition: o.partition ?? 1, createWithPartitions: 2 },
+    ...(o.warn === undefined ? {} : { warn: o.warn }),
+    ...(o.onRestoreProgress === undefined ? {} : { onRestoreProgress: o.onRestoreProgress }),
+    ...(o.commitThresholdBytes === undefined
+      ? {}
+      : { commitThresholdBytes: o.commitThresholdBytes }),
+  });
+}
+
+export const CHANGELOG = "app-store-changelog";

@@ -291,15 +291,16 @@ async function hasAnyKey(db: LevelDown): Promise<boolean> {
  */
 function classifyOpenError(dir: string, e: unknown): Error {
   const message = e instanceof Error ? e.message : String(e);
-  if (/^(Corruption|Invalid argument|Not implemented)/i.test(message) || /corrupt/i.test(message)) {
-    return new StoreCorruptError(dir, `RocksDB cannot open it (${message})`, e);
-  }
-  if (/lock/i.test(message)) {
+  // The message quotes file paths, so only its leading status word is matched.
+  if (/^IO error: .*lock/i.test(message)) {
     return new StateStoreError(
       "INTERNAL",
       `store at ${dir} is open in another process or by another store instance (${message}): close that one first`,
       { cause: e, retriable: true },
     );
+  }
+  if (/^(Corruption|Invalid argument|Not implemented)\b/i.test(message)) {
+    return new StoreCorruptError(dir, `RocksDB cannot open it (${message})`, e);
   }
   return new StateStoreError("INTERNAL", `cannot open store at ${dir}: ${message}`, { cause: e });
 }
