@@ -37,9 +37,12 @@ async function main(argv: string[]): Promise<void> {
 
 function fail(err: unknown, verbose: boolean): never {
   if (err instanceof CommanderError) {
-    // --help and --version exit through here too, with code 0.
+    // --help exits through here with code 0; a bare `tributary` has already shown the help.
     if (err.exitCode === 0) process.exit(0);
-    process.stderr.write(`tributary: ${err.message.replace(/^error: /, "")}\n`);
+    if (err.code === "commander.help" || err.code === "commander.helpDisplayed") process.exit(2);
+    process.stderr.write(
+      `tributary: ${err.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ")}\n`,
+    );
     process.exit(2);
   }
   const e = err as Error & { code?: string };
