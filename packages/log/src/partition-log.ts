@@ -369,7 +369,17 @@ export class PartitionLog {
   private advanceHighWatermark(offset: number): void {
     if (offset <= this.hw) return;
     this.hw = offset;
-    for (const listener of this.listeners) listener();
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (err) {
+        // A listener's bug must not fail an append that is already written: report it
+        // where it belongs, outside the log.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   /** Makes everything appended so far durable (and visible, under "always"). */
@@ -400,20 +410,23 @@ export class PartitionLog {
       this.directoryDirty = false;
       work.push(syncDirectoryAsync(this.dir));
     }
-    this.flushRunning = Promise.all(work).then(
-      () => {
-        this.flushRunning = null;
+    const fail = (err: unknown) => {
+      this.flushRunning = null;
+      this.failure ??= err;
+      for (const w of waiters) w.reject(err);
+      for (const w of this.flushWaiters.splice(0)) w.reject(err);
+    };
+    this.flushRunning = Promise.all(work).then(() => {
+      try {
         this.onFlushed(target);
-        for (const w of waiters) w.resolve();
-        if (this.flushWaiters.length > 0) this.runFlush();
-      },
-      (err: unknown) => {
-        this.flushRunning = null;
-        this.failure ??= err;
-        for (const w of waiters) w.reject(err);
-        for (const w of this.flushWaiters.splice(0)) w.reject(err);
-      },
-    );
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      this.flushRunning = null;
+      for (const w of waiters) w.resolve();
+      if (this.flushWaiters.length > 0) this.runFlush();
+    }, fail);
   }
 
   private onFlushed(target: number): void {
