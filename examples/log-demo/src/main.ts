@@ -4,7 +4,7 @@
  * consumer group, commit, and show what the group holds. Run it twice: the second run's
  * group picks up only the new records, from the offsets the first run committed.
  */
-import { openEmbeddedLog, Serdes } from "@tributary/log";
+import { openLog, Serdes } from "@tributary/log";
 
 const TOPIC = "demo-orders";
 const GROUP = "demo-billing";
@@ -17,7 +17,8 @@ interface Order {
   amount: number;
 }
 
-const log = await openEmbeddedLog(dataDir);
+// A broker serving the directory is used if one runs; else the log opens in-process.
+const log = await openLog({ dataDir });
 try {
   await log.admin.createTopic(TOPIC, { partitions: 3, ifNotExists: true });
   const serde = Serdes.msgpack<Order>();
@@ -34,7 +35,9 @@ try {
     await producer.send(TOPIC, batch);
   }
   const produceMs = performance.now() - t0;
-  console.log(`produced ${COUNT} orders to '${TOPIC}' (3 partitions) in ${produceMs.toFixed(0)} ms`);
+  console.log(
+    `produced ${COUNT} orders to '${TOPIC}' (3 partitions) in ${produceMs.toFixed(0)} ms`,
+  );
 
   const consumer = log.consumer({ groupId: GROUP, autoOffsetReset: "earliest" });
   await consumer.subscribe([TOPIC]);
@@ -66,7 +69,9 @@ try {
   const group = await log.admin.describeGroup(GROUP);
   console.log(`committed offsets (next record to read) and lag:`);
   for (const o of group.offsets) {
-    console.log(`  ${o.topic}-${o.partition}: offset ${o.offset}, log end ${o.logEndOffset}, lag ${o.lag}`);
+    console.log(
+      `  ${o.topic}-${o.partition}: offset ${o.offset}, log end ${o.logEndOffset}, lag ${o.lag}`,
+    );
   }
   console.log(`data kept in ${dataDir}/ — run again to see the group resume where it left off`);
 } finally {

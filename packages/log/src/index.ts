@@ -1,7 +1,66 @@
 // The public surface of @tributary/log. Everything not listed here is internal.
 export * from "./errors.js";
 export * from "./record.js";
-export * from "./record-batch.js";
+export {
+  encodeBatch,
+  encodeBatchAt,
+  RecordBatch,
+  splitBatches,
+  MAGIC,
+  type EncodeOptions,
+} from "./record-batch.js";
 export * from "./topic-config.js";
 export type * from "./log-client.js";
 export type * from "./log-service.js";
+
+export {
+  validateTopicName,
+  isValidTopicName,
+  isInternalTopic,
+  MAX_TOPIC_NAME_LENGTH,
+} from "./names.js";
+export { DirLock, type LockHolder } from "./dir-lock.js";
+export { Serdes, decodeOrThrow, type Serde, type RecordLocation } from "./serde.js";
+export { murmur2, toPositive } from "./murmur2.js";
+export { partitionForKey, StickyPartitioner } from "./partitioner.js";
+
+export { PartitionLog, type PartitionLogOptions } from "./partition-log.js";
+export { TopicRegistry, type TopicMetadata, MAX_PARTITIONS } from "./topic-registry.js";
+export {
+  GroupCoordinator,
+  validateGroupId,
+  DEFAULT_INITIAL_REBALANCE_DELAY_MS,
+  MAX_GROUP_ID_LENGTH,
+  type GroupCoordinatorOptions,
+} from "./group-coordinator.js";
+export {
+  assignorFor,
+  type Assignor,
+  type AssignorMember,
+  type PartitionCounts,
+} from "./assignor.js";
+export { rangeAssignor } from "./range-assignor.js";
+export { stickyAssignor } from "./sticky-assignor.js";
+export { OffsetStore, type OffsetJournal, type StoredOffset } from "./offset-store.js";
+export { planOffsetReset, type PartitionOffsets } from "./offset-reset.js";
+
+export { ServiceLogClient } from "./service-log-client.js";
+export {
+  EmbeddedLogService,
+  CONSUMER_OFFSETS_TOPIC,
+  type EmbeddedLogOptions,
+} from "./embedded-log-service.js";
+export { openEmbeddedLog } from "./embedded-log.js";
+
+export { connectBroker } from "./broker/connect-broker.js";
+export { startBroker, type StartBrokerOptions, type RunningBroker } from "./broker/run-broker.js";
+export { BrokerServer, type BrokerServerOptions } from "./broker/broker-server.js";
+export { RemoteLogService, type RemoteLogServiceOptions } from "./broker/remote-log-service.js";
+export {
+  parseBrokerAddress,
+  formatBrokerAddress,
+  DEFAULT_BROKER_PORT,
+  type BrokerAddress,
+} from "./broker/broker-address.js";
+export { findRunningBroker, type BrokerInfo } from "./broker/broker-info.js";
+export { openLog, DEFAULT_DATA_DIR, type OpenLogOptions } from "./open-log.js";

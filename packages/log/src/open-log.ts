@@ -1,0 +1,29 @@
+import { connectBroker } from "./broker/connect-broker.js";
+import { findRunningBroker } from "./broker/broker-info.js";
+import { openEmbeddedLog } from "./embedded-log.js";
+import type { EmbeddedLogOptions } from "./embedded-log-service.js";
+import type { LogClient } from "./log-client.js";
+
+export const DEFAULT_DATA_DIR = ".tributary";
+
+export interface OpenLogOptions extends EmbeddedLogOptions {
+  /** A broker address: connect to it instead of opening a directory. */
+  broker?: string;
+  /** The data directory; default ./.tributary. */
+  dataDir?: string;
+  /** Shared token for a broker started with --token-file. */
+  token?: string;
+}
+
+/**
+ * The log a tool or app should use, as DESIGN.md promises: an explicit broker if given;
+ * else the broker serving the data directory if one is running (its broker.json names
+ * it); else the directory itself, in-process.
+ */
+export async function openLog(options: OpenLogOptions = {}): Promise<LogClient> {
+  if (options.broker !== undefined) return connectBroker(options.broker, { token: options.token });
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  const running = findRunningBroker(dataDir);
+  if (running !== undefined) return connectBroker(running.address, { token: options.token });
+  return openEmbeddedLog(dataDir, options);
+}
