@@ -1,1 +1,61 @@
-export {};
+// The public surface of @tributary/streams. Everything not listed here is internal.
+export * from "./errors.js";
+export { Serdes, defaultSerde, type Serde } from "./serdes.js";
+export { defineApp, type App, type AppConfig, type AppDefinition } from "./dsl/define-app.js";
+export { StreamsBuilder } from "./dsl/streams-builder.js";
+export { KStream } from "./dsl/kstream.js";
+export { KTable } from "./dsl/ktable.js";
+export { KGroupedStream } from "./dsl/kgrouped-stream.js";
+export { KGroupedTable } from "./dsl/kgrouped-table.js";
+export { BranchedKStream } from "./dsl/branched-kstream.js";
+export type {
+  Branched,
+  Consumed,
+  Grouped,
+  Materialized,
+  Named,
+  Produced,
+  Repartitioned,
+} from "./dsl/options.js";
+export type { KeyValue, RecordMetadata, StreamRecord } from "./runtime/stream-record.js";
+export type {
+  Cancellable,
+  Processor,
+  ProcessorContext,
+  ProcessorSupplier,
+  PunctuationType,
+} from "./runtime/processor.js";
+export type {
+  KeyValueStore,
+  ObservableKeyValueStore,
+  ReadOnlyKeyValueStore,
+  StateStore,
+  StoreChange,
+  StoreChangeListener,
+} from "./runtime/key-value-store.js";
+export { InMemoryKeyValueStore } from "./runtime/in-memory-key-value-store.js";
+export { type Change, changeSerde } from "./runtime/change.js";
+export type { RecordCollector } from "./runtime/record-collector.js";
+export { StreamTask, type ErrorHandling, type StreamTaskOptions } from "./runtime/stream-task.js";
+export { DeadLetterHeaders, type FailureStage } from "./runtime/dead-letter.js";
+export { Topology, SubTopology } from "./topology/topology.js";
+export {
+  TopologyDescription,
+  type NodeDescription,
+  type StoreDescription,
+  type SubtopologyDescription,
+} from "./topology/topology-description.js";
+export type {
+  ConsumedRecord,
+  InternalTopicSpec,
+  NodeSpec,
+  StoreSpec,
+  TimestampExtractor,
+} from "./topology/node-spec.js";
+export {
+  changelogTopicName,
+  deadLetterTopicName,
+  repartitionTopicName,
+} from "./topology/internal-names.js";
+export { observeTopic, type ObserveTopicOptions, type TopicRecord } from "./rx/observe-topic.js";
+export { storeChanges$ } from "./rx/store-changes.js";

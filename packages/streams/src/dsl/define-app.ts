@@ -1,0 +1,70 @@
+import { StreamsArgumentError } from "../errors.js";
+import type { ErrorHandling } from "../runtime/stream-task.js";
+import { deadLetterTopicName } from "../topology/internal-names.js";
+import type { Topology } from "../topology/topology.js";
+import type { TopologyDescription } from "../topology/topology-description.js";
+import { checkName } from "./graph-context.js";
+import { StreamsBuilder } from "./streams-builder.js";
+
+export interface AppConfig {
+  /**
+   * A record that cannot be decoded, or whose processing throws: "dead-letter" (default)
+   * sends it, with the error in `tributary.error.*` headers, to `deadLetterTopic` and goes
+   * on; "fail" stops the app with a ProcessingError naming the record's place.
+   */
+  errorHandling?: ErrorHandling;
+  /** Default `<applicationId>-dlq`. */
+  deadLetterTopic?: string;
+}
+
+export interface AppDefinition {
+  /** Names the consumer group, and prefixes every internal topic and store changelog. */
+  applicationId: string;
+  topology: (builder: StreamsBuilder) => void;
+  config?: AppConfig;
+}
+
+/** What a topology file exports by default; the runtime, the CLI and the test driver
+ * take it. */
+export interface App {
+  readonly applicationId: string;
+  readonly config: Readonly<Required<AppConfig>>;
+  /** Runs the topology function on a fresh builder and compiles the result. */
+  build(): Topology;
+  describe(): TopologyDescription;
+}
+
+export function defineApp(definition: AppDefinition): App {
+  const { applicationId, topology } = definition;
+  if (typeof applicationId !== "string") {
+    throw new StreamsArgumentError("defineApp needs an applicationId string");
+  }
+  checkName(applicationId, "applicationId");
+  if (typeof topology !== "function") {
+    throw new StreamsArgumentError("defineApp needs topology: (builder) => { ... }");
+  }
+  const errorHandling = definition.config?.errorHandling ?? "dead-letter";
+  if (errorHandling !== "dead-letter" && errorHandling !== "fail") {
+    throw new StreamsArgumentError(
+      `errorHandling must be "dead-letter" or "fail", got '${errorHandling}'`,
+    );
+  }
+  const config: Required<AppConfig> = Object.freeze({
+    errorHandling,
+    deadLetterTopic: checkName(
+      definition.config?.deadLetterTopic ?? deadLetterTopicName(applicationId),
+      "deadLetterTopic",
+    ),
+  });
+  const build = (): Topology => {
+    const builder = new StreamsBuilder();
+    topology(builder);
+    return builder.build(applicationId);
+  };
+  return {
+    applicationId,
+    config,
+    build,
+    describe: () => build().describe(),
+  };
+}

@@ -1,0 +1,44 @@
+import { StreamsArgumentError } from "../errors.js";
+import type { GraphNode } from "../graph/graph-node.js";
+import { NameGenerator, nameProblem } from "../topology/internal-names.js";
+import type { Named } from "./options.js";
+
+/**
+ * The logical graph under construction, shared by a builder and every stream and table
+ * made from it: nodes in creation order, and the name counter.
+ */
+export class GraphContext {
+  readonly nodes: GraphNode[] = [];
+  private readonly names = new NameGenerator();
+
+  /** The user's name, else a generated `<prefix><10-digit index>`. */
+  name(prefix: string, options?: Named): string {
+    if (options?.name !== undefined) return checkName(options.name, "name");
+    return this.names.next(prefix);
+  }
+
+  /** A store name: the user's (checked, since it names the changelog topic) or generated. */
+  storeName(prefix: string, storeName: string | undefined): string {
+    if (storeName !== undefined) return checkName(storeName, "store name");
+    return this.names.next(prefix);
+  }
+
+  add<N extends GraphNode>(node: N, parents: readonly GraphNode[]): N {
+    for (const p of parents) {
+      p.children.push(node);
+      node.parents.push(p);
+    }
+    this.nodes.push(node);
+    return node;
+  }
+}
+
+export function checkName(name: string, what: string): string {
+  const problem = nameProblem(name);
+  if (problem !== null) {
+    throw new StreamsArgumentError(
+      `${what} '${name}' ${problem}: it becomes part of topic names, which follow Kafka's rules`,
+    );
+  }
+  return name;
+}

@@ -1,0 +1,98 @@
+import type { GraphNode, RepartitionRequest, StoreDraft } from "../graph/graph-node.js";
+import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
+import { StreamAggregateProcessor } from "../runtime/processors/stream-aggregate.js";
+import { defaultSerde, type Serde } from "../serdes.js";
+import type { GraphContext } from "./graph-context.js";
+import { KTable } from "./ktable.js";
+import type { Materialized, Named } from "./options.js";
+
+/**
+ * A stream grouped by key, ready to aggregate into a KTable (Kafka's KGroupedStream).
+ * The aggregation's store is `Materialized.storeName` or a generated
+ * `KSTREAM-AGGREGATE-STATE-STORE-<n>`; if keys may have changed upstream, the compiler puts
+ * a repartition topic named after the grouping (or else the store) before it.
+ */
+export class KGroupedStream<K, V> {
+  /** @internal */
+  constructor(
+    private readonly context: GraphContext,
+    private readonly node: GraphNode,
+    private readonly groupName: string | undefined,
+    private readonly keySerde: Serde<K> | undefined,
+    private readonly valueSerde: Serde<V> | undefined,
+  ) {}
+
+  /** Records per key (null keys and values are skipped). */
+  count(materialized: Materialized<K, number> = {}, named?: Named): KTable<K, number> {
+    return this.fold<number>(
+      "KSTREAM-AGGREGATE-",
+      (_k, _v, n) => (n ?? 0) + 1,
+      { ...materialized, valueSerde: materialized.valueSerde ?? defaultSerde<number>() },
+      named,
+    );
+  }
+
+  /** Combines values with `reducer`; a key's first value is its first aggregate. */
+  reduce(
+    reducer: (aggregate: V, value: V) => V,
+    materialized: Materialized<K, V> = {},
+    named?: Named,
+  ): KTable<K, V> {
+    return this.fold<V>(
+      "KSTREAM-REDUCE-",
+      (_k, v, agg) => (agg === undefined ? v : reducer(agg, v)),
+      { ...materialized, valueSerde: materialized.valueSerde ?? this.valueSerde },
+      named,
+    );
+  }
+
+  aggregate<A>(
+    initializer: () => A,
+    aggregator: (key: K, value: V, aggregate: A) => A,
+    materialized: Materialized<K, A> = {},
+    named?: Named,
+  ): KTable<K, A> {
+    return this.fold<A>(
+      "KSTREAM-AGGREGATE-",
+      (k, v, agg) => aggregator(k, v, agg === undefined ? initializer() : agg),
+      materialized,
+      named,
+    );
+  }
+
+  private fold<A>(
+    prefix: string,
+    fold: (key: K, value: V, current: A | undefined) => A,
+    materialized: Materialized<K, A>,
+    named: Named | undefined,
+  ): KTable<K, A> {
+    const name = this.context.name(prefix, named);
+    const storeName = this.context.storeName(`${prefix}STATE-STORE-`, materialized.storeName);
+    const keySerde = (materialized.keySerde ?? this.keySerde ?? defaultSerde()) as Serde<unknown>;
+    const store: StoreDraft = {
+      name: storeName,
+      keySerde,
+      valueSerde: (materialized.valueSerde ?? defaultSerde()) as Serde<unknown>,
+      loggingEnabled: materialized.loggingEnabled ?? true,
+    };
+    const repartition: RepartitionRequest = {
+      baseName: this.groupName ?? storeName,
+      keySerde: (this.keySerde ?? defaultSerde()) as Serde<unknown>,
+      valueSerde: (this.valueSerde ?? defaultSerde()) as Serde<unknown>,
+      partitions: null,
+    };
+    const node = new ProcessorGraphNode(
+      name,
+      () => new StreamAggregateProcessor<K, V, A>(storeName, fold),
+      { stores: [store], repartition },
+    );
+    this.context.add(node, [this.node]);
+    return new KTable<K, A>(
+      this.context,
+      node,
+      storeName,
+      materialized.keySerde ?? this.keySerde,
+      materialized.valueSerde,
+    );
+  }
+}

@@ -1,0 +1,233 @@
+import { StreamsArgumentError } from "../errors.js";
+import type { GraphNode } from "../graph/graph-node.js";
+import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
+import { RepartitionNode } from "../graph/repartition-node.js";
+import { SinkNode } from "../graph/sink-node.js";
+import type { Processor } from "../runtime/processor.js";
+import {
+  FilterProcessor,
+  FlatMapProcessor,
+  FlatMapValuesProcessor,
+  MapProcessor,
+  MapValuesProcessor,
+  PassThroughProcessor,
+  PeekProcessor,
+  SelectKeyProcessor,
+} from "../runtime/processors/stream-processors.js";
+import type { KeyValue } from "../runtime/stream-record.js";
+import { defaultSerde, type Serde } from "../serdes.js";
+import { BranchedKStream } from "./branched-kstream.js";
+import { checkName, type GraphContext } from "./graph-context.js";
+import { KGroupedStream } from "./kgrouped-stream.js";
+import type { Grouped, Named, Produced, Repartitioned } from "./options.js";
+
+/**
+ * A record stream: every record is an event, independent of the ones before it (Kafka's
+ * KStream). Operations return new streams; nothing runs until the app is compiled and
+ * started. Serdes travel with the stream while the key or value type is unchanged, and
+ * fall back to MessagePack after an operation that changes it.
+ */
+export class KStream<K, V> {
+  /** @internal */
+  constructor(
+    readonly context: GraphContext,
+    readonly node: GraphNode,
+    readonly keySerde: Serde<K> | undefined,
+    readonly valueSerde: Serde<V> | undefined,
+  ) {}
+
+  map<K2, V2>(mapper: (key: K, value: V) => KeyValue<K2, V2>, named?: Named): KStream<K2, V2> {
+    const name = this.context.name("KSTREAM-MAP-", named);
+    return this.derive(
+      new ProcessorGraphNode(name, () => new MapProcessor(mapper), { keyChanging: true }),
+      undefined,
+      undefined,
+    );
+  }
+
+  mapValues<V2>(mapper: (value: V, key: K) => V2, named?: Named): KStream<K, V2> {
+    const name = this.context.name("KSTREAM-MAPVALUES-", named);
+    return this.derive(
+      new ProcessorGraphNode(name, () => new MapValuesProcessor(mapper)),
+      this.keySerde,
+      undefined,
+    );
+  }
+
+  selectKey<K2>(selector: (key: K, value: V) => K2, named?: Named): KStream<K2, V> {
+    const name = this.context.name("KSTREAM-KEY-SELECT-", named);
+    return this.derive(
+      new ProcessorGraphNode(name, () => new SelectKeyProcessor(selector), { keyChanging: true }),
+      undefined,
+      this.valueSerde,
+    );
+  }
+
+  filter(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+    const name = this.context.name("KSTREAM-FILTER-", named);
+    return this.derive(
+      new ProcessorGraphNode(name, () => new FilterProcessor(predicate, false)),
+      this.keySerde,
+      this.valueSerde,
+    );
+  }
+
+  filterNot(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+    const name = this.context.name("KSTREAM-FILTER-", named);
+    return this.derive(
+      new ProcessorGraphNode(name, () => new FilterProcessor(predicate, true)),
+      this.keySerde,
+      this.valueSerde,
+    );
+  }
+
+  flatMap<K2, V2>(
+    mapper: (key: K, value: V) => Iterable<KeyValue<K2, V2>>,
+    named?: Named,
+  ): KStream<K2, V2> {
+    const name = this.context.name("KSTREAM-FLATMAP-", named);
+    return this.derive(
+      new ProcessorGraphNode(name, () => new FlatMapProcessor(mapper), { keyChanging: true }),
+      undefined,
+      undefined,
+    );
+  }
+
+  flatMapValues<V2>(mapper: (value: V, key: K) => Iterable<V2>, named?: Named): KStream<K, V2> {
+    const name = this.context.name("KSTREAM-FLATMAPVALUES-", named);
+    return this.derive(
+      new ProcessorGraphNode(name, () => new FlatMapValuesProcessor(mapper)),
+      this.keySerde,
+      undefined,
+    );
+  }
+
+  /** Calls `action` for each record and passes the record on unchanged. */
+  peek(action: (key: K, value: V) => void, named?: Named): KStream<K, V> {
+    const name = this.context.name("KSTREAM-PEEK-", named);
+    return this.derive(
+      new ProcessorGraphNode(name, () => new PeekProcessor(action)),
+      this.keySerde,
+      this.valueSerde,
+    );
+  }
+
+  /** A terminal peek. */
+  foreach(action: (key: K, value: V) => void, named?: Named): void {
+    const name = this.context.name("KSTREAM-FOREACH-", named);
+    this.derive(
+      new ProcessorGraphNode(name, () => new PeekProcessor(action)),
+      this.keySerde,
+      this.valueSerde,
+    );
+  }
+
+  /** Both streams' records, interleaved in processing order. */
+  merge(other: KStream<K, V>, named?: Named): KStream<K, V> {
+    if (other.context !== this.context) {
+      throw new StreamsArgumentError("merge() takes a stream from the same StreamsBuilder");
+    }
+    const name = this.context.name("KSTREAM-MERGE-", named);
+    const node = new ProcessorGraphNode(name, () => new PassThroughProcessor());
+    this.context.add(node, [this.node, other.node]);
+    return new KStream(
+      this.context,
+      node,
+      this.keySerde ?? other.keySerde,
+      this.valueSerde ?? other.valueSerde,
+    );
+  }
+
+  /** Routes each record to the first branch whose predicate holds. */
+  split(named?: Named): BranchedKStream<K, V> {
+    return new BranchedKStream(this, named);
+  }
+
+  /** Writes the stream to a topic. */
+  to(topic: string, produced: Produced<K, V> = {}): void {
+    checkName(topic, "topic");
+    const name = this.context.name("KSTREAM-SINK-", produced);
+    const node = new SinkNode(
+      name,
+      topic,
+      (produced.keySerde ?? this.keySerde ?? defaultSerde()) as Serde<unknown>,
+      (produced.valueSerde ?? this.valueSerde ?? defaultSerde()) as Serde<unknown>,
+    );
+    this.context.add(node, [this.node]);
+  }
+
+  /** Sends records through a repartition topic (`<applicationId>-<name>-repartition`), so
+   * that downstream they are partitioned by their current key. */
+  repartition(options: Repartitioned<K, V> = {}): KStream<K, V> {
+    const base = this.context.name("KSTREAM-REPARTITION-", options);
+    const keySerde = options.keySerde ?? this.keySerde;
+    const valueSerde = options.valueSerde ?? this.valueSerde;
+    const n = options.numberOfPartitions;
+    if (n !== undefined && !(Number.isInteger(n) && n >= 1)) {
+      throw new StreamsArgumentError(`numberOfPartitions must be a whole number >= 1, got ${n}`);
+    }
+    const node = new RepartitionNode(
+      {
+        baseName: base,
+        keySerde: (keySerde ?? defaultSerde()) as Serde<unknown>,
+        valueSerde: (valueSerde ?? defaultSerde()) as Serde<unknown>,
+        partitions: n ?? null,
+      },
+      false,
+    );
+    this.context.add(node, [this.node]);
+    return new KStream(this.context, node, keySerde, valueSerde);
+  }
+
+  /** Groups by the current key; a repartition happens only if an upstream operation may
+   * have changed keys. */
+  groupByKey(grouped: Grouped<K, V> = {}): KGroupedStream<K, V> {
+    return new KGroupedStream(
+      this.context,
+      this.node,
+      grouped.name === undefined ? undefined : checkName(grouped.name, "grouped name"),
+      grouped.keySerde ?? this.keySerde,
+      grouped.valueSerde ?? this.valueSerde,
+    );
+  }
+
+  /** Groups by a new key (always repartitions before the aggregation). */
+  groupBy<K2>(
+    selector: (key: K, value: V) => K2,
+    grouped: Grouped<K2, V> = {},
+  ): KGroupedStream<K2, V> {
+    const selected = this.selectKey(selector);
+    return new KGroupedStream(
+      this.context,
+      selected.node,
+      grouped.name === undefined ? undefined : checkName(grouped.name, "grouped name"),
+      grouped.keySerde,
+      grouped.valueSerde ?? this.valueSerde,
+    );
+  }
+
+  /**
+   * A custom stateless processor (Kafka's process()); it forwards what it likes through
+   * its context. It counts as key-changing (a later aggregation repartitions) unless
+   * `keyChanging: false` says it keeps keys.
+   */
+  process<K2, V2>(
+    supplier: () => Processor<K, V, K2, V2>,
+    options: Named & { keyChanging?: boolean } = {},
+  ): KStream<K2, V2> {
+    const name = this.context.name("KSTREAM-PROCESSOR-", options);
+    const node = new ProcessorGraphNode(name, supplier, {
+      keyChanging: options.keyChanging ?? true,
+    });
+    return this.derive(node, undefined, undefined);
+  }
+
+  private derive<K2, V2>(
+    node: GraphNode,
+    keySerde: Serde<K2> | undefined,
+    valueSerde: Serde<V2> | undefined,
+  ): KStream<K2, V2> {
+    this.context.add(node, [this.node]);
+    return new KStream(this.context, node, keySerde, valueSerde);
+  }
+}

@@ -1,0 +1,152 @@
+import type { GraphNode, StoreDraft } from "../graph/graph-node.js";
+import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
+import { TableGroupByProcessor } from "../runtime/processors/table-aggregate.js";
+import {
+  TableFilterProcessor,
+  TableMapValuesProcessor,
+  TableToStreamProcessor,
+} from "../runtime/processors/table-processors.js";
+import type { KeyValue } from "../runtime/stream-record.js";
+import { defaultSerde, type Serde } from "../serdes.js";
+import { checkName, type GraphContext } from "./graph-context.js";
+import { KGroupedTable } from "./kgrouped-table.js";
+import { KStream } from "./kstream.js";
+import type { Grouped, Materialized, Named } from "./options.js";
+
+/**
+ * A changelog stream read as a table: the latest value per key, where a null value deletes
+ * the key (Kafka's KTable). Its processors forward each update with the key's old value,
+ * so aggregations downstream can retract it. An update is forwarded as soon as it happens
+ * (no caching here; the store layer may add it).
+ */
+export class KTable<K, V> {
+  /** @internal */
+  constructor(
+    readonly context: GraphContext,
+    readonly node: GraphNode,
+    private readonly storeName: string | null,
+    readonly keySerde: Serde<K> | undefined,
+    readonly valueSerde: Serde<V> | undefined,
+  ) {}
+
+  /** The store holding this table, if it is materialized (readable in the test driver). */
+  queryableStoreName(): string | null {
+    return this.storeName;
+  }
+
+  mapValues<V2>(
+    mapper: (value: V, key: K) => V2,
+    materialized?: Materialized<K, V2>,
+    named?: Named,
+  ): KTable<K, V2> {
+    const name = this.context.name("KTABLE-MAPVALUES-", named);
+    const store = this.draft("KTABLE-MAPVALUES-STATE-STORE-", materialized);
+    const storeName = store?.name ?? null;
+    const node = new ProcessorGraphNode(
+      name,
+      () => new TableMapValuesProcessor<K, V, V2>(mapper, storeName),
+      { stores: store === null ? [] : [store] },
+    );
+    this.context.add(node, [this.node]);
+    return new KTable(this.context, node, storeName, this.keySerde, materialized?.valueSerde);
+  }
+
+  /** Keeps the keys whose value passes; a key whose value stops passing is deleted
+   * downstream (a tombstone is forwarded). */
+  filter(
+    predicate: (key: K, value: V) => boolean,
+    materialized?: Materialized<K, V>,
+    named?: Named,
+  ): KTable<K, V> {
+    return this.filtered(predicate, false, materialized, named);
+  }
+
+  filterNot(
+    predicate: (key: K, value: V) => boolean,
+    materialized?: Materialized<K, V>,
+    named?: Named,
+  ): KTable<K, V> {
+    return this.filtered(predicate, true, materialized, named);
+  }
+
+  /** Each update as a record: the new value, or null when the key was deleted. */
+  toStream(named?: Named): KStream<K, V | null> {
+    const name = this.context.name("KTABLE-TOSTREAM-", named);
+    const node = new ProcessorGraphNode(name, () => new TableToStreamProcessor<K, V>());
+    this.context.add(node, [this.node]);
+    return new KStream<K, V | null>(
+      this.context,
+      node,
+      this.keySerde,
+      this.valueSerde as Serde<V | null> | undefined,
+    );
+  }
+
+  /** Regroups the table by a new key, to aggregate with an adder and a subtractor. */
+  groupBy<K2, V2>(
+    selector: (key: K, value: V) => KeyValue<K2, V2>,
+    grouped: Grouped<K2, V2> = {},
+  ): KGroupedTable<K2, V2> {
+    const name = this.context.name(
+      "KTABLE-SELECT-",
+      grouped.name === undefined
+        ? undefined
+        : { name: `${checkName(grouped.name, "grouped name")}-select` },
+    );
+    const node = new ProcessorGraphNode(
+      name,
+      () => new TableGroupByProcessor<K, V, K2, V2>(selector),
+      {
+        keyChanging: true,
+      },
+    );
+    this.context.add(node, [this.node]);
+    return new KGroupedTable<K2, V2>(
+      this.context,
+      node,
+      grouped.name,
+      grouped.keySerde,
+      grouped.valueSerde,
+    );
+  }
+
+  private filtered(
+    predicate: (key: K, value: V) => boolean,
+    negate: boolean,
+    materialized: Materialized<K, V> | undefined,
+    named: Named | undefined,
+  ): KTable<K, V> {
+    const name = this.context.name("KTABLE-FILTER-", named);
+    const store = this.draft(
+      "KTABLE-FILTER-STATE-STORE-",
+      {
+        ...materialized,
+        valueSerde: materialized?.valueSerde ?? this.valueSerde,
+      },
+      materialized === undefined,
+    );
+    const storeName = store?.name ?? null;
+    const node = new ProcessorGraphNode(
+      name,
+      () => new TableFilterProcessor<K, V>(predicate, negate, storeName),
+      { stores: store === null ? [] : [store] },
+    );
+    this.context.add(node, [this.node]);
+    return new KTable(this.context, node, storeName, this.keySerde, this.valueSerde);
+  }
+
+  /** A store only when the user asked for one (Materialized given). */
+  private draft<V2>(
+    prefix: string,
+    materialized: Materialized<K, V2> | undefined,
+    none = materialized === undefined,
+  ): StoreDraft | null {
+    if (none || materialized === undefined) return null;
+    return {
+      name: this.context.storeName(prefix, materialized.storeName),
+      keySerde: (materialized.keySerde ?? this.keySerde ?? defaultSerde()) as Serde<unknown>,
+      valueSerde: (materialized.valueSerde ?? defaultSerde()) as Serde<unknown>,
+      loggingEnabled: materialized.loggingEnabled ?? true,
+    };
+  }
+}

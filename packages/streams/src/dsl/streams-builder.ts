@@ -1,0 +1,78 @@
+import { compileGraph } from "../graph/compile-graph.js";
+import { StreamSourceNode } from "../graph/stream-source-node.js";
+import { TableSourceNode } from "../graph/table-source-node.js";
+import { defaultSerde, type Serde } from "../serdes.js";
+import type { TimestampExtractor } from "../topology/node-spec.js";
+import type { Topology } from "../topology/topology.js";
+import { StreamsArgumentError } from "../errors.js";
+import { checkName, GraphContext } from "./graph-context.js";
+import { KStream } from "./kstream.js";
+import { KTable } from "./ktable.js";
+import type { Consumed, Materialized } from "./options.js";
+
+/**
+ * Where a topology starts: `stream()` and `table()` read topics; the streams and tables
+ * they return build the rest of the logical graph. `build(applicationId)` compiles it
+ * (repartition topics, sub-topologies, names). An app gets one from defineApp.
+ */
+export class StreamsBuilder {
+  /** @internal */
+  readonly context = new GraphContext();
+
+  stream<K = unknown, V = unknown>(
+    topics: string | readonly string[],
+    consumed: Consumed<K, V> = {},
+  ): KStream<K, V> {
+    const list = typeof topics === "string" ? [topics] : [...topics];
+    if (list.length === 0) throw new StreamsArgumentError("stream() needs at least one topic");
+    for (const t of list) checkName(t, "topic");
+    const name = this.context.name("KSTREAM-SOURCE-", consumed);
+    const node = new StreamSourceNode(
+      name,
+      list,
+      (consumed.keySerde ?? defaultSerde()) as Serde<unknown>,
+      (consumed.valueSerde ?? defaultSerde()) as Serde<unknown>,
+      (consumed.timestampExtractor ?? null) as TimestampExtractor<unknown, unknown> | null,
+    );
+    this.context.add(node, []);
+    return new KStream<K, V>(this.context, node, consumed.keySerde, consumed.valueSerde);
+  }
+
+  /**
+   * Reads a changelog-style topic as a table: the latest value per key, null deleting.
+   * Always materialized, in `materialized.storeName` or `<topic>-STATE-STORE-<n>`.
+   */
+  table<K = unknown, V = unknown>(
+    topic: string,
+    consumed: Consumed<K, V> = {},
+    materialized: Materialized<K, V> = {},
+  ): KTable<K, V> {
+    checkName(topic, "topic");
+    const sourceName = this.context.name("KSTREAM-SOURCE-", consumed);
+    const storeName = this.context.storeName(`${topic}-STATE-STORE-`, materialized.storeName);
+    const processorName = this.context.name("KTABLE-SOURCE-");
+    const keySerde = materialized.keySerde ?? consumed.keySerde;
+    const valueSerde = materialized.valueSerde ?? consumed.valueSerde;
+    const node = new TableSourceNode(
+      sourceName,
+      processorName,
+      topic,
+      (consumed.keySerde ?? defaultSerde()) as Serde<unknown>,
+      (consumed.valueSerde ?? defaultSerde()) as Serde<unknown>,
+      (consumed.timestampExtractor ?? null) as TimestampExtractor<unknown, unknown> | null,
+      {
+        name: storeName,
+        keySerde: (keySerde ?? defaultSerde()) as Serde<unknown>,
+        valueSerde: (valueSerde ?? defaultSerde()) as Serde<unknown>,
+        loggingEnabled: materialized.loggingEnabled ?? true,
+      },
+    );
+    this.context.add(node, []);
+    return new KTable<K, V>(this.context, node, storeName, keySerde, valueSerde);
+  }
+
+  build(applicationId: string): Topology {
+    checkName(applicationId, "applicationId");
+    return compileGraph(this.context.nodes, applicationId);
+  }
+}

@@ -1,0 +1,46 @@
+import type { StateStore } from "./key-value-store.js";
+import type { RecordMetadata, StreamRecord } from "./stream-record.js";
+
+/**
+ * A processor handles one record at a time, synchronously, and forwards what it makes to
+ * its children through its context. It is created once per task by its supplier, so
+ * per-task state (a store handle) may live in its fields.
+ */
+export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {
+  init?(context: ProcessorContext<KOut, VOut>): void;
+  process(record: StreamRecord<KIn, VIn>): void;
+  close?(): void;
+}
+
+export type ProcessorSupplier<KIn, VIn, KOut = KIn, VOut = VIn> = () => Processor<
+  KIn,
+  VIn,
+  KOut,
+  VOut
+>;
+
+/** "stream-time" punctuations fire as records move stream time; "wall-clock-time" as the
+ * clock moves (the test driver's `advanceWallClockTime`). */
+export type PunctuationType = "stream-time" | "wall-clock-time";
+
+export interface Cancellable {
+  cancel(): void;
+}
+
+export interface ProcessorContext<KOut, VOut> {
+  readonly applicationId: string;
+  readonly taskId: string;
+  /** Sends a record to every child, or only to the child with this name. */
+  forward(record: StreamRecord<KOut, VOut>, childName?: string): void;
+  getStateStore<S extends StateStore>(name: string): S;
+  /** The largest timestamp the task has seen; -1 before the first record. */
+  streamTime(): number;
+  wallClockTime(): number;
+  /** Where the record being processed came from; null inside a punctuation. */
+  recordMetadata(): RecordMetadata | null;
+  schedule(
+    intervalMs: number,
+    type: PunctuationType,
+    callback: (time: number) => void,
+  ): Cancellable;
+}

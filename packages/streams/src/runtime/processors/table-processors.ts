@@ -1,0 +1,132 @@
+import type { Change } from "../change.js";
+import type { KeyValueStore } from "../key-value-store.js";
+import type { Processor, ProcessorContext } from "../processor.js";
+import type { StreamRecord } from "../stream-record.js";
+
+/**
+ * KTable processors. A table forwards every update as a Change (new and old value, null
+ * for absent), so that operations downstream can retract the old value. An update that
+ * leaves the key absent before and after (a tombstone for an unknown key, or a filter
+ * that rejects both) is not forwarded.
+ */
+
+/** table(): the latest value per key from a changelog-style topic; null deletes. */
+export class TableSourceProcessor<K, V> implements Processor<K, V | null, K, Change<V>> {
+  private ctx!: ProcessorContext<K, Change<V>>;
+  private store!: KeyValueStore<K, V>;
+
+  constructor(private readonly storeName: string) {}
+
+  init(context: ProcessorContext<K, Change<V>>): void {
+    this.ctx = context;
+    this.store = context.getStateStore<KeyValueStore<K, V>>(this.storeName);
+  }
+
+  process(r: StreamRecord<K, V | null>): void {
+    if (r.key === null || r.key === undefined) return;
+    const old = this.store.get(r.key);
+    if (r.value === null || r.value === undefined) {
+      if (old === undefined) return;
+      this.store.delete(r.key);
+    } else {
+      this.store.put(r.key, r.value);
+    }
+    this.ctx.forward({
+      key: r.key,
+      value: { newValue: r.value ?? null, oldValue: old === undefined ? null : old },
+      timestamp: r.timestamp,
+      headers: r.headers,
+    });
+  }
+}
+
+/** Applies an update to an optional materializing store; null deletes. */
+function materialize<K, V>(store: KeyValueStore<K, V> | null, key: K, value: V | null): void {
+  if (store === null) return;
+  if (value === null) store.delete(key);
+  else store.put(key, value);
+}
+
+export class TableMapValuesProcessor<K, V, V2> implements Processor<K, Change<V>, K, Change<V2>> {
+  private ctx!: ProcessorContext<K, Change<V2>>;
+  private store: KeyValueStore<K, V2> | null = null;
+
+  constructor(
+    private readonly mapper: (value: V, key: K) => V2,
+    private readonly storeName: string | null,
+  ) {}
+
+  init(context: ProcessorContext<K, Change<V2>>): void {
+    this.ctx = context;
+    if (this.storeName !== null) {
+      this.store = context.getStateStore<KeyValueStore<K, V2>>(this.storeName);
+    }
+  }
+
+  process(r: StreamRecord<K, Change<V>>): void {
+    const c = r.value;
+    const newValue = c.newValue === null ? null : this.mapper(c.newValue, r.key);
+    const oldValue = c.oldValue === null ? null : this.mapper(c.oldValue, r.key);
+    materialize(this.store, r.key, newValue);
+    this.ctx.forward({
+      key: r.key,
+      value: { newValue, oldValue },
+      timestamp: r.timestamp,
+      headers: r.headers,
+    });
+  }
+}
+
+export class TableFilterProcessor<K, V> implements Processor<K, Change<V>, K, Change<V>> {
+  private ctx!: ProcessorContext<K, Change<V>>;
+  private store: KeyValueStore<K, V> | null = null;
+
+  constructor(
+    private readonly predicate: (key: K, value: V) => boolean,
+    private readonly negate: boolean,
+    private readonly storeName: string | null,
+  ) {}
+
+  init(context: ProcessorContext<K, Change<V>>): void {
+    this.ctx = context;
+    if (this.storeName !== null) {
+      this.store = context.getStateStore<KeyValueStore<K, V>>(this.storeName);
+    }
+  }
+
+  process(r: StreamRecord<K, Change<V>>): void {
+    const c = r.value;
+    const newValue = c.newValue !== null && this.keep(r.key, c.newValue) ? c.newValue : null;
+    const oldValue = c.oldValue !== null && this.keep(r.key, c.oldValue) ? c.oldValue : null;
+    if (newValue === null && oldValue === null) return;
+    materialize(this.store, r.key, newValue);
+    this.ctx.forward({
+      key: r.key,
+      value: { newValue, oldValue },
+      timestamp: r.timestamp,
+      headers: r.headers,
+    });
+  }
+
+  private keep(key: K, value: V): boolean {
+    return this.predicate(key, value) !== this.negate;
+  }
+}
+
+/** toStream(): each update becomes a record with the new value (null for a deletion). */
+export class TableToStreamProcessor<K, V> implements Processor<K, Change<V>, K, V | null> {
+  private ctx!: ProcessorContext<K, V | null>;
+
+  init(context: ProcessorContext<K, V | null>): void {
+    this.ctx = context;
+  }
+
+  process(r: StreamRecord<K, Change<V>>): void {
+    this.ctx.forward({
+      key: r.key,
+      value: r.value.newValue,
+      timestamp: r.timestamp,
+      headers: r.headers,
+    });
+  }
+}

@@ -1,0 +1,246 @@
+import type { LogRecord } from "@tributary/log";
+import { ProcessingError } from "../errors.js";
+import type { SourceSpec, StoreSpec } from "../topology/node-spec.js";
+import type { SubTopology } from "../topology/topology.js";
+import { deadLetterRecord, errorMessage, type FailureStage } from "./dead-letter.js";
+import type { StateStore } from "./key-value-store.js";
+import type { Cancellable, PunctuationType } from "./processor.js";
+import { ProcessorNode, type TaskServices } from "./processor-node.js";
+import type { RecordCollector } from "./record-collector.js";
+import { SinkProcessor } from "./sink-processor.js";
+import type { RecordMetadata } from "./stream-record.js";
+
+/** What to do with a record that cannot be decoded or whose processing throws. */
+export type ErrorHandling = "dead-letter" | "fail";
+
+export interface StreamTaskOptions {
+  applicationId: string;
+  subtopology: SubTopology;
+  partition: number;
+  collector: RecordCollector;
+  /** Opens (or hands over an already restored) store for this task. */
+  openStore(spec: StoreSpec, taskId: string): StateStore;
+  errorHandling: ErrorHandling;
+  deadLetterTopic: string;
+  /** Wall clock in ms; the test driver passes its mock clock. */
+  clock?: () => number;
+}
+
+interface Punctuator {
+  intervalMs: number;
+  type: PunctuationType;
+  callback: (time: number) => void;
+  /** Next time it fires; NaN until stream time is known. */
+  next: number;
+  cancelled: boolean;
+}
+
+interface SourceEntry {
+  spec: SourceSpec;
+  node: ProcessorNode;
+}
+
+const passThrough = { process() {} };
+
+/**
+ * One sub-topology working on one partition of its inputs: owns its processors and
+ * stores, keeps stream time (the largest timestamp seen), runs punctuations, and routes
+ * records that fail to the dead-letter topic or stops, by `errorHandling`. Processing is
+ * synchronous; the caller (the runtime, or the test driver) feeds batches and commits.
+ * Not thread-safe.
+ *
+ * Failure contract: a record that throws part-way may already have sent some outputs
+ * (at-least-once, as in Kafka); the dead-letter copy is the record as read.
+ */
+export class StreamTask implements TaskServices {
+  readonly id: string;
+  readonly applicationId: string;
+  private readonly sources = new Map<string, SourceEntry>();
+  private readonly stores = new Map<string, StateStore>();
+  private readonly nodes: ProcessorNode[] = [];
+  private readonly punctuators: Punctuator[] = [];
+  private readonly clock: () => number;
+  private time = -1;
+  private current: RecordMetadata | null = null;
+  private failedNode: string | null = null;
+  private closed = false;
+  /** Records routed to the dead-letter topic since the task started. */
+  deadLettered = 0;
+
+  constructor(private readonly options: StreamTaskOptions) {
+    const sub = options.subtopology;
+    this.id = sub.taskId(options.partition);
+    this.applicationId = options.applicationId;
+    this.clock = options.clock ?? Date.now;
+    for (const spec of sub.stores) this.stores.set(spec.name, options.openStore(spec, this.id));
+    const byName = new Map<string, ProcessorNode>();
+    for (const n of sub.nodes) {
+      let processor: ProcessorNode;
+      if (n.kind === "source") {
+        processor = new ProcessorNode(n.name, passThrough, this, []);
+        for (const t of n.topics) this.sources.set(t, { spec: n, node: processor });
+      } else if (n.kind === "sink") {
+        const sink = new SinkProcessor(n.topic, n.keySerde, n.valueSerde, options.collector);
+        processor = new ProcessorNode(n.name, sink, this, []);
+      } else {
+        processor = new ProcessorNode(n.name, n.supplier(), this, n.stores);
+      }
+      for (const p of n.predecessors) byName.get(p)!.addChild(processor);
+      byName.set(n.name, processor);
+      this.nodes.push(processor);
+    }
+    for (const node of this.nodes) node.init();
+  }
+
+  get taskId(): string {
+    return this.id;
+  }
+
+  /** Processes a fetched batch of one partition, in order. */
+  processBatch(topic: string, partition: number, records: readonly LogRecord[]): void {
+    for (let i = 0; i < records.length; i++) this.process(topic, partition, records[i]!);
+  }
+
+  process(topic: string, partition: number, record: LogRecord): void {
+    const source = this.sources.get(topic);
+    if (source === undefined) {
+      throw new ProcessingError(
+        `task ${this.id} does not read topic '${topic}' (it reads ${[...this.sources.keys()].join(", ")})`,
+        { topic, partition, offset: record.offset, taskId: this.id, processor: null },
+        undefined,
+      );
+    }
+    const spec = source.spec;
+    this.current = { topic, partition, offset: record.offset };
+    this.failedNode = null;
+    let stage: FailureStage = "deserialization";
+    try {
+      const key = record.key === null ? null : spec.keySerde.deserialize(record.key);
+      const value = record.value === null ? null : spec.valueSerde.deserialize(record.value);
+      let timestamp = record.timestamp;
+      if (spec.timestampExtractor !== null) {
+        stage = "timestamp";
+        timestamp = spec.timestampExtractor(
+          { key, value, timestamp, topic, partition, offset: record.offset },
+          this.time,
+        );
+        if (!Number.isFinite(timestamp) || timestamp < 0) {
+          throw new RangeError(
+            `the timestamp extractor returned ${timestamp}: return a time in ms since the epoch (>= 0)`,
+          );
+        }
+      }
+      stage = "processing";
+      if (timestamp > this.time) this.time = timestamp;
+      source.node.forward({ key, value, timestamp, headers: record.headers });
+    } catch (e) {
+      this.fail(record, e, stage);
+    } finally {
+      this.current = null;
+    }
+    if (this.punctuators.length > 0) this.punctuate("stream-time", this.time);
+  }
+
+  /** Fires wall-clock punctuations that are due at `now`. */
+  advanceWallClock(now: number): void {
+    this.punctuate("wall-clock-time", now);
+  }
+
+  store(name: string): StateStore | undefined {
+    return this.stores.get(name);
+  }
+
+  storeNames(): string[] {
+    return [...this.stores.keys()];
+  }
+
+  streamTime(): number {
+    return this.time;
+  }
+
+  wallClockTime(): number {
+    return this.clock();
+  }
+
+  recordMetadata(): RecordMetadata | null {
+    return this.current;
+  }
+
+  schedule(
+    intervalMs: number,
+    type: PunctuationType,
+    callback: (time: number) => void,
+  ): Cancellable {
+    if (!(intervalMs >= 1)) {
+      throw new RangeError(`a punctuation interval must be at least 1 ms, got ${intervalMs}`);
+    }
+    const start = type === "wall-clock-time" ? this.clock() : this.time;
+    const p: Punctuator = {
+      intervalMs,
+      type,
+      callback,
+      next: start < 0 ? Number.NaN : start + intervalMs,
+      cancelled: false,
+    };
+    this.punctuators.push(p);
+    return {
+      cancel: () => {
+        p.cancelled = true;
+        const i = this.punctuators.indexOf(p);
+        if (i >= 0) this.punctuators.splice(i, 1);
+      },
+    };
+  }
+
+  noteFailure(node: string): void {
+    if (this.failedNode === null) this.failedNode = node;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const n of this.nodes) n.close();
+    for (const s of this.stores.values()) s.close();
+  }
+
+  private punctuate(type: PunctuationType, now: number): void {
+    for (const p of [...this.punctuators]) {
+      if (p.type !== type || p.cancelled || now < 0) continue;
+      if (Number.isNaN(p.next)) {
+        p.next = now + p.intervalMs;
+        continue;
+      }
+      if (now >= p.next) {
+        // one call per due point would flood after a long pause; Kafka fires once and
+        // moves the schedule past now
+        p.next = now - ((now - p.next) % p.intervalMs) + p.intervalMs;
+        p.callback(now);
+      }
+    }
+  }
+
+  private fail(record: LogRecord, error: unknown, stage: FailureStage): void {
+    const where = {
+      topic: this.current!.topic,
+      partition: this.current!.partition,
+      offset: record.offset,
+      taskId: this.id,
+      processor: stage === "processing" ? this.failedNode : null,
+    };
+    if (this.options.errorHandling === "dead-letter") {
+      this.deadLettered++;
+      this.options.collector.send(
+        this.options.deadLetterTopic,
+        deadLetterRecord(record, error, { ...where, stage }),
+      );
+      return;
+    }
+    const verb = stage === "deserialization" ? "decode" : "process";
+    const inNode = where.processor === null ? "" : ` in ${where.processor}`;
+    throw new ProcessingError(
+      `cannot ${verb} the record at ${where.topic}-${where.partition} offset ${where.offset} (task ${this.id}${inNode}): ${errorMessage(error)}. Fix the ${stage === "deserialization" ? "serde or the producer" : "processing code"}, or set errorHandling: "dead-letter" to route such records to '${this.options.deadLetterTopic}' and go on`,
+      where,
+      error,
+    );
+  }
+}

@@ -1,0 +1,12 @@
+// @tributary/streams/testing: run topologies in memory, in tests, without a log.
+export {
+  TopologyTestDriver,
+  type TopologyTestDriverOptions,
+} from "./topology-test-driver.js";
+export {
+  TestInputTopic,
+  type TestInputRecord,
+  type TestInputTopicOptions,
+} from "./test-input-topic.js";
+export { TestOutputTopic } from "./test-output-topic.js";
+export type { TestRecord } from "./test-record.js";

@@ -1,0 +1,169 @@
+import type { Topology } from "./topology.js";
+
+/** One node as describe() reports it. */
+export type NodeDescription =
+  | { type: "source"; name: string; topics: string[]; successors: string[] }
+  | {
+      type: "processor";
+      name: string;
+      stores: string[];
+      predecessors: string[];
+      successors: string[];
+    }
+  | { type: "sink"; name: string; topic: string; predecessors: string[] };
+
+export interface SubtopologyDescription {
+  id: number;
+  nodes: NodeDescription[];
+}
+
+export interface StoreDescription {
+  name: string;
+  changelogTopic: string | null;
+  subtopology: number;
+}
+
+/**
+ * The shape of a compiled topology, as data (for tools and tests), as text in the layout
+ * of Kafka Streams' TopologyDescription (`toString()`), and as a Mermaid flowchart
+ * (`toMermaid()`), which the CLI draws.
+ */
+export class TopologyDescription {
+  readonly applicationId: string;
+  readonly subtopologies: SubtopologyDescription[];
+  readonly stores: StoreDescription[];
+  readonly internalTopics: { name: string; purpose: "repartition" | "changelog" }[];
+
+  constructor(topology: Topology) {
+    this.applicationId = topology.applicationId;
+    this.subtopologies = topology.subtopologies.map((s) => ({
+      id: s.id,
+      nodes: s.nodes.map((n): NodeDescription => {
+        switch (n.kind) {
+          case "source":
+            return {
+              type: "source",
+              name: n.name,
+              topics: [...n.topics],
+              successors: [...n.successors],
+            };
+          case "processor":
+            return {
+              type: "processor",
+              name: n.name,
+              stores: [...n.stores],
+              predecessors: [...n.predecessors],
+              successors: [...n.successors],
+            };
+          default:
+            return {
+              type: "sink",
+              name: n.name,
+              topic: n.topic,
+              predecessors: [...n.predecessors],
+            };
+        }
+      }),
+    }));
+    this.stores = [...topology.stores.values()].map((st) => ({
+      name: st.name,
+      changelogTopic: st.changelogTopic,
+      subtopology: topology.subtopologies.find((s) => s.stores.includes(st))?.id ?? -1,
+    }));
+    this.internalTopics = topology.internalTopics.map((t) => ({
+      name: t.name,
+      purpose: t.purpose,
+    }));
+  }
+
+  /*
+   * Text layout (Kafka's TopologyDescription):
+   *   Topologies:
+   *      Sub-topology: <id>
+   *       Source: <name> (topics: [<t>, …])
+   *         --> <successor>, … | none
+   *       Processor: <name> (stores: [<s>, …])
+   *         --> <successor>, … | none
+   *         <-- <predecessor>, …
+   *       Sink: <name> (topic: <t>)
+   *         <-- <predecessor>, …
+   */
+  toString(): string {
+    const lines = ["Topologies:"];
+    for (const s of this.subtopologies) {
+      lines.push(`   Sub-topology: ${s.id}`);
+      for (const n of s.nodes) {
+        if (n.type === "source") {
+          lines.push(`    Source: ${n.name} (topics: [${n.topics.join(", ")}])`);
+          lines.push(`      --> ${list(n.successors)}`);
+        } else if (n.type === "processor") {
+          lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(", ")}])`);
+          lines.push(`      --> ${list(n.successors)}`);
+          lines.push(`      <-- ${list(n.predecessors)}`);
+        } else {
+          lines.push(`    Sink: ${n.name} (topic: ${n.topic})`);
+          lines.push(`      <-- ${list(n.predecessors)}`);
+        }
+      }
+      lines.push("");
+    }
+    return lines.join("\n");
+  }
+
+  /**
+   * A Mermaid flowchart: one subgraph per sub-topology, topics as parallelograms (so a
+   * repartition topic visibly joins two sub-topologies), stores as cylinders.
+   */
+  toMermaid(): string {
+    const lines = ["flowchart TD"];
+    const ids = new Map<string, string>();
+    const id = (kind: string, name: string) => {
+      const k = `${kind}:${name}`;
+      let v = ids.get(k);
+      if (v === undefined) {
+        v = `${kind}${ids.size}`;
+        ids.set(k, v);
+      }
+      return v;
+    };
+    const edges: string[] = [];
+    const topics = new Set<string>();
+    const stores = new Set<string>();
+    for (const s of this.subtopologies) {
+      lines.push(`  subgraph sub${s.id}["Sub-topology ${s.id}"]`);
+      for (const n of s.nodes) {
+        lines.push(`    ${id("n", n.name)}["${quote(n.name)}"]`);
+        if (n.type === "source") {
+          for (const t of n.topics) {
+            topics.add(t);
+            edges.push(`  ${id("t", t)} --> ${id("n", n.name)}`);
+          }
+        } else if (n.type === "sink") {
+          topics.add(n.topic);
+          edges.push(`  ${id("n", n.name)} --> ${id("t", n.topic)}`);
+        } else {
+          for (const st of n.stores) {
+            stores.add(st);
+            edges.push(`  ${id("n", n.name)} -.- ${id("s", st)}`);
+          }
+        }
+        if (n.type !== "sink") {
+          for (const c of n.successors) edges.push(`  ${id("n", n.name)} --> ${id("n", c)}`);
+        }
+      }
+      lines.push("  end");
+    }
+    for (const t of topics) lines.push(`  ${id("t", t)}[/"${quote(t)}"/]`);
+    for (const st of stores) lines.push(`  ${id("s", st)}[("${quote(st)}")]`);
+    lines.push(...edges);
+    return `${lines.join("\n")}\n`;
+  }
+}
+
+function list(names: string[]): string {
+  return names.length === 0 ? "none" : names.join(", ");
+}
+
+function quote(s: string): string {
+  return s.replace(/"/g, "#quot;");
+}
