@@ -263,8 +263,9 @@ export class Group {
       m.joined = m.pending !== null;
       if (m.rebalanceTimeoutMs > timeout) timeout = m.rebalanceTimeoutMs;
     }
+    // Not unref'ed: members are waiting on this rebalance, and in a process whose only
+    // work is that wait (an embedded consumer) the loop must stay alive for it.
     this.rebalanceTimer = setTimeout(() => this.onRebalanceTimeout(), timeout);
-    this.rebalanceTimer.unref();
     if (initial && this.ctx.initialRebalanceDelayMs > 0) {
       this.delayDeadline = Date.now() + timeout;
       this.armDelay(Math.min(this.ctx.initialRebalanceDelayMs, timeout));
@@ -283,7 +284,6 @@ export class Group {
       this.delayTimer = null;
       this.maybeComplete();
     }, ms);
-    this.delayTimer.unref();
   }
 
   private onRebalanceTimeout(): void {
