@@ -63,7 +63,10 @@ export class EmbeddedLogService implements LogService {
     private readonly now: () => number,
   ) {}
 
-  static async open(dataDir: string, options: EmbeddedLogOptions = {}): Promise<EmbeddedLogService> {
+  static async open(
+    dataDir: string,
+    options: EmbeddedLogOptions = {},
+  ): Promise<EmbeddedLogService> {
     const dir = path.resolve(dataDir);
     fs.mkdirSync(dir, { recursive: true });
     const lock = DirLock.acquire(dir);
@@ -74,7 +77,11 @@ export class EmbeddedLogService implements LogService {
       if (!registry.has(CONSUMER_OFFSETS_TOPIC)) {
         registry.create(CONSUMER_OFFSETS_TOPIC, {
           partitions: 1,
-          config: { cleanupPolicy: "compact", flushPolicy: "always", segmentBytes: 16 * 1024 * 1024 },
+          config: {
+            cleanupPolicy: "compact",
+            flushPolicy: "always",
+            segmentBytes: 16 * 1024 * 1024,
+          },
         });
       }
       const offsetsLog = registry.partition(CONSUMER_OFFSETS_TOPIC, 0);
@@ -305,7 +312,11 @@ export class EmbeddedLogService implements LogService {
   }
 }
 
-function listOffsetsOf(registry: TopicRegistry, topic: string, spec: OffsetSpec): PartitionOffset[] {
+function listOffsetsOf(
+  registry: TopicRegistry,
+  topic: string,
+  spec: OffsetSpec,
+): PartitionOffset[] {
   const meta = registry.get(topic);
   const out: PartitionOffset[] = [];
   for (let p = 0; p < meta.partitions; p++) {

@@ -93,7 +93,9 @@ export class ServiceConsumer implements Consumer {
   assign(partitions: TopicPartition[]): void {
     this.checkOpen();
     if (this.subscription.length > 0) {
-      throw new InvalidArgumentError("this consumer subscribed through its group; it cannot also assign()");
+      throw new InvalidArgumentError(
+        "this consumer subscribed through its group; it cannot also assign()",
+      );
     }
     this.partitions.clear();
     for (const tp of partitions) {
@@ -196,7 +198,8 @@ export class ServiceConsumer implements Consumer {
     }
     const offsets = await this.service.listOffsets(tp.topic, this.autoOffsetReset);
     const found = offsets.find((o) => o.partition === tp.partition);
-    if (found === undefined) throw new InvalidArgumentError(`no partition ${tp.partition} in ${tp.topic}`);
+    if (found === undefined)
+      throw new InvalidArgumentError(`no partition ${tp.partition} in ${tp.topic}`);
     return found.offset;
   }
 

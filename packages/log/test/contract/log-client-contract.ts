@@ -104,11 +104,13 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
         },
       ]);
       const [records] = await readAll(client, "shapes", 1);
-      expect(records!.map((r) => [r.key?.toString() ?? null, r.value?.toString() ?? null])).toEqual([
-        [null, "no key"],
-        ["k", null],
-        ["h", ""],
-      ]);
+      expect(records!.map((r) => [r.key?.toString() ?? null, r.value?.toString() ?? null])).toEqual(
+        [
+          [null, "no key"],
+          ["k", null],
+          ["h", ""],
+        ],
+      );
       expect(records!.map((r) => r.timestamp)).toEqual([1_000, 2_000, 1_700_000_000_123]);
       expect(records![2]!.headers.trace!.toString()).toBe("abc");
       expect([...records![2]!.headers.bin!]).toEqual([0, 255]);
@@ -118,7 +120,11 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       await client.admin.createTopic("times", { partitions: 1 });
       await client.producer().send(
         "times",
-        [10, 20, 30, 40].map((t) => ({ value: Buffer.from(String(t)), timestamp: t * 1000, partition: 0 })),
+        [10, 20, 30, 40].map((t) => ({
+          value: Buffer.from(String(t)),
+          timestamp: t * 1000,
+          partition: 0,
+        })),
       );
       expect((await client.admin.listOffsets("times", "earliest"))[0]!.offset).toBe(0);
       expect((await client.admin.listOffsets("times", "latest"))[0]!.offset).toBe(4);
@@ -154,10 +160,21 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       await client.admin.createTopic("shared", { partitions: 4 });
       await client.producer().send(
         "shared",
-        Array.from({ length: 400 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(String(i)) })),
+        Array.from({ length: 400 }, (_, i) => ({
+          key: Buffer.from(`k${i}`),
+          value: Buffer.from(String(i)),
+        })),
       );
-      const a = client.consumer({ groupId: "g2", autoOffsetReset: "earliest", sessionTimeoutMs: 3000 });
-      const b = client.consumer({ groupId: "g2", autoOffsetReset: "earliest", sessionTimeoutMs: 3000 });
+      const a = client.consumer({
+        groupId: "g2",
+        autoOffsetReset: "earliest",
+        sessionTimeoutMs: 3000,
+      });
+      const b = client.consumer({
+        groupId: "g2",
+        autoOffsetReset: "earliest",
+        sessionTimeoutMs: 3000,
+      });
       await a.subscribe(["shared"]);
       await b.subscribe(["shared"]);
       const seen = new Map<number, string>();
@@ -231,7 +248,10 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
 
     it("keeps records and committed offsets across a reopen", async () => {
       if (target.reopen === undefined) return;
-      await client.admin.createTopic("durable", { partitions: 2, config: { flushPolicy: "always" } });
+      await client.admin.createTopic("durable", {
+        partitions: 2,
+        config: { flushPolicy: "always" },
+      });
       await client.producer().send("durable", ids(0, 50));
       const c = client.consumer({ groupId: "g4", autoOffsetReset: "earliest" });
       await c.subscribe(["durable"]);
@@ -266,14 +286,19 @@ export async function consumeUntil(consumer: Consumer, count: number): Promise<n
 }
 
 /** Reads every partition from offset 0 to its end with a manually assigned consumer. */
-export async function readAll(client: LogClient, topic: string, partitions: number): Promise<LogRecord[][]> {
+export async function readAll(
+  client: LogClient,
+  topic: string,
+  partitions: number,
+): Promise<LogRecord[][]> {
   const ends = await client.admin.listOffsets(topic, "latest");
   const c = client.consumer();
   c.assign(Array.from({ length: partitions }, (_, p) => ({ topic, partition: p })));
   for (let p = 0; p < partitions; p++) c.seek({ topic, partition: p }, 0);
   const out: LogRecord[][] = Array.from({ length: partitions }, () => []);
   const deadline = Date.now() + 20_000;
-  const done = () => ends.every((e) => (c.position({ topic, partition: e.partition }) ?? 0) >= e.offset);
+  const done = () =>
+    ends.every((e) => (c.position({ topic, partition: e.partition }) ?? 0) >= e.offset);
   while (!done() && Date.now() < deadline) {
     for (const fp of await c.poll({ maxWaitMs: 50 })) {
       // Copy: the records share memory with the fetched buffer.
