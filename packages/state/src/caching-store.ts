@@ -45,6 +45,12 @@ export class CachingStore implements KeyValueBytesStore {
   private readonly entries = new Map<string, CacheEntry>();
   private readonly dirty = new Map<string, CacheEntry>();
   private bytes = 0;
+  /**
+   * A live iterator over `entries` in insertion (= LRU) order. Restarting `keys()` at each
+   * eviction would rescan the deleted slots at the front of the Map, quadratic in a full
+   * cache; a live iterator skips each deleted slot once and sees re-inserted keys again.
+   */
+  private lru: IterableIterator<string> = this.entries.keys();
   private readonly stats = { hits: 0, misses: 0, evictions: 0, flushes: 0 };
 
   constructor(
@@ -75,8 +81,8 @@ export class CachingStore implements KeyValueBytesStore {
     return value;
   }
 
-  put(key: Buffer, value: Buffer | null): void {
-    const s = keyString(key);
+  put(key: Buffer, value: Buffer | null, keyStr?: string): void {
+    const s = keyStr ?? keyString(key);
     const e = this.entries.get(s);
     if (e !== undefined) {
       this.entries.delete(s);
@@ -118,8 +124,8 @@ export class CachingStore implements KeyValueBytesStore {
   flush(): void {
     if (this.dirty.size > 0) {
       this.stats.flushes++;
-      for (const e of this.dirty.values()) {
-        this.inner.put(e.key, e.value);
+      for (const [s, e] of this.dirty) {
+        this.inner.put(e.key, e.value, s);
         e.dirty = false;
       }
       this.dirty.clear();
@@ -142,6 +148,7 @@ export class CachingStore implements KeyValueBytesStore {
 
   async close(): Promise<void> {
     this.entries.clear();
+    this.lru = this.entries.keys();
     this.dirty.clear();
     this.bytes = 0;
     await this.inner.close();
@@ -155,7 +162,12 @@ export class CachingStore implements KeyValueBytesStore {
 
   private evict(): void {
     while (this.bytes > this.maxBytes && this.entries.size > 0) {
-      const first = this.entries.keys().next().value as string;
+      let next = this.lru.next();
+      if (next.done) {
+        this.lru = this.entries.keys();
+        next = this.lru.next();
+      }
+      const first = next.value as string;
       const e = this.entries.get(first) as CacheEntry;
       if (e.dirty) this.flush();
       this.entries.delete(first);

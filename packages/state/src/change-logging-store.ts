@@ -65,9 +65,9 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
     return p === undefined ? this.engine.get(key) : p.value;
   }
 
-  put(key: Buffer, value: Buffer | null): void {
+  put(key: Buffer, value: Buffer | null, keyStr?: string): void {
     this.checkUsable();
-    this.pending.set(keyString(key), { key, value });
+    this.pending.set(keyStr ?? keyString(key), { key, value });
     this.pendingBytes += key.length + (value === null ? 0 : value.length) + RECORD_OVERHEAD_BYTES;
   }
 

@@ -68,8 +68,8 @@ export interface KeyValueEngine {
 export interface KeyValueBytesStore {
   readonly name: string;
   get(key: Buffer): Buffer | null;
-  /** A null value deletes. */
-  put(key: Buffer, value: Buffer | null): void;
+  /** A null value deletes. `keyStr` is `keyString(key)` when the caller has it already. */
+  put(key: Buffer, value: Buffer | null, keyStr?: string): void;
   prefetch(keys: readonly Buffer[], known?: readonly KeyValueChange[]): Promise<void>;
   /** Sorted by key bytes; sees every put so far, committed or not. */
   range(range?: KeyRange): AsyncIterable<KeyValueEntry>;

@@ -108,7 +108,7 @@ describe("changelog and restore", () => {
     }));
     await producer.send(CHANGELOG, tail);
     await producer.close();
-    for (const [i, r] of tail.entries()) {
+    for (let i = 0; i < tail.length; i++) {
       if (i === 3) expected.delete(`key-${i}`);
       else expected.set(`key-${i}`, `tail-${i}`);
     }

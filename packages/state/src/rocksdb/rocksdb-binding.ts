@@ -52,6 +52,11 @@ export interface LevelDown {
   ): void;
   put(key: Buffer, value: Buffer, options: { sync?: boolean }, cb: Callback): void;
   batch(ops: BatchOperation[], options: { sync?: boolean }, cb: Callback): void;
+  /**
+   * The binding's batch without abstract-leveldown's per-operation checks and copies:
+   * only for operations whose keys and values are already non-empty-key Buffers.
+   */
+  _batch(ops: BatchOperation[], options: { sync?: boolean }, cb: Callback): void;
   iterator(options: IteratorOptions): LevelIterator;
   getProperty(property: string): string;
 }

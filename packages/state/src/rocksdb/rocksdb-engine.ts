@@ -216,7 +216,9 @@ export class RocksDbEngine implements KeyValueEngine {
     if (changelogOffset !== null)
       ops[n++] = { type: "put", key: OFFSET_KEY, value: encodeOffset(changelogOffset) };
     if (n === 0) return;
-    await call((cb) => this.db.batch(ops, { sync: false }, cb));
+    // Keys reach here as validated, non-empty Buffers (the typed store checks them), so
+    // the binding's batch is called directly: abstract-leveldown would copy every op.
+    await call((cb) => this.db._batch(ops, { sync: false }, cb));
     if (changelogOffset !== null) this.offset = changelogOffset;
     const pre = this.prefetched;
     const written = this.writtenDuringFetch;
