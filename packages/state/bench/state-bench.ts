@@ -25,9 +25,11 @@ const GET_BATCH = 1_000;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-state-bench-"));
 const bytes: StoreSerde<Buffer | null> = { serialize: (v) => v, deserialize: (b) => b };
 
-const keys: Buffer[] = new Array(N);
 const value = Buffer.alloc(100, 7);
-for (let i = 0; i < N; i++) keys[i] = Buffer.from(`key-${String(i).padStart(12, "0")}`);
+// Keys are made when used, not held in an array, so RSS shows what the store holds.
+const keys = {
+  at: (i: number): Buffer => Buffer.from(`key-${String(i).padStart(12, "0")}`),
+};
 
 function report(name: string, records: number, ms: number): void {
   const rss = Math.round(process.memoryUsage().rss / 1024 / 1024);
@@ -50,8 +52,9 @@ async function rawBaseline(): Promise<void> {
   );
   let t = performance.now();
   for (let i = 0; i < N; i += BATCH) {
-    const ops = [];
-    for (let j = i; j < Math.min(N, i + BATCH); j++) ops.push({ type: "put", key: keys[j], value });
+    const ops: { type: "put"; key: Buffer; value: Buffer }[] = [];
+    for (let j = i; j < Math.min(N, i + BATCH); j++)
+      ops.push({ type: "put", key: keys.at(j), value });
     await new Promise<void>((res, rej) => db.batch(ops, { sync: false }, cb(res, rej)));
   }
   report("raw rocksdb batch put", N, performance.now() - t);
@@ -61,7 +64,7 @@ async function rawBaseline(): Promise<void> {
     const batch: Buffer[] = [];
     for (let j = 0; j < GET_BATCH; j++) {
       x = (x * 1103515245 + 12345) >>> 0;
-      batch.push(keys[x % N] as Buffer);
+      batch.push(keys.at(x % N));
     }
     await new Promise<void>((res, rej) => db.getMany(batch, { asBuffer: true }, cb(res, rej)));
   }
@@ -80,7 +83,7 @@ async function storePutGet(): Promise<void> {
   });
   let t = performance.now();
   for (let i = 0; i < N; i += BATCH) {
-    for (let j = i; j < Math.min(N, i + BATCH); j++) store.put(keys[j] as Buffer, value);
+    for (let j = i; j < Math.min(N, i + BATCH); j++) store.put(keys.at(j), value);
     await store.commit();
   }
   report("store put + commit (cache 10 MiB)", N, performance.now() - t);
@@ -91,7 +94,7 @@ async function storePutGet(): Promise<void> {
   for (let i = 0; i < N; i += GET_BATCH) {
     for (let j = 0; j < GET_BATCH; j++) {
       x = (x * 1103515245 + 12345) >>> 0;
-      batch[j] = keys[x % N] as Buffer;
+      batch[j] = keys.at(x % N);
     }
     await store.prefetch(batch);
     for (const k of batch) if (store.get(k) !== null) found++;
@@ -100,7 +103,7 @@ async function storePutGet(): Promise<void> {
   report("store prefetch + get (random, 1000/batch)", N, performance.now() - t);
   t = performance.now();
   for (let i = 0; i < N; i += GET_BATCH) {
-    for (let j = 0; j < GET_BATCH; j++) batch[j] = keys[j] as Buffer;
+    for (let j = 0; j < GET_BATCH; j++) batch[j] = keys.at(j);
     await store.prefetch(batch);
     for (const k of batch) store.get(k);
   }
@@ -117,7 +120,7 @@ async function restore(): Promise<void> {
   for (let i = 0; i < N; i += BATCH) {
     const records = [];
     for (let j = i; j < Math.min(N, i + BATCH); j++)
-      records.push({ key: keys[j], value, partition: 0 });
+      records.push({ key: keys.at(j), value, partition: 0 });
     await producer.send(topic, records);
   }
   report("changelog produce (setup)", N, performance.now() - t);
