@@ -37,11 +37,16 @@ export interface TributaryErrorOptions extends ErrorOptions {
   retriable?: boolean;
 }
 
-export class TributaryError extends Error {
-  readonly code: ErrorCode;
+/**
+ * The base of every Tributary error. Other packages extend it with their own code unions
+ * (`class StreamsError extends TributaryError<StreamsErrorCode>`), so one `instanceof`
+ * check and one `code` field serve the whole system.
+ */
+export class TributaryError<C extends string = ErrorCode> extends Error {
+  readonly code: C;
   readonly retriable: boolean;
 
-  constructor(code: ErrorCode, message: string, options: TributaryErrorOptions = {}) {
+  constructor(code: C, message: string, options: TributaryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "TributaryError";
     this.code = code;
