@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openEmbeddedLog } from "../src/embedded-log.js";
 import type { LogClient } from "../src/log-client.js";
+import { logMetrics } from "../src/log-metrics.js";
 import type { ProducerRecord } from "../src/record.js";
 import { encodeBatch } from "../src/record-batch.js";
 
@@ -193,14 +194,9 @@ async function main(): Promise<void> {
     partitions: PARTITIONS,
     config: { flushPolicy: "always" },
   });
-  let fsyncs = 0;
-  const realFdatasync = fs.fdatasync;
-  (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = ((fd: number, cb: fs.NoParamCallback) => {
-    fsyncs++;
-    return realFdatasync(fd, cb);
-  }) as typeof fs.fdatasync;
+  const fsyncsBefore = logMetrics.fsyncs;
   const durableSecs = await appendRun(dlog, "durable", sends, DURABLE_RECORDS, 8);
-  (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = realFdatasync;
+  const fsyncs = logMetrics.fsyncs - fsyncsBefore;
   const durableAppendPerSec = DURABLE_RECORDS / durableSecs;
   rows.push([
     `append, flush always (8 sends in flight), ${(fsyncs / durableSecs).toFixed(0)} fsyncs/s`,

@@ -64,3 +64,4 @@ export {
 } from "./broker/broker-address.js";
 export { findRunningBroker, type BrokerInfo } from "./broker/broker-info.js";
 export { openLog, DEFAULT_DATA_DIR, type OpenLogOptions } from "./open-log.js";
+export { logMetrics } from "./log-metrics.js";

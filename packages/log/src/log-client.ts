@@ -127,6 +127,8 @@ export interface Admin {
 
 export interface ProducerOptions {
   clientId?: string;
+  /** How long a send keeps retrying retriable failures (a broker reconnecting). Default 30 s. */
+  deliveryTimeoutMs?: number;
 }
 
 export interface ProduceResult {

@@ -3,6 +3,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { CorruptRecordError } from "./errors.js";
 import { OffsetIndex } from "./offset-index.js";
+import { logMetrics } from "./log-metrics.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, MAGIC, RecordBatch, readInt64 } from "./record-batch.js";
 import { TimeIndex } from "./time-index.js";
 
@@ -458,6 +459,7 @@ export class LogSegment {
     this.flushesInFlight++;
     try {
       const covered = this.unflushedBytes;
+      logMetrics.fsyncs++;
       await fdatasync(this.fd);
       this.unflushedBytes -= covered;
       if (this.sealed && !this.indexesDurable && !this.deleted) {

@@ -28,9 +28,9 @@ export class ServiceLogClient implements LogClient {
     this.admin = new ServiceAdmin(service, this.metadata);
   }
 
-  producer(_options: ProducerOptions = {}): Producer {
+  producer(options: ProducerOptions = {}): Producer {
     if (this.closed) throw new ClosedError("log client");
-    return new ServiceProducer(this.service, this.metadata);
+    return new ServiceProducer(this.service, this.metadata, undefined, options.deliveryTimeoutMs);
   }
 
   consumer(options: ConsumerOptions = {}): Consumer {

@@ -1,4 +1,4 @@
-import { ClosedError, InvalidArgumentError } from "./errors.js";
+import { ClosedError, InvalidArgumentError, TributaryError } from "./errors.js";
 import type { ProduceResult, Producer } from "./log-client.js";
 import type { LogService } from "./log-service.js";
 import type { MetadataCache } from "./metadata-cache.js";
@@ -8,6 +8,9 @@ import { encodeBatch } from "./record-batch.js";
 
 /** Records for one partition are split into batches no bigger than this (estimated). */
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
+const RETRY_BACKOFF_MS = 50;
+const MAX_RETRY_BACKOFF_MS = 1000;
+const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000;
 /** Per-record bytes the batch format adds (record-batch.ts), for the size estimate. */
 const RECORD_OVERHEAD = 32;
 
@@ -24,6 +27,7 @@ export class ServiceProducer implements Producer {
     private readonly service: LogService,
     private readonly metadata: MetadataCache,
     private readonly batchBytes = DEFAULT_BATCH_BYTES,
+    private readonly deliveryTimeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
   ) {}
 
   async send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
@@ -41,13 +45,38 @@ export class ServiceProducer implements Producer {
     return mergeAcks(acks);
   }
 
+  /**
+   * Sends one batch, retrying retriable failures (a broker connection lost and coming
+   * back) with backoff until the delivery timeout. A batch whose ack was lost may already
+   * be in the log, so a retry can duplicate it: delivery is at-least-once, as Kafka's
+   * producer without idempotence.
+   */
   private async sendBatch(
     topic: string,
     partition: number,
     records: readonly ProducerRecord[],
   ): Promise<ProduceResult> {
-    const ack = await this.service.produce(topic, partition, encodeBatch(records));
-    return { topic, partition, baseOffset: ack.baseOffset, lastOffset: ack.lastOffset };
+    const batch = encodeBatch(records);
+    const deadline = Date.now() + this.deliveryTimeoutMs;
+    let backoff = RETRY_BACKOFF_MS;
+    for (;;) {
+      try {
+        const ack = await this.service.produce(topic, partition, batch);
+        return { topic, partition, baseOffset: ack.baseOffset, lastOffset: ack.lastOffset };
+      } catch (err) {
+        if (
+          err instanceof TributaryError &&
+          (err.code === "UNKNOWN_TOPIC" || err.code === "UNKNOWN_PARTITION")
+        ) {
+          this.metadata.invalidate(topic);
+        }
+        if (!(err instanceof TributaryError) || !err.retriable || Date.now() + backoff > deadline) {
+          throw err;
+        }
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, MAX_RETRY_BACKOFF_MS);
+      }
+    }
   }
 
   private partition(
