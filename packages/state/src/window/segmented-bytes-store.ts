@@ -1,0 +1,280 @@
+import { KeyNotPrefetchedError, StateStoreError } from "../errors.js";
+import type { KeyValueBytesStore } from "../key-value-bytes-store.js";
+
+/*
+ * Key layout of the time-keyed stores (window and session), in the key-value byte layers
+ * below them (cache, change-logging, engine), all integers big-endian:
+ *
+ *   SegmentedKey => segment:int64 keyLength:uint32 key:bytes time:int64 tail:bytes
+ *   segment      => floor(time / segmentInterval)
+ *   tail         => seq:uint32                       (window store: 0, or a sequence number
+ *                                                     when duplicates are kept)
+ *                 | start:int64                      (session store: time is the end)
+ *
+ * Segment first, so expiring a whole segment is one contiguous range; then the key with
+ * its length (a key is never a prefix of another key's entries), then time, so one key's
+ * entries in a segment are contiguous and ordered by time. Times are >= 0, so their
+ * big-endian bytes sort as numbers. Segment ids stay far below 0xff0000000000, so no key
+ * starts with the 00 00 ff prefix the engines reserve.
+ */
+export interface SegmentedEntry {
+  key: Buffer;
+  time: number;
+  tail: Buffer;
+  value: Buffer;
+}
+
+const KEY_OFFSET = 12;
+
+export function encodeSegmentedKey(
+  segmentInterval: number,
+  key: Buffer,
+  time: number,
+  tail: Buffer,
+): Buffer {
+  const out = Buffer.allocUnsafe(KEY_OFFSET + key.length + 8 + tail.length);
+  out.writeBigInt64BE(BigInt(Math.floor(time / segmentInterval)), 0);
+  out.writeUInt32BE(key.length, 8);
+  key.copy(out, KEY_OFFSET);
+  out.writeBigInt64BE(BigInt(time), KEY_OFFSET + key.length);
+  tail.copy(out, KEY_OFFSET + key.length + 8);
+  return out;
+}
+
+export function decodeSegmentedKey(bytes: Buffer): { key: Buffer; time: number; tail: Buffer } {
+  const len = bytes.readUInt32BE(8);
+  return {
+    key: bytes.subarray(KEY_OFFSET, KEY_OFFSET + len),
+    time: Number(bytes.readBigInt64BE(KEY_OFFSET + len)),
+    tail: bytes.subarray(KEY_OFFSET + len + 8),
+  };
+}
+
+function segmentPrefix(segment: number, key?: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(key === undefined ? 8 : KEY_OFFSET + key.length);
+  out.writeBigInt64BE(BigInt(segment), 0);
+  if (key !== undefined) {
+    out.writeUInt32BE(key.length, 8);
+    key.copy(out, KEY_OFFSET);
+  }
+  return out;
+}
+
+/** Compares (time, tail) of two entries of one key. */
+function compareTimeTail(aTime: number, aTail: Buffer, bTime: number, bTail: Buffer): number {
+  return aTime !== bTime ? aTime - bTime : Buffer.compare(aTail, bTail);
+}
+
+export interface SegmentedOptions {
+  /** Entries whose time is at or below observedTime - retention are gone. */
+  retentionMs: number;
+  /** Default max(retention / 2, 60 s), as Kafka's segment interval. */
+  segmentIntervalMs?: number;
+}
+
+/**
+ * The byte-level core shared by window and session stores (Kafka's
+ * AbstractRocksDBSegmentedBytesStore, over our one-engine layers instead of one RocksDB
+ * per segment): entries keyed by (key, time, tail), bucketed in time segments.
+ *
+ * Retention: `observedTime` is the largest time ever put. A put at or below
+ * observedTime - retention is dropped (and counted), reads never return such entries,
+ * and `commit` first deletes every entry of the segments wholly below that line — with
+ * tombstones, so the compacted changelog forgets them too and restore never replays them.
+ *
+ * After open, `init()` recovers the observed time from the data (restored or local).
+ *
+ * Reads are synchronous on the hot path: `prefetch(keys)` loads every live entry of those
+ * keys (one range scan per live segment and key), after which `fetch` answers for them
+ * until the next prefetch, puts included. A fetch of a key not prefetched throws
+ * KeyNotPrefetchedError. Not thread-safe; one task owns it.
+ */
+export class SegmentedBytesStore {
+  readonly segmentIntervalMs: number;
+  readonly retentionMs: number;
+  private observed = -1;
+  /** Puts dropped because their time had already expired. */
+  expiredPuts = 0;
+  /** Entries deleted by segment expiry. */
+  expiredEntries = 0;
+  /** keyString → entries of that key, sorted by (time, tail); only for prefetched keys. */
+  private fetched = new Map<string, SegmentedEntry[]>();
+
+  constructor(
+    readonly bytes: KeyValueBytesStore,
+    options: SegmentedOptions,
+  ) {
+    if (!(options.retentionMs >= 1)) {
+      throw new StateStoreError(
+        "INVALID_ARGUMENT",
+        `store '${bytes.name}': retention must be at least 1 ms, got ${options.retentionMs}`,
+      );
+    }
+    this.retentionMs = options.retentionMs;
+    this.segmentIntervalMs = Math.max(
+      1,
+      Math.floor(options.segmentIntervalMs ?? Math.max(options.retentionMs / 2, 60_000)),
+    );
+  }
+
+  get name(): string {
+    return this.bytes.name;
+  }
+
+  /** The largest time put so far (-1 before the first put since open). */
+  get observedTime(): number {
+    return this.observed;
+  }
+
+  /** Entries with time at or below this are expired. */
+  get expiryLine(): number {
+    return this.observed - this.retentionMs;
+  }
+
+  /** Stores (value null: deletes) the entry; returns false when its time has expired. */
+  put(key: Buffer, time: number, tail: Buffer, value: Buffer | null): boolean {
+    if (!(Number.isInteger(time) && time >= 0)) {
+      throw new StateStoreError(
+        "INVALID_ARGUMENT",
+        `store '${this.name}': times must be whole ms >= 0, got ${time}`,
+      );
+    }
+    if (time > this.observed) this.observed = time;
+    if (time <= this.expiryLine) {
+      this.expiredPuts++;
+      return false;
+    }
+    this.bytes.put(encodeSegmentedKey(this.segmentIntervalMs, key, time, tail), value);
+    const list = this.fetched.get(key.toString("latin1"));
+    if (list !== undefined) {
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const e = list[mid] as SegmentedEntry;
+        if (compareTimeTail(e.time, e.tail, time, tail) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      const at = list[lo];
+      const same = at !== undefined && compareTimeTail(at.time, at.tail, time, tail) === 0;
+      if (value === null) {
+        if (same) list.splice(lo, 1);
+      } else if (same) at.value = value;
+      else list.splice(lo, 0, { key, time, tail, value });
+    }
+    return true;
+  }
+
+  /** Loads every live entry of `keys` for synchronous `fetch` (until the next prefetch). */
+  async prefetch(keys: readonly Buffer[]): Promise<void> {
+    const fetched = new Map<string, SegmentedEntry[]>();
+    const first = Math.floor(Math.max(0, this.expiryLine + 1) / this.segmentIntervalMs);
+    const last = Math.floor(this.observed / this.segmentIntervalMs);
+    for (const key of keys) {
+      const s = key.toString("latin1");
+      if (fetched.has(s)) continue;
+      const list: SegmentedEntry[] = [];
+      if (this.observed >= 0) {
+        for (let seg = first; seg <= last; seg++) {
+          const from = segmentPrefix(seg, key);
+          const to = Buffer.concat([from, Buffer.alloc(17, 0xff)]);
+          for await (const e of this.bytes.range({ from, to })) {
+            const d = decodeSegmentedKey(e.key);
+            list.push({ key, time: d.time, tail: Buffer.from(d.tail), value: e.value });
+          }
+        }
+      }
+      fetched.set(s, list);
+    }
+    this.fetched = fetched;
+  }
+
+  /** Live entries of a prefetched key with fromTime <= time <= toTime, by (time, tail). */
+  fetch(key: Buffer, fromTime: number, toTime: number): SegmentedEntry[] {
+    const list = this.fetched.get(key.toString("latin1"));
+    if (list === undefined) throw new KeyNotPrefetchedError(this.name, key);
+    const low = Math.max(fromTime, this.expiryLine + 1);
+    const out: SegmentedEntry[] = [];
+    for (const e of list) {
+      if (e.time > toTime) break;
+      if (e.time >= low) out.push(e);
+    }
+    return out;
+  }
+
+  /** Every live entry with fromTime <= time <= toTime, in (segment, key, time) order. */
+  async *all(fromTime = 0, toTime = Number.MAX_SAFE_INTEGER): AsyncGenerator<SegmentedEntry> {
+    const low = Math.max(fromTime, this.expiryLine + 1);
+    const from = segmentPrefix(Math.floor(low / this.segmentIntervalMs));
+    const to = segmentPrefix(Math.floor(Math.min(toTime, 2 ** 52) / this.segmentIntervalMs) + 1);
+    for await (const e of this.bytes.range({ from, to })) {
+      const d = decodeSegmentedKey(e.key);
+      if (d.time < low || d.time > toTime) continue;
+      yield { key: d.key, time: d.time, tail: d.tail, value: e.value };
+    }
+  }
+
+  /**
+   * Deletes the segments wholly below the expiry line, then commits the layers below
+   * (cache flush → changelog append → one engine batch with the changelog offset).
+   */
+  async commit(): Promise<void> {
+    await this.expireSegments();
+    await this.bytes.commit();
+  }
+
+  commitNeeded(): boolean {
+    return this.bytes.commitNeeded();
+  }
+
+  flush(): void {
+    this.bytes.flush();
+  }
+
+  async close(): Promise<void> {
+    this.fetched.clear();
+    await this.bytes.close();
+  }
+
+  private async expireSegments(): Promise<void> {
+    if (this.observed < 0) return;
+    const line = this.expiryLine;
+    if (line < 0) return;
+    // segments whose last ms is at or below the line are wholly expired
+    const below = Math.floor((line + 1) / this.segmentIntervalMs);
+    const end = segmentPrefix(below);
+    const doomed: Buffer[] = [];
+    for await (const e of this.bytes.range({ to: end })) doomed.push(Buffer.from(e.key));
+    for (const k of doomed) this.bytes.put(k, null);
+    this.expiredEntries += doomed.length;
+  }
+
+  /**
+   * Recovers the observed time after open (restored or local data): the largest time in
+   * the last segment. Call once before use.
+   */
+  async init(): Promise<void> {
+    const seg = await this.lastSegment();
+    if (seg === null) return;
+    for await (const e of this.bytes.range({ from: segmentPrefix(seg) })) {
+      const t = decodeSegmentedKey(e.key).time;
+      if (t > this.observed) this.observed = t;
+    }
+  }
+
+  private async lastSegment(): Promise<number | null> {
+    // no reverse scan in the layers: the last segment is found by walking segment starts
+    let last: number | null = null;
+    let from: Buffer | undefined;
+    for (;;) {
+      let seg: number | null = null;
+      for await (const e of this.bytes.range(from === undefined ? {} : { from })) {
+        seg = Number(e.key.readBigInt64BE(0));
+        break;
+      }
+      if (seg === null) return last;
+      last = seg;
+      from = segmentPrefix(seg + 1);
+    }
+  }
+}
