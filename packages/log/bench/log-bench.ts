@@ -99,7 +99,7 @@ function baselineRun(sends: ProducerRecord[][], total: number): { secs: number; 
 }
 
 async function consumeRun(log: LogClient, topic: string, total: number): Promise<number> {
-  const consumer = log.consumer({ maxPollBytes: 8 * 1024 * 1024 });
+  const consumer = log.consumer();
   consumer.assign(Array.from({ length: PARTITIONS }, (_, p) => ({ topic, partition: p })));
   for (let p = 0; p < PARTITIONS; p++) consumer.seek({ topic, partition: p }, 0);
   let n = 0;

@@ -52,6 +52,7 @@ const EMPTY = Buffer.alloc(0);
  * compacted `__consumer_offsets` topic); and the maintenance timer (retention, compaction).
  */
 export class EmbeddedLogService implements LogService {
+  readonly verifiedReads = true;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private closed = false;
 

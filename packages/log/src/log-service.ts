@@ -23,6 +23,13 @@ import type { TopicPartition } from "./record.js";
  * the CRC and decodes. Nothing here does per-record work.
  */
 export interface LogService {
+  /**
+   * True when fetch responses were CRC-checked in this very process (the embedded log
+   * verifies every batch it reads and names the segment on failure), so the consumer
+   * need not check them again. Over a socket it is false and the consumer checks.
+   */
+  readonly verifiedReads?: boolean;
+
   createTopic(name: string, options: CreateTopicOptions): Promise<void>;
   deleteTopic(name: string): Promise<void>;
   listTopics(includeInternal: boolean): Promise<string[]>;
