@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { registerBrokerCommand } from "./commands/broker.js";
+import { registerConsumeCommand } from "./commands/consume.js";
+import { registerGroupsCommand } from "./commands/groups.js";
+import { registerProduceCommand } from "./commands/produce.js";
+import { registerTopicsCommand } from "./commands/topics.js";
 
 /**
  * The `tributary` command. Each verb lives in commands/<verb>.ts and adds itself to the
@@ -10,7 +14,13 @@ import { registerBrokerCommand } from "./commands/broker.js";
  *   2  bad usage: an unknown flag, a missing or malformed value (INVALID_ARGUMENT/CONFIG).
  * A stack trace is printed only with --verbose.
  */
-const COMMANDS: ((program: Command) => void)[] = [registerBrokerCommand];
+const COMMANDS: ((program: Command) => void)[] = [
+  registerBrokerCommand,
+  registerTopicsCommand,
+  registerProduceCommand,
+  registerConsumeCommand,
+  registerGroupsCommand,
+];
 
 const USAGE_CODES = new Set([
   "INVALID_ARGUMENT",
@@ -27,11 +37,19 @@ async function main(argv: string[]): Promise<void> {
     .configureOutput({ outputError: () => {} })
     .showSuggestionAfterError(true);
   for (const register of COMMANDS) register(program);
-  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: () => {} });
+  quietErrors(program.commands);
   try {
     await program.parseAsync(argv);
   } catch (err) {
     fail(err, argv.includes("--verbose"));
+  }
+}
+
+/** Commander's own error output is replaced by fail()'s one line, at every depth. */
+function quietErrors(commands: readonly Command[]): void {
+  for (const cmd of commands) {
+    cmd.exitOverride().configureOutput({ outputError: () => {} });
+    quietErrors(cmd.commands);
   }
 }
 

@@ -1,0 +1,141 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as readline from "node:readline";
+
+/**
+ * Shared helpers of the CLI tests: they run `tributary` as a user does, in a child
+ * process (node --import tsx packages/cli/src/bin.ts ...), on temp data dirs.
+ */
+export const BIN = path.resolve(import.meta.dirname, "../src/bin.ts");
+export const CLI_DIR = path.resolve(import.meta.dirname, "..");
+export const REPO = path.resolve(CLI_DIR, "../..");
+const TSX = path.join(REPO, "node_modules/tsx/dist/loader.mjs");
+
+export function tsxArgs(): string[] {
+  return ["--import", pathToImport(TSX)];
+}
+
+function pathToImport(p: string): string {
+  return new URL(`file://${p}`).href;
+}
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+export function tempDir(prefix = "tributary-cli-"): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the command to completion; `input` is piped to its stdin. */
+export function runCli(
+  args: string[],
+  options: { input?: string; cwd?: string; timeoutMs?: number } = {},
+): CliResult {
+  const r = spawnSync(process.execPath, [...tsxArgs(), BIN, ...args], {
+    cwd: options.cwd ?? CLI_DIR,
+    input: options.input ?? "",
+    encoding: "utf8",
+    timeout: options.timeoutMs ?? 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs the command and fails the test with its stderr unless it exits 0. */
+export function cli(
+  args: string[],
+  options: { input?: string; cwd?: string; timeoutMs?: number } = {},
+): string {
+  const r = runCli(args, options);
+  if (r.status !== 0) {
+    throw new Error(`tributary ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
+  return text
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as T);
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+/** Starts a long-running command (broker, run, consume --follow); killed in cleanup(). */
+export function spawnCli(args: string[], options: { cwd?: string } = {}): Spawned {
+  const child = spawn(process.execPath, [...tsxArgs(), BIN, ...args], {
+    cwd: options.cwd ?? CLI_DIR,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, stdout: () => out, stderr: () => err };
+}
+
+/** Resolves with the first stdout line matching `pattern`; rejects if the process exits first. */
+export function waitForLine(s: Spawned, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input: s.child.stdout! });
+    rl.on("line", (line) => {
+      const m = pattern.exec(line);
+      if (m !== null) {
+        rl.close();
+        resolve(m);
+      }
+    });
+    void s.exited.then((code) =>
+      reject(new Error(`exited ${code} before printing ${pattern}: ${s.stderr()}`)),
+    );
+  });
+}
+
+/** Starts `tributary broker` on a data dir, on a free loopback port. */
+export async function startBroker(data: string): Promise<Spawned & { address: string }> {
+  const s = spawnCli(["broker", "--data", data, "--listen", "127.0.0.1:0"]);
+  const m = await waitForLine(s, /^broker listening on (\S+)/);
+  return { ...s, address: m[1]! };
+}
+
+export async function cleanup(): Promise<void> {
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null) {
+      const gone = new Promise((resolve) => c.on("exit", resolve));
+      c.kill("SIGKILL");
+      await gone;
+    }
+  }
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+/** One-line error, no stack trace: what every failing command must print. */
+export function expectOneLineError(r: CliResult): string {
+  const lines = r.stderr.trim().split("\n");
+  if (lines.length !== 1 || !lines[0]!.startsWith("tributary: ") || /\n\s+at /.test(r.stderr)) {
+    throw new Error(`expected one 'tributary: ' line on stderr, got: ${r.stderr}`);
+  }
+  return lines[0]!;
+}
