@@ -1,3 +1,5 @@
+import { TributaryError, type TributaryErrorOptions } from "@tributary/log";
+
 /**
  * Every error @tributary/streams throws descends from {@link StreamsError} and carries a
  * stable `code`, so the runtime and the CLI can branch on it without parsing messages.
@@ -14,23 +16,22 @@ export const StreamsErrorCodes = [
   "UNKNOWN_TOPIC",
   "NO_SUCH_RECORD",
   "CLOSED",
+  "PREFETCH_MISS",
+  "COPARTITIONING",
+  "MISSING_TOPIC",
+  "WORKER_FAILED",
 ] as const;
 
 export type StreamsErrorCode = (typeof StreamsErrorCodes)[number];
 
-export interface StreamsErrorOptions extends ErrorOptions {
-  retriable?: boolean;
-}
+export type StreamsErrorOptions = TributaryErrorOptions;
 
-export class StreamsError extends Error {
-  readonly code: StreamsErrorCode;
-  readonly retriable: boolean;
-
+/** The base of the streams errors: a TributaryError, so one `instanceof` and one `code`
+ * field serve the whole system. */
+export class StreamsError extends TributaryError<StreamsErrorCode> {
   constructor(code: StreamsErrorCode, message: string, options: StreamsErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options);
     this.name = "StreamsError";
-    this.code = code;
-    this.retriable = options.retriable ?? false;
   }
 }
 
@@ -108,5 +109,51 @@ export class StreamsClosedError extends StreamsError {
   constructor(what: string) {
     super("CLOSED", `${what} is closed`);
     this.name = "StreamsClosedError";
+  }
+}
+
+/**
+ * A processor read a key from a RocksDB-backed store that the runtime did not prefetch
+ * for the batch. The runtime prefetches, for every store of a task, the keys of the
+ * records arriving at the task's sources (what every built-in stateful operation reads);
+ * a processor reading other keys is a bug to fix, not a poison record, so this stops the
+ * worker instead of going to the dead-letter topic.
+ */
+export class PrefetchMissError extends StreamsError {
+  constructor(
+    readonly store: string,
+    readonly taskId: string,
+    cause: unknown,
+  ) {
+    super(
+      "PREFETCH_MISS",
+      `task ${taskId}: store '${store}' was read with a key that is not the key of a record at the task's source, so it was not prefetched (${cause instanceof Error ? cause.message : String(cause)}). A processor may only read its store by the key of the record it processes; re-key with selectKey/groupBy (which repartitions) first`,
+      { cause },
+    );
+    this.name = "PrefetchMissError";
+  }
+}
+
+/** Topics a sub-topology reads together (or a store's inputs) differ in partition count. */
+export class CopartitioningError extends StreamsError {
+  constructor(message: string) {
+    super("COPARTITIONING", message);
+    this.name = "CopartitioningError";
+  }
+}
+
+/** A topic the app reads or writes (and does not create itself) does not exist. */
+export class MissingTopicError extends StreamsError {
+  constructor(message: string) {
+    super("MISSING_TOPIC", message);
+    this.name = "MissingTopicError";
+  }
+}
+
+/** The worker stopped because of an error it cannot go on after; `cause` is that error. */
+export class WorkerFailedError extends StreamsError {
+  constructor(message: string, cause: unknown) {
+    super("WORKER_FAILED", message, { cause });
+    this.name = "WorkerFailedError";
   }
 }

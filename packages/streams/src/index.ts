@@ -37,6 +37,16 @@ export { InMemoryKeyValueStore } from "./runtime/in-memory-key-value-store.js";
 export { type Change, changeSerde } from "./runtime/change.js";
 export type { RecordCollector } from "./runtime/record-collector.js";
 export { StreamTask, type ErrorHandling, type StreamTaskOptions } from "./runtime/stream-task.js";
+export {
+  runWorker,
+  Worker,
+  type CommitEvent,
+  type RestoreProgressEvent,
+  type WorkerMetrics,
+  type WorkerOptions,
+  type WorkerState,
+} from "./runtime/worker.js";
+export { PersistentKeyValueStore } from "./runtime/persistent-key-value-store.js";
 export { DeadLetterHeaders, type FailureStage } from "./runtime/dead-letter.js";
 export { Topology, SubTopology } from "./topology/topology.js";
 export {

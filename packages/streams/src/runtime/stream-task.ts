@@ -1,5 +1,5 @@
 import type { LogRecord } from "@tributary/log";
-import { ProcessingError } from "../errors.js";
+import { PrefetchMissError, ProcessingError } from "../errors.js";
 import type { SourceSpec, StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
 import { deadLetterRecord, errorMessage, type FailureStage } from "./dead-letter.js";
@@ -220,6 +220,8 @@ export class StreamTask implements TaskServices {
   }
 
   private fail(record: LogRecord, error: unknown, stage: FailureStage): void {
+    // a runtime bug, not a poison record: dead-lettering it would drop good records
+    if (error instanceof PrefetchMissError) throw error;
     const where = {
       topic: this.current!.topic,
       partition: this.current!.partition,

@@ -1,0 +1,90 @@
+import type { LogRecord } from "@tributary/log";
+import type { Serde } from "../serdes.js";
+import type { SubTopology } from "../topology/topology.js";
+import type { PersistentKeyValueStore } from "./persistent-key-value-store.js";
+
+type KeyMapper = ((key: Buffer) => Buffer | null) | null;
+
+/** Serdes whose bytes survive deserialize/serialize unchanged: their keys are used as is. */
+const BYTE_STABLE = new Set(["UTF-8 string", "bytes"]);
+
+/**
+ * Which keys a task reads, batch by batch (DESIGN "Hot path"): before a batch runs, every
+ * store of the task is prefetched with the keys of the batch's records, mapped from the
+ * source's key encoding to the store's. That is what every stateful operation of the DSL
+ * reads — an aggregation reads the record's key after its repartition, a table its
+ * source key, a stream-table join the stream record's key — so one getMany per store per
+ * batch serves the whole batch synchronously.
+ *
+ * The mapping is free when source and store share a byte-stable serde (the same bytes);
+ * otherwise the key is decoded with the source serde and encoded with the store's. A key
+ * that does not decode is skipped: its record fails at the source and goes to the
+ * dead-letter topic, it never reaches a store. A processor that reads any other key
+ * gets a PrefetchMissError naming the store, instead of a silent stall.
+ */
+export class BatchPrefetcher {
+  /** source topic -> one mapper per store (null: keys as they are) */
+  private readonly mappers = new Map<string, KeyMapper[]>();
+
+  constructor(
+    sub: SubTopology,
+    private readonly stores: readonly PersistentKeyValueStore<unknown, unknown>[],
+  ) {
+    for (const [topic, source] of sub.sources) {
+      this.mappers.set(
+        topic,
+        sub.stores.map((spec) => keyMapper(source.keySerde, spec.keySerde)),
+      );
+    }
+  }
+
+  get active(): boolean {
+    return this.stores.length > 0;
+  }
+
+  async prefetch(topic: string, records: readonly LogRecord[]): Promise<void> {
+    const mappers = this.mappers.get(topic);
+    if (mappers === undefined || this.stores.length === 0) return;
+    let raw: Buffer[] | null = null;
+    const work: Promise<void>[] = [];
+    for (let s = 0; s < this.stores.length; s++) {
+      const map = mappers[s] ?? null;
+      let keys: Buffer[];
+      if (map === null) {
+        raw ??= rawKeys(records);
+        keys = raw;
+      } else {
+        keys = [];
+        for (let i = 0; i < records.length; i++) {
+          const k = records[i]!.key;
+          if (k === null) continue;
+          const m = map(k);
+          if (m !== null && m.length > 0) keys.push(m);
+        }
+      }
+      work.push(this.stores[s]!.prefetchBytes(keys));
+    }
+    await Promise.all(work);
+  }
+}
+
+function rawKeys(records: readonly LogRecord[]): Buffer[] {
+  const keys: Buffer[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const k = records[i]!.key;
+    if (k !== null && k.length > 0) keys.push(k);
+  }
+  return keys;
+}
+
+function keyMapper(source: Serde<unknown>, store: Serde<unknown>): KeyMapper {
+  if (source === store && source.name !== undefined && BYTE_STABLE.has(source.name)) return null;
+  return (key) => {
+    try {
+      const typed = source.deserialize(key);
+      return typed === null || typed === undefined ? null : store.serialize(typed);
+    } catch {
+      return null;
+    }
+  };
+}

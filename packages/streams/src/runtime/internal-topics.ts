@@ -1,0 +1,133 @@
+import { type Admin, UnknownTopicError } from "@tributary/log";
+import { CopartitioningError, MissingTopicError } from "../errors.js";
+import type { SubTopology, Topology } from "../topology/topology.js";
+
+/** What the worker needs to know about the app's topics once they exist. */
+export interface TopicLayout {
+  /** Partition count of every topic the app reads or writes (internal ones included). */
+  partitions: ReadonlyMap<string, number>;
+  /** Tasks per sub-topology: the largest partition count among its source topics. */
+  tasksPerSubtopology: ReadonlyMap<number, number>;
+}
+
+/**
+ * Creates the app's internal topics when missing and checks the user's, as Kafka Streams'
+ * InternalTopicManager does at startup:
+ * - a repartition topic gets as many partitions as the sub-topology writing it has tasks
+ *   (the largest partition count among that sub-topology's source topics), unless the
+ *   compiler fixed a count (`repartition({ numberOfPartitions })`);
+ * - a changelog gets as many partitions as the sub-topology owning its store has tasks,
+ *   cleanup.policy=compact, so task `<sub>_<p>` logs to and restores from partition p;
+ * - the dead-letter topic gets one partition.
+ * A sub-topology that holds stores and reads several topics needs them co-partitioned
+ * (equal counts): a task's store would otherwise mix keys of different hash spaces.
+ * Existing internal topics are used as they are, but a changelog with fewer partitions
+ * than tasks is refused (its tasks could not log), naming the topic and both counts.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  topology: Topology,
+  deadLetterTopic: string,
+): Promise<TopicLayout> {
+  const partitions = new Map<string, number>();
+  const internal = new Map(topology.internalTopics.map((t) => [t.name, t]));
+  const existing = new Set(await admin.listTopics({ includeInternal: true }));
+  const countOf = async (topic: string): Promise<number | undefined> => {
+    if (!existing.has(topic)) return undefined;
+    try {
+      return (await admin.describeTopic(topic)).partitions.length;
+    } catch (e) {
+      if (e instanceof UnknownTopicError) return undefined;
+      throw e;
+    }
+  };
+
+  const userTopics = new Set([...topology.sourceTopics(), ...topology.sinkTopics()]);
+  const missing: string[] = [];
+  for (const t of userTopics) {
+    const n = await countOf(t);
+    if (n === undefined) missing.push(t);
+    else partitions.set(t, n);
+  }
+  if (missing.length > 0) {
+    throw new MissingTopicError(
+      `app '${topology.applicationId}' needs topic${missing.length > 1 ? "s" : ""} ${missing.map((t) => `'${t}'`).join(", ")}: create ${missing.length > 1 ? "them" : "it"} first (tributary topics create ${missing[0]} --partitions N)`,
+    );
+  }
+
+  // Repartition topics: resolved in rounds, since a sub-topology may read one that another
+  // sub-topology writes from its own repartition input.
+  const repartition = topology.internalTopics.filter((t) => t.purpose === "repartition");
+  for (const t of repartition) {
+    const n = await countOf(t.name);
+    if (n !== undefined) partitions.set(t.name, n);
+    else if (t.partitions !== null) partitions.set(t.name, t.partitions);
+  }
+  let unresolved = repartition.filter((t) => !partitions.has(t.name));
+  while (unresolved.length > 0) {
+    const before = unresolved.length;
+    for (const t of unresolved) {
+      const writers = topology.subtopologies.filter((s) => s.sinkTopics.includes(t.name));
+      const counts = writers.flatMap((s) => s.sourceTopics.map((x) => partitions.get(x)));
+      if (counts.length > 0 && counts.every((c) => c !== undefined)) {
+        partitions.set(t.name, Math.max(...(counts as number[])));
+      }
+    }
+    unresolved = unresolved.filter((t) => !partitions.has(t.name));
+    if (unresolved.length === before) {
+      throw new CopartitioningError(
+        `cannot size repartition topic${unresolved.length > 1 ? "s" : ""} ${unresolved.map((t) => `'${t.name}'`).join(", ")}: no sub-topology writing ${unresolved.length > 1 ? "them" : "it"} reads a topic of known size`,
+      );
+    }
+  }
+  for (const t of repartition) {
+    if (!existing.has(t.name)) {
+      await admin.createTopic(t.name, {
+        partitions: partitions.get(t.name)!,
+        config: { cleanupPolicy: "delete" },
+        ifNotExists: true,
+      });
+    }
+  }
+
+  const tasksPerSubtopology = new Map<number, number>();
+  for (const sub of topology.subtopologies) {
+    const counts = sub.sourceTopics.map((t) => partitions.get(t)!);
+    checkCopartitioned(sub, counts);
+    tasksPerSubtopology.set(sub.id, Math.max(...counts));
+  }
+
+  for (const sub of topology.subtopologies) {
+    const tasks = tasksPerSubtopology.get(sub.id)!;
+    for (const store of sub.stores) {
+      const topic = store.changelogTopic;
+      if (topic === null || !internal.has(topic)) continue;
+      const n = await countOf(topic);
+      if (n === undefined) {
+        await admin.createTopic(topic, {
+          partitions: tasks,
+          config: { cleanupPolicy: "compact" },
+          ifNotExists: true,
+        });
+        partitions.set(topic, tasks);
+      } else if (n < tasks) {
+        throw new CopartitioningError(
+          `changelog '${topic}' has ${n} partitions but store '${store.name}' has ${tasks} tasks (sub-topology ${sub.id} reads ${sub.sourceTopics.map((t) => `${t}: ${partitions.get(t)}`).join(", ")}): the input grew after the changelog was made; reset the app (tributary reset --app ${topology.applicationId}) to rebuild its state`,
+        );
+      } else partitions.set(topic, n);
+    }
+  }
+
+  if (!existing.has(deadLetterTopic)) {
+    await admin.createTopic(deadLetterTopic, { partitions: 1, ifNotExists: true });
+  }
+  return { partitions, tasksPerSubtopology };
+}
+
+function checkCopartitioned(sub: SubTopology, counts: number[]): void {
+  if (sub.stores.length === 0 || new Set(counts).size <= 1) return;
+  const list = sub.sourceTopics.map((t, i) => `'${t}' has ${counts[i]}`).join(", ");
+  throw new CopartitioningError(
+    `sub-topology ${sub.id} keeps state (${sub.stores.map((s) => s.name).join(", ")}) over topics that are not co-partitioned: ${list} partitions. Give them the same partition count, or repartition() one of them`,
+  );
+}

@@ -1,0 +1,124 @@
+import { KeyNotPrefetchedError, type KeyValueStore as StateKeyValueStore } from "@tributary/state";
+import { PrefetchMissError, StreamsArgumentError } from "../errors.js";
+import type {
+  ObservableKeyValueStore,
+  StoreChange,
+  StoreChangeListener,
+} from "./key-value-store.js";
+
+/**
+ * The processor-facing KeyValueStore (runtime/key-value-store.ts) over a store of
+ * @tributary/state: one store, two views. The state store is the engine (RocksDB behind the
+ * write-back cache and change-logging, typed by the store's serdes); this class only maps
+ * the streams contract onto it — absent is `undefined` rather than null, `delete` returns
+ * the old value, change listeners for `storeChanges$` — and gives the runtime the
+ * asynchronous half (`prefetchBytes`, `commit`, `closed`) that processors never see.
+ *
+ * A read of a key the runtime did not prefetch throws PrefetchMissError (see errors.ts).
+ */
+export class PersistentKeyValueStore<K, V> implements ObservableKeyValueStore<K, V> {
+  private listeners: StoreChangeListener<K, V>[] = [];
+  private count = 0;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    readonly inner: StateKeyValueStore<K, V>,
+    readonly taskId: string,
+  ) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  get(key: K): V | undefined {
+    try {
+      const v = this.inner.get(key);
+      return v === null ? undefined : v;
+    } catch (e) {
+      if (e instanceof KeyNotPrefetchedError)
+        throw new PrefetchMissError(this.name, this.taskId, e);
+      throw e;
+    }
+  }
+
+  put(key: K, value: V | null): void {
+    if (this.listeners.length > 0) {
+      const old = this.get(key);
+      this.inner.put(key, value);
+      this.emit({ store: this.name, key, newValue: value, oldValue: old ?? null });
+      return;
+    }
+    this.inner.put(key, value);
+  }
+
+  delete(key: K): V | undefined {
+    const old = this.get(key);
+    if (old === undefined) return undefined;
+    this.inner.delete(key);
+    if (this.listeners.length > 0) {
+      this.emit({ store: this.name, key, newValue: null, oldValue: old });
+    }
+    return old;
+  }
+
+  /**
+   * RocksDB reads are asynchronous, so a synchronous scan cannot exist here; processors
+   * read by key. Tools scan with `inner.range()` outside processing.
+   */
+  all(): IterableIterator<[K, V]> {
+    throw new StreamsArgumentError(
+      `store '${this.name}' is persistent: it cannot be scanned synchronously inside processing; read it by key, or scan it with inner.range() outside the task`,
+    );
+  }
+
+  /** The count at the last commit (RocksDB's estimate plus what the cache held). */
+  approximateNumEntries(): number {
+    return this.count;
+  }
+
+  prefetch(keys: readonly K[]): Promise<void> {
+    return this.inner.prefetch(keys);
+  }
+
+  /** Prefetches keys already in the store's key encoding (the runtime's fast path). */
+  prefetchBytes(keys: readonly Buffer[]): Promise<void> {
+    this.inner.metrics.prefetchedKeys += keys.length;
+    return this.inner.bytes.prefetch(keys);
+  }
+
+  addChangeListener(listener: StoreChangeListener<K, V>): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Pushes the write-back cache into the change-logging layer (commit step 1). */
+  flush(): void {
+    this.inner.flush();
+  }
+
+  /** Changelog append, then one RocksDB batch with the data and the changelog offset. */
+  async commit(): Promise<void> {
+    await this.inner.commit();
+    this.count = await this.inner.approximateCount();
+  }
+
+  commitNeeded(): boolean {
+    return this.inner.commitNeeded();
+  }
+
+  /** StreamTask closes stores synchronously; the runtime awaits `closed()` after it. */
+  close(): void {
+    this.listeners = [];
+    this.closing ??= this.inner.close();
+  }
+
+  closed(): Promise<void> {
+    return this.closing ?? Promise.resolve();
+  }
+
+  private emit(change: StoreChange<K, V>): void {
+    for (const l of this.listeners) l(change);
+  }
+}

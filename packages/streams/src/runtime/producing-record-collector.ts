@@ -1,0 +1,67 @@
+import type { Producer, ProducerRecord } from "@tributary/log";
+import type { RecordCollector } from "./record-collector.js";
+
+/** Bytes buffered for one topic before they go out in one send (well under the default
+ * max.message.bytes of 8 MiB, which bounds one partition's batch). */
+const SEND_BYTES = 1024 * 1024;
+const RECORD_OVERHEAD_BYTES = 32;
+
+/**
+ * The worker's RecordCollector (Kafka's RecordCollectorImpl): tasks hand it records
+ * synchronously; it batches them per topic and hands each batch to `producer.send` once
+ * it holds SEND_BYTES, and the rest on `flush()`. Sends to one topic run one after another
+ * so each partition receives its records in the order the tasks produced them (a table's
+ * last update per key must stay last). `flush()` resolves once every record handed in so
+ * far is acknowledged (durable per the topic's flush policy), and rejects with the first
+ * send error: the commit that called it must not go on to commit input offsets.
+ */
+export class ProducingRecordCollector implements RecordCollector {
+  private readonly buffers = new Map<string, { records: ProducerRecord[]; bytes: number }>();
+  private readonly chains = new Map<string, Promise<void>>();
+  private failure: unknown = null;
+  /** Records handed to the producer and acknowledged. */
+  sent = 0;
+
+  constructor(private readonly producer: Producer) {}
+
+  send(topic: string, record: ProducerRecord): void {
+    let b = this.buffers.get(topic);
+    if (b === undefined) {
+      b = { records: [], bytes: 0 };
+      this.buffers.set(topic, b);
+    }
+    b.records.push(record);
+    b.bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+    if (b.bytes >= SEND_BYTES) this.dispatch(topic, b);
+  }
+
+  async flush(): Promise<void> {
+    for (const [topic, b] of this.buffers) if (b.records.length > 0) this.dispatch(topic, b);
+    await Promise.all(this.chains.values());
+    if (this.failure !== null) {
+      const e = this.failure;
+      this.failure = null;
+      throw e;
+    }
+  }
+
+  private dispatch(topic: string, b: { records: ProducerRecord[]; bytes: number }): void {
+    const records = b.records;
+    b.records = [];
+    b.bytes = 0;
+    const previous = this.chains.get(topic) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      if (this.failure !== null) return;
+      try {
+        await this.producer.send(topic, records);
+        this.sent += records.length;
+      } catch (e) {
+        this.failure ??= e;
+      }
+    });
+    this.chains.set(topic, next);
+    void next.then(() => {
+      if (this.chains.get(topic) === next) this.chains.delete(topic);
+    });
+  }
+}

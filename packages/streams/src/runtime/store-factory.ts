@@ -1,0 +1,78 @@
+import type { LogClient, Producer } from "@tributary/log";
+import { openKeyValueStore, StateStoreError } from "@tributary/state";
+import type { StoreSpec } from "../topology/node-spec.js";
+import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
+
+export interface StoreFactoryOptions {
+  applicationId: string;
+  stateDir: string;
+  log: LogClient;
+  /** Shared by every store of the worker: their changelog appends batch together. */
+  producer: Producer;
+  engine: "rocksdb" | "memory";
+  cacheBytes: number;
+  /** How long to retry a store whose RocksDB lock another process still holds. */
+  lockWaitMs: number;
+  onRestoreProgress?: (taskId: string, store: string, done: number, total: number) => void;
+  warn?: (message: string) => void;
+}
+
+/**
+ * Opens a task's stores (Kafka's ProcessorStateManager at task creation): RocksDB under
+ * `<stateDir>/<applicationId>/<taskId>/<store>/`, restored from partition p of its
+ * changelog before the task processes anything, wrapped for processors.
+ *
+ * A store whose directory another worker still has open (it owned the task a moment ago
+ * and is closing it) fails with a retriable lock error; opening retries until
+ * `lockWaitMs`, as Kafka Streams retries its task-directory lock.
+ */
+export async function openTaskStores(
+  specs: readonly StoreSpec[],
+  taskId: string,
+  partition: number,
+  options: StoreFactoryOptions,
+): Promise<Map<string, PersistentKeyValueStore<unknown, unknown>>> {
+  const stores = new Map<string, PersistentKeyValueStore<unknown, unknown>>();
+  try {
+    for (const spec of specs) {
+      const inner = await withLockRetry(options.lockWaitMs, () =>
+        openKeyValueStore<unknown, unknown>({
+          applicationId: options.applicationId,
+          taskId,
+          name: spec.name,
+          keySerde: spec.keySerde,
+          valueSerde: spec.valueSerde,
+          engine: options.engine,
+          stateDir: options.stateDir,
+          cacheBytes: options.cacheBytes,
+          ...(spec.changelogTopic === null
+            ? {}
+            : { changelog: { client: options.log, partition, producer: options.producer } }),
+          onRestoreProgress: (done, total) =>
+            options.onRestoreProgress?.(taskId, spec.name, done, total),
+          ...(options.warn === undefined ? {} : { warn: options.warn }),
+        }),
+      );
+      stores.set(spec.name, new PersistentKeyValueStore(inner, taskId));
+    }
+  } catch (e) {
+    for (const s of stores.values()) s.close();
+    await Promise.all([...stores.values()].map((s) => s.closed().catch(() => {})));
+    throw e;
+  }
+  return stores;
+}
+
+async function withLockRetry<T>(waitMs: number, open: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      return await open();
+    } catch (e) {
+      const locked =
+        e instanceof StateStoreError && e.retriable && /open in another/.test(e.message);
+      if (!locked || Date.now() + delay > deadline) throw e;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

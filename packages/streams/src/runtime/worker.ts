@@ -1,0 +1,315 @@
+import {
+  type Consumer,
+  GroupError,
+  type LogClient,
+  type Producer,
+  topicPartitionKey,
+} from "@tributary/log";
+import type { App } from "../dsl/define-app.js";
+import { StreamsArgumentError, StreamsClosedError, WorkerFailedError } from "../errors.js";
+import type { Topology } from "../topology/topology.js";
+import { ensureTopics } from "./internal-topics.js";
+import { ProducingRecordCollector } from "./producing-record-collector.js";
+import { TaskManager } from "./task-manager.js";
+
+export interface RestoreProgressEvent {
+  taskId: string;
+  store: string;
+  /** Changelog offsets replayed so far, out of `total`. */
+  done: number;
+  total: number;
+}
+
+export interface CommitEvent {
+  /** Input partitions whose offsets were committed. */
+  partitions: number;
+  /** Records processed since the worker started. */
+  recordsProcessed: number;
+  durationMs: number;
+}
+
+export type WorkerState = "created" | "starting" | "running" | "stopping" | "stopped" | "failed";
+
+export interface WorkerMetrics {
+  state: WorkerState;
+  tasks: string[];
+  recordsProcessed: number;
+  /** Records sent to output, repartition and dead-letter topics and acknowledged. */
+  recordsSent: number;
+  deadLettered: number;
+  commits: number;
+  /** Records behind the log end, per input partition, as of the last fetch. */
+  lag: Record<string, number>;
+  totalLag: number;
+  /** Changelog records replayed into stores since the worker started. */
+  restored: number;
+}
+
+export interface WorkerOptions {
+  log: LogClient;
+  /** Root of local state: `<stateDir>/<applicationId>/<taskId>/<store>/`. */
+  stateDir: string;
+  clientId?: string;
+  /**
+   * How often to commit (DESIGN "Commit"). Default 1000 ms: Kafka Streams' at-least-once
+   * 30 s means up to 30 s reprocessed after a crash; 1 s keeps that short while a commit
+   * (one changelog append and one RocksDB batch per store) stays cheap next to it.
+   */
+  commitIntervalMs?: number;
+  /** Longest a poll waits for records (bounds how late a commit or stop can be). */
+  pollMaxWaitMs?: number;
+  /** Per store write-back cache. Default 10 MiB. */
+  cacheBytesPerStore?: number;
+  /** "memory" keeps stores in the heap (restored from the changelog at every start). */
+  storeEngine?: "rocksdb" | "memory";
+  sessionTimeoutMs?: number;
+  /** How long to wait for a store lock another process still holds. Default 30 s. */
+  storeLockWaitMs?: number;
+  onRestore?(event: RestoreProgressEvent): void;
+  onCommit?(event: CommitEvent): void;
+  onTasksAssigned?(taskIds: string[]): void;
+  /** The error that stopped the worker (also the rejection of `done`). */
+  onError?(error: Error): void;
+  warn?(message: string): void;
+}
+
+/**
+ * A worker: one consumer in the app's group, the tasks of its partitions, and the loop
+ * that feeds them (Kafka's StreamThread). Single-threaded: poll, process each partition's
+ * batch (prefetch, then synchronous processing), commit on the interval. `start()` makes
+ * the topics and joins; `stop()` commits, closes the tasks and leaves the group, so the
+ * partitions move at once. An error it cannot go on after (errorHandling "fail", a
+ * failed commit) stops it without committing: `done` rejects with a WorkerFailedError
+ * whose cause is the error, and a supervisor decides whether to restart.
+ */
+export class Worker {
+  private state: WorkerState = "created";
+  private consumer: Consumer | null = null;
+  private producer: Producer | null = null;
+  private manager: TaskManager | null = null;
+  private collector: ProducingRecordCollector | null = null;
+  private loop: Promise<void> | null = null;
+  private failure: Error | null = null;
+  /** Committed and leaving the group: revocation has nothing left to commit. */
+  private leaving = false;
+  private readonly lag = new Map<string, number>();
+  private restored = 0;
+  private restoredMark = new Map<string, number>();
+  private settle!: { resolve: () => void; reject: (e: Error) => void };
+  /** Settles when the worker has stopped: resolves after `stop()`, rejects on failure. */
+  readonly done: Promise<void>;
+  readonly topology: Topology;
+
+  constructor(
+    readonly app: App,
+    private readonly options: WorkerOptions,
+  ) {
+    if (typeof options.stateDir !== "string" || options.stateDir === "") {
+      throw new StreamsArgumentError("runWorker needs options.stateDir (where stores live)");
+    }
+    this.topology = app.build();
+    this.done = new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.done.catch(() => {}); // a caller that never looks at `done` gets onError
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== "created") throw new StreamsClosedError(`worker (${this.state})`);
+    this.state = "starting";
+    const { app, options, topology } = this;
+    const { log } = options;
+    try {
+      await ensureTopics(log.admin, topology, app.config.deadLetterTopic);
+      const clientId = options.clientId ?? `${app.applicationId}-${process.pid}`;
+      this.producer = log.producer({ clientId });
+      this.collector = new ProducingRecordCollector(this.producer);
+      this.manager = new TaskManager({
+        app,
+        topology,
+        collector: this.collector,
+        consumer: () => this.consumer!,
+        stores: {
+          applicationId: app.applicationId,
+          stateDir: options.stateDir,
+          log,
+          producer: this.producer,
+          engine: options.storeEngine ?? "rocksdb",
+          cacheBytes: options.cacheBytesPerStore ?? 10 * 1024 * 1024,
+          lockWaitMs: options.storeLockWaitMs ?? 30_000,
+          onRestoreProgress: (taskId, store, done, total) =>
+            this.restoreProgress(taskId, store, done, total),
+          ...(options.warn === undefined ? {} : { warn: options.warn }),
+        },
+      });
+      const manager = this.manager;
+      const sources = topology.subtopologies.flatMap((s) => s.sourceTopics);
+      // The sticky assignor moves few partitions, but assigns each topic on its own; a
+      // sub-topology reading several topics needs partition p of each on one worker, which
+      // the range assignor guarantees for co-partitioned topics.
+      const multiSource = topology.subtopologies.some((s) => s.sourceTopics.length > 1);
+      this.consumer = log.consumer({
+        groupId: app.applicationId,
+        clientId,
+        autoOffsetReset: "earliest",
+        assignor: multiSource ? "range" : "sticky",
+        ...(options.sessionTimeoutMs === undefined
+          ? {}
+          : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        listener: {
+          onPartitionsAssigned: async (partitions) => {
+            if (this.failure !== null) return;
+            await manager.onAssigned(partitions);
+            options.onTasksAssigned?.(manager.taskIds());
+          },
+          onPartitionsRevoked: async (partitions) => {
+            if (this.failure !== null || this.leaving) return;
+            await manager.onRevoked(partitions);
+          },
+          onPartitionsLost: async (partitions) => {
+            for (const tp of partitions) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
+            await manager.onLost(partitions);
+          },
+        },
+      });
+      await this.consumer.subscribe(sources);
+    } catch (e) {
+      this.state = "failed";
+      await this.release();
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.failure = err;
+      this.settle.reject(err);
+      throw err;
+    }
+    this.state = "running";
+    this.loop = this.run();
+  }
+
+  /** Commits, closes the tasks, leaves the group. Resolves when all of it is done. */
+  async stop(): Promise<void> {
+    if (this.state === "created") {
+      this.state = "stopped";
+      this.settle.resolve();
+      return;
+    }
+    if (this.state === "running") this.state = "stopping";
+    await this.loop;
+    await this.done.catch(() => {});
+  }
+
+  metrics(): WorkerMetrics {
+    let totalLag = 0;
+    for (const v of this.lag.values()) totalLag += v;
+    return {
+      state: this.state,
+      tasks: this.manager?.taskIds() ?? [],
+      recordsProcessed: this.manager?.processed ?? 0,
+      recordsSent: this.collector?.sent ?? 0,
+      deadLettered: this.manager?.deadLettered() ?? 0,
+      commits: this.manager?.commits ?? 0,
+      lag: Object.fromEntries(this.lag),
+      totalLag,
+      restored: this.restored,
+    };
+  }
+
+  private async run(): Promise<void> {
+    const consumer = this.consumer!;
+    const manager = this.manager!;
+    const interval = this.options.commitIntervalMs ?? 1000;
+    const pollMaxWaitMs = this.options.pollMaxWaitMs ?? Math.min(100, interval);
+    let lastCommit = Date.now();
+    try {
+      while (this.state === "running") {
+        const fetched = await consumer.poll({ maxWaitMs: pollMaxWaitMs });
+        for (const f of fetched) {
+          await manager.process(f);
+          const position = consumer.position(f) ?? f.highWatermark;
+          this.lag.set(
+            topicPartitionKey(f.topic, f.partition),
+            Math.max(0, f.highWatermark - position),
+          );
+        }
+        const now = Date.now();
+        manager.punctuate(now);
+        if (now - lastCommit >= interval || manager.commitNeeded()) {
+          await this.commit(manager);
+          lastCommit = Date.now();
+        }
+      }
+      // The consumer's close() marks it closed before it calls the revoke listener, so a
+      // commit from there is refused: commit first, then let close() leave the group.
+      await this.commit(manager);
+      this.leaving = true;
+      await consumer.close();
+      await manager.closeAll();
+      await this.release();
+      this.state = "stopped";
+      this.settle.resolve();
+    } catch (e) {
+      await this.fail(e);
+    }
+  }
+
+  private async commit(manager: TaskManager): Promise<void> {
+    const started = Date.now();
+    try {
+      const partitions = await manager.commit();
+      this.options.onCommit?.({
+        partitions,
+        recordsProcessed: manager.processed,
+        durationMs: Date.now() - started,
+      });
+    } catch (e) {
+      // Fenced: a rebalance gave our partitions away while we worked. Their tasks are
+      // someone else's now; close them without committing and rejoin (Kafka's
+      // TaskMigratedException). What they processed is processed again by the new owner.
+      if (
+        e instanceof GroupError &&
+        (e.code === "ILLEGAL_GENERATION" || e.code === "UNKNOWN_MEMBER")
+      ) {
+        this.options.warn?.(`commit fenced (${e.message}); closing tasks and rejoining`);
+        await manager.closeAll();
+        return;
+      }
+      throw e;
+    }
+  }
+
+  private async fail(e: unknown): Promise<void> {
+    const cause = e instanceof Error ? e : new Error(String(e));
+    const err = new WorkerFailedError(
+      `worker of app '${this.app.applicationId}' stopped: ${cause.message}`,
+      cause,
+    );
+    this.failure = err;
+    this.state = "failed";
+    // Nothing is committed past the failure: the listener skips its commit while failed.
+    await this.manager?.closeAll().catch(() => {});
+    await this.consumer?.close().catch(() => {});
+    await this.release();
+    this.options.onError?.(err);
+    this.settle.reject(err);
+  }
+
+  private async release(): Promise<void> {
+    await this.producer?.close().catch(() => {});
+    this.producer = null;
+  }
+
+  private restoreProgress(taskId: string, store: string, done: number, total: number): void {
+    const key = `${taskId}/${store}`;
+    const mark = this.restoredMark.get(key) ?? 0;
+    this.restored += done >= mark ? done - mark : done;
+    this.restoredMark.set(key, done >= total ? 0 : done);
+    this.options.onRestore?.({ taskId, store, done, total });
+  }
+}
+
+/**
+ * Creates a worker for `app` over `options.log`; `await worker.start()` runs it. The log
+ * client stays the caller's (the worker never closes it).
+ */
+export function runWorker(app: App, options: WorkerOptions): Worker {
+  return new Worker(app, options);
+}
