@@ -9,9 +9,9 @@ import {
   PROTOCOL_VERSION,
   type ResponseBody,
   errorFromWire,
-  packBody,
   unpackBody,
 } from "./protocol.js";
+import { encodeBody } from "./body-chunks.js";
 
 export interface ClientConnectionOptions {
   token?: string;
@@ -40,6 +40,8 @@ export class ClientConnection {
   private closeListeners: ((err: TributaryError) => void)[] = [];
   /** Frame limit agreed in the handshake: the smaller of ours and the broker's. */
   private maxFrameBytes: number;
+  /** The socket is corked until the end of this tick (see request). */
+  private corked = false;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -131,10 +133,10 @@ export class ClientConnection {
 
   request(apiKey: number, body: unknown, timeoutMs: number): Promise<unknown> {
     if (this.closedError !== undefined) return Promise.reject(this.closedError);
-    let bytes: Buffer;
+    let encoded: { chunks: Buffer[]; length: number };
     try {
-      bytes = packBody(body);
-      checkOutgoingFrame(bytes.length, this.maxFrameBytes);
+      encoded = encodeBody(apiKey, body);
+      checkOutgoingFrame(encoded.length, this.maxFrameBytes);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -155,12 +157,22 @@ export class ClientConnection {
         }, timeoutMs);
       }
       this.pending.set(correlationId, pending);
-      this.socket.cork();
-      this.socket.write(encodeFrameHeader(correlationId, apiKey, bytes.length));
-      this.socket.write(bytes);
-      this.socket.uncork();
+      // Requests made in one tick (a send's batches for several partitions) leave in one
+      // writev.
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(this.uncork);
+      }
+      this.socket.write(encodeFrameHeader(correlationId, apiKey, encoded.length));
+      for (const chunk of encoded.chunks) this.socket.write(chunk);
     });
   }
+
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   close(): void {
     this.fail(this.connectionError("the connection was closed by the client"));

@@ -14,6 +14,7 @@ import {
   unpackBody,
 } from "./protocol.js";
 import { requestBody, requestHandler } from "./request-dispatch.js";
+import { encodeBody } from "./body-chunks.js";
 
 export interface ServerConnectionOptions {
   /** sha256 of the token clients must present, or undefined for no authentication. */
@@ -45,6 +46,8 @@ export class ServerConnection {
   /** The smaller of our and the client's frame limit: responses must fit both. */
   private responseLimit: number;
   private drained: (() => void) | undefined;
+  /** The socket is corked until the end of this tick (see respond). */
+  private corked = false;
   readonly closed: Promise<void>;
   private readonly log: Logger;
 
@@ -194,22 +197,33 @@ export class ServerConnection {
 
   private respond(correlationId: number, apiKey: number, body: unknown): void {
     if (this.socket.destroyed || !this.socket.writable) return;
-    let bytes = packBody(body);
-    if (FRAME_HEADER_BYTES + bytes.length > this.responseLimit) {
-      bytes = packBody({
+    let { chunks, length } = encodeBody(apiKey, body);
+    if (FRAME_HEADER_BYTES + length > this.responseLimit) {
+      const bytes = packBody({
         error: errorToWire(
           new ProtocolError(
             "FRAME_TOO_LARGE",
-            `response of ${bytes.length} bytes exceeds the frame limit of ${this.responseLimit}: fetch fewer bytes (maxBytes) or raise --max-frame-bytes on both ends`,
+            `response of ${length} bytes exceeds the frame limit of ${this.responseLimit}: fetch fewer bytes (maxBytes) or raise --max-frame-bytes on both ends`,
           ),
         ),
       });
+      chunks = [bytes];
+      length = bytes.length;
     }
-    this.socket.cork();
-    this.socket.write(encodeFrameHeader(correlationId, apiKey, bytes.length));
-    this.socket.write(bytes);
-    this.socket.uncork();
+    // Answers completed in one tick leave in one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.socket.write(encodeFrameHeader(correlationId, apiKey, length));
+    for (const chunk of chunks) this.socket.write(chunk);
   }
+
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** A connection-level error: tell the client why, then close; other connections go on. */
   private fatal(err: unknown, correlationId: number): void {

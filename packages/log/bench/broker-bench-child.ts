@@ -1,0 +1,289 @@
+/**
+ * The processes of the broker benchmark (broker-bench.ts), one role per process:
+ *
+ *   broker-bench-child.js broker <dataDir>                      a broker on 127.0.0.1:<free port>
+ *   broker-bench-child.js produce <address> <records> <inFlight>
+ *   broker-bench-child.js consume <address> <records>
+ *   broker-bench-child.js latency-consume <address> <records>
+ *   broker-bench-child.js latency-produce <address> <records> <recordsPerSec>
+ *   broker-bench-child.js baseline-receive <bytes>
+ *   broker-bench-child.js baseline-send <port> <bytes>
+ *
+ * Each prints JSON lines on stdout: `{"ready":…}` when it is set up, `{"result":…}` when
+ * done. The broker runs until its stdin closes, so a parent that dies takes it along.
+ */
+import net from "node:net";
+import { performance } from "node:perf_hooks";
+import { pino } from "pino";
+import { connectBroker } from "../src/broker/connect-broker.js";
+import { startBroker } from "../src/broker/run-broker.js";
+import type { LogClient } from "../src/log-client.js";
+import type { ProducerRecord } from "../src/record.js";
+
+export const BATCH = 1_000;
+export const PARTITIONS = 3;
+export const VALUE_BYTES = 100;
+export const KEY_BYTES = 16;
+/** Topics the parent creates before starting producers and consumers. */
+export const WARM_TOPIC = "warm";
+export const BENCH_TOPIC = "bench";
+export const LATENCY_TOPIC = "latency";
+/** Records the producer and consumer pass through first, so the JIT has settled. */
+export const WARM_RECORDS = Number(process.env.BENCH_WARM_RECORDS ?? 200_000);
+
+function emit(line: object): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+function seconds(start: number): number {
+  return (performance.now() - start) / 1000;
+}
+
+/** User + system CPU seconds this process spent since `since`. */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
+/** Wall clock in ms with sub-ms precision, comparable between processes on one machine. */
+function wallNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function makeSends(distinct: number, batch = BATCH): ProducerRecord[][] {
+  const sends: ProducerRecord[][] = [];
+  let n = 0;
+  for (let s = 0; s < distinct; s++) {
+    const records: ProducerRecord[] = [];
+    for (let i = 0; i < batch; i++, n++) {
+      const key = Buffer.alloc(KEY_BYTES);
+      key.write(`key-${n.toString(16).padStart(11, "0")}`);
+      const value = Buffer.alloc(VALUE_BYTES, n & 0xff);
+      records.push({ key, value, timestamp: 1_700_000_000_000 + n });
+    }
+    sends.push(records);
+  }
+  return sends;
+}
+
+async function broker(dataDir: string): Promise<void> {
+  const running = await startBroker({
+    dataDir,
+    address: "tcp://127.0.0.1:0",
+    logger: pino({ level: "silent" }),
+    logOptions: { maintenanceIntervalMs: 0 },
+  });
+  const a = running.address;
+  emit({ ready: a.transport === "tcp" ? `tcp://${a.host}:${a.port}` : a.path });
+  process.stdin.resume();
+  process.stdin.on("end", () => {
+    void running.stop().then(() => process.exit(0));
+  });
+}
+
+async function produceRun(
+  log: LogClient,
+  topic: string,
+  sends: ProducerRecord[][],
+  total: number,
+  inFlight: number,
+): Promise<number> {
+  const producer = log.producer();
+  const start = performance.now();
+  const window: Promise<unknown>[] = [];
+  for (let sent = 0, i = 0; sent < total; sent += BATCH) {
+    window.push(producer.send(topic, sends[i++ % sends.length]!));
+    if (window.length >= inFlight) await window.shift();
+  }
+  await Promise.all(window);
+  return seconds(start);
+}
+
+async function produce(address: string, total: number, inFlight: number): Promise<void> {
+  const log = await connectBroker(address, { clientId: "bench-producer" });
+  const sends = makeSends(100);
+  await produceRun(log, WARM_TOPIC, sends, WARM_RECORDS, inFlight);
+  const cpu = process.cpuUsage();
+  const secs = await produceRun(log, BENCH_TOPIC, sends, total, inFlight);
+  const cpuSecs = cpuSeconds(cpu);
+  await log.close();
+  emit({ result: { records: total, secs, cpuSecs } });
+}
+
+async function consumeRun(log: LogClient, topic: string, total: number): Promise<number> {
+  const consumer = log.consumer({ clientId: "bench-consumer" });
+  consumer.assign(Array.from({ length: PARTITIONS }, (_, p) => ({ topic, partition: p })));
+  for (let p = 0; p < PARTITIONS; p++) consumer.seek({ topic, partition: p }, 0);
+  let n = 0;
+  let checksum = 0;
+  const start = performance.now();
+  while (n < total) {
+    const polled = await consumer.poll({ maxWaitMs: 0 });
+    if (polled.length === 0) break;
+    for (const fp of polled) {
+      const records = fp.records;
+      for (let i = 0; i < records.length; i++) {
+        // Touch key and value so the decode is real work, not dead code.
+        const r = records[i]!;
+        checksum += r.value!.length + r.key!.length;
+      }
+      n += records.length;
+    }
+  }
+  const secs = seconds(start);
+  await consumer.close();
+  if (n < total || checksum !== n * (VALUE_BYTES + KEY_BYTES)) {
+    throw new Error(`consume read ${n} of ${total} records (checksum ${checksum})`);
+  }
+  return secs;
+}
+
+async function consume(address: string, total: number): Promise<void> {
+  const log = await connectBroker(address, { clientId: "bench-consumer" });
+  await consumeRun(log, WARM_TOPIC, WARM_RECORDS);
+  const cpu = process.cpuUsage();
+  const secs = await consumeRun(log, BENCH_TOPIC, total);
+  const cpuSecs = cpuSeconds(cpu);
+  await log.close();
+  emit({ result: { records: total, secs, cpuSecs } });
+}
+
+/** Reads `total` records as they arrive and reports each one's send-to-receive time. */
+async function latencyConsume(address: string, total: number): Promise<void> {
+  const log = await connectBroker(address, { clientId: "bench-latency-consumer" });
+  const consumer = log.consumer({ clientId: "bench-latency-consumer" });
+  consumer.assign(
+    Array.from({ length: PARTITIONS }, (_, p) => ({ topic: LATENCY_TOPIC, partition: p })),
+  );
+  for (let p = 0; p < PARTITIONS; p++) consumer.seek({ topic: LATENCY_TOPIC, partition: p }, 0);
+  await consumer.poll({ maxWaitMs: 0 });
+  emit({ ready: true });
+  const latencies = new Float64Array(total);
+  let n = 0;
+  while (n < total) {
+    const polled = await consumer.poll({ maxWaitMs: 500 });
+    const now = wallNow();
+    for (const fp of polled) {
+      for (const r of fp.records) {
+        if (n < total) latencies[n++] = now - r.value!.readDoubleLE(0);
+      }
+    }
+  }
+  await consumer.close();
+  await log.close();
+  // The first tenth is the warm-up: connections settle, the JIT compiles.
+  const steady = latencies.subarray(Math.floor(total / 10)).sort();
+  const at = (q: number) => steady[Math.min(steady.length - 1, Math.floor(q * steady.length))]!;
+  emit({ result: { records: total, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) } });
+}
+
+/**
+ * Sends `total` records at `perSec`, 10 records per send, each with its send time (wall
+ * clock, float64 LE) in the first 8 bytes of its value. A timer wakes about every
+ * millisecond and sends what is due, so a late wake-up is caught up, not dropped.
+ */
+async function latencyProduce(address: string, total: number, perSec: number): Promise<void> {
+  const SEND = 10;
+  const log = await connectBroker(address, { clientId: "bench-latency-producer" });
+  const producer = log.producer();
+  let keyN = 0;
+  const nextSend = (): ProducerRecord[] => {
+    const records: ProducerRecord[] = [];
+    const sentAt = wallNow();
+    for (let i = 0; i < SEND; i++, keyN++) {
+      const key = Buffer.alloc(KEY_BYTES);
+      key.write(`key-${keyN.toString(16).padStart(11, "0")}`);
+      const value = Buffer.alloc(VALUE_BYTES);
+      value.writeDoubleLE(sentAt, 0);
+      records.push({ key, value });
+    }
+    return records;
+  };
+  const pending = new Set<Promise<unknown>>();
+  let failure: unknown;
+  const start = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    if (failure !== undefined) throw failure;
+    const due = Math.min(total, Math.floor(((performance.now() - start) * perSec) / 1000));
+    while (sent + SEND <= due || (sent < due && due === total)) {
+      const p: Promise<unknown> = producer.send(LATENCY_TOPIC, nextSend()).then(
+        () => pending.delete(p),
+        (err: unknown) => (failure = err),
+      );
+      pending.add(p);
+      sent += SEND;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(pending);
+  if (failure !== undefined) throw failure;
+  await log.close();
+  emit({ result: { records: sent, secs: seconds(start) } });
+}
+
+/** Counts bytes; answers one byte when `total` have arrived. */
+async function baselineReceive(total: number): Promise<void> {
+  const server = net.createServer((socket) => {
+    let got = 0;
+    socket.on("data", (chunk: Buffer) => {
+      got += chunk.length;
+      if (got >= total) {
+        socket.end(Buffer.alloc(1));
+        server.close();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  emit({ ready: (server.address() as net.AddressInfo).port });
+}
+
+/** Writes `total` bytes in 1 MiB chunks (respecting backpressure) and times the answer. */
+async function baselineSend(port: number, total: number): Promise<void> {
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  socket.setNoDelay(true);
+  const chunk = Buffer.alloc(1024 * 1024, 7);
+  const answered = new Promise<void>((resolve) => socket.once("data", () => resolve()));
+  const start = performance.now();
+  for (let sent = 0; sent < total; ) {
+    const n = Math.min(chunk.length, total - sent);
+    const more = socket.write(n === chunk.length ? chunk : chunk.subarray(0, n));
+    sent += n;
+    if (!more) await new Promise((resolve) => socket.once("drain", resolve));
+  }
+  await answered;
+  const secs = seconds(start);
+  socket.destroy();
+  emit({ result: { bytes: total, secs } });
+}
+
+async function main(): Promise<void> {
+  const [role, a, b, c] = process.argv.slice(2);
+  switch (role) {
+    case "broker":
+      return broker(a!);
+    case "produce":
+      return produce(a!, Number(b), Number(c));
+    case "consume":
+      return consume(a!, Number(b));
+    case "latency-consume":
+      return latencyConsume(a!, Number(b));
+    case "latency-produce":
+      return latencyProduce(a!, Number(b), Number(c));
+    case "baseline-receive":
+      return baselineReceive(Number(a));
+    case "baseline-send":
+      return baselineSend(Number(a), Number(b));
+    default:
+      throw new Error(`unknown role ${role}`);
+  }
+}
+
+// Imported by broker-bench.ts for the constants: only run as a script.
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"))
+) {
+  await main();
+}

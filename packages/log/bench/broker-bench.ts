@@ -1,0 +1,178 @@
+/**
+ * The broker's benchmark:
+ *   cd packages/log && npx tsc -p tsconfig.bench.json && node dist-bench/bench/broker-bench.js
+ *
+ * A real broker in its own process on loopback, ONE producer process and ONE consumer
+ * process (broker-bench-child.ts), 100-byte values with 16-byte keys over 3 partitions,
+ * topic flush policy "os":
+ * - produce: sends of 1,000 records through the ordinary producer, a few sends in flight;
+ * - consume: the consumer reads the whole topic from offset 0 after the produce;
+ * - latency: the producer sends 10 records every 1 ms (10,000 records/s) with each send's
+ *   wall-clock time in the values; the consumer (long polling) computes now - sentAt;
+ *   p50/p99 after the first tenth;
+ * - baseline, in the same run: the same number of batch bytes pushed from one process to
+ *   another over a plain loopback TCP socket in 1 MiB writes.
+ * Prints a markdown table and ends with one JSON line. The machine is shared and slow:
+ * read the ratios to the baseline first.
+ *
+ * Scale with BENCH_RECORDS (default 2,000,000), BENCH_LATENCY_RECORDS (100,000),
+ * BENCH_LATENCY_RATE (10,000/s), BENCH_IN_FLIGHT (sends in flight, 4) and
+ * BENCH_WARM_RECORDS (200,000). BENCH_CPU_PROF=<dir> runs every child with --cpu-prof.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as readline from "node:readline";
+import { connectBroker } from "../src/broker/connect-broker.js";
+import { BATCH_HEADER_SIZE, encodeBatch } from "../src/record-batch.js";
+import {
+  BATCH,
+  BENCH_TOPIC,
+  KEY_BYTES,
+  LATENCY_TOPIC,
+  PARTITIONS,
+  VALUE_BYTES,
+  WARM_TOPIC,
+  makeSends,
+} from "./broker-bench-child.js";
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 2_000_000);
+const LATENCY_RECORDS = Number(process.env.BENCH_LATENCY_RECORDS ?? 100_000);
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 10_000);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const CHILD = path.join(import.meta.dirname, "broker-bench-child.js");
+
+/** A child role whose JSON stdout lines are read as they come. */
+class Child {
+  private readonly lines: unknown[] = [];
+  private waiters: ((line: unknown) => void)[] = [];
+  private readonly stderr: string[] = [];
+  private exit: string | undefined;
+  readonly proc: ChildProcess;
+
+  constructor(
+    readonly role: string,
+    args: (string | number)[],
+  ) {
+    const execArgv = CPU_PROF
+      ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${role}.cpuprofile`]
+      : [];
+    this.proc = spawn(process.execPath, [...execArgv, CHILD, role, ...args.map(String)], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    readline.createInterface({ input: this.proc.stdout! }).on("line", (line) => {
+      const parsed: unknown = JSON.parse(line);
+      const w = this.waiters.shift();
+      if (w !== undefined) w(parsed);
+      else this.lines.push(parsed);
+    });
+    this.proc.stderr!.on("data", (d: Buffer) => this.stderr.push(d.toString()));
+    this.proc.on("exit", (code, signal) => {
+      this.exit = `${role} exited (${code ?? signal}): ${this.stderr.join("")}`;
+      for (const w of this.waiters.splice(0)) w(new Error(this.exit));
+    });
+  }
+
+  /** The next JSON line; throws if the process exits first. */
+  async next<T>(): Promise<T> {
+    const line =
+      this.lines.shift() ??
+      (this.exit !== undefined
+        ? new Error(this.exit)
+        : await new Promise<unknown>((resolve) => this.waiters.push(resolve)));
+    if (line instanceof Error) throw line;
+    return line as T;
+  }
+
+  async result<T>(): Promise<T> {
+    return (await this.next<{ result: T }>()).result;
+  }
+
+  async ready<T>(): Promise<T> {
+    return (await this.next<{ ready: T }>()).ready;
+  }
+}
+
+interface Timed {
+  records: number;
+  secs: number;
+}
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-broker-bench-"));
+  const broker = new Child("broker", [dataDir]);
+  const address = await broker.ready<string>();
+  const admin = await connectBroker(address, { clientId: "bench-admin" });
+  for (const topic of [WARM_TOPIC, BENCH_TOPIC, LATENCY_TOPIC]) {
+    await admin.admin.createTopic(topic, { partitions: PARTITIONS, config: { flushPolicy: "os" } });
+  }
+
+  // The wire bytes of a record in a batch: what the producer sends and the consumer gets.
+  const send = makeSends(1)[0]!;
+  // A send is split into one batch per partition: one batch header each.
+  const batchBytesPerRecord =
+    (encodeBatch(send).length + (PARTITIONS - 1) * BATCH_HEADER_SIZE) / BATCH;
+  const payload = KEY_BYTES + VALUE_BYTES;
+
+  const baselineBytes = Math.round(RECORDS * batchBytesPerRecord);
+  const receiver = new Child("baseline-receive", [baselineBytes]);
+  const port = await receiver.ready<number>();
+  const sender = new Child("baseline-send", [port, baselineBytes]);
+  const baseline = await sender.result<{ bytes: number; secs: number }>();
+  const baselinePerSec = RECORDS / baseline.secs;
+
+  const produced = await new Child("produce", [address, RECORDS, IN_FLIGHT]).result<Timed>();
+  const producePerSec = produced.records / produced.secs;
+  const consumed = await new Child("consume", [address, RECORDS]).result<Timed>();
+  const consumePerSec = consumed.records / consumed.secs;
+
+  const latConsumer = new Child("latency-consume", [address, LATENCY_RECORDS]);
+  await latConsumer.ready();
+  const latProducer = new Child("latency-produce", [address, LATENCY_RECORDS, LATENCY_RATE]);
+  const [latSent, latency] = await Promise.all([
+    latProducer.result<Timed>(),
+    latConsumer.result<{ p50Ms: number; p99Ms: number; maxMs: number }>(),
+  ]);
+
+  await admin.close();
+  broker.proc.stdin!.end();
+  await new Promise((resolve) => broker.proc.once("exit", resolve));
+  fs.rmSync(dataDir, { recursive: true, force: true });
+
+  const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+  const mb = (perSec: number) => ((perSec * payload) / 1e6).toFixed(1);
+  const pct = (perSec: number) => `${((perSec / baselinePerSec) * 100).toFixed(0)}% of baseline`;
+  console.log(
+    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}, node ${process.version}`,
+  );
+  console.log(
+    `records: ${fmt(RECORDS)} (${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte values), sends of ${BATCH}, ${IN_FLIGHT} sends in flight, ${PARTITIONS} partitions, flush os; MB/s counts key+value bytes`,
+  );
+  console.log("| run | records/s | MB/s | note |");
+  console.log("|---|---:|---:|---|");
+  console.log(
+    `| baseline: plain loopback TCP, 1 MiB writes, same batch bytes | ${fmt(baselinePerSec)} | ${mb(baselinePerSec)} | ${(baseline.bytes / baseline.secs / 1e6).toFixed(0)} MB/s on the wire |`,
+  );
+  console.log(
+    `| produce via broker (1 producer process) | ${fmt(producePerSec)} | ${mb(producePerSec)} | ${pct(producePerSec)} |`,
+  );
+  console.log(
+    `| consume via broker from offset 0 (1 consumer process) | ${fmt(consumePerSec)} | ${mb(consumePerSec)} | ${pct(consumePerSec)} |`,
+  );
+  console.log(
+    `| produce→consume latency at ${fmt(latSent.records / latSent.secs)} records/s (10 per send) | | | p50 ${latency.p50Ms.toFixed(2)} ms, p99 ${latency.p99Ms.toFixed(2)} ms, max ${latency.maxMs.toFixed(1)} ms |`,
+  );
+  console.log(
+    JSON.stringify({
+      producePerSec: Math.round(producePerSec),
+      consumePerSec: Math.round(consumePerSec),
+      p50Ms: Number(latency.p50Ms.toFixed(3)),
+      p99Ms: Number(latency.p99Ms.toFixed(3)),
+      baselinePerSec: Math.round(baselinePerSec),
+    }),
+  );
+}
+
+await main();
