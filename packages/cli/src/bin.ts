@@ -2,8 +2,10 @@
 import { Command, CommanderError } from "commander";
 import { registerBrokerCommand } from "./commands/broker.js";
 import { registerConsumeCommand } from "./commands/consume.js";
+import { registerDescribeCommand } from "./commands/describe.js";
 import { registerGroupsCommand } from "./commands/groups.js";
 import { registerProduceCommand } from "./commands/produce.js";
+import { registerResetCommand } from "./commands/reset.js";
 import { registerTopicsCommand } from "./commands/topics.js";
 
 /**
@@ -20,6 +22,8 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerProduceCommand,
   registerConsumeCommand,
   registerGroupsCommand,
+  registerDescribeCommand,
+  registerResetCommand,
 ];
 
 const USAGE_CODES = new Set([
@@ -64,7 +68,9 @@ function fail(err: unknown, verbose: boolean): never {
     process.exit(2);
   }
   const e = err as Error & { code?: string };
-  process.stderr.write(`tributary: ${e?.message ?? String(err)}\n`);
+  // One line whatever the message holds (compiler output, nested causes).
+  const message = String(e?.message ?? err).replace(/\s*\n\s*/g, " ");
+  process.stderr.write(`tributary: ${message}\n`);
   if (verbose && e?.stack) process.stderr.write(`${e.stack}\n`);
   process.exit(typeof e?.code === "string" && USAGE_CODES.has(e.code) ? 2 : 1);
 }
