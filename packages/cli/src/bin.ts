@@ -6,6 +6,7 @@ import { registerDescribeCommand } from "./commands/describe.js";
 import { registerGroupsCommand } from "./commands/groups.js";
 import { registerProduceCommand } from "./commands/produce.js";
 import { registerResetCommand } from "./commands/reset.js";
+import { registerRunCommand } from "./commands/run.js";
 import { registerTopicsCommand } from "./commands/topics.js";
 
 /**
@@ -24,6 +25,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerGroupsCommand,
   registerDescribeCommand,
   registerResetCommand,
+  registerRunCommand,
 ];
 
 const USAGE_CODES = new Set([

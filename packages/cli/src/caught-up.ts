@@ -1,0 +1,58 @@
+import type { Admin } from "@tributary/log";
+import type { Topology } from "@tributary/streams";
+
+/**
+ * Decides when `run --until-caught-up` is done: every input partition's committed offset
+ * has reached the end it had when the run started, and every repartition topic is fully
+ * consumed. Committed offsets are read before the ends they are compared with: a worker
+ * commits input only after what it sent downstream was acknowledged, so records made from
+ * committed input are already inside the ends read afterwards, and a chain of repartition
+ * topics settles from the first to the last.
+ */
+export class CaughtUpTracker {
+  private constructor(
+    private readonly admin: Admin,
+    private readonly applicationId: string,
+    private readonly inputEnds: ReadonlyMap<string, number>,
+    private readonly repartitionTopics: readonly string[],
+  ) {}
+
+  /** Snapshots the input end offsets: the history this run has to get through. */
+  static async start(admin: Admin, topology: Topology): Promise<CaughtUpTracker> {
+    const ends = new Map<string, number>();
+    for (const topic of new Set(topology.sourceTopics())) {
+      for (const o of await admin.listOffsets(topic, "latest"))
+        ends.set(`${o.topic}\0${o.partition}`, o.offset);
+    }
+    const repartition = topology.internalTopics
+      .filter((t) => t.purpose === "repartition")
+      .map((t) => t.name);
+    return new CaughtUpTracker(admin, topology.applicationId, ends, repartition);
+  }
+
+  /** Records still to process on the inputs (as committed), for progress display. */
+  async remaining(): Promise<{ input: number; caughtUp: boolean }> {
+    const committed = new Map(
+      (await this.admin.fetchCommittedOffsets(this.applicationId)).map((c) => [
+        `${c.topic}\0${c.partition}`,
+        c.offset,
+      ]),
+    );
+    let input = 0;
+    for (const [tp, end] of this.inputEnds) input += Math.max(0, end - (committed.get(tp) ?? 0));
+    if (input > 0) return { input, caughtUp: false };
+    for (const topic of this.repartitionTopics) {
+      let ends: { partition: number; offset: number }[];
+      try {
+        ends = await this.admin.listOffsets(topic, "latest");
+      } catch {
+        return { input, caughtUp: false }; // not created yet: the workers are still starting
+      }
+      for (const o of ends) {
+        if ((committed.get(`${topic}\0${o.partition}`) ?? 0) < o.offset)
+          return { input, caughtUp: false };
+      }
+    }
+    return { input, caughtUp: true };
+  }
+}

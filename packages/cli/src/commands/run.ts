@@ -1,0 +1,151 @@
+import * as path from "node:path";
+import {
+  type LogClient,
+  type RunningBroker,
+  findRunningBroker,
+  formatBrokerAddress,
+  openLog,
+  startBroker,
+} from "@tributary/log";
+import type { Command } from "commander";
+import { pino } from "pino";
+import { CaughtUpTracker } from "../caught-up.js";
+import { type LogFlags, addLogOptions, normalizeBroker, readTokenFile } from "../cli-log.js";
+import { oneOf, parseInteger } from "../flags.js";
+import { loadApp } from "../load-app.js";
+import { note } from "../output.js";
+import { ProgressView } from "../progress-view.js";
+import { Supervisor } from "../supervisor.js";
+import { runWorkerProcess } from "../worker-process.js";
+import type { WorkerSpec } from "../worker-messages.js";
+
+interface RunFlags extends LogFlags {
+  workers: string;
+  untilCaughtUp?: boolean;
+  stateDir?: string;
+  commitIntervalMs?: string;
+  store: string;
+  progress: string;
+}
+
+/**
+ * `tributary run app.ts --workers N`: runs a topology file as N worker processes that
+ * share the app's partitions through its consumer group. The workers reach the log
+ * through a broker (they are separate processes and a data dir has one holder): --broker,
+ * else the broker already serving the data dir, else one this command starts for the dir
+ * and stops at the end. Ctrl-C or SIGTERM stops every worker cleanly (each commits and
+ * leaves the group); a second one gives up waiting.
+ */
+export function registerRunCommand(program: Command): void {
+  addLogOptions(
+    program
+      .command("run <app>")
+      .description("run a topology file as worker processes, with live progress")
+      .option("--workers <n>", "number of worker processes", "1")
+      .option(
+        "--until-caught-up",
+        "stop (exit 0) once the input end offsets seen at start are processed and committed",
+      )
+      .option("--state-dir <dir>", "root of local state (default <data>/state)")
+      .option("--commit-interval-ms <ms>", "how often workers commit (default 1000)")
+      .option(
+        "--store <engine>",
+        "rocksdb, or memory (restored from changelogs at every start)",
+        "rocksdb",
+      )
+      .option(
+        "--progress <mode>",
+        "auto (a live line on a terminal), plain (a line every few seconds) or none",
+        "auto",
+      ),
+  ).action(async (file: string, flags: RunFlags) => {
+    const workers = parseInteger("--workers", flags.workers, 1, 256);
+    const commitIntervalMs =
+      flags.commitIntervalMs === undefined
+        ? undefined
+        : parseInteger("--commit-interval-ms", flags.commitIntervalMs, 10, 3_600_000);
+    const store = oneOf("--store", flags.store, ["rocksdb", "memory"] as const);
+    const progress = oneOf("--progress", flags.progress, ["auto", "plain", "none"] as const);
+    const token = flags.tokenFile === undefined ? undefined : readTokenFile(flags.tokenFile);
+    const { app, topology } = await loadApp(file);
+    const verbose = process.argv.includes("--verbose");
+
+    let broker: RunningBroker | undefined;
+    let address: string;
+    if (flags.broker !== undefined) address = normalizeBroker(flags.broker);
+    else {
+      const running = findRunningBroker(flags.data);
+      if (running !== undefined) address = running.address;
+      else {
+        broker = await startBroker({
+          dataDir: flags.data,
+          address: "tcp://127.0.0.1:0",
+          token,
+          logger: pino(
+            { level: verbose ? "info" : "warn", base: { pid: process.pid } },
+            pino.destination(2),
+          ),
+        });
+        address = formatBrokerAddress(broker.address);
+      }
+    }
+    let admin: LogClient | undefined;
+    try {
+      admin = await openLog({ broker: address, token });
+      // The workers would fail on these one after another; say it once, before starting them.
+      for (const t of new Set([...topology.sourceTopics(), ...topology.sinkTopics()])) {
+        await admin.admin.describeTopic(t);
+      }
+      const tracker = flags.untilCaughtUp
+        ? await CaughtUpTracker.start(admin.admin, topology)
+        : undefined;
+      const view = new ProgressView(
+        progress === "auto" ? process.stderr.isTTY === true : false,
+        progress === "none" ? Number.POSITIVE_INFINITY : 5000,
+      );
+      const spec: Omit<WorkerSpec, "index"> = {
+        appFile: path.resolve(file),
+        broker: address,
+        stateDir: path.resolve(flags.stateDir ?? path.join(flags.data, "state")),
+        storeEngine: store,
+        ...(token === undefined ? {} : { token }),
+        ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
+      };
+      const supervisor = new Supervisor({
+        workers,
+        spec,
+        command: {
+          execPath: process.execPath,
+          args: [...process.execArgv, process.argv[1]!, "_worker"],
+        },
+        tracker,
+        view,
+      });
+      note(
+        `running app ${app.applicationId} with ${workers} worker${workers === 1 ? "" : "s"} on ${address}${broker === undefined ? "" : ` (broker started for ${flags.data})`}${tracker === undefined ? "" : ", until caught up"}`,
+      );
+      const onSignal = () => {
+        process.once("SIGINT", () => process.exit(130));
+        process.once("SIGTERM", () => process.exit(143));
+        note("stopping workers (they commit and leave the group)...");
+        void supervisor.stop(0);
+      };
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      supervisor.start();
+      const code = await supervisor.finished;
+      note(`stopped app ${app.applicationId}`);
+      process.exitCode = code;
+    } finally {
+      await admin?.close().catch(() => {});
+      await broker?.stop();
+    }
+  });
+
+  program
+    .command("_worker <spec>", { hidden: true })
+    .description("one worker process of tributary run (started by it)")
+    .action(async (spec: string) => {
+      await runWorkerProcess(JSON.parse(spec) as WorkerSpec);
+    });
+}

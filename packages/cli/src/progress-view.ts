@@ -1,0 +1,114 @@
+import cliProgress from "cli-progress";
+import type { WorkerMetrics } from "@tributary/streams";
+
+export interface ProgressSnapshot {
+  workers: number;
+  wanted: number;
+  processed: number;
+  lag: number;
+  restoreDone: number;
+  restoreTotal: number;
+  /** Input records still to process before --until-caught-up is done. */
+  remaining?: number;
+}
+
+/**
+ * Live progress of `tributary run` on stderr: on a terminal one line redrawn in place
+ * (cli-progress) with records/s, lag and a restore bar while stores restore; otherwise a
+ * plain line every few seconds, so logs and CI output stay readable.
+ */
+export class ProgressView {
+  private bar: cliProgress.SingleBar | undefined;
+  private lastProcessed = 0;
+  private lastAt = Date.now();
+  private lastPlain = 0;
+  private rate = 0;
+
+  constructor(
+    tty: boolean,
+    private readonly plainEveryMs = 5000,
+  ) {
+    if (tty) {
+      this.bar = new cliProgress.SingleBar(
+        {
+          format:
+            "{workers} | {rate} rec/s | processed {processed} | lag {lag}{remaining} | restore [{bar}] {restore}",
+          barsize: 20,
+          hideCursor: true,
+          stream: process.stderr,
+          fps: 5,
+          clearOnComplete: false,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(1, 0, this.payload(emptySnapshot()));
+    }
+  }
+
+  update(s: ProgressSnapshot): void {
+    const now = Date.now();
+    if (now - this.lastAt >= 1000) {
+      this.rate = Math.max(
+        0,
+        Math.round(((s.processed - this.lastProcessed) * 1000) / (now - this.lastAt)),
+      );
+      this.lastProcessed = s.processed;
+      this.lastAt = now;
+    }
+    if (this.bar !== undefined) {
+      this.bar.setTotal(Math.max(1, s.restoreTotal));
+      this.bar.update(s.restoreTotal === 0 ? 0 : s.restoreDone, this.payload(s));
+      return;
+    }
+    if (now - this.lastPlain >= this.plainEveryMs) {
+      this.lastPlain = now;
+      this.message(this.plainLine(s));
+    }
+  }
+
+  /** A line that must not be drawn over (worker events). */
+  message(text: string): void {
+    if (this.bar !== undefined) this.bar.stop();
+    process.stderr.write(`${text}\n`);
+    if (this.bar !== undefined) this.bar.start(1, 0);
+  }
+
+  close(final?: ProgressSnapshot): void {
+    if (final !== undefined && this.bar === undefined) this.message(this.plainLine(final));
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+
+  private plainLine(s: ProgressSnapshot): string {
+    const restore =
+      s.restoreTotal > s.restoreDone ? ` restoring=${s.restoreDone}/${s.restoreTotal}` : "";
+    const remaining = s.remaining === undefined ? "" : ` remaining=${s.remaining}`;
+    return `progress: workers=${s.workers}/${s.wanted} rate=${this.rate}/s processed=${s.processed} lag=${s.lag}${remaining}${restore}`;
+  }
+
+  private payload(s: ProgressSnapshot) {
+    return {
+      workers: `${s.workers}/${s.wanted} workers`,
+      rate: this.rate.toLocaleString("en-US"),
+      processed: s.processed.toLocaleString("en-US"),
+      lag: s.lag.toLocaleString("en-US"),
+      remaining: s.remaining === undefined ? "" : ` | ${s.remaining.toLocaleString("en-US")} to go`,
+      restore: s.restoreTotal === 0 ? "done" : `${s.restoreDone}/${s.restoreTotal}`,
+    };
+  }
+}
+
+function emptySnapshot(): ProgressSnapshot {
+  return { workers: 0, wanted: 0, processed: 0, lag: 0, restoreDone: 0, restoreTotal: 0 };
+}
+
+/** Sums what the workers last reported. */
+export function sumMetrics(all: Iterable<WorkerMetrics>): { processed: number; lag: number } {
+  let processed = 0;
+  let lag = 0;
+  for (const m of all) {
+    processed += m.recordsProcessed;
+    lag += m.totalLag;
+  }
+  return { processed, lag };
+}

@@ -1,0 +1,221 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import type { WorkerMetrics } from "@tributary/streams";
+import type { CaughtUpTracker } from "./caught-up.js";
+import { CliError } from "./errors.js";
+import type { ProgressSnapshot, ProgressView } from "./progress-view.js";
+import type { FromWorker, ToWorker, WorkerSpec } from "./worker-messages.js";
+
+export interface SupervisorOptions {
+  workers: number;
+  spec: Omit<WorkerSpec, "index">;
+  /** How to start a worker: node, its flags, and the `tributary _worker` entry. */
+  command: { execPath: string; args: string[] };
+  tracker?: CaughtUpTracker;
+  view: ProgressView;
+  /** Consecutive early deaths of one worker slot before giving up. */
+  maxRestarts?: number;
+  stopTimeoutMs?: number;
+}
+
+interface Slot {
+  index: number;
+  child: ChildProcess | null;
+  startedAt: number;
+  metrics: WorkerMetrics | null;
+  /** Records processed by this slot's earlier processes (a restart counts from 0). */
+  retired: number;
+  failures: number;
+  lastError: string | null;
+  restore: Map<string, { done: number; total: number }>;
+  restartTimer: NodeJS.Timeout | null;
+}
+
+const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
+// A worker that ran this long before dying was healthy: its next restart starts over.
+const HEALTHY_AFTER_MS = 30_000;
+
+/**
+ * The process behind `tributary run`: keeps N worker processes alive. A worker that dies
+ * is restarted with a growing backoff; one that keeps dying right after start (a bug in
+ * the app, a poison record under errorHandling "fail") makes the run give up with the
+ * worker's own error rather than loop forever. `stop()` asks every worker to stop
+ * (commit, leave the group), waits, and kills what does not exit in time.
+ */
+export class Supervisor {
+  private readonly slots: Slot[] = [];
+  private stopping: Promise<void> | null = null;
+  private tick: NodeJS.Timeout | null = null;
+  private checking = false;
+  private settle!: { resolve: (code: number) => void; reject: (err: Error) => void };
+  /** Resolves with the exit code once the run is over (stopped, caught up or given up). */
+  readonly finished: Promise<number>;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.finished = new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+  }
+
+  start(): void {
+    for (let i = 0; i < this.options.workers; i++) {
+      const slot: Slot = {
+        index: i,
+        child: null,
+        startedAt: 0,
+        metrics: null,
+        retired: 0,
+        failures: 0,
+        lastError: null,
+        restore: new Map(),
+        restartTimer: null,
+      };
+      this.slots.push(slot);
+      this.spawn(slot);
+    }
+    this.tick = setInterval(() => void this.onTick(), 500);
+  }
+
+  /** Stops every worker cleanly; the run then finishes with `code`. */
+  stop(code = 0, error?: Error): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.tick !== null) clearInterval(this.tick);
+      const timeout = this.options.stopTimeoutMs ?? 30_000;
+      await Promise.all(
+        this.slots.map(async (slot) => {
+          if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+          const child = slot.child;
+          if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+          const exited = new Promise((resolve) => child.once("exit", resolve));
+          if (child.connected) child.send({ type: "stop" } satisfies ToWorker);
+          else child.kill("SIGTERM");
+          const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
+          await exited;
+          clearTimeout(timer);
+        }),
+      );
+      this.options.view.close(this.snapshot());
+      if (error !== undefined) this.settle.reject(error);
+      else this.settle.resolve(code);
+    })();
+    return this.stopping;
+  }
+
+  private spawn(slot: Slot): void {
+    const spec: WorkerSpec = { ...this.options.spec, index: slot.index };
+    const { execPath, args } = this.options.command;
+    // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which then
+    // stops the workers in order instead of them racing it.
+    const child = spawn(execPath, [...args, JSON.stringify(spec)], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      detached: true,
+    });
+    slot.child = child;
+    slot.startedAt = Date.now();
+    slot.metrics = null;
+    slot.restore.clear();
+    child.on("message", (m: FromWorker) => this.onMessage(slot, m));
+    child.on("exit", (code, signal) => this.onExit(slot, child, code, signal));
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    switch (m.type) {
+      case "started":
+        this.options.view.message(
+          `worker ${slot.index}: tasks ${m.tasks.length === 0 ? "none" : m.tasks.join(" ")}`,
+        );
+        break;
+      case "metrics":
+        slot.metrics = m.metrics;
+        break;
+      case "restore":
+        slot.restore.set(`${m.taskId}/${m.store}`, { done: m.done, total: m.total });
+        break;
+      case "failed":
+        slot.lastError = m.message;
+        break;
+    }
+  }
+
+  private onExit(
+    slot: Slot,
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
+    if (slot.child !== child) return;
+    slot.retired += slot.metrics?.recordsProcessed ?? 0;
+    slot.metrics = null;
+    slot.child = null;
+    if (this.stopping !== null) return;
+    const ranMs = Date.now() - slot.startedAt;
+    slot.failures = ranMs >= HEALTHY_AFTER_MS ? 1 : slot.failures + 1;
+    const how = signal === null ? `exited with code ${code}` : `was killed by ${signal}`;
+    const why = slot.lastError === null ? "" : `: ${slot.lastError}`;
+    if (slot.failures > (this.options.maxRestarts ?? 5)) {
+      void this.stop(
+        1,
+        new CliError(
+          "WORKERS_FAILED",
+          `worker ${slot.index} ${how} ${slot.failures} times in a row${why}: fix the app and run again`,
+        ),
+      );
+      return;
+    }
+    const delay = BACKOFF_MS[Math.min(slot.failures - 1, BACKOFF_MS.length - 1)]!;
+    this.options.view.message(`worker ${slot.index} ${how}${why}; restarting in ${delay} ms`);
+    slot.lastError = null;
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = null;
+      if (this.stopping === null) this.spawn(slot);
+    }, delay);
+  }
+
+  private remaining: number | undefined;
+
+  private async onTick(): Promise<void> {
+    const tracker = this.options.tracker;
+    if (tracker !== undefined && !this.checking && this.stopping === null) {
+      this.checking = true;
+      try {
+        const r = await tracker.remaining();
+        this.remaining = r.input;
+        if (r.caughtUp) {
+          this.options.view.message("caught up with the input end offsets seen at start: stopping");
+          void this.stop(0);
+        }
+      } catch (err) {
+        this.options.view.message(`cannot check progress: ${(err as Error).message}`);
+      } finally {
+        this.checking = false;
+      }
+    }
+    if (this.stopping === null) this.options.view.update(this.snapshot());
+  }
+
+  private snapshot(): ProgressSnapshot {
+    let processed = 0;
+    let lag = 0;
+    let workers = 0;
+    let restoreDone = 0;
+    let restoreTotal = 0;
+    for (const s of this.slots) {
+      processed += s.retired + (s.metrics?.recordsProcessed ?? 0);
+      lag += s.metrics?.totalLag ?? 0;
+      if (s.child !== null) workers++;
+      for (const r of s.restore.values()) {
+        if (r.done >= r.total) continue;
+        restoreDone += r.done;
+        restoreTotal += r.total;
+      }
+    }
+    return {
+      workers,
+      wanted: this.options.workers,
+      processed,
+      lag,
+      restoreDone,
+      restoreTotal,
+      ...(this.remaining === undefined ? {} : { remaining: this.remaining }),
+    };
+  }
+}

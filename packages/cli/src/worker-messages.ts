@@ -1,0 +1,30 @@
+import type { WorkerMetrics } from "@tributary/streams";
+
+/*
+ * Messages between `tributary run` and its worker processes, over Node's IPC channel
+ * (JSON-serialised objects):
+ *   supervisor → worker   { type: "stop" }
+ *   worker → supervisor   { type: "started", tasks: string[] }
+ *                         { type: "metrics", metrics: WorkerMetrics }          (every tick)
+ *                         { type: "restore", taskId, store, done, total }      (throttled)
+ *                         { type: "failed", message: string }                  (then exit 1)
+ */
+export type ToWorker = { type: "stop" };
+
+export type FromWorker =
+  | { type: "started"; tasks: string[] }
+  | { type: "metrics"; metrics: WorkerMetrics }
+  | { type: "restore"; taskId: string; store: string; done: number; total: number }
+  | { type: "failed"; message: string };
+
+/** What the hidden `_worker` command gets from the supervisor, as one JSON argument. */
+export interface WorkerSpec {
+  index: number;
+  appFile: string;
+  broker: string;
+  token?: string;
+  stateDir: string;
+  commitIntervalMs?: number;
+  storeEngine?: "rocksdb" | "memory";
+  sessionTimeoutMs?: number;
+}
