@@ -5,6 +5,11 @@ import { defaultSerde, type Serde } from "../serdes.js";
 import type { GraphContext } from "./graph-context.js";
 import { KTable } from "./ktable.js";
 import type { Materialized, Named } from "./options.js";
+import type { SessionWindows } from "../windows/session-windows.js";
+import type { SlidingWindows } from "../windows/sliding-windows.js";
+import type { TimeWindows } from "../windows/time-windows.js";
+import { SessionWindowedKStream } from "./session-windowed-kstream.js";
+import { TimeWindowedKStream } from "./time-windowed-kstream.js";
 
 /**
  * A stream grouped by key, ready to aggregate into a KTable (Kafka's KGroupedStream).
@@ -57,6 +62,33 @@ export class KGroupedStream<K, V> {
       (k, v, agg) => aggregator(k, v, agg === undefined ? initializer() : agg),
       materialized,
       named,
+    );
+  }
+
+  /** Cuts the grouped stream into time windows (tumbling/hopping) or sliding windows. */
+  windowedBy(windows: TimeWindows | SlidingWindows): TimeWindowedKStream<K, V>;
+  /** Cuts the grouped stream into sessions of activity per key. */
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>;
+  windowedBy(
+    windows: TimeWindows | SlidingWindows | SessionWindows,
+  ): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    if (windows.kind === "session") {
+      return new SessionWindowedKStream(
+        this.context,
+        this.node,
+        this.groupName,
+        this.keySerde,
+        this.valueSerde,
+        windows,
+      );
+    }
+    return new TimeWindowedKStream(
+      this.context,
+      this.node,
+      this.groupName,
+      this.keySerde,
+      this.valueSerde,
+      windows,
     );
   }
 

@@ -19,7 +19,11 @@ import { defaultSerde, type Serde } from "../serdes.js";
 import { BranchedKStream } from "./branched-kstream.js";
 import { checkName, type GraphContext } from "./graph-context.js";
 import { KGroupedStream } from "./kgrouped-stream.js";
-import type { Grouped, Named, Produced, Repartitioned } from "./options.js";
+import type { Grouped, Joined, Named, Produced, Repartitioned } from "./options.js";
+import type { JoinType, ValueJoiner } from "../joins/join-type.js";
+import { JoinWindows } from "../windows/join-windows.js";
+import type { KTable } from "./ktable.js";
+import { streamStreamJoin, streamTableJoin } from "./stream-joins.js";
 
 /**
  * A record stream: every record is an event, independent of the ones before it (Kafka's
@@ -220,6 +224,91 @@ export class KStream<K, V> {
       keyChanging: options.keyChanging ?? true,
     });
     return this.derive(node, undefined, undefined);
+  }
+
+  /** Stream-stream inner join: pairs of records with equal keys within `windows`. */
+  join<V2, VR>(
+    other: KStream<K, V2>,
+    joiner: (left: V, right: V2) => VR,
+    windows: JoinWindows,
+    joined?: Joined<K, V, V2>,
+  ): KStream<K, VR>;
+  /** Stream-table inner join: each record with the table's current value for its key. */
+  join<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (left: V, right: VT) => VR,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>;
+  join<V2, VR>(
+    other: KStream<K, V2> | KTable<K, V2>,
+    joiner: (left: V, right: V2) => VR,
+    windowsOrJoined?: JoinWindows | Joined<K, V, V2>,
+    joined?: Joined<K, V, V2>,
+  ): KStream<K, VR> {
+    return this.joinWith("inner", other, joiner, windowsOrJoined, joined);
+  }
+
+  /** Stream-stream left join: unmatched left records are emitted with null once their
+   * window has closed. */
+  leftJoin<V2, VR>(
+    other: KStream<K, V2>,
+    joiner: (left: V, right: V2 | null) => VR,
+    windows: JoinWindows,
+    joined?: Joined<K, V, V2>,
+  ): KStream<K, VR>;
+  /** Stream-table left join: records whose key the table lacks are joined with null. */
+  leftJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (left: V, right: VT | null) => VR,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>;
+  leftJoin<V2, VR>(
+    other: KStream<K, V2> | KTable<K, V2>,
+    joiner: (left: V, right: V2 | null) => VR,
+    windowsOrJoined?: JoinWindows | Joined<K, V, V2>,
+    joined?: Joined<K, V, V2>,
+  ): KStream<K, VR> {
+    return this.joinWith("left", other, joiner, windowsOrJoined, joined);
+  }
+
+  /** Stream-stream outer join: unmatched records of either side are emitted with a null
+   * partner once their window has closed. */
+  outerJoin<V2, VR>(
+    other: KStream<K, V2>,
+    joiner: (left: V | null, right: V2 | null) => VR,
+    windows: JoinWindows,
+    joined?: Joined<K, V, V2>,
+  ): KStream<K, VR> {
+    return streamStreamJoin(
+      this,
+      other,
+      "outer",
+      joiner as ValueJoiner<unknown, unknown, VR>,
+      windows,
+      joined ?? {},
+    );
+  }
+
+  private joinWith<V2, VR>(
+    type: JoinType,
+    other: KStream<K, V2> | KTable<K, V2>,
+    joiner: (left: V, right: V2) => VR,
+    windowsOrJoined: JoinWindows | Joined<K, V, V2> | undefined,
+    joined: Joined<K, V, V2> | undefined,
+  ): KStream<K, VR> {
+    const j = joiner as ValueJoiner<unknown, unknown, VR>;
+    if (windowsOrJoined instanceof JoinWindows) {
+      if (!(other instanceof KStream)) {
+        throw new StreamsArgumentError("a join with JoinWindows takes a KStream, not a KTable");
+      }
+      return streamStreamJoin(this, other, type, j, windowsOrJoined, joined ?? {});
+    }
+    if (other instanceof KStream) {
+      throw new StreamsArgumentError(
+        "a stream-stream join needs JoinWindows: join(other, joiner, JoinWindows.ofTimeDifferenceWithNoGrace(ms))",
+      );
+    }
+    return streamTableJoin(this, other, type === "left", j, windowsOrJoined ?? {});
   }
 
   private derive<K2, V2>(

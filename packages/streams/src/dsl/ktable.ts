@@ -1,4 +1,11 @@
+import { Serdes } from "@tributary/log";
+import { StreamsArgumentError } from "../errors.js";
 import type { GraphNode, StoreDraft } from "../graph/graph-node.js";
+import { TableTableJoinNode } from "../graph/table-table-join-node.js";
+import type { JoinType, ValueJoiner } from "../joins/join-type.js";
+import { SuppressProcessor, suppressBufferValueSerde } from "../windows/suppress-processor.js";
+import type { Suppressed } from "../windows/suppressed.js";
+import type { Window, Windowed } from "../windows/windowed.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
 import { TableGroupByProcessor } from "../runtime/processors/table-aggregate.js";
 import {
@@ -12,6 +19,13 @@ import { checkName, type GraphContext } from "./graph-context.js";
 import { KGroupedTable } from "./kgrouped-table.js";
 import { KStream } from "./kstream.js";
 import type { Grouped, Materialized, Named } from "./options.js";
+
+/** What a windowed aggregation's table knows about its windows. */
+export interface Windowing {
+  description: string;
+  /** Stream time at which the window can no longer change. */
+  closesAt: (window: Window) => number;
+}
 
 /**
  * A changelog stream read as a table: the latest value per key, where a null value deletes
@@ -27,7 +41,141 @@ export class KTable<K, V> {
     private readonly storeName: string | null,
     readonly keySerde: Serde<K> | undefined,
     readonly valueSerde: Serde<V> | undefined,
+    /** Set on a windowed aggregation's table: when each window closes (for suppress). */
+    readonly windowing: Windowing | null = null,
   ) {}
+
+  /**
+   * Holds back a windowed table's updates until each window closes, then emits its final
+   * value once (Kafka's suppress(untilWindowCloses(...))). The buffer is a change-logged
+   * store, `<name>-store` or `KTABLE-SUPPRESS-STATE-STORE-<n>`, so it survives a restart.
+   */
+  suppress(suppressed: Suppressed): KTable<K, V> {
+    const windowing = this.windowing;
+    if (windowing === null) {
+      throw new StreamsArgumentError(
+        "suppress(untilWindowCloses()) needs a windowed table: call it on the result of windowedBy(...).count/reduce/aggregate",
+      );
+    }
+    const name = this.context.name(
+      "KTABLE-SUPPRESS-",
+      suppressed.name === undefined ? undefined : { name: suppressed.name },
+    );
+    const storeName = this.context.storeName(
+      "KTABLE-SUPPRESS-STATE-STORE-",
+      suppressed.name === undefined ? undefined : `${suppressed.name}-store`,
+    );
+    const keySerde = (this.keySerde ?? defaultSerde()) as Serde<K & Windowed<unknown>>;
+    const valueSerde = (this.valueSerde ?? defaultSerde()) as Serde<V>;
+    const node = new ProcessorGraphNode(
+      name,
+      () =>
+        new SuppressProcessor<unknown, V>(
+          storeName,
+          keySerde as Serde<Windowed<unknown>>,
+          valueSerde,
+          windowing.closesAt,
+        ),
+      {
+        stores: [
+          {
+            name: storeName,
+            keySerde: Serdes.bytes() as Serde<unknown>,
+            valueSerde: suppressBufferValueSerde as Serde<unknown>,
+            loggingEnabled: true,
+          },
+        ],
+        description: `suppress until window closes, ${windowing.description}`,
+      },
+    );
+    this.context.add(node, [this.node]);
+    return new KTable<K, V>(this.context, node, null, this.keySerde, this.valueSerde, windowing);
+  }
+
+  /** Inner table-table join: a key has a joined value while both tables have one. */
+  join<V2, VR>(
+    other: KTable<K, V2>,
+    joiner: (left: V, right: V2) => VR,
+    materialized?: Materialized<K, VR>,
+    named?: Named,
+  ): KTable<K, VR> {
+    return this.tableJoin(
+      "inner",
+      other,
+      joiner as ValueJoiner<unknown, unknown, VR>,
+      materialized,
+      named,
+    );
+  }
+
+  /** Left table-table join: a key has a joined value while the left table has one. */
+  leftJoin<V2, VR>(
+    other: KTable<K, V2>,
+    joiner: (left: V, right: V2 | null) => VR,
+    materialized?: Materialized<K, VR>,
+    named?: Named,
+  ): KTable<K, VR> {
+    return this.tableJoin(
+      "left",
+      other,
+      joiner as ValueJoiner<unknown, unknown, VR>,
+      materialized,
+      named,
+    );
+  }
+
+  /** Outer table-table join: a key has a joined value while either table has one. */
+  outerJoin<V2, VR>(
+    other: KTable<K, V2>,
+    joiner: (left: V | null, right: V2 | null) => VR,
+    materialized?: Materialized<K, VR>,
+    named?: Named,
+  ): KTable<K, VR> {
+    return this.tableJoin(
+      "outer",
+      other,
+      joiner as ValueJoiner<unknown, unknown, VR>,
+      materialized,
+      named,
+    );
+  }
+
+  private tableJoin<V2, VR>(
+    type: JoinType,
+    other: KTable<K, V2>,
+    joiner: ValueJoiner<unknown, unknown, VR>,
+    materialized: Materialized<K, VR> | undefined,
+    named: Named | undefined,
+  ): KTable<K, VR> {
+    if (other.context !== this.context) {
+      throw new StreamsArgumentError("join() takes a table from the same StreamsBuilder");
+    }
+    const leftStore = this.queryableStoreName();
+    const rightStore = other.queryableStoreName();
+    if (leftStore === null || rightStore === null) {
+      throw new StreamsArgumentError(
+        `a table-table join reads both tables' stores, but the ${leftStore === null ? "left" : "right"} table is not materialized: pass Materialized { storeName } to the operation that made it`,
+      );
+    }
+    const name = this.context.name("KTABLE-JOIN-", named);
+    const result = this.draft("KTABLE-JOIN-STATE-STORE-", materialized);
+    const node = new TableTableJoinNode(
+      name,
+      leftStore,
+      rightStore,
+      type,
+      joiner as ValueJoiner<unknown, unknown, unknown>,
+      result,
+    );
+    this.context.add(node, [this.node, other.node]);
+    return new KTable<K, VR>(
+      this.context,
+      node,
+      result?.name ?? null,
+      this.keySerde ?? other.keySerde,
+      materialized?.valueSerde,
+    );
+  }
 
   /** The store holding this table, if it is materialized (readable in the test driver). */
   queryableStoreName(): string | null {

@@ -60,3 +60,13 @@ export interface Branched<K, V> {
    * it returns nothing). */
   chain?: (stream: KStream<K, V>) => KStream<K, V> | undefined;
 }
+
+/** How a join's inputs are read and its stores and repartition topics named: `name`
+ * names the join (`<name>-left-store`, `<applicationId>-<name>-left-repartition`, …). */
+export interface Joined<K, V, V2> extends Named {
+  keySerde?: Serde<K>;
+  /** The left (this) stream's values. */
+  valueSerde?: Serde<V>;
+  /** The right (other) stream's values. */
+  otherValueSerde?: Serde<V2>;
+}

@@ -1,5 +1,5 @@
 import type { Serde } from "../serdes.js";
-import type { StoreSpec } from "../topology/node-spec.js";
+import type { StoreSpec, StoreType } from "../topology/node-spec.js";
 import type { TopologyBuilder } from "../topology/topology-builder.js";
 import { changelogTopicName } from "../topology/internal-names.js";
 
@@ -19,15 +19,21 @@ export interface StoreDraft {
   keySerde: Serde<unknown>;
   valueSerde: Serde<unknown>;
   loggingEnabled: boolean;
+  /** Default "key-value". */
+  type?: StoreType;
+  retentionMs?: number;
+  retainDuplicates?: boolean;
 }
 
 export function storeSpec(draft: StoreDraft, applicationId: string): StoreSpec {
   return {
     name: draft.name,
-    type: "key-value",
+    type: draft.type ?? "key-value",
     keySerde: draft.keySerde,
     valueSerde: draft.valueSerde,
     changelogTopic: draft.loggingEnabled ? changelogTopicName(applicationId, draft.name) : null,
+    ...(draft.retentionMs === undefined ? {} : { retentionMs: draft.retentionMs }),
+    ...(draft.retainDuplicates === undefined ? {} : { retainDuplicates: draft.retainDuplicates }),
   };
 }
 

@@ -7,12 +7,15 @@ export interface ProcessorNodeOptions {
   stores?: StoreDraft[];
   /** Set for stateful nodes that need their input partitioned by key. */
   repartition?: RepartitionRequest;
+  /** Shown by describe() (windows, suppression). */
+  description?: string;
 }
 
 /** One processor, stateless or with stores: most DSL operations are this. */
 export class ProcessorGraphNode extends GraphNode {
   private readonly stores: StoreDraft[];
   private readonly repartition: RepartitionRequest | null;
+  private readonly description: string | undefined;
 
   constructor(
     name: string,
@@ -23,6 +26,7 @@ export class ProcessorGraphNode extends GraphNode {
     this.keyChanging = options.keyChanging ?? false;
     this.stores = options.stores ?? [];
     this.repartition = options.repartition ?? null;
+    this.description = options.description;
   }
 
   override repartitionFor(): RepartitionRequest | null {
@@ -30,7 +34,7 @@ export class ProcessorGraphNode extends GraphNode {
   }
 
   writeTo(builder: TopologyBuilder, parentOutputs: readonly string[]): void {
-    builder.addProcessor(this.name, this.supplier, parentOutputs);
+    builder.addProcessor(this.name, this.supplier, parentOutputs, this.description);
     for (const s of this.stores) builder.addStore(storeSpec(s, builder.applicationId), [this.name]);
   }
 }

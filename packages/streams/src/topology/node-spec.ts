@@ -48,6 +48,8 @@ export interface ProcessorSpec extends NodeLinks {
   readonly kind: "processor";
   readonly supplier: AnyProcessorSupplier;
   readonly stores: string[];
+  /** What describe() adds after the stores, e.g. the windows or the join kind. */
+  readonly description?: string;
 }
 
 export interface SinkSpec extends NodeLinks {
@@ -59,7 +61,7 @@ export interface SinkSpec extends NodeLinks {
 
 export type NodeSpec = SourceSpec | ProcessorSpec | SinkSpec;
 
-export type StoreType = "key-value";
+export type StoreType = "key-value" | "window" | "session";
 
 export interface StoreSpec {
   readonly name: string;
@@ -68,6 +70,10 @@ export interface StoreSpec {
   readonly valueSerde: Serde<unknown>;
   /** `<applicationId>-<store>-changelog`, or null with logging off. */
   readonly changelogTopic: string | null;
+  /** Window and session stores: how long entries are kept behind the observed time. */
+  readonly retentionMs?: number;
+  /** Window stores of stream-stream joins keep every record, even at the same time. */
+  readonly retainDuplicates?: boolean;
 }
 
 export interface InternalTopicSpec {

@@ -22,6 +22,7 @@ export class TopologyBuilder {
   private readonly stores = new Map<string, StoreSpec>();
   private readonly internalTopics = new Map<string, InternalTopicSpec>();
   private readonly sourceByTopic = new Map<string, string>();
+  private readonly coPartition: { join: string; processors: string[] }[] = [];
 
   constructor(readonly applicationId: string) {}
 
@@ -57,7 +58,12 @@ export class TopologyBuilder {
     } satisfies SourceSpec);
   }
 
-  addProcessor(name: string, supplier: AnyProcessorSupplier, parents: readonly string[]): void {
+  addProcessor(
+    name: string,
+    supplier: AnyProcessorSupplier,
+    parents: readonly string[],
+    description?: string,
+  ): void {
     this.add({
       kind: "processor",
       name,
@@ -66,8 +72,18 @@ export class TopologyBuilder {
       stores: [],
       predecessors: [],
       successors: [],
+      ...(description === undefined ? {} : { description }),
     });
     this.link(name, parents);
+  }
+
+  /**
+   * Declares that the inputs of `processors` must be co-partitioned (a join): the source
+   * topics upstream of them must have equal partition counts, checked by
+   * Topology.checkCoPartitioning.
+   */
+  addCoPartitionGroup(join: string, processors: readonly string[]): void {
+    this.coPartition.push({ join, processors: [...processors] });
   }
 
   addSink(
@@ -114,6 +130,17 @@ export class TopologyBuilder {
       }
       if (!node.stores.includes(store.name)) node.stores.push(store.name);
     }
+  }
+
+  /** Connects an already registered store (a table's) to more processors (joins). */
+  connectStore(storeName: string, processors: readonly string[]): void {
+    const store = this.stores.get(storeName);
+    if (store === undefined) {
+      throw new TopologyError(
+        `store '${storeName}' is not registered: add it before connecting it`,
+      );
+    }
+    this.addStore(store, processors);
   }
 
   addInternalTopic(topic: InternalTopicSpec): void {
@@ -180,9 +207,29 @@ export class TopologyBuilder {
         );
       }
     }
-    return new Topology(this.applicationId, subtopologies, new Map(this.stores), [
-      ...this.internalTopics.values(),
-    ]);
+    return new Topology(
+      this.applicationId,
+      subtopologies,
+      new Map(this.stores),
+      [...this.internalTopics.values()],
+      this.coPartition.map((g) => ({ join: g.join, topics: this.sourceTopicsAbove(g.processors) })),
+    );
+  }
+
+  /** Topics read by the sources upstream of these nodes (through edges, not stores). */
+  private sourceTopicsAbove(names: readonly string[]): string[] {
+    const topics: string[] = [];
+    const seen = new Set<string>();
+    const stack = [...names];
+    while (stack.length > 0) {
+      const n = this.nodes.get(stack.pop() as string);
+      if (n === undefined || seen.has(n.name)) continue;
+      seen.add(n.name);
+      if (n.kind === "source") {
+        for (const t of n.topics) if (!topics.includes(t)) topics.push(t);
+      } else stack.push(...n.predecessors);
+    }
+    return topics;
   }
 
   private add(node: NodeSpec): void {

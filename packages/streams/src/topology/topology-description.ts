@@ -9,6 +9,8 @@ export type NodeDescription =
       stores: string[];
       predecessors: string[];
       successors: string[];
+      /** Windows, join kind or suppression, when the processor has them. */
+      detail?: string;
     }
   | { type: "sink"; name: string; topic: string; predecessors: string[] };
 
@@ -21,6 +23,10 @@ export interface StoreDescription {
   name: string;
   changelogTopic: string | null;
   subtopology: number;
+  /** Absent for key-value stores. */
+  type?: "window" | "session";
+  /** Window and session stores: how long entries are kept. */
+  retentionMs?: number;
 }
 
 /**
@@ -33,6 +39,7 @@ export class TopologyDescription {
   readonly subtopologies: SubtopologyDescription[];
   readonly stores: StoreDescription[];
   readonly internalTopics: { name: string; purpose: "repartition" | "changelog" }[];
+  readonly coPartitionGroups: { join: string; topics: string[] }[];
 
   constructor(topology: Topology) {
     this.applicationId = topology.applicationId;
@@ -54,6 +61,7 @@ export class TopologyDescription {
               stores: [...n.stores],
               predecessors: [...n.predecessors],
               successors: [...n.successors],
+              ...(n.description === undefined ? {} : { detail: n.description }),
             };
           default:
             return {
@@ -69,6 +77,12 @@ export class TopologyDescription {
       name: st.name,
       changelogTopic: st.changelogTopic,
       subtopology: topology.subtopologies.find((s) => s.stores.includes(st))?.id ?? -1,
+      ...(st.type === "key-value" ? {} : { type: st.type }),
+      ...(st.retentionMs === undefined ? {} : { retentionMs: st.retentionMs }),
+    }));
+    this.coPartitionGroups = topology.coPartitionGroups.map((g) => ({
+      join: g.join,
+      topics: [...g.topics],
     }));
     this.internalTopics = topology.internalTopics.map((t) => ({
       name: t.name,
@@ -83,6 +97,7 @@ export class TopologyDescription {
    *       Source: <name> (topics: [<t>, …])
    *         --> <successor>, … | none
    *       Processor: <name> (stores: [<s>, …])
+   *         ~~~ <detail>                    (windows, join kind, suppression; if any)
    *         --> <successor>, … | none
    *         <-- <predecessor>, …
    *       Sink: <name> (topic: <t>)
@@ -98,6 +113,7 @@ export class TopologyDescription {
           lines.push(`      --> ${list(n.successors)}`);
         } else if (n.type === "processor") {
           lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(", ")}])`);
+          if (n.detail !== undefined) lines.push(`      ~~~ ${n.detail}`);
           lines.push(`      --> ${list(n.successors)}`);
           lines.push(`      <-- ${list(n.predecessors)}`);
         } else {
@@ -105,6 +121,21 @@ export class TopologyDescription {
           lines.push(`      <-- ${list(n.predecessors)}`);
         }
       }
+      lines.push("");
+    }
+    const windowed = this.stores.filter((s) => s.type !== undefined);
+    if (windowed.length > 0) {
+      lines.push("Window and session stores:");
+      for (const s of windowed) {
+        lines.push(
+          `    ${s.type} store ${s.name} (retention: ${s.retentionMs}ms, changelog: ${s.changelogTopic ?? "none"})`,
+        );
+      }
+      lines.push("");
+    }
+    if (this.coPartitionGroups.length > 0) {
+      lines.push("Co-partitioned joins:");
+      for (const g of this.coPartitionGroups) lines.push(`    ${g.join}: [${g.topics.join(", ")}]`);
       lines.push("");
     }
     return lines.join("\n");

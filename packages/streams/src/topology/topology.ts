@@ -1,3 +1,4 @@
+import { TopologyError } from "../errors.js";
 import type { InternalTopicSpec, NodeSpec, SourceSpec, StoreSpec } from "./node-spec.js";
 import { TopologyDescription } from "./topology-description.js";
 
@@ -40,6 +41,12 @@ export class SubTopology {
   }
 }
 
+/** A join and the topics it reads, which must be co-partitioned. */
+export interface CoPartitionGroup {
+  join: string;
+  topics: string[];
+}
+
 /**
  * A compiled topology: sub-topologies, stores and internal topics, all named. What the
  * runtime and the test driver run, and what `describe()` prints.
@@ -50,7 +57,41 @@ export class Topology {
     readonly subtopologies: readonly SubTopology[],
     readonly stores: ReadonlyMap<string, StoreSpec>,
     readonly internalTopics: readonly InternalTopicSpec[],
+    /** Each join's input topics, which must have equal partition counts. */
+    readonly coPartitionGroups: readonly CoPartitionGroup[] = [],
   ) {}
+
+  /**
+   * Checks that every join's input topics have the same number of partitions (Kafka's
+   * CopartitionedTopicsEnforcer), with `partitionsOf` giving a topic's count (undefined:
+   * not known yet, skipped). A repartition topic of the app takes the count of the other
+   * topics in its group unless it was given one. Returns the counts it decided for such
+   * repartition topics; throws a TopologyError naming the topics and their counts.
+   */
+  checkCoPartitioning(partitionsOf: (topic: string) => number | undefined): Map<string, number> {
+    const decided = new Map<string, number>();
+    const internal = new Map(this.internalTopics.map((t) => [t.name, t]));
+    for (const g of this.coPartitionGroups) {
+      const known: [string, number][] = [];
+      const open: string[] = [];
+      for (const t of g.topics) {
+        const spec = internal.get(t);
+        const n = spec !== undefined ? (spec.partitions ?? decided.get(t)) : partitionsOf(t);
+        if (n === undefined || n === null) {
+          if (spec !== undefined) open.push(t);
+        } else known.push([t, n]);
+      }
+      const counts = new Set(known.map(([, n]) => n));
+      if (counts.size > 1) {
+        throw new TopologyError(
+          `join '${g.join}' needs co-partitioned inputs, but its topics have different partition counts: ${known.map(([t, n]) => `${t} (${n})`).join(", ")}. Create them with the same count, or repartition one side with repartition({ numberOfPartitions })`,
+        );
+      }
+      const n = known[0]?.[1];
+      if (n !== undefined) for (const t of open) decided.set(t, n);
+    }
+    return decided;
+  }
 
   /** Topics the app reads that it does not create (user input). */
   sourceTopics(): string[] {

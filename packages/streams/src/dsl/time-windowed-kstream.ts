@@ -1,0 +1,129 @@
+import type { GraphNode, RepartitionRequest, StoreDraft } from "../graph/graph-node.js";
+import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
+import { defaultSerde, type Serde } from "../serdes.js";
+import { SlidingWindowAggregateProcessor } from "../windows/sliding-window-aggregate-processor.js";
+import type { SlidingWindows } from "../windows/sliding-windows.js";
+import type { TimeWindows } from "../windows/time-windows.js";
+import { WindowAggregateProcessor } from "../windows/window-aggregate-processor.js";
+import { type Windowed, windowedSerde } from "../windows/windowed.js";
+import type { GraphContext } from "./graph-context.js";
+import { KTable, type Windowing } from "./ktable.js";
+import type { Materialized, Named } from "./options.js";
+
+/**
+ * A grouped stream cut into TimeWindows or SlidingWindows (Kafka's TimeWindowedKStream):
+ * count, reduce and aggregate per key and window, into a window store named
+ * `Materialized.storeName` or `KSTREAM-AGGREGATE-STATE-STORE-<n>` with retention window
+ * size + grace. The result is a KTable keyed by Windowed<K>, ready for suppress().
+ */
+export class TimeWindowedKStream<K, V> {
+  /** @internal */
+  constructor(
+    private readonly context: GraphContext,
+    private readonly node: GraphNode,
+    private readonly groupName: string | undefined,
+    private readonly keySerde: Serde<K> | undefined,
+    private readonly valueSerde: Serde<V> | undefined,
+    readonly windows: TimeWindows | SlidingWindows,
+  ) {}
+
+  count(materialized: Materialized<K, number> = {}, named?: Named): KTable<Windowed<K>, number> {
+    return this.fold<number>(
+      "KSTREAM-AGGREGATE-",
+      (_k, _v, n) => (n ?? 0) + 1,
+      { ...materialized, valueSerde: materialized.valueSerde ?? defaultSerde<number>() },
+      named,
+    );
+  }
+
+  reduce(
+    reducer: (aggregate: V, value: V) => V,
+    materialized: Materialized<K, V> = {},
+    named?: Named,
+  ): KTable<Windowed<K>, V> {
+    return this.fold<V>(
+      "KSTREAM-REDUCE-",
+      (_k, v, agg) => (agg === undefined ? v : reducer(agg, v)),
+      { ...materialized, valueSerde: materialized.valueSerde ?? this.valueSerde },
+      named,
+    );
+  }
+
+  aggregate<A>(
+    initializer: () => A,
+    aggregator: (key: K, value: V, aggregate: A) => A,
+    materialized: Materialized<K, A> = {},
+    named?: Named,
+  ): KTable<Windowed<K>, A> {
+    return this.fold<A>(
+      "KSTREAM-AGGREGATE-",
+      (k, v, agg) => aggregator(k, v, agg === undefined ? initializer() : agg),
+      materialized,
+      named,
+    );
+  }
+
+  private fold<A>(
+    prefix: string,
+    fold: (key: K, value: V, current: A | undefined) => A,
+    materialized: Materialized<K, A>,
+    named: Named | undefined,
+  ): KTable<Windowed<K>, A> {
+    const name = this.context.name(prefix, named);
+    const storeName = this.context.storeName(`${prefix}STATE-STORE-`, materialized.storeName);
+    const keySerde = (materialized.keySerde ?? this.keySerde ?? defaultSerde()) as Serde<K>;
+    const valueSerde = (materialized.valueSerde ?? defaultSerde()) as Serde<A>;
+    const w = this.windows;
+    const store: StoreDraft = {
+      name: storeName,
+      type: "window",
+      keySerde: keySerde as Serde<unknown>,
+      valueSerde: valueSerde as Serde<unknown>,
+      loggingEnabled: materialized.loggingEnabled ?? true,
+      retentionMs: w.retentionMs(),
+    };
+    const stores = [store];
+    let supplier: () =>
+      | WindowAggregateProcessor<K, V, A>
+      | SlidingWindowAggregateProcessor<K, V, A>;
+    let windowing: Windowing;
+    if (w.kind === "time") {
+      supplier = () => new WindowAggregateProcessor<K, V, A>(storeName, w, fold);
+      windowing = { description: w.toString(), closesAt: (win) => win.end + w.graceMs };
+    } else {
+      const recordsStore = `${storeName}-records`;
+      stores.push({
+        name: recordsStore,
+        type: "window",
+        keySerde: keySerde as Serde<unknown>,
+        valueSerde: (this.valueSerde ?? defaultSerde()) as Serde<unknown>,
+        loggingEnabled: materialized.loggingEnabled ?? true,
+        retentionMs: w.retentionMs(),
+        retainDuplicates: true,
+      });
+      supplier = () =>
+        new SlidingWindowAggregateProcessor<K, V, A>(storeName, recordsStore, w, fold);
+      windowing = { description: w.toString(), closesAt: (win) => w.closesAt(win.end) };
+    }
+    const repartition: RepartitionRequest = {
+      baseName: this.groupName ?? storeName,
+      keySerde: (this.keySerde ?? defaultSerde()) as Serde<unknown>,
+      valueSerde: (this.valueSerde ?? defaultSerde()) as Serde<unknown>,
+      partitions: null,
+    };
+    const node = new ProcessorGraphNode(name, supplier, {
+      stores,
+      repartition,
+      description: `windowed aggregation, ${w}`,
+    });
+    this.context.add(node, [this.node]);
+    return new KTable<Windowed<K>, A>(
+      this.context,
+      node,
+      storeName,
+      windowedSerde(keySerde),
+      materialized.valueSerde,
+      windowing,
+    );
+  }
+}

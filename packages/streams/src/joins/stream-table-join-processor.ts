@@ -1,0 +1,38 @@
+import type { KeyValueStore } from "../runtime/key-value-store.js";
+import type { Processor, ProcessorContext } from "../runtime/processor.js";
+import type { StreamRecord } from "../runtime/stream-record.js";
+import type { ValueJoiner } from "./join-type.js";
+
+/**
+ * A stream-table join (Kafka's KStreamKTableJoin): each stream record looks its key up in
+ * the table's store as it is when the record is processed; only stream records trigger
+ * output. Inner: unmatched records are dropped; left: joined with null. A null key never
+ * matches (inner drops it, left emits it with null). Not windowed, so nothing is late.
+ */
+export class StreamTableJoinProcessor<K, V, VT, VR> implements Processor<K, V, K, VR> {
+  private ctx!: ProcessorContext<K, VR>;
+  private table!: KeyValueStore<K, VT>;
+
+  constructor(
+    private readonly tableStore: string,
+    private readonly left: boolean,
+    private readonly joiner: ValueJoiner<V, VT | null, VR>,
+  ) {}
+
+  init(context: ProcessorContext<K, VR>): void {
+    this.ctx = context;
+    this.table = context.getStateStore<KeyValueStore<K, VT>>(this.tableStore);
+  }
+
+  process(r: StreamRecord<K, V>): void {
+    if (r.value === null || r.value === undefined) return;
+    const found = r.key === null || r.key === undefined ? undefined : this.table.get(r.key);
+    if (found === undefined && !this.left) return;
+    this.ctx.forward({
+      key: r.key,
+      value: this.joiner(r.value, found ?? null),
+      timestamp: r.timestamp,
+      headers: r.headers,
+    });
+  }
+}

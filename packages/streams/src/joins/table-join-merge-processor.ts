@@ -1,0 +1,28 @@
+import type { Change } from "../runtime/change.js";
+import type { KeyValueStore } from "../runtime/key-value-store.js";
+import type { Processor, ProcessorContext } from "../runtime/processor.js";
+import type { StreamRecord } from "../runtime/stream-record.js";
+
+/** Where a table-table join's two sides meet: passes changes on, and materializes the
+ * joined table when it has a store (null deletes). */
+export class TableJoinMergeProcessor<K, V> implements Processor<K, Change<V>, K, Change<V>> {
+  private ctx!: ProcessorContext<K, Change<V>>;
+  private store: KeyValueStore<K, V> | null = null;
+
+  constructor(private readonly storeName: string | null) {}
+
+  init(context: ProcessorContext<K, Change<V>>): void {
+    this.ctx = context;
+    if (this.storeName !== null) {
+      this.store = context.getStateStore<KeyValueStore<K, V>>(this.storeName);
+    }
+  }
+
+  process(r: StreamRecord<K, Change<V>>): void {
+    if (this.store !== null) {
+      if (r.value.newValue === null) this.store.delete(r.key);
+      else this.store.put(r.key, r.value.newValue);
+    }
+    this.ctx.forward(r);
+  }
+}
