@@ -1,7 +1,8 @@
 /**
  * The processes of the broker benchmark (broker-bench.ts), one role per process:
  *
- *   broker-bench-child.js broker <dataDir>                      a broker on 127.0.0.1:<free port>
+ *   broker-bench-child.js broker <dataDir>                      a broker on 127.0.0.1:<free port>;
+ *                                                               prints its CPU seconds per stdin line
  *   broker-bench-child.js produce <address> <records> <inFlight>
  *   broker-bench-child.js consume <address> <records>
  *   broker-bench-child.js latency-consume <address> <records>
@@ -75,7 +76,12 @@ async function broker(dataDir: string): Promise<void> {
   });
   const a = running.address;
   emit({ ready: a.transport === "tcp" ? `tcp://${a.host}:${a.port}` : a.path });
-  process.stdin.resume();
+  // Each stdin line asks for the CPU seconds used so far; the end of stdin stops the broker.
+  const start = process.cpuUsage();
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", (text: string) => {
+    for (let i = 0; i < text.split("\n").length - 1; i++) emit({ cpuSecs: cpuSeconds(start) });
+  });
   process.stdin.on("end", () => {
     void running.stop().then(() => process.exit(0));
   });
