@@ -84,6 +84,11 @@ function describeLoadError(err: unknown): string {
         : ` at line ${first.location.line}:${first.location.column}`;
     return `syntax error${at}: ${first.text}`;
   }
+  // tsx wraps esbuild's report in the message: "Transform failed with 1 error: <file>:<line>:<col>: ERROR: <text>"
+  const m = /Transform failed with \d+ errors?:\s*(?:.*?):(\d+):(\d+): ERROR: ([^\n]*)/.exec(
+    e.message ?? "",
+  );
+  if (m !== null) return `syntax error at line ${m[1]}:${m[2]}: ${m[3]}`;
   if (e.code === "ERR_MODULE_NOT_FOUND" && /@tributary\//.test(e.message)) {
     return `${oneLine(err)} (install the @tributary packages where the app lives: npm install @tributary/streams)`;
   }

@@ -121,7 +121,7 @@ export class Supervisor {
     switch (m.type) {
       case "started":
         this.options.view.message(
-          `worker ${slot.index}: tasks ${m.tasks.length === 0 ? "none" : m.tasks.join(" ")}`,
+          `worker ${slot.index} (pid ${slot.child?.pid}): tasks ${m.tasks.length === 0 ? "none" : m.tasks.join(" ")}`,
         );
         break;
       case "metrics":

@@ -139,3 +139,33 @@ export function expectOneLineError(r: CliResult): string {
   }
   return lines[0]!;
 }
+
+/**
+ * A temp dir where topology files can live like a user's project: its node_modules links
+ * the workspace's @tributary packages, so `import { defineApp } from "@tributary/streams"`
+ * resolves as it would after `npm install`.
+ */
+export function appDir(): string {
+  const d = tempDir("tributary-app-");
+  fs.mkdirSync(path.join(d, "node_modules"));
+  fs.symlinkSync(
+    path.join(REPO, "node_modules/@tributary"),
+    path.join(d, "node_modules/@tributary"),
+  );
+  return d;
+}
+
+/** Polls `check` until it returns a value, for at most `ms` (then fails with `what`). */
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  ms = 45_000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

@@ -26,6 +26,7 @@ interface RunFlags extends LogFlags {
   commitIntervalMs?: string;
   store: string;
   progress: string;
+  maxRestarts: string;
 }
 
 /**
@@ -54,6 +55,11 @@ export function registerRunCommand(program: Command): void {
         "rocksdb",
       )
       .option(
+        "--max-restarts <n>",
+        "give up after a worker dies this many times in a row soon after starting",
+        "5",
+      )
+      .option(
         "--progress <mode>",
         "auto (a live line on a terminal), plain (a line every few seconds) or none",
         "auto",
@@ -65,6 +71,7 @@ export function registerRunCommand(program: Command): void {
         ? undefined
         : parseInteger("--commit-interval-ms", flags.commitIntervalMs, 10, 3_600_000);
     const store = oneOf("--store", flags.store, ["rocksdb", "memory"] as const);
+    const maxRestarts = parseInteger("--max-restarts", flags.maxRestarts, 0, 1_000_000);
     const progress = oneOf("--progress", flags.progress, ["auto", "plain", "none"] as const);
     const token = flags.tokenFile === undefined ? undefined : readTokenFile(flags.tokenFile);
     const { app, topology } = await loadApp(file);
@@ -120,6 +127,7 @@ export function registerRunCommand(program: Command): void {
         },
         tracker,
         view,
+        maxRestarts,
       });
       note(
         `running app ${app.applicationId} with ${workers} worker${workers === 1 ? "" : "s"} on ${address}${broker === undefined ? "" : ` (broker started for ${flags.data})`}${tracker === undefined ? "" : ", until caught up"}`,
