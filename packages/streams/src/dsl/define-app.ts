@@ -4,7 +4,7 @@ import { deadLetterTopicName } from "../topology/internal-names.js";
 import type { Topology } from "../topology/topology.js";
 import type { TopologyDescription } from "../topology/topology-description.js";
 import { checkName } from "./graph-context.js";
-import { StreamsBuilder } from "./streams-builder.js";
+import { type BuildOptions, StreamsBuilder } from "./streams-builder.js";
 
 export interface AppConfig {
   /**
@@ -29,8 +29,9 @@ export interface AppDefinition {
 export interface App {
   readonly applicationId: string;
   readonly config: Readonly<Required<AppConfig>>;
-  /** Runs the topology function on a fresh builder and compiles the result. */
-  build(): Topology;
+  /** Runs the topology function on a fresh builder and compiles the result (checking
+   * joins' co-partitioning when given the topics' partition counts). */
+  build(options?: BuildOptions): Topology;
   describe(): TopologyDescription;
 }
 
@@ -56,10 +57,10 @@ export function defineApp(definition: AppDefinition): App {
       "deadLetterTopic",
     ),
   });
-  const build = (): Topology => {
+  const build = (options?: BuildOptions): Topology => {
     const builder = new StreamsBuilder();
     topology(builder);
-    return builder.build(applicationId);
+    return builder.build(applicationId, options);
   };
   return {
     applicationId,

@@ -10,6 +10,11 @@ import { KStream } from "./kstream.js";
 import { KTable } from "./ktable.js";
 import type { Consumed, Materialized } from "./options.js";
 
+export interface BuildOptions {
+  /** Partition counts of the topics the app reads, for the co-partitioning check. */
+  partitionsOf?: (topic: string) => number | undefined;
+}
+
 /**
  * Where a topology starts: `stream()` and `table()` read topics; the streams and tables
  * they return build the rest of the logical graph. `build(applicationId)` compiles it
@@ -71,8 +76,15 @@ export class StreamsBuilder {
     return new KTable<K, V>(this.context, node, storeName, keySerde, valueSerde);
   }
 
-  build(applicationId: string): Topology {
+  /**
+   * Compiles the graph. With `partitionsOf` (a topic's partition count, undefined when
+   * unknown) the joins' inputs are checked for co-partitioning here, at compile time; the
+   * runtime checks again with the counts it finds.
+   */
+  build(applicationId: string, options: BuildOptions = {}): Topology {
     checkName(applicationId, "applicationId");
-    return compileGraph(this.context.nodes, applicationId);
+    const topology = compileGraph(this.context.nodes, applicationId);
+    if (options.partitionsOf !== undefined) topology.checkCoPartitioning(options.partitionsOf);
+    return topology;
   }
 }

@@ -1,7 +1,17 @@
 import type { LogRecord, ProducerRecord } from "@tributary/log";
 import type { Observable } from "rxjs";
 import type { App } from "../dsl/define-app.js";
-import { StreamsClosedError, UnknownStoreError, UnknownStreamsTopicError } from "../errors.js";
+import {
+  StreamsArgumentError,
+  StreamsClosedError,
+  UnknownStoreError,
+  UnknownStreamsTopicError,
+} from "../errors.js";
+import type { StoreSpec } from "../topology/node-spec.js";
+import { droppedRecords } from "../windows/dropped-records.js";
+import { InMemorySessionStore } from "../windows/in-memory-session-store.js";
+import { InMemoryWindowStore } from "../windows/in-memory-window-store.js";
+import type { ReadableSessionStore, ReadableWindowStore } from "../windows/window-store.js";
 import { InMemoryKeyValueStore } from "../runtime/in-memory-key-value-store.js";
 import type { KeyValueStore, StoreChange } from "../runtime/key-value-store.js";
 import type { RecordCollector } from "../runtime/record-collector.js";
@@ -15,6 +25,24 @@ import { TestOutputTopic } from "./test-output-topic.js";
 export interface TopologyTestDriverOptions {
   /** The mock wall clock's start, and the default start time of input topics (ms). */
   initialTime?: number;
+  /** Partition counts of input topics: joins' co-partitioning is checked against them. */
+  topicPartitions?: Readonly<Record<string, number>>;
+  /**
+   * Simulates a restart: the new driver's stores are restored from the changelogs the
+   * given (closed or open) driver wrote, as a task on a new worker restores them; stream
+   * time starts over.
+   */
+  restoreFrom?: TopologyTestDriver;
+}
+
+type DriverStore =
+  | InMemoryKeyValueStore<unknown, unknown>
+  | InMemoryWindowStore<unknown, unknown>
+  | InMemorySessionStore<unknown, unknown>;
+
+interface ChangelogRecord {
+  key: Buffer;
+  value: Buffer | null;
 }
 
 interface StoredRecord extends LogRecord {}
@@ -24,14 +52,18 @@ interface StoredRecord extends LogRecord {}
  * TopologyTestDriver): one task per sub-topology, in-memory stores, and topics as arrays.
  * Piping a record processes it to completion before returning — including every record it
  * sends through repartition topics (or to any topic the topology also reads) — so outputs
- * and stores can be checked right after. Every store update is forwarded (no cache), so
+ * and stores can be checked right after. Window and session stores are in memory too,
+ * with the retention of the real ones; every store logs its changes so that a second
+ * driver can start from them (`restoreFrom`, a simulated restart). Every store update is forwarded (no cache), so
  * outputs show every intermediate aggregate. Time moves only by hand.
  */
 export class TopologyTestDriver {
   readonly topology: Topology;
   private readonly tasks: StreamTask[] = [];
   private readonly taskByTopic = new Map<string, StreamTask>();
-  private readonly stores = new Map<string, InMemoryKeyValueStore<unknown, unknown>>();
+  private readonly stores = new Map<string, DriverStore>();
+  /** Changelog topic → every change its store logged, in order (for restoreFrom). */
+  private readonly changelogs = new Map<string, ChangelogRecord[]>();
   private readonly topics = new Map<string, { records: StoredRecord[]; read: number }>();
   private readonly pending: { topic: string; record: LogRecord }[] = [];
   private readonly nextOffset = new Map<string, number>();
@@ -44,7 +76,11 @@ export class TopologyTestDriver {
     options: TopologyTestDriverOptions = {},
   ) {
     this.wallClock = options.initialTime ?? 0;
-    this.topology = app.build();
+    const partitions = options.topicPartitions;
+    this.topology = app.build(
+      partitions === undefined ? {} : { partitionsOf: (t: string) => partitions[t] },
+    );
+    const restoreFrom = options.restoreFrom;
     const collector: RecordCollector = { send: (topic, record) => this.append(topic, record) };
     for (const sub of this.topology.subtopologies) {
       const task = new StreamTask({
@@ -53,7 +89,7 @@ export class TopologyTestDriver {
         partition: 0,
         collector,
         openStore: (spec) => {
-          const store = new InMemoryKeyValueStore(spec.name, spec.keySerde, spec.valueSerde);
+          const store = this.openStore(spec, restoreFrom);
           this.stores.set(spec.name, store);
           return store;
         },
@@ -125,9 +161,41 @@ export class TopologyTestDriver {
     return this.store(name) as unknown as KeyValueStore<K, V>;
   }
 
+  /** A window store (windowed aggregations, join buffers), read back with all()/fetch. */
+  getWindowStore<K = unknown, V = unknown>(name: string): ReadableWindowStore<K, V> {
+    const s = this.store(name);
+    if (!(s instanceof InMemoryWindowStore)) {
+      throw new StreamsArgumentError(`store '${name}' is not a window store`);
+    }
+    return s as unknown as ReadableWindowStore<K, V>;
+  }
+
+  getSessionStore<K = unknown, V = unknown>(name: string): ReadableSessionStore<K, V> {
+    const s = this.store(name);
+    if (!(s instanceof InMemorySessionStore)) {
+      throw new StreamsArgumentError(`store '${name}' is not a session store`);
+    }
+    return s as unknown as ReadableSessionStore<K, V>;
+  }
+
+  /**
+   * Records dropped because their window had closed (windowed aggregations, joins), over
+   * every task; with `store`, only those of the operation owning that store.
+   */
+  droppedRecords(store?: string): number {
+    if (store !== undefined) return droppedRecords(this.store(store));
+    let n = 0;
+    for (const s of this.stores.values()) n += droppedRecords(s);
+    return n;
+  }
+
   /** Every change to the named store, as it happens. */
   storeChanges$<K = unknown, V = unknown>(name: string): Observable<StoreChange<K, V>> {
-    return storeChanges$(this.store(name) as unknown as InMemoryKeyValueStore<K, V>);
+    const s = this.store(name);
+    if (!(s instanceof InMemoryKeyValueStore)) {
+      throw new StreamsArgumentError(`store '${name}' is not a key-value store`);
+    }
+    return storeChanges$(s as unknown as InMemoryKeyValueStore<K, V>);
   }
 
   /** Moves the mock wall clock and fires wall-clock punctuations that are due. */
@@ -217,7 +285,50 @@ export class TopologyTestDriver {
     };
   }
 
-  private store(name: string): InMemoryKeyValueStore<unknown, unknown> {
+  private openStore(spec: StoreSpec, restoreFrom: TopologyTestDriver | undefined): DriverStore {
+    const topic = spec.changelogTopic;
+    const log: ChangelogRecord[] = [];
+    if (topic !== null) this.changelogs.set(topic, log);
+    const restore = topic === null ? [] : (restoreFrom?.changelogs.get(topic) ?? []);
+    if (spec.type === "window" || spec.type === "session") {
+      const retention = spec.retentionMs ?? Number.MAX_SAFE_INTEGER;
+      const store =
+        spec.type === "window"
+          ? new InMemoryWindowStore(
+              spec.name,
+              spec.keySerde,
+              spec.valueSerde,
+              retention,
+              spec.retainDuplicates ?? false,
+            )
+          : new InMemorySessionStore(spec.name, spec.keySerde, spec.valueSerde, retention);
+      for (const r of restore) {
+        store.restore(r.key, r.value);
+        log.push(r);
+      }
+      if (topic !== null) store.changeLogger = (key, value) => log.push({ key, value });
+      return store;
+    }
+    const store = new InMemoryKeyValueStore(spec.name, spec.keySerde, spec.valueSerde);
+    for (const r of restore) {
+      store.put(
+        spec.keySerde.deserialize(r.key),
+        r.value === null ? null : spec.valueSerde.deserialize(r.value),
+      );
+      log.push(r);
+    }
+    if (topic !== null) {
+      store.addChangeListener((c) => {
+        log.push({
+          key: spec.keySerde.serialize(c.key) as Buffer,
+          value: c.newValue === null ? null : spec.valueSerde.serialize(c.newValue),
+        });
+      });
+    }
+    return store;
+  }
+
+  private store(name: string): DriverStore {
     this.checkOpen();
     const s = this.stores.get(name);
     if (s === undefined) throw new UnknownStoreError(name, [...this.stores.keys()]);

@@ -1,6 +1,18 @@
 import type { Serde } from "../serdes.js";
 import type { ReadableSessionStore, SessionStoreEntry } from "./window-store.js";
 
+/*
+ * session changelog record key, as the test driver logs an in-memory session store:
+ *   SessionChangelogKey => start:int64 end:int64 key:bytes
+ */
+export function sessionChangelogKey(start: number, end: number, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(16 + key.length);
+  out.writeBigInt64BE(BigInt(start), 0);
+  out.writeBigInt64BE(BigInt(end), 8);
+  key.copy(out, 16);
+  return out;
+}
+
 interface Session {
   start: number;
   end: number;
@@ -15,6 +27,8 @@ interface Session {
 export class InMemorySessionStore<K, V> implements ReadableSessionStore<K, V> {
   private readonly byKey = new Map<string, Session[]>();
   private observed = -1;
+  /** Told each change as a changelog record; the test driver sets it. */
+  changeLogger: ((key: Buffer, value: Buffer | null) => void) | null = null;
 
   constructor(
     readonly name: string,
@@ -33,6 +47,7 @@ export class InMemorySessionStore<K, V> implements ReadableSessionStore<K, V> {
       this.byKey.set(k, list);
     }
     const bytes = this.valueSerde.serialize(value) as Buffer;
+    this.changeLogger?.(sessionChangelogKey(start, end, Buffer.from(k, "latin1")), bytes);
     const i = list.findIndex((s) => s.start === start && s.end === end);
     if (i >= 0) {
       (list[i] as Session).value = bytes;
@@ -50,7 +65,9 @@ export class InMemorySessionStore<K, V> implements ReadableSessionStore<K, V> {
   }
 
   remove(key: K, start: number, end: number): void {
-    const list = this.byKey.get(this.keyString(key));
+    const k = this.keyString(key);
+    this.changeLogger?.(sessionChangelogKey(start, end, Buffer.from(k, "latin1")), null);
+    const list = this.byKey.get(k);
     if (list === undefined) return;
     const i = list.findIndex((s) => s.start === start && s.end === end);
     if (i >= 0) list.splice(i, 1);
@@ -76,6 +93,18 @@ export class InMemorySessionStore<K, V> implements ReadableSessionStore<K, V> {
       for (const s of this.findSessions(key, 0, Number.MAX_SAFE_INTEGER)) out.push(s);
     }
     return out;
+  }
+
+  /** Applies one changelog record (restore). */
+  restore(changelogKey: Buffer, value: Buffer | null): void {
+    const start = Number(changelogKey.readBigInt64BE(0));
+    const end = Number(changelogKey.readBigInt64BE(8));
+    const key = this.keySerde.deserialize(changelogKey.subarray(16));
+    const logger = this.changeLogger;
+    this.changeLogger = null;
+    if (value === null) this.remove(key, start, end);
+    else this.put(key, start, end, this.valueSerde.deserialize(value));
+    this.changeLogger = logger;
   }
 
   prefetch(): Promise<void> {

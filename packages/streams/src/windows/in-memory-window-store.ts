@@ -1,6 +1,18 @@
 import type { Serde } from "../serdes.js";
 import type { ReadableWindowStore, WindowStoreEntry } from "./window-store.js";
 
+/*
+ * window changelog record key, as the test driver logs an in-memory window store:
+ *   WindowChangelogKey => start:int64 seq:uint32 key:bytes
+ */
+export function windowChangelogKey(start: number, seq: number, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(12 + key.length);
+  out.writeBigInt64BE(BigInt(start), 0);
+  out.writeUInt32BE(seq >>> 0, 8);
+  key.copy(out, 12);
+  return out;
+}
+
 interface Slot {
   start: number;
   seq: number;
@@ -18,6 +30,8 @@ export class InMemoryWindowStore<K, V> implements ReadableWindowStore<K, V> {
   private observed = -1;
   private seq = 0;
   private lastPurge = -1;
+  /** Told each change as a changelog record (see windowChangelogKey); the driver sets it. */
+  changeLogger: ((key: Buffer, value: Buffer | null) => void) | null = null;
 
   constructor(
     readonly name: string,
@@ -47,9 +61,13 @@ export class InMemoryWindowStore<K, V> implements ReadableWindowStore<K, V> {
     }
     // lo: first slot after every slot with this start
     if (this.retainDuplicates) {
-      if (bytes !== null)
-        slots.splice(lo, 0, { start: windowStart, seq: this.seq++, value: bytes });
+      if (bytes !== null) {
+        const seq = this.seq++;
+        slots.splice(lo, 0, { start: windowStart, seq, value: bytes });
+        this.changeLogger?.(windowChangelogKey(windowStart, seq, Buffer.from(k, "latin1")), bytes);
+      }
     } else {
+      this.changeLogger?.(windowChangelogKey(windowStart, 0, Buffer.from(k, "latin1")), bytes);
       const same = lo > 0 && (slots[lo - 1] as Slot).start === windowStart;
       if (bytes === null) {
         if (same) slots.splice(lo - 1, 1);
@@ -90,6 +108,22 @@ export class InMemoryWindowStore<K, V> implements ReadableWindowStore<K, V> {
       }
     }
     return out;
+  }
+
+  /** Applies one changelog record (restore). */
+  restore(changelogKey: Buffer, value: Buffer | null): void {
+    const start = Number(changelogKey.readBigInt64BE(0));
+    const seq = changelogKey.readUInt32BE(8);
+    const key = this.keySerde.deserialize(changelogKey.subarray(12));
+    const logger = this.changeLogger;
+    this.changeLogger = null;
+    if (this.retainDuplicates) {
+      if (value !== null) {
+        this.seq = Math.max(this.seq, seq);
+        this.put(key, start, this.valueSerde.deserialize(value));
+      }
+    } else this.put(key, start, value === null ? null : this.valueSerde.deserialize(value));
+    this.changeLogger = logger;
   }
 
   prefetch(): Promise<void> {
