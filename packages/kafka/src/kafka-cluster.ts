@@ -1,0 +1,229 @@
+import {
+  Admin,
+  type Broker,
+  type ClusterMetadata,
+  type Connection,
+  ConnectionPool,
+  kGetApi,
+} from "@platformatic/kafka";
+import { InvalidArgumentError, UnknownTopicError, validateTopicName } from "@tributary/log";
+import { fromKafkaError, kafkaErrorId } from "./errors.js";
+
+export interface KafkaLogOptions {
+  /** Bootstrap brokers: "host:port" strings, or one comma-separated string. */
+  brokers: string | readonly string[];
+  clientId?: string;
+  /**
+   * Prefixes every topic and group name with `<namespace>.` on the cluster and shows only
+   * that namespace's topics and groups. For sharing one cluster between environments (and
+   * between test cases, since Kafka deletes topics asynchronously). Default: none.
+   */
+  namespace?: string;
+  /** Per-request timeout. Default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+/** What the client needs to know of one topic, from the cluster's metadata. */
+export interface TopicInfo {
+  /** The topic's name on the cluster (namespace included). */
+  wireName: string;
+  id: string;
+  partitions: number;
+  /** Leader node id per partition. */
+  leaders: number[];
+  leaderEpochs: number[];
+}
+
+type RawApi = (connection: Connection, ...args: unknown[]) => Promise<unknown>;
+
+/**
+ * The one connection to a Kafka cluster that a KafkaLog's admin, producers and consumers
+ * share. Responsible for: the cluster metadata (topics, partition leaders), connections to
+ * nodes and group coordinators, calling a Kafka API at the version the broker supports,
+ * and the namespace (names on the wire vs. names the application sees).
+ *
+ * It wraps @platformatic/kafka's Admin client, whose connection pool negotiates API
+ * versions; group membership and fetching go through the raw APIs so that Tributary keeps
+ * Kafka's poll semantics (see kafka-consumer.ts).
+ */
+export class KafkaCluster {
+  readonly client: Admin;
+  readonly clientId: string;
+  /** The bootstrap list, for the Kafka clients (producers) opened beside this one. */
+  readonly brokers: string[];
+  private readonly prefix: string;
+  private readonly coordinators = new Map<string, number>();
+  private readonly timeoutMs: number;
+
+  constructor(options: KafkaLogOptions) {
+    const brokers = parseBrokers(options.brokers);
+    this.brokers = brokers;
+    this.clientId = options.clientId ?? "tributary";
+    this.timeoutMs = options.requestTimeoutMs ?? 30_000;
+    if (options.namespace !== undefined && options.namespace !== "") {
+      validateTopicName(options.namespace);
+      this.prefix = `${options.namespace}.`;
+    } else {
+      this.prefix = "";
+    }
+    this.client = new Admin({
+      clientId: this.clientId,
+      bootstrapBrokers: brokers,
+      timeout: this.timeoutMs,
+      retries: 3,
+      retryDelay: 100,
+      // Tributary creates topics explicitly: a metadata request must never create one.
+      autocreateTopics: false,
+    });
+  }
+
+  /** The topic or group name on the cluster. */
+  wire(name: string): string {
+    return this.prefix + name;
+  }
+
+  /** The name the application sees, or undefined for a name outside the namespace. */
+  local(wireName: string): string | undefined {
+    if (this.prefix === "") return wireName;
+    return wireName.startsWith(this.prefix) ? wireName.slice(this.prefix.length) : undefined;
+  }
+
+  /** Checks the application's name and that the namespaced name still fits Kafka's rules. */
+  checkTopicName(name: string): void {
+    validateTopicName(name);
+    if (this.prefix !== "") validateTopicName(this.wire(name));
+  }
+
+  /** Metadata for `topics` (application names); UnknownTopicError names a missing one. */
+  async topics(topics: readonly string[], fresh = false): Promise<Map<string, TopicInfo>> {
+    const wire = topics.map((t) => this.wire(t));
+    let metadata: ClusterMetadata;
+    try {
+      metadata = await this.client.metadata({ topics: wire, forceUpdate: fresh });
+    } catch (err) {
+      const missing = /Unknown topic ([^\s]+?)\.?$/.exec((err as Error).message ?? "");
+      const name = missing ? (this.local(missing[1]!) ?? missing[1]!) : topics.join(", ");
+      throw fromKafkaError(err, `metadata for ${topics.join(", ")}`, name);
+    }
+    const out = new Map<string, TopicInfo>();
+    for (const name of topics) {
+      const t = metadata.topics.get(this.wire(name));
+      if (t === undefined) throw new UnknownTopicError(name);
+      out.set(name, {
+        wireName: this.wire(name),
+        id: t.id,
+        partitions: t.partitionsCount,
+        leaders: t.partitions.map((p) => p.leader),
+        leaderEpochs: t.partitions.map((p) => p.leaderEpoch),
+      });
+    }
+    return out;
+  }
+
+  async topic(name: string, fresh = false): Promise<TopicInfo> {
+    return (await this.topics([name], fresh)).get(name)!;
+  }
+
+  /** Metadata of one topic by its name on the wire (as group members subscribe). */
+  async topicOnWire(wireName: string): Promise<TopicInfo> {
+    const local = this.local(wireName);
+    if (local === undefined) throw new UnknownTopicError(wireName);
+    return this.topic(local);
+  }
+
+  /** Forgets cached metadata, after a leader moved or a topic was created or deleted. */
+  invalidate(): void {
+    this.client.clearMetadata();
+  }
+
+  /** The API `name` at the highest version both the broker and the client speak. */
+  async api<T>(name: string): Promise<(connection: Connection, ...args: unknown[]) => Promise<T>> {
+    const api = await new Promise<{ async: RawApi }>((resolve, reject) => {
+      // biome-ignore lint/suspicious/noExplicitAny: the client types this symbol loosely
+      (this.client as any)[kGetApi](name, (err: Error | null, found: { async: RawApi }) =>
+        err ? reject(err) : resolve(found),
+      );
+    });
+    return api.async as (connection: Connection, ...args: unknown[]) => Promise<T>;
+  }
+
+  /**
+   * A pool of connections of its own. A Kafka broker answers one connection's requests in
+   * order, so a request the broker parks (a long-poll Fetch, a JoinGroup waiting for the
+   * other members) holds up everything behind it: each consumer fetches and runs its group
+   * protocol on connections no one else uses.
+   */
+  newPool(longestWaitMs = 0): ConnectionPool {
+    return new ConnectionPool(this.clientId, {
+      connectTimeout: this.timeoutMs,
+      requestTimeout: this.timeoutMs + longestWaitMs,
+    });
+  }
+
+  /** A connection to node `nodeId` (a partition leader or a coordinator). */
+  async node(nodeId: number, pool: ConnectionPool = this.client.connections): Promise<Connection> {
+    return pool.get(await this.broker(nodeId));
+  }
+
+  private async broker(nodeId: number): Promise<Broker> {
+    let metadata = this.client.currentMetadata;
+    if (metadata === undefined || !metadata.brokers.has(nodeId)) {
+      metadata = await this.client.metadata({ topics: [], forceUpdate: true });
+    }
+    const broker = metadata.brokers.get(nodeId);
+    if (broker === undefined) {
+      throw new InvalidArgumentError(`Kafka node ${nodeId} is not in the cluster metadata`);
+    }
+    return broker;
+  }
+
+  /**
+   * Calls a group API on the group's coordinator (group id on the wire), finding it first
+   * and again when the coordinator moved (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE).
+   */
+  async onCoordinator<T>(
+    wireGroupId: string,
+    call: (connection: Connection) => Promise<T>,
+    pool: ConnectionPool = this.client.connections,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let nodeId = this.coordinators.get(wireGroupId);
+      if (nodeId === undefined) {
+        const found = await this.client.findCoordinator({ keyType: 0, keys: [wireGroupId] });
+        nodeId = found[0]!.nodeId;
+        this.coordinators.set(wireGroupId, nodeId);
+      }
+      try {
+        return await call(await this.node(nodeId, pool));
+      } catch (err) {
+        const id = kafkaErrorId(err);
+        const moved =
+          id === "NOT_COORDINATOR" ||
+          id === "COORDINATOR_NOT_AVAILABLE" ||
+          id === "COORDINATOR_LOAD_IN_PROGRESS";
+        if (!moved || attempt >= 10) throw err;
+        this.coordinators.delete(wireGroupId);
+        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+export function parseBrokers(brokers: string | readonly string[]): string[] {
+  const list = (typeof brokers === "string" ? brokers.split(",") : [...brokers])
+    .map((b) => b.trim())
+    .filter((b) => b !== "");
+  if (list.length === 0) {
+    throw new InvalidArgumentError("no Kafka brokers given: pass host:port[,host:port...]");
+  }
+  for (const b of list) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b)) {
+      throw new InvalidArgumentError(`Kafka broker address '${b}' is not host:port`);
+    }
+  }
+  return list;
+}

@@ -1,0 +1,177 @@
+import { Producer as KafkaJsProducer, type MessageToProduce } from "@platformatic/kafka";
+import {
+  ClosedError,
+  partitionForKey,
+  type Producer,
+  type ProduceResult,
+  type ProducerRecord,
+  StickyPartitioner,
+  UnknownTopicError,
+} from "@tributary/log";
+import { fromKafkaError } from "./errors.js";
+import type { KafkaCluster, KafkaLogOptions } from "./kafka-cluster.js";
+
+/**
+ * LogClient's Producer over Kafka: idempotent (the broker drops a retried batch it already
+ * has, so a retry after a lost answer writes no duplicate), acks=all (an acknowledged
+ * record is on every in-sync replica).
+ *
+ * The partition is chosen here, not by the Kafka client, with @tributary/log's
+ * partitionForKey (murmur2, Kafka's Java formula) and sticky partitioner, so a keyed
+ * record lands where Kafka's Java producer and the embedded log put it. Explicit
+ * partitions are honoured and checked against the topic's partition count (the Kafka
+ * client would silently wrap them).
+ *
+ * Sends run one at a time per producer: the idempotent sequence numbers of a partition are
+ * advanced when a send completes, so two sends in flight to one partition would reuse a
+ * sequence and the broker would refuse the second.
+ */
+export class KafkaProducer implements Producer {
+  private readonly producer: KafkaJsProducer;
+  private readonly sticky = new StickyPartitioner();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly cluster: KafkaCluster,
+    options: KafkaLogOptions,
+    clientId: string,
+  ) {
+    this.producer = new KafkaJsProducer({
+      clientId,
+      bootstrapBrokers: cluster.brokers,
+      idempotent: true,
+      acks: -1,
+      autocreateTopics: false,
+      timeout: options.requestTimeoutMs ?? 30_000,
+      retries: 5,
+      retryDelay: 100,
+    });
+  }
+
+  send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
+    if (this.closed) return Promise.reject(new ClosedError("producer"));
+    const run = this.queue.then(() => this.sendNow(topic, records));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sendNow(
+    topic: string,
+    records: readonly ProducerRecord[],
+  ): Promise<ProduceResult[]> {
+    this.cluster.checkTopicName(topic);
+    if (records.length === 0) return [];
+    const info = await this.cluster.topic(topic);
+    const n = info.partitions;
+    const now = BigInt(Date.now());
+    const messages: MessageToProduce[] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      let partition: number;
+      if (r.partition !== undefined) {
+        partition = r.partition;
+        if (!Number.isInteger(partition) || partition < 0 || partition >= n) {
+          throw new UnknownTopicError(topic, partition);
+        }
+      } else if (r.key !== undefined && r.key !== null) {
+        partition = partitionForKey(r.key, n);
+      } else {
+        partition = this.sticky.partition(topic, n);
+      }
+      const message: MessageToProduce = {
+        topic: info.wireName,
+        partition,
+        // The Kafka client writes undefined as a null key/value on the wire.
+        key: r.key ?? undefined,
+        value: r.value ?? undefined,
+        timestamp: r.timestamp === undefined ? now : BigInt(r.timestamp),
+      };
+      if (r.headers !== undefined) {
+        const headers = new Map<Buffer, Buffer>();
+        for (const [k, v] of Object.entries(r.headers)) {
+          headers.set(Buffer.from(k), typeof v === "string" ? Buffer.from(v) : v);
+        }
+        message.headers = headers;
+      }
+      messages[i] = message;
+    }
+    this.sticky.nextBatch();
+    const first = new Map<number, ProduceResult>();
+    const last = new Map<number, ProduceResult>();
+    for (const chunk of timestampSafeChunks(messages)) {
+      let result: Awaited<ReturnType<KafkaJsProducer["send"]>>;
+      try {
+        result = await this.producer.send({ messages: chunk.messages });
+      } catch (err) {
+        // A leader may have moved: the next send starts from fresh metadata.
+        this.cluster.invalidate();
+        throw fromKafkaError(err, `send to '${topic}'`, topic);
+      }
+      for (const o of result.offsets ?? []) {
+        const count = chunk.counts.get(o.partition) ?? 1;
+        const baseOffset = Number(o.offset);
+        const row = {
+          topic,
+          partition: o.partition,
+          baseOffset,
+          lastOffset: baseOffset + count - 1,
+        };
+        if (!first.has(o.partition)) first.set(o.partition, row);
+        last.set(o.partition, row);
+      }
+    }
+    const out = [...first.values()].map((f) => ({
+      ...f,
+      lastOffset: last.get(f.partition)!.lastOffset,
+    }));
+    return out.sort((a, b) => a.partition - b.partition);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.producer.close();
+  }
+}
+
+/**
+ * The largest timestamp distance from a batch's first record that @platformatic/kafka 1.x
+ * encodes correctly. Its varint64 writer (@platformatic/dynamic-buffer 0.3) zigzags with a
+ * 31-bit shift and stops at 32 bits, so a record whose timestamp is 2^31 ms (~25 days) or
+ * more from its batch's first corrupts its timestamp for every reader, Java included.
+ * Records further apart go in separate sends, hence separate batches.
+ */
+const MAX_SAFE_TIMESTAMP_DELTA = 2n ** 30n;
+
+interface Chunk {
+  messages: MessageToProduce[];
+  /** Records per partition in this chunk. */
+  counts: Map<number, number>;
+}
+
+/** Splits `messages` (in order) where a partition's batch would span too wide a time range. */
+function timestampSafeChunks(messages: MessageToProduce[]): Chunk[] {
+  const chunks: Chunk[] = [];
+  let current: Chunk = { messages: [], counts: new Map() };
+  let firstTs = new Map<number, bigint>();
+  for (const m of messages) {
+    const p = m.partition!;
+    const ts = m.timestamp!;
+    const f = firstTs.get(p);
+    if (
+      f !== undefined &&
+      (ts - f > MAX_SAFE_TIMESTAMP_DELTA || f - ts > MAX_SAFE_TIMESTAMP_DELTA)
+    ) {
+      chunks.push(current);
+      current = { messages: [], counts: new Map() };
+      firstTs = new Map();
+    }
+    if (!firstTs.has(p)) firstTs.set(p, ts);
+    current.messages.push(m);
+    current.counts.set(p, (current.counts.get(p) ?? 0) + 1);
+  }
+  chunks.push(current);
+  return chunks;
+}

@@ -1,0 +1,40 @@
+import { randomBytes } from "node:crypto";
+import { KafkaLog } from "../src/kafka-log.js";
+
+/**
+ * The broker the Kafka suite runs against, from TRIBUTARY_KAFKA_BROKERS (scripts/kafka.sh
+ * start prints it). Throws when unset: a Kafka test must fail, not pass, without Kafka.
+ */
+export function kafkaBrokers(): string {
+  const brokers = process.env.TRIBUTARY_KAFKA_BROKERS;
+  if (brokers === undefined || brokers === "") {
+    throw new Error(
+      "TRIBUTARY_KAFKA_BROKERS is not set: start a broker with scripts/kafka.sh start and run TRIBUTARY_KAFKA_BROKERS=127.0.0.1:19092 npx vitest run --project kafka",
+    );
+  }
+  return brokers;
+}
+
+/**
+ * A namespace no other test uses. Kafka deletes topics asynchronously and keeps groups'
+ * offsets, so each test works in names of its own on the one shared broker.
+ */
+export function uniqueNamespace(prefix = "t"): string {
+  return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+}
+
+/** Opens a KafkaLog on the test broker in `namespace`. */
+export function openTestLog(namespace: string): Promise<KafkaLog> {
+  return KafkaLog.open({ brokers: kafkaBrokers(), namespace, clientId: "tributary-test" });
+}
+
+/** Deletes every topic of the namespace (best effort: the broker drops them in the background). */
+export async function dropNamespace(namespace: string): Promise<void> {
+  const log = await openTestLog(namespace);
+  try {
+    for (const t of await log.admin.listTopics())
+      await log.admin.deleteTopic(t).catch(() => undefined);
+  } finally {
+    await log.close();
+  }
+}

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# A single-node Apache Kafka (KRaft) broker on loopback, for trying Tributary's Kafka mode
+# and for the Kafka test suite.
+#
+#   scripts/kafka.sh start    fetch the broker jars (once), format a fresh log dir, start,
+#                             wait until it serves, print the bootstrap address
+#   scripts/kafka.sh stop     stop it cleanly (SIGTERM, then SIGKILL after a bounded wait)
+#                             and delete its temp folder
+#   scripts/kafka.sh status   print the bootstrap address and exit 0 if it runs, else exit 1
+#
+# The jars come from Maven Central through Maven (scripts/kafka/pom.xml) into
+# ~/.cache/tributary/kafka-<version>/libs, so a second start needs no network. Nothing is
+# downloaded from anywhere else. Every start formats a new cluster in a new temp folder:
+# topics do not survive a stop.
+#
+# Environment (all optional):
+#   TRIBUTARY_KAFKA_VERSION   broker version (default 4.1.2, the newest line the Node client
+#                             @platformatic/kafka supports)
+#   TRIBUTARY_KAFKA_PORT      client port (default 19092); the controller listens on PORT+1
+#   TRIBUTARY_KAFKA_CACHE     jar cache (default ~/.cache/tributary/kafka-<version>)
+#   TRIBUTARY_KAFKA_STATE     where the pid and address of the running broker are kept
+#                             (default ${TMPDIR:-/tmp}/tributary-kafka-<uid>)
+#   TRIBUTARY_KAFKA_HEAP      JVM heap (default 512m)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+version="${TRIBUTARY_KAFKA_VERSION:-4.1.2}"
+port="${TRIBUTARY_KAFKA_PORT:-19092}"
+controller_port=$((port + 1))
+cache="${TRIBUTARY_KAFKA_CACHE:-${HOME}/.cache/tributary/kafka-${version}}"
+state="${TRIBUTARY_KAFKA_STATE:-${TMPDIR:-/tmp}/tributary-kafka-$(id -u)}"
+heap="${TRIBUTARY_KAFKA_HEAP:-512m}"
+start_timeout_s=90
+stop_timeout_s=30
+
+die() {
+  echo "kafka.sh: $*" >&2
+  exit 1
+}
+
+running_pid() {
+  [ -f "$state/pid" ] || return 1
+  local pid
+  pid="$(cat "$state/pid")"
+  # The pid file may outlive the broker (machine restart, SIGKILL): check it is still a
+  # JVM running kafka.Kafka, not a recycled pid of something else.
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'; then
+    echo "$pid"
+    return 0
+  fi
+  return 1
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+fetch_jars() {
+  if [ -f "$cache/libs/.complete" ]; then return 0; fi
+  command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch the Kafka jars: apt-get install maven"
+  command -v java >/dev/null || die "Java 17+ is needed to run Kafka: apt-get install openjdk-17-jre-headless"
+  echo "fetching Apache Kafka ${version} jars with Maven into $cache/libs ..." >&2
+  rm -rf "$cache/libs.tmp"
+  mkdir -p "$cache"
+  # The pom lives in the repo; Maven writes nothing beside it with copy-dependencies to an
+  # explicit output directory, so the work tree stays clean.
+  if ! mvn -q -B -f "$here/kafka/pom.xml" -Dkafka.version="$version" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$cache/libs.tmp" >&2; then
+    die "Maven could not resolve org.apache.kafka:kafka_2.13:${version} (is Maven Central reachable? is the version right?)"
+  fi
+  ls "$cache/libs.tmp"/kafka_2.13-"${version}".jar >/dev/null 2>&1 || die "Maven ran but kafka_2.13-${version}.jar is missing from $cache/libs.tmp"
+  rm -rf "$cache/libs"
+  mv "$cache/libs.tmp" "$cache/libs"
+  touch "$cache/libs/.complete"
+}
+
+write_config() {
+  local dir="$1"
+  cat >"$dir/server.properties" <<EOF
+# Written by scripts/kafka.sh: one node that is both broker and KRaft controller, on loopback.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${controller_port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=${dir}/data
+num.partitions=1
+# One replica of everything: there is one node.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+min.insync.replicas=1
+default.replication.factor=1
+# Tributary creates its topics explicitly; producing to a missing topic must fail, not
+# create it with defaults.
+auto.create.topics.enable=false
+# Groups form at once and accept the short session timeouts tests use.
+group.initial.rebalance.delay.ms=0
+group.min.session.timeout.ms=1000
+# Deleted topics' files go soon, so a test machine's disk does not fill up.
+log.segment.delete.delay.ms=1000
+file.delete.delay.ms=1000
+EOF
+  cat >"$dir/log4j2.properties" <<EOF
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = ${dir}/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.controller.name = org.apache.kafka.controller
+logger.controller.level = INFO
+EOF
+}
+
+start() {
+  if pid="$(running_pid)"; then
+    echo "kafka.sh: already running (pid $pid)" >&2
+    cat "$state/bootstrap"
+    return 0
+  fi
+  if port_open "$port" || port_open "$controller_port"; then
+    die "port $port or $controller_port on 127.0.0.1 is taken by another process: set TRIBUTARY_KAFKA_PORT to a free port"
+  fi
+  fetch_jars
+  mkdir -p "$state"
+  local dir
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/tributary-kafka.XXXXXX")"
+  write_config "$dir"
+  local cp="$cache/libs/*"
+  local jvm=(java "-Xmx${heap}" "-Xms128m" -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$cp")
+
+  # A KRaft cluster id is 16 random bytes, base64url without padding (Kafka's Uuid).
+  local cluster_id
+  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  if ! "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
+    >"$dir/format.log" 2>&1; then
+    cat "$dir/format.log" >&2
+    die "formatting the KRaft log dir in $dir failed (output above)"
+  fi
+
+  nohup "${jvm[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 </dev/null &
+  local pid=$!
+  echo "$pid" >"$state/pid"
+  echo "$dir" >"$state/dir"
+  echo "127.0.0.1:${port}" >"$state/bootstrap"
+
+  local deadline=$((SECONDS + start_timeout_s))
+  until port_open "$port"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 40 "$dir/stdout.log" "$dir/server.log" >&2 2>/dev/null || true
+      rm -f "$state/pid"
+      die "the broker exited during start-up; its logs are in $dir (tail above)"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      kill "$pid" 2>/dev/null || true
+      rm -f "$state/pid"
+      die "the broker did not open 127.0.0.1:$port within ${start_timeout_s}s; its logs are in $dir"
+    fi
+    sleep 0.3
+  done
+  local left=$((deadline - SECONDS))
+  [ "$left" -gt 5 ] || left=5
+  # A listening port is not a serving broker: ask for metadata as a client would.
+  if ! java -cp "$cp" -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+    "$here/kafka/WaitReady.java" "127.0.0.1:${port}" "$left" >"$dir/ready.log" 2>&1; then
+    cat "$dir/ready.log" >&2
+    kill "$pid" 2>/dev/null || true
+    rm -f "$state/pid"
+    die "the broker listens but does not serve metadata; its logs are in $dir"
+  fi
+  echo "kafka.sh: Apache Kafka ${version} (pid $pid) serves at 127.0.0.1:${port}; logs in $dir" >&2
+  echo "127.0.0.1:${port}"
+}
+
+stop() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    echo "kafka.sh: not running" >&2
+    rm -f "$state/pid"
+    return 0
+  fi
+  local dir
+  dir="$(cat "$state/dir" 2>/dev/null || true)"
+  # SIGTERM runs Kafka's shutdown hook: it closes the log cleanly, which is what makes a
+  # restart on the same dir skip recovery.
+  kill -TERM "$pid"
+  local deadline=$((SECONDS + stop_timeout_s))
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kafka.sh: broker (pid $pid) still running after ${stop_timeout_s}s; sending SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$state/pid" "$state/bootstrap" "$state/dir"
+  if [ -n "$dir" ] && [ -d "$dir" ] && [ "${TRIBUTARY_KAFKA_KEEP:-}" != "1" ]; then rm -rf "$dir"; fi
+  echo "kafka.sh: stopped" >&2
+}
+
+status() {
+  local pid
+  if pid="$(running_pid)"; then
+    echo "kafka.sh: running (pid $pid), logs in $(cat "$state/dir")" >&2
+    cat "$state/bootstrap"
+    return 0
+  fi
+  echo "kafka.sh: not running" >&2
+  return 1
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  fetch) fetch_jars ;;
+  *)
+    echo "usage: scripts/kafka.sh start|stop|status|fetch" >&2
+    exit 2
+    ;;
+esac
