@@ -216,19 +216,20 @@ export class TopologyBuilder {
     );
   }
 
-  /** Topics read by the sources upstream of these nodes (through edges, not stores). */
+  /** Topics read by the sources upstream of these nodes (through edges, not stores), in
+   * the order of the nodes and then of their inputs. */
   private sourceTopicsAbove(names: readonly string[]): string[] {
     const topics: string[] = [];
     const seen = new Set<string>();
-    const stack = [...names];
-    while (stack.length > 0) {
-      const n = this.nodes.get(stack.pop() as string);
-      if (n === undefined || seen.has(n.name)) continue;
-      seen.add(n.name);
+    const visit = (name: string): void => {
+      const n = this.nodes.get(name);
+      if (n === undefined || seen.has(name)) return;
+      seen.add(name);
       if (n.kind === "source") {
         for (const t of n.topics) if (!topics.includes(t)) topics.push(t);
-      } else stack.push(...n.predecessors);
-    }
+      } else for (const p of n.predecessors) visit(p);
+    };
+    for (const n of names) visit(n);
     return topics;
   }
 
