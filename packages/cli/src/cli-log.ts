@@ -6,6 +6,8 @@ import type { Command } from "commander";
 /** The flags every command that talks to a log takes. */
 export interface LogFlags {
   broker?: string;
+  /** Kafka bootstrap brokers (comma-separated host:port): the log is a Kafka cluster. */
+  kafka?: string;
   data: string;
   tokenFile?: string;
 }
@@ -17,6 +19,7 @@ export interface LogFlags {
 export function addLogOptions(cmd: Command): Command {
   return cmd
     .option("--broker <address>", "a broker address (tcp://host:port or unix:/path)")
+    .option("--kafka <brokers>", "use a Kafka cluster (bootstrap host:port, comma-separated)")
     .option(
       "--data <dir>",
       "data directory (used when no --broker is given)",
@@ -26,6 +29,12 @@ export function addLogOptions(cmd: Command): Command {
 }
 
 export async function openCliLog(flags: LogFlags): Promise<LogClient> {
+  if (flags.kafka !== undefined) {
+    if (flags.broker !== undefined) {
+      throw new InvalidArgumentError("--kafka and --broker exclude each other: pick one");
+    }
+    return openKafka(flags.kafka);
+  }
   const token = flags.tokenFile === undefined ? undefined : readTokenFile(flags.tokenFile);
   const broker = flags.broker === undefined ? undefined : normalizeBroker(flags.broker);
   return openLog({ broker, dataDir: flags.data, token });
@@ -42,6 +51,12 @@ export async function withLog<T>(
   } finally {
     await log.close();
   }
+}
+
+/** Loaded only when asked for: the Kafka client is not needed by the embedded default. */
+export async function openKafka(brokers: string): Promise<LogClient> {
+  const { openKafkaLog } = await import("@tributary/kafka");
+  return openKafkaLog({ brokers, clientId: "tributary-cli" });
 }
 
 /** `host:port` is taken as TCP, so users can type what they see in `broker listening on`. */

@@ -21,7 +21,10 @@ export type FromWorker =
 export interface WorkerSpec {
   index: number;
   appFile: string;
+  /** The broker the supervisor uses, or (with `kafka`) unused. */
   broker: string;
+  /** Kafka bootstrap brokers, when the app runs on Kafka. */
+  kafka?: string;
   token?: string;
   stateDir: string;
   commitIntervalMs?: number;

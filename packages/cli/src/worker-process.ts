@@ -1,5 +1,6 @@
 import { type LogClient, openLog } from "@tributary/log";
 import { type Worker, runWorker } from "@tributary/streams";
+import { openKafka } from "./cli-log.js";
 import { loadApp } from "./load-app.js";
 import type { FromWorker, ToWorker, WorkerSpec } from "./worker-messages.js";
 
@@ -37,7 +38,10 @@ export async function runWorkerProcess(spec: WorkerSpec): Promise<void> {
 
   try {
     const { app } = await loadApp(spec.appFile);
-    log = await openLog({ broker: spec.broker, token: spec.token });
+    log =
+      spec.kafka === undefined
+        ? await openLog({ broker: spec.broker, token: spec.token })
+        : await openKafka(spec.kafka);
     let lastRestoreReport = 0;
     worker = runWorker(app, {
       log,

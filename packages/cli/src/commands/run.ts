@@ -10,7 +10,13 @@ import {
 import type { Command } from "commander";
 import { pino } from "pino";
 import { CaughtUpTracker } from "../caught-up.js";
-import { type LogFlags, addLogOptions, normalizeBroker, readTokenFile } from "../cli-log.js";
+import {
+  type LogFlags,
+  addLogOptions,
+  normalizeBroker,
+  openCliLog,
+  readTokenFile,
+} from "../cli-log.js";
 import { oneOf, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";
 import { note } from "../output.js";
@@ -79,7 +85,8 @@ export function registerRunCommand(program: Command): void {
 
     let broker: RunningBroker | undefined;
     let address: string;
-    if (flags.broker !== undefined) address = normalizeBroker(flags.broker);
+    if (flags.kafka !== undefined) address = `kafka:${flags.kafka}`;
+    else if (flags.broker !== undefined) address = normalizeBroker(flags.broker);
     else {
       const running = findRunningBroker(flags.data);
       if (running !== undefined) address = running.address;
@@ -98,7 +105,10 @@ export function registerRunCommand(program: Command): void {
     }
     let admin: LogClient | undefined;
     try {
-      admin = await openLog({ broker: address, token });
+      admin =
+        flags.kafka === undefined
+          ? await openLog({ broker: address, token })
+          : await openCliLog(flags);
       // The workers would fail on these one after another; say it once, before starting them.
       for (const t of new Set([...topology.sourceTopics(), ...topology.sinkTopics()])) {
         await admin.admin.describeTopic(t);
@@ -113,6 +123,7 @@ export function registerRunCommand(program: Command): void {
       const spec: Omit<WorkerSpec, "index"> = {
         appFile: path.resolve(file),
         broker: address,
+        ...(flags.kafka === undefined ? {} : { kafka: flags.kafka }),
         stateDir: path.resolve(flags.stateDir ?? path.join(flags.data, "state")),
         storeEngine: store,
         ...(token === undefined ? {} : { token }),
