@@ -83,6 +83,7 @@ export class KTable<K, V> {
             keySerde: Serdes.bytes() as Serde<unknown>,
             valueSerde: suppressBufferValueSerde as Serde<unknown>,
             loggingEnabled: true,
+            inMemory: true,
           },
         ],
         description: `suppress until window closes, ${windowing.description}`,

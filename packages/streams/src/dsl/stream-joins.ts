@@ -66,6 +66,7 @@ export function streamStreamJoin<K, V, V2, VR>(
             keySerde: Serdes.bytes() as Serde<unknown>,
             valueSerde: Serdes.bytes() as Serde<unknown>,
             loggingEnabled: true,
+            inMemory: true,
           },
     leftRepartition: repartition("left", leftValues),
     rightRepartition: repartition("right", rightValues),

@@ -23,6 +23,7 @@ export interface StoreDraft {
   type?: StoreType;
   retentionMs?: number;
   retainDuplicates?: boolean;
+  inMemory?: boolean;
 }
 
 export function storeSpec(draft: StoreDraft, applicationId: string): StoreSpec {
@@ -34,6 +35,7 @@ export function storeSpec(draft: StoreDraft, applicationId: string): StoreSpec {
     changelogTopic: draft.loggingEnabled ? changelogTopicName(applicationId, draft.name) : null,
     ...(draft.retentionMs === undefined ? {} : { retentionMs: draft.retentionMs }),
     ...(draft.retainDuplicates === undefined ? {} : { retainDuplicates: draft.retainDuplicates }),
+    ...(draft.inMemory === undefined ? {} : { inMemory: draft.inMemory }),
   };
 }
 

@@ -74,6 +74,12 @@ export interface StoreSpec {
   readonly retentionMs?: number;
   /** Window stores of stream-stream joins keep every record, even at the same time. */
   readonly retainDuplicates?: boolean;
+  /**
+   * The processor scans this key-value store synchronously (suppression buffer, a join's
+   * pending records): keep it whole in memory, backed by its changelog
+   * (windows/logged-memory-key-value-store.ts), not behind a prefetch.
+   */
+  readonly inMemory?: boolean;
 }
 
 export interface InternalTopicSpec {

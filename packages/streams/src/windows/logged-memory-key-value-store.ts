@@ -1,0 +1,88 @@
+import type { KeyValueStore as StateKeyValueStore } from "@tributary/state";
+import { InMemoryKeyValueStore } from "../runtime/in-memory-key-value-store.js";
+import type { KeyValueStore } from "../runtime/key-value-store.js";
+import type { Serde } from "../serdes.js";
+
+/**
+ * A key-value store kept whole in memory and backed by a store of @tributary/state for
+ * its changelog (Kafka's in-memory suppression buffer, InMemoryTimeOrderedKeyValueBuffer):
+ * for the stores a processor scans synchronously — the suppression buffer, a join's
+ * pending records — which a RocksDB store cannot do inside processing. `open` loads what
+ * the state store restored; every write goes to both, so commit appends it to the
+ * changelog and a restart restores it.
+ */
+export class LoggedMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly memory: InMemoryKeyValueStore<K, V>,
+    readonly inner: StateKeyValueStore<K, V>,
+  ) {}
+
+  static async open<K, V>(
+    inner: StateKeyValueStore<K, V>,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): Promise<LoggedMemoryKeyValueStore<K, V>> {
+    const memory = new InMemoryKeyValueStore<K, V>(inner.name, keySerde, valueSerde);
+    for await (const [k, v] of inner.all()) memory.put(k, v);
+    return new LoggedMemoryKeyValueStore(memory, inner);
+  }
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  get(key: K): V | undefined {
+    return this.memory.get(key);
+  }
+
+  put(key: K, value: V | null): void {
+    this.memory.put(key, value);
+    this.inner.put(key, value);
+  }
+
+  delete(key: K): V | undefined {
+    const old = this.memory.delete(key);
+    if (old !== undefined) this.inner.delete(key);
+    return old;
+  }
+
+  all(): IterableIterator<[K, V]> {
+    return this.memory.all();
+  }
+
+  approximateNumEntries(): number {
+    return this.memory.approximateNumEntries();
+  }
+
+  prefetch(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Nothing to read from disk: every entry is in memory. */
+  prefetchBytes(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  flush(): void {
+    this.inner.flush();
+  }
+
+  commit(): Promise<void> {
+    return this.inner.commit();
+  }
+
+  commitNeeded(): boolean {
+    return this.inner.commitNeeded();
+  }
+
+  close(): void {
+    this.memory.close();
+    this.closing ??= this.inner.close();
+  }
+
+  closed(): Promise<void> {
+    return this.closing ?? Promise.resolve();
+  }
+}
