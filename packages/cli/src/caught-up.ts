@@ -30,29 +30,33 @@ export class CaughtUpTracker {
     return new CaughtUpTracker(admin, topology.applicationId, ends, repartition);
   }
 
-  /** Records still to process on the inputs (as committed), for progress display. */
-  async remaining(): Promise<{ input: number; caughtUp: boolean }> {
+  /**
+   * Records still to process (input up to the start ends, plus repartition topics up to
+   * their current ends), and whether that is none.
+   */
+  async remaining(): Promise<{ remaining: number; caughtUp: boolean }> {
     const committed = new Map(
       (await this.admin.fetchCommittedOffsets(this.applicationId)).map((c) => [
         `${c.topic}\0${c.partition}`,
         c.offset,
       ]),
     );
-    let input = 0;
-    for (const [tp, end] of this.inputEnds) input += Math.max(0, end - (committed.get(tp) ?? 0));
-    if (input > 0) return { input, caughtUp: false };
+    let remaining = 0;
+    for (const [tp, end] of this.inputEnds)
+      remaining += Math.max(0, end - (committed.get(tp) ?? 0));
+    let started = true;
     for (const topic of this.repartitionTopics) {
       let ends: { partition: number; offset: number }[];
       try {
         ends = await this.admin.listOffsets(topic, "latest");
       } catch {
-        return { input, caughtUp: false }; // not created yet: the workers are still starting
+        started = false; // not created yet: the workers are still starting
+        continue;
       }
       for (const o of ends) {
-        if ((committed.get(`${topic}\0${o.partition}`) ?? 0) < o.offset)
-          return { input, caughtUp: false };
+        remaining += Math.max(0, o.offset - (committed.get(`${topic}\0${o.partition}`) ?? 0));
       }
     }
-    return { input, caughtUp: true };
+    return { remaining, caughtUp: started && remaining === 0 };
   }
 }

@@ -18,6 +18,7 @@ export interface ProgressSnapshot {
  * plain line every few seconds, so logs and CI output stay readable.
  */
 export class ProgressView {
+  private bars: cliProgress.MultiBar | undefined;
   private bar: cliProgress.SingleBar | undefined;
   private lastProcessed = 0;
   private lastAt = Date.now();
@@ -29,7 +30,8 @@ export class ProgressView {
     private readonly plainEveryMs = 5000,
   ) {
     if (tty) {
-      this.bar = new cliProgress.SingleBar(
+      // A MultiBar (of one) because it can print lines above the live one (log()).
+      this.bars = new cliProgress.MultiBar(
         {
           format:
             "{workers} | {rate} rec/s | processed {processed} | lag {lag}{remaining} | restore [{bar}] {restore}",
@@ -38,10 +40,11 @@ export class ProgressView {
           stream: process.stderr,
           fps: 5,
           clearOnComplete: false,
+          forceRedraw: true,
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(1, 0, this.payload(emptySnapshot()));
+      this.bar = this.bars.create(1, 0, this.payload(emptySnapshot()));
     }
   }
 
@@ -66,16 +69,19 @@ export class ProgressView {
     }
   }
 
-  /** A line that must not be drawn over (worker events). */
+  /** A line that stays (worker events), printed above the live line on a terminal. */
   message(text: string): void {
-    if (this.bar !== undefined) this.bar.stop();
-    process.stderr.write(`${text}\n`);
-    if (this.bar !== undefined) this.bar.start(1, 0);
+    if (this.bars !== undefined) this.bars.log(`${text}\n`);
+    else process.stderr.write(`${text}\n`);
   }
 
   close(final?: ProgressSnapshot): void {
-    if (final !== undefined && this.bar === undefined) this.message(this.plainLine(final));
-    this.bar?.stop();
+    if (final !== undefined) {
+      if (this.bar !== undefined) this.bar.update(0, this.payload(final));
+      else this.message(this.plainLine(final));
+    }
+    this.bars?.stop();
+    this.bars = undefined;
     this.bar = undefined;
   }
 

@@ -178,7 +178,7 @@ export class Supervisor {
       this.checking = true;
       try {
         const r = await tracker.remaining();
-        this.remaining = r.input;
+        this.remaining = r.remaining;
         if (r.caughtUp) {
           this.options.view.message("caught up with the input end offsets seen at start: stopping");
           void this.stop(0);
