@@ -64,9 +64,11 @@ fetch_jars() {
   mkdir -p "$cache"
   # The pom lives in the repo; Maven writes nothing beside it with copy-dependencies to an
   # explicit output directory, so the work tree stays clean.
-  if ! mvn -q -B -f "$here/kafka/pom.xml" -Dkafka.version="$version" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$cache/libs.tmp" >&2; then
-    die "Maven could not resolve org.apache.kafka:kafka_2.13:${version} (is Maven Central reachable? is the version right?)"
+  if ! mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" -Dkafka.version="$version" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$cache/libs.tmp" \
+    >"$cache/maven.log" 2>&1; then
+    cat "$cache/maven.log" >&2
+    die "Maven could not resolve org.apache.kafka:kafka_2.13:${version} (output above; is Maven Central reachable? is the version right?)"
   fi
   ls "$cache/libs.tmp"/kafka_2.13-"${version}".jar >/dev/null 2>&1 || die "Maven ran but kafka_2.13-${version}.jar is missing from $cache/libs.tmp"
   rm -rf "$cache/libs"

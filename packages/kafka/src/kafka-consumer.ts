@@ -11,7 +11,7 @@ import {
   type TopicPartition,
   validateGroupId,
 } from "@tributary/log";
-import { fromKafkaError, kafkaErrorId } from "./errors.js";
+import { fromKafkaError } from "./errors.js";
 import type { KafkaAdmin } from "./kafka-admin.js";
 import type { KafkaCluster, TopicInfo } from "./kafka-cluster.js";
 import { GroupMember } from "./group-member.js";
@@ -37,6 +37,8 @@ const DEFAULT_REBALANCE_TIMEOUT_MS = 30_000;
 /** Record batch attribute bits (Kafka's RecordBatch): control batch, log-append time. */
 const CONTROL_BATCH = 0x20;
 const LOG_APPEND_TIME = 0x08;
+/** Kafka's error code for a fetch offset outside the log; other partition errors refresh metadata. */
+const OFFSET_OUT_OF_RANGE = 1;
 
 /**
  * LogClient's Consumer over Kafka, poll-based as Kafka's Java consumer: nothing is fetched
@@ -414,7 +416,7 @@ export class KafkaConsumer implements Consumer {
         // The partition moved (rebalance, seek) while the fetch was out: drop what came.
         if (fetchedAt === undefined || this.positions.get(k) !== fetchedAt) continue;
         if (p.errorCode !== 0) {
-          if (kafkaErrorIdOfCode(p.errorCode) === "OFFSET_OUT_OF_RANGE") {
+          if (p.errorCode === OFFSET_OUT_OF_RANGE) {
             this.positions.delete(k);
             toReset.push({ topic, partition: p.partitionIndex });
           } else {
@@ -486,11 +488,6 @@ function appendBatch(batch: RecordsBatch, from: number, next: number, out: LogRe
     }
   }
   return Math.max(next, end);
-}
-
-function kafkaErrorIdOfCode(code: number): string | undefined {
-  // Only the codes a fetch partition acts on; the rest refresh metadata and retry.
-  return code === 1 ? "OFFSET_OUT_OF_RANGE" : kafkaErrorId(undefined);
 }
 
 function key(topic: string, partition: number): string {
