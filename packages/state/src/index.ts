@@ -27,3 +27,21 @@ export {
   type KeyValueStoreOptions,
   openKeyValueStore,
 } from "./store-builder.js";
+export {
+  SegmentedBytesStore,
+  type SegmentedEntry,
+  type SegmentedOptions,
+} from "./window/segmented-bytes-store.js";
+export {
+  openWindowStore,
+  WindowStore,
+  type WindowEntry,
+  type WindowStoreMetrics,
+  type WindowStoreOptions,
+} from "./window/window-store.js";
+export {
+  openSessionStore,
+  SessionStore,
+  type SessionEntry,
+  type SessionStoreOptions,
+} from "./session/session-store.js";
