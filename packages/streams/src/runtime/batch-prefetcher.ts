@@ -1,7 +1,7 @@
 import type { LogRecord } from "@tributary/log";
 import type { Serde } from "../serdes.js";
 import type { SubTopology } from "../topology/topology.js";
-import type { PersistentKeyValueStore } from "./persistent-key-value-store.js";
+import type { RuntimeStore } from "./store-factory.js";
 
 type KeyMapper = ((key: Buffer) => Buffer | null) | null;
 
@@ -28,7 +28,7 @@ export class BatchPrefetcher {
 
   constructor(
     sub: SubTopology,
-    private readonly stores: readonly PersistentKeyValueStore<unknown, unknown>[],
+    private readonly stores: readonly RuntimeStore[],
   ) {
     for (const [topic, source] of sub.sources) {
       this.mappers.set(

@@ -1,7 +1,25 @@
 import type { LogClient, Producer } from "@tributary/log";
 import { openKeyValueStore, StateStoreError } from "@tributary/state";
+import { StreamsArgumentError } from "../errors.js";
 import type { StoreSpec } from "../topology/node-spec.js";
+import { LoggedMemoryKeyValueStore } from "../windows/logged-memory-key-value-store.js";
+import type { StateStore } from "./key-value-store.js";
 import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
+
+/**
+ * What the runtime needs of every store of a task besides what processors see: the
+ * asynchronous half (prefetch for a batch, the commit steps, an awaitable close).
+ * PersistentKeyValueStore, LoggedMemoryKeyValueStore and the persistent window and
+ * session stores all provide it.
+ */
+export interface RuntimeStore extends StateStore {
+  /** Makes these keys (in the store's key encoding) readable synchronously. */
+  prefetchBytes(keys: readonly Buffer[]): Promise<void>;
+  flush(): void;
+  commit(): Promise<void>;
+  commitNeeded(): boolean;
+  closed(): Promise<void>;
+}
 
 export interface StoreFactoryOptions {
   applicationId: string;
@@ -31,10 +49,16 @@ export async function openTaskStores(
   taskId: string,
   partition: number,
   options: StoreFactoryOptions,
-): Promise<Map<string, PersistentKeyValueStore<unknown, unknown>>> {
-  const stores = new Map<string, PersistentKeyValueStore<unknown, unknown>>();
+): Promise<Map<string, RuntimeStore>> {
+  const stores = new Map<string, RuntimeStore>();
   try {
     for (const spec of specs) {
+      if (spec.type !== "key-value") {
+        // the state package's window and session stores are not exported yet
+        throw new StreamsArgumentError(
+          `store '${spec.name}' is a ${spec.type} store, which the worker runtime cannot open yet: run windowed topologies with the TopologyTestDriver until @tributary/state exports its window and session stores`,
+        );
+      }
       const inner = await withLockRetry(options.lockWaitMs, () =>
         openKeyValueStore<unknown, unknown>({
           applicationId: options.applicationId,
@@ -53,7 +77,12 @@ export async function openTaskStores(
           ...(options.warn === undefined ? {} : { warn: options.warn }),
         }),
       );
-      stores.set(spec.name, new PersistentKeyValueStore(inner, taskId));
+      stores.set(
+        spec.name,
+        spec.inMemory === true
+          ? await LoggedMemoryKeyValueStore.open(inner, spec.keySerde, spec.valueSerde)
+          : new PersistentKeyValueStore(inner, taskId),
+      );
     }
   } catch (e) {
     for (const s of stores.values()) s.close();

@@ -9,16 +9,15 @@ import type { App } from "../dsl/define-app.js";
 import { StreamsArgumentError } from "../errors.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { BatchPrefetcher } from "./batch-prefetcher.js";
-import type { PersistentKeyValueStore } from "./persistent-key-value-store.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
-import { openTaskStores, type StoreFactoryOptions } from "./store-factory.js";
+import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
 import { StreamTask } from "./stream-task.js";
 
 /** A task as the worker runs it: the StreamTask plus what the runtime keeps beside it. */
 interface RunningTask {
   readonly id: string;
   readonly task: StreamTask;
-  readonly stores: PersistentKeyValueStore<unknown, unknown>[];
+  readonly stores: RuntimeStore[];
   readonly prefetcher: BatchPrefetcher;
   /** Source partitions seen since the last commit: their positions are committed next. */
   readonly progressed: Map<string, TopicPartition>;

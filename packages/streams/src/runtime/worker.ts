@@ -3,6 +3,7 @@ import {
   GroupError,
   type LogClient,
   type Producer,
+  type TopicPartition,
   topicPartitionKey,
 } from "@tributary/log";
 import type { App } from "../dsl/define-app.js";
@@ -93,6 +94,7 @@ export class Worker {
   /** Committed and leaving the group: revocation has nothing left to commit. */
   private leaving = false;
   private readonly lag = new Map<string, number>();
+  private lost: TopicPartition[] = [];
   private restored = 0;
   private restoredMark = new Map<string, number>();
   private settle!: { resolve: () => void; reject: (e: Error) => void };
@@ -159,16 +161,25 @@ export class Worker {
         listener: {
           onPartitionsAssigned: async (partitions) => {
             if (this.failure !== null) return;
+            await this.closeLost();
             await manager.onAssigned(partitions);
             options.onTasksAssigned?.(manager.taskIds());
           },
           onPartitionsRevoked: async (partitions) => {
             if (this.failure !== null || this.leaving) return;
-            await manager.onRevoked(partitions);
+            await this.closeLost();
+            try {
+              await manager.onRevoked(partitions);
+            } catch (e) {
+              if (!isFenced(e)) throw e;
+              this.options.warn?.(`commit on revocation fenced (${errorText(e)}); closing tasks`);
+              await manager.closeAll();
+            }
           },
-          onPartitionsLost: async (partitions) => {
-            for (const tp of partitions) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
-            await manager.onLost(partitions);
+          // The consumer reports a loss from its heartbeat timer, possibly while a batch
+          // is being processed: the loop closes those tasks at its next safe point.
+          onPartitionsLost: (partitions) => {
+            this.lost.push(...partitions);
           },
         },
       });
@@ -222,6 +233,7 @@ export class Worker {
     try {
       while (this.state === "running") {
         const fetched = await consumer.poll({ maxWaitMs: pollMaxWaitMs });
+        await this.closeLost();
         for (const f of fetched) {
           await manager.process(f);
           const position = consumer.position(f) ?? f.highWatermark;
@@ -276,6 +288,14 @@ export class Worker {
     }
   }
 
+  private async closeLost(): Promise<void> {
+    if (this.lost.length === 0) return;
+    const lost = this.lost;
+    this.lost = [];
+    for (const tp of lost) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
+    await this.manager?.onLost(lost);
+  }
+
   private async fail(e: unknown): Promise<void> {
     const cause = e instanceof Error ? e : new Error(String(e));
     const err = new WorkerFailedError(
@@ -304,6 +324,16 @@ export class Worker {
     this.restoredMark.set(key, done >= total ? 0 : done);
     this.options.onRestore?.({ taskId, store, done, total });
   }
+}
+
+function isFenced(e: unknown): boolean {
+  return (
+    e instanceof GroupError && (e.code === "ILLEGAL_GENERATION" || e.code === "UNKNOWN_MEMBER")
+  );
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /**

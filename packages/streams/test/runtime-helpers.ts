@@ -1,0 +1,138 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { LogClient, ProducerRecord, Serde } from "@tributary/log";
+import {
+  type ChildProc,
+  eventually,
+  spawnTs,
+  startBrokerProcess,
+} from "../../log/test/broker-helpers.js";
+
+/**
+ * Shared helpers for the runtime tests: worker processes (fixtures/worker-process.ts) over
+ * a broker process (the log package's broker fixture), and reading a topic back as the
+ * table it ends in. Process plumbing (ChildProc, spawnTs, eventually) is the log tests'.
+ */
+export { type ChildProc, eventually, startBrokerProcess };
+
+export const FIXTURES = path.join(import.meta.dirname, "fixtures");
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-${prefix}-`));
+}
+
+export interface WorkerProc {
+  proc: ChildProc;
+  stateDir: string;
+}
+
+/** Starts a worker process for the app module `app` (a file in fixtures/) and waits until
+ * it runs (topics made, group joined). */
+export async function startWorker(
+  broker: string,
+  app: string,
+  stateDir: string,
+  extra: string[] = [],
+): Promise<WorkerProc> {
+  const proc = spawnTs(
+    path.join(FIXTURES, "worker-process.ts"),
+    ["--broker", broker, "--app", path.join(FIXTURES, app), "--state", stateDir, ...extra],
+    path.resolve(import.meta.dirname, ".."),
+  );
+  await proc.waitForLine((l) => l.includes('"event":"running"'), "worker running line");
+  return { proc, stateDir };
+}
+
+/** Stops a worker with SIGTERM (a clean stop: commit, close, leave) and waits for exit. */
+export async function stopWorker(w: WorkerProc): Promise<void> {
+  w.proc.kill("SIGTERM");
+  const { code } = await w.proc.exited;
+  if (code !== 0) throw new Error(`worker exited ${code}; stderr: ${w.proc.stderr.join("")}`);
+}
+
+export async function produce(
+  log: LogClient,
+  topic: string,
+  records: readonly ProducerRecord[],
+): Promise<void> {
+  const producer = log.producer();
+  for (let i = 0; i < records.length; i += 1000) {
+    await producer.send(topic, records.slice(i, i + 1000));
+  }
+  await producer.close();
+}
+
+/**
+ * Reads a topic from the start to its current end: every record, and the last value per
+ * key (null values delete, as a table reads them).
+ */
+export async function readTopic<K, V>(
+  log: LogClient,
+  topic: string,
+  keySerde: Serde<K>,
+  valueSerde: Serde<V>,
+): Promise<{
+  records: { key: K; value: V | null; headers: Record<string, Buffer> }[];
+  table: Map<K, V>;
+}> {
+  const ends = await log.admin.listOffsets(topic, "latest");
+  const consumer = log.consumer({ autoOffsetReset: "earliest" });
+  const records: { key: K; value: V | null; headers: Record<string, Buffer> }[] = [];
+  const table = new Map<K, V>();
+  try {
+    const tps = ends.map((e) => ({ topic, partition: e.partition }));
+    consumer.assign(tps);
+    for (const tp of tps) consumer.seek(tp, 0);
+    const done = () => ends.every((e) => (consumer.position(e) ?? 0) >= e.offset);
+    while (!done()) {
+      for (const f of await consumer.poll({ maxWaitMs: 100 })) {
+        const end = ends.find((e) => e.partition === f.partition)!.offset;
+        for (const r of f.records) {
+          if (r.offset >= end) continue;
+          const key = keySerde.deserialize(r.key);
+          const value = r.value === null ? null : valueSerde.deserialize(r.value);
+          records.push({ key, value, headers: r.headers });
+          if (value === null) table.delete(key);
+          else table.set(key, value);
+        }
+      }
+    }
+  } finally {
+    await consumer.close();
+  }
+  return { records, table };
+}
+
+/** Waits until the topic's table equals `expected` (key by key); returns the table. */
+export async function waitForTable<K, V>(
+  log: LogClient,
+  topic: string,
+  keySerde: Serde<K>,
+  valueSerde: Serde<V>,
+  matches: (table: Map<K, V>) => boolean,
+  what: string,
+  timeoutMs = 45_000,
+): Promise<Map<K, V>> {
+  // reads the whole topic each round: rounds are spaced so the workers keep the CPU
+  const deadline = Date.now() + timeoutMs;
+  let last = new Map<K, V>();
+  for (;;) {
+    last = (await readTopic(log, topic, keySerde, valueSerde)).table;
+    if (matches(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}; last table: ${JSON.stringify([...last]).slice(0, 400)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 400));
+  }
+}
+
+export function sameMap<K, V>(a: Map<K, V>, b: Map<K, V>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) {
+    if (!b.has(k) || JSON.stringify(b.get(k)) !== JSON.stringify(v)) return false;
+  }
+  return true;
+}
