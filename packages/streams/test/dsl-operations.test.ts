@@ -18,7 +18,9 @@ function run<K, V>(
   });
   const driver = new TopologyTestDriver(app);
   const topic = driver.createInputTopic<string, number>("in");
-  input.forEach(([k, v], i) => topic.pipeInput(k, v, i));
+  input.forEach(([k, v], i) => {
+    topic.pipeInput(k, v, i);
+  });
   const out = driver.createOutputTopic<K, V>("out").readKeyValuesToList() as [K, V][];
   driver.close();
   return out;
@@ -131,7 +133,7 @@ describe("KStream operations", () => {
     });
     const driver = new TopologyTestDriver(app);
     const input = driver.createInputTopic<string, number>("in");
-    INPUT.forEach(([k, v]) => input.pipeInput(k, v));
+    for (const [k, v] of INPUT) input.pipeInput(k, v);
     const read = (t: string) => driver.createOutputTopic(t).readValuesToList();
     expect(read("small")).toEqual([1]);
     expect(read("medium")).toEqual([2, 3]);

@@ -79,11 +79,14 @@ class ChunkWriter {
   value(v: unknown): void {
     switch (typeof v) {
       case "string":
-        return this.string(v);
+        this.string(v);
+        return;
       case "number":
-        return this.number(v);
+        this.number(v);
+        return;
       case "boolean":
-        return this.byte(v ? 0xc3 : 0xc2);
+        this.byte(v ? 0xc3 : 0xc2);
+        return;
       case "undefined":
         this.ensure(3);
         this.scratch[this.pos++] = 0xd4;
@@ -91,8 +94,14 @@ class ChunkWriter {
         this.scratch[this.pos++] = 0;
         return;
       case "object":
-        if (v === null) return this.byte(0xc0);
-        if (v instanceof Uint8Array) return this.binary(v);
+        if (v === null) {
+          this.byte(0xc0);
+          return;
+        }
+        if (v instanceof Uint8Array) {
+          this.binary(v);
+          return;
+        }
         if (Array.isArray(v)) {
           this.head(0x90, 15, 0, 0xdc, 0xdd, v.length);
           for (let i = 0; i < v.length; i++) this.value(v[i]);
