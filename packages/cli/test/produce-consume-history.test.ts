@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, cli, jsonLines, startBroker, tempDir } from "./helpers.js";
+import { cleanup, cli, eventually, jsonLines, spawnCli, startBroker, tempDir } from "./helpers.js";
 
 afterEach(cleanup);
 
@@ -135,5 +135,33 @@ describe("produce and consume", () => {
     expect(cli(["topics", "list", "--data", data])).toBe("b\n");
     const values = cli(["consume", "b", "--broker", broker.address]).split("\n").filter(Boolean);
     expect(values.sort()).toEqual(["x", "y", "z"]);
+  });
+
+  it("--follow prints records as they arrive, in a group that commits them, until SIGINT", async () => {
+    const data = tempDir();
+    await startBroker(data);
+    cli(["topics", "create", "live", "--partitions", "2", "--data", data]);
+    cli(["produce", "live", "--data", data], { input: "old\n" });
+    const follow = spawnCli([
+      "consume",
+      "live",
+      "--group",
+      "tail",
+      "--follow",
+      "--from-beginning",
+      "--data",
+      data,
+    ]);
+    const printed = () => follow.stdout().split("\n").filter(Boolean);
+    await eventually("the record already there", () => (printed().length === 1 ? true : undefined));
+    cli(["produce", "live", "--data", data], { input: "one\ntwo\n" });
+    await eventually("the new records", () => (printed().length === 3 ? true : undefined));
+    expect(printed()[0]).toBe("old");
+    expect(printed().slice(1).sort()).toEqual(["one", "two"]);
+    follow.child.kill("SIGINT");
+    expect(await follow.exited).toBe(0);
+    const g = JSON.parse(cli(["groups", "describe", "tail", "--format", "json", "--data", data]));
+    expect(g.members).toHaveLength(0);
+    expect(g.offsets.reduce((n: number, o: { lag: number }) => n + o.lag, 0)).toBe(0);
   });
 });
