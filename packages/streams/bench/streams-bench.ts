@@ -1,0 +1,220 @@
+/**
+ * Streams runtime benchmark (not run by the tests):
+ *   cd packages/streams && node --import tsx bench/streams-bench.ts [records=2000000] [restoreKeys=1000000]
+ *
+ * One broker child process (the log package's broker fixture) on a temp dir; this process
+ * is the worker (one worker process, as `tributary run --workers 1`). 100-byte records
+ * (10-byte keys, 90-byte values) on 4 partitions. Measured:
+ * - raw baseline: a plain consumer reading the input, no processing;
+ * - stateless: mapValues + filter to an output topic (bytes serdes);
+ * - count per key with RocksDB + write-back cache + changelog (word count after its
+ *   repartition: the words are the keys, 10,000 distinct);
+ *   both timed from the assignment to the stopped worker (everything committed);
+ * - restore: a worker starting on a changelog of `restoreKeys` distinct keys with no
+ *   local state (child process), and its RSS holding them (after a GC).
+ * Ends with one JSON line: {"statelessPerSec","wordCountPerSec","restorePerSec","rssMBMillionKeys"}.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as readline from "node:readline";
+import { connectBroker, type LogClient, Serdes } from "@tributary/log";
+import { type App, defineApp, runWorker } from "../src/index.js";
+
+const N = Number(process.argv[2] ?? 2_000_000);
+const RESTORE_KEYS = Number(process.argv[3] ?? 1_000_000);
+const PARTITIONS = 4;
+const bytes = Serdes.bytes();
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-streams-bench-"));
+const LOG_FIXTURES = path.resolve(import.meta.dirname, "../../log/test/fixtures");
+
+const rows: { name: string; records: number; ms: number }[] = [];
+function report(name: string, records: number, ms: number): number {
+  rows.push({ name, records, ms });
+  const perSec = Math.round((records / ms) * 1000);
+  console.log(
+    `${name.padEnd(46)} ${String(records).padStart(9)} records ${ms.toFixed(0).padStart(7)} ms ${perSec
+      .toLocaleString("en-US")
+      .padStart(12)} records/s`,
+  );
+  return perSec;
+}
+
+async function startBroker(dir: string): Promise<{ address: string; stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(LOG_FIXTURES, "broker-process.ts"), "--data", dir],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const rl = readline.createInterface({ input: child.stdout! });
+  const address = await new Promise<string>((resolve, reject) => {
+    rl.on("line", (l) => {
+      if (l.startsWith("broker listening on ")) resolve(l.split(" ")[3]!);
+    });
+    child.on("exit", (c) => reject(new Error(`broker exited ${c}`)));
+  });
+  return {
+    address,
+    stop: () =>
+      new Promise((resolve) => {
+        child.on("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+async function fill(
+  log: LogClient,
+  topic: string,
+  n: number,
+  key: (i: number) => Buffer,
+): Promise<void> {
+  const producer = log.producer();
+  const value = Buffer.alloc(90, 0x61);
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i += 10_000) {
+    const records = [];
+    for (let j = i; j < Math.min(n, i + 10_000); j++) records.push({ key: key(j), value });
+    inFlight.push(producer.send(topic, records));
+    if (inFlight.length >= 8) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  await producer.close();
+}
+
+async function rawConsume(log: LogClient, topic: string, n: number): Promise<number> {
+  const consumer = log.consumer({ autoOffsetReset: "earliest" });
+  const tps = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }));
+  consumer.assign(tps);
+  for (const tp of tps) consumer.seek(tp, 0);
+  const t = performance.now();
+  let seen = 0;
+  let sum = 0;
+  while (seen < n) {
+    for (const f of await consumer.poll({ maxWaitMs: 100 })) {
+      for (const r of f.records) sum += r.value === null ? 0 : r.value.length;
+      seen += f.records.length;
+    }
+  }
+  const ms = performance.now() - t;
+  await consumer.close();
+  if (sum === 0) throw new Error("read nothing");
+  return ms;
+}
+
+/**
+ * Runs `app` in this process: from its tasks being assigned (topics made, group joined,
+ * stores restored) until it processed `n` records and stopped, which commits them
+ * (outputs and changelogs acknowledged, store batches written, offsets committed).
+ */
+async function runUntil(log: LogClient, app: App, n: number, stateDir: string): Promise<number> {
+  let t = 0;
+  const worker = runWorker(app, {
+    log,
+    stateDir,
+    onTasksAssigned: () => {
+      t ||= performance.now();
+    },
+  });
+  await worker.start();
+  while (worker.metrics().recordsProcessed < n) await new Promise((r) => setTimeout(r, 5));
+  await worker.stop();
+  return performance.now() - t;
+}
+
+const word = (i: number) => Buffer.from(`word-${String(i % 10_000).padStart(5, "0")}`);
+
+async function main(): Promise<void> {
+  const broker = await startBroker(path.join(root, "broker"));
+  const log = await connectBroker(broker.address);
+  try {
+    await log.admin.createTopic("bench-in", { partitions: PARTITIONS });
+    await log.admin.createTopic("bench-out", { partitions: PARTITIONS });
+    await log.admin.createTopic("bench-counts", { partitions: PARTITIONS });
+    await fill(log, "bench-in", N, word);
+
+    report("raw consumer (no processing), baseline", N, await rawConsume(log, "bench-in", N));
+
+    const stateless = defineApp({
+      applicationId: "bench-stateless",
+      topology: (b) => {
+        b.stream<Buffer, Buffer>("bench-in", { keySerde: bytes, valueSerde: bytes })
+          .mapValues((v) => v)
+          .filter((k) => k !== null)
+          .to("bench-out", { keySerde: bytes, valueSerde: bytes });
+      },
+    });
+    const statelessPerSec = report(
+      "stateless mapValues+filter → topic",
+      N,
+      await runUntil(log, stateless, N, path.join(root, "state-stateless")),
+    );
+
+    const counts = defineApp({
+      applicationId: "bench-count",
+      topology: (b) => {
+        b.stream<string, Buffer>("bench-in", { keySerde: Serdes.string(), valueSerde: bytes })
+          .groupByKey()
+          .count({ storeName: "counts" })
+          .toStream()
+          .to("bench-counts", { keySerde: Serdes.string(), valueSerde: Serdes.msgpack() });
+      },
+    });
+    const wordCountPerSec = report(
+      "count per key, RocksDB + cache + changelog",
+      N,
+      await runUntil(log, counts, N, path.join(root, "state-count")),
+    );
+
+    // restore: a changelog of RESTORE_KEYS distinct keys, read by a fresh worker process
+    await log.admin.createTopic("restore-in", { partitions: 1 });
+    await log.admin.createTopic("bench-restore-kv-changelog", {
+      partitions: 1,
+      config: { cleanupPolicy: "compact" },
+    });
+    await fill(log, "bench-restore-kv-changelog", RESTORE_KEYS, (i) =>
+      Buffer.from(`key-${String(i).padStart(6, "0")}`),
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(import.meta.dirname, "restore-child.ts"),
+        broker.address,
+        path.join(root, "state-restore"),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const line = await new Promise<string>((resolve, reject) => {
+      readline.createInterface({ input: child.stdout! }).on("line", (l) => {
+        if (l.startsWith("{")) resolve(l);
+      });
+      child.on("exit", (c) => reject(new Error(`restore child exited ${c}`)));
+    });
+    const restored = JSON.parse(line) as { records: number; ms: number; rssMB: number };
+    const restorePerSec = report(
+      "restore from changelog (fresh worker)",
+      restored.records,
+      restored.ms,
+    );
+    console.log(
+      `RSS of the worker holding ${restored.records.toLocaleString("en-US")} keys: ${restored.rssMB} MB`,
+    );
+    console.log(
+      JSON.stringify({
+        statelessPerSec,
+        wordCountPerSec,
+        restorePerSec,
+        rssMBMillionKeys: restored.rssMB,
+      }),
+    );
+  } finally {
+    await log.close();
+    await broker.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();
