@@ -52,6 +52,9 @@ export class CachingStore implements KeyValueBytesStore {
    */
   private lru: IterableIterator<string> = this.entries.keys();
   private readonly stats = { hits: 0, misses: 0, evictions: 0, flushes: 0 };
+  /** The last key buffer's map key: a read-then-write of one key converts it once. */
+  private lastKey: Buffer | null = null;
+  private lastKeyStr = "";
 
   constructor(
     private readonly inner: KeyValueBytesStore,
@@ -67,7 +70,7 @@ export class CachingStore implements KeyValueBytesStore {
   }
 
   get(key: Buffer): Buffer | null {
-    const s = keyString(key);
+    const s = this.mapKey(key);
     const e = this.entries.get(s);
     if (e !== undefined) {
       this.stats.hits++;
@@ -82,7 +85,7 @@ export class CachingStore implements KeyValueBytesStore {
   }
 
   put(key: Buffer, value: Buffer | null, keyStr?: string): void {
-    const s = keyStr ?? keyString(key);
+    const s = keyStr ?? this.mapKey(key);
     const e = this.entries.get(s);
     if (e !== undefined) {
       this.entries.delete(s);
@@ -152,6 +155,14 @@ export class CachingStore implements KeyValueBytesStore {
     this.dirty.clear();
     this.bytes = 0;
     await this.inner.close();
+  }
+
+  private mapKey(key: Buffer): string {
+    if (key === this.lastKey) return this.lastKeyStr;
+    const s = keyString(key);
+    this.lastKey = key;
+    this.lastKeyStr = s;
+    return s;
   }
 
   private insert(s: string, entry: CacheEntry): void {

@@ -40,6 +40,14 @@ export class KeyValueStore<K, V> {
     commits: 0,
   };
 
+  /**
+   * The last key serialized: an aggregation reads and then writes the same key, so the
+   * second call reuses the bytes (and the layers below, keyed by buffer identity, their
+   * map key). Only primitive keys: an object key could be mutated in between.
+   */
+  private lastKey: unknown = undefined;
+  private lastKeyBytes: Buffer | null = null;
+
   constructor(
     readonly bytes: KeyValueBytesStore,
     private readonly keySerde: StoreSerde<K>,
@@ -129,6 +137,7 @@ export class KeyValueStore<K, V> {
   }
 
   private keyBytes(key: K): Buffer {
+    if (key === this.lastKey && this.lastKeyBytes !== null) return this.lastKeyBytes;
     const b = this.keySerde.serialize(key);
     if (b === null || b.length === 0) {
       throw new StateStoreError(
@@ -137,6 +146,10 @@ export class KeyValueStore<K, V> {
       );
     }
     if (isReservedKey(b)) throw new ReservedKeyError(this.name, b);
+    if (typeof key !== "object" && typeof key !== "function") {
+      this.lastKey = key;
+      this.lastKeyBytes = b;
+    }
     return b;
   }
 }

@@ -30,14 +30,20 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-streams-bench-"));
 const LOG_FIXTURES = path.resolve(import.meta.dirname, "../../log/test/fixtures");
 
 const rows: { name: string; records: number; ms: number }[] = [];
+/** CPU of this (worker) process per record in the last runUntil: steadier than rates on a
+ * shared machine. */
+let lastCpuUsPerRecord = 0;
 function report(name: string, records: number, ms: number): number {
   rows.push({ name, records, ms });
   const perSec = Math.round((records / ms) * 1000);
   console.log(
     `${name.padEnd(46)} ${String(records).padStart(9)} records ${ms.toFixed(0).padStart(7)} ms ${perSec
       .toLocaleString("en-US")
-      .padStart(12)} records/s`,
+      .padStart(
+        12,
+      )} records/s${lastCpuUsPerRecord > 0 ? `  ${lastCpuUsPerRecord.toFixed(2)} µs CPU/record` : ""}`,
   );
+  lastCpuUsPerRecord = 0;
   return perSec;
 }
 
@@ -110,16 +116,22 @@ async function rawConsume(log: LogClient, topic: string, n: number): Promise<num
  */
 async function runUntil(log: LogClient, app: App, n: number, stateDir: string): Promise<number> {
   let t = 0;
+  let cpu = process.cpuUsage();
   const worker = runWorker(app, {
     log,
     stateDir,
     onTasksAssigned: () => {
-      t ||= performance.now();
+      if (t === 0) {
+        t = performance.now();
+        cpu = process.cpuUsage();
+      }
     },
   });
   await worker.start();
   while (worker.metrics().recordsProcessed < n) await new Promise((r) => setTimeout(r, 5));
   await worker.stop();
+  const used = process.cpuUsage(cpu);
+  lastCpuUsPerRecord = (used.user + used.system) / n;
   return performance.now() - t;
 }
 

@@ -123,17 +123,46 @@ export class TaskManager {
   }
 
   /**
-   * Runs a fetched batch: one prefetch per store for the keys it reads, then the whole
-   * batch synchronously. Throws what the task throws (a ProcessingError under
-   * errorHandling "fail", a PrefetchMissError): the worker stops on it.
+   * Runs what one poll fetched: the prefetches of all batches go out together (one
+   * getMany per store, the tasks' stores are distinct), then each batch is processed
+   * synchronously. Batches of one task (a task reading several topics) go one after
+   * another, since a prefetch serves until the next one. Throws what a task throws (a
+   * ProcessingError under errorHandling "fail", a PrefetchMissError): the worker stops.
    */
+  async processAll(fetched: readonly FetchedPartition[]): Promise<void> {
+    const seen = new Set<RunningTask>();
+    const parallel: { t: RunningTask; f: FetchedPartition }[] = [];
+    const later: FetchedPartition[] = [];
+    for (const f of fetched) {
+      const t = this.byPartition.get(topicPartitionKey(f.topic, f.partition));
+      if (t === undefined || f.records.length === 0) continue;
+      if (seen.has(t)) later.push(f);
+      else {
+        seen.add(t);
+        parallel.push({ t, f });
+      }
+    }
+    await Promise.all(
+      parallel.map(({ t, f }) =>
+        t.prefetcher.active ? t.prefetcher.prefetch(f.topic, f.records) : undefined,
+      ),
+    );
+    for (const { t, f } of parallel) this.run(t, f);
+    for (const f of later) await this.process(f);
+  }
+
+  /** Runs one fetched batch: prefetch the keys it reads, then process it. */
   async process(fetched: FetchedPartition): Promise<void> {
-    const key = topicPartitionKey(fetched.topic, fetched.partition);
-    const t = this.byPartition.get(key);
+    const t = this.byPartition.get(topicPartitionKey(fetched.topic, fetched.partition));
     if (t === undefined || fetched.records.length === 0) return;
     if (t.prefetcher.active) await t.prefetcher.prefetch(fetched.topic, fetched.records);
+    this.run(t, fetched);
+  }
+
+  private run(t: RunningTask, fetched: FetchedPartition): void {
     t.task.processBatch(fetched.topic, fetched.partition, fetched.records);
     this.processed += fetched.records.length;
+    const key = topicPartitionKey(fetched.topic, fetched.partition);
     if (!t.progressed.has(key)) {
       t.progressed.set(key, { topic: fetched.topic, partition: fetched.partition });
     }

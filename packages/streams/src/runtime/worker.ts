@@ -234,8 +234,8 @@ export class Worker {
       while (this.state === "running") {
         const fetched = await consumer.poll({ maxWaitMs: pollMaxWaitMs });
         await this.closeLost();
+        await manager.processAll(fetched);
         for (const f of fetched) {
-          await manager.process(f);
           const position = consumer.position(f) ?? f.highWatermark;
           this.lag.set(
             topicPartitionKey(f.topic, f.partition),
