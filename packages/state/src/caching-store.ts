@@ -107,8 +107,13 @@ export class CachingStore implements KeyValueBytesStore {
   async prefetch(keys: readonly Buffer[], known: readonly KeyValueChange[] = []): Promise<void> {
     const missing: Buffer[] = [];
     const cached: KeyValueChange[] = known.slice();
+    // A batch repeats its hot keys: each goes down once.
+    const seen = new Set<string>();
     for (const key of keys) {
-      const e = this.entries.get(keyString(key));
+      const s = keyString(key);
+      if (seen.has(s)) continue;
+      seen.add(s);
+      const e = this.entries.get(s);
       if (e === undefined) missing.push(key);
       else cached.push({ key: e.key, value: e.value });
     }

@@ -19,6 +19,8 @@ export class ProducingRecordCollector implements RecordCollector {
   private readonly buffers = new Map<string, { records: ProducerRecord[]; bytes: number }>();
   private readonly chains = new Map<string, Promise<void>>();
   private failure: unknown = null;
+  /** Bytes handed in and not yet acknowledged (buffered or in flight). */
+  private unacked = 0;
   /** Records handed to the producer and acknowledged. */
   sent = 0;
 
@@ -35,6 +37,12 @@ export class ProducingRecordCollector implements RecordCollector {
     if (b.bytes >= SEND_BYTES) this.dispatch(topic, b);
   }
 
+  /** True when more than `limit` bytes await acknowledgement: the worker waits before
+   * its next poll, so a slow log bounds the worker's memory instead of growing it. */
+  backlogged(limit: number): boolean {
+    return this.unacked > limit;
+  }
+
   async flush(): Promise<void> {
     for (const [topic, b] of this.buffers) if (b.records.length > 0) this.dispatch(topic, b);
     await Promise.all(this.chains.values());
@@ -47,6 +55,7 @@ export class ProducingRecordCollector implements RecordCollector {
 
   private dispatch(topic: string, b: { records: ProducerRecord[]; bytes: number }): void {
     const records = b.records;
+    const bytes = b.bytes;
     b.records = [];
     b.bytes = 0;
     const previous = this.chains.get(topic) ?? Promise.resolve();
@@ -57,6 +66,8 @@ export class ProducingRecordCollector implements RecordCollector {
         this.sent += records.length;
       } catch (e) {
         this.failure ??= e;
+      } finally {
+        this.unacked -= bytes;
       }
     });
     this.chains.set(topic, next);

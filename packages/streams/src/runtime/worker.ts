@@ -13,6 +13,10 @@ import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
 import { TaskManager } from "./task-manager.js";
 
+/** Output bytes awaiting acknowledgement above which the worker commits early (bounds
+ * memory when the log is slower than processing). */
+const MAX_UNACKED_OUTPUT_BYTES = 64 * 1024 * 1024;
+
 export interface RestoreProgressEvent {
   taskId: string;
   store: string;
@@ -244,7 +248,11 @@ export class Worker {
         }
         const now = Date.now();
         manager.punctuate(now);
-        if (now - lastCommit >= interval || manager.commitNeeded()) {
+        if (
+          now - lastCommit >= interval ||
+          manager.commitNeeded() ||
+          this.collector!.backlogged(MAX_UNACKED_OUTPUT_BYTES)
+        ) {
           await this.commit(manager);
           lastCommit = Date.now();
         }
