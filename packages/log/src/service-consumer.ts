@@ -60,6 +60,7 @@ export class ServiceConsumer implements Consumer {
   private needsJoin = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   /** A fetch sent ahead from the positions the last poll left (see prefetch). */
   private prefetched: { key: string; responses: Promise<FetchResponse[] | undefined> } | undefined;
 
@@ -363,20 +364,26 @@ export class ServiceConsumer implements Consumer {
     return all.filter((c) => wanted.has(topicPartitionKey(c.topic, c.partition)));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     this.prefetched = undefined;
     this.stopHeartbeat();
     if (this.groupId !== undefined && this.memberId !== "") {
       const owned = this.assignment();
+      // Still open here: the listener's last commit of its partitions must go through.
       if (owned.length > 0) await this.listener.onPartitionsRevoked?.(owned);
+      this.closed = true;
       try {
         await this.service.leaveGroup({ groupId: this.groupId, memberId: this.memberId });
       } catch {
         // Leaving is a courtesy: the session timeout removes the member anyway.
       }
     }
+    this.closed = true;
     this.partitions.clear();
   }
 

@@ -203,6 +203,23 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       await b.close();
     });
 
+    it("close() lets the revoke listener commit the partitions' last positions", async () => {
+      await client.admin.createTopic("closing", { partitions: 2 });
+      await client.producer().send("closing", ids(0, 40));
+      let consumer: Consumer | undefined;
+      const c = client.consumer({
+        groupId: "g-close",
+        autoOffsetReset: "earliest",
+        listener: { onPartitionsRevoked: async () => consumer!.commit() },
+      });
+      consumer = c;
+      await c.subscribe(["closing"]);
+      expect((await consumeUntil(c, 40)).length).toBe(40);
+      await c.close();
+      const committed = await client.admin.fetchCommittedOffsets("g-close");
+      expect(committed.reduce((n, o) => n + o.offset, 0)).toBe(40);
+    });
+
     it("a long poll returns a record produced while it waits", async () => {
       await client.admin.createTopic("live", { partitions: 1 });
       const c = client.consumer();
