@@ -69,3 +69,31 @@ export {
 } from "./topology/internal-names.js";
 export { observeTopic, type ObserveTopicOptions, type TopicRecord } from "./rx/observe-topic.js";
 export { storeChanges$ } from "./rx/store-changes.js";
+
+// Time, windows and joins.
+export type { Joined } from "./dsl/options.js";
+export { TimeWindowedKStream } from "./dsl/time-windowed-kstream.js";
+export { SessionWindowedKStream } from "./dsl/session-windowed-kstream.js";
+export { TimeWindows } from "./windows/time-windows.js";
+export { SlidingWindows } from "./windows/sliding-windows.js";
+export { SessionWindows } from "./windows/session-windows.js";
+export { JoinWindows } from "./windows/join-windows.js";
+export { untilWindowCloses, type Suppressed } from "./windows/suppressed.js";
+export {
+  type Window,
+  type Windowed,
+  windowedKeyString,
+  windowedSerde,
+} from "./windows/windowed.js";
+export { droppedRecords } from "./windows/dropped-records.js";
+export type {
+  ReadableSessionStore,
+  ReadableWindowStore,
+  SessionStore,
+  SessionStoreEntry,
+  WindowStore,
+  WindowStoreEntry,
+} from "./windows/window-store.js";
+export { InMemoryWindowStore } from "./windows/in-memory-window-store.js";
+export { InMemorySessionStore } from "./windows/in-memory-session-store.js";
+export type { JoinType, ValueJoiner } from "./joins/join-type.js";
