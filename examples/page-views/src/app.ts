@@ -41,7 +41,7 @@ export default defineApp({
           end: new Date(w.window.end).toISOString(),
           views: views ?? 0,
         };
-        return [`${w.key}@${start}`, minute] as const;
+        return [`${w.key}@${start}` as string, minute] as const;
       })
       .to("user-minutes", { keySerde: str, valueSerde: Serdes.json<UserMinute>() });
   },
