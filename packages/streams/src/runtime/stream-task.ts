@@ -24,6 +24,11 @@ export interface StreamTaskOptions {
   deadLetterTopic: string;
   /** Wall clock in ms; the test driver passes its mock clock. */
   clock?: () => number;
+  /**
+   * Stream time to start from: the worker passes what it committed with the input offsets,
+   * so a task that moves or restarts drops the same late records an uninterrupted one would.
+   */
+  streamTime?: number;
 }
 
 interface Punctuator {
@@ -72,6 +77,7 @@ export class StreamTask implements TaskServices {
     this.id = sub.taskId(options.partition);
     this.applicationId = options.applicationId;
     this.clock = options.clock ?? Date.now;
+    this.time = options.streamTime ?? -1;
     for (const spec of sub.stores) this.stores.set(spec.name, options.openStore(spec, this.id));
     const byName = new Map<string, ProcessorNode>();
     for (const n of sub.nodes) {
