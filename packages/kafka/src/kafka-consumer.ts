@@ -66,6 +66,7 @@ export class KafkaConsumer implements Consumer {
   private readonly fetchPool: ConnectionPool;
   private readonly wireGroupId: string | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly cluster: KafkaCluster,
@@ -270,16 +271,39 @@ export class KafkaConsumer implements Consumer {
     return all.filter((o) => wanted.has(key(o.topic, o.partition)));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.member !== undefined && this.subscription !== null && this.member.active) {
-      // As the Java consumer: partitions are revoked (the listener may commit) before leaving.
-      await this.options.listener?.onPartitionsRevoked?.(this.assignment());
+  /**
+   * Hands the partitions back, then leaves the group. As the Java consumer on close: the
+   * listener's onPartitionsRevoked runs while the consumer is still open, so a commit inside
+   * it goes through, also when a rebalance is pending but this member still holds its
+   * generation (Kafka accepts that generation's commits until the group re-forms); a member
+   * the coordinator already dropped gets onPartitionsLost instead. The group is left and the
+   * connections closed even if the listener throws; its error is thrown after that. Calls
+   * while closing share one close, so the listener runs once.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    let listenerError: unknown;
+    const owned = this.assignment();
+    if (this.member !== undefined && this.subscription !== null && owned.length > 0) {
+      try {
+        if (this.member.lost || this.member.memberId === "") {
+          await this.options.listener?.onPartitionsLost?.(owned);
+        } else {
+          await this.options.listener?.onPartitionsRevoked?.(owned);
+        }
+      } catch (err) {
+        listenerError = err;
+      }
     }
     this.closed = true;
     await this.member?.leave();
     this.setAssignment([]);
     await Promise.all([this.groupPool.close(), this.fetchPool.close()]);
+    if (listenerError !== undefined) throw listenerError;
   }
 
   /** Revokes (or loses) the current partitions, rejoins, and hands over the new ones. */
