@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { LogClient, ProducerRecord, Serde } from "@tributary/log";
+import { connectBroker, type LogClient, type ProducerRecord, type Serde } from "@tributary/log";
 import {
   type ChildProc,
   eventually,
@@ -11,8 +11,9 @@ import {
 
 /**
  * Shared helpers for the runtime tests: worker processes (fixtures/worker-process.ts) over
- * a broker process (the log package's broker fixture), and reading a topic back as the
- * table it ends in. Process plumbing (ChildProc, spawnTs, eventually) is the log tests'.
+ * a log backend (a broker process, the log package's fixture, by default; the Kafka suite
+ * passes its own), and reading a topic back as the table it ends in. Process plumbing
+ * (ChildProc, spawnTs, eventually) is the log tests'.
  */
 export { type ChildProc, eventually, startBrokerProcess };
 
@@ -22,22 +23,58 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-${prefix}-`));
 }
 
+/**
+ * The log a scenario runs on: the test's own client, the worker-process flags that connect
+ * a worker to the same log, and how to tear it down. The scenarios in worker-scenarios.ts
+ * take one, so the same end-to-end tests run over the broker here and over Kafka in
+ * packages/kafka/test.
+ */
+export interface Backend {
+  /** "broker" or "kafka", for messages. */
+  readonly name: string;
+  readonly log: LogClient;
+  /** fixtures/worker-process.ts flags that open this log in a worker process. */
+  readonly workerArgs: readonly string[];
+  /** Closes the client and stops or cleans what the backend started. */
+  close(): Promise<void>;
+}
+
+/** A broker process on a fresh data directory, and a client of it. */
+export async function brokerBackend(): Promise<Backend> {
+  const b = await startBrokerProcess(tempDir("rt-broker"));
+  const log = await connectBroker(b.address).catch((err) => {
+    b.proc.kill("SIGKILL");
+    throw err;
+  });
+  return {
+    name: "broker",
+    log,
+    workerArgs: ["--broker", b.address],
+    close: async () => {
+      await log.close();
+      b.proc.kill("SIGTERM");
+      await b.proc.exited;
+    },
+  };
+}
+
 export interface WorkerProc {
   proc: ChildProc;
   stateDir: string;
 }
 
-/** Starts a worker process for the app module `app` (a file in fixtures/) and waits until
- * it runs (topics made, group joined). */
+/** Starts a worker process for the app module `app` (a file in fixtures/) on a backend (or
+ * a broker address) and waits until it runs (topics made, group joined). */
 export async function startWorker(
-  broker: string,
+  on: Backend | string,
   app: string,
   stateDir: string,
   extra: string[] = [],
 ): Promise<WorkerProc> {
+  const connect = typeof on === "string" ? ["--broker", on] : on.workerArgs;
   const proc = spawnTs(
     path.join(FIXTURES, "worker-process.ts"),
-    ["--broker", broker, "--app", path.join(FIXTURES, app), "--state", stateDir, ...extra],
+    [...connect, "--app", path.join(FIXTURES, app), "--state", stateDir, ...extra],
     path.resolve(import.meta.dirname, ".."),
   );
   await proc.waitForLine((l) => l.includes('"event":"running"'), "worker running line");

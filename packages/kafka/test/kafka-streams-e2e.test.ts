@@ -1,0 +1,39 @@
+import { afterEach, describe, it } from "vitest";
+import type { Backend } from "../../streams/test/runtime-helpers.js";
+import {
+  crashRestoreScenario,
+  tableScenario,
+  wordCountScenario,
+} from "../../streams/test/worker-scenarios.js";
+import { kafkaBackend } from "./kafka-streams-backend.js";
+import { kafkaBrokers } from "./kafka-helpers.js";
+
+kafkaBrokers();
+
+// The streams end-to-end scenarios the broker runs (packages/streams/test/worker-*.test.ts),
+// unchanged, on a real Kafka broker: worker processes with RocksDB state, their changelog
+// and repartition topics, and the app's consumer group are Kafka's.
+let backend: Backend | undefined;
+afterEach(async () => {
+  await backend?.close();
+  backend = undefined;
+});
+
+describe("streams workers on Apache Kafka", () => {
+  it("count words like the reference over 3000 lines on 3 partitions, state in RocksDB", async () => {
+    backend = await kafkaBackend("wc");
+    await wordCountScenario(backend);
+  });
+
+  it("keep a KTable of the latest value per key (tombstones delete) and regrouped counts", async () => {
+    backend = await kafkaBackend("tbl");
+    await tableScenario(backend);
+  });
+
+  it("a stateful worker killed with SIGKILL restores from the changelog and loses no input", {
+    timeout: 120_000,
+  }, async () => {
+    backend = await kafkaBackend("crash");
+    await crashRestoreScenario(backend, { kills: 4, sessionMs: 2000 });
+  });
+});
