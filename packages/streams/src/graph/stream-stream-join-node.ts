@@ -1,3 +1,4 @@
+import type { Buffered } from "../joins/join-buffer-serde.js";
 import { StreamStreamJoinProcessor } from "../joins/stream-stream-join-processor.js";
 import type { JoinType, ValueJoiner } from "../joins/join-type.js";
 import { PassThroughProcessor } from "../runtime/processors/stream-processors.js";
@@ -50,6 +51,10 @@ export class StreamStreamJoinNode extends GraphNode {
       type: s.type,
       windows: s.windows,
       keySerde: s.keySerde,
+      bufferSerde: (isLeft ? s.leftBuffer : s.rightBuffer).valueSerde as Serde<Buffered<unknown>>,
+      otherBufferSerde: (isLeft ? s.rightBuffer : s.leftBuffer).valueSerde as Serde<
+        Buffered<unknown>
+      >,
     });
     const detail = `${s.type} stream-stream join, ${s.windows}`;
     builder.addProcessor(

@@ -22,6 +22,13 @@ export interface StreamStreamJoinSide {
   type: JoinType;
   windows: JoinWindows;
   keySerde: Serde<unknown>;
+  /**
+   * This side's buffer value serde: with it, a pending record keeps its value in the
+   * pending store, so emitting it never reads the window store for a key the runtime did
+   * not prefetch for the current batch (a persistent store can only answer those).
+   */
+  bufferSerde?: Serde<Buffered<unknown>>;
+  otherBufferSerde?: Serde<Buffered<unknown>>;
 }
 
 /**
@@ -95,7 +102,8 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
     const waits = type === "outer" || (type === "left" && left);
     if (matches.length === 0 && waits && this.pending !== null) {
       keyBytes ??= this.side.keySerde.serialize(r.key) as Buffer;
-      this.pending.put(pendingKey(t, left, seq, keyBytes), Buffer.alloc(0));
+      const held = this.side.bufferSerde?.serialize({ seq, value: r.value }) ?? Buffer.alloc(0);
+      this.pending.put(pendingKey(t, left, seq, keyBytes), held);
       if (t < (earliestPending.get(this.pending) ?? Number.POSITIVE_INFINITY)) {
         earliestPending.set(this.pending, t);
       }
@@ -111,7 +119,7 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
     if (!(first + waitMs < now)) return;
     const done: Buffer[] = [];
     let next = Number.POSITIVE_INFINITY;
-    for (const [k] of pending.all()) {
+    for (const [k, held] of pending.all()) {
       const p = decodePendingKey(k);
       if (p.timestamp + waitMs >= now) {
         next = p.timestamp;
@@ -124,9 +132,7 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
       }
       done.push(k);
       const key = this.side.keySerde.deserialize(Buffer.from(p.key)) as K;
-      const own = p.left ? this.sideStore(true) : this.sideStore(false);
-      const seq = k.readUInt32BE(9);
-      const rec = own.fetchRange(key, p.timestamp, p.timestamp).find((e) => e.value.seq === seq);
+      const rec = this.heldRecord(p.left, key, p.timestamp, k.readUInt32BE(9), held);
       if (rec === undefined) continue; // expired from the buffer: nothing left to emit
       const value = p.left
         ? this.joiner(rec.value.value as V1, null)
@@ -135,6 +141,21 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
     }
     for (const k of done) pending.delete(k);
     earliestPending.set(pending, next);
+  }
+
+  /** The pending record's buffered value: kept beside it, or (test driver) in its buffer. */
+  private heldRecord(
+    left: boolean,
+    key: K,
+    timestamp: number,
+    seq: number,
+    held: Buffer,
+  ): { value: Buffered<unknown> } | undefined {
+    const serde = left === this.side.left ? this.side.bufferSerde : this.side.otherBufferSerde;
+    if (held.length > 0 && serde !== undefined) return { value: serde.deserialize(held) };
+    return this.sideStore(left)
+      .fetchRange(key, timestamp, timestamp)
+      .find((e) => e.value.seq === seq);
   }
 
   private sideStore(left: boolean): WindowStore<K, Buffered<unknown>> {

@@ -15,7 +15,9 @@ export interface TopicLayout {
  * InternalTopicManager does at startup:
  * - a repartition topic gets as many partitions as the sub-topology writing it has tasks
  *   (the largest partition count among that sub-topology's source topics), unless the
- *   compiler fixed a count (`repartition({ numberOfPartitions })`);
+ *   compiler fixed a count (`repartition({ numberOfPartitions })`) or it feeds a join,
+ *   whose other inputs then set it;
+ * - every join's inputs are checked for equal counts (the real ones), naming each;
  * - a changelog gets as many partitions as the sub-topology owning its store has tasks,
  *   cleanup.policy=compact, so task `<sub>_<p>` logs to and restores from partition p;
  * - the dead-letter topic gets one partition.
@@ -56,21 +58,42 @@ export async function ensureTopics(
   }
 
   // Repartition topics: resolved in rounds, since a sub-topology may read one that another
-  // sub-topology writes from its own repartition input.
+  // sub-topology writes from its own repartition input. A repartition topic feeding a join
+  // takes the count of the join's other inputs (Kafka's co-partition groups), so the join
+  // is co-partitioned by construction; otherwise that of the sub-topology writing it.
   const repartition = topology.internalTopics.filter((t) => t.purpose === "repartition");
   for (const t of repartition) {
     const n = await countOf(t.name);
     if (n !== undefined) partitions.set(t.name, n);
     else if (t.partitions !== null) partitions.set(t.name, t.partitions);
   }
+  const writerCount = (topic: string): number | undefined => {
+    const writers = topology.subtopologies.filter((s) => s.sinkTopics.includes(topic));
+    const counts = writers.flatMap((s) => s.sourceTopics.map((x) => partitions.get(x)));
+    if (counts.length === 0 || counts.some((c) => c === undefined)) return undefined;
+    return Math.max(...(counts as number[]));
+  };
+  const groupOf = new Map<string, readonly string[]>();
+  for (const g of topology.coPartitionGroups) for (const t of g.topics) groupOf.set(t, g.topics);
   let unresolved = repartition.filter((t) => !partitions.has(t.name));
   while (unresolved.length > 0) {
     const before = unresolved.length;
     for (const t of unresolved) {
-      const writers = topology.subtopologies.filter((s) => s.sinkTopics.includes(t.name));
-      const counts = writers.flatMap((s) => s.sourceTopics.map((x) => partitions.get(x)));
-      if (counts.length > 0 && counts.every((c) => c !== undefined)) {
-        partitions.set(t.name, Math.max(...(counts as number[])));
+      if (partitions.has(t.name)) continue;
+      const group = groupOf.get(t.name);
+      const fixed = group?.map((x) => partitions.get(x)).find((n) => n !== undefined);
+      if (fixed !== undefined) {
+        partitions.set(t.name, fixed);
+      } else if (group === undefined) {
+        const n = writerCount(t.name);
+        if (n !== undefined) partitions.set(t.name, n);
+      } else {
+        // every input of the join is a new repartition topic: all get the largest
+        const counts = group.map(writerCount);
+        if (counts.every((c) => c !== undefined)) {
+          const n = Math.max(...(counts as number[]));
+          for (const x of group) partitions.set(x, n);
+        }
       }
     }
     unresolved = unresolved.filter((t) => !partitions.has(t.name));
@@ -80,6 +103,7 @@ export async function ensureTopics(
       );
     }
   }
+  checkJoinsCopartitioned(topology, partitions);
   for (const t of repartition) {
     if (!existing.has(t.name)) {
       await admin.createTopic(t.name, {
@@ -130,4 +154,16 @@ function checkCopartitioned(sub: SubTopology, counts: number[]): void {
   throw new CopartitioningError(
     `sub-topology ${sub.id} keeps state (${sub.stores.map((s) => s.name).join(", ")}) over topics that are not co-partitioned: ${list} partitions. Give them the same partition count, or repartition() one of them`,
   );
+}
+
+/** Every join's inputs, with the counts they really have (Kafka's CopartitionedTopicsEnforcer). */
+function checkJoinsCopartitioned(topology: Topology, partitions: ReadonlyMap<string, number>) {
+  for (const g of topology.coPartitionGroups) {
+    const counts = g.topics.map((t) => partitions.get(t));
+    if (new Set(counts).size <= 1) continue;
+    const list = g.topics.map((t, i) => `'${t}' has ${counts[i]}`).join(", ");
+    throw new CopartitioningError(
+      `join '${g.join}' of app '${topology.applicationId}' needs co-partitioned inputs, but ${list} partitions: records of one key would meet in different tasks. Create the topics with the same partition count, or repartition({ numberOfPartitions }) one side`,
+    );
+  }
 }

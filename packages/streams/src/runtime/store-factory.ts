@@ -1,8 +1,18 @@
 import type { LogClient, Producer } from "@tributary/log";
-import { openKeyValueStore, StateStoreError } from "@tributary/state";
+import {
+  type KeyValueStoreOptions,
+  openKeyValueStore,
+  openSessionStore,
+  openWindowStore,
+  StateStoreError,
+} from "@tributary/state";
 import { StreamsArgumentError } from "../errors.js";
 import type { StoreSpec } from "../topology/node-spec.js";
 import { LoggedMemoryKeyValueStore } from "../windows/logged-memory-key-value-store.js";
+import {
+  PersistentSessionStore,
+  PersistentWindowStore,
+} from "../windows/persistent-window-store.js";
 import type { StateStore } from "./key-value-store.js";
 import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
 
@@ -53,36 +63,21 @@ export async function openTaskStores(
   const stores = new Map<string, RuntimeStore>();
   try {
     for (const spec of specs) {
-      if (spec.type !== "key-value") {
-        // the state package's window and session stores are not exported yet
-        throw new StreamsArgumentError(
-          `store '${spec.name}' is a ${spec.type} store, which the worker runtime cannot open yet: run windowed topologies with the TopologyTestDriver until @tributary/state exports its window and session stores`,
-        );
-      }
-      const inner = await withLockRetry(options.lockWaitMs, () =>
-        openKeyValueStore<unknown, unknown>({
-          applicationId: options.applicationId,
-          taskId,
-          name: spec.name,
-          keySerde: spec.keySerde,
-          valueSerde: spec.valueSerde,
-          engine: options.engine,
-          stateDir: options.stateDir,
-          cacheBytes: options.cacheBytes,
-          ...(spec.changelogTopic === null
-            ? {}
-            : { changelog: { client: options.log, partition, producer: options.producer } }),
-          onRestoreProgress: (done, total) =>
-            options.onRestoreProgress?.(taskId, spec.name, done, total),
-          ...(options.warn === undefined ? {} : { warn: options.warn }),
-        }),
-      );
-      stores.set(
-        spec.name,
-        spec.inMemory === true
-          ? await LoggedMemoryKeyValueStore.open(inner, spec.keySerde, spec.valueSerde)
-          : new PersistentKeyValueStore(inner, taskId),
-      );
+      const common: CommonOptions = {
+        applicationId: options.applicationId,
+        taskId,
+        name: spec.name,
+        engine: options.engine,
+        stateDir: options.stateDir,
+        cacheBytes: options.cacheBytes,
+        ...(spec.changelogTopic === null
+          ? {}
+          : { changelog: { client: options.log, partition, producer: options.producer } }),
+        onRestoreProgress: (done: number, total: number) =>
+          options.onRestoreProgress?.(taskId, spec.name, done, total),
+        ...(options.warn === undefined ? {} : { warn: options.warn }),
+      };
+      stores.set(spec.name, await withLockRetry(options.lockWaitMs, () => openOne(spec, common)));
     }
   } catch (e) {
     for (const s of stores.values()) s.close();
@@ -90,6 +85,43 @@ export async function openTaskStores(
     throw e;
   }
   return stores;
+}
+
+type CommonOptions = Omit<KeyValueStoreOptions<unknown, unknown>, "keySerde" | "valueSerde">;
+
+/**
+ * One store of the spec's type, with the engine, restore and change-logging the state
+ * package builds: window stores (windowed aggregations, join buffers) and session stores
+ * keep `retentionMs` behind the newest time they saw and drop older segments at commit;
+ * key-value stores a processor scans (suppression buffer, join pending records) are held
+ * whole in memory over their change-logged store.
+ */
+async function openOne(spec: StoreSpec, common: CommonOptions): Promise<RuntimeStore> {
+  const serdes = { keySerde: spec.keySerde, valueSerde: spec.valueSerde };
+  if (spec.type === "window" || spec.type === "session") {
+    if (spec.retentionMs === undefined) {
+      throw new StreamsArgumentError(
+        `${spec.type} store '${spec.name}' has no retentionMs: the DSL sets it from the windows (size + grace); give one to a store built by hand`,
+      );
+    }
+    const timed = { ...common, ...serdes, retentionMs: spec.retentionMs };
+    return spec.type === "window"
+      ? new PersistentWindowStore(
+          await openWindowStore<unknown, unknown>({
+            ...timed,
+            retainDuplicates: spec.retainDuplicates ?? false,
+          }),
+        )
+      : new PersistentSessionStore(await openSessionStore<unknown, unknown>(timed));
+  }
+  const inner = await openKeyValueStore<unknown, unknown>({ ...common, ...serdes });
+  if (spec.inMemory !== true) return new PersistentKeyValueStore(inner, common.taskId);
+  try {
+    return await LoggedMemoryKeyValueStore.open(inner, spec.keySerde, spec.valueSerde);
+  } catch (e) {
+    await inner.close().catch(() => {});
+    throw e;
+  }
 }
 
 async function withLockRetry<T>(waitMs: number, open: () => Promise<T>): Promise<T> {

@@ -202,10 +202,17 @@ export class TaskManager {
     const consumer = this.options.consumer();
     const offsets: CommittedOffset[] = [];
     for (const t of tasks) {
+      const metadata = encodeStreamTime(t.task.streamTime());
       for (const tp of t.progressed.values()) {
         const offset = consumer.position(tp);
-        if (offset !== undefined)
-          offsets.push({ topic: tp.topic, partition: tp.partition, offset });
+        if (offset !== undefined) {
+          offsets.push({
+            topic: tp.topic,
+            partition: tp.partition,
+            offset,
+            ...(metadata === undefined ? {} : { metadata }),
+          });
+        }
       }
     }
     if (offsets.length > 0) await consumer.commit(offsets);
@@ -231,7 +238,9 @@ export class TaskManager {
     const { app, collector } = this.options;
     let task: StreamTask;
     try {
+      const streamTime = await this.committedStreamTime(sub, partition);
       task = new StreamTask({
+        streamTime,
         applicationId: app.applicationId,
         subtopology: sub,
         partition,
@@ -255,8 +264,39 @@ export class TaskManager {
     };
   }
 
+  /**
+   * The stream time committed with the task's input offsets (the largest of its
+   * partitions'), or -1. Only tasks that keep state care: windows and joins decide what is
+   * late by it, so a restarted task must not start over from -1 and let through records
+   * an uninterrupted run drops (Kafka commits partition time the same way).
+   */
+  private async committedStreamTime(sub: SubTopology, partition: number): Promise<number> {
+    if (sub.stores.length === 0) return -1;
+    const tps = sub.sourceTopics.map((topic) => ({ topic, partition }));
+    let time = -1;
+    for (const c of await this.options.consumer().committed(tps)) {
+      time = Math.max(time, decodeStreamTime(c.metadata));
+    }
+    return time;
+  }
+
   private async close(t: RunningTask): Promise<void> {
     t.task.close();
     await Promise.all(t.stores.map((s) => s.closed()));
   }
+}
+
+/*
+ * Offset commit metadata of a task's input partitions (the task's stream time then):
+ *   Metadata => "st=" streamTime:decimal ms
+ * Anything else (another tool's metadata, none) reads as "not known": -1.
+ */
+function encodeStreamTime(time: number): string | undefined {
+  return time < 0 ? undefined : `st=${time}`;
+}
+
+function decodeStreamTime(metadata: string | undefined): number {
+  if (metadata === undefined || !metadata.startsWith("st=")) return -1;
+  const t = Number(metadata.slice(3));
+  return Number.isSafeInteger(t) && t >= 0 ? t : -1;
 }
