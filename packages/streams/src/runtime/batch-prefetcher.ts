@@ -1,6 +1,8 @@
 import type { LogRecord } from "@tributary/log";
 import type { Serde } from "../serdes.js";
+import type { StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
+import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
 import type { RuntimeStore } from "./store-factory.js";
 
 type KeyMapper = ((key: Buffer) => Buffer | null) | null;
@@ -21,15 +23,29 @@ const BYTE_STABLE = new Set(["UTF-8 string", "bytes"]);
  * that does not decode is skipped: its record fails at the source and goes to the
  * dead-letter topic, it never reaches a store. A processor that reads any other key
  * gets a PrefetchMissError naming the store, instead of a silent stall.
+ *
+ * Keys waiting in a store's record cache are forwarded when it flushes — possibly at
+ * commit, after later batches — and processors downstream may then read them in the
+ * task's other stores: every prefetch of those stores includes them too.
  */
 export class BatchPrefetcher {
   /** source topic -> one mapper per store (null: keys as they are) */
   private readonly mappers = new Map<string, KeyMapper[]>();
+  /** Stores with a record cache, when the task has other stores to keep readable. */
+  private readonly cached: PersistentKeyValueStore<unknown, unknown>[];
+  private readonly specs: readonly StoreSpec[];
 
   constructor(
     sub: SubTopology,
     private readonly stores: readonly RuntimeStore[],
   ) {
+    this.specs = sub.stores;
+    this.cached =
+      stores.length < 2
+        ? []
+        : (stores.filter(
+            (s) => s instanceof PersistentKeyValueStore && s.recordCacheBytes > 0,
+          ) as PersistentKeyValueStore<unknown, unknown>[]);
     for (const [topic, source] of sub.sources) {
       this.mappers.set(
         topic,
@@ -62,9 +78,31 @@ export class BatchPrefetcher {
           if (m !== null && m.length > 0) keys.push(m);
         }
       }
+      if (this.cached.length > 0) keys = this.withPending(s, keys);
       work.push(this.stores[s]!.prefetchBytes(keys));
     }
     await Promise.all(work);
+  }
+
+  private withPending(s: number, keys: Buffer[]): Buffer[] {
+    const store = this.stores[s];
+    const serde = this.specs[s]!.keySerde;
+    let out = keys;
+    for (const c of this.cached) {
+      if (c === store) continue;
+      const pending = c.pendingKeys();
+      if (pending === null) continue;
+      if (out === keys) out = keys.slice();
+      for (const k of pending) {
+        try {
+          const b = serde.serialize(k);
+          if (b !== null && b.length > 0) out.push(b);
+        } catch {
+          // a key of another type cannot be read in this store
+        }
+      }
+    }
+    return out;
   }
 }
 

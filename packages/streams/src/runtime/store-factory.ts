@@ -39,6 +39,8 @@ export interface StoreFactoryOptions {
   producer: Producer;
   engine: "rocksdb" | "memory";
   cacheBytes: number;
+  /** Record cache of each aggregation store (forwarding on flush); 0: every update. */
+  recordCacheBytes?: number;
   /** How long to retry a store whose RocksDB lock another process still holds. */
   lockWaitMs: number;
   onRestoreProgress?: (taskId: string, store: string, done: number, total: number) => void;

@@ -4,6 +4,7 @@ import type { SourceSpec, StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
 import { deadLetterRecord, errorMessage, type FailureStage } from "./dead-letter.js";
 import type { StateStore } from "./key-value-store.js";
+import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
 import type { Cancellable, PunctuationType } from "./processor.js";
 import { ProcessorNode, type TaskServices } from "./processor-node.js";
 import type { RecordCollector } from "./record-collector.js";
@@ -29,6 +30,11 @@ export interface StreamTaskOptions {
    * so a task that moves or restarts drops the same late records an uninterrupted one would.
    */
   streamTime?: number;
+  /**
+   * Record cache per aggregation store (the worker's `cacheMaxBytes`): aggregates forward
+   * on cache flush instead of per update. Default 0 (the test driver: every update).
+   */
+  recordCacheBytes?: number;
 }
 
 interface Punctuator {
@@ -78,7 +84,14 @@ export class StreamTask implements TaskServices {
     this.applicationId = options.applicationId;
     this.clock = options.clock ?? Date.now;
     this.time = options.streamTime ?? -1;
-    for (const spec of sub.stores) this.stores.set(spec.name, options.openStore(spec, this.id));
+    const cacheBytes = options.recordCacheBytes ?? 0;
+    for (const spec of sub.stores) {
+      const store = options.openStore(spec, this.id);
+      if (cacheBytes > 0 && store instanceof PersistentKeyValueStore) {
+        store.enableRecordCache(cacheBytes);
+      }
+      this.stores.set(spec.name, store);
+    }
     const byName = new Map<string, ProcessorNode>();
     for (const n of sub.nodes) {
       let processor: ProcessorNode;

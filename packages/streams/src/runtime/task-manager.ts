@@ -248,6 +248,7 @@ export class TaskManager {
         openStore: (spec) => opened.get(spec.name)!,
         errorHandling: app.config.errorHandling,
         deadLetterTopic: app.config.deadLetterTopic,
+        recordCacheBytes: this.options.stores.recordCacheBytes ?? 0,
       });
     } catch (e) {
       for (const s of opened.values()) s.close();

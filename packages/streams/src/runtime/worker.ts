@@ -65,6 +65,12 @@ export interface WorkerOptions {
   pollMaxWaitMs?: number;
   /** Per store write-back cache. Default 10 MiB. */
   cacheBytesPerStore?: number;
+  /**
+   * Record cache of each aggregation store (Kafka's statestore.cache.max.bytes): an
+   * aggregate forwards its latest change per key when the cache flushes (commit, or this
+   * many bytes pending) instead of every update. 0 forwards every update. Default 10 MiB.
+   */
+  cacheMaxBytes?: number;
   /** "memory" keeps stores in the heap (restored from the changelog at every start). */
   storeEngine?: "rocksdb" | "memory";
   sessionTimeoutMs?: number;
@@ -142,6 +148,7 @@ export class Worker {
           producer: this.producer,
           engine: options.storeEngine ?? "rocksdb",
           cacheBytes: options.cacheBytesPerStore ?? 10 * 1024 * 1024,
+          recordCacheBytes: options.cacheMaxBytes ?? 10 * 1024 * 1024,
           lockWaitMs: options.storeLockWaitMs ?? 30_000,
           onRestoreProgress: (taskId, store, done, total) =>
             this.restoreProgress(taskId, store, done, total),

@@ -1,7 +1,9 @@
+import type { RecordHeaders } from "@tributary/log";
 import type { Change } from "../change.js";
 import type { KeyValueStore } from "../key-value-store.js";
 import type { Processor, ProcessorContext } from "../processor.js";
 import type { KeyValue, StreamRecord } from "../stream-record.js";
+import { type RecordCachingStore, recordCache } from "./record-cache.js";
 
 /**
  * KTable.groupBy: maps each table update to the new grouping key. The old value is
@@ -62,11 +64,14 @@ function sameKey(a: unknown, b: unknown): boolean {
 /**
  * KGroupedTable count/reduce/aggregate: subtracts the retracted value, adds the new one,
  * and forwards the aggregate's change. With no initializer (reduce) a key's first value
- * is its aggregate, and a key whose aggregate becomes null is deleted.
+ * is its aggregate, and a key whose aggregate becomes null is deleted. With a record
+ * cache on the store (the worker's `cacheMaxBytes` > 0) the change goes downstream when
+ * the cache flushes, once per key (see StreamAggregateProcessor).
  */
 export class TableAggregateProcessor<K, V, A> implements Processor<K, Change<V>, K, Change<A>> {
   private ctx!: ProcessorContext<K, Change<A>>;
   private store!: KeyValueStore<K, A>;
+  private cache: RecordCachingStore<K, A> | null = null;
 
   constructor(
     private readonly storeName: string,
@@ -78,6 +83,9 @@ export class TableAggregateProcessor<K, V, A> implements Processor<K, Change<V>,
   init(context: ProcessorContext<K, Change<A>>): void {
     this.ctx = context;
     this.store = context.getStateStore<KeyValueStore<K, A>>(this.storeName);
+    this.cache = recordCache<K, A>(this.store, (key, value, timestamp, headers) =>
+      this.emit(key, value, timestamp, headers),
+    );
   }
 
   process(r: StreamRecord<K, Change<V>>): void {
@@ -92,13 +100,17 @@ export class TableAggregateProcessor<K, V, A> implements Processor<K, Change<V>,
     if (c.newValue !== null) {
       agg = agg === null ? (c.newValue as unknown as A) : this.adder(r.key, c.newValue, agg);
     }
-    if (agg === null || agg === undefined) this.store.delete(r.key);
-    else this.store.put(r.key, agg);
-    this.ctx.forward({
-      key: r.key,
-      value: { newValue: agg ?? null, oldValue: old },
-      timestamp: r.timestamp,
-      headers: r.headers,
-    });
+    const newValue = agg ?? null;
+    if (this.cache !== null) {
+      this.cache.putCached(r.key, newValue, old, r.timestamp, r.headers);
+      return;
+    }
+    if (newValue === null) this.store.delete(r.key);
+    else this.store.put(r.key, newValue);
+    this.emit(r.key, { newValue, oldValue: old }, r.timestamp, r.headers);
+  }
+
+  private emit(key: K, value: Change<A>, timestamp: number, headers: RecordHeaders): void {
+    this.ctx.forward({ key, value, timestamp, headers });
   }
 }
