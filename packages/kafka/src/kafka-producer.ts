@@ -145,33 +145,60 @@ export class KafkaProducer implements Producer {
  */
 const MAX_SAFE_TIMESTAMP_DELTA = 2n ** 30n;
 
+/**
+ * The most record bytes one send puts in one partition's batch. Kafka refuses a batch over
+ * the topic's max.message.bytes (1 MiB by default) as RECORD_TOO_LARGE, and a LogClient
+ * send of any length must go through, so larger sends are split; half the default leaves
+ * room for per-record framing and a topic configured a little lower.
+ */
+const MAX_BATCH_BYTES = 512 * 1024;
+/** A record's framing in a batch beyond its key, value and headers (varints, attributes). */
+const RECORD_OVERHEAD_BYTES = 24;
+
 interface Chunk {
   messages: MessageToProduce[];
   /** Records per partition in this chunk. */
   counts: Map<number, number>;
 }
 
-/** Splits `messages` (in order) where a partition's batch would span too wide a time range. */
+/**
+ * Splits `messages` (in order) where a partition's batch would span too wide a time range
+ * or grow past MAX_BATCH_BYTES.
+ */
 function timestampSafeChunks(messages: MessageToProduce[]): Chunk[] {
   const chunks: Chunk[] = [];
   let current: Chunk = { messages: [], counts: new Map() };
   let firstTs = new Map<number, bigint>();
+  let bytes = new Map<number, number>();
   for (const m of messages) {
     const p = m.partition!;
     const ts = m.timestamp!;
     const f = firstTs.get(p);
+    const size = recordBytes(m);
+    const b = bytes.get(p) ?? 0;
     if (
-      f !== undefined &&
-      (ts - f > MAX_SAFE_TIMESTAMP_DELTA || f - ts > MAX_SAFE_TIMESTAMP_DELTA)
+      (f !== undefined &&
+        (ts - f > MAX_SAFE_TIMESTAMP_DELTA || f - ts > MAX_SAFE_TIMESTAMP_DELTA)) ||
+      (b > 0 && b + size > MAX_BATCH_BYTES)
     ) {
       chunks.push(current);
       current = { messages: [], counts: new Map() };
       firstTs = new Map();
+      bytes = new Map();
     }
     if (!firstTs.has(p)) firstTs.set(p, ts);
+    bytes.set(p, (bytes.get(p) ?? 0) + size);
     current.messages.push(m);
     current.counts.set(p, (current.counts.get(p) ?? 0) + 1);
   }
   chunks.push(current);
   return chunks;
+}
+
+function recordBytes(m: MessageToProduce): number {
+  let n = RECORD_OVERHEAD_BYTES + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  if (m.headers !== undefined) {
+    for (const [k, v] of m.headers as Map<Buffer, Buffer>) n += k.length + v.length + 4;
+  }
+  return n;
 }
