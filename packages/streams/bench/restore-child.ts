@@ -2,13 +2,14 @@
  * The restore half of streams-bench.ts, in its own process so its RSS is the worker's:
  * starts a worker of an app whose one store's changelog the bench filled, with no local
  * state, and prints {"records","ms","rssMB"} once the store is restored (RSS after a GC).
- * Args: <broker address> <state dir>.
+ * Args: <log address (bench-log.ts: a broker address or kafka:…)> <state dir>.
  */
-import { connectBroker, Serdes } from "@tributary/log";
+import { Serdes } from "@tributary/log";
 import { defineApp, runWorker } from "../src/index.js";
+import { openAddress } from "./bench-log.js";
 
 const [address, stateDir] = process.argv.slice(2) as [string, string];
-const log = await connectBroker(address);
+const log = await openAddress(address);
 const app = defineApp({
   applicationId: "bench-restore",
   topology: (b) => {

@@ -2,7 +2,9 @@
  * Streams runtime benchmark (not run by the tests):
  *   cd packages/streams && node --import tsx bench/streams-bench.ts [records=2000000] [restoreKeys=1000000]
  *
- * One broker child process (the log package's broker fixture) on a temp dir; this process
+ * With `--kafka host:port` (or TRIBUTARY_BENCH_KAFKA) the same runs on a Kafka cluster
+ * (bench-log.ts). By default, one broker child process (the log package's broker fixture)
+ * on a temp dir; this process
  * is the worker (one worker process, as `tributary run --workers 1`). 100-byte records
  * (10-byte keys, 90-byte values) on 4 partitions. Measured:
  * - raw baseline: a plain consumer reading the input, no processing;
@@ -19,15 +21,18 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as readline from "node:readline";
-import { connectBroker, type LogClient, Serdes } from "@tributary/log";
+import { type LogClient, Serdes } from "@tributary/log";
 import { type App, defineApp, runWorker } from "../src/index.js";
+import { openBenchLog } from "./bench-log.js";
 
-const N = Number(process.argv[2] ?? 2_000_000);
-const RESTORE_KEYS = Number(process.argv[3] ?? 1_000_000);
+const argv = process.argv.slice(2);
+const kafkaAt = argv.indexOf("--kafka");
+const KAFKA = kafkaAt >= 0 ? argv.splice(kafkaAt, 2)[1] : process.env.TRIBUTARY_BENCH_KAFKA;
+const N = Number(argv[0] ?? 2_000_000);
+const RESTORE_KEYS = Number(argv[1] ?? 1_000_000);
 const PARTITIONS = 4;
 const bytes = Serdes.bytes();
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-streams-bench-"));
-const LOG_FIXTURES = path.resolve(import.meta.dirname, "../../log/test/fixtures");
 
 const rows: { name: string; records: number; ms: number }[] = [];
 /** CPU of this (worker) process per record in the last runUntil: steadier than rates on a
@@ -45,29 +50,6 @@ function report(name: string, records: number, ms: number): number {
   );
   lastCpuUsPerRecord = 0;
   return perSec;
-}
-
-async function startBroker(dir: string): Promise<{ address: string; stop: () => Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", path.join(LOG_FIXTURES, "broker-process.ts"), "--data", dir],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const rl = readline.createInterface({ input: child.stdout! });
-  const address = await new Promise<string>((resolve, reject) => {
-    rl.on("line", (l) => {
-      if (l.startsWith("broker listening on ")) resolve(l.split(" ")[3]!);
-    });
-    child.on("exit", (c) => reject(new Error(`broker exited ${c}`)));
-  });
-  return {
-    address,
-    stop: () =>
-      new Promise((resolve) => {
-        child.on("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
 }
 
 async function fill(
@@ -138,8 +120,9 @@ async function runUntil(log: LogClient, app: App, n: number, stateDir: string): 
 const word = (i: number) => Buffer.from(`word-${String(i % 10_000).padStart(5, "0")}`);
 
 async function main(): Promise<void> {
-  const broker = await startBroker(path.join(root, "broker"));
-  const log = await connectBroker(broker.address);
+  const backend = await openBenchLog(KAFKA, path.join(root, "broker"));
+  const log = backend.log;
+  console.log(`streams bench on ${backend.name}`);
   try {
     await log.admin.createTopic("bench-in", { partitions: PARTITIONS });
     await log.admin.createTopic("bench-out", { partitions: PARTITIONS });
@@ -194,7 +177,7 @@ async function main(): Promise<void> {
         "--import",
         "tsx",
         path.join(import.meta.dirname, "restore-child.ts"),
-        broker.address,
+        backend.address,
         path.join(root, "state-restore"),
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
@@ -223,8 +206,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    await log.close();
-    await broker.stop();
+    await backend.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
 }
