@@ -7,6 +7,10 @@
 #   scripts/kafka.sh stop     stop it cleanly (SIGTERM, then SIGKILL after a bounded wait)
 #                             and delete its temp folder
 #   scripts/kafka.sh status   print the bootstrap address and exit 0 if it runs, else exit 1
+#   scripts/kafka.sh topics ARGS   Kafka's own kafka-topics (TopicCommand) on the running
+#                             broker, e.g. `topics --list`, `topics --describe --topic T`
+#   scripts/kafka.sh groups ARGS   Kafka's kafka-consumer-groups, e.g. `groups --describe --group APP`
+#                             (the tools jar is fetched with Maven on first use)
 #
 # The jars come from Maven Central through Maven (scripts/kafka/pom.xml) into
 # ~/.cache/tributary/kafka-<version>/libs, so a second start needs no network. Nothing is
@@ -125,6 +129,34 @@ logger.controller.level = INFO
 EOF
 }
 
+# Kafka's command-line tools (TopicCommand, ConsumerGroupCommand) are in kafka-tools, which
+# the broker does not need: fetched on first use, beside the broker jars.
+fetch_tools() {
+  fetch_jars
+  if [ -f "$cache/tools/.complete" ]; then return 0; fi
+  echo "fetching kafka-tools ${version} with Maven into $cache/tools ..." >&2
+  rm -rf "$cache/tools.tmp"
+  if ! mvn -q -B -Dstyle.color=never dependency:copy \
+    -Dartifact="org.apache.kafka:kafka-tools:${version}" -DoutputDirectory="$cache/tools.tmp" \
+    >"$cache/maven-tools.log" 2>&1; then
+    cat "$cache/maven-tools.log" >&2
+    die "Maven could not resolve org.apache.kafka:kafka-tools:${version} (output above)"
+  fi
+  rm -rf "$cache/tools"
+  mv "$cache/tools.tmp" "$cache/tools"
+  touch "$cache/tools/.complete"
+}
+
+# Runs one of Kafka's tools against the running broker: tool CLASS ARGS...
+tool() {
+  local class="$1"
+  shift
+  running_pid >/dev/null || die "not running: scripts/kafka.sh start first"
+  fetch_tools
+  exec java -Xmx256m -cp "$cache/libs/*:$cache/tools/*" "$class" \
+    --bootstrap-server "$(cat "$state/bootstrap")" "$@"
+}
+
 start() {
   if pid="$(running_pid)"; then
     echo "kafka.sh: already running (pid $pid)" >&2
@@ -228,8 +260,10 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   fetch) fetch_jars ;;
+  topics) shift && tool org.apache.kafka.tools.TopicCommand "$@" ;;
+  groups) shift && tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
   *)
-    echo "usage: scripts/kafka.sh start|stop|status|fetch" >&2
+    echo "usage: scripts/kafka.sh start|stop|status|fetch|topics ARGS|groups ARGS" >&2
     exit 2
     ;;
 esac
