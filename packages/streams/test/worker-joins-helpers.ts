@@ -7,7 +7,7 @@ import { seeded } from "./helpers.js";
  * reference results written with plain loops.
  *
  * The events come in rounds that the tests hand to the worker one at a time (waiting until
- * the app has caught up in between), because a task reading two topics sees them in the
+ * the app has caught up in between; a minute of event time passes between rounds), because a task reading two topics sees them in the
  * order its fetches bring, not in the order produced. Inside a round, event time spans
  * under 30 s and "slightly late" is at most 20 s, less than the 60 s grace together; "very
  * late" is 3 to 6 minutes: so whether a record is dropped does not depend on how the two
@@ -56,6 +56,8 @@ export function generateRounds(
       ]);
     }
     const events: StreamEvent[] = [];
+    // a quiet minute between rounds: windows of earlier rounds close, unmatched records go out
+    now += MINUTE;
     const total = ordersPerRound + paymentsPerRound;
     for (let i = 0; i < total; i++) {
       now += Math.floor(rand() * 60);
