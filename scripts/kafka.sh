@@ -109,6 +109,10 @@ auto.create.topics.enable=false
 # Groups form at once and accept the short session timeouts tests use.
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
+# Tests process history with old event times (2023): Kafka's time retention (7 days by
+# default) applies to record timestamps and would delete that history under them, so on
+# this broker records stay until their topic is deleted (docs/kafka.md: retention).
+log.retention.ms=-1
 # Deleted topics' files go soon, so a test machine's disk does not fill up.
 log.segment.delete.delay.ms=1000
 file.delete.delay.ms=1000

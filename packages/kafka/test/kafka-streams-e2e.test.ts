@@ -2,6 +2,8 @@ import { afterEach, describe, it } from "vitest";
 import type { Backend } from "../../streams/test/runtime-helpers.js";
 import {
   crashRestoreScenario,
+  ordersJoinsScenario,
+  pageViewsWindowsScenario,
   tableScenario,
   wordCountScenario,
 } from "../../streams/test/worker-scenarios.js";
@@ -35,5 +37,19 @@ describe("streams workers on Apache Kafka", () => {
   }, async () => {
     backend = await kafkaBackend("crash");
     await crashRestoreScenario(backend, { kills: 4, sessionMs: 2000 });
+  });
+
+  it("count page views in tumbling windows and sessions like the reference; late views count or drop as on the broker", {
+    timeout: 90_000,
+  }, async () => {
+    backend = await kafkaBackend("win");
+    await pageViewsWindowsScenario(backend);
+  });
+
+  it("enrich orders with customers and pair them with payments (stream-table and stream-stream joins) like the reference", {
+    timeout: 120_000,
+  }, async () => {
+    backend = await kafkaBackend("join");
+    await ordersJoinsScenario(backend);
   });
 });

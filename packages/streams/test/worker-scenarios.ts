@@ -1,6 +1,9 @@
 import fs from "node:fs";
-import { Serdes } from "@tributary/log";
+import { type LogClient, Serdes } from "@tributary/log";
 import { expect } from "vitest";
+import { windowedSerde } from "../src/index.js";
+import type { Enriched } from "./fixtures/orders-joins-app.js";
+import type { PageView } from "./fixtures/page-views-app.js";
 import type { Profile } from "./fixtures/profiles-app.js";
 import { pick, randomLine, seeded } from "./helpers.js";
 import {
@@ -14,6 +17,24 @@ import {
   waitForTable,
   type WorkerProc,
 } from "./runtime-helpers.js";
+import {
+  CUSTOMER_PARTITIONS,
+  createJoinTopics,
+  enrichedReference,
+  generateRounds,
+  joinReference,
+  joinTopics,
+  produceRound,
+} from "./worker-joins-helpers.js";
+import {
+  byPartition,
+  generateViews,
+  MINUTE,
+  SECOND,
+  sessionReference,
+  tumblingReference,
+  waitCaughtUp,
+} from "./worker-windows-helpers.js";
 
 /**
  * The streams end-to-end scenarios, each a function of the log backend it runs on: the
@@ -212,4 +233,128 @@ export async function crashRestoreScenario(backend: Backend, o: CrashOptions): P
   } finally {
     await producer.close();
   }
+}
+
+const wkey = windowedSerde(str);
+const counts = Serdes.msgpack<number | null>();
+const hex = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b.toString("hex") };
+const PARTITIONS = 2;
+
+/** The table a windowed output ends in, by `key@start-end` (null values delete). */
+async function windowedTable(log: LogClient, topic: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const r of (await readTopic(log, topic, wkey, counts)).records) {
+    const k = `${r.key.key}@${r.key.window.start}-${r.key.window.end}`;
+    if (r.value === null) out.delete(k);
+    else out.set(k, r.value);
+  }
+  return out;
+}
+
+/**
+ * Page views per window (fixtures/page-views-app.ts): tumbling 1-minute windows (grace
+ * 10 s) and 30 s sessions over 12,000 views equal their references; views seconds late
+ * count, minutes late drop; old segments leave the changelog.
+ */
+export async function pageViewsWindowsScenario(backend: Backend): Promise<void> {
+  const { log } = backend;
+  await log.admin.createTopic("page-views", { partitions: PARTITIONS });
+  await log.admin.createTopic("views-per-minute", { partitions: 1 });
+  await log.admin.createTopic("views-per-session", { partitions: 1 });
+  const views = generateViews(12_000, {
+    seed: 7,
+    users: 60,
+    stepMs: 300,
+    slightlyLate: 0.08,
+    veryLate: 0.01,
+  });
+  const parts = byPartition(views, (v) => v.user, PARTITIONS);
+  const tumbling = tumblingReference(parts, MINUTE, 10 * SECOND);
+  const sessions = sessionReference(parts, 30 * SECOND, 10 * SECOND);
+  // the generated data exercises both kinds of lateness
+  expect(tumbling.dropped).toBeGreaterThan(50);
+  expect(tumbling.lateButCounted).toBeGreaterThan(500);
+  expect(sessions.dropped).toBeGreaterThan(50);
+
+  await produce(
+    log,
+    "page-views",
+    views.map((v: PageView) => ({
+      key: Buffer.from(v.user),
+      value: Buffer.from(JSON.stringify(v)),
+      timestamp: v.ts,
+    })),
+  );
+  const w = await startWorker(backend, "page-views-app.ts", tempDir("pv-state"));
+  await waitCaughtUp(log, "pv-app", ["page-views"]);
+  await stopWorker(w);
+
+  const minuteTable = await windowedTable(log, "views-per-minute");
+  expect(minuteTable).toEqual(new Map([...tumbling.windows].map(([k, ids]) => [k, ids.length])));
+
+  const sessionTable = await windowedTable(log, "views-per-session");
+  expect(sessionTable).toEqual(sessions.sessions);
+
+  // retention (size + grace) drops whole old segments at commit, with tombstones: the
+  // changelog's live entries are the recent windows only, far fewer than all of them
+  const changelog = await readTopic(log, "pv-app-per-minute-changelog", hex, hex);
+  expect(changelog.records.some((r) => r.value === null)).toBe(true);
+  expect(changelog.table.size).toBeGreaterThan(0);
+  expect(changelog.table.size).toBeLessThan(tumbling.windows.size / 4);
+}
+
+/**
+ * Joins on a worker (fixtures/orders-joins-app.ts): orders enriched with customers
+ * (stream-table left join, through a repartition sized by the customers' count) and paired
+ * with payments inside 5 minutes (inner and outer stream-stream joins) equal their
+ * references over 16,000 events.
+ */
+export async function ordersJoinsScenario(backend: Backend): Promise<void> {
+  const { log } = backend;
+  const rounds = generateRounds(20, 500, 300, 3);
+  const enriched = enrichedReference(rounds);
+  const ref = joinReference(rounds);
+  expect(enriched.size).toBeGreaterThan(9000);
+  expect([...enriched.values()].filter((e) => e.customer === null).length).toBeGreaterThan(500);
+  expect(ref.pairs.size).toBeGreaterThan(1000);
+  expect(ref.unmatched.size).toBeGreaterThan(1000);
+  expect(ref.dropped).toBeGreaterThan(50);
+
+  await createJoinTopics(log);
+  const w = await startWorker(backend, "orders-joins-app.ts", tempDir("joins-state"), [
+    "--commit-ms",
+    "50",
+  ]);
+  // orders have 3 partitions, customers 2: the repartition topic feeding the join
+  // takes the customers' count, so the join is co-partitioned
+  const repartition = (await joinTopics(log)).slice(3);
+  expect(repartition.length).toBe(1);
+  expect((await log.admin.describeTopic(repartition[0]!)).partitions.length).toBe(
+    CUSTOMER_PARTITIONS,
+  );
+  const producer = log.producer();
+  const settle = async () => waitCaughtUp(log, "orders-joins-app", await joinTopics(log));
+  for (const round of rounds) await produceRound(producer, round, settle);
+  await settle();
+  await producer.close();
+  await stopWorker(w);
+
+  const out = await readTopic(log, "enriched-orders", str, Serdes.json<Enriched>());
+  expect(out.records.length).toBe(enriched.size);
+  expect(new Map(out.records.map((r) => [r.value!.order, r.value]))).toEqual(enriched);
+  // keyed by customer: the join ran after the repartition by customer
+  const customerOf = new Map(
+    rounds
+      .flatMap((x) => x.events.flatMap((e) => (e.kind === "order" ? [e.order] : [])))
+      .map((o) => [o.id, o.customer]),
+  );
+  for (const r of out.records) expect(r.key).toBe(customerOf.get(r.value!.order));
+
+  const inner = (await readTopic(log, "paid-orders", str, str)).records.map((r) => r.value!);
+  expect(inner.length).toBe(new Set(inner).size);
+  expect(new Set(inner)).toEqual(ref.pairs);
+
+  const outer = (await readTopic(log, "order-payments", str, str)).records.map((r) => r.value!);
+  expect(outer.length).toBe(new Set(outer).size);
+  expect(new Set(outer)).toEqual(new Set([...ref.pairs, ...ref.unmatched]));
 }
