@@ -8,13 +8,27 @@ import {
 } from "./key-value-bytes-store.js";
 import { mergeRange, sortedOverlay } from "./merged-range.js";
 
-interface CacheEntry {
+export interface CacheEntry {
   key: Buffer;
-  /** null: the key is deleted (dirty) or absent below (clean), both worth remembering. */
-  value: Buffer | null;
+  /**
+   * null: the key is deleted (dirty) or absent below (clean), both worth remembering.
+   * undefined: a dirty entry written by the typed layer as `decoded` only, encoded when
+   * something needs its bytes (a flush, a bytes-level read, a range).
+   */
+  value: Buffer | null | undefined;
   dirty: boolean;
+  /** Read or written since the eviction scan last passed it (CLOCK's reference bit). */
+  used: boolean;
   size: number;
+  /**
+   * `value` deserialized, kept by the typed layer for immutable (primitive) values so a
+   * read-modify-write of a hot key decodes it once; NOT_DECODED until then.
+   */
+  decoded: unknown;
 }
+
+/** `CacheEntry.decoded` when the typed layer has not memoized the value. */
+export const NOT_DECODED: unique symbol = Symbol("not decoded");
 
 /** Estimated heap cost of one entry beyond its key and value bytes (objects, Map slot). */
 const ENTRY_OVERHEAD_BYTES = 160;
@@ -32,18 +46,23 @@ export interface CacheStats {
  * The write-back cache, bounded by bytes (Kafka's CachingKeyValueStore / ThreadCache).
  *
  * Puts stay here, dirty, until a flush pushes every dirty entry one layer down. A flush
- * happens on commit, and when the cache is full and the least recently used entry is
- * dirty (as Kafka: flushing all dirty entries at once keeps their changelog appends
- * together). Clean entries are evicted in LRU order. Misses read through the layer below
- * and are cached, absent keys included, so a batch's repeated reads of the same key cost
- * one lookup.
+ * happens on commit, and when the cache is full and the entry to evict is dirty (as
+ * Kafka: flushing all dirty entries at once keeps their changelog appends together).
+ * Eviction is approximately LRU (CLOCK, second chance): a hit only sets the entry's
+ * `used` bit instead of moving it in the Map, which halves the Map work of a hot key's
+ * read-modify-write; the scan moves used entries to the back and evicts the first unused
+ * one. Misses read through the layer below and are cached, absent keys included, so a
+ * batch's repeated reads of the same key cost one lookup.
  *
- * `prefetch` asks the layer below only for the keys not cached, and hands it the cached
- * ones as known values, so an entry evicted while the batch runs is still readable.
+ * `prefetch` asks the layer below only for the keys not cached. An entry evicted while
+ * the batch runs moves to a victim map that serves reads until the next prefetch, so a
+ * key that was cached when the batch was prefetched stays readable.
  */
 export class CachingStore implements KeyValueBytesStore {
   private readonly entries = new Map<string, CacheEntry>();
   private readonly dirty = new Map<string, CacheEntry>();
+  /** Clean entries evicted since the last prefetch: their values, still readable. */
+  private victims = new Map<string, Buffer | null>();
   private bytes = 0;
   /**
    * A live iterator over `entries` in insertion (= LRU) order. Restarting `keys()` at each
@@ -52,6 +71,8 @@ export class CachingStore implements KeyValueBytesStore {
    */
   private lru: IterableIterator<string> = this.entries.keys();
   private readonly stats = { hits: 0, misses: 0, evictions: 0, flushes: 0 };
+  /** The typed layer's value serializer, for entries put as decoded values only. */
+  private encoder: ((value: unknown) => Buffer | null) | null = null;
   /** The last key buffer's map key: a read-then-write of one key converts it once. */
   private lastKey: Buffer | null = null;
   private lastKeyStr = "";
@@ -70,58 +91,130 @@ export class CachingStore implements KeyValueBytesStore {
   }
 
   get(key: Buffer): Buffer | null {
-    const s = this.mapKey(key);
-    const e = this.entries.get(s);
-    if (e !== undefined) {
-      this.stats.hits++;
-      this.entries.delete(s);
-      this.entries.set(s, e);
-      return e.value;
-    }
-    this.stats.misses++;
-    const value = this.inner.get(key);
-    this.insert(s, { key, value, dirty: false, size: entrySize(key, value) });
-    return value;
+    return this.bytesOf(this.entry(key));
   }
 
-  put(key: Buffer, value: Buffer | null, keyStr?: string): void {
+  /** The entry's value bytes, encoding a value put decoded only. */
+  bytesOf(e: CacheEntry): Buffer | null {
+    if (e.value !== undefined) return e.value;
+    const v = (this.encoder as (value: unknown) => Buffer | null)(e.decoded);
+    e.value = v;
+    const size = entrySize(e.key, v);
+    this.bytes += size - e.size;
+    e.size = size;
+    return v;
+  }
+
+  /**
+   * A put of an immutable typed value whose encoding waits until its bytes are needed: a
+   * hot key updated many times between flushes is encoded once. `encoder` must be the
+   * same for every call on this cache (the store's value serde); the size counted until
+   * then is the entry's previous one.
+   */
+  putDecoded(
+    key: Buffer,
+    keyStr: string,
+    decoded: unknown,
+    encoder: (value: unknown) => Buffer | null,
+  ): void {
+    this.encoder = encoder;
+    const e = this.entries.get(keyStr);
+    if (e !== undefined) {
+      e.value = undefined;
+      e.decoded = decoded;
+      e.used = true;
+      if (!e.dirty) {
+        e.dirty = true;
+        this.dirty.set(keyStr, e);
+      }
+      return;
+    }
+    this.put(key, encoder(decoded), keyStr, decoded);
+  }
+
+  /**
+   * The key's entry, read through on a miss: the typed layer reads and memoizes its
+   * decoded value. The entry stays valid until the next put or eviction of the key.
+   */
+  entry(key: Buffer, keyStr?: string): CacheEntry {
     const s = keyStr ?? this.mapKey(key);
     const e = this.entries.get(s);
     if (e !== undefined) {
-      this.entries.delete(s);
+      this.stats.hits++;
+      e.used = true;
+      return e;
+    }
+    this.stats.misses++;
+    const victim = this.victims.get(s);
+    const value = victim !== undefined ? victim : this.inner.get(key);
+    const entry: CacheEntry = {
+      key,
+      value,
+      dirty: false,
+      used: false,
+      size: entrySize(key, value),
+      decoded: NOT_DECODED,
+    };
+    this.insert(s, entry);
+    return entry;
+  }
+
+  put(key: Buffer, value: Buffer | null, keyStr?: string, decoded: unknown = NOT_DECODED): void {
+    const s = keyStr ?? this.mapKey(key);
+    const e = this.entries.get(s);
+    if (e !== undefined) {
       const size = entrySize(key, value);
       this.bytes += size - e.size;
       e.value = value;
       e.size = size;
-      e.dirty = true;
-      this.entries.set(s, e);
-      this.dirty.set(s, e);
-      this.evict();
+      e.used = true;
+      e.decoded = decoded;
+      if (!e.dirty) {
+        e.dirty = true;
+        this.dirty.set(s, e);
+      }
+      if (this.bytes > this.maxBytes) this.evict();
       return;
     }
-    const entry = { key, value, dirty: true, size: entrySize(key, value) };
+    const entry: CacheEntry = {
+      key,
+      value,
+      dirty: true,
+      used: false,
+      size: entrySize(key, value),
+      decoded,
+    };
     this.dirty.set(s, entry);
     this.insert(s, entry);
   }
 
   async prefetch(keys: readonly Buffer[], known: readonly KeyValueChange[] = []): Promise<void> {
+    // a new batch: what it reads is cached or fetched now
+    if (this.victims.size > 0) this.victims = new Map();
     const missing: Buffer[] = [];
-    const cached: KeyValueChange[] = known.slice();
     // A batch repeats its hot keys: each goes down once.
-    const seen = new Set<string>();
-    for (const key of keys) {
+    let seen: Set<string> | null = null;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       const s = keyString(key);
+      const e = this.entries.get(s);
+      if (e !== undefined) {
+        e.used = true;
+        continue;
+      }
+      seen ??= new Set();
       if (seen.has(s)) continue;
       seen.add(s);
-      const e = this.entries.get(s);
-      if (e === undefined) missing.push(key);
-      else cached.push({ key: e.key, value: e.value });
+      missing.push(key);
     }
-    await this.inner.prefetch(missing, cached);
+    await this.inner.prefetch(missing, known);
   }
 
   range(range?: KeyRange): AsyncIterable<KeyValueEntry> {
-    const overlay = sortedOverlay(this.dirty.values(), (k) => inRange(k, range));
+    for (const e of this.dirty.values()) this.bytesOf(e);
+    const overlay = sortedOverlay(this.dirty.values() as IterableIterator<KeyValueChange>, (k) =>
+      inRange(k, range),
+    );
     return mergeRange(this.inner.range(range), overlay);
   }
 
@@ -133,7 +226,7 @@ export class CachingStore implements KeyValueBytesStore {
     if (this.dirty.size > 0) {
       this.stats.flushes++;
       for (const [s, e] of this.dirty) {
-        this.inner.put(e.key, e.value, s);
+        this.inner.put(e.key, this.bytesOf(e), s);
         e.dirty = false;
       }
       this.dirty.clear();
@@ -156,6 +249,7 @@ export class CachingStore implements KeyValueBytesStore {
 
   async close(): Promise<void> {
     this.entries.clear();
+    this.victims = new Map();
     this.lru = this.entries.keys();
     this.dirty.clear();
     this.bytes = 0;
@@ -185,8 +279,16 @@ export class CachingStore implements KeyValueBytesStore {
       }
       const first = next.value as string;
       const e = this.entries.get(first) as CacheEntry;
+      if (e.used && this.entries.size > 1) {
+        // second chance: to the back, unmarked
+        e.used = false;
+        this.entries.delete(first);
+        this.entries.set(first, e);
+        continue;
+      }
       if (e.dirty) this.flush();
       this.entries.delete(first);
+      this.victims.set(first, e.value as Buffer | null);
       this.bytes -= e.size;
       this.stats.evictions++;
     }

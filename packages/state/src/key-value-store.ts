@@ -1,6 +1,7 @@
 import { ReservedKeyError, StateStoreError } from "./errors.js";
 import type { RestoreResult } from "./changelog-restorer.js";
-import { isReservedKey, type KeyValueBytesStore } from "./key-value-bytes-store.js";
+import { CachingStore, NOT_DECODED } from "./caching-store.js";
+import { isReservedKey, type KeyValueBytesStore, keyString } from "./key-value-bytes-store.js";
 
 /**
  * The shape of a serde, as `Serde<T>` in @tributary/log (structural, so any serde of the
@@ -30,6 +31,13 @@ export interface KeyValueStoreMetrics {
  * the changelog offset); the runtime then commits input offsets.
  *
  * Range scans are in the byte order of the serialized keys.
+ *
+ * Over the write-back cache, an aggregation's read-modify-write of a hot key is cheap: a
+ * string key is encoded once (memo), a read returns the value the cache entry already
+ * decoded, and an immutable (primitive) value put is encoded when the cache flushes, once
+ * per key per flush instead of once per update. This assumes, as restore does, that
+ * values round-trip through their serde; a serde that throws on a primitive throws at
+ * the flush (commit) rather than at the put.
  */
 export class KeyValueStore<K, V> {
   readonly metrics: KeyValueStoreMetrics = {
@@ -47,6 +55,13 @@ export class KeyValueStore<K, V> {
    */
   private lastKey: unknown = undefined;
   private lastKeyBytes: Buffer | null = null;
+  /** The write-back cache when it is the layer below: reads go through its entries, which
+   * memoize decoded primitive values (no deserialize per read of a hot key). */
+  private readonly cache: CachingStore | null;
+  /** string key -> its bytes and cache map key: a hot key is encoded once, not per read. */
+  private stringKeys = new Map<string, { bytes: Buffer; str: string }>();
+  private lastStringKey: string | undefined = undefined;
+  private lastStringKeyBytes: { bytes: Buffer; str: string } | null = null;
 
   constructor(
     readonly bytes: KeyValueBytesStore,
@@ -57,7 +72,9 @@ export class KeyValueStore<K, V> {
       restored?: RestoreResult | null;
       onClose?: (() => Promise<void>) | undefined;
     } = {},
-  ) {}
+  ) {
+    this.cache = bytes instanceof CachingStore ? bytes : null;
+  }
 
   /** What the restore at open replayed; null for a store without changelog. */
   get restored(): RestoreResult | null {
@@ -75,17 +92,45 @@ export class KeyValueStore<K, V> {
 
   get(key: K): V | null {
     this.metrics.gets++;
-    return this.valueSerde.deserialize(this.bytes.get(this.keyBytes(key)));
+    const cache = this.cache;
+    if (cache === null) return this.valueSerde.deserialize(this.bytes.get(this.keyBytes(key)));
+    let e: ReturnType<CachingStore["entry"]>;
+    if (typeof key === "string") {
+      const k = this.stringKey(key);
+      e = cache.entry(k.bytes, k.str);
+    } else {
+      e = cache.entry(this.keyBytes(key));
+    }
+    if (e.decoded !== NOT_DECODED) return e.decoded as V | null;
+    const v = this.valueSerde.deserialize(cache.bytesOf(e));
+    if (isImmutable(v)) e.decoded = v;
+    return v;
   }
 
   /** A null value deletes the key. */
   put(key: K, value: V | null): void {
     this.metrics.puts++;
+    const cache = this.cache;
+    if (cache !== null && typeof key === "string") {
+      const k = this.stringKey(key);
+      if (value !== null && isImmutable(value))
+        cache.putDecoded(k.bytes, k.str, value, this.encode);
+      else cache.put(k.bytes, this.valueSerde.serialize(value), k.str);
+      return;
+    }
     this.bytes.put(this.keyBytes(key), this.valueSerde.serialize(value));
   }
 
+  private readonly encode = (value: unknown): Buffer | null =>
+    this.valueSerde.serialize(value as V | null);
+
   delete(key: K): void {
     this.metrics.deletes++;
+    if (this.cache !== null && typeof key === "string") {
+      const k = this.stringKey(key);
+      this.cache.put(k.bytes, null, k.str);
+      return;
+    }
     this.bytes.put(this.keyBytes(key), null);
   }
 
@@ -136,6 +181,22 @@ export class KeyValueStore<K, V> {
     }
   }
 
+  private stringKey(key: string): { bytes: Buffer; str: string } {
+    // a read-then-write of one key: the second call skips the Map
+    if (key === this.lastStringKey) return this.lastStringKeyBytes!;
+    let k = this.stringKeys.get(key);
+    if (k === undefined) {
+      const bytes = this.keyBytes(key as K);
+      k = { bytes, str: keyString(bytes) };
+      // bounded: a store with more distinct keys than this starts over, it never grows
+      if (this.stringKeys.size >= STRING_KEY_MEMO) this.stringKeys = new Map();
+      this.stringKeys.set(key, k);
+    }
+    this.lastStringKey = key;
+    this.lastStringKeyBytes = k;
+    return k;
+  }
+
   private keyBytes(key: K): Buffer {
     if (key === this.lastKey && this.lastKeyBytes !== null) return this.lastKeyBytes;
     const b = this.keySerde.serialize(key);
@@ -152,4 +213,12 @@ export class KeyValueStore<K, V> {
     }
     return b;
   }
+}
+
+/** Distinct string keys whose encoding a store remembers. */
+const STRING_KEY_MEMO = 65_536;
+
+/** Values a caller cannot mutate behind the store's back: safe to hand out twice. */
+function isImmutable(v: unknown): boolean {
+  return v === null || (typeof v !== "object" && typeof v !== "function");
 }

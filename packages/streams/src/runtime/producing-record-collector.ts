@@ -3,8 +3,13 @@ import type { RecordCollector } from "./record-collector.js";
 
 /** Bytes buffered for one topic before they go out in one send (well under the default
  * max.message.bytes of 8 MiB, which bounds one partition's batch). */
-const SEND_BYTES = 1024 * 1024;
+const SEND_BYTES = 4 * 1024 * 1024;
 const RECORD_OVERHEAD_BYTES = 32;
+
+interface TopicBuffer {
+  records: ProducerRecord[];
+  bytes: number;
+}
 
 /**
  * The worker's RecordCollector (Kafka's RecordCollectorImpl): tasks hand it records
@@ -16,7 +21,10 @@ const RECORD_OVERHEAD_BYTES = 32;
  * send error: the commit that called it must not go on to commit input offsets.
  */
 export class ProducingRecordCollector implements RecordCollector {
-  private readonly buffers = new Map<string, { records: ProducerRecord[]; bytes: number }>();
+  private readonly buffers = new Map<string, TopicBuffer>();
+  /** The topic of the previous send and its buffer: a task's sink sends runs of one topic. */
+  private lastTopic: string | null = null;
+  private lastBuffer: TopicBuffer | null = null;
   private readonly chains = new Map<string, Promise<void>>();
   private failure: unknown = null;
   /** Bytes handed in and not yet acknowledged (buffered or in flight). */
@@ -27,11 +35,13 @@ export class ProducingRecordCollector implements RecordCollector {
   constructor(private readonly producer: Producer) {}
 
   send(topic: string, record: ProducerRecord): void {
-    let b = this.buffers.get(topic);
+    let b = topic === this.lastTopic ? this.lastBuffer! : this.buffers.get(topic);
     if (b === undefined) {
       b = { records: [], bytes: 0 };
       this.buffers.set(topic, b);
     }
+    this.lastTopic = topic;
+    this.lastBuffer = b;
     b.records.push(record);
     b.bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
     if (b.bytes >= SEND_BYTES) this.dispatch(topic, b);
@@ -53,7 +63,7 @@ export class ProducingRecordCollector implements RecordCollector {
     }
   }
 
-  private dispatch(topic: string, b: { records: ProducerRecord[]; bytes: number }): void {
+  private dispatch(topic: string, b: TopicBuffer): void {
     const records = b.records;
     const bytes = b.bytes;
     b.records = [];

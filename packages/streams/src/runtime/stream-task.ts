@@ -1,4 +1,4 @@
-import type { LogRecord } from "@tributary/log";
+import { type LogRecord, Serdes } from "@tributary/log";
 import { PrefetchMissError, ProcessingError } from "../errors.js";
 import type { SourceSpec, StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
@@ -49,7 +49,12 @@ interface Punctuator {
 interface SourceEntry {
   spec: SourceSpec;
   node: ProcessorNode;
+  /** Bytes in, bytes out, event time as written: the log record itself is the stream
+   * record (it has every field a StreamRecord has), with nothing to decode or allocate. */
+  raw: boolean;
 }
+
+const BYTES = Serdes.bytes();
 
 const passThrough = { process() {} };
 
@@ -72,7 +77,10 @@ export class StreamTask implements TaskServices {
   private readonly punctuators: Punctuator[] = [];
   private readonly clock: () => number;
   private time = -1;
-  private current: RecordMetadata | null = null;
+  /** The record being processed (null topic: none, e.g. inside a punctuation). */
+  private currentTopic: string | null = null;
+  private currentPartition = 0;
+  private currentOffset = 0;
   private failedNode: string | null = null;
   private closed = false;
   /** Records routed to the dead-letter topic since the task started. */
@@ -97,7 +105,8 @@ export class StreamTask implements TaskServices {
       let processor: ProcessorNode;
       if (n.kind === "source") {
         processor = new ProcessorNode(n.name, passThrough, this, []);
-        for (const t of n.topics) this.sources.set(t, { spec: n, node: processor });
+        const raw = n.keySerde === BYTES && n.valueSerde === BYTES && n.timestampExtractor === null;
+        for (const t of n.topics) this.sources.set(t, { spec: n, node: processor, raw });
       } else if (n.kind === "sink") {
         const sink = new SinkProcessor(n.topic, n.keySerde, n.valueSerde, options.collector);
         processor = new ProcessorNode(n.name, sink, this, []);
@@ -117,10 +126,16 @@ export class StreamTask implements TaskServices {
 
   /** Processes a fetched batch of one partition, in order. */
   processBatch(topic: string, partition: number, records: readonly LogRecord[]): void {
-    for (let i = 0; i < records.length; i++) this.process(topic, partition, records[i]!);
+    if (records.length === 0) return;
+    const source = this.source(topic, partition, records[0]!);
+    for (let i = 0; i < records.length; i++) this.run(source, topic, partition, records[i]!);
   }
 
   process(topic: string, partition: number, record: LogRecord): void {
+    this.run(this.source(topic, partition, record), topic, partition, record);
+  }
+
+  private source(topic: string, partition: number, record: LogRecord): SourceEntry {
     const source = this.sources.get(topic);
     if (source === undefined) {
       throw new ProcessingError(
@@ -129,33 +144,47 @@ export class StreamTask implements TaskServices {
         undefined,
       );
     }
+    return source;
+  }
+
+  private run(source: SourceEntry, topic: string, partition: number, record: LogRecord): void {
     const spec = source.spec;
-    this.current = { topic, partition, offset: record.offset };
+    // where the record came from, as fields: recordMetadata() builds the object only
+    // when a processor asks (rarely), not once per record
+    this.currentTopic = topic;
+    this.currentPartition = partition;
+    this.currentOffset = record.offset;
     this.failedNode = null;
     let stage: FailureStage = "deserialization";
     try {
-      const key = record.key === null ? null : spec.keySerde.deserialize(record.key);
-      const value = record.value === null ? null : spec.valueSerde.deserialize(record.value);
-      let timestamp = record.timestamp;
-      if (spec.timestampExtractor !== null) {
-        stage = "timestamp";
-        timestamp = spec.timestampExtractor(
-          { key, value, timestamp, topic, partition, offset: record.offset },
-          this.time,
-        );
-        if (!Number.isFinite(timestamp) || timestamp < 0) {
-          throw new RangeError(
-            `the timestamp extractor returned ${timestamp}: return a time in ms since the epoch (>= 0)`,
+      if (source.raw) {
+        stage = "processing";
+        if (record.timestamp > this.time) this.time = record.timestamp;
+        source.node.forward(record);
+      } else {
+        const key = record.key === null ? null : spec.keySerde.deserialize(record.key);
+        const value = record.value === null ? null : spec.valueSerde.deserialize(record.value);
+        let timestamp = record.timestamp;
+        if (spec.timestampExtractor !== null) {
+          stage = "timestamp";
+          timestamp = spec.timestampExtractor(
+            { key, value, timestamp, topic, partition, offset: record.offset },
+            this.time,
           );
+          if (!Number.isFinite(timestamp) || timestamp < 0) {
+            throw new RangeError(
+              `the timestamp extractor returned ${timestamp}: return a time in ms since the epoch (>= 0)`,
+            );
+          }
         }
+        stage = "processing";
+        if (timestamp > this.time) this.time = timestamp;
+        source.node.forward({ key, value, timestamp, headers: record.headers });
       }
-      stage = "processing";
-      if (timestamp > this.time) this.time = timestamp;
-      source.node.forward({ key, value, timestamp, headers: record.headers });
     } catch (e) {
       this.fail(record, e, stage);
     } finally {
-      this.current = null;
+      this.currentTopic = null;
     }
     if (this.punctuators.length > 0) this.punctuate("stream-time", this.time);
   }
@@ -182,7 +211,9 @@ export class StreamTask implements TaskServices {
   }
 
   recordMetadata(): RecordMetadata | null {
-    return this.current;
+    const topic = this.currentTopic;
+    if (topic === null) return null;
+    return { topic, partition: this.currentPartition, offset: this.currentOffset };
   }
 
   schedule(
@@ -242,8 +273,8 @@ export class StreamTask implements TaskServices {
     // a runtime bug, not a poison record: dead-lettering it would drop good records
     if (error instanceof PrefetchMissError) throw error;
     const where = {
-      topic: this.current!.topic,
-      partition: this.current!.partition,
+      topic: this.currentTopic!,
+      partition: this.currentPartition,
       offset: record.offset,
       taskId: this.id,
       processor: stage === "processing" ? this.failedNode : null,
