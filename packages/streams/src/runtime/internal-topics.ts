@@ -108,7 +108,10 @@ export async function ensureTopics(
     if (!existing.has(t.name)) {
       await admin.createTopic(t.name, {
         partitions: partitions.get(t.name)!,
-        config: { cleanupPolicy: "delete" },
+        // Retention goes by record time, and reprocessing history writes old event times
+        // here: time retention would delete records before they are read. Kafka Streams
+        // sets retention.ms=-1 on repartition topics too (and purges read records).
+        config: { cleanupPolicy: "delete", retentionMs: -1 },
         ifNotExists: true,
       });
     }
