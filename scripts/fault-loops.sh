@@ -12,7 +12,9 @@ report=${1:-.ci/out/vitest-fault-loops.json}
 mkdir -p "$(dirname "$report")"
 export TRIBUTARY_FAULT_ROUNDS=${TRIBUTARY_FAULT_ROUNDS:-150}
 export TRIBUTARY_FAULT_SECONDS=${TRIBUTARY_FAULT_SECONDS:-150}
+export TRIBUTARY_WORKER_KILLS=${TRIBUTARY_WORKER_KILLS:-25}
 exec npx vitest run \
   packages/log/test/crash-recovery.test.ts \
   packages/state/test/crash-restore.test.ts \
+  packages/streams/test/worker-crash-restore.test.ts \
   --reporter=default --reporter=json --outputFile.json="$report"
