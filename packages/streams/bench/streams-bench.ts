@@ -14,7 +14,10 @@
  *   both timed from the assignment to the stopped worker (everything committed);
  * - restore: a worker starting on a changelog of `restoreKeys` distinct keys with no
  *   local state (child process), and its RSS holding them (after a GC).
- * Ends with one JSON line: {"statelessPerSec","wordCountPerSec","restorePerSec","rssMBMillionKeys"}.
+ * - windowed count (1-minute tumbling, 10,000 keys) and a stream-stream join (±5 s), on
+ *   half the records each (windows-joins-bench.ts);
+ * Ends with one JSON line: {"statelessPerSec","wordCountPerSec","windowedCountPerSec",
+ * "streamJoinPerSec","restorePerSec","rssMBMillionKeys"}.
  *
  * BENCH_ONLY=stateless|count runs just that measurement (after the fill and the raw
  * baseline), e.g. to profile it: `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
@@ -27,6 +30,7 @@ import * as readline from "node:readline";
 import { type LogClient, Serdes } from "@tributary/log";
 import { type App, defineApp, runWorker } from "../src/index.js";
 import { openBenchLog } from "./bench-log.js";
+import { fillTimed, streamJoinApp, windowedCountApp } from "./windows-joins-bench.js";
 
 const argv = process.argv.slice(2);
 const kafkaAt = argv.indexOf("--kafka");
@@ -171,6 +175,41 @@ async function main(): Promise<void> {
             await runUntil(log, counts, N, path.join(root, "state-count")),
           )
         : 0;
+    const WN = Math.floor(N / 2);
+    let windowedCountPerSec = 0;
+    let streamJoinPerSec = 0;
+    if (ONLY === "" || ONLY === "windowed") {
+      await log.admin.createTopic("bench-views", { partitions: PARTITIONS });
+      await log.admin.createTopic("bench-windowed-out", { partitions: PARTITIONS });
+      await fillTimed(log, "bench-views", WN);
+      windowedCountPerSec = report(
+        "windowed count, 1-min tumbling, RocksDB window store",
+        WN,
+        await runUntil(
+          log,
+          windowedCountApp("bench-views", "bench-windowed-out"),
+          WN,
+          path.join(root, "state-windowed"),
+        ),
+      );
+    }
+    if (ONLY === "" || ONLY === "join") {
+      for (const t of ["bench-left", "bench-right", "bench-joined"]) {
+        await log.admin.createTopic(t, { partitions: PARTITIONS });
+      }
+      await fillTimed(log, "bench-left", WN / 2);
+      await fillTimed(log, "bench-right", WN / 2);
+      streamJoinPerSec = report(
+        "stream-stream join ±5 s, both sides' records",
+        WN,
+        await runUntil(
+          log,
+          streamJoinApp("bench-left", "bench-right", "bench-joined"),
+          WN,
+          path.join(root, "state-join"),
+        ),
+      );
+    }
     if (ONLY !== "") return;
 
     // restore: a changelog of RESTORE_KEYS distinct keys, read by a fresh worker process
@@ -212,6 +251,8 @@ async function main(): Promise<void> {
       JSON.stringify({
         statelessPerSec,
         wordCountPerSec,
+        windowedCountPerSec,
+        streamJoinPerSec,
         restorePerSec,
         rssMBMillionKeys: restored.rssMB,
       }),
