@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   InvalidNameError,
   TopicExistsError,
+  TributaryError,
   UnknownTopicError,
 } from "./errors.js";
 import { quoteName, validateTopicName } from "./names.js";
@@ -60,6 +61,8 @@ const TMP_SUFFIX = ".tmp";
  */
 export class TopicRegistry {
   private closed = false;
+  /** Topics whose delete is still closing their logs: their directories are not free yet. */
+  private readonly deleting = new Set<string>();
 
   private constructor(
     readonly dataDir: string,
@@ -102,6 +105,13 @@ export class TopicRegistry {
     }
     const config = resolveTopicConfig(options.config);
     if (this.topics.has(name)) throw new TopicExistsError(name);
+    if (this.deleting.has(name)) {
+      throw new TributaryError(
+        "TOPIC_EXISTS",
+        `topic '${name}' is being deleted: retry the create once the delete has finished`,
+        { retriable: true },
+      );
+    }
     const meta: TopicMetadata = { name, partitions, config, createdAt: this.now() };
     writeMetadata(this.dataDir, meta);
     let logs: PartitionLog[];
@@ -121,6 +131,16 @@ export class TopicRegistry {
     this.checkOpen();
     const entry = this.entry(name);
     this.topics.delete(name);
+    // Until the directories are renamed away, a create of the same name would open them.
+    this.deleting.add(name);
+    try {
+      await this.removeFiles(name, entry);
+    } finally {
+      this.deleting.delete(name);
+    }
+  }
+
+  private async removeFiles(name: string, entry: TopicEntry): Promise<void> {
     await Promise.all(entry.logs.map((log) => log.close()));
     const tag = randomBytes(6).toString("hex");
     const marker = this.path(name, `${META_SUFFIX}.${tag}${DELETE_SUFFIX}`);
