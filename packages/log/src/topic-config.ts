@@ -43,6 +43,8 @@ export interface TopicConfig {
 }
 
 const DAY = 24 * 60 * 60 * 1000;
+/** The longest delay setTimeout/setInterval honour. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const DEFAULT_TOPIC_CONFIG: Readonly<TopicConfig> = Object.freeze({
   cleanupPolicy: "delete",
@@ -147,6 +149,13 @@ function validateTopicConfig(c: Partial<TopicConfig>): Partial<TopicConfig> {
   }
   if (c.segmentBytes !== undefined && c.segmentBytes > 2 ** 31 - 1) {
     throw bad("segmentBytes", "expected at most 2147483647 (index positions are 32-bit)");
+  }
+  if (c.flushIntervalMs !== undefined && c.flushIntervalMs > MAX_TIMER_MS) {
+    // Node runs a longer timer after 1 ms instead: an fsync every millisecond.
+    throw bad(
+      "flushIntervalMs",
+      `expected at most ${MAX_TIMER_MS} (about 24.8 days, a timer's limit)`,
+    );
   }
   return c;
 }
