@@ -55,6 +55,8 @@ export class EmbeddedLogService implements LogService {
   readonly verifiedReads = true;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Wakes each fetch waiting in a long poll. */
+  private readonly longPolls = new Set<() => void>();
 
   private constructor(
     readonly dataDir: string,
@@ -168,15 +170,18 @@ export class EmbeddedLogService implements LogService {
     if (options.maxWaitMs <= 0 || totalBytes(responses) >= Math.max(1, options.minBytes)) {
       return responses;
     }
-    // Long poll: wake on the first append to any requested partition, or at maxWaitMs.
+    // Long poll: wake on the first append to any requested partition, at maxWaitMs, or
+    // when the log closes (a broker stopping answers its long polls instead of waiting).
     await new Promise<void>((resolve) => {
       const unsubscribes: (() => void)[] = [];
       const done = () => {
         clearTimeout(timer);
+        this.longPolls.delete(done);
         for (const u of unsubscribes) u();
         resolve();
       };
       const timer = setTimeout(done, options.maxWaitMs);
+      this.longPolls.add(done);
       for (const log of logs) if (!(log instanceof Error)) unsubscribes.push(log.onAppend(done));
     });
     if (this.closed) return responses;
@@ -199,6 +204,7 @@ export class EmbeddedLogService implements LogService {
     maxBytes: number,
   ): FetchResponse[] {
     let budget = maxBytes;
+    let sent = false;
     const out: FetchResponse[] = [];
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i]!;
@@ -207,7 +213,9 @@ export class EmbeddedLogService implements LogService {
         out.push(errorResponse(r, log));
         continue;
       }
-      if (budget <= 0) {
+      // As Kafka's fetch.max.bytes: a bound, not a minimum; the first batch found is sent
+      // whatever its size, so a small or non-positive limit never stalls a consumer.
+      if (budget <= 0 && sent) {
         out.push({
           topic: r.topic,
           partition: r.partition,
@@ -220,6 +228,7 @@ export class EmbeddedLogService implements LogService {
       try {
         const read = log.read(r.offset, Math.min(r.maxBytes, budget));
         budget -= read.records.length;
+        if (read.records.length > 0) sent = true;
         out.push({ topic: r.topic, partition: r.partition, ...read });
       } catch (err) {
         if (!(err instanceof TributaryError)) throw err;
@@ -274,16 +283,32 @@ export class EmbeddedLogService implements LogService {
     return this.groups.deleteGroup(groupId);
   }
 
-  /** Runs retention and compaction over every partition once (the timer calls this). */
+  /**
+   * Runs retention and compaction over every partition once (the timer calls this). A
+   * partition that fails (a corrupt segment, a failed disk write) does not keep the others
+   * from their retention: every partition is tried, then the failures are thrown together.
+   */
   runMaintenance(): void {
     const now = this.now();
+    const failures: Error[] = [];
     for (const topic of this.registry.list()) {
       const meta = this.registry.get(topic);
       for (let p = 0; p < meta.partitions; p++) {
-        const log = this.registry.partition(topic, p);
-        if (meta.config.cleanupPolicy !== "compact") log.applyRetention(now);
-        if (meta.config.cleanupPolicy !== "delete") log.compact(now);
+        try {
+          const log = this.registry.partition(topic, p);
+          if (meta.config.cleanupPolicy !== "compact") log.applyRetention(now);
+          if (meta.config.cleanupPolicy !== "delete") log.compact(now);
+        } catch (err) {
+          failures.push(err as Error);
+        }
       }
+    }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) {
+      throw new AggregateError(
+        failures,
+        `log maintenance failed on ${failures.length} partitions: ${failures.map((e) => e.message).join("; ")}`,
+      );
     }
   }
 
@@ -303,6 +328,7 @@ export class EmbeddedLogService implements LogService {
     if (this.closed) return;
     this.closed = true;
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
+    for (const wake of [...this.longPolls]) wake();
     await this.groups.close();
     await this.registry.close();
     this.lock.release();

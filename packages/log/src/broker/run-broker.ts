@@ -60,8 +60,12 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       stopping ??= (async () => {
         logger.info({ event: "stopping" }, "broker stopping");
         removeBrokerInfo(options.dataDir);
-        await server.close();
+        // The server stops reading requests and waits for those in flight; closing the
+        // log then lets the ones that wait (long polls, joins waiting on a rebalance)
+        // answer now, and every acknowledged produce is flushed, before the sockets close.
+        const drained = server.close();
         await service.close();
+        await drained;
         logger.info({ event: "stopped" }, "broker stopped");
       })();
       return stopping;
