@@ -159,6 +159,8 @@ export class LogSegment {
     }
     this.size += end - start;
     this.unflushedBytes += end - start;
+    // Index files loaded on open no longer hold every entry: seal or close rewrites them.
+    this.indexesDurable = false;
   }
 
   /** Index bookkeeping for one batch that now sits at `position`. */
