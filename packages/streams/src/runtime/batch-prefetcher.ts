@@ -84,6 +84,36 @@ export class BatchPrefetcher {
     await Promise.all(work);
   }
 
+  /**
+   * Prefetches for a batch holding records of several source topics (a task reading
+   * several inputs, records picked in time order across them): one prefetch per store
+   * with the keys of every run, since a prefetch serves reads until the next one.
+   */
+  async prefetchRuns(
+    runs: readonly { topic: string; records: readonly LogRecord[] }[],
+  ): Promise<void> {
+    if (runs.length === 1) return this.prefetch(runs[0]!.topic, runs[0]!.records);
+    if (this.stores.length === 0) return;
+    const work: Promise<void>[] = [];
+    for (let s = 0; s < this.stores.length; s++) {
+      let keys: Buffer[] = [];
+      for (const run of runs) {
+        const mappers = this.mappers.get(run.topic);
+        if (mappers === undefined) continue;
+        const map = mappers[s] ?? null;
+        for (let i = 0; i < run.records.length; i++) {
+          const k = run.records[i]!.key;
+          if (k === null) continue;
+          const m = map === null ? k : map(k);
+          if (m !== null && m.length > 0) keys.push(m);
+        }
+      }
+      if (this.cached.length > 0) keys = this.withPending(s, keys);
+      work.push(this.stores[s]!.prefetchBytes(keys));
+    }
+    await Promise.all(work);
+  }
+
   private withPending(s: number, keys: Buffer[]): Buffer[] {
     const store = this.stores[s];
     const serde = this.specs[s]!.keySerde;

@@ -2,13 +2,17 @@ import {
   type CommittedOffset,
   type Consumer,
   type FetchedPartition,
+  type LogRecord,
+  type PartitionOffset,
   type TopicPartition,
   topicPartitionKey,
 } from "@tributary/log";
 import type { App } from "../dsl/define-app.js";
 import { StreamsArgumentError } from "../errors.js";
+import type { SourceSpec } from "../topology/node-spec.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { BatchPrefetcher } from "./batch-prefetcher.js";
+import { PartitionGroup, type RecordTime } from "./partition-group.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
 import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
 import { StreamTask } from "./stream-task.js";
@@ -21,7 +25,18 @@ interface RunningTask {
   readonly prefetcher: BatchPrefetcher;
   /** Source partitions seen since the last commit: their positions are committed next. */
   readonly progressed: Map<string, TopicPartition>;
+  /** Its input partitions' queues when it reads several (null: one, batches run as
+   * fetched). */
+  readonly group: PartitionGroup | null;
 }
+
+/** Most records a task with several inputs processes per prefetch. */
+const MAX_GROUP_BATCH = 4096;
+/** Buffered bytes per input partition of such a task above which the partition is paused
+ * (about eight full partition fetches: bounds memory while one input waits for another). */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** Least time between two end-offset lookups of a partition whose lag is not known. */
+const END_LOOKUP_INTERVAL_MS = 200;
 
 export interface TaskManagerOptions {
   app: App;
@@ -29,6 +44,10 @@ export interface TaskManagerOptions {
   collector: ProducingRecordCollector;
   stores: StoreFactoryOptions;
   consumer: () => Consumer;
+  /** Kafka's max.task.idle.ms (see PartitionGroupOptions). Default 0. */
+  maxTaskIdleMs?: number;
+  /** End offsets of a topic's partitions, for an input whose lag no fetch told yet. */
+  endOffsets?: (topic: string) => Promise<PartitionOffset[]>;
 }
 
 /**
@@ -40,7 +59,9 @@ export interface TaskManagerOptions {
  *   closed when the new assignment arrives;
  * - on loss (the session expired: another worker may own them already), closes without
  *   committing;
- * - runs each fetched batch: prefetch the keys it reads, then process it synchronously;
+ * - runs each fetched batch: prefetch the keys it reads, then process it synchronously; a
+ *   task reading several partitions buffers them and processes in time order across them
+ *   (PartitionGroup);
  * - commits, in the order of DESIGN "Commit" (see `commit`).
  */
 export class TaskManager {
@@ -48,6 +69,11 @@ export class TaskManager {
   private readonly suspended = new Map<string, RunningTask>();
   /** topic-partition -> the task reading it */
   private readonly byPartition = new Map<string, RunningTask>();
+  /** topic-partition -> its log end as last fetched or looked up (for PartitionGroup lag) */
+  private readonly ends = new Map<string, number>();
+  /** Partitions of a PartitionGroup whose end is not known: looked up after the poll. */
+  private readonly endsWanted = new Map<string, TopicPartition>();
+  private readonly endLookups = new Map<string, number>();
   /** Records processed, for metrics. */
   processed = 0;
   commits = 0;
@@ -87,6 +113,7 @@ export class TaskManager {
       this.tasks.set(id, t);
     }
     this.byPartition.clear();
+    this.ends.clear();
     for (const tp of partitions) {
       const sub = this.options.topology.subtopologyReading(tp.topic)!;
       this.byPartition.set(
@@ -104,6 +131,9 @@ export class TaskManager {
       if (t === undefined) continue;
       this.byPartition.delete(topicPartitionKey(tp.topic, tp.partition));
       this.tasks.delete(t.id);
+      // committed up to its first buffered record: fetched again from there on resume
+      const paused = t.group?.clear() ?? [];
+      if (paused.length > 0) this.options.consumer().resume(paused);
       this.suspended.set(t.id, t);
     }
   }
@@ -125,17 +155,27 @@ export class TaskManager {
   /**
    * Runs what one poll fetched: the prefetches of all batches go out together (one
    * getMany per store, the tasks' stores are distinct), then each batch is processed
-   * synchronously. Batches of one task (a task reading several topics) go one after
-   * another, since a prefetch serves until the next one. Throws what a task throws (a
-   * ProcessingError under errorHandling "fail", a PrefetchMissError): the worker stops.
+   * synchronously. Batches of one task go one after another, since a prefetch serves
+   * until the next one. A task reading several partitions buffers what came and processes
+   * what its PartitionGroup hands out, in time order across them (`drain`). Throws what a
+   * task throws (a ProcessingError under errorHandling "fail", a PrefetchMissError): the
+   * worker stops.
    */
   async processAll(fetched: readonly FetchedPartition[]): Promise<void> {
     const seen = new Set<RunningTask>();
     const parallel: { t: RunningTask; f: FetchedPartition }[] = [];
     const later: FetchedPartition[] = [];
     for (const f of fetched) {
-      const t = this.byPartition.get(topicPartitionKey(f.topic, f.partition));
-      if (t === undefined || f.records.length === 0) continue;
+      const key = topicPartitionKey(f.topic, f.partition);
+      const t = this.byPartition.get(key);
+      if (t === undefined) continue;
+      if (t.group !== null) {
+        const end = this.ends.get(key);
+        if (end === undefined || f.highWatermark > end) this.ends.set(key, f.highWatermark);
+        t.group.add(key, f.records);
+        continue;
+      }
+      if (f.records.length === 0) continue;
       if (seen.has(t)) later.push(f);
       else {
         seen.add(t);
@@ -147,25 +187,102 @@ export class TaskManager {
         t.prefetcher.active ? t.prefetcher.prefetch(f.topic, f.records) : undefined,
       ),
     );
-    for (const { t, f } of parallel) this.run(t, f);
+    for (const { t, f } of parallel) this.run(t, f.topic, f.partition, f.records);
     for (const f of later) await this.process(f);
+    if (this.hasGroups) await this.drainGroups();
   }
 
   /** Runs one fetched batch: prefetch the keys it reads, then process it. */
   async process(fetched: FetchedPartition): Promise<void> {
     const t = this.byPartition.get(topicPartitionKey(fetched.topic, fetched.partition));
     if (t === undefined || fetched.records.length === 0) return;
+    if (t.group !== null) return this.processAll([fetched]);
     if (t.prefetcher.active) await t.prefetcher.prefetch(fetched.topic, fetched.records);
-    this.run(t, fetched);
+    this.run(t, fetched.topic, fetched.partition, fetched.records);
   }
 
-  private run(t: RunningTask, fetched: FetchedPartition): void {
-    t.task.processBatch(fetched.topic, fetched.partition, fetched.records);
-    this.processed += fetched.records.length;
-    const key = topicPartitionKey(fetched.topic, fetched.partition);
-    if (!t.progressed.has(key)) {
-      t.progressed.set(key, { topic: fetched.topic, partition: fetched.partition });
+  private get hasGroups(): boolean {
+    for (const t of this.tasks.values()) if (t.group !== null) return true;
+    return false;
+  }
+
+  /**
+   * Processes what the PartitionGroups of the tasks reading several partitions allow,
+   * looks up the ends of partitions whose lag no fetch has told (then tries again), and
+   * pauses the partitions whose queue grew too large, resuming those that drained.
+   */
+  private async drainGroups(): Promise<void> {
+    for (const t of this.tasks.values()) if (t.group !== null) await this.drain(t);
+    if (this.endsWanted.size > 0 && (await this.lookUpEnds())) {
+      for (const t of this.tasks.values()) if (t.group !== null) await this.drain(t);
     }
+    const consumer = this.options.consumer();
+    for (const t of this.tasks.values()) {
+      if (t.group === null) continue;
+      const { pause, resume } = t.group.pausesWanted();
+      if (pause.length > 0) consumer.pause(pause);
+      if (resume.length > 0) consumer.resume(resume);
+    }
+  }
+
+  private async drain(t: RunningTask): Promise<void> {
+    const group = t.group!;
+    for (;;) {
+      const runs = group.nextBatch(Date.now(), MAX_GROUP_BATCH);
+      if (runs === null) {
+        for (const tp of group.unknownLag()) {
+          this.endsWanted.set(topicPartitionKey(tp.topic, tp.partition), tp);
+        }
+        return;
+      }
+      if (t.prefetcher.active) await t.prefetcher.prefetchRuns(runs);
+      for (const r of runs) this.run(t, r.topic, r.partition, r.records);
+    }
+  }
+
+  /** Looks up the log ends wanted by the groups; true when one became known. */
+  private async lookUpEnds(): Promise<boolean> {
+    const endOffsets = this.options.endOffsets;
+    const wanted = [...this.endsWanted];
+    this.endsWanted.clear();
+    if (endOffsets === undefined) return false;
+    const now = Date.now();
+    const topics = new Set<string>();
+    for (const [key, tp] of wanted) {
+      if (now - (this.endLookups.get(key) ?? 0) < END_LOOKUP_INTERVAL_MS) continue;
+      this.endLookups.set(key, now);
+      topics.add(tp.topic);
+    }
+    let found = false;
+    for (const topic of topics) {
+      for (const o of await endOffsets(topic)) {
+        const key = topicPartitionKey(topic, o.partition);
+        if (!this.byPartition.has(key) || this.ends.has(key)) continue;
+        this.ends.set(key, o.offset);
+        found = true;
+      }
+    }
+    return found;
+  }
+
+  /** Records behind the log end for a PartitionGroup; undefined while not known. */
+  private lagOf(tp: TopicPartition): number | undefined {
+    const position = this.options.consumer().position(tp);
+    if (position === undefined) return undefined;
+    const end = this.ends.get(topicPartitionKey(tp.topic, tp.partition));
+    return end === undefined ? undefined : Math.max(0, end - position);
+  }
+
+  private run(
+    t: RunningTask,
+    topic: string,
+    partition: number,
+    records: readonly LogRecord[],
+  ): void {
+    t.task.processBatch(topic, partition, records);
+    this.processed += records.length;
+    const key = topicPartitionKey(topic, partition);
+    if (!t.progressed.has(key)) t.progressed.set(key, { topic, partition });
   }
 
   /** Fires due wall-clock punctuations in every task. */
@@ -204,7 +321,10 @@ export class TaskManager {
     for (const t of tasks) {
       const metadata = encodeStreamTime(t.task.streamTime());
       for (const tp of t.progressed.values()) {
-        const offset = consumer.position(tp);
+        // never past a record still buffered in the task's PartitionGroup
+        const offset =
+          t.group?.firstBufferedOffset(topicPartitionKey(tp.topic, tp.partition)) ??
+          consumer.position(tp);
         if (offset !== undefined) {
           offsets.push({
             topic: tp.topic,
@@ -262,7 +382,24 @@ export class TaskManager {
       stores,
       prefetcher: new BatchPrefetcher(sub, stores),
       progressed: new Map(),
+      group: this.partitionGroup(sub, partition),
     };
+  }
+
+  /** The queues of a task reading several partitions; null for one (no per-record cost). */
+  private partitionGroup(sub: SubTopology, partition: number): PartitionGroup | null {
+    if (sub.sourceTopics.length < 2) return null;
+    return new PartitionGroup(
+      sub.sourceTopics.map((topic) => ({
+        tp: { topic, partition },
+        timeOf: extractedTime(sub.sources.get(topic)!, topic, partition),
+      })),
+      {
+        maxTaskIdleMs: this.options.maxTaskIdleMs ?? 0,
+        maxQueuedBytes: MAX_QUEUED_BYTES,
+        lagOf: (tp) => this.lagOf(tp),
+      },
+    );
   }
 
   /**
@@ -285,6 +422,20 @@ export class TaskManager {
     t.task.close();
     await Promise.all(t.stores.map((s) => s.closed()));
   }
+}
+
+/** The time a source's timestamp extractor gives a record (null: its timestamp). */
+function extractedTime(spec: SourceSpec, topic: string, partition: number): RecordTime | null {
+  const extract = spec.timestampExtractor;
+  if (extract === null) return null;
+  return (record, partitionTime) => {
+    const key = record.key === null ? null : spec.keySerde.deserialize(record.key);
+    const value = record.value === null ? null : spec.valueSerde.deserialize(record.value);
+    return extract(
+      { key, value, timestamp: record.timestamp, topic, partition, offset: record.offset },
+      partitionTime,
+    );
+  };
 }
 
 /*

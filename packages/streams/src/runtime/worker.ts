@@ -76,6 +76,15 @@ export interface WorkerOptions {
   sessionTimeoutMs?: number;
   /** How long to wait for a store lock another process still holds. Default 30 s. */
   storeLockWaitMs?: number;
+  /**
+   * Kafka's max.task.idle.ms, for tasks reading several partitions (a join, a merge),
+   * which process records in time order across them: how long such a task waits for an
+   * input partition that has nothing buffered and is caught up (nothing more on the log)
+   * before it goes on without it. Default 0: it waits only for records known to be on
+   * the log. Negative: it never waits (each input processed as fetched, in time order
+   * among what is buffered).
+   */
+  maxTaskIdleMs?: number;
   onRestore?(event: RestoreProgressEvent): void;
   onCommit?(event: CommitEvent): void;
   onTasksAssigned?(taskIds: string[]): void;
@@ -87,7 +96,8 @@ export interface WorkerOptions {
 /**
  * A worker: one consumer in the app's group, the tasks of its partitions, and the loop
  * that feeds them (Kafka's StreamThread). Single-threaded: poll, process each partition's
- * batch (prefetch, then synchronous processing), commit on the interval. `start()` makes
+ * batch (prefetch, then synchronous processing; a task reading several partitions in time
+ * order across them, see PartitionGroup), commit on the interval. `start()` makes
  * the topics and joins; `stop()` commits, closes the tasks and leaves the group, so the
  * partitions move at once. An error it cannot go on after (errorHandling "fail", a
  * failed commit) stops it without committing: `done` rejects with a WorkerFailedError
@@ -141,6 +151,8 @@ export class Worker {
         topology,
         collector: this.collector,
         consumer: () => this.consumer!,
+        maxTaskIdleMs: options.maxTaskIdleMs ?? 0,
+        endOffsets: (topic) => log.admin.listOffsets(topic, "latest"),
         stores: {
           applicationId: app.applicationId,
           stateDir: options.stateDir,
