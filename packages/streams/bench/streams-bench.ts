@@ -19,8 +19,9 @@
  * Ends with one JSON line: {"statelessPerSec","wordCountPerSec","windowedCountPerSec",
  * "streamJoinPerSec","restorePerSec","rssMBMillionKeys"}.
  *
- * BENCH_ONLY=stateless|count runs just that measurement (after the fill and the raw
- * baseline), e.g. to profile it: `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
+ * BENCH_ONLY=stateless,count,windowed,join,restore (any of them, comma-separated) runs just
+ * those measurements (after the fill and the raw baseline), e.g. to profile one:
+ * `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -39,7 +40,8 @@ const N = Number(argv[0] ?? 2_000_000);
 const RESTORE_KEYS = Number(argv[1] ?? 1_000_000);
 const PARTITIONS = 4;
 const bytes = Serdes.bytes();
-const ONLY = process.env.BENCH_ONLY ?? "";
+const ONLY = new Set((process.env.BENCH_ONLY ?? "").split(",").filter((x) => x !== ""));
+const want = (run: string): boolean => ONLY.size === 0 || ONLY.has(run);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-streams-bench-"));
 
 const rows: { name: string; records: number; ms: number }[] = [];
@@ -148,14 +150,13 @@ async function main(): Promise<void> {
           .to("bench-out", { keySerde: bytes, valueSerde: bytes });
       },
     });
-    const statelessPerSec =
-      ONLY === "" || ONLY === "stateless"
-        ? report(
-            "stateless mapValues+filter → topic",
-            N,
-            await runUntil(log, stateless, N, path.join(root, "state-stateless")),
-          )
-        : 0;
+    const statelessPerSec = want("stateless")
+      ? report(
+          "stateless mapValues+filter → topic",
+          N,
+          await runUntil(log, stateless, N, path.join(root, "state-stateless")),
+        )
+      : 0;
 
     const counts = defineApp({
       applicationId: "bench-count",
@@ -167,18 +168,17 @@ async function main(): Promise<void> {
           .to("bench-counts", { keySerde: Serdes.string(), valueSerde: Serdes.msgpack() });
       },
     });
-    const wordCountPerSec =
-      ONLY === "" || ONLY === "count"
-        ? report(
-            "count per key, RocksDB + cache + changelog",
-            N,
-            await runUntil(log, counts, N, path.join(root, "state-count")),
-          )
-        : 0;
+    const wordCountPerSec = want("count")
+      ? report(
+          "count per key, RocksDB + cache + changelog",
+          N,
+          await runUntil(log, counts, N, path.join(root, "state-count")),
+        )
+      : 0;
     const WN = Math.floor(N / 2);
     let windowedCountPerSec = 0;
     let streamJoinPerSec = 0;
-    if (ONLY === "" || ONLY === "windowed") {
+    if (want("windowed")) {
       await log.admin.createTopic("bench-views", { partitions: PARTITIONS });
       await log.admin.createTopic("bench-windowed-out", { partitions: PARTITIONS });
       await fillTimed(log, "bench-views", WN);
@@ -193,7 +193,7 @@ async function main(): Promise<void> {
         ),
       );
     }
-    if (ONLY === "" || ONLY === "join") {
+    if (want("join")) {
       for (const t of ["bench-left", "bench-right", "bench-joined"]) {
         await log.admin.createTopic(t, { partitions: PARTITIONS });
       }
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
         ),
       );
     }
-    if (ONLY !== "") return;
+    if (!want("restore")) return;
 
     // restore: a changelog of RESTORE_KEYS distinct keys, read by a fresh worker process
     await log.admin.createTopic("restore-in", { partitions: 1 });
