@@ -165,8 +165,8 @@ export class DataDirLockedError extends TributaryError {
 }
 
 export class ClosedError extends TributaryError {
-  constructor(what: string) {
-    super("CLOSED", `${what} is closed`);
+  constructor(what: string, options: TributaryErrorOptions = {}) {
+    super("CLOSED", `${what} is closed`, options);
     this.name = "ClosedError";
   }
 }

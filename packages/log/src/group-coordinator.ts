@@ -255,7 +255,10 @@ export class GroupCoordinator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const g of this.groups.values()) g.close();
+    // Retriable: a member waiting on a join when its broker stops should rejoin once the
+    // broker is back, not fail its application.
+    const err = new ClosedError("group coordinator", { retriable: true });
+    for (const g of this.groups.values()) g.close(err);
     this.groups.clear();
   }
 

@@ -58,6 +58,8 @@ export class ServiceConsumer implements Consumer {
   private memberId = "";
   private generation = -1;
   private needsJoin = false;
+  /** The heartbeat learned that our session expired; poll reports the partitions lost. */
+  private lost = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -118,7 +120,24 @@ export class ServiceConsumer implements Consumer {
 
   async poll(options: { maxWaitMs?: number } = {}): Promise<FetchedPartition[]> {
     this.checkOpen();
-    if (this.needsJoin) await this.rejoin();
+    if (this.needsJoin) {
+      // Listener calls happen here, inside poll, never from the heartbeat timer: the
+      // application is not in the middle of a batch when its partitions go away.
+      if (this.lost) {
+        this.lost = false;
+        const lost = this.assignment();
+        this.partitions.clear();
+        if (lost.length > 0) await this.listener.onPartitionsLost?.(lost);
+      }
+      try {
+        await this.rejoin();
+      } catch (err) {
+        // The coordinator is restarting or unreachable: try again on the next poll.
+        if (!(err instanceof TributaryError) || !err.retriable) throw err;
+        await sleep(Math.min(options.maxWaitMs ?? DEFAULTS.pollMaxWaitMs, 200));
+        return [];
+      }
+    }
     const states = [...this.partitions.values()].filter((s) => !s.paused);
     if (states.length === 0) {
       await sleep(Math.min(options.maxWaitMs ?? DEFAULTS.pollMaxWaitMs, 100));
@@ -292,22 +311,22 @@ export class ServiceConsumer implements Consumer {
 
   private async heartbeat(): Promise<void> {
     if (this.closed || this.needsJoin || this.groupId === undefined) return;
+    // A reply that comes back after a rejoin speaks of the old membership: ignore it.
+    const memberId = this.memberId;
+    const generation = this.generation;
+    const stale = () => memberId !== this.memberId || generation !== this.generation;
     try {
-      const r = await this.service.heartbeat({
-        groupId: this.groupId,
-        memberId: this.memberId,
-        generation: this.generation,
-      });
-      if (r.rebalance) this.needsJoin = true;
+      const r = await this.service.heartbeat({ groupId: this.groupId, memberId, generation });
+      if (!stale() && r.rebalance) this.needsJoin = true;
     } catch (err) {
+      if (stale()) return;
       if (err instanceof TributaryError) {
         if (err.code === "UNKNOWN_MEMBER" || err.code === "ILLEGAL_GENERATION") {
-          // Our session expired: the partitions are someone else's now.
+          // Our session expired: the partitions are someone else's now. The next poll
+          // reports them lost and rejoins.
           if (err.code === "UNKNOWN_MEMBER") this.memberId = "";
-          const lost = this.assignment();
-          this.partitions.clear();
+          this.lost = true;
           this.needsJoin = true;
-          if (lost.length > 0) await this.listener.onPartitionsLost?.(lost);
           return;
         }
         if (err.retriable || err.code === "CONNECTION" || err.code === "TIMEOUT") return;

@@ -383,6 +383,8 @@ describe("group coordinator", () => {
     const pending = newMember(c, "g", { rebalanceTimeoutMs: 20_000 }).join();
     await c.close();
     await expect(pending).rejects.toBeInstanceOf(ClosedError);
+    // retriable: a member waiting when its broker stops rejoins once the broker is back
+    await expect(pending).rejects.toMatchObject({ retriable: true });
     await expect(c.listGroups()).rejects.toBeInstanceOf(ClosedError);
   });
 });
