@@ -124,6 +124,14 @@ export class PartitionLog {
     }
     // Only the last segment takes appends; re-verified ones get their rebuilt index files.
     for (const segment of segments) if (segment !== last) segment.seal();
+    // While running, segment.ms counts from the clock time of a segment's first append.
+    // After a reopen only the records' own times are known, and replayed history carries
+    // old ones: counting from those would roll the segment on the first append after
+    // every restart. The file's creation time is the clock time we lost.
+    if (last.rollTimestamp !== null) {
+      const created = fs.statSync(last.logPath).birthtimeMs;
+      if (created > 0) last.rollTimestamp = Math.max(last.rollTimestamp, created);
+    }
     const log = new PartitionLog(dir, options, segments, logStartOffset);
     // What was re-verified is made durable now, so the new recovery point may cover it.
     if (loaded.recovered || !clean) for (const segment of segments) segment.flushSync();

@@ -231,6 +231,22 @@ describe("PartitionLog segment roll", () => {
   });
 });
 
+describe("PartitionLog time-based roll across a reopen", () => {
+  it("counts segment.ms from when the segment was made, not from replayed old record times", async () => {
+    const dir = tempDir();
+    const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+    let log = openLog(dir, { segmentMs: 60 * 60 * 1000 });
+    await log.append(seqBatch(0, 3, { timestamp: dayAgo }));
+    await log.close();
+    log = openLog(dir, { segmentMs: 60 * 60 * 1000 });
+    // The records are a day old, the segment a few milliseconds: no roll.
+    await log.append(seqBatch(3, 3, { timestamp: dayAgo + 3 }));
+    expect(log.segmentCount).toBe(1);
+    expect(readAll(log).map(seqOf)).toEqual([0, 1, 2, 3, 4, 5]);
+    await log.close();
+  });
+});
+
 describe("PartitionLog offsetForTimestamp", () => {
   it("agrees with a brute-force scan, across segments and after reopen", async () => {
     const dir = tempDir();
