@@ -129,6 +129,23 @@ describe("broker under bad input", () => {
     expect(errorCode(y)).toBe("FRAME_TOO_LARGE");
   });
 
+  it("allows no frame larger than a handshake before the handshake", async () => {
+    // Within the broker's 1 MiB limit, but from a client that has not shown its token.
+    const x = await rawExchange(broker.address, [
+      encodeFrameHeader(1, ApiKey.Handshake, 512 << 10),
+    ]);
+    expect(errorCode(x)).toBe("FRAME_TOO_LARGE");
+    expect(x.closedByBroker).toBe(true);
+    // After the handshake the same size is a normal request size.
+    const y = await rawExchange(
+      broker.address,
+      [handshake(), frame(2, ApiKey.ListTopics, { includeInternal: false })],
+      false,
+      2,
+    );
+    expect(y.frames[1]!.body.ok).toEqual(["good"]);
+  });
+
   it("drops a frame cut mid-way when the client closes", async () => {
     const whole = frame(2, ApiKey.Produce, {
       topic: "good",

@@ -59,7 +59,13 @@ export class FrameDecoder {
   /** Length of the frame being accumulated, once its prefix has been read; -1 before. */
   private pending = -1;
 
-  constructor(private readonly maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {}
+  constructor(private maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /** Changes the limit for the frames still to come (a connection raises it after its
+   * handshake). */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
+  }
 
   /** Bytes held for an incomplete frame (a cut frame at close shows up here). */
   get bufferedBytes(): number {

@@ -4,6 +4,9 @@ import type { Logger } from "pino";
 import { ProtocolError, TributaryError } from "../errors.js";
 import type { LogService } from "../log-service.js";
 import { FRAME_HEADER_BYTES, type Frame, FrameDecoder, encodeFrameHeader } from "./frame-codec.js";
+
+/** The largest frame a connection may send before its handshake succeeded. */
+export const HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;
 import {
   API_NAMES,
   ApiKey,
@@ -56,7 +59,10 @@ export class ServerConnection {
     private readonly service: LogService,
     private readonly options: ServerConnectionOptions,
   ) {
-    this.decoder = new FrameDecoder(options.maxFrameBytes);
+    // Until a client has shaken hands (and shown its token), it gets no more than a
+    // handshake's worth of memory: many unauthenticated connections cannot each make the
+    // broker buffer a 64 MiB frame.
+    this.decoder = new FrameDecoder(Math.min(options.maxFrameBytes, HANDSHAKE_MAX_FRAME_BYTES));
     this.responseLimit = options.maxFrameBytes;
     const remote =
       socket.remoteAddress === undefined ? "local" : `${socket.remoteAddress}:${socket.remotePort}`;
@@ -185,6 +191,7 @@ export class ServerConnection {
         this.responseLimit = Math.min(this.responseLimit, body.maxFrameBytes);
       }
       this.handshaken = true;
+      this.decoder.setMaxFrameBytes(this.options.maxFrameBytes);
       const response: HandshakeResponse = {
         version: PROTOCOL_VERSION,
         maxFrameBytes: this.options.maxFrameBytes,
