@@ -63,6 +63,8 @@ export class CachingStore implements KeyValueBytesStore {
   private readonly dirty = new Map<string, CacheEntry>();
   /** Clean entries evicted since the last prefetch: their values, still readable. */
   private victims = new Map<string, Buffer | null>();
+  /** Victims are kept only for a store that is prefetched: that bounds them by one batch. */
+  private prefetching = false;
   private bytes = 0;
   /**
    * A live iterator over `entries` in insertion (= LRU) order. Restarting `keys()` at each
@@ -190,6 +192,7 @@ export class CachingStore implements KeyValueBytesStore {
 
   async prefetch(keys: readonly Buffer[], known: readonly KeyValueChange[] = []): Promise<void> {
     // a new batch: what it reads is cached or fetched now
+    this.prefetching = true;
     if (this.victims.size > 0) this.victims = new Map();
     const missing: Buffer[] = [];
     // A batch repeats its hot keys: each goes down once.
@@ -288,7 +291,8 @@ export class CachingStore implements KeyValueBytesStore {
       }
       if (e.dirty) this.flush();
       this.entries.delete(first);
-      this.victims.set(first, e.value as Buffer | null);
+      // a store never prefetched reads through at will (memory engine): no victims
+      if (this.prefetching) this.victims.set(first, e.value as Buffer | null);
       this.bytes -= e.size;
       this.stats.evictions++;
     }
