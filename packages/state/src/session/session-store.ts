@@ -1,8 +1,11 @@
-import type { RestoreResult } from "../changelog-restorer.js";
 import { StateStoreError } from "../errors.js";
 import type { StoreSerde } from "../key-value-store.js";
-import { openKeyValueStore } from "../store-builder.js";
-import { SegmentedBytesStore } from "../window/segmented-bytes-store.js";
+import type { SegmentedBytesStore } from "../window/segmented-bytes-store.js";
+import {
+  openSegmentedBytes,
+  SegmentedStore,
+  type SegmentedStoreExtras,
+} from "../window/segmented-store.js";
 import type { WindowStoreOptions } from "../window/window-store.js";
 
 export interface SessionStoreOptions<K, V>
@@ -24,28 +27,14 @@ export interface SessionEntry<K, V> {
  *
  * Reads are synchronous after `prefetch(keys)` (every live session of those keys).
  */
-export class SessionStore<K, V> {
+export class SessionStore<K, V> extends SegmentedStore<K> {
   constructor(
-    readonly segments: SegmentedBytesStore,
-    private readonly keySerde: StoreSerde<K>,
+    segments: SegmentedBytesStore,
+    keySerde: StoreSerde<K>,
     private readonly valueSerde: StoreSerde<V | null>,
-    private readonly extras: { restored: RestoreResult | null; close: () => Promise<void> },
-  ) {}
-
-  get name(): string {
-    return this.segments.name;
-  }
-
-  get restored(): RestoreResult | null {
-    return this.extras.restored;
-  }
-
-  get changelogOffset(): number | null {
-    return this.segments.bytes.changelogOffset;
-  }
-
-  get observedTime(): number {
-    return this.segments.observedTime;
+    extras: SegmentedStoreExtras,
+  ) {
+    super(segments, keySerde, extras);
   }
 
   /** Stores the session's aggregate; false if the session has expired. */
@@ -60,12 +49,6 @@ export class SessionStore<K, V> {
 
   remove(key: K, start: number, end: number): void {
     this.segments.put(this.keyBytes(key), end, startTail(start, end), null);
-  }
-
-  async prefetch(keys: Iterable<K>): Promise<void> {
-    const bytes: Buffer[] = [];
-    for (const k of keys) bytes.push(this.keyBytes(k));
-    await this.segments.prefetch(bytes);
   }
 
   /**
@@ -101,29 +84,6 @@ export class SessionStore<K, V> {
       };
     }
   }
-
-  commitNeeded(): boolean {
-    return this.segments.commitNeeded();
-  }
-
-  commit(): Promise<void> {
-    return this.segments.commit();
-  }
-
-  close(): Promise<void> {
-    return this.extras.close();
-  }
-
-  private keyBytes(key: K): Buffer {
-    const b = this.keySerde.serialize(key);
-    if (b === null) {
-      throw new StateStoreError(
-        "INVALID_ARGUMENT",
-        `store '${this.name}': a key serialized to null`,
-      );
-    }
-    return b;
-  }
 }
 
 function startTail(start: number, end: number): Buffer {
@@ -138,30 +98,11 @@ function startTail(start: number, end: number): Buffer {
   return b;
 }
 
-const rawSerde: StoreSerde<Buffer | null> = { serialize: (v) => v, deserialize: (b) => b };
-
-/** Opens a session store: the key-value layers as openKeyValueStore builds them, restored. */
+/** Opens a session store over the layers openSegmentedBytes builds and restores. */
 export async function openSessionStore<K, V>(
   options: SessionStoreOptions<K, V>,
 ): Promise<SessionStore<K, V>> {
-  const { keySerde, valueSerde, retentionMs, segmentIntervalMs, ...rest } = options;
-  const kv = await openKeyValueStore<Buffer | null, Buffer>({
-    ...rest,
-    keySerde: rawSerde,
-    valueSerde: rawSerde,
-  });
-  const segments = new SegmentedBytesStore(kv.bytes, {
-    retentionMs,
-    ...(segmentIntervalMs === undefined ? {} : { segmentIntervalMs }),
-  });
-  try {
-    await segments.init();
-  } catch (e) {
-    await kv.close().catch(() => {});
-    throw e;
-  }
-  return new SessionStore<K, V>(segments, keySerde, valueSerde, {
-    restored: kv.restored,
-    close: () => kv.close(),
-  });
+  const { keySerde, valueSerde, ...rest } = options;
+  const { segments, extras } = await openSegmentedBytes(rest);
+  return new SessionStore<K, V>(segments, keySerde, valueSerde, extras);
 }

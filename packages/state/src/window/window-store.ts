@@ -1,18 +1,17 @@
-import type { RestoreResult } from "../changelog-restorer.js";
-import { StateStoreError } from "../errors.js";
 import type { StoreSerde } from "../key-value-store.js";
-import { openKeyValueStore, type KeyValueStoreOptions } from "../store-builder.js";
-import { SegmentedBytesStore } from "./segmented-bytes-store.js";
+import type { SegmentedBytesStore } from "./segmented-bytes-store.js";
+import {
+  openSegmentedBytes,
+  type SegmentedBytesOptions,
+  SegmentedStore,
+  type SegmentedStoreExtras,
+} from "./segmented-store.js";
 
-export interface WindowStoreOptions<K, V>
-  extends Omit<KeyValueStoreOptions<Buffer | null, Buffer>, "keySerde" | "valueSerde"> {
+export interface WindowStoreOptions<K, V> extends SegmentedBytesOptions {
   keySerde: StoreSerde<K>;
   valueSerde: StoreSerde<V | null>;
-  /** Window size plus grace: windows that closed this long ago are dropped. */
-  retentionMs: number;
   /** Keep every put, even with the same key and start (stream-stream join buffers). */
   retainDuplicates?: boolean;
-  segmentIntervalMs?: number;
 }
 
 export interface WindowStoreMetrics {
@@ -41,32 +40,18 @@ const NO_SEQ = Buffer.alloc(4);
  *
  * Reads are synchronous after `prefetch(keys)` (every live window of those keys).
  */
-export class WindowStore<K, V> {
+export class WindowStore<K, V> extends SegmentedStore<K> {
   private seq = 0;
   private readonly counters = { puts: 0, fetches: 0 };
 
   constructor(
-    readonly segments: SegmentedBytesStore,
-    private readonly keySerde: StoreSerde<K>,
+    segments: SegmentedBytesStore,
+    keySerde: StoreSerde<K>,
     private readonly valueSerde: StoreSerde<V | null>,
     private readonly retainDuplicates: boolean,
-    private readonly extras: { restored: RestoreResult | null; close: () => Promise<void> },
-  ) {}
-
-  get name(): string {
-    return this.segments.name;
-  }
-
-  get restored(): RestoreResult | null {
-    return this.extras.restored;
-  }
-
-  get changelogOffset(): number | null {
-    return this.segments.bytes.changelogOffset;
-  }
-
-  get observedTime(): number {
-    return this.segments.observedTime;
+    extras: SegmentedStoreExtras,
+  ) {
+    super(segments, keySerde, extras);
   }
 
   get metrics(): WindowStoreMetrics {
@@ -98,12 +83,6 @@ export class WindowStore<K, V> {
     );
   }
 
-  async prefetch(keys: Iterable<K>): Promise<void> {
-    const bytes: Buffer[] = [];
-    for (const k of keys) bytes.push(this.keyBytes(k));
-    await this.segments.prefetch(bytes);
-  }
-
   /** The value of one window of a prefetched key, or null. */
   fetch(key: K, windowStart: number): V | null {
     const list = this.fetchRange(key, windowStart, windowStart);
@@ -130,61 +109,13 @@ export class WindowStore<K, V> {
       };
     }
   }
-
-  commitNeeded(): boolean {
-    return this.segments.commitNeeded();
-  }
-
-  /** Drops expired segments, then commits (changelog append, one engine batch). */
-  commit(): Promise<void> {
-    return this.segments.commit();
-  }
-
-  close(): Promise<void> {
-    return this.extras.close();
-  }
-
-  private keyBytes(key: K): Buffer {
-    const b = this.keySerde.serialize(key);
-    if (b === null) {
-      throw new StateStoreError(
-        "INVALID_ARGUMENT",
-        `store '${this.name}': a key serialized to null`,
-      );
-    }
-    return b;
-  }
 }
 
-const rawSerde: StoreSerde<Buffer | null> = { serialize: (v) => v, deserialize: (b) => b };
-
-/**
- * Opens a window store: the key-value layers exactly as openKeyValueStore builds them
- * (engine, restore of the changelog tail, change-logging, cache), the segmented layout on
- * top, and the observed time recovered from the data.
- */
+/** Opens a window store over the layers openSegmentedBytes builds and restores. */
 export async function openWindowStore<K, V>(
   options: WindowStoreOptions<K, V>,
 ): Promise<WindowStore<K, V>> {
-  const { keySerde, valueSerde, retentionMs, retainDuplicates, segmentIntervalMs, ...rest } =
-    options;
-  const kv = await openKeyValueStore<Buffer | null, Buffer>({
-    ...rest,
-    keySerde: rawSerde,
-    valueSerde: rawSerde,
-  });
-  const segments = new SegmentedBytesStore(kv.bytes, {
-    retentionMs,
-    ...(segmentIntervalMs === undefined ? {} : { segmentIntervalMs }),
-  });
-  try {
-    await segments.init();
-  } catch (e) {
-    await kv.close().catch(() => {});
-    throw e;
-  }
-  return new WindowStore<K, V>(segments, keySerde, valueSerde, retainDuplicates ?? false, {
-    restored: kv.restored,
-    close: () => kv.close(),
-  });
+  const { keySerde, valueSerde, retainDuplicates, ...rest } = options;
+  const { segments, extras } = await openSegmentedBytes(rest);
+  return new WindowStore<K, V>(segments, keySerde, valueSerde, retainDuplicates ?? false, extras);
 }
