@@ -1,4 +1,4 @@
-import fs from "node:fs";
+import { SparseIndex } from "./sparse-index.js";
 
 /**
  * The sparse offset index of one segment: it maps an offset to the byte position in the
@@ -15,7 +15,8 @@ import fs from "node:fs";
  * trusted for segments that were sealed and flushed before the recovery checkpoint or after
  * a clean shutdown; otherwise it is rebuilt from the log (see log-recovery.ts).
  *
- * Not safe for concurrent use; the owning LogSegment serialises access.
+ * Not safe for concurrent use; the owning LogSegment serialises access. Buffer, loading and
+ * writing are shared with the time index in SparseIndex.
  */
 /*
  * OffsetIndex file =>
@@ -26,29 +27,9 @@ import fs from "node:fs";
  */
 export const OFFSET_INDEX_ENTRY_SIZE = 8;
 
-export class OffsetIndex {
-  private entries: Buffer;
-  private count = 0;
-
-  constructor(
-    readonly path: string,
-    readonly baseOffset: number,
-  ) {
-    this.entries = Buffer.allocUnsafe(64 * OFFSET_INDEX_ENTRY_SIZE);
-  }
-
-  get entryCount(): number {
-    return this.count;
-  }
-
-  /** Bytes the index occupies in memory and in its file. */
-  get sizeInBytes(): number {
-    return this.count * OFFSET_INDEX_ENTRY_SIZE;
-  }
-
-  /** Offset of the last entry, or the base offset when empty. */
-  get lastOffset(): number {
-    return this.count === 0 ? this.baseOffset : this.offsetAt(this.count - 1);
+export class OffsetIndex extends SparseIndex {
+  constructor(path: string, baseOffset: number) {
+    super(path, baseOffset, OFFSET_INDEX_ENTRY_SIZE);
   }
 
   /** Position of the last entry, or 0 when empty. */
@@ -57,11 +38,15 @@ export class OffsetIndex {
   }
 
   offsetAt(i: number): number {
-    return this.baseOffset + this.entries.readUInt32BE(i * OFFSET_INDEX_ENTRY_SIZE);
+    return this.baseOffset + this.relativeOffsetAt(i);
   }
 
   positionAt(i: number): number {
     return this.entries.readUInt32BE(i * OFFSET_INDEX_ENTRY_SIZE + 4);
+  }
+
+  private relativeOffsetAt(i: number): number {
+    return this.entries.readUInt32BE(i * OFFSET_INDEX_ENTRY_SIZE);
   }
 
   /** Adds an entry; offsets and positions must grow (callers append in log order). */
@@ -69,14 +54,13 @@ export class OffsetIndex {
     const rel = offset - this.baseOffset;
     if (
       this.count > 0 &&
-      (rel <= this.entries.readUInt32BE((this.count - 1) * 8) || position <= this.lastPosition)
+      (rel <= this.relativeOffsetAt(this.count - 1) || position <= this.lastPosition)
     ) {
       throw new RangeError(
         `offset index ${this.path}: entry (${offset}, ${position}) does not follow (${this.lastOffset}, ${this.lastPosition})`,
       );
     }
-    if ((this.count + 1) * OFFSET_INDEX_ENTRY_SIZE > this.entries.length) this.grow();
-    const at = this.count * OFFSET_INDEX_ENTRY_SIZE;
+    const at = this.nextEntryAt();
     this.entries.writeUInt32BE(rel, at);
     this.entries.writeUInt32BE(position, at + 4);
     this.count++;
@@ -87,35 +71,16 @@ export class OffsetIndex {
    * Position 0 (and the base offset) when `offset` precedes every entry.
    */
   lookup(offset: number): { offset: number; position: number } {
-    const i = this.floorIndex(offset);
+    const rel = offset - this.baseOffset;
+    const i = this.lastIndexWhere((j) => this.relativeOffsetAt(j) <= rel);
     return i < 0
       ? { offset: this.baseOffset, position: 0 }
       : { offset: this.offsetAt(i), position: this.positionAt(i) };
   }
 
-  /** Index of the last entry with offset <= `offset`, or -1. */
-  private floorIndex(offset: number): number {
-    const rel = offset - this.baseOffset;
-    let lo = 0;
-    let hi = this.count - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.entries.readUInt32BE(mid * OFFSET_INDEX_ENTRY_SIZE) <= rel) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
-  }
-
   /** Drops every entry whose position is >= `position` (the log was truncated there). */
   truncateToPosition(position: number): void {
-    while (this.count > 0 && this.positionAt(this.count - 1) >= position) this.count--;
-  }
-
-  clear(): void {
-    this.count = 0;
+    this.truncateWhile((i) => this.positionAt(i) >= position);
   }
 
   /**
@@ -124,38 +89,17 @@ export class OffsetIndex {
    * the caller then rebuilds it from the log.
    */
   load(logSize: number): boolean {
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(this.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-      throw err;
-    }
-    if (data.length % OFFSET_INDEX_ENTRY_SIZE !== 0) return false;
-    const n = data.length / OFFSET_INDEX_ENTRY_SIZE;
-    let prevRel = -1;
-    let prevPos = -1;
-    for (let i = 0; i < n; i++) {
-      const rel = data.readUInt32BE(i * 8);
-      const pos = data.readUInt32BE(i * 8 + 4);
-      if (rel <= prevRel || pos <= prevPos || pos >= logSize) return false;
-      prevRel = rel;
-      prevPos = pos;
-    }
-    this.entries =
-      data.length >= 64 * OFFSET_INDEX_ENTRY_SIZE ? data : Buffer.concat([data], 64 * 8);
-    this.count = n;
-    return true;
-  }
-
-  /** Writes the entries to the file (replacing it); durability is the caller's fsync. */
-  writeFile(): void {
-    fs.writeFileSync(this.path, this.entries.subarray(0, this.sizeInBytes));
-  }
-
-  private grow(): void {
-    const next = Buffer.allocUnsafe(this.entries.length * 2);
-    this.entries.copy(next, 0, 0, this.sizeInBytes);
-    this.entries = next;
+    return this.loadEntries((data, n) => {
+      let prevRel = -1;
+      let prevPos = -1;
+      for (let i = 0; i < n; i++) {
+        const rel = data.readUInt32BE(i * OFFSET_INDEX_ENTRY_SIZE);
+        const pos = data.readUInt32BE(i * OFFSET_INDEX_ENTRY_SIZE + 4);
+        if (rel <= prevRel || pos <= prevPos || pos >= logSize) return false;
+        prevRel = rel;
+        prevPos = pos;
+      }
+      return true;
+    });
   }
 }

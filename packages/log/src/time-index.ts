@@ -1,5 +1,5 @@
-import fs from "node:fs";
 import { readInt64, writeInt64 } from "./record-batch.js";
+import { SparseIndex } from "./sparse-index.js";
 
 /**
  * The sparse time index of one segment. An entry (T, O) says: every record in the batches
@@ -25,33 +25,14 @@ import { readInt64, writeInt64 } from "./record-batch.js";
  */
 export const TIME_INDEX_ENTRY_SIZE = 12;
 
-export class TimeIndex {
-  private entries: Buffer;
-  private count = 0;
-
-  constructor(
-    readonly path: string,
-    readonly baseOffset: number,
-  ) {
-    this.entries = Buffer.allocUnsafe(64 * TIME_INDEX_ENTRY_SIZE);
-  }
-
-  get entryCount(): number {
-    return this.count;
-  }
-
-  get sizeInBytes(): number {
-    return this.count * TIME_INDEX_ENTRY_SIZE;
+export class TimeIndex extends SparseIndex {
+  constructor(path: string, baseOffset: number) {
+    super(path, baseOffset, TIME_INDEX_ENTRY_SIZE);
   }
 
   /** Timestamp of the last entry, or -Infinity when empty. */
   get lastTimestamp(): number {
     return this.count === 0 ? Number.NEGATIVE_INFINITY : this.timestampAt(this.count - 1);
-  }
-
-  /** Offset of the last entry, or the base offset when empty. */
-  get lastOffset(): number {
-    return this.count === 0 ? this.baseOffset : this.offsetAt(this.count - 1);
   }
 
   timestampAt(i: number): number {
@@ -73,8 +54,7 @@ export class TimeIndex {
         `time index ${this.path}: entry (${timestamp}, ${offset}) goes back before offset ${this.lastOffset}`,
       );
     }
-    if ((this.count + 1) * TIME_INDEX_ENTRY_SIZE > this.entries.length) this.grow();
-    const at = this.count * TIME_INDEX_ENTRY_SIZE;
+    const at = this.nextEntryAt();
     writeInt64(this.entries, timestamp, at);
     this.entries.writeUInt32BE(offset - this.baseOffset, at + 8);
     this.count++;
@@ -86,26 +66,13 @@ export class TimeIndex {
    * the batch of the last entry whose timestamp is smaller, else the segment's base offset.
    */
   lookup(timestamp: number): number {
-    let lo = 0;
-    let hi = this.count - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.timestampAt(mid) < timestamp) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const found = this.lastIndexWhere((i) => this.timestampAt(i) < timestamp);
     return found < 0 ? this.baseOffset : this.offsetAt(found);
   }
 
   /** Drops every entry whose offset is >= `offset` (the log was truncated there). */
   truncateToOffset(offset: number): void {
-    while (this.count > 0 && this.offsetAt(this.count - 1) >= offset) this.count--;
-  }
-
-  clear(): void {
-    this.count = 0;
+    this.truncateWhile((i) => this.offsetAt(i) >= offset);
   }
 
   /**
@@ -113,39 +80,17 @@ export class TimeIndex {
    * order, an offset at or past `nextOffset`): the caller rebuilds it.
    */
   load(nextOffset: number): boolean {
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(this.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-      throw err;
-    }
-    if (data.length % TIME_INDEX_ENTRY_SIZE !== 0) return false;
-    const n = data.length / TIME_INDEX_ENTRY_SIZE;
-    let prevTs = Number.NEGATIVE_INFINITY;
-    let prevRel = -1;
-    for (let i = 0; i < n; i++) {
-      const ts = readInt64(data, i * 12);
-      const rel = data.readUInt32BE(i * 12 + 8);
-      if (ts <= prevTs || rel < prevRel || this.baseOffset + rel >= nextOffset) return false;
-      prevTs = ts;
-      prevRel = rel;
-    }
-    this.entries =
-      data.length >= 64 * TIME_INDEX_ENTRY_SIZE
-        ? data
-        : Buffer.concat([data], 64 * TIME_INDEX_ENTRY_SIZE);
-    this.count = n;
-    return true;
-  }
-
-  writeFile(): void {
-    fs.writeFileSync(this.path, this.entries.subarray(0, this.sizeInBytes));
-  }
-
-  private grow(): void {
-    const next = Buffer.allocUnsafe(this.entries.length * 2);
-    this.entries.copy(next, 0, 0, this.sizeInBytes);
-    this.entries = next;
+    return this.loadEntries((data, n) => {
+      let prevTs = Number.NEGATIVE_INFINITY;
+      let prevRel = -1;
+      for (let i = 0; i < n; i++) {
+        const ts = readInt64(data, i * TIME_INDEX_ENTRY_SIZE);
+        const rel = data.readUInt32BE(i * TIME_INDEX_ENTRY_SIZE + 8);
+        if (ts <= prevTs || rel < prevRel || this.baseOffset + rel >= nextOffset) return false;
+        prevTs = ts;
+        prevRel = rel;
+      }
+      return true;
+    });
   }
 }
