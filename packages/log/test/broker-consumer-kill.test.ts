@@ -1,49 +1,21 @@
-import fs from "node:fs";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectBroker } from "../src/broker/connect-broker.js";
-import type { LogClient } from "../src/log-client.js";
+import { describe, expect, it } from "vitest";
 import {
-  type BrokerProc,
-  type ChildProc,
-  FIXTURES_DIR,
+  brokerWithTopic,
   eventually,
-  spawnTs,
-  startBrokerProcess,
-  tempDir,
+  groupStable,
+  type Polled,
+  spawnConsumer,
 } from "./broker-helpers.js";
-
-interface Polled {
-  p: number;
-  offsets: number[];
-  values: string[];
-}
 
 const PARTITIONS = 6;
 const SESSION_TIMEOUT_MS = 3000;
 
 describe("a consumer killed with SIGKILL", () => {
-  let dir: string;
-  let broker: BrokerProc;
-  let client: LogClient;
-  const consumers: ChildProc[] = [];
-
-  beforeAll(async () => {
-    dir = tempDir("broker-consumer-kill");
-    broker = await startBrokerProcess(dir);
-    client = await connectBroker(broker.address);
-    await client.admin.createTopic("jobs", { partitions: PARTITIONS });
-  });
-
-  afterAll(async () => {
-    for (const c of consumers) c.kill("SIGKILL");
-    await client.close();
-    broker.proc.kill("SIGTERM");
-    await broker.proc.exited;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const env = brokerWithTopic("broker-consumer-kill", "jobs", PARTITIONS);
+  const consumers = env.consumers;
 
   it("loses its partitions to the others after its session timeout; commits never go backwards", async () => {
+    const { broker, client } = env;
     // Every committed offset seen, sampled throughout: none may ever decrease.
     const highest = new Map<number, number>();
     let backwards: string | undefined;
@@ -60,23 +32,9 @@ describe("a consumer killed with SIGKILL", () => {
     })();
 
     for (let i = 0; i < 3; i++) {
-      consumers.push(
-        spawnTs(path.join(FIXTURES_DIR, "broker-consumer.ts"), [
-          broker.address,
-          "workers",
-          "jobs",
-          String(SESSION_TIMEOUT_MS),
-        ]),
-      );
+      consumers.push(spawnConsumer(broker.address, "workers", "jobs", SESSION_TIMEOUT_MS));
     }
-    const stable = async (members: number) =>
-      eventually(async () => {
-        const d = await client.admin.describeGroup("workers");
-        const assigned = d.members.reduce((n, m) => n + m.assignment.length, 0);
-        return d.state === "Stable" && d.members.length === members && assigned === PARTITIONS
-          ? d
-          : undefined;
-      }, `group stable with ${members} members`);
+    const stable = (members: number) => groupStable(client.admin, "workers", members, PARTITIONS);
     const before = await stable(3);
 
     const producer = client.producer();

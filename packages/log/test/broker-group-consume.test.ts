@@ -1,73 +1,30 @@
-import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectBroker } from "../src/broker/connect-broker.js";
-import type { LogClient } from "../src/log-client.js";
+import { describe, expect, it } from "vitest";
 import {
-  type BrokerProc,
-  type ChildProc,
-  FIXTURES_DIR,
+  brokerWithTopic,
   eventually,
+  FIXTURES_DIR,
+  groupStable,
+  type Polled,
+  spawnConsumer,
   spawnTs,
-  startBrokerProcess,
-  tempDir,
 } from "./broker-helpers.js";
-
-interface Polled {
-  p: number;
-  offsets: number[];
-  values: string[];
-}
 
 const PARTITIONS = 6;
 const PER_PRODUCER = 10_000;
 
-/** Waits until the group has `members` members and every partition is assigned. */
-export async function groupStable(admin: LogClient["admin"], groupId: string, members: number) {
-  return eventually(async () => {
-    const d = await admin.describeGroup(groupId);
-    const assigned = d.members.reduce((n, m) => n + m.assignment.length, 0);
-    return d.state === "Stable" && d.members.length === members && assigned === PARTITIONS
-      ? d
-      : undefined;
-  }, `group ${groupId} stable with ${members} members`);
-}
-
 describe("a consumer group of processes over the broker", () => {
-  let dir: string;
-  let broker: BrokerProc;
-  let admin: LogClient;
-  const consumers: ChildProc[] = [];
-
-  beforeAll(async () => {
-    dir = tempDir("broker-group");
-    broker = await startBrokerProcess(dir);
-    admin = await connectBroker(broker.address);
-    await admin.admin.createTopic("orders", { partitions: PARTITIONS });
-  });
-
-  afterAll(async () => {
-    for (const c of consumers) c.kill("SIGKILL");
-    await admin.close();
-    broker.proc.kill("SIGTERM");
-    await broker.proc.exited;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const env = brokerWithTopic("broker-group", "orders", PARTITIONS);
+  const consumers = env.consumers;
 
   it("two producers, three consumers: every record consumed exactly once, in order per partition", async () => {
+    const { broker, client: admin } = env;
     for (let i = 0; i < 3; i++) {
-      consumers.push(
-        spawnTs(path.join(FIXTURES_DIR, "broker-consumer.ts"), [
-          broker.address,
-          "g",
-          "orders",
-          "6000",
-        ]),
-      );
+      consumers.push(spawnConsumer(broker.address, "g", "orders", 6000));
     }
     // Start producing only once the group has settled, so no rebalance moves a partition
     // between a member's poll and its commit (that would legitimately redeliver).
-    await groupStable(admin.admin, "g", 3);
+    await groupStable(admin.admin, "g", 3, PARTITIONS);
     const producers = ["a", "b"].map((name) =>
       spawnTs(path.join(FIXTURES_DIR, "broker-producer.ts"), [
         broker.address,
