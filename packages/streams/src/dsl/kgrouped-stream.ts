@@ -1,7 +1,8 @@
-import type { GraphNode, RepartitionRequest, StoreDraft } from "../graph/graph-node.js";
+import type { GraphNode } from "../graph/graph-node.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
 import { StreamAggregateProcessor } from "../runtime/processors/stream-aggregate.js";
 import { defaultSerde, type Serde } from "../serdes.js";
+import { AggregateBuilder } from "./aggregate-builder.js";
 import type { GraphContext } from "./graph-context.js";
 import { KTable } from "./ktable.js";
 import type { Materialized, Named } from "./options.js";
@@ -18,6 +19,8 @@ import { TimeWindowedKStream } from "./time-windowed-kstream.js";
  * a repartition topic named after the grouping (or else the store) before it.
  */
 export class KGroupedStream<K, V> {
+  private readonly aggregates: AggregateBuilder<K, V>;
+
   /** @internal */
   constructor(
     private readonly context: GraphContext,
@@ -25,7 +28,9 @@ export class KGroupedStream<K, V> {
     private readonly groupName: string | undefined,
     private readonly keySerde: Serde<K> | undefined,
     private readonly valueSerde: Serde<V> | undefined,
-  ) {}
+  ) {
+    this.aggregates = new AggregateBuilder(context, groupName, keySerde, valueSerde);
+  }
 
   /** Records per key (null keys and values are skipped). */
   count(materialized: Materialized<K, number> = {}, named?: Named): KTable<K, number> {
@@ -98,21 +103,11 @@ export class KGroupedStream<K, V> {
     materialized: Materialized<K, A>,
     named: Named | undefined,
   ): KTable<K, A> {
-    const name = this.context.name(prefix, named);
-    const storeName = this.context.storeName(`${prefix}STATE-STORE-`, materialized.storeName);
-    const keySerde = (materialized.keySerde ?? this.keySerde ?? defaultSerde()) as Serde<unknown>;
-    const store: StoreDraft = {
-      name: storeName,
-      keySerde,
-      valueSerde: (materialized.valueSerde ?? defaultSerde()) as Serde<unknown>,
-      loggingEnabled: materialized.loggingEnabled ?? true,
-    };
-    const repartition: RepartitionRequest = {
-      baseName: this.groupName ?? storeName,
-      keySerde: (this.keySerde ?? defaultSerde()) as Serde<unknown>,
-      valueSerde: (this.valueSerde ?? defaultSerde()) as Serde<unknown>,
-      partitions: null,
-    };
+    const { name, storeName, store, repartition } = this.aggregates.plan(
+      prefix,
+      materialized,
+      named,
+    );
     const node = new ProcessorGraphNode(
       name,
       () => new StreamAggregateProcessor<K, V, A>(storeName, fold),

@@ -1,8 +1,9 @@
-import type { GraphNode, RepartitionRequest, StoreDraft } from "../graph/graph-node.js";
+import type { GraphNode } from "../graph/graph-node.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
 import { changeSerde } from "../runtime/change.js";
 import { TableAggregateProcessor } from "../runtime/processors/table-aggregate.js";
-import { defaultSerde, type Serde } from "../serdes.js";
+import type { Serde } from "../serdes.js";
+import { AggregateBuilder } from "./aggregate-builder.js";
 import type { GraphContext } from "./graph-context.js";
 import { KTable } from "./ktable.js";
 import type { Materialized, Named } from "./options.js";
@@ -13,14 +14,18 @@ import type { Materialized, Named } from "./options.js";
  * new value to its new group, through a repartition topic that carries both (a Change).
  */
 export class KGroupedTable<K, V> {
+  private readonly aggregates: AggregateBuilder<K, V>;
+
   /** @internal */
   constructor(
     private readonly context: GraphContext,
     private readonly node: GraphNode,
-    private readonly groupName: string | undefined,
+    groupName: string | undefined,
     private readonly keySerde: Serde<K> | undefined,
     private readonly valueSerde: Serde<V> | undefined,
-  ) {}
+  ) {
+    this.aggregates = new AggregateBuilder(context, groupName, keySerde, valueSerde);
+  }
 
   /** Rows per group. */
   count(materialized: Materialized<K, number> = {}, named?: Named): KTable<K, number> {
@@ -68,27 +73,17 @@ export class KGroupedTable<K, V> {
     materialized: Materialized<K, A>,
     named: Named | undefined,
   ): KTable<K, A> {
-    const name = this.context.name(prefix, named);
-    const storeName = this.context.storeName(`${prefix}STATE-STORE-`, materialized.storeName);
-    const keySerde = (materialized.keySerde ?? this.keySerde ?? defaultSerde()) as Serde<unknown>;
-    const store: StoreDraft = {
-      name: storeName,
-      keySerde,
-      valueSerde: (materialized.valueSerde ?? defaultSerde()) as Serde<unknown>,
-      loggingEnabled: materialized.loggingEnabled ?? true,
-    };
-    const repartition: RepartitionRequest = {
-      baseName: this.groupName ?? storeName,
-      keySerde: (this.keySerde ?? defaultSerde()) as Serde<unknown>,
-      valueSerde: changeSerde(
-        (this.valueSerde ?? defaultSerde()) as Serde<unknown>,
-      ) as Serde<unknown>,
-      partitions: null,
+    const plan = this.aggregates.plan(prefix, materialized, named);
+    const { storeName } = plan;
+    // the repartition topic carries each update as a Change: the old and the new value
+    const repartition = {
+      ...plan.repartition,
+      valueSerde: changeSerde(plan.repartition.valueSerde) as Serde<unknown>,
     };
     const node = new ProcessorGraphNode(
-      name,
+      plan.name,
       () => new TableAggregateProcessor<K, V, A>(storeName, initializer, adder, subtractor),
-      { stores: [store], repartition },
+      { stores: [plan.store], repartition },
     );
     this.context.add(node, [this.node]);
     return new KTable<K, A>(

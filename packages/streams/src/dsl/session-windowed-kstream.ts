@@ -1,9 +1,10 @@
-import type { GraphNode, RepartitionRequest } from "../graph/graph-node.js";
+import type { GraphNode } from "../graph/graph-node.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import { SessionWindowAggregateProcessor } from "../windows/session-window-aggregate-processor.js";
 import type { SessionWindows } from "../windows/session-windows.js";
 import { type Windowed, windowedSerde } from "../windows/windowed.js";
+import { AggregateBuilder } from "./aggregate-builder.js";
 import type { GraphContext } from "./graph-context.js";
 import { KTable } from "./ktable.js";
 import type { Materialized, Named } from "./options.js";
@@ -15,15 +16,19 @@ import type { Materialized, Named } from "./options.js";
  * them. The result is a KTable keyed by Windowed<K> (start and end inclusive).
  */
 export class SessionWindowedKStream<K, V> {
+  private readonly aggregates: AggregateBuilder<K, V>;
+
   /** @internal */
   constructor(
     private readonly context: GraphContext,
     private readonly node: GraphNode,
-    private readonly groupName: string | undefined,
-    private readonly keySerde: Serde<K> | undefined,
+    groupName: string | undefined,
+    keySerde: Serde<K> | undefined,
     private readonly valueSerde: Serde<V> | undefined,
     readonly windows: SessionWindows,
-  ) {}
+  ) {
+    this.aggregates = new AggregateBuilder(context, groupName, keySerde, valueSerde);
+  }
 
   count(materialized: Materialized<K, number> = {}, named?: Named): KTable<Windowed<K>, number> {
     return this.build<number>(
@@ -78,31 +83,18 @@ export class SessionWindowedKStream<K, V> {
     materialized: Materialized<K, A>,
     named: Named | undefined,
   ): KTable<Windowed<K>, A> {
-    const name = this.context.name(prefix, named);
-    const storeName = this.context.storeName(`${prefix}STATE-STORE-`, materialized.storeName);
-    const keySerde = (materialized.keySerde ?? this.keySerde ?? defaultSerde()) as Serde<K>;
+    const { name, storeName, keySerde, store, repartition } = this.aggregates.plan(
+      prefix,
+      materialized,
+      named,
+    );
     const w = this.windows;
-    const repartition: RepartitionRequest = {
-      baseName: this.groupName ?? storeName,
-      keySerde: (this.keySerde ?? defaultSerde()) as Serde<unknown>,
-      valueSerde: (this.valueSerde ?? defaultSerde()) as Serde<unknown>,
-      partitions: null,
-    };
     const node = new ProcessorGraphNode(
       name,
       () =>
         new SessionWindowAggregateProcessor<K, V, A>(storeName, w, initializer, aggregator, merger),
       {
-        stores: [
-          {
-            name: storeName,
-            type: "session",
-            keySerde: keySerde as Serde<unknown>,
-            valueSerde: (materialized.valueSerde ?? defaultSerde()) as Serde<unknown>,
-            loggingEnabled: materialized.loggingEnabled ?? true,
-            retentionMs: w.retentionMs(),
-          },
-        ],
+        stores: [{ ...store, type: "session", retentionMs: w.retentionMs() }],
         repartition,
         description: `session aggregation, ${w}`,
       },

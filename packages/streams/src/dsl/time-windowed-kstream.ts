@@ -1,4 +1,4 @@
-import type { GraphNode, RepartitionRequest, StoreDraft } from "../graph/graph-node.js";
+import type { GraphNode, StoreDraft } from "../graph/graph-node.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import { SlidingWindowAggregateProcessor } from "../windows/sliding-window-aggregate-processor.js";
@@ -6,6 +6,7 @@ import type { SlidingWindows } from "../windows/sliding-windows.js";
 import type { TimeWindows } from "../windows/time-windows.js";
 import { WindowAggregateProcessor } from "../windows/window-aggregate-processor.js";
 import { type Windowed, windowedSerde } from "../windows/windowed.js";
+import { AggregateBuilder } from "./aggregate-builder.js";
 import type { GraphContext } from "./graph-context.js";
 import { KTable, type Windowing } from "./ktable.js";
 import type { Materialized, Named } from "./options.js";
@@ -17,15 +18,19 @@ import type { Materialized, Named } from "./options.js";
  * size + grace. The result is a KTable keyed by Windowed<K>, ready for suppress().
  */
 export class TimeWindowedKStream<K, V> {
+  private readonly aggregates: AggregateBuilder<K, V>;
+
   /** @internal */
   constructor(
     private readonly context: GraphContext,
     private readonly node: GraphNode,
-    private readonly groupName: string | undefined,
-    private readonly keySerde: Serde<K> | undefined,
+    groupName: string | undefined,
+    keySerde: Serde<K> | undefined,
     private readonly valueSerde: Serde<V> | undefined,
     readonly windows: TimeWindows | SlidingWindows,
-  ) {}
+  ) {
+    this.aggregates = new AggregateBuilder(context, groupName, keySerde, valueSerde);
+  }
 
   count(materialized: Materialized<K, number> = {}, named?: Named): KTable<Windowed<K>, number> {
     return this.fold<number>(
@@ -69,20 +74,13 @@ export class TimeWindowedKStream<K, V> {
     materialized: Materialized<K, A>,
     named: Named | undefined,
   ): KTable<Windowed<K>, A> {
-    const name = this.context.name(prefix, named);
-    const storeName = this.context.storeName(`${prefix}STATE-STORE-`, materialized.storeName);
-    const keySerde = (materialized.keySerde ?? this.keySerde ?? defaultSerde()) as Serde<K>;
-    const valueSerde = (materialized.valueSerde ?? defaultSerde()) as Serde<A>;
+    const { name, storeName, keySerde, store, repartition } = this.aggregates.plan(
+      prefix,
+      materialized,
+      named,
+    );
     const w = this.windows;
-    const store: StoreDraft = {
-      name: storeName,
-      type: "window",
-      keySerde: keySerde as Serde<unknown>,
-      valueSerde: valueSerde as Serde<unknown>,
-      loggingEnabled: materialized.loggingEnabled ?? true,
-      retentionMs: w.retentionMs(),
-    };
-    const stores = [store];
+    const stores: StoreDraft[] = [{ ...store, type: "window", retentionMs: w.retentionMs() }];
     let supplier: () =>
       | WindowAggregateProcessor<K, V, A>
       | SlidingWindowAggregateProcessor<K, V, A>;
@@ -105,12 +103,6 @@ export class TimeWindowedKStream<K, V> {
         new SlidingWindowAggregateProcessor<K, V, A>(storeName, recordsStore, w, fold);
       windowing = { description: w.toString(), closesAt: (win) => w.closesAt(win.end) };
     }
-    const repartition: RepartitionRequest = {
-      baseName: this.groupName ?? storeName,
-      keySerde: (this.keySerde ?? defaultSerde()) as Serde<unknown>,
-      valueSerde: (this.valueSerde ?? defaultSerde()) as Serde<unknown>,
-      partitions: null,
-    };
     const node = new ProcessorGraphNode(name, supplier, {
       stores,
       repartition,
