@@ -7,6 +7,7 @@ import { TimeWindows } from "../src/windows/time-windows.js";
 import { type Windowed, windowedSerde } from "../src/windows/windowed.js";
 import { str } from "./helpers.js";
 import { latestByKey, MINUTE, pageViews, SECOND, type View } from "./windows-helpers.js";
+import { sessionReference } from "./worker-windows-helpers.js";
 
 // Page views per user per window, against reference computations written independently of
 // the DSL: plain loops over the same generated events, with stream time = the largest
@@ -121,46 +122,8 @@ describe("windowed page views", () => {
   it("session windows, gap 30 s: a user's accepted views closer than the gap form one session", () => {
     const gap = 30 * SECOND;
     const grace = 10 * SECOND;
-    // reference: per user the sorted accepted times of sessions still in the store; a
-    // session is a run of times with steps <= gap. The store keeps sessions ending within
-    // retention (gap + grace) of the latest session end it holds, as Kafka's does: older
-    // runs are final and no late record merges with them any more.
-    const retention = gap + grace + 1;
-    const live = new Map<string, number[]>();
-    const expected = new Map<string, number>();
-    const runs = (times: number[]): number[][] => {
-      const out: number[][] = [];
-      for (const t of times) {
-        const last = out[out.length - 1];
-        if (last !== undefined && t - last[last.length - 1]! <= gap) last.push(t);
-        else out.push([t]);
-      }
-      return out;
-    };
-    const finish = (user: string, run: number[]) =>
-      expected.set(`${user}@${run[0]}-${run[run.length - 1]}`, run.length);
-    let streamTime = -1;
-    let observedEnd = -1;
-    let dropped = 0;
-    for (const v of views) {
-      streamTime = Math.max(streamTime, v.ts);
-      const kept: number[] = [];
-      for (const run of runs(live.get(v.user) ?? [])) {
-        if (run[run.length - 1]! <= observedEnd - retention) finish(v.user, run);
-        else kept.push(...run);
-      }
-      const sorted = [...kept, v.ts].sort((a, b) => a - b);
-      const mine = runs(sorted).find((run) => run.includes(v.ts))!;
-      const end = mine[mine.length - 1]!;
-      live.set(v.user, kept);
-      if (end + 1 + grace <= streamTime) {
-        dropped++;
-        continue;
-      }
-      observedEnd = Math.max(observedEnd, end);
-      live.set(v.user, sorted);
-    }
-    for (const [user, times] of live) for (const run of runs(times)) finish(user, run);
+    // reference: the worker tests' session reference over one partition (the driver's one task)
+    const { sessions: expected, dropped } = sessionReference([views], gap, grace);
     const { driver, finals } = run(SessionWindows.ofInactivityGapAndGrace(gap, grace), views);
     expect(dropped).toBeGreaterThan(50);
     expect(finals).toEqual(expected);

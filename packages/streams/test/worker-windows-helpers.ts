@@ -88,7 +88,7 @@ export function tumblingReference(
  * sessions are final and no late view merges with them any more.
  */
 export function sessionReference(
-  partitions: readonly (readonly PageView[])[],
+  partitions: readonly (readonly Pick<PageView, "user" | "ts">[])[],
   gap: number,
   grace: number,
 ): { sessions: Map<string, number>; dropped: number } {
