@@ -7,11 +7,17 @@ import {
   cli,
   eventually,
   expectOneLineError,
-  jsonLines,
   runCli,
   spawnCli,
   tempDir,
 } from "./helpers.js";
+import {
+  describeGroup,
+  latestCounts,
+  lines,
+  reference,
+  wordCountApp,
+} from "./reprocess-scenario.js";
 
 afterEach(cleanup);
 
@@ -19,78 +25,21 @@ afterEach(cleanup);
 // longer than 3 letters, into a new topic, with the same store and repartition names: if
 // reset left the old changelog or local state behind, its counts would start from the
 // old ones and the comparison with the reference below would fail.
-const APP_V1 = `
-import { Serdes, defineApp } from "@tributary/streams";
-const str = Serdes.string();
-export default defineApp({
+const APP_V1 = wordCountApp({
   applicationId: "wc",
-  topology: (b) => {
-    b.stream<string | null, string>("lines", { keySerde: str, valueSerde: str })
-      .flatMapValues((line) => line.toLowerCase().split(/[^a-z]+/).filter((w) => w.length > 0))
-      .groupBy((_k, w) => w, { name: "words", keySerde: str, valueSerde: str })
-      .count({ storeName: "counts" })
-      .toStream()
-      .to("counts", { keySerde: str, valueSerde: Serdes.json<number | null>() });
-  },
+  input: "lines",
+  output: "counts",
+  minLength: 1,
 });
-`;
-const APP_V2 = APP_V1.replace("w.length > 0", "w.length > 3").replace(
-  '.to("counts"',
-  '.to("long-counts"',
-);
+const APP_V2 = wordCountApp({
+  applicationId: "wc",
+  input: "lines",
+  output: "long-counts",
+  minLength: 4,
+});
 
-const WORDS = [
-  "alpha",
-  "beta",
-  "gamma",
-  "delta",
-  "pi",
-  "rho",
-  "sigma",
-  "tau",
-  "omega",
-  "mu",
-  "kappa",
-];
-
-function lines(n: number, seed: number, t0: number): { value: string; timestamp: number }[] {
-  let s = seed;
-  const next = () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s;
-  };
-  return Array.from({ length: n }, (_, i) => ({
-    value: Array.from({ length: 1 + (next() % 6) }, () => WORDS[next() % WORDS.length]).join(" "),
-    timestamp: t0 + i * 60_000,
-  }));
-}
-
-function reference(history: { value: string }[], minLength: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const l of history) {
-    for (const w of l.value.toLowerCase().split(/[^a-z]+/)) {
-      if (w.length >= minLength) counts.set(w, (counts.get(w) ?? 0) + 1);
-    }
-  }
-  return counts;
-}
-
-/** The last count per word in an output topic: the table the stream of updates makes. */
-function latest(data: string, topic: string): Map<string, number> {
-  const out = new Map<string, number>();
-  const rows = jsonLines<{ key: string; value: number }>(
-    cli(["consume", topic, "--format", "json", "--value-serde", "json", "--data", data]),
-  );
-  for (const r of rows) out.set(r.key, r.value);
-  return out;
-}
-
-interface Group {
-  members: unknown[];
-  offsets: { topic: string; partition: number; offset: number; lag: number }[];
-}
-const group = (data: string) =>
-  JSON.parse(cli(["groups", "describe", "wc", "--format", "json", "--data", data])) as Group;
+const latest = (data: string, topic: string) => latestCounts(topic, ["--data", data]);
+const group = (data: string) => describeGroup("wc", ["--data", data]);
 
 describe("reprocessing history with run and reset", () => {
   it("run, stop, reset --to-earliest, rerun a changed topology: the new derived stream equals the reference over the whole history", async () => {

@@ -7,11 +7,18 @@ import {
   cli,
   eventually,
   expectOneLineError,
-  jsonLines,
   runCli,
   spawnCli,
   tempDir,
 } from "../../cli/test/helpers.js";
+import {
+  describeGroup,
+  latestCounts,
+  lines,
+  reference,
+  WORDS,
+  wordCountApp,
+} from "../../cli/test/reprocess-scenario.js";
 import { kafkaBrokers, uniqueNamespace } from "./kafka-helpers.js";
 
 // packages/cli/test/reprocess-history.test.ts's scenario, with the real `tributary` command
@@ -44,63 +51,15 @@ afterAll(async () => {
 // Version 1 counts every word; version 2 (the changed topology) only words longer than 3
 // letters, into a new topic, with the same store and repartition names: counts left over
 // from version 1 in a changelog or local store would show in the comparison.
-const app = (minLength: number, out: string) => `
-import { Serdes, defineApp } from "@tributary/streams";
-const str = Serdes.string();
-export default defineApp({
-  applicationId: "${APP}",
-  topology: (b) => {
-    b.stream<string | null, string>("${LINES}", { keySerde: str, valueSerde: str })
-      .flatMapValues((line) => line.toLowerCase().split(/[^a-z]+/).filter((w) => w.length >= ${minLength}))
-      .groupBy((_k, w) => w, { name: "words", keySerde: str, valueSerde: str })
-      .count({ storeName: "counts" })
-      .toStream()
-      .to("${out}", { keySerde: str, valueSerde: Serdes.json<number | null>() });
-  },
-});
-`;
+const app = (minLength: number, output: string) =>
+  wordCountApp({ applicationId: APP, input: LINES, output, minLength });
 
-const WORDS = ["alpha", "beta", "gamma", "delta", "pi", "rho", "sigma", "tau", "omega", "mu"];
-
-function lines(n: number, seed: number, t0: number): { value: string; timestamp: number }[] {
-  let s = seed;
-  const next = () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s;
-  };
-  return Array.from({ length: n }, (_, i) => ({
-    value: Array.from({ length: 1 + (next() % 6) }, () => WORDS[next() % WORDS.length]).join(" "),
-    timestamp: t0 + i * 60_000,
-  }));
-}
-
-function reference(history: { value: string }[], minLength: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const l of history) {
-    for (const w of l.value.toLowerCase().split(/[^a-z]+/)) {
-      if (w.length >= minLength) counts.set(w, (counts.get(w) ?? 0) + 1);
-    }
-  }
-  return counts;
-}
+// this scenario's history is drawn from the first ten words only
+const words = WORDS.slice(0, 10);
 
 const k = ["--kafka", brokers];
-
-/** The last count per word in an output topic: the table its stream of updates makes. */
-function latest(topic: string): Map<string, number> {
-  const out = new Map<string, number>();
-  const rows = jsonLines<{ key: string; value: number }>(
-    cli(["consume", topic, "--format", "json", "--value-serde", "json", ...k]),
-  );
-  for (const r of rows) out.set(r.key, r.value);
-  return out;
-}
-
-interface Group {
-  members: unknown[];
-  offsets: { topic: string; partition: number; offset: number; lag: number }[];
-}
-const group = () => JSON.parse(cli(["groups", "describe", APP, "--format", "json", ...k])) as Group;
+const latest = (topic: string) => latestCounts(topic, k);
+const group = () => describeGroup(APP, k);
 const inputCommitted = () =>
   group()
     .offsets.filter((o) => o.topic === LINES)
@@ -130,7 +89,7 @@ describe("reprocessing history on Kafka with the tributary command", () => {
     // timestamps, and the repartition topic the worker creates has that default, so older
     // history would be deleted under the rerun (see docs/kafka.md).
     const t0 = Date.now() - 2 * 24 * 3600_000;
-    const part1 = lines(300, 7, t0);
+    const part1 = lines(300, 7, t0, words);
     cli(["produce", LINES, "--format", "json", ...k], {
       input: part1.map((l) => JSON.stringify(l)).join("\n"),
     });
@@ -143,7 +102,7 @@ describe("reprocessing history on Kafka with the tributary command", () => {
     await eventually("two workers in the group", () =>
       group().members.length === 2 ? true : undefined,
     );
-    const part2 = lines(200, 99, t0 + 300 * 60_000);
+    const part2 = lines(200, 99, t0 + 300 * 60_000, words);
     cli(["produce", LINES, "--format", "json", ...k], {
       input: part2.map((l) => JSON.stringify(l)).join("\n"),
     });
