@@ -30,8 +30,10 @@ interface RunningTask {
   readonly group: PartitionGroup | null;
 }
 
-/** Most records a task with several inputs processes per prefetch. */
-const MAX_GROUP_BATCH = 4096;
+/** Most records a task with several inputs processes per prefetch (about what one fetch
+ * of a single-input task brings: fewer, larger prefetches; a window store prefetch scans
+ * whole segments, so their number counts). */
+const MAX_GROUP_BATCH = 16_384;
 /** Buffered bytes per input partition of such a task above which the partition is paused
  * (about eight full partition fetches: bounds memory while one input waits for another). */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
