@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { type LogClient, Serdes } from "@tributary/log";
+import { type LogClient, type Serde, Serdes } from "@tributary/log";
 import { expect } from "vitest";
 import { windowedSerde } from "../src/index.js";
 import type { Enriched } from "./fixtures/orders-joins-app.js";
@@ -240,7 +240,11 @@ export async function crashRestoreScenario(backend: Backend, o: CrashOptions): P
 
 const wkey = windowedSerde(str);
 const counts = Serdes.msgpack<number | null>();
-const hex = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b.toString("hex") };
+/** Reads raw bytes as hex (serialize is never used: this serde only reads). */
+const hex: Serde<string> = {
+  serialize: (s) => Buffer.from(s, "hex"),
+  deserialize: (b) => (b === null ? (null as unknown as string) : b.toString("hex")),
+};
 const PARTITIONS = 2;
 
 /** The table a windowed output ends in, by `key@start-end` (null values delete). */
