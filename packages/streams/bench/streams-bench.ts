@@ -40,6 +40,8 @@ const N = Number(argv[0] ?? 2_000_000);
 const RESTORE_KEYS = Number(argv[1] ?? 1_000_000);
 const PARTITIONS = 4;
 const bytes = Serdes.bytes();
+/** The generated records carry old event times: time retention must not delete them mid-run. */
+const KEEP = { retentionMs: -1 };
 const ONLY = new Set((process.env.BENCH_ONLY ?? "").split(",").filter((x) => x !== ""));
 const want = (run: string): boolean => ONLY.size === 0 || ONLY.has(run);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-streams-bench-"));
@@ -134,9 +136,9 @@ async function main(): Promise<void> {
   const log = backend.log;
   console.log(`streams bench on ${backend.name}`);
   try {
-    await log.admin.createTopic("bench-in", { partitions: PARTITIONS });
-    await log.admin.createTopic("bench-out", { partitions: PARTITIONS });
-    await log.admin.createTopic("bench-counts", { partitions: PARTITIONS });
+    await log.admin.createTopic("bench-in", { partitions: PARTITIONS, config: KEEP });
+    await log.admin.createTopic("bench-out", { partitions: PARTITIONS, config: KEEP });
+    await log.admin.createTopic("bench-counts", { partitions: PARTITIONS, config: KEEP });
     await fill(log, "bench-in", N, word);
 
     report("raw consumer (no processing), baseline", N, await rawConsume(log, "bench-in", N));
@@ -179,8 +181,8 @@ async function main(): Promise<void> {
     let windowedCountPerSec = 0;
     let streamJoinPerSec = 0;
     if (want("windowed")) {
-      await log.admin.createTopic("bench-views", { partitions: PARTITIONS });
-      await log.admin.createTopic("bench-windowed-out", { partitions: PARTITIONS });
+      await log.admin.createTopic("bench-views", { partitions: PARTITIONS, config: KEEP });
+      await log.admin.createTopic("bench-windowed-out", { partitions: PARTITIONS, config: KEEP });
       await fillTimed(log, "bench-views", WN);
       windowedCountPerSec = report(
         "windowed count, 1-min tumbling, RocksDB window store",
@@ -195,7 +197,7 @@ async function main(): Promise<void> {
     }
     if (want("join")) {
       for (const t of ["bench-left", "bench-right", "bench-joined"]) {
-        await log.admin.createTopic(t, { partitions: PARTITIONS });
+        await log.admin.createTopic(t, { partitions: PARTITIONS, config: KEEP });
       }
       await fillTimed(log, "bench-left", WN / 2);
       await fillTimed(log, "bench-right", WN / 2);
