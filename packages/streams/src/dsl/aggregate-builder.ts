@@ -61,3 +61,25 @@ export class AggregateBuilder<K, V> {
     };
   }
 }
+
+/** How an aggregate moves on by one record; `current` is undefined for a new key/window. */
+export type Fold<K, V, A> = (key: K, value: V, current: A | undefined) => A;
+
+/**
+ * The three folds of Kafka's DSL, defined once for grouped and time-windowed streams:
+ * count adds one, reduce starts from a key's first value, aggregate from `initializer()`.
+ */
+export const folds = {
+  count<K, V>(): Fold<K, V, number> {
+    return (_k, _v, n) => (n ?? 0) + 1;
+  },
+  reduce<K, V>(reducer: (aggregate: V, value: V) => V): Fold<K, V, V> {
+    return (_k, v, agg) => (agg === undefined ? v : reducer(agg, v));
+  },
+  aggregate<K, V, A>(
+    initializer: () => A,
+    aggregator: (key: K, value: V, aggregate: A) => A,
+  ): Fold<K, V, A> {
+    return (k, v, agg) => aggregator(k, v, agg === undefined ? initializer() : agg);
+  },
+};

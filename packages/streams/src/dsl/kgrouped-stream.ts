@@ -2,7 +2,7 @@ import type { GraphNode } from "../graph/graph-node.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
 import { StreamAggregateProcessor } from "../runtime/processors/stream-aggregate.js";
 import { defaultSerde, type Serde } from "../serdes.js";
-import { AggregateBuilder } from "./aggregate-builder.js";
+import { AggregateBuilder, type Fold, folds } from "./aggregate-builder.js";
 import type { GraphContext } from "./graph-context.js";
 import { KTable } from "./ktable.js";
 import type { Materialized, Named } from "./options.js";
@@ -36,7 +36,7 @@ export class KGroupedStream<K, V> {
   count(materialized: Materialized<K, number> = {}, named?: Named): KTable<K, number> {
     return this.fold<number>(
       "KSTREAM-AGGREGATE-",
-      (_k, _v, n) => (n ?? 0) + 1,
+      folds.count(),
       { ...materialized, valueSerde: materialized.valueSerde ?? defaultSerde<number>() },
       named,
     );
@@ -50,7 +50,7 @@ export class KGroupedStream<K, V> {
   ): KTable<K, V> {
     return this.fold<V>(
       "KSTREAM-REDUCE-",
-      (_k, v, agg) => (agg === undefined ? v : reducer(agg, v)),
+      folds.reduce(reducer),
       { ...materialized, valueSerde: materialized.valueSerde ?? this.valueSerde },
       named,
     );
@@ -64,7 +64,7 @@ export class KGroupedStream<K, V> {
   ): KTable<K, A> {
     return this.fold<A>(
       "KSTREAM-AGGREGATE-",
-      (k, v, agg) => aggregator(k, v, agg === undefined ? initializer() : agg),
+      folds.aggregate(initializer, aggregator),
       materialized,
       named,
     );
@@ -99,7 +99,7 @@ export class KGroupedStream<K, V> {
 
   private fold<A>(
     prefix: string,
-    fold: (key: K, value: V, current: A | undefined) => A,
+    fold: Fold<K, V, A>,
     materialized: Materialized<K, A>,
     named: Named | undefined,
   ): KTable<K, A> {

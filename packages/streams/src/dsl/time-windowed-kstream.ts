@@ -6,7 +6,7 @@ import type { SlidingWindows } from "../windows/sliding-windows.js";
 import type { TimeWindows } from "../windows/time-windows.js";
 import { WindowAggregateProcessor } from "../windows/window-aggregate-processor.js";
 import { type Windowed, windowedSerde } from "../windows/windowed.js";
-import { AggregateBuilder } from "./aggregate-builder.js";
+import { AggregateBuilder, type Fold, folds } from "./aggregate-builder.js";
 import type { GraphContext } from "./graph-context.js";
 import { KTable, type Windowing } from "./ktable.js";
 import type { Materialized, Named } from "./options.js";
@@ -35,7 +35,7 @@ export class TimeWindowedKStream<K, V> {
   count(materialized: Materialized<K, number> = {}, named?: Named): KTable<Windowed<K>, number> {
     return this.fold<number>(
       "KSTREAM-AGGREGATE-",
-      (_k, _v, n) => (n ?? 0) + 1,
+      folds.count(),
       { ...materialized, valueSerde: materialized.valueSerde ?? defaultSerde<number>() },
       named,
     );
@@ -48,7 +48,7 @@ export class TimeWindowedKStream<K, V> {
   ): KTable<Windowed<K>, V> {
     return this.fold<V>(
       "KSTREAM-REDUCE-",
-      (_k, v, agg) => (agg === undefined ? v : reducer(agg, v)),
+      folds.reduce(reducer),
       { ...materialized, valueSerde: materialized.valueSerde ?? this.valueSerde },
       named,
     );
@@ -62,7 +62,7 @@ export class TimeWindowedKStream<K, V> {
   ): KTable<Windowed<K>, A> {
     return this.fold<A>(
       "KSTREAM-AGGREGATE-",
-      (k, v, agg) => aggregator(k, v, agg === undefined ? initializer() : agg),
+      folds.aggregate(initializer, aggregator),
       materialized,
       named,
     );
@@ -70,7 +70,7 @@ export class TimeWindowedKStream<K, V> {
 
   private fold<A>(
     prefix: string,
-    fold: (key: K, value: V, current: A | undefined) => A,
+    fold: Fold<K, V, A>,
     materialized: Materialized<K, A>,
     named: Named | undefined,
   ): KTable<Windowed<K>, A> {
