@@ -21,10 +21,8 @@ import { startBroker } from "../src/broker/run-broker.js";
 import type { LogClient } from "../src/log-client.js";
 import type { ProducerRecord } from "../src/record.js";
 
-export const BATCH = 1_000;
-export const PARTITIONS = 3;
-export const VALUE_BYTES = 100;
-export const KEY_BYTES = 16;
+import { BATCH, KEY_BYTES, makeSends, PARTITIONS, VALUE_BYTES } from "./workload.js";
+
 /** Topics the parent creates before starting producers and consumers. */
 export const WARM_TOPIC = "warm";
 export const BENCH_TOPIC = "bench";
@@ -49,22 +47,6 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
 /** Wall clock in ms with sub-ms precision, comparable between processes on one machine. */
 function wallNow(): number {
   return performance.timeOrigin + performance.now();
-}
-
-export function makeSends(distinct: number, batch = BATCH): ProducerRecord[][] {
-  const sends: ProducerRecord[][] = [];
-  let n = 0;
-  for (let s = 0; s < distinct; s++) {
-    const records: ProducerRecord[] = [];
-    for (let i = 0; i < batch; i++, n++) {
-      const key = Buffer.alloc(KEY_BYTES);
-      key.write(`key-${n.toString(16).padStart(11, "0")}`);
-      const value = Buffer.alloc(VALUE_BYTES, n & 0xff);
-      records.push({ key, value, timestamp: 1_700_000_000_000 + n });
-    }
-    sends.push(records);
-  }
-  return sends;
 }
 
 async function broker(dataDir: string): Promise<void> {

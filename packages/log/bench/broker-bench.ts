@@ -26,17 +26,8 @@ import path from "node:path";
 import * as readline from "node:readline";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { BATCH_HEADER_SIZE, encodeBatch } from "../src/record-batch.js";
-import {
-  BATCH,
-  BENCH_TOPIC,
-  KEY_BYTES,
-  LATENCY_TOPIC,
-  PARTITIONS,
-  VALUE_BYTES,
-  WARM_RECORDS,
-  WARM_TOPIC,
-  makeSends,
-} from "./broker-bench-child.js";
+import { BENCH_TOPIC, LATENCY_TOPIC, WARM_RECORDS, WARM_TOPIC } from "./broker-bench-child.js";
+import { BATCH, KEY_BYTES, makeSends, PARTITIONS, VALUE_BYTES } from "./workload.js";
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 5_000_000);
 const LATENCY_RECORDS = Number(process.env.BENCH_LATENCY_RECORDS ?? 200_000);

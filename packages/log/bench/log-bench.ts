@@ -16,30 +16,11 @@ import type { LogClient } from "../src/log-client.js";
 import { logMetrics } from "../src/log-metrics.js";
 import type { ProducerRecord } from "../src/record.js";
 import { encodeBatch } from "../src/record-batch.js";
+import { BATCH, KEY_BYTES, makeSends, PARTITIONS, VALUE_BYTES } from "./workload.js";
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 3_000_000);
-const BATCH = 1_000;
-const PARTITIONS = 3;
-const VALUE_BYTES = 100;
-const KEY_BYTES = 16;
 const DURABLE_RECORDS = Number(process.env.BENCH_DURABLE_RECORDS ?? 1_000_000);
 const RSS_RECORDS = Number(process.env.BENCH_RSS_RECORDS ?? 10_000_000);
-
-function makeSends(distinct: number): ProducerRecord[][] {
-  const sends: ProducerRecord[][] = [];
-  let n = 0;
-  for (let s = 0; s < distinct; s++) {
-    const records: ProducerRecord[] = [];
-    for (let i = 0; i < BATCH; i++, n++) {
-      const key = Buffer.alloc(KEY_BYTES);
-      key.write(`key-${n.toString(16).padStart(11, "0")}`);
-      const value = Buffer.alloc(VALUE_BYTES, n & 0xff);
-      records.push({ key, value, timestamp: 1_700_000_000_000 + n });
-    }
-    sends.push(records);
-  }
-  return sends;
-}
 
 function tmpDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-bench-${name}-`));
