@@ -123,7 +123,9 @@ describe("reprocessing history with run and reset", () => {
     expect(plan.offsets.every((r) => r.to === 0)).toBe(true);
     expect(plan.deleteTopics).toEqual(["wc-counts-changelog", "wc-words-repartition"]);
     const text = cli(["reset", "--app", "wc", "--to-earliest", "--dry-run", "--data", data]);
-    expect(text).toMatch(/^lines\s+0\s+\d+\s+→\s+0$/m);
+    // The lines are keyless, and a keyless send goes to one sticky partition, so either
+    // partition may be the one holding (and having committed) the history.
+    expect(text).toMatch(/^lines\s+[01]\s+\d+\s+→\s+0$/m);
     expect(
       group(data)
         .offsets.filter((o) => o.topic === "lines")
