@@ -26,6 +26,7 @@ export const ErrorCodes = [
   "MALFORMED_FRAME",
   "UNKNOWN_REQUEST",
   "AUTHENTICATION_FAILED",
+  "AUTHORIZATION_FAILED",
   "CONNECTION",
   "TIMEOUT",
   "INTERNAL",
@@ -197,5 +198,32 @@ export class ProtocolError extends TributaryError {
   ) {
     super(code, message, options);
     this.name = "ProtocolError";
+  }
+}
+
+/** A login failed: unknown user, wrong password, or a malformed exchange. Not retriable. */
+export class AuthenticationError extends TributaryError {
+  constructor(message: string) {
+    super("AUTHENTICATION_FAILED", message);
+    this.name = "AuthenticationError";
+  }
+}
+
+/**
+ * An authenticated principal lacks a permission: names the principal, the operation and
+ * the resource, so the fix (`tributary acls add ...`) can be read off the message.
+ */
+export class AuthorizationError extends TributaryError {
+  constructor(
+    readonly principal: string,
+    readonly operation: string,
+    readonly resourceType: string,
+    readonly resourceName: string,
+  ) {
+    super(
+      "AUTHORIZATION_FAILED",
+      `principal '${principal}' may not ${operation.toUpperCase()} ${resourceType} '${resourceName}': ask an operator for an ACL (tributary acls add --principal ${principal} --operation ${operation} --${resourceType} ${resourceName})`,
+    );
+    this.name = "AuthorizationError";
   }
 }
