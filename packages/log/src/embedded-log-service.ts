@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { Logger } from "pino";
 import { DirLock } from "./dir-lock.js";
 import { InvalidArgumentError, TributaryError } from "./errors.js";
 import { GroupCoordinator } from "./group-coordinator.js";
@@ -39,6 +40,12 @@ export interface EmbeddedLogOptions {
   maintenanceIntervalMs?: number;
   /** Wait after a group's first join so members starting together share a generation. */
   groupInitialRebalanceDelayMs?: number;
+  /**
+   * Storage events at info and warn level: each deletion by retention or compaction, a
+   * partition that refuses writes (full disk, no file descriptor) and resumes. Default
+   * silent; the broker passes its own.
+   */
+  logger?: Logger;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -76,7 +83,7 @@ export class EmbeddedLogService implements LogService {
     const now = options.now ?? Date.now;
     let registry: TopicRegistry | undefined;
     try {
-      registry = TopicRegistry.open(dir, { now });
+      registry = TopicRegistry.open(dir, { now, logger: options.logger });
       if (!registry.has(CONSUMER_OFFSETS_TOPIC)) {
         registry.create(CONSUMER_OFFSETS_TOPIC, {
           partitions: 1,

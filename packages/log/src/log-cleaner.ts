@@ -135,9 +135,13 @@ export class LogCleaner {
       }
       out.flush();
       fs.fsyncSync(fd);
-    } finally {
+    } catch (err) {
+      // A full disk mid-rewrite: the input segments are untouched; free the partial copy.
       fs.closeSync(fd);
+      fs.rmSync(cleanedPath, { force: true });
+      throw err;
     }
+    fs.closeSync(fd);
     writeSwapManifest(
       swapPath,
       group.map((s) => s.baseOffset),

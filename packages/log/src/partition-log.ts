@@ -1,11 +1,16 @@
 import fs from "node:fs";
+import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
+import { type Logger, pino } from "pino";
 import {
   ClosedError,
   CorruptRecordError,
+  errnoOf,
   InvalidArgumentError,
   OffsetOutOfRangeError,
   RecordTooLargeError,
+  StorageError,
+  storageRemedy,
   TributaryError,
 } from "./errors.js";
 import {
@@ -17,12 +22,16 @@ import {
   writeCleanShutdownMarker,
 } from "./log-recovery.js";
 import { LogCleaner } from "./log-cleaner.js";
-import { batchProblem, LogSegment, MAX_RELATIVE_OFFSET } from "./log-segment.js";
+import { batchProblem, LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readInt64, setBaseOffset } from "./record-batch.js";
 import type { TopicConfig } from "./topic-config.js";
 
 const fsync = promisify(fs.fsync);
 const EMPTY: Buffer = Buffer.alloc(0);
+const SILENT: Logger = pino({ level: "silent" });
+/** After a failed write the partition waits this long before it tries again, doubling. */
+const WRITE_RETRY_MIN_MS = 50;
+const WRITE_RETRY_MAX_MS = 2000;
 
 export interface PartitionLogOptions {
   topic: string;
@@ -30,6 +39,8 @@ export interface PartitionLogOptions {
   config: TopicConfig;
   /** Clock for segment.ms, retention and the first-append time of a segment; default Date.now. */
   now?: () => number;
+  /** Storage events (a write that failed and resumed, deletions by retention): default silent. */
+  logger?: Logger;
 }
 
 export interface ReadOptions {
@@ -48,6 +59,24 @@ interface FlushWaiter {
 }
 
 /**
+ * Why and until when a partition refuses writes after one failed (a full disk, no file
+ * descriptor): see `append`.
+ */
+interface WriteStall {
+  error: StorageError;
+  /** performance.now() from which the next append tries the disk again. */
+  retryAt: number;
+  backoffMs: number;
+  /**
+   * Writes that opening or retention could not make (checkpoint, clean-shutdown marker
+   * removal; with `true`, an fdatasync of every segment first): done before any append.
+   */
+  redo: boolean | null;
+  /** A flush failed: the retry timer flushes again, since no append may come to do it. */
+  retryTimer: NodeJS.Timeout | null;
+}
+
+/**
  * One partition of a topic on disk: an ordered list of LogSegments in one directory, the
  * last of which (the active segment) takes appends; a checkpoint file (recovery point, log
  * start offset); a clean-shutdown marker. See log-segment.ts for the files of a segment
@@ -59,6 +88,18 @@ interface FlushWaiter {
  *
  * Flushing is group commit: one fdatasync at a time runs in the background; appends that
  * arrive meanwhile are written at once (to the page cache) and share the next fdatasync.
+ *
+ * A write that fails (ENOSPC, EMFILE, an I/O error) is undone: the files are cut back to
+ * where the append began, so nothing of it is stored, and the append is answered with a
+ * retriable StorageError naming the cause. The partition then refuses writes with the same
+ * error, without touching the disk, for a backoff (50 ms doubling to 2 s); the first
+ * append after it tries the disk again, and once one succeeds the partition writes as
+ * before. Appends are never reordered: while one fails, every later one fails too. A
+ * failed flush is retried the same way; under flush policy "always" its appends were not
+ * acknowledged, but are kept and become visible with the next flush that succeeds (the
+ * producer's retry may then store them twice: at-least-once, never lost). Reads go on
+ * throughout. Opening on a full disk gives a partition that serves reads and refuses
+ * writes until the checkpoint it could not write can be written.
  *
  * All methods but the flushes run synchronously on the event loop; the class is not safe
  * to share between threads or processes (the data directory lock sees to that).
@@ -79,7 +120,10 @@ export class PartitionLog {
   private directoryDirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** A failure that leaves the log unusable for writes until reopened (not a storage error). */
   private failure: unknown = null;
+  private stall: WriteStall | null = null;
+  private readonly logger: Logger;
   /** Where the last compaction's input ended, and when it has new work regardless. */
   private compactedUpTo = -1;
   private compactAgainAt = Number.POSITIVE_INFINITY;
@@ -94,6 +138,10 @@ export class PartitionLog {
     this.partition = options.partition;
     this.config = options.config;
     this.now = options.now ?? Date.now;
+    this.logger = (options.logger ?? SILENT).child({
+      topic: options.topic,
+      partition: options.partition,
+    });
     this.segments = segments;
     const end = this.active.nextOffset;
     this.startOffset = Math.min(logStartOffset, end);
@@ -133,12 +181,34 @@ export class PartitionLog {
       if (created > 0) last.rollTimestamp = Math.max(last.rollTimestamp, created);
     }
     const log = new PartitionLog(dir, options, segments, logStartOffset);
-    // What was re-verified is made durable now, so the new recovery point may cover it.
-    if (loaded.recovered || !clean) for (const segment of segments) segment.flushSync();
-    syncDirectory(dir);
-    log.writeCheckpointNow();
-    removeCleanShutdownMarker(dir);
+    log.prepareWritesOrStall(loaded.recovered || !clean);
     return log;
+  }
+
+  /**
+   * The writes that let appends begin: what was re-verified is made durable (`flushAll`),
+   * so the new recovery point may cover it; the checkpoint; the clean-shutdown marker
+   * removed, so that a crash from now on is seen as unclean. On a full disk the partition
+   * opens anyway, serving reads, and does these writes before its first append.
+   */
+  private prepareWritesOrStall(flushAll: boolean): void {
+    try {
+      this.prepareWrites(flushAll);
+    } catch (err) {
+      if (errnoOf(err) === undefined) throw err;
+      this.stallWrites(err, "opening", flushAll);
+      this.logger.warn(
+        { event: "partition-read-only", errno: errnoOf(err), err },
+        `partition ${this.name} opened read-only: ${this.stall!.error.message}`,
+      );
+    }
+  }
+
+  private prepareWrites(flushAll: boolean): void {
+    if (flushAll) for (const segment of this.segments) segment.flushSync();
+    syncDirectory(this.dir);
+    this.writeCheckpointNow();
+    removeCleanShutdownMarker(this.dir);
   }
 
   private get active(): LogSegment {
@@ -188,8 +258,10 @@ export class PartitionLog {
   append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
     try {
       this.ensureWritable();
+      if (this.stall !== null) this.retryWrites();
       const baseOffset = this.stampBatches(batch);
       const lastOffset = this.writeBatches(batch) - 1;
+      this.endStall();
       const result = { baseOffset, lastOffset };
       if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
       this.advanceHighWatermark(lastOffset + 1);
@@ -250,15 +322,24 @@ export class PartitionLog {
     );
   }
 
-  /** Writes stamped batches, rolling segments as needed; returns the new log end offset. */
+  /**
+   * Writes stamped batches, rolling segments as needed; returns the new log end offset.
+   * All or nothing: a failure undoes what this call wrote (see `undoAppend`).
+   */
   private writeBatches(buf: Buffer): number {
     const now = this.now();
     const segmentBytes = this.config.segmentBytes;
+    const activeIndex = this.segments.length - 1;
+    const mark = this.active.mark();
+    let rolled = false;
     let start = 0;
     try {
       while (start < buf.length) {
         const firstSize = LOG_OVERHEAD + buf.readInt32BE(start + 8);
-        if (this.shouldRoll(firstSize, batchEndOffset(buf, start), now)) this.roll();
+        if (this.shouldRoll(firstSize, batchEndOffset(buf, start), now)) {
+          this.roll();
+          rolled = true;
+        }
         const segment = this.active;
         let end = start;
         let size = segment.size;
@@ -278,12 +359,94 @@ export class PartitionLog {
         start = end;
       }
     } catch (err) {
-      // A failed write leaves the file in an unknown state: stop taking appends until a
-      // reopen has recovered it.
-      this.failure = err;
-      throw err;
+      try {
+        this.undoAppend(activeIndex, mark);
+      } catch (undoErr) {
+        // The files could not be cut back: only a reopen (which recovers) can tell what
+        // they hold.
+        this.failure = undoErr;
+        throw undoErr;
+      }
+      if (errnoOf(err) === undefined) {
+        this.failure = err;
+        throw err;
+      }
+      throw this.stallWrites(err, "an append", null);
     }
+    // The sealed segments are flushed in the background whatever the policy (as Kafka
+    // does), so the recovery point, and the checkpoint, move past them.
+    if (rolled) this.scheduleFlush().catch(() => {});
     return this.logEndOffset;
+  }
+
+  /**
+   * Takes the log back to where an append began: the segments it rolled to are deleted
+   * and the segment that was active is cut back to `mark` (see LogSegment.rollbackTo). No
+   * flush can have covered the undone bytes: a flush only starts between appends.
+   */
+  private undoAppend(activeIndex: number, mark: SegmentMark): void {
+    while (this.segments.length - 1 > activeIndex) this.segments.pop()!.delete();
+    this.active.rollbackTo(mark);
+  }
+
+  /**
+   * Enters (or extends) the write stall after a storage failure during `what`: returns the
+   * StorageError that appends get until the backoff has passed.
+   */
+  private stallWrites(cause: unknown, what: string, redo: boolean | null): StorageError {
+    const errno = errnoOf(cause) ?? "EIO";
+    const error = new StorageError(
+      `partition ${this.name} cannot write: ${what} failed with ${errno} (${(cause as Error).message}); ${storageRemedy(errno)}`,
+      cause,
+    );
+    const previous = this.stall;
+    const backoffMs =
+      previous === null ? WRITE_RETRY_MIN_MS : Math.min(previous.backoffMs * 2, WRITE_RETRY_MAX_MS);
+    if (previous === null) {
+      this.logger.warn(
+        { event: "writes-stalled", errno, err: cause },
+        `partition ${this.name} refuses writes: ${error.message}`,
+      );
+    }
+    if (previous?.retryTimer) clearTimeout(previous.retryTimer);
+    this.stall = {
+      error,
+      retryAt: performance.now() + backoffMs,
+      backoffMs,
+      redo: redo === null ? (previous?.redo ?? null) : redo || previous?.redo === true,
+      retryTimer: null,
+    };
+    return error;
+  }
+
+  /**
+   * The first append after the backoff: does the writes opening or retention could not,
+   * then lets the append try. Throws the stall's error while the backoff runs.
+   */
+  private retryWrites(): void {
+    const stall = this.stall!;
+    if (performance.now() < stall.retryAt) throw stall.error;
+    if (stall.redo !== null) {
+      try {
+        this.prepareWrites(stall.redo);
+      } catch (err) {
+        if (errnoOf(err) === undefined) throw err;
+        throw this.stallWrites(err, "writing the checkpoint", stall.redo);
+      }
+      stall.redo = null;
+    }
+  }
+
+  /** After a write succeeded: the stall is over. */
+  private endStall(): void {
+    const stall = this.stall;
+    if (stall === null) return;
+    if (stall.retryTimer !== null) clearTimeout(stall.retryTimer);
+    this.stall = null;
+    this.logger.info(
+      { event: "writes-resumed", errno: stall.error.errno },
+      `partition ${this.name} takes writes again after ${stall.error.errno}`,
+    );
   }
 
   private shouldRoll(batchSize: number, batchEnd: number, now: number): boolean {
@@ -296,15 +459,22 @@ export class PartitionLog {
     );
   }
 
-  /** Seals the active segment and starts a new one at the log end offset. */
+  /**
+   * Seals the active segment and starts a new one at the log end offset; the caller
+   * schedules the flush. A failure (no descriptor for the new file, no space for the old
+   * one's indexes) leaves the old segment active, as if nothing happened.
+   */
   private roll(): void {
     const old = this.active;
-    old.seal();
-    this.segments.push(LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes));
+    const next = LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes);
+    try {
+      old.seal();
+    } catch (err) {
+      next.delete();
+      throw err;
+    }
+    this.segments.push(next);
     this.directoryDirty = true;
-    // The sealed segment is flushed in the background whatever the policy (as Kafka does),
-    // so the recovery point, and the checkpoint, move past it.
-    this.scheduleFlush().catch(() => {});
   }
 
   /**
@@ -414,15 +584,22 @@ export class PartitionLog {
     const target = this.logEndOffset;
     const work: Promise<void>[] = [];
     for (const segment of this.segments) if (segment.needsFlush) work.push(segment.flushAsync());
-    if (this.directoryDirty) {
+    const syncsDirectory = this.directoryDirty;
+    if (syncsDirectory) {
       this.directoryDirty = false;
       work.push(syncDirectoryAsync(this.dir));
     }
     const fail = (err: unknown) => {
       this.flushRunning = null;
-      this.failure ??= err;
-      for (const w of waiters) w.reject(err);
-      for (const w of this.flushWaiters.splice(0)) w.reject(err);
+      if (syncsDirectory) this.directoryDirty = true;
+      let answer = err;
+      if (errnoOf(err) === undefined) this.failure ??= err;
+      else if (!this.closed) {
+        answer = this.stallWrites(err, "a flush", null);
+        this.retryFlushLater();
+      }
+      for (const w of waiters) w.reject(answer);
+      for (const w of this.flushWaiters.splice(0)) w.reject(answer);
     };
     this.flushRunning = Promise.all(work).then(() => {
       try {
@@ -435,6 +612,23 @@ export class PartitionLog {
       for (const w of waiters) w.resolve();
       if (this.flushWaiters.length > 0) this.runFlush();
     }, fail);
+  }
+
+  /** After a failed flush: flush again once the backoff has passed, until one succeeds. */
+  private retryFlushLater(): void {
+    const stall = this.stall!;
+    stall.retryTimer = setTimeout(
+      () => {
+        stall.retryTimer = null;
+        if (this.closed || this.stall !== stall || this.flushRunning !== null) return;
+        this.scheduleFlush().then(
+          () => this.endStall(),
+          () => {},
+        );
+      },
+      Math.max(0, stall.retryAt - performance.now()),
+    );
+    stall.retryTimer.unref();
   }
 
   private onFlushed(target: number): void {
@@ -476,7 +670,10 @@ export class PartitionLog {
       const expired = retentionMs >= 0 && now - segment.maxTimestamp > retentionMs;
       const oversize = retentionBytes >= 0 && size - segment.size >= retentionBytes;
       if (!expired && !oversize) break;
-      if (segment === this.active) this.roll();
+      if (segment === this.active) {
+        this.roll();
+        this.scheduleFlush().catch(() => {});
+      }
       this.segments.shift();
       segment.delete();
       size -= segment.size;
@@ -485,7 +682,14 @@ export class PartitionLog {
     if (deleted > 0) {
       this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
       this.directoryDirty = true;
-      this.writeCheckpointNow();
+      try {
+        this.writeCheckpointNow();
+      } catch (err) {
+        // The segments are gone (which is what frees a full disk); the checkpoint is
+        // written before the next append.
+        if (errnoOf(err) === undefined) throw err;
+        this.stallWrites(err, "writing the checkpoint after retention", false);
+      }
     }
     return deleted;
   }
@@ -500,6 +704,8 @@ export class PartitionLog {
   compact(now: number = this.now()): number {
     this.ensureWritable();
     if (!this.config.cleanupPolicy.includes("compact")) return 0;
+    // Compaction writes before it frees: on a full disk it waits for writes to resume.
+    if (this.stall !== null) return 0;
     const limit = Math.min(this.hw, this.recoveryPoint);
     const lagHorizon = now - this.config.minCompactionLagMs;
     let n = 0;
@@ -531,7 +737,7 @@ export class PartitionLog {
     this.flushTimer = null;
     if (this.config.flushPolicy !== "interval") return;
     this.flushTimer = setInterval(() => {
-      if (!this.closed && this.failure === null && this.active.needsFlush) {
+      if (!this.closed && this.failure === null && this.stall === null && this.active.needsFlush) {
         this.scheduleFlush().catch(() => {});
       }
     }, this.config.flushIntervalMs);
@@ -544,15 +750,25 @@ export class PartitionLog {
     this.closed = true;
     this.stopTimer();
     await this.drainFlushes();
-    if (this.failure !== null) {
-      // Not clean: the next open recovers.
-      for (const segment of this.segments) segment.release();
-      return;
+    if (this.failure === null && this.stall === null) {
+      try {
+        for (const segment of this.segments) segment.close();
+        this.recoveryPoint = this.logEndOffset;
+        this.writeCheckpointNow();
+        writeCleanShutdownMarker(this.dir);
+        return;
+      } catch (err) {
+        // A full disk must not fail a shutdown: what was written is in the files, and the
+        // next open recovers as after a crash.
+        if (errnoOf(err) === undefined) throw err;
+        this.logger.warn(
+          { event: "unclean-close", errno: errnoOf(err), err },
+          `partition ${this.name} closed without its clean-shutdown marker (${errnoOf(err)}): the next open re-verifies its tail`,
+        );
+      }
     }
-    for (const segment of this.segments) segment.close();
-    this.recoveryPoint = this.logEndOffset;
-    this.writeCheckpointNow();
-    writeCleanShutdownMarker(this.dir);
+    // Not clean: the next open recovers.
+    for (const segment of this.segments) segment.release();
   }
 
   /** Closes without flushing and removes the partition directory. */
@@ -571,6 +787,7 @@ export class PartitionLog {
   private stopTimer(): void {
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     this.flushTimer = null;
+    if (this.stall?.retryTimer) clearTimeout(this.stall.retryTimer);
   }
 
   private get name(): string {
@@ -586,7 +803,7 @@ export class PartitionLog {
     if (this.failure !== null) {
       throw new TributaryError(
         "INTERNAL",
-        `partition log ${this.name} stopped taking appends after a write or flush failed (${String(this.failure)}): fix the disk, then reopen the log to recover it`,
+        `partition log ${this.name} stopped taking appends after an unexpected failure (${String(this.failure)}): restart the broker (or reopen the log) to recover it`,
         { cause: this.failure },
       );
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import type { Logger } from "pino";
 import {
   ClosedError,
   CorruptRecordError,
@@ -27,6 +28,8 @@ export interface TopicMetadata {
 
 export interface TopicRegistryOptions {
   now?: () => number;
+  /** Given to every partition log (storage events, retention deletions); default silent. */
+  logger?: Logger;
 }
 
 interface TopicEntry {
@@ -68,6 +71,7 @@ export class TopicRegistry {
     readonly dataDir: string,
     private readonly topics: Map<string, TopicEntry>,
     private readonly now: () => number,
+    private readonly logger: Logger | undefined,
   ) {}
 
   /** Loads every topic of `dataDir` (created if missing) and opens its partition logs. */
@@ -81,13 +85,13 @@ export class TopicRegistry {
       for (const file of fs.readdirSync(dir).sort()) {
         if (!file.endsWith(META_SUFFIX)) continue;
         const meta = readMetadata(dir, file);
-        topics.set(meta.name, { meta, logs: openLogs(dir, meta, now) });
+        topics.set(meta.name, { meta, logs: openLogs(dir, meta, now, options.logger) });
       }
     } catch (e) {
       for (const t of topics.values()) for (const log of t.logs) void log.close();
       throw e;
     }
-    return new TopicRegistry(dir, topics, now);
+    return new TopicRegistry(dir, topics, now, options.logger);
   }
 
   /** Creates a topic with `partitions` empty partitions; TopicExistsError if it exists. */
@@ -116,7 +120,7 @@ export class TopicRegistry {
     writeMetadata(this.dataDir, meta);
     let logs: PartitionLog[];
     try {
-      logs = openLogs(this.dataDir, meta, this.now);
+      logs = openLogs(this.dataDir, meta, this.now, this.logger);
     } catch (e) {
       // Undo the commit so a failed create leaves no topic behind.
       fs.rmSync(this.path(name, META_SUFFIX), { force: true });
@@ -236,7 +240,12 @@ function topicPath(dataDir: string, name: string, suffix: string): string {
   return p;
 }
 
-function openLogs(dir: string, meta: TopicMetadata, now: () => number): PartitionLog[] {
+function openLogs(
+  dir: string,
+  meta: TopicMetadata,
+  now: () => number,
+  logger: Logger | undefined,
+): PartitionLog[] {
   const logs: PartitionLog[] = [];
   try {
     for (let p = 0; p < meta.partitions; p++) {
@@ -248,6 +257,7 @@ function openLogs(dir: string, meta: TopicMetadata, now: () => number): Partitio
           partition: p,
           config: meta.config,
           now,
+          logger,
         }),
       );
     }
