@@ -197,10 +197,6 @@ export class PartitionLog {
     } catch (err) {
       if (errnoOf(err) === undefined) throw err;
       this.stallWrites(err, "opening", flushAll);
-      this.logger.warn(
-        { event: "partition-read-only", errno: errnoOf(err), err },
-        `partition ${this.name} opened read-only: ${this.stall!.error.message}`,
-      );
     }
   }
 
