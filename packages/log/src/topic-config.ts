@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./broker/frame-codec.js";
 import { InvalidConfigError } from "./errors.js";
 
 /**
@@ -43,6 +44,15 @@ export interface TopicConfig {
 }
 
 const DAY = 24 * 60 * 60 * 1000;
+/** What a fetch answer holds besides one record batch: msgpack maps, topic name, offsets. */
+const FETCH_ANSWER_OVERHEAD_BYTES = 64 * 1024;
+/**
+ * The largest max.message.bytes: a batch of this size still fits in one fetch answer (and
+ * one produce request) of a broker with the default frame limit. A larger record could be
+ * stored, embedded, and then never be read over the broker.
+ */
+export const MAX_MESSAGE_BYTES_LIMIT =
+  DEFAULT_MAX_FRAME_BYTES - FRAME_HEADER_BYTES - FETCH_ANSWER_OVERHEAD_BYTES;
 /** The longest delay setTimeout/setInterval honour. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -146,6 +156,12 @@ function validateTopicConfig(c: Partial<TopicConfig>): Partial<TopicConfig> {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
       throw bad(field, `expected an integer >= ${min}`);
     }
+  }
+  if (c.maxMessageBytes !== undefined && c.maxMessageBytes > MAX_MESSAGE_BYTES_LIMIT) {
+    throw bad(
+      "maxMessageBytes",
+      `expected at most ${MAX_MESSAGE_BYTES_LIMIT}: a record batch must fit in one broker frame (${DEFAULT_MAX_FRAME_BYTES} bytes) with room for the fetch answer around it, or it could be stored and never read; split large values into smaller records`,
+    );
   }
   if (c.segmentBytes !== undefined && c.segmentBytes > 2 ** 31 - 1) {
     throw bad("segmentBytes", "expected at most 2147483647 (index positions are 32-bit)");

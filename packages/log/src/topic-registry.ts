@@ -13,7 +13,12 @@ import {
 } from "./errors.js";
 import { quoteName, validateTopicName } from "./names.js";
 import { PartitionLog } from "./partition-log.js";
-import { resolveTopicConfig, type TopicConfig } from "./topic-config.js";
+import {
+  kafkaConfigName,
+  MAX_MESSAGE_BYTES_LIMIT,
+  resolveTopicConfig,
+  type TopicConfig,
+} from "./topic-config.js";
 
 export const MAX_PARTITIONS = 10_000;
 
@@ -84,7 +89,7 @@ export class TopicRegistry {
     try {
       for (const file of fs.readdirSync(dir).sort()) {
         if (!file.endsWith(META_SUFFIX)) continue;
-        const meta = readMetadata(dir, file);
+        const meta = readMetadata(dir, file, options.logger);
         topics.set(meta.name, { meta, logs: openLogs(dir, meta, now, options.logger) });
       }
     } catch (e) {
@@ -293,7 +298,7 @@ function writeMetadata(dir: string, meta: TopicMetadata): void {
   fsyncDir(dir);
 }
 
-function readMetadata(dir: string, file: string): TopicMetadata {
+function readMetadata(dir: string, file: string, logger: Logger | undefined): TopicMetadata {
   const name = file.slice(0, -META_SUFFIX.length);
   const where = path.join(dir, file);
   const corrupt = (why: string) =>
@@ -323,8 +328,21 @@ function readMetadata(dir: string, file: string): TopicMetadata {
     throw corrupt(`has partitions=${JSON.stringify(m.partitions)}`);
   }
   let config: TopicConfig;
+  const stored = { ...m.config } as Partial<TopicConfig>;
+  if (
+    typeof stored.maxMessageBytes === "number" &&
+    stored.maxMessageBytes > MAX_MESSAGE_BYTES_LIMIT
+  ) {
+    // Accepted before the limit existed: served as the limit, so that no record too large
+    // to fetch over the broker is stored from now on.
+    logger?.warn(
+      { event: "config-lowered", topic: name, stored: stored.maxMessageBytes },
+      `topic '${name}': ${kafkaConfigName("maxMessageBytes")}=${stored.maxMessageBytes} is above the largest a broker can serve; using ${MAX_MESSAGE_BYTES_LIMIT}`,
+    );
+    stored.maxMessageBytes = MAX_MESSAGE_BYTES_LIMIT;
+  }
   try {
-    config = resolveTopicConfig((m.config ?? {}) as Partial<TopicConfig>);
+    config = resolveTopicConfig(stored);
   } catch (e) {
     throw corrupt(`has an invalid config (${(e as Error).message})`);
   }
