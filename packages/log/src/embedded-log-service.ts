@@ -175,6 +175,9 @@ export class EmbeddedLogService implements LogService {
         logEndOffset: log.highWatermark,
         sizeBytes: log.sizeInBytes,
         segments: log.segmentCount,
+        ...(log.lastRetentionDeletion === null
+          ? {}
+          : { lastRetentionDeletion: { ...log.lastRetentionDeletion } }),
       });
     }
     return { name, partitions, config: meta.config, internal: isInternalTopic(name) };

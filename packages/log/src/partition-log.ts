@@ -23,6 +23,7 @@ import {
 } from "./log-recovery.js";
 import { LogCleaner } from "./log-cleaner.js";
 import { batchProblem, LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
+import { describeRetentionDeletions, type RetentionDeletion } from "./retention-deletion.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readInt64, setBaseOffset } from "./record-batch.js";
 import type { TopicConfig } from "./topic-config.js";
 
@@ -123,6 +124,7 @@ export class PartitionLog {
   /** A failure that leaves the log unusable for writes until reopened (not a storage error). */
   private failure: unknown = null;
   private stall: WriteStall | null = null;
+  private lastDeletion: RetentionDeletion | null = null;
   private readonly logger: Logger;
   /** Where the last compaction's input ended, and when it has new work regardless. */
   private compactedUpTo = -1;
@@ -242,6 +244,11 @@ export class PartitionLog {
 
   get currentConfig(): TopicConfig {
     return this.config;
+  }
+
+  /** The last deletion by retention since the log opened (why history starts where it does). */
+  get lastRetentionDeletion(): RetentionDeletion | null {
+    return this.lastDeletion;
   }
 
   /**
@@ -657,8 +664,9 @@ export class PartitionLog {
   applyRetention(now: number = this.now()): number {
     this.ensureOpen();
     const { retentionMs, retentionBytes } = this.config;
-    let size = this.sizeInBytes;
-    let deleted = 0;
+    const sizeBefore = this.sizeInBytes;
+    let size = sizeBefore;
+    const deleted: { segment: LogSegment; limit: RetentionDeletion["limit"] }[] = [];
     while (this.segments.length > 0) {
       const segment = this.segments[0]!;
       if (segment === this.active && segment.isEmpty) break;
@@ -673,9 +681,16 @@ export class PartitionLog {
       this.segments.shift();
       segment.delete();
       size -= segment.size;
-      deleted++;
+      deleted.push({ segment, limit: expired ? "retention.ms" : "retention.bytes" });
     }
-    if (deleted > 0) {
+    if (deleted.length > 0) {
+      for (const d of describeRetentionDeletions(deleted, this.config, now, sizeBefore)) {
+        this.lastDeletion = d;
+        this.logger.info(
+          { event: "retention-deleted", ...d },
+          `deleted ${d.segments} segment(s) of ${this.name}, offsets ${d.fromOffset}..${d.toOffset - 1} (${d.records} records, ${d.bytes} bytes): ${d.why}`,
+        );
+      }
       this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
       this.directoryDirty = true;
       try {
@@ -687,7 +702,7 @@ export class PartitionLog {
         this.stallWrites(err, "writing the checkpoint after retention", false);
       }
     }
-    return deleted;
+    return deleted.length;
   }
 
   /**
@@ -718,6 +733,21 @@ export class PartitionLog {
     this.segments.splice(0, n, ...result.segments);
     this.compactedUpTo = end;
     this.compactAgainAt = result.nextTombstoneExpiry;
+    if (result.recordsRemoved > 0) {
+      const superseded = result.recordsRemoved - result.tombstonesRemoved;
+      this.logger.info(
+        {
+          event: "compaction-removed",
+          segments: n,
+          fromOffset: input[0]!.baseOffset,
+          toOffset: end,
+          records: result.recordsRemoved,
+          superseded,
+          tombstones: result.tombstonesRemoved,
+        },
+        `compacted ${n} segment(s) of ${this.name}, offsets ${input[0]!.baseOffset}..${end - 1}: removed ${superseded} record(s) superseded by a newer record of the same key and ${result.tombstonesRemoved} tombstone(s) older than delete.retention.ms=${this.config.deleteRetentionMs}`,
+      );
+    }
     return result.recordsRemoved;
   }
 

@@ -70,6 +70,32 @@ export const DEFAULT_TOPIC_CONFIG: Readonly<TopicConfig> = Object.freeze({
   flushIntervalMs: 1000,
 });
 
+/**
+ * The record timestamp below which retention deletes records of a topic with this config
+ * (now - retention.ms), or null when time retention is off (retention.ms=-1, or
+ * cleanup.policy=compact). Retention deletes whole segments by their newest record, so an
+ * old record is kept while newer ones share its segment; a topic whose records are all
+ * older loses them at the next retention run (every 30 s on the broker).
+ */
+export function retentionHorizon(config: TopicConfig, now: number = Date.now()): number | null {
+  if (config.retentionMs < 0 || !config.cleanupPolicy.includes("delete")) return null;
+  return now - config.retentionMs;
+}
+
+/**
+ * Whether a record stamped `timestamp` is already older than the topic's retention.ms:
+ * stored, it would be deleted at the next retention run unless newer records share its
+ * segment (what `produce` warns about).
+ */
+export function isPastRetention(
+  config: TopicConfig,
+  timestamp: number,
+  now: number = Date.now(),
+): boolean {
+  const horizon = retentionHorizon(config, now);
+  return horizon !== null && timestamp < horizon;
+}
+
 /** Kafka's config names, mapped to ours. */
 const KAFKA_NAMES: Record<string, keyof TopicConfig> = {
   "cleanup.policy": "cleanupPolicy",
