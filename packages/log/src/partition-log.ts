@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { type Logger, pino } from "pino";
 import {
@@ -9,8 +8,6 @@ import {
   InvalidArgumentError,
   OffsetOutOfRangeError,
   RecordTooLargeError,
-  StorageError,
-  storageRemedy,
   TributaryError,
 } from "./errors.js";
 import {
@@ -26,13 +23,11 @@ import { batchProblem, LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from 
 import { describeRetentionDeletions, type RetentionDeletion } from "./retention-deletion.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readInt64, setBaseOffset } from "./record-batch.js";
 import type { TopicConfig } from "./topic-config.js";
+import { WriteStall } from "./write-stall.js";
 
 const fsync = promisify(fs.fsync);
 const EMPTY: Buffer = Buffer.alloc(0);
 const SILENT: Logger = pino({ level: "silent" });
-/** After a failed write the partition waits this long before it tries again, doubling. */
-const WRITE_RETRY_MIN_MS = 50;
-const WRITE_RETRY_MAX_MS = 2000;
 
 export interface PartitionLogOptions {
   topic: string;
@@ -57,24 +52,6 @@ export interface ReadOptions {
 interface FlushWaiter {
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-/**
- * Why and until when a partition refuses writes after one failed (a full disk, no file
- * descriptor): see `append`.
- */
-interface WriteStall {
-  error: StorageError;
-  /** performance.now() from which the next append tries the disk again. */
-  retryAt: number;
-  backoffMs: number;
-  /**
-   * Writes that opening or retention could not make (checkpoint, clean-shutdown marker
-   * removal; with `true`, an fdatasync of every segment first): done before any append.
-   */
-  redo: boolean | null;
-  /** A flush failed: the retry timer flushes again, since no append may come to do it. */
-  retryTimer: NodeJS.Timeout | null;
 }
 
 /**
@@ -123,7 +100,7 @@ export class PartitionLog {
   private closed = false;
   /** A failure that leaves the log unusable for writes until reopened (not a storage error). */
   private failure: unknown = null;
-  private stall: WriteStall | null = null;
+  private readonly stall: WriteStall;
   private lastDeletion: RetentionDeletion | null = null;
   private readonly logger: Logger;
   /** Where the last compaction's input ended, and when it has new work regardless. */
@@ -144,6 +121,7 @@ export class PartitionLog {
       topic: options.topic,
       partition: options.partition,
     });
+    this.stall = new WriteStall(this.name, this.logger);
     this.segments = segments;
     const end = this.active.nextOffset;
     this.startOffset = Math.min(logStartOffset, end);
@@ -198,7 +176,7 @@ export class PartitionLog {
       this.prepareWrites(flushAll);
     } catch (err) {
       if (errnoOf(err) === undefined) throw err;
-      this.stallWrites(err, "opening", flushAll);
+      this.stall.enter(err, "opening", flushAll);
     }
   }
 
@@ -261,10 +239,10 @@ export class PartitionLog {
   append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
     try {
       this.ensureWritable();
-      if (this.stall !== null) this.retryWrites();
+      if (this.stall.active) this.retryWrites();
       const baseOffset = this.stampBatches(batch);
       const lastOffset = this.writeBatches(batch) - 1;
-      this.endStall();
+      this.stall.end();
       const result = { baseOffset, lastOffset };
       if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
       this.advanceHighWatermark(lastOffset + 1);
@@ -374,7 +352,7 @@ export class PartitionLog {
         this.failure = err;
         throw err;
       }
-      throw this.stallWrites(err, "an append", null);
+      throw this.stall.enter(err, "an append", null);
     }
     // The sealed segments are flushed in the background whatever the policy (as Kafka
     // does), so the recovery point, and the checkpoint, move past them.
@@ -393,63 +371,19 @@ export class PartitionLog {
   }
 
   /**
-   * Enters (or extends) the write stall after a storage failure during `what`: returns the
-   * StorageError that appends get until the backoff has passed.
-   */
-  private stallWrites(cause: unknown, what: string, redo: boolean | null): StorageError {
-    const errno = errnoOf(cause) ?? "EIO";
-    const error = new StorageError(
-      `partition ${this.name} cannot write: ${what} failed with ${errno} (${(cause as Error).message}); ${storageRemedy(errno)}`,
-      cause,
-    );
-    const previous = this.stall;
-    const backoffMs =
-      previous === null ? WRITE_RETRY_MIN_MS : Math.min(previous.backoffMs * 2, WRITE_RETRY_MAX_MS);
-    if (previous === null) {
-      this.logger.warn(
-        { event: "writes-stalled", errno, err: cause },
-        `partition ${this.name} refuses writes: ${error.message}`,
-      );
-    }
-    if (previous?.retryTimer) clearTimeout(previous.retryTimer);
-    this.stall = {
-      error,
-      retryAt: performance.now() + backoffMs,
-      backoffMs,
-      redo: redo === null ? (previous?.redo ?? null) : redo || previous?.redo === true,
-      retryTimer: null,
-    };
-    return error;
-  }
-
-  /**
    * The first append after the backoff: does the writes opening or retention could not,
    * then lets the append try. Throws the stall's error while the backoff runs.
    */
   private retryWrites(): void {
-    const stall = this.stall!;
-    if (performance.now() < stall.retryAt) throw stall.error;
-    if (stall.redo !== null) {
-      try {
-        this.prepareWrites(stall.redo);
-      } catch (err) {
-        if (errnoOf(err) === undefined) throw err;
-        throw this.stallWrites(err, "writing the checkpoint", stall.redo);
-      }
-      stall.redo = null;
+    const owed = this.stall.checkRetry();
+    if (owed === null) return;
+    try {
+      this.prepareWrites(owed);
+    } catch (err) {
+      if (errnoOf(err) === undefined) throw err;
+      throw this.stall.enter(err, "writing the checkpoint", owed);
     }
-  }
-
-  /** After a write succeeded: the stall is over. */
-  private endStall(): void {
-    const stall = this.stall;
-    if (stall === null) return;
-    if (stall.retryTimer !== null) clearTimeout(stall.retryTimer);
-    this.stall = null;
-    this.logger.info(
-      { event: "writes-resumed", errno: stall.error.errno },
-      `partition ${this.name} takes writes again after ${stall.error.errno}`,
-    );
+    this.stall.owedDone();
   }
 
   private shouldRoll(batchSize: number, batchEnd: number, now: number): boolean {
@@ -598,8 +532,14 @@ export class PartitionLog {
       let answer = err;
       if (errnoOf(err) === undefined) this.failure ??= err;
       else if (!this.closed) {
-        answer = this.stallWrites(err, "a flush", null);
-        this.retryFlushLater();
+        answer = this.stall.enter(err, "a flush", null);
+        this.stall.retryLater(() => {
+          if (this.closed || this.flushRunning !== null) return;
+          this.scheduleFlush().then(
+            () => this.stall.end(),
+            () => {},
+          );
+        });
       }
       for (const w of waiters) w.reject(answer);
       for (const w of this.flushWaiters.splice(0)) w.reject(answer);
@@ -615,23 +555,6 @@ export class PartitionLog {
       for (const w of waiters) w.resolve();
       if (this.flushWaiters.length > 0) this.runFlush();
     }, fail);
-  }
-
-  /** After a failed flush: flush again once the backoff has passed, until one succeeds. */
-  private retryFlushLater(): void {
-    const stall = this.stall!;
-    stall.retryTimer = setTimeout(
-      () => {
-        stall.retryTimer = null;
-        if (this.closed || this.stall !== stall || this.flushRunning !== null) return;
-        this.scheduleFlush().then(
-          () => this.endStall(),
-          () => {},
-        );
-      },
-      Math.max(0, stall.retryAt - performance.now()),
-    );
-    stall.retryTimer.unref();
   }
 
   private onFlushed(target: number): void {
@@ -699,7 +622,7 @@ export class PartitionLog {
         // The segments are gone (which is what frees a full disk); the checkpoint is
         // written before the next append.
         if (errnoOf(err) === undefined) throw err;
-        this.stallWrites(err, "writing the checkpoint after retention", false);
+        this.stall.enter(err, "writing the checkpoint after retention", false);
       }
     }
     return deleted.length;
@@ -716,7 +639,7 @@ export class PartitionLog {
     this.ensureWritable();
     if (!this.config.cleanupPolicy.includes("compact")) return 0;
     // Compaction writes before it frees: on a full disk it waits for writes to resume.
-    if (this.stall !== null) return 0;
+    if (this.stall.active) return 0;
     const limit = Math.min(this.hw, this.recoveryPoint);
     const lagHorizon = now - this.config.minCompactionLagMs;
     let n = 0;
@@ -763,7 +686,7 @@ export class PartitionLog {
     this.flushTimer = null;
     if (this.config.flushPolicy !== "interval") return;
     this.flushTimer = setInterval(() => {
-      if (!this.closed && this.failure === null && this.stall === null && this.active.needsFlush) {
+      if (!this.closed && this.failure === null && !this.stall.active && this.active.needsFlush) {
         this.scheduleFlush().catch(() => {});
       }
     }, this.config.flushIntervalMs);
@@ -776,7 +699,7 @@ export class PartitionLog {
     this.closed = true;
     this.stopTimer();
     await this.drainFlushes();
-    if (this.failure === null && this.stall === null) {
+    if (this.failure === null && !this.stall.active) {
       try {
         for (const segment of this.segments) segment.close();
         this.recoveryPoint = this.logEndOffset;
@@ -813,7 +736,7 @@ export class PartitionLog {
   private stopTimer(): void {
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     this.flushTimer = null;
-    if (this.stall?.retryTimer) clearTimeout(this.stall.retryTimer);
+    this.stall.cancel();
   }
 
   private get name(): string {
