@@ -1,15 +1,7 @@
 import fs from "node:fs";
 import { promisify } from "node:util";
 import { type Logger, pino } from "pino";
-import {
-  ClosedError,
-  CorruptRecordError,
-  errnoOf,
-  InvalidArgumentError,
-  OffsetOutOfRangeError,
-  RecordTooLargeError,
-  TributaryError,
-} from "./errors.js";
+import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "./errors.js";
 import {
   hasCleanShutdownMarker,
   loadSegments,
@@ -19,9 +11,10 @@ import {
   writeCleanShutdownMarker,
 } from "./log-recovery.js";
 import { LogCleaner } from "./log-cleaner.js";
-import { batchProblem, LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
+import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
+import { stampProducedBatches } from "./produced-batches.js";
 import { describeRetentionDeletions, type RetentionDeletion } from "./retention-deletion.js";
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readInt64, setBaseOffset } from "./record-batch.js";
+import { LOG_OVERHEAD, readInt64 } from "./record-batch.js";
 import type { TopicConfig } from "./topic-config.js";
 import { WriteStall } from "./write-stall.js";
 
@@ -230,17 +223,17 @@ export class PartitionLog {
   }
 
   /**
-   * Validates each batch in `batch` (one or more back to back): format version, declared
-   * length equal to the bytes given, CRC, recordCount > 0, lastOffsetDelta = recordCount - 1
-   * (producer batches are gapless), size <= maxMessageBytes. A bad batch rejects the whole
-   * call before anything is written. Then stamps base offsets in place (the caller's
-   * buffer is modified), writes the bytes as they are, and resolves per the flush policy.
+   * Validates each batch in `batch` (one or more back to back) and stamps its base offset
+   * (see stampProducedBatches: a bad batch rejects the whole call before anything is
+   * written; the caller's buffer is modified), writes the bytes as they are, and resolves
+   * per the flush policy.
    */
   append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
     try {
       this.ensureWritable();
       if (this.stall.active) this.retryWrites();
-      const baseOffset = this.stampBatches(batch);
+      const baseOffset = this.logEndOffset;
+      stampProducedBatches(batch, baseOffset, this.config.maxMessageBytes, this.name);
       const lastOffset = this.writeBatches(batch) - 1;
       this.stall.end();
       const result = { baseOffset, lastOffset };
@@ -250,57 +243,6 @@ export class PartitionLog {
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  /** Checks every batch and stamps its base offset; returns the first base offset. */
-  private stampBatches(buf: Buffer): number {
-    if (buf.length === 0) {
-      throw new InvalidArgumentError(
-        `append to ${this.name} got an empty buffer: encode at least one record with encodeBatch`,
-      );
-    }
-    const first = this.logEndOffset;
-    let next = first;
-    let p = 0;
-    while (p < buf.length) {
-      if (p + BATCH_HEADER_SIZE > buf.length) {
-        throw this.badBatch(p, `${buf.length - p} trailing bytes are too few for a batch header`);
-      }
-      const length = buf.readInt32BE(p + 8);
-      const size = LOG_OVERHEAD + length;
-      if (length < BATCH_HEADER_SIZE - LOG_OVERHEAD || p + size > buf.length) {
-        throw this.badBatch(
-          p,
-          `declared batch length ${length} does not match the ${buf.length - p} bytes given`,
-        );
-      }
-      if (size > this.config.maxMessageBytes) {
-        throw new RecordTooLargeError(
-          `a record batch of ${size} bytes for ${this.name} exceeds max.message.bytes=${this.config.maxMessageBytes}: send fewer records per batch or raise the topic's max.message.bytes`,
-        );
-      }
-      const problem = batchProblem(buf, p);
-      if (problem !== null) throw this.badBatch(p, problem);
-      const lastDelta = buf.readInt32BE(p + 19);
-      const count = buf.readInt32BE(p + 39);
-      if (lastDelta !== count - 1) {
-        throw this.badBatch(
-          p,
-          `last offset delta ${lastDelta} with ${count} records: a produced batch must be gapless`,
-        );
-      }
-      setBaseOffset(buf, p, next);
-      next += count;
-      p += size;
-    }
-    return first;
-  }
-
-  private badBatch(position: number, problem: string): CorruptRecordError {
-    return new CorruptRecordError(
-      `rejected append to ${this.name}: batch at byte ${position} of the request is invalid: ${problem}; encode batches with encodeBatch and send them unmodified`,
-      { position },
-    );
   }
 
   /**
