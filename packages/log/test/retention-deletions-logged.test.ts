@@ -7,6 +7,7 @@ import {
   isPastRetention,
   resolveTopicConfig,
   retentionHorizon,
+  type TopicConfig,
 } from "../src/topic-config.js";
 import { eventually } from "./broker-helpers.js";
 import { ManualClock, removeTempDirs, tempDir } from "./storage-helpers.js";
@@ -18,7 +19,8 @@ const MARCH_2024 = Date.parse("2024-03-01T00:00:00.000Z");
 
 type Event = Record<string, unknown> & { event?: string; msg?: string };
 
-async function openService(clock: ManualClock) {
+/** A log on a temp dir with one 1-partition topic of 2 KiB segments, its info lines collected. */
+async function openService(clock: ManualClock, topic: string, config: Partial<TopicConfig> = {}) {
   const events: Event[] = [];
   const logger = pino({ level: "info" }, { write: (l: string) => events.push(JSON.parse(l)) });
   const service = await EmbeddedLogService.open(tempDir(), {
@@ -27,6 +29,7 @@ async function openService(clock: ManualClock) {
     logger,
     diskReserveBytes: 0,
   });
+  await service.createTopic(topic, { partitions: 1, config: { segmentBytes: 2048, ...config } });
   return { service, events };
 }
 
@@ -48,8 +51,7 @@ describe("deletions by retention and compaction", () => {
   it("logs each retention deletion with topic, partition, segments, records and why, and describe says where history starts", async () => {
     // The examples' case: records stamped March 2024, the broker's clock 640 days later.
     const clock = new ManualClock(MARCH_2024 + 640 * DAY + 3_600_000);
-    const { service, events } = await openService(clock);
-    await service.createTopic("old", { partitions: 1, config: { segmentBytes: 2048 } });
+    const { service, events } = await openService(clock, "old");
     await produce(service, "old", 60, MARCH_2024);
     service.runMaintenance();
 
@@ -79,11 +81,7 @@ describe("deletions by retention and compaction", () => {
 
   it("names retention.bytes when size is why", async () => {
     const clock = new ManualClock(Date.now());
-    const { service, events } = await openService(clock);
-    await service.createTopic("sized", {
-      partitions: 1,
-      config: { segmentBytes: 2048, retentionBytes: 4096 },
-    });
+    const { service, events } = await openService(clock, "sized", { retentionBytes: 4096 });
     await produce(service, "sized", 100, clock.time);
     service.runMaintenance();
     const d = events.find((e) => e.event === "retention-deleted");
@@ -94,11 +92,7 @@ describe("deletions by retention and compaction", () => {
 
   it("logs what compaction removed, superseded records and tombstones apart", async () => {
     const clock = new ManualClock(Date.now());
-    const { service, events } = await openService(clock);
-    await service.createTopic("table", {
-      partitions: 1,
-      config: { segmentBytes: 2048, cleanupPolicy: "compact" },
-    });
+    const { service, events } = await openService(clock, "table", { cleanupPolicy: "compact" });
     await produce(service, "table", 80, clock.time, 4);
     // Compaction takes sealed segments once their background flush has finished.
     const c = await eventually(() => {
