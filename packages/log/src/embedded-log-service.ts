@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
+import { type Logger, pino } from "pino";
 import { DirLock } from "./dir-lock.js";
-import { InvalidArgumentError, TributaryError } from "./errors.js";
+import { DEFAULT_RESERVE_BYTES, DiskReserve } from "./disk-reserve.js";
+import { errnoOf, InvalidArgumentError, StorageError, TributaryError } from "./errors.js";
 import { GroupCoordinator } from "./group-coordinator.js";
 import type {
   CommittedOffset,
@@ -39,9 +41,22 @@ export interface EmbeddedLogOptions {
   maintenanceIntervalMs?: number;
   /** Wait after a group's first join so members starting together share a generation. */
   groupInitialRebalanceDelayMs?: number;
+  /**
+   * Storage events at info and warn level: each deletion by retention or compaction, a
+   * partition that refuses writes (full disk, no file descriptor) and resumes. Default
+   * silent; the broker passes its own.
+   */
+  logger?: Logger;
+  /**
+   * Size of `<data>/.reserve`, the space given up to start on a full disk (disk-reserve.ts).
+   * Default 1 MiB; 0 keeps none.
+   */
+  diskReserveBytes?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
+/** While read-only after a start on a full disk, produce checks for room at most this often. */
+const RESERVE_CHECK_INTERVAL_MS = 1000;
 
 /**
  * The log in-process, on a data directory it holds the lock of. It is the LogService the
@@ -49,7 +64,9 @@ const EMPTY = Buffer.alloc(0);
  *
  * Responsible for: the data-dir lock; topics (through the TopicRegistry); produce and
  * long-poll fetch over partition logs; consumer groups and their committed offsets (in the
- * compacted `__consumer_offsets` topic); and the maintenance timer (retention, compaction).
+ * compacted `__consumer_offsets` topic); the maintenance timer (retention, compaction);
+ * and the disk reserve: started on a full disk, it serves reads and group commits and
+ * refuses produce with a retriable DISK_FULL until the disk has room again.
  */
 export class EmbeddedLogService implements LogService {
   readonly verifiedReads = true;
@@ -57,6 +74,9 @@ export class EmbeddedLogService implements LogService {
   private closed = false;
   /** Wakes each fetch waiting in a long poll. */
   private readonly longPolls = new Set<() => void>();
+  /** Set while started on a full disk: what produce is answered until the reserve is back. */
+  private readOnly: StorageError | null = null;
+  private reserveCheckedAt = 0;
 
   private constructor(
     readonly dataDir: string,
@@ -64,6 +84,8 @@ export class EmbeddedLogService implements LogService {
     private readonly registry: TopicRegistry,
     private readonly groups: GroupCoordinator,
     private readonly now: () => number,
+    private readonly reserve: DiskReserve,
+    private readonly logger: Logger,
   ) {}
 
   static async open(
@@ -72,11 +94,13 @@ export class EmbeddedLogService implements LogService {
   ): Promise<EmbeddedLogService> {
     const dir = path.resolve(dataDir);
     fs.mkdirSync(dir, { recursive: true });
-    const lock = DirLock.acquire(dir);
+    const logger = options.logger ?? pino({ level: "silent" });
+    const reserve = new DiskReserve(dir, options.diskReserveBytes ?? DEFAULT_RESERVE_BYTES);
+    const { lock, diskFull } = lockOnFullDisk(dir, reserve, logger);
     const now = options.now ?? Date.now;
     let registry: TopicRegistry | undefined;
     try {
-      registry = TopicRegistry.open(dir, { now });
+      registry = TopicRegistry.open(dir, { now, logger });
       if (!registry.has(CONSUMER_OFFSETS_TOPIC)) {
         registry.create(CONSUMER_OFFSETS_TOPIC, {
           partitions: 1,
@@ -98,7 +122,18 @@ export class EmbeddedLogService implements LogService {
         now,
         initialRebalanceDelayMs: options.groupInitialRebalanceDelayMs,
       });
-      const service = new EmbeddedLogService(dir, lock, registry, groups, now);
+      const service = new EmbeddedLogService(dir, lock, registry, groups, now, reserve, logger);
+      if (diskFull) {
+        service.readOnly = new StorageError(
+          `the log at ${dir} started on a full disk and refuses produce (reads and group commits work): free space on its file system; produce resumes by itself once there is room for the ${reserve.bytes}-byte ${reserve.path} and as much again`,
+          Object.assign(new Error("no space left on device"), { code: "ENOSPC" }),
+        );
+      } else if (!reserve.ensure()) {
+        logger.warn(
+          { event: "no-disk-reserve", freeBytes: reserve.freeBytes() },
+          `the disk holding ${dir} is nearly full: no room for the ${reserve.bytes}-byte ${reserve.path} that lets the log start on a full disk`,
+        );
+      }
       service.startMaintenance(options.maintenanceIntervalMs ?? 30_000);
       return service;
     } catch (err) {
@@ -140,6 +175,9 @@ export class EmbeddedLogService implements LogService {
         logEndOffset: log.highWatermark,
         sizeBytes: log.sizeInBytes,
         segments: log.segmentCount,
+        ...(log.lastRetentionDeletion === null
+          ? {}
+          : { lastRetentionDeletion: { ...log.lastRetentionDeletion } }),
       });
     }
     return { name, partitions, config: meta.config, internal: isInternalTopic(name) };
@@ -160,7 +198,23 @@ export class EmbeddedLogService implements LogService {
         new InvalidArgumentError(`'${topic}' is an internal topic: clients cannot produce to it`),
       );
     }
-    return this.registry.partition(topic, partition).append(batch);
+    const log = this.registry.partition(topic, partition);
+    if (this.readOnly !== null && !this.leaveReadOnly()) return Promise.reject(this.readOnly);
+    return log.append(batch);
+  }
+
+  /** Read-only after a start on a full disk: true once the reserve could be written back. */
+  private leaveReadOnly(): boolean {
+    const t = Date.now();
+    if (t - this.reserveCheckedAt < RESERVE_CHECK_INTERVAL_MS) return false;
+    this.reserveCheckedAt = t;
+    if (!this.reserve.ensure()) return false;
+    this.readOnly = null;
+    this.logger.info(
+      { event: "read-write", dataDir: this.dataDir },
+      `the disk holding ${this.dataDir} has room again: produce is taken again`,
+    );
+    return true;
   }
 
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<FetchResponse[]> {
@@ -336,6 +390,40 @@ export class EmbeddedLogService implements LogService {
 
   private checkOpen(): void {
     if (this.closed) throw new TributaryError("CLOSED", `the log at ${this.dataDir} is closed`);
+  }
+}
+
+/**
+ * Takes the data directory's lock. On a full disk (less free than the reserve holds, or
+ * no room for the lock file) it first releases the disk reserve, so that starting can
+ * write what it must, and says so with `diskFull`: the log then starts read-only.
+ */
+function lockOnFullDisk(
+  dir: string,
+  reserve: DiskReserve,
+  logger: Logger,
+): { lock: DirLock; diskFull: boolean } {
+  const giveUpReserve = (): boolean => {
+    if (!reserve.release()) return false;
+    logger.warn(
+      { event: "disk-full-start", dataDir: dir, freeBytes: reserve.freeBytes() },
+      `the disk holding ${dir} is full: released ${reserve.path} to start; produce is refused until there is room again`,
+    );
+    return true;
+  };
+  let diskFull = reserve.present && reserve.freeBytes() < reserve.bytes && giveUpReserve();
+  try {
+    return { lock: DirLock.acquire(dir), diskFull };
+  } catch (err) {
+    if (errnoOf(err) !== "ENOSPC" && errnoOf(err) !== "EDQUOT") throw err;
+    if (!giveUpReserve()) {
+      throw new StorageError(
+        `cannot start the log at ${dir}: its disk is full (no room for the lock file) and there is no ${reserve.path} to give up: free space on its file system and start again`,
+        err,
+      );
+    }
+    diskFull = true;
+    return { lock: DirLock.acquire(dir), diskFull };
   }
 }
 

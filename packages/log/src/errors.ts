@@ -29,6 +29,9 @@ export const ErrorCodes = [
   "AUTHORIZATION_FAILED",
   "CONNECTION",
   "TIMEOUT",
+  "DISK_FULL",
+  "TOO_MANY_OPEN_FILES",
+  "STORAGE_ERROR",
   "INTERNAL",
 ] as const;
 
@@ -225,5 +228,50 @@ export class AuthorizationError extends TributaryError {
       `principal '${principal}' may not ${operation.toUpperCase()} ${resourceType} '${resourceName}': ask an operator for an ACL (tributary acls add --principal ${principal} --operation ${operation} --${resourceType} ${resourceName})`,
     );
     this.name = "AuthorizationError";
+  }
+}
+
+/** The system calls' error codes that a StorageError stands for, by the code it gets. */
+const STORAGE_ERRNO: Record<string, StorageErrorCode> = {
+  ENOSPC: "DISK_FULL",
+  EDQUOT: "DISK_FULL",
+  EMFILE: "TOO_MANY_OPEN_FILES",
+  ENFILE: "TOO_MANY_OPEN_FILES",
+};
+
+export type StorageErrorCode = "DISK_FULL" | "TOO_MANY_OPEN_FILES" | "STORAGE_ERROR";
+
+/**
+ * A partition could not write to its files (a full disk, no file descriptor left, an I/O
+ * error). Retriable: the partition refuses writes while the cause lasts and takes them
+ * again by itself once it is gone, so a producer that retries succeeds later. `errno` is
+ * the failed system call's code (ENOSPC, EMFILE, ...).
+ */
+export class StorageError extends TributaryError<StorageErrorCode> {
+  readonly errno: string;
+
+  constructor(message: string, cause: unknown) {
+    const errno = errnoOf(cause) ?? "EIO";
+    super(STORAGE_ERRNO[errno] ?? "STORAGE_ERROR", message, { cause, retriable: true });
+    this.name = "StorageError";
+    this.errno = errno;
+  }
+}
+
+/** The `code` of a failed system call (ENOSPC, EMFILE, ...), or undefined for other errors. */
+export function errnoOf(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
+/** What an operator does about a storage failure with this errno. */
+export function storageRemedy(errno: string): string {
+  switch (STORAGE_ERRNO[errno]) {
+    case "DISK_FULL":
+      return "the disk is full: free space (lower retention.ms or retention.bytes, delete topics, or grow the volume); writes resume by themselves, retry the send";
+    case "TOO_MANY_OPEN_FILES":
+      return "no file descriptor is left: raise the limit (ulimit -n / LimitNOFILE) or close connections; writes resume by themselves, retry the send";
+    default:
+      return "check the disk and the kernel log; writes are retried by themselves";
   }
 }

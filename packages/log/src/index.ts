@@ -65,3 +65,5 @@ export {
 export { findRunningBroker, type BrokerInfo } from "./broker/broker-info.js";
 export { openLog, DEFAULT_DATA_DIR, type OpenLogOptions } from "./open-log.js";
 export { logMetrics } from "./log-metrics.js";
+export { formatAge, type RetentionDeletion } from "./retention-deletion.js";
+export { DEFAULT_RESERVE_BYTES, RESERVE_FILE } from "./disk-reserve.js";

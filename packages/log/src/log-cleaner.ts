@@ -18,6 +18,8 @@ export interface CleanResult {
   /** The segments that now stand where the input segments stood, in order. */
   segments: LogSegment[];
   recordsRemoved: number;
+  /** Of those, tombstones older than delete.retention.ms; the rest were superseded. */
+  tombstonesRemoved: number;
   /** When the earliest tombstone kept will be old enough to drop (Infinity if none). */
   nextTombstoneExpiry: number;
 }
@@ -53,12 +55,16 @@ export class LogCleaner {
     const latest = this.buildOffsetMap(input);
     const horizon = now - this.config.deleteRetentionMs;
     let recordsRemoved = 0;
+    let tombstonesRemoved = 0;
     let nextTombstoneExpiry = Number.POSITIVE_INFINITY;
     const keep = (r: LogRecord): boolean => {
       if (r.key === null) return true;
       if (latest.get(r.key.toString("latin1")) !== r.offset) return false;
       if (r.value !== null) return true;
-      if (r.timestamp < horizon) return false;
+      if (r.timestamp < horizon) {
+        tombstonesRemoved++;
+        return false;
+      }
       nextTombstoneExpiry = Math.min(
         nextTombstoneExpiry,
         r.timestamp + this.config.deleteRetentionMs,
@@ -71,7 +77,7 @@ export class LogCleaner {
       output.push(segment);
       recordsRemoved += removed;
     }
-    return { segments: output, recordsRemoved, nextTombstoneExpiry };
+    return { segments: output, recordsRemoved, tombstonesRemoved, nextTombstoneExpiry };
   }
 
   private buildOffsetMap(input: readonly LogSegment[]): Map<string, number> {
@@ -135,9 +141,13 @@ export class LogCleaner {
       }
       out.flush();
       fs.fsyncSync(fd);
-    } finally {
+    } catch (err) {
+      // A full disk mid-rewrite: the input segments are untouched; free the partial copy.
       fs.closeSync(fd);
+      fs.rmSync(cleanedPath, { force: true });
+      throw err;
     }
+    fs.closeSync(fd);
     writeSwapManifest(
       swapPath,
       group.map((s) => s.baseOffset),

@@ -1,4 +1,5 @@
 import type { LogRecord, ProducerRecord, TopicPartition } from "./record.js";
+import type { RetentionDeletion } from "./retention-deletion.js";
 import type { TopicConfig } from "./topic-config.js";
 
 /**
@@ -30,12 +31,18 @@ export interface CreateTopicOptions {
 
 export interface PartitionDescription {
   partition: number;
-  /** First offset still held (moves up with retention). */
+  /**
+   * First offset still held. Above 0, the records before it are gone: deleted by retention
+   * (`lastRetentionDeletion` says why, when it happened since the log opened), so a reset
+   * to the earliest offset cannot replay them.
+   */
   logStartOffset: number;
   /** Offset the next appended record will get (Kafka's high watermark). */
   logEndOffset: number;
   sizeBytes: number;
   segments: number;
+  /** The last deletion by retention since the broker (or embedded log) opened; absent if none. */
+  lastRetentionDeletion?: RetentionDeletion;
 }
 
 export interface TopicDescription {

@@ -46,6 +46,19 @@ export function parseSegmentFileName(name: string, suffix = LOG_SUFFIX): number 
  */
 export type BatchVisit = undefined | boolean | string;
 
+/** A segment's append state at one moment, for undoing a failed append (see rollbackTo). */
+export interface SegmentMark {
+  readonly size: number;
+  readonly nextOffset: number;
+  readonly maxTimestamp: number;
+  readonly rollTimestamp: number | null;
+  readonly lastBatchOffset: number;
+  readonly bytesSinceLastIndexEntry: number;
+  readonly unflushedBytes: number;
+  readonly offsetEntries: number;
+  readonly timeEntries: number;
+}
+
 export interface ScanResult {
   /** File position after the last batch accepted (where a truncation would cut). */
   position: number;
@@ -160,6 +173,42 @@ export class LogSegment {
     this.size += end - start;
     this.unflushedBytes += end - start;
     // Index files loaded on open no longer hold every entry: seal or close rewrites them.
+    this.indexesDurable = false;
+  }
+
+  /** The append state now, to undo the appends made after it with `rollbackTo`. */
+  mark(): SegmentMark {
+    return {
+      size: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+      rollTimestamp: this.rollTimestamp,
+      lastBatchOffset: this.lastBatchOffset,
+      bytesSinceLastIndexEntry: this.bytesSinceLastIndexEntry,
+      unflushedBytes: this.unflushedBytes,
+      offsetEntries: this.offsetIndex.entryCount,
+      timeEntries: this.timeIndex.entryCount,
+    };
+  }
+
+  /**
+   * Undoes every append (and a seal) since `mark`: cuts the .log file back to the mark's
+   * size, which also drops the bytes of a write that failed half-way (shrinking a file
+   * needs no free space), and takes the segment's state and index entries back. The
+   * index files are rewritten at the next seal or close.
+   */
+  rollbackTo(mark: SegmentMark): void {
+    fs.ftruncateSync(this.fd, mark.size);
+    this.size = mark.size;
+    this.nextOffset = mark.nextOffset;
+    this.maxTimestamp = mark.maxTimestamp;
+    this.rollTimestamp = mark.rollTimestamp;
+    this.lastBatchOffset = mark.lastBatchOffset;
+    this.bytesSinceLastIndexEntry = mark.bytesSinceLastIndexEntry;
+    this.unflushedBytes = mark.unflushedBytes;
+    this.offsetIndex.truncateToEntries(mark.offsetEntries);
+    this.timeIndex.truncateToEntries(mark.timeEntries);
+    this.sealed = false;
     this.indexesDurable = false;
   }
 
@@ -435,9 +484,18 @@ export class LogSegment {
    */
   seal(): void {
     if (this.sealed) return;
-    this.sealed = true;
     // Indexes loaded from their files (a trusted segment) are already there.
-    if (!this.indexesDurable) this.writeIndexes();
+    if (!this.indexesDurable) {
+      const timeEntries = this.timeIndex.entryCount;
+      try {
+        this.writeIndexes();
+      } catch (err) {
+        // Still the active segment (a full disk, no descriptor): the next seal writes again.
+        this.timeIndex.truncateToEntries(timeEntries);
+        throw err;
+      }
+    }
+    this.sealed = true;
   }
 
   private writeIndexes(): void {

@@ -1,13 +1,7 @@
 import fs from "node:fs";
 import { promisify } from "node:util";
-import {
-  ClosedError,
-  CorruptRecordError,
-  InvalidArgumentError,
-  OffsetOutOfRangeError,
-  RecordTooLargeError,
-  TributaryError,
-} from "./errors.js";
+import { type Logger, pino } from "pino";
+import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "./errors.js";
 import {
   hasCleanShutdownMarker,
   loadSegments,
@@ -17,12 +11,16 @@ import {
   writeCleanShutdownMarker,
 } from "./log-recovery.js";
 import { LogCleaner } from "./log-cleaner.js";
-import { batchProblem, LogSegment, MAX_RELATIVE_OFFSET } from "./log-segment.js";
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readInt64, setBaseOffset } from "./record-batch.js";
+import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
+import { stampProducedBatches } from "./produced-batches.js";
+import { describeRetentionDeletions, type RetentionDeletion } from "./retention-deletion.js";
+import { LOG_OVERHEAD, readInt64 } from "./record-batch.js";
 import type { TopicConfig } from "./topic-config.js";
+import { WriteStall } from "./write-stall.js";
 
 const fsync = promisify(fs.fsync);
 const EMPTY: Buffer = Buffer.alloc(0);
+const SILENT: Logger = pino({ level: "silent" });
 
 export interface PartitionLogOptions {
   topic: string;
@@ -30,6 +28,8 @@ export interface PartitionLogOptions {
   config: TopicConfig;
   /** Clock for segment.ms, retention and the first-append time of a segment; default Date.now. */
   now?: () => number;
+  /** Storage events (a write that failed and resumed, deletions by retention): default silent. */
+  logger?: Logger;
 }
 
 export interface ReadOptions {
@@ -60,6 +60,18 @@ interface FlushWaiter {
  * Flushing is group commit: one fdatasync at a time runs in the background; appends that
  * arrive meanwhile are written at once (to the page cache) and share the next fdatasync.
  *
+ * A write that fails (ENOSPC, EMFILE, an I/O error) is undone: the files are cut back to
+ * where the append began, so nothing of it is stored, and the append is answered with a
+ * retriable StorageError naming the cause. The partition then refuses writes with the same
+ * error, without touching the disk, for a backoff (50 ms doubling to 2 s); the first
+ * append after it tries the disk again, and once one succeeds the partition writes as
+ * before. Appends are never reordered: while one fails, every later one fails too. A
+ * failed flush is retried the same way; under flush policy "always" its appends were not
+ * acknowledged, but are kept and become visible with the next flush that succeeds (the
+ * producer's retry may then store them twice: at-least-once, never lost). Reads go on
+ * throughout. Opening on a full disk gives a partition that serves reads and refuses
+ * writes until the checkpoint it could not write can be written.
+ *
  * All methods but the flushes run synchronously on the event loop; the class is not safe
  * to share between threads or processes (the data directory lock sees to that).
  */
@@ -79,7 +91,11 @@ export class PartitionLog {
   private directoryDirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** A failure that leaves the log unusable for writes until reopened (not a storage error). */
   private failure: unknown = null;
+  private readonly stall: WriteStall;
+  private lastDeletion: RetentionDeletion | null = null;
+  private readonly logger: Logger;
   /** Where the last compaction's input ended, and when it has new work regardless. */
   private compactedUpTo = -1;
   private compactAgainAt = Number.POSITIVE_INFINITY;
@@ -94,6 +110,11 @@ export class PartitionLog {
     this.partition = options.partition;
     this.config = options.config;
     this.now = options.now ?? Date.now;
+    this.logger = (options.logger ?? SILENT).child({
+      topic: options.topic,
+      partition: options.partition,
+    });
+    this.stall = new WriteStall(this.name, this.logger);
     this.segments = segments;
     const end = this.active.nextOffset;
     this.startOffset = Math.min(logStartOffset, end);
@@ -133,12 +154,30 @@ export class PartitionLog {
       if (created > 0) last.rollTimestamp = Math.max(last.rollTimestamp, created);
     }
     const log = new PartitionLog(dir, options, segments, logStartOffset);
-    // What was re-verified is made durable now, so the new recovery point may cover it.
-    if (loaded.recovered || !clean) for (const segment of segments) segment.flushSync();
-    syncDirectory(dir);
-    log.writeCheckpointNow();
-    removeCleanShutdownMarker(dir);
+    log.prepareWritesOrStall(loaded.recovered || !clean);
     return log;
+  }
+
+  /**
+   * The writes that let appends begin: what was re-verified is made durable (`flushAll`),
+   * so the new recovery point may cover it; the checkpoint; the clean-shutdown marker
+   * removed, so that a crash from now on is seen as unclean. On a full disk the partition
+   * opens anyway, serving reads, and does these writes before its first append.
+   */
+  private prepareWritesOrStall(flushAll: boolean): void {
+    try {
+      this.prepareWrites(flushAll);
+    } catch (err) {
+      if (errnoOf(err) === undefined) throw err;
+      this.stall.enter(err, "opening", flushAll);
+    }
+  }
+
+  private prepareWrites(flushAll: boolean): void {
+    if (flushAll) for (const segment of this.segments) segment.flushSync();
+    syncDirectory(this.dir);
+    this.writeCheckpointNow();
+    removeCleanShutdownMarker(this.dir);
   }
 
   private get active(): LogSegment {
@@ -178,18 +217,25 @@ export class PartitionLog {
     return this.config;
   }
 
+  /** The last deletion by retention since the log opened (why history starts where it does). */
+  get lastRetentionDeletion(): RetentionDeletion | null {
+    return this.lastDeletion;
+  }
+
   /**
-   * Validates each batch in `batch` (one or more back to back): format version, declared
-   * length equal to the bytes given, CRC, recordCount > 0, lastOffsetDelta = recordCount - 1
-   * (producer batches are gapless), size <= maxMessageBytes. A bad batch rejects the whole
-   * call before anything is written. Then stamps base offsets in place (the caller's
-   * buffer is modified), writes the bytes as they are, and resolves per the flush policy.
+   * Validates each batch in `batch` (one or more back to back) and stamps its base offset
+   * (see stampProducedBatches: a bad batch rejects the whole call before anything is
+   * written; the caller's buffer is modified), writes the bytes as they are, and resolves
+   * per the flush policy.
    */
   append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
     try {
       this.ensureWritable();
-      const baseOffset = this.stampBatches(batch);
+      if (this.stall.active) this.retryWrites();
+      const baseOffset = this.logEndOffset;
+      stampProducedBatches(batch, baseOffset, this.config.maxMessageBytes, this.name);
       const lastOffset = this.writeBatches(batch) - 1;
+      this.stall.end();
       const result = { baseOffset, lastOffset };
       if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
       this.advanceHighWatermark(lastOffset + 1);
@@ -199,66 +245,24 @@ export class PartitionLog {
     }
   }
 
-  /** Checks every batch and stamps its base offset; returns the first base offset. */
-  private stampBatches(buf: Buffer): number {
-    if (buf.length === 0) {
-      throw new InvalidArgumentError(
-        `append to ${this.name} got an empty buffer: encode at least one record with encodeBatch`,
-      );
-    }
-    const first = this.logEndOffset;
-    let next = first;
-    let p = 0;
-    while (p < buf.length) {
-      if (p + BATCH_HEADER_SIZE > buf.length) {
-        throw this.badBatch(p, `${buf.length - p} trailing bytes are too few for a batch header`);
-      }
-      const length = buf.readInt32BE(p + 8);
-      const size = LOG_OVERHEAD + length;
-      if (length < BATCH_HEADER_SIZE - LOG_OVERHEAD || p + size > buf.length) {
-        throw this.badBatch(
-          p,
-          `declared batch length ${length} does not match the ${buf.length - p} bytes given`,
-        );
-      }
-      if (size > this.config.maxMessageBytes) {
-        throw new RecordTooLargeError(
-          `a record batch of ${size} bytes for ${this.name} exceeds max.message.bytes=${this.config.maxMessageBytes}: send fewer records per batch or raise the topic's max.message.bytes`,
-        );
-      }
-      const problem = batchProblem(buf, p);
-      if (problem !== null) throw this.badBatch(p, problem);
-      const lastDelta = buf.readInt32BE(p + 19);
-      const count = buf.readInt32BE(p + 39);
-      if (lastDelta !== count - 1) {
-        throw this.badBatch(
-          p,
-          `last offset delta ${lastDelta} with ${count} records: a produced batch must be gapless`,
-        );
-      }
-      setBaseOffset(buf, p, next);
-      next += count;
-      p += size;
-    }
-    return first;
-  }
-
-  private badBatch(position: number, problem: string): CorruptRecordError {
-    return new CorruptRecordError(
-      `rejected append to ${this.name}: batch at byte ${position} of the request is invalid: ${problem}; encode batches with encodeBatch and send them unmodified`,
-      { position },
-    );
-  }
-
-  /** Writes stamped batches, rolling segments as needed; returns the new log end offset. */
+  /**
+   * Writes stamped batches, rolling segments as needed; returns the new log end offset.
+   * All or nothing: a failure undoes what this call wrote (see `undoAppend`).
+   */
   private writeBatches(buf: Buffer): number {
     const now = this.now();
     const segmentBytes = this.config.segmentBytes;
+    const activeIndex = this.segments.length - 1;
+    const mark = this.active.mark();
+    let rolled = false;
     let start = 0;
     try {
       while (start < buf.length) {
         const firstSize = LOG_OVERHEAD + buf.readInt32BE(start + 8);
-        if (this.shouldRoll(firstSize, batchEndOffset(buf, start), now)) this.roll();
+        if (this.shouldRoll(firstSize, batchEndOffset(buf, start), now)) {
+          this.roll();
+          rolled = true;
+        }
         const segment = this.active;
         let end = start;
         let size = segment.size;
@@ -278,12 +282,50 @@ export class PartitionLog {
         start = end;
       }
     } catch (err) {
-      // A failed write leaves the file in an unknown state: stop taking appends until a
-      // reopen has recovered it.
-      this.failure = err;
-      throw err;
+      try {
+        this.undoAppend(activeIndex, mark);
+      } catch (undoErr) {
+        // The files could not be cut back: only a reopen (which recovers) can tell what
+        // they hold.
+        this.failure = undoErr;
+        throw undoErr;
+      }
+      if (errnoOf(err) === undefined) {
+        this.failure = err;
+        throw err;
+      }
+      throw this.stall.enter(err, "an append", null);
     }
+    // The sealed segments are flushed in the background whatever the policy (as Kafka
+    // does), so the recovery point, and the checkpoint, move past them.
+    if (rolled) this.scheduleFlush().catch(() => {});
     return this.logEndOffset;
+  }
+
+  /**
+   * Takes the log back to where an append began: the segments it rolled to are deleted
+   * and the segment that was active is cut back to `mark` (see LogSegment.rollbackTo). No
+   * flush can have covered the undone bytes: a flush only starts between appends.
+   */
+  private undoAppend(activeIndex: number, mark: SegmentMark): void {
+    while (this.segments.length - 1 > activeIndex) this.segments.pop()!.delete();
+    this.active.rollbackTo(mark);
+  }
+
+  /**
+   * The first append after the backoff: does the writes opening or retention could not,
+   * then lets the append try. Throws the stall's error while the backoff runs.
+   */
+  private retryWrites(): void {
+    const owed = this.stall.checkRetry();
+    if (owed === null) return;
+    try {
+      this.prepareWrites(owed);
+    } catch (err) {
+      if (errnoOf(err) === undefined) throw err;
+      throw this.stall.enter(err, "writing the checkpoint", owed);
+    }
+    this.stall.owedDone();
   }
 
   private shouldRoll(batchSize: number, batchEnd: number, now: number): boolean {
@@ -296,15 +338,22 @@ export class PartitionLog {
     );
   }
 
-  /** Seals the active segment and starts a new one at the log end offset. */
+  /**
+   * Seals the active segment and starts a new one at the log end offset; the caller
+   * schedules the flush. A failure (no descriptor for the new file, no space for the old
+   * one's indexes) leaves the old segment active, as if nothing happened.
+   */
   private roll(): void {
     const old = this.active;
-    old.seal();
-    this.segments.push(LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes));
+    const next = LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes);
+    try {
+      old.seal();
+    } catch (err) {
+      next.delete();
+      throw err;
+    }
+    this.segments.push(next);
     this.directoryDirty = true;
-    // The sealed segment is flushed in the background whatever the policy (as Kafka does),
-    // so the recovery point, and the checkpoint, move past it.
-    this.scheduleFlush().catch(() => {});
   }
 
   /**
@@ -414,15 +463,28 @@ export class PartitionLog {
     const target = this.logEndOffset;
     const work: Promise<void>[] = [];
     for (const segment of this.segments) if (segment.needsFlush) work.push(segment.flushAsync());
-    if (this.directoryDirty) {
+    const syncsDirectory = this.directoryDirty;
+    if (syncsDirectory) {
       this.directoryDirty = false;
       work.push(syncDirectoryAsync(this.dir));
     }
     const fail = (err: unknown) => {
       this.flushRunning = null;
-      this.failure ??= err;
-      for (const w of waiters) w.reject(err);
-      for (const w of this.flushWaiters.splice(0)) w.reject(err);
+      if (syncsDirectory) this.directoryDirty = true;
+      let answer = err;
+      if (errnoOf(err) === undefined) this.failure ??= err;
+      else if (!this.closed) {
+        answer = this.stall.enter(err, "a flush", null);
+        this.stall.retryLater(() => {
+          if (this.closed || this.flushRunning !== null) return;
+          this.scheduleFlush().then(
+            () => this.stall.end(),
+            () => {},
+          );
+        });
+      }
+      for (const w of waiters) w.reject(answer);
+      for (const w of this.flushWaiters.splice(0)) w.reject(answer);
     };
     this.flushRunning = Promise.all(work).then(() => {
       try {
@@ -467,8 +529,9 @@ export class PartitionLog {
   applyRetention(now: number = this.now()): number {
     this.ensureOpen();
     const { retentionMs, retentionBytes } = this.config;
-    let size = this.sizeInBytes;
-    let deleted = 0;
+    const sizeBefore = this.sizeInBytes;
+    let size = sizeBefore;
+    const deleted: { segment: LogSegment; limit: RetentionDeletion["limit"] }[] = [];
     while (this.segments.length > 0) {
       const segment = this.segments[0]!;
       if (segment === this.active && segment.isEmpty) break;
@@ -476,18 +539,35 @@ export class PartitionLog {
       const expired = retentionMs >= 0 && now - segment.maxTimestamp > retentionMs;
       const oversize = retentionBytes >= 0 && size - segment.size >= retentionBytes;
       if (!expired && !oversize) break;
-      if (segment === this.active) this.roll();
+      if (segment === this.active) {
+        this.roll();
+        this.scheduleFlush().catch(() => {});
+      }
       this.segments.shift();
       segment.delete();
       size -= segment.size;
-      deleted++;
+      deleted.push({ segment, limit: expired ? "retention.ms" : "retention.bytes" });
     }
-    if (deleted > 0) {
+    if (deleted.length > 0) {
+      for (const d of describeRetentionDeletions(deleted, this.config, now, sizeBefore)) {
+        this.lastDeletion = d;
+        this.logger.info(
+          { event: "retention-deleted", ...d },
+          `deleted ${d.segments} segment(s) of ${this.name}, offsets ${d.fromOffset}..${d.toOffset - 1} (${d.records} records, ${d.bytes} bytes): ${d.why}`,
+        );
+      }
       this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
       this.directoryDirty = true;
-      this.writeCheckpointNow();
+      try {
+        this.writeCheckpointNow();
+      } catch (err) {
+        // The segments are gone (which is what frees a full disk); the checkpoint is
+        // written before the next append.
+        if (errnoOf(err) === undefined) throw err;
+        this.stall.enter(err, "writing the checkpoint after retention", false);
+      }
     }
-    return deleted;
+    return deleted.length;
   }
 
   /**
@@ -500,6 +580,8 @@ export class PartitionLog {
   compact(now: number = this.now()): number {
     this.ensureWritable();
     if (!this.config.cleanupPolicy.includes("compact")) return 0;
+    // Compaction writes before it frees: on a full disk it waits for writes to resume.
+    if (this.stall.active) return 0;
     const limit = Math.min(this.hw, this.recoveryPoint);
     const lagHorizon = now - this.config.minCompactionLagMs;
     let n = 0;
@@ -516,6 +598,21 @@ export class PartitionLog {
     this.segments.splice(0, n, ...result.segments);
     this.compactedUpTo = end;
     this.compactAgainAt = result.nextTombstoneExpiry;
+    if (result.recordsRemoved > 0) {
+      const superseded = result.recordsRemoved - result.tombstonesRemoved;
+      this.logger.info(
+        {
+          event: "compaction-removed",
+          segments: n,
+          fromOffset: input[0]!.baseOffset,
+          toOffset: end,
+          records: result.recordsRemoved,
+          superseded,
+          tombstones: result.tombstonesRemoved,
+        },
+        `compacted ${n} segment(s) of ${this.name}, offsets ${input[0]!.baseOffset}..${end - 1}: removed ${superseded} record(s) superseded by a newer record of the same key and ${result.tombstonesRemoved} tombstone(s) older than delete.retention.ms=${this.config.deleteRetentionMs}`,
+      );
+    }
     return result.recordsRemoved;
   }
 
@@ -531,7 +628,7 @@ export class PartitionLog {
     this.flushTimer = null;
     if (this.config.flushPolicy !== "interval") return;
     this.flushTimer = setInterval(() => {
-      if (!this.closed && this.failure === null && this.active.needsFlush) {
+      if (!this.closed && this.failure === null && !this.stall.active && this.active.needsFlush) {
         this.scheduleFlush().catch(() => {});
       }
     }, this.config.flushIntervalMs);
@@ -544,15 +641,25 @@ export class PartitionLog {
     this.closed = true;
     this.stopTimer();
     await this.drainFlushes();
-    if (this.failure !== null) {
-      // Not clean: the next open recovers.
-      for (const segment of this.segments) segment.release();
-      return;
+    if (this.failure === null && !this.stall.active) {
+      try {
+        for (const segment of this.segments) segment.close();
+        this.recoveryPoint = this.logEndOffset;
+        this.writeCheckpointNow();
+        writeCleanShutdownMarker(this.dir);
+        return;
+      } catch (err) {
+        // A full disk must not fail a shutdown: what was written is in the files, and the
+        // next open recovers as after a crash.
+        if (errnoOf(err) === undefined) throw err;
+        this.logger.warn(
+          { event: "unclean-close", errno: errnoOf(err), err },
+          `partition ${this.name} closed without its clean-shutdown marker (${errnoOf(err)}): the next open re-verifies its tail`,
+        );
+      }
     }
-    for (const segment of this.segments) segment.close();
-    this.recoveryPoint = this.logEndOffset;
-    this.writeCheckpointNow();
-    writeCleanShutdownMarker(this.dir);
+    // Not clean: the next open recovers.
+    for (const segment of this.segments) segment.release();
   }
 
   /** Closes without flushing and removes the partition directory. */
@@ -571,6 +678,7 @@ export class PartitionLog {
   private stopTimer(): void {
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     this.flushTimer = null;
+    this.stall.cancel();
   }
 
   private get name(): string {
@@ -586,7 +694,7 @@ export class PartitionLog {
     if (this.failure !== null) {
       throw new TributaryError(
         "INTERNAL",
-        `partition log ${this.name} stopped taking appends after a write or flush failed (${String(this.failure)}): fix the disk, then reopen the log to recover it`,
+        `partition log ${this.name} stopped taking appends after an unexpected failure (${String(this.failure)}): restart the broker (or reopen the log) to recover it`,
         { cause: this.failure },
       );
     }

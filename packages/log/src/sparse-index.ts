@@ -47,6 +47,11 @@ export abstract class SparseIndex {
     this.count = 0;
   }
 
+  /** Keeps only the first `n` entries (undoing appends made after the count was `n`). */
+  truncateToEntries(n: number): void {
+    if (n < this.count) this.count = n;
+  }
+
   /** Writes the entries to the file (replacing it); durability is the caller's fsync. */
   writeFile(): void {
     fs.writeFileSync(this.path, this.entries.subarray(0, this.sizeInBytes));

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from "./broker/frame-codec.js";
 import { InvalidConfigError } from "./errors.js";
 
 /**
@@ -43,6 +44,15 @@ export interface TopicConfig {
 }
 
 const DAY = 24 * 60 * 60 * 1000;
+/** What a fetch answer holds besides one record batch: msgpack maps, topic name, offsets. */
+const FETCH_ANSWER_OVERHEAD_BYTES = 64 * 1024;
+/**
+ * The largest max.message.bytes: a batch of this size still fits in one fetch answer (and
+ * one produce request) of a broker with the default frame limit. A larger record could be
+ * stored, embedded, and then never be read over the broker.
+ */
+export const MAX_MESSAGE_BYTES_LIMIT =
+  DEFAULT_MAX_FRAME_BYTES - FRAME_HEADER_BYTES - FETCH_ANSWER_OVERHEAD_BYTES;
 /** The longest delay setTimeout/setInterval honour. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -59,6 +69,32 @@ export const DEFAULT_TOPIC_CONFIG: Readonly<TopicConfig> = Object.freeze({
   flushPolicy: "os",
   flushIntervalMs: 1000,
 });
+
+/**
+ * The record timestamp below which retention deletes records of a topic with this config
+ * (now - retention.ms), or null when time retention is off (retention.ms=-1, or
+ * cleanup.policy=compact). Retention deletes whole segments by their newest record, so an
+ * old record is kept while newer ones share its segment; a topic whose records are all
+ * older loses them at the next retention run (every 30 s on the broker).
+ */
+export function retentionHorizon(config: TopicConfig, now: number = Date.now()): number | null {
+  if (config.retentionMs < 0 || !config.cleanupPolicy.includes("delete")) return null;
+  return now - config.retentionMs;
+}
+
+/**
+ * Whether a record stamped `timestamp` is already older than the topic's retention.ms:
+ * stored, it would be deleted at the next retention run unless newer records share its
+ * segment (what `produce` warns about).
+ */
+export function isPastRetention(
+  config: TopicConfig,
+  timestamp: number,
+  now: number = Date.now(),
+): boolean {
+  const horizon = retentionHorizon(config, now);
+  return horizon !== null && timestamp < horizon;
+}
 
 /** Kafka's config names, mapped to ours. */
 const KAFKA_NAMES: Record<string, keyof TopicConfig> = {
@@ -146,6 +182,12 @@ function validateTopicConfig(c: Partial<TopicConfig>): Partial<TopicConfig> {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
       throw bad(field, `expected an integer >= ${min}`);
     }
+  }
+  if (c.maxMessageBytes !== undefined && c.maxMessageBytes > MAX_MESSAGE_BYTES_LIMIT) {
+    throw bad(
+      "maxMessageBytes",
+      `expected at most ${MAX_MESSAGE_BYTES_LIMIT}: a record batch must fit in one broker frame (${DEFAULT_MAX_FRAME_BYTES} bytes) with room for the fetch answer around it, or it could be stored and never read; split large values into smaller records`,
+    );
   }
   if (c.segmentBytes !== undefined && c.segmentBytes > 2 ** 31 - 1) {
     throw bad("segmentBytes", "expected at most 2147483647 (index positions are 32-bit)");

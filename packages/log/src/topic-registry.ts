@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import type { Logger } from "pino";
 import {
   ClosedError,
   CorruptRecordError,
@@ -12,7 +13,12 @@ import {
 } from "./errors.js";
 import { quoteName, validateTopicName } from "./names.js";
 import { PartitionLog } from "./partition-log.js";
-import { resolveTopicConfig, type TopicConfig } from "./topic-config.js";
+import {
+  kafkaConfigName,
+  MAX_MESSAGE_BYTES_LIMIT,
+  resolveTopicConfig,
+  type TopicConfig,
+} from "./topic-config.js";
 
 export const MAX_PARTITIONS = 10_000;
 
@@ -27,6 +33,8 @@ export interface TopicMetadata {
 
 export interface TopicRegistryOptions {
   now?: () => number;
+  /** Given to every partition log (storage events, retention deletions); default silent. */
+  logger?: Logger;
 }
 
 interface TopicEntry {
@@ -68,6 +76,7 @@ export class TopicRegistry {
     readonly dataDir: string,
     private readonly topics: Map<string, TopicEntry>,
     private readonly now: () => number,
+    private readonly logger: Logger | undefined,
   ) {}
 
   /** Loads every topic of `dataDir` (created if missing) and opens its partition logs. */
@@ -80,14 +89,14 @@ export class TopicRegistry {
     try {
       for (const file of fs.readdirSync(dir).sort()) {
         if (!file.endsWith(META_SUFFIX)) continue;
-        const meta = readMetadata(dir, file);
-        topics.set(meta.name, { meta, logs: openLogs(dir, meta, now) });
+        const meta = readMetadata(dir, file, options.logger);
+        topics.set(meta.name, { meta, logs: openLogs(dir, meta, now, options.logger) });
       }
     } catch (e) {
       for (const t of topics.values()) for (const log of t.logs) void log.close();
       throw e;
     }
-    return new TopicRegistry(dir, topics, now);
+    return new TopicRegistry(dir, topics, now, options.logger);
   }
 
   /** Creates a topic with `partitions` empty partitions; TopicExistsError if it exists. */
@@ -116,7 +125,7 @@ export class TopicRegistry {
     writeMetadata(this.dataDir, meta);
     let logs: PartitionLog[];
     try {
-      logs = openLogs(this.dataDir, meta, this.now);
+      logs = openLogs(this.dataDir, meta, this.now, this.logger);
     } catch (e) {
       // Undo the commit so a failed create leaves no topic behind.
       fs.rmSync(this.path(name, META_SUFFIX), { force: true });
@@ -236,7 +245,12 @@ function topicPath(dataDir: string, name: string, suffix: string): string {
   return p;
 }
 
-function openLogs(dir: string, meta: TopicMetadata, now: () => number): PartitionLog[] {
+function openLogs(
+  dir: string,
+  meta: TopicMetadata,
+  now: () => number,
+  logger: Logger | undefined,
+): PartitionLog[] {
   const logs: PartitionLog[] = [];
   try {
     for (let p = 0; p < meta.partitions; p++) {
@@ -248,6 +262,7 @@ function openLogs(dir: string, meta: TopicMetadata, now: () => number): Partitio
           partition: p,
           config: meta.config,
           now,
+          logger,
         }),
       );
     }
@@ -283,7 +298,7 @@ function writeMetadata(dir: string, meta: TopicMetadata): void {
   fsyncDir(dir);
 }
 
-function readMetadata(dir: string, file: string): TopicMetadata {
+function readMetadata(dir: string, file: string, logger: Logger | undefined): TopicMetadata {
   const name = file.slice(0, -META_SUFFIX.length);
   const where = path.join(dir, file);
   const corrupt = (why: string) =>
@@ -313,8 +328,21 @@ function readMetadata(dir: string, file: string): TopicMetadata {
     throw corrupt(`has partitions=${JSON.stringify(m.partitions)}`);
   }
   let config: TopicConfig;
+  const stored = { ...m.config } as Partial<TopicConfig>;
+  if (
+    typeof stored.maxMessageBytes === "number" &&
+    stored.maxMessageBytes > MAX_MESSAGE_BYTES_LIMIT
+  ) {
+    // Accepted before the limit existed: served as the limit, so that no record too large
+    // to fetch over the broker is stored from now on.
+    logger?.warn(
+      { event: "config-lowered", topic: name, stored: stored.maxMessageBytes },
+      `topic '${name}': ${kafkaConfigName("maxMessageBytes")}=${stored.maxMessageBytes} is above the largest a broker can serve; using ${MAX_MESSAGE_BYTES_LIMIT}`,
+    );
+    stored.maxMessageBytes = MAX_MESSAGE_BYTES_LIMIT;
+  }
   try {
-    config = resolveTopicConfig((m.config ?? {}) as Partial<TopicConfig>);
+    config = resolveTopicConfig(stored);
   } catch (e) {
     throw corrupt(`has an invalid config (${(e as Error).message})`);
   }

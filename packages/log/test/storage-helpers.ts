@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -100,4 +101,61 @@ export function segmentFiles(dir: string, suffix = ".log"): string[] {
     .readdirSync(dir)
     .filter((n) => n.endsWith(suffix))
     .sort();
+}
+
+/**
+ * A tmpfs of `bytes` mounted on a new temp dir, for tests that need a disk that really
+ * fills up (ENOSPC from the kernel, not a mock). Needs root and mount(8), as CI has: says
+ * so when it cannot mount. Unmounted by `unmountAll`.
+ */
+export function mountTmpfs(bytes: number): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-tmpfs-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${bytes}`, "tmpfs", dir], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+  } catch (err) {
+    fs.rmdirSync(dir);
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new Error(
+      `this test fills a real file system and needs to mount a tmpfs (run it as root, as CI does): mount failed: ${stderr || (err as Error).message}`,
+    );
+  }
+  mounts.push(dir);
+  return dir;
+}
+
+const mounts: string[] = [];
+
+export function unmountAll(): void {
+  for (const dir of mounts.splice(0)) {
+    execFileSync("umount", ["-l", dir]);
+    fs.rmdirSync(dir);
+  }
+}
+
+/**
+ * Fills the file system holding `dir` to its last byte with `dir/filler` (ever smaller
+ * writes until even one byte gets ENOSPC) and returns the filler's path: delete it to free
+ * the space.
+ */
+export function fillDisk(dir: string): string {
+  const filler = path.join(dir, "filler");
+  const fd = fs.openSync(filler, "a");
+  try {
+    for (let chunk = 1024 * 1024; chunk >= 1; chunk = Math.floor(chunk / 4)) {
+      const buf = Buffer.alloc(chunk, 0x5a);
+      for (;;) {
+        try {
+          fs.writeSync(fd, buf);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+          break;
+        }
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return filler;
 }
