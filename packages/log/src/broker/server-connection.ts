@@ -93,6 +93,7 @@ export class ServerConnection {
   private otherReserved = 0;
   private fetchesInFlight = 0;
   private readingPaused = false;
+  private pauseLogged = false;
   private readonly handshakeTimer: NodeJS.Timeout | undefined;
   readonly closed: Promise<void>;
   private readonly log: Logger;
@@ -252,6 +253,19 @@ export class ServerConnection {
     if (blocked && !this.readingPaused && !this.closing) {
       this.readingPaused = true;
       this.socket.pause();
+      if (!this.pauseLogged) {
+        // Once per connection: a client that pipelines hard pauses often, and that is fine.
+        this.pauseLogged = true;
+        this.log.info(
+          {
+            event: "reading-paused",
+            unsentBytes: this.socket.writableLength,
+            inFlight: this.inFlight,
+            reservedBytes: this.fetchReserved + this.otherReserved,
+          },
+          "stopped reading this client until it reads its answers (max buffered bytes per connection)",
+        );
+      }
     } else if (!blocked && this.readingPaused && !this.closing) {
       this.readingPaused = false;
       this.socket.resume();
