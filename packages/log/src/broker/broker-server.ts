@@ -15,7 +15,9 @@ import { DEFAULT_MAX_FRAME_BYTES } from "./frame-codec.js";
 import {
   defaultMaxConnections,
   descriptorAdvice,
+  descriptorLimit,
   isDescriptorExhaustion,
+  openDescriptorCount,
 } from "./descriptor-limit.js";
 import { ApiKey, errorToWire, packBody } from "./protocol.js";
 import { ServerConnection } from "./server-connection.js";
@@ -24,8 +26,13 @@ import { encodeFrameHeader } from "./frame-codec.js";
 export const DEFAULT_MAX_BUFFERED_BYTES_PER_CONNECTION = 16 * 1024 * 1024;
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-/** Refused connections and accept failures are logged at most this often (with a count). */
-const REFUSAL_LOG_INTERVAL_MS = 1000;
+/** Refused connections and descriptor warnings are logged at most this often (with a count). */
+const RATE_LIMITED_LOG_INTERVAL_MS = 1000;
+/** How long a refused socket may stay open to deliver its error frame. */
+const REFUSAL_LINGER_MS = 500;
+/** Refused sockets lingering at once; beyond, refusals are cut without the frame. */
+const MAX_LINGERING = 64;
+const DESCRIPTOR_CHECK_INTERVAL_MS = 500;
 
 export interface BrokerServerOptions {
   /** Default tcp://127.0.0.1:7070. Port 0 picks a free port (see `address`). */
@@ -69,8 +76,13 @@ export class BrokerServer {
   private closing: Promise<void> | undefined;
   /** Connections refused for a limit since the broker started. */
   refusedConnections = 0;
-  private refusalsUnlogged = 0;
-  private lastRefusalLog = 0;
+  private readonly unlogged = new Map<string, number>();
+  private readonly lastLogged = new Map<string, number>();
+  private lingering = 0;
+  private lastDescriptorCheck = 0;
+  /** Read once: reading it later needs a descriptor, which may be what ran out. */
+  private readonly descriptorLimit = descriptorLimit();
+  private descriptorCheckTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly server: net.Server,
@@ -121,7 +133,8 @@ export class BrokerServer {
       handshakeTimeoutMs:
         positive("handshake timeout ms", options.handshakeTimeoutMs) ??
         DEFAULT_HANDSHAKE_TIMEOUT_MS,
-      descriptorAdvice: () => descriptorAdvice(maxConnections, broker.connections.size),
+      descriptorAdvice: () =>
+        descriptorAdvice(maxConnections, broker.connections.size, broker.descriptorLimit),
       logger,
     };
     if (requested.transport === "unix") await removeStaleSocket(requested.path);
@@ -133,6 +146,7 @@ export class BrokerServer {
         socket.destroy();
         return;
       }
+      broker.checkDescriptors();
       const refusal = broker.refusal(socket);
       if (refusal !== undefined) {
         broker.refuse(socket, refusal);
@@ -175,11 +189,35 @@ export class BrokerServer {
         : requested;
     (broker as { address: BrokerAddress }).address = actual;
     logger.info({ event: "listening", address: formatBrokerAddress(actual) }, "broker listening");
+    broker.logLimits();
     return broker;
   }
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  private logLimits(): void {
+    const limit = this.descriptorLimit;
+    const free = limit === undefined ? undefined : limit - (openDescriptorCount() ?? 0);
+    const fields = {
+      event: "connection-limits",
+      maxConnections: this.maxConnections,
+      maxConnectionsPerIp: this.maxConnectionsPerIp,
+      descriptorLimit: limit,
+      descriptorsFree: free,
+    };
+    if (free !== undefined && this.maxConnections > free - 64) {
+      this.logger.warn(
+        fields,
+        `max.connections ${this.maxConnections} leaves no descriptors for segment files (${free} free of ${limit}): raise ulimit -n or lower --max-connections, or rolls will fail with EMFILE`,
+      );
+    } else {
+      this.logger.info(
+        fields,
+        `accepting up to ${this.maxConnections} connections (${this.maxConnectionsPerIp} per address)`,
+      );
+    }
   }
 
   /** Why this new connection is refused, or undefined to serve it. */
@@ -195,47 +233,89 @@ export class BrokerServer {
     return undefined;
   }
 
-  /** An error frame saying which limit, then close: the client's error names it. */
+  /**
+   * An error frame saying which limit, then close: the client's error names it. The socket
+   * lingers (reading and dropping, so the close is a FIN and not a reset that could lose
+   * the frame) until the client closes or REFUSAL_LINGER_MS; past MAX_LINGERING refusals
+   * at once a flood is cut without the frame, so refused sockets cannot hold descriptors.
+   */
   private refuse(socket: net.Socket, why: string): void {
     this.refusedConnections++;
+    this.logRateLimited("connection-refused", why);
+    socket.on("error", () => {});
+    if (this.lingering >= MAX_LINGERING) {
+      socket.destroy();
+      return;
+    }
+    this.lingering++;
+    socket.once("close", () => this.lingering--);
     const body = packBody({
       error: errorToWire(
         new ProtocolError("CONNECTION", `connection refused: ${why}`, { retriable: true }),
       ),
     });
-    socket.on("error", () => {});
     socket.end(Buffer.concat([encodeFrameHeader(0, ApiKey.Error, body.length), body]));
-    setTimeout(() => socket.destroy(), 1000).unref();
-    this.logRateLimited("connection-refused", why);
+    socket.resume();
+    setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+  }
+
+  /**
+   * libuv hides EMFILE on accept (it accepts and closes the connection with a reserved
+   * descriptor), so the broker looks itself: at most twice a second while connections
+   * arrive (and once after the last), it counts its descriptors and says which limit to raise when few are left.
+   */
+  private checkDescriptors(): void {
+    const now = Date.now();
+    if (now - this.lastDescriptorCheck < DESCRIPTOR_CHECK_INTERVAL_MS) {
+      // The last connection of a burst is checked too: after it, none may reach us.
+      this.descriptorCheckTimer ??= setTimeout(() => {
+        this.descriptorCheckTimer = undefined;
+        this.checkDescriptors();
+      }, DESCRIPTOR_CHECK_INTERVAL_MS).unref();
+      return;
+    }
+    this.lastDescriptorCheck = now;
+    const limit = this.descriptorLimit;
+    const open = openDescriptorCount(limit);
+    if (limit === undefined || open === undefined) return;
+    if (limit - open <= Math.max(16, Math.floor(limit / 50))) {
+      this.logRateLimited(
+        "descriptors-low",
+        `connections are being dropped or soon will be: ${descriptorAdvice(this.maxConnections, this.connections.size, this.descriptorLimit)}`,
+      );
+    }
   }
 
   private onServerError(err: NodeJS.ErrnoException): void {
     if (isDescriptorExhaustion(err)) {
       this.logRateLimited(
         "accept-failed",
-        `cannot accept a connection: ${descriptorAdvice(this.maxConnections, this.connections.size)}`,
+        `cannot accept a connection: ${descriptorAdvice(this.maxConnections, this.connections.size, this.descriptorLimit)}`,
       );
       return;
     }
     this.logger.error({ event: "server-error", err }, "server error");
   }
 
-  /** Under a flood of connections one line a second, with how many it stands for. */
+  /** Under a flood of connections one line a second per event, with how many it stands for. */
   private logRateLimited(event: string, message: string): void {
-    this.refusalsUnlogged++;
+    const count = (this.unlogged.get(event) ?? 0) + 1;
     const now = Date.now();
-    if (now - this.lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) return;
-    this.lastRefusalLog = now;
+    if (now - (this.lastLogged.get(event) ?? 0) < RATE_LIMITED_LOG_INTERVAL_MS) {
+      this.unlogged.set(event, count);
+      return;
+    }
+    this.lastLogged.set(event, now);
+    this.unlogged.set(event, 0);
     this.logger.warn(
       {
         event,
-        count: this.refusalsUnlogged,
+        count,
         refusedTotal: this.refusedConnections,
         connections: this.connections.size,
       },
       message,
     );
-    this.refusalsUnlogged = 0;
   }
 
   /** Stops accepting, finishes in-flight requests on every connection, closes them. */

@@ -23,12 +23,16 @@ export function descriptorLimit(): number | undefined {
   }
 }
 
-/** Descriptors this process holds now (Linux: /proc/self/fd), or undefined. */
-export function openDescriptorCount(): number | undefined {
+/**
+ * Descriptors this process holds now (Linux: /proc/self/fd), or undefined. Reading the
+ * directory takes a descriptor itself: when none is left, that failure is the answer
+ * (`limit`, all of them).
+ */
+export function openDescriptorCount(limit?: number): number | undefined {
   try {
     return fs.readdirSync("/proc/self/fd").length;
-  } catch {
-    return undefined;
+  } catch (err) {
+    return isDescriptorExhaustion(err) ? limit : undefined;
   }
 }
 
@@ -62,9 +66,12 @@ export function isDescriptorExhaustion(err: unknown): boolean {
 }
 
 /** What to tell an operator when descriptors ran out: the two limits that decide it. */
-export function descriptorAdvice(maxConnections: number, connections: number): string {
-  const limit = descriptorLimit();
-  const open = openDescriptorCount();
+export function descriptorAdvice(
+  maxConnections: number,
+  connections: number,
+  limit = descriptorLimit(),
+): string {
+  const open = openDescriptorCount(limit);
   return (
     `the broker ran out of file descriptors (${open ?? "?"} open, limit ${limit ?? "unknown"}; ` +
     `${connections} connections, max.connections ${maxConnections}): raise the limit ` +

@@ -62,14 +62,6 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     await service.close();
     throw err;
   }
-  logger.info(
-    {
-      event: "connection-limits",
-      maxConnections: server.maxConnections,
-      maxConnectionsPerIp: server.maxConnectionsPerIp,
-    },
-    `accepting up to ${server.maxConnections} connections (${server.maxConnectionsPerIp} per address)`,
-  );
   writeBrokerInfo(options.dataDir, {
     address: formatBrokerAddress(server.address),
     pid: process.pid,
