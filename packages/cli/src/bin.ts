@@ -37,7 +37,20 @@ const USAGE_CODES = new Set([
   "INVALID_GROUP_NAME",
 ]);
 
+/**
+ * `tributary topics describe … | head`: the reader went away, which is a normal way to stop
+ * reading. Exit quietly, as a Unix filter does, unless a command handles it itself (consume
+ * stops and commits what it printed).
+ */
+function quitOnClosedStdout(): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    if (process.stdout.listenerCount("error") === 1) process.exit(0);
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
+  quitOnClosedStdout();
   const program = new Command("tributary")
     .description("A stream data platform for TypeScript: commit log, broker, stream processing.")
     .option("--verbose", "print stack traces and debug logs")

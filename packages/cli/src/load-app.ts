@@ -29,7 +29,7 @@ export async function loadApp(file: string): Promise<LoadedApp> {
   try {
     mod = await tsImport(pathToFileURL(abs).href, { parentURL: import.meta.url, tsconfig: false });
   } catch (err) {
-    throw new CliError("APP_FILE", `cannot load ${file}: ${describeLoadError(err)}`, {
+    throw new CliError("APP_FILE", `cannot load ${file}: ${describeLoadError(err, abs)}`, {
       cause: err,
     });
   }
@@ -70,7 +70,7 @@ function isApp(v: unknown): v is App {
   );
 }
 
-function describeLoadError(err: unknown): string {
+function describeLoadError(err: unknown, file: string): string {
   const e = err as Error & {
     code?: string;
     errors?: { text: string; location?: { file: string; line: number; column: number } }[];
@@ -89,10 +89,34 @@ function describeLoadError(err: unknown): string {
     e.message ?? "",
   );
   if (m !== null) return `syntax error at line ${m[1]}:${m[2]}: ${m[3]}`;
-  if (e.code === "ERR_MODULE_NOT_FOUND" && /@tributary\//.test(e.message)) {
-    return `${oneLine(err)} (install the @tributary packages where the app lives: npm install @tributary/streams)`;
+  if (e.code === "ERR_MODULE_NOT_FOUND" || e.code === "MODULE_NOT_FOUND") {
+    const missing = missingPackage(e.message ?? "");
+    if (missing !== undefined) {
+      const dir = path.dirname(file);
+      return `it imports '${missing.specifier}', which is not installed where the app lives (looked in ${path.join(dir, "node_modules")} and the node_modules of every folder above it): run npm install ${missing.pkg} in ${dir}`;
+    }
   }
-  return oneLine(err);
+  return withoutLoaderQuery(oneLine(err));
+}
+
+/**
+ * The package a "Cannot find module/package 'x'" message names, when it is a bare
+ * specifier (a relative path that is missing is the file's own mistake).
+ */
+function missingPackage(message: string): { specifier: string; pkg: string } | undefined {
+  const m = /Cannot find (?:module|package) '([^']+)'/.exec(message);
+  const specifier = m?.[1];
+  if (specifier === undefined || specifier.startsWith(".") || path.isAbsolute(specifier)) {
+    return undefined;
+  }
+  const parts = specifier.split("/");
+  const pkg = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+  return { specifier, pkg };
+}
+
+// tsx loads the file as `<file>?namespace=<uuid>`: an internal detail, not the user's path.
+function withoutLoaderQuery(text: string): string {
+  return text.replace(/\?namespace=[0-9a-f-]+/g, "");
 }
 
 function oneLine(err: unknown): string {

@@ -78,10 +78,13 @@ export interface Spawned {
 }
 
 /** Starts a long-running command (broker, run, consume --follow); killed in cleanup(). */
-export function spawnCli(args: string[], options: { cwd?: string } = {}): Spawned {
+export function spawnCli(
+  args: string[],
+  options: { cwd?: string; stdin?: "pipe" | "ignore" } = {},
+): Spawned {
   const child = spawn(process.execPath, [...tsxArgs(), BIN, ...args], {
     cwd: options.cwd ?? CLI_DIR,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
   });
   children.push(child);
   let out = "";

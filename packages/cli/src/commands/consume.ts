@@ -163,10 +163,14 @@ export function registerConsumeCommand(program: Command): void {
           for (const f of fetched) {
             const tp = { topic: f.topic, partition: f.partition };
             for (const r of f.records) {
-              if (count >= max) break;
+              if (count >= max) {
+                // The poll moved this partition past records that will not be printed:
+                // back to the first of them, so the group's commit covers only what was.
+                consumer.seek(tp, r.offset);
+                break;
+              }
               out.line(format1(tp, r));
               count++;
-              if (count >= max) consumer.seek(tp, r.offset + 1);
             }
             await out.maybeFlush();
           }

@@ -6,6 +6,7 @@ import { type LogFlags, addLogOptions, withLog } from "../cli-log.js";
 import { oneOf, parseInteger } from "../flags.js";
 import { note } from "../output.js";
 import { RecordCodec } from "../record-codec.js";
+import { StoredLines } from "../stored-lines.js";
 
 interface ProduceFlags extends LogFlags {
   file?: string;
@@ -16,6 +17,7 @@ interface ProduceFlags extends LogFlags {
   valueSerde: string;
   partition?: string;
   batchSize: string;
+  skip?: string;
 }
 
 /*
@@ -43,7 +45,8 @@ export function registerProduceCommand(program: Command): void {
       .option("--key-serde <serde>", "string, json, msgpack or bytes (base64)", "string")
       .option("--value-serde <serde>", "string, json, msgpack or bytes (base64)", "string")
       .option("--partition <n>", "append every record to this partition")
-      .option("--batch-size <n>", "records per send", "5000"),
+      .option("--batch-size <n>", "records per send", "5000")
+      .option("--skip <n>", "skip the first n input lines (resume after an error or Ctrl-C)"),
   ).action(async (topic: string, flags: ProduceFlags) => {
     const format = oneOf("--format", flags.format, ["text", "json"] as const);
     const keys = RecordCodec.fromFlag("--key-serde", flags.keySerde, "key");
@@ -76,35 +79,67 @@ export function registerProduceCommand(program: Command): void {
             }
           : (line: string, n: number) => ({ value: values.fromText(line, n) }) as ProducerRecord;
 
+    const skip =
+      flags.skip === undefined ? 0 : parseInteger("--skip", flags.skip, 0, Number.MAX_SAFE_INTEGER);
     const input = flags.file === undefined ? process.stdin : fs.createReadStream(flags.file);
-    const sent = await withLog(flags, async (log) => {
+    // Ctrl-C stops reading; what was read is still sent, and the summary says how far it got.
+    let lines: readline.Interface | undefined;
+    let signal: NodeJS.Signals | undefined;
+    const interrupt = (s: NodeJS.Signals) => {
+      signal = s;
+      lines?.close();
+    };
+    process.once("SIGINT", interrupt);
+    process.once("SIGTERM", interrupt);
+    const stored = await withLog(flags, async (log) => {
       // Fail on a missing topic before reading stdin: a user typing lines learns at once.
-      await log.admin.describeTopic(topic);
+      const { config } = await log.admin.describeTopic(topic);
+      const progress = new StoredLines(
+        topic,
+        config.cleanupPolicy === "compact" ? -1 : config.retentionMs,
+      );
       const producer = log.producer({ clientId: "tributary-produce" });
       let batch: ProducerRecord[] = [];
-      let count = 0;
       let n = 0;
-      const lines = readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-      for await (const line of lines) {
-        n++;
-        if (line.length === 0) continue;
-        const record = parse(line, n);
-        if (partition !== undefined) record.partition = partition;
-        batch.push(record);
-        if (batch.length >= batchSize) {
-          await producer.send(topic, batch);
-          count += batch.length;
-          batch = [];
+      const send = async (lastLine: number) => {
+        if (batch.length > 0) await producer.send(topic, batch);
+        progress.sent(batch, lastLine);
+        batch = [];
+      };
+      // Reading starts only now: lines read before the loop iterates would be lost.
+      lines = readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+      if (signal !== undefined) lines.close();
+      try {
+        for await (const line of lines) {
+          n++;
+          if (n <= skip || line.length === 0) continue;
+          let record: ProducerRecord;
+          try {
+            record = parse(line, n);
+          } catch (err) {
+            // The lines before the bad one go in, so the error can say exactly where to
+            // resume (--skip) once the line is fixed.
+            await send(n - 1);
+            throw progress.failedAt(n, err as Error);
+          }
+          if (partition !== undefined) record.partition = partition;
+          batch.push(record);
+          if (batch.length >= batchSize) await send(n);
         }
+        await send(n);
+      } finally {
+        await producer.close();
       }
-      if (batch.length > 0) {
-        await producer.send(topic, batch);
-        count += batch.length;
-      }
-      await producer.close();
-      return count;
+      return progress;
     });
-    note(`produced ${sent} record${sent === 1 ? "" : "s"} to ${topic}`);
+    if (signal !== undefined) {
+      note(
+        `interrupted: ${stored.summary()}; ${stored.linesText()}: resume with --skip ${stored.lines}`,
+      );
+      process.exitCode = signal === "SIGINT" ? 130 : 143;
+      return;
+    }
+    note(stored.summary());
   });
 }
 
