@@ -118,6 +118,20 @@ describe("tributary broker", () => {
       ["broker", "--listen", "127.0.0.1:99999"],
       ["broker", "--token-file", "/nonexistent/token"],
     ];
+    expectUsageErrors(cases);
+  });
+
+  it("refuses bad connection-limit flags the same way", () => {
+    expectUsageErrors([
+      ["broker", "--max-connections", "0"],
+      ["broker", "--max-connections-per-ip", "many"],
+      ["broker", "--connections-max-idle-ms", "-1"],
+      ["broker", "--handshake-timeout-ms", "1.5"],
+      ["broker", "--max-buffered-bytes-per-connection", "10"],
+    ]);
+  });
+
+  function expectUsageErrors(cases: string[][]): void {
     for (const args of cases) {
       const r = runCli(args);
       expect(r.status, args.join(" ")).toBe(2);
@@ -126,6 +140,26 @@ describe("tributary broker", () => {
       expect(lines[0]).toMatch(/^tributary: /);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+  }
+
+  it("applies the connection-limit flags", async () => {
+    const data = tempDir();
+    const broker = await startBroker([
+      "--data",
+      data,
+      "--listen",
+      "127.0.0.1:0",
+      "--max-connections",
+      "1",
+      "--connections-max-idle-ms",
+      "60000",
+    ]);
+    const first = await connectBroker(broker.address);
+    const second = await connectBroker(broker.address).catch((e: unknown) => e as Error);
+    expect((second as Error).message).toMatch(/max\.connections \(--max-connections 1\)/);
+    expect(await first.admin.listTopics()).toEqual([]);
+    await first.close();
+    expect(broker.stderr()).toMatch(/"event":"connection-limits","maxConnections":1/);
   });
 
   it("refuses a second broker on a data dir that one already serves", async () => {
