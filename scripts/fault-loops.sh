@@ -2,7 +2,9 @@
 # The crash tests with many more SIGKILL rounds than `npm test` runs: the log's appender
 # (no acknowledged record lost, none duplicated, order kept), the state store's committer
 # (always a whole commit at or after the last ack), and the stateful worker (state
-# restored from the changelog, no input lost). Bounded: each loop stops at its round count
+# restored from the changelog, no input lost), and the broker against hostile clients at
+# the size (20,000 idle and 5,000 never-handshaking connections, one client that
+# never reads; `npm test` runs 2,000 and 500). Bounded: each loop stops at its round count
 # or its time budget, whichever comes first. Needs `npm run build` first.
 #
 #   scripts/fault-loops.sh [report.json]
@@ -13,8 +15,11 @@ mkdir -p "$(dirname "$report")"
 export TRIBUTARY_FAULT_ROUNDS=${TRIBUTARY_FAULT_ROUNDS:-150}
 export TRIBUTARY_FAULT_SECONDS=${TRIBUTARY_FAULT_SECONDS:-150}
 export TRIBUTARY_WORKER_KILLS=${TRIBUTARY_WORKER_KILLS:-25}
+export TRIBUTARY_HOSTILE_IDLE=${TRIBUTARY_HOSTILE_IDLE:-20000}
+export TRIBUTARY_HOSTILE_UNAUTH=${TRIBUTARY_HOSTILE_UNAUTH:-5000}
 exec npx vitest run \
   packages/log/test/crash-recovery.test.ts \
   packages/state/test/crash-restore.test.ts \
   packages/streams/test/worker-crash-restore.test.ts \
+  packages/log/test/broker-hostile-clients.test.ts \
   --reporter=default --reporter=json --outputFile.json="$report"

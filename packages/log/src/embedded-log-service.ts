@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { DirLock } from "./dir-lock.js";
-import { InvalidArgumentError, TributaryError } from "./errors.js";
+import { InvalidArgumentError, InvalidNameError, TributaryError } from "./errors.js";
 import { GroupCoordinator } from "./group-coordinator.js";
 import type {
   CommittedOffset,
@@ -25,7 +25,7 @@ import type {
   LogService,
   ProduceAck,
 } from "./log-service.js";
-import { isInternalTopic } from "./names.js";
+import { isInternalTopic, quoteName } from "./names.js";
 import { PartitionLogOffsetJournal } from "./partition-log-offset-journal.js";
 import type { PartitionLog } from "./partition-log.js";
 import { TopicRegistry } from "./topic-registry.js";
@@ -110,6 +110,14 @@ export class EmbeddedLogService implements LogService {
 
   async createTopic(name: string, options: CreateTopicOptions): Promise<void> {
     this.checkOpen();
+    if (isInternalTopic(name)) {
+      // Reserved, as in Kafka: the broker makes its own internal topics, and clients cannot
+      // produce to them, so a user topic named so could be created but never written.
+      throw new InvalidNameError(
+        "INVALID_TOPIC_NAME",
+        `topic name ${quoteName(name)} starts with "__", which is reserved for the broker's internal topics: choose a name without the leading "__"`,
+      );
+    }
     if (options.ifNotExists && this.registry.has(name)) return;
     this.registry.create(name, { partitions: options.partitions, config: options.config });
   }
@@ -351,6 +359,11 @@ function listOffsetsOf(
     let offset: number;
     if (spec === "earliest") offset = log.logStartOffset;
     else if (spec === "latest") offset = log.highWatermark;
+    else if (typeof spec !== "object" || spec === null || !Number.isSafeInteger(spec.timestamp)) {
+      throw new InvalidArgumentError(
+        `offset spec ${JSON.stringify(spec)} is not one of "earliest", "latest" or { timestamp: <ms> }`,
+      );
+    }
     // No record that new: the end, where the next record will be (what a reset wants).
     else offset = log.offsetForTimestamp(spec.timestamp) ?? log.highWatermark;
     out.push({ topic, partition: p, offset });

@@ -53,7 +53,12 @@ export {
 export { openEmbeddedLog } from "./embedded-log.js";
 
 export { connectBroker } from "./broker/connect-broker.js";
-export { startBroker, type StartBrokerOptions, type RunningBroker } from "./broker/run-broker.js";
+export {
+  startBroker,
+  type StartBrokerOptions,
+  type RunningBroker,
+  type BrokerConnectionLimits,
+} from "./broker/run-broker.js";
 export { BrokerServer, type BrokerServerOptions } from "./broker/broker-server.js";
 export { RemoteLogService, type RemoteLogServiceOptions } from "./broker/remote-log-service.js";
 export {

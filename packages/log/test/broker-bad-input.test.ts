@@ -212,6 +212,71 @@ describe("broker under bad input", () => {
     await service.close();
   });
 
+  it("answers a second handshake with an error that says so, and keeps the connection", async () => {
+    const x = await rawExchange(
+      broker.address,
+      [handshake(), handshake(), frame(3, ApiKey.ListTopics, { includeInternal: false })],
+      false,
+      3,
+    );
+    const second = x.frames.find((f) => f.correlationId === 1 && f !== x.frames[0])!;
+    expect(second.apiKey).toBe(ApiKey.Handshake);
+    expect(second.body.error).toMatchObject({ code: "INVALID_ARGUMENT" });
+    expect((second.body.error as { message: string }).message).toMatch(/already shaken hands/);
+    expect(x.frames.find((f) => f.correlationId === 3)?.body.ok).toEqual(["good"]);
+    expect(x.closedByBroker).toBe(false);
+  });
+
+  it("refuses topic configs of the wrong type over the wire, naming the field", async () => {
+    const create = (name: string, config: unknown) =>
+      frame(2, ApiKey.CreateTopic, { name, options: { partitions: 1, config } });
+    const cases: [unknown, RegExp][] = [
+      ["x", /must be a map/], // spread into the config, this stored `0: "x"`
+      [{ 0: "x" }, /unknown topic config field '0'/],
+      [{ retentionMs: "5" }, /retentionMs \(retention\.ms\) must be a number, got "5"/],
+      [{ cleanupPolicy: 1 }, /cleanupPolicy \(cleanup\.policy\) must be a string/],
+    ];
+    for (const [i, [config, message]] of cases.entries()) {
+      const x = await rawExchange(
+        broker.address,
+        [handshake(), create(`typed${i}`, config)],
+        false,
+        2,
+      );
+      expect(x.frames[1]!.body.error).toMatchObject({ code: "INVALID_CONFIG" });
+      expect((x.frames[1]!.body.error as { message: string }).message).toMatch(message);
+    }
+    const service = await RemoteLogService.connect(broker.address, { token: TOKEN });
+    expect(await service.listTopics(false)).toEqual(["good"]);
+    await service.close();
+  });
+
+  it("refuses an unknown offset spec instead of answering with the latest offsets", async () => {
+    for (const spec of ["newest", { timestamp: "yesterday" }, { ts: 5 }, 7]) {
+      const x = await rawExchange(
+        broker.address,
+        [handshake(), frame(2, ApiKey.ListOffsets, { topic: "good", spec })],
+        false,
+        2,
+      );
+      expect(x.frames[1]!.body.ok).toBeUndefined();
+      expect(x.frames[1]!.body.error).toMatchObject({ code: "INVALID_ARGUMENT" });
+      expect((x.frames[1]!.body.error as { message: string }).message).toMatch(
+        /is not one of "earliest", "latest" or \{ timestamp: <ms> \}/,
+      );
+    }
+  });
+
+  it("refuses to create a topic under the internal prefix '__', which nobody could produce to", async () => {
+    const service = await RemoteLogService.connect(broker.address, { token: TOKEN });
+    const err = await service.createTopic("__x", { partitions: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidNameError);
+    expect((err as InvalidNameError).message).toMatch(/reserved for the broker's internal topics/);
+    expect(await service.listTopics(true)).not.toContain("__x");
+    expect(fs.existsSync(`${dir}/__x-0`)).toBe(false);
+    await service.close();
+  });
+
   it("still serves a well-behaved client after all of that", async () => {
     const client = await connectBroker(broker.address, { token: TOKEN });
     const acks = await client.producer().send(

@@ -19,27 +19,39 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-${prefix}-`));
 }
 
-/** A child process whose stdout is read line by line. */
+type LineWaiter = { test: (line: string) => boolean; resolve: (l: string) => void };
+
+/** A child process whose stdout and stderr are read line by line. */
 export class ChildProc {
   readonly lines: string[] = [];
   readonly stderr: string[] = [];
-  private waiters: { test: (line: string) => boolean; resolve: (l: string) => void }[] = [];
+  /** stderr, line by line (the broker's JSON log lines). */
+  readonly errLines: string[] = [];
+  private waiters: LineWaiter[] = [];
+  private errWaiters: LineWaiter[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(readonly child: ChildProcess) {
-    const rl = readline.createInterface({ input: child.stdout! });
-    rl.on("line", (line) => {
+    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
       this.lines.push(line);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.test(line)) return true;
-        w.resolve(line);
-        return false;
-      });
+      this.waiters = ChildProc.offer(this.waiters, line);
     });
     child.stderr!.on("data", (d: Buffer) => this.stderr.push(d.toString()));
+    readline.createInterface({ input: child.stderr! }).on("line", (line) => {
+      this.errLines.push(line);
+      this.errWaiters = ChildProc.offer(this.errWaiters, line);
+    });
     this.exited = new Promise((resolve) =>
       child.on("exit", (code, signal) => resolve({ code, signal })),
     );
+  }
+
+  private static offer(waiters: LineWaiter[], line: string): LineWaiter[] {
+    return waiters.filter((w) => {
+      if (!w.test(line)) return true;
+      w.resolve(line);
+      return false;
+    });
   }
 
   get pid(): number {
@@ -48,26 +60,51 @@ export class ChildProc {
 
   /** Resolves with the first stdout line (seen or to come) that passes `test`. */
   waitForLine(test: (line: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-    const seen = this.lines.find(test);
+    return this.waitFor("out", test, what, timeoutMs);
+  }
+
+  /** The same for stderr lines. */
+  waitForErrLine(
+    test: (line: string) => boolean,
+    what: string,
+    timeoutMs = 30_000,
+  ): Promise<string> {
+    return this.waitFor("err", test, what, timeoutMs);
+  }
+
+  private waitFor(
+    stream: "out" | "err",
+    test: (line: string) => boolean,
+    what: string,
+    timeoutMs: number,
+  ): Promise<string> {
+    const seen = (stream === "out" ? this.lines : this.errLines).find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () =>
-          reject(new Error(`no ${what} within ${timeoutMs} ms; stderr: ${this.stderr.join("")}`)),
+          reject(
+            new Error(
+              `no ${what} within ${timeoutMs} ms; stderr: ${this.stderr.join("").slice(-4000)}`,
+            ),
+          ),
         timeoutMs,
       );
       void this.exited.then(({ code, signal }) =>
         reject(
-          new Error(`exited (${code ?? signal}) before ${what}; stderr: ${this.stderr.join("")}`),
+          new Error(
+            `exited (${code ?? signal}) before ${what}; stderr: ${this.stderr.join("").slice(-4000)}`,
+          ),
         ),
       );
-      this.waiters.push({
+      const waiter = {
         test,
-        resolve: (l) => {
+        resolve: (l: string) => {
           clearTimeout(timer);
           resolve(l);
         },
-      });
+      };
+      (stream === "out" ? this.waiters : this.errWaiters).push(waiter);
     });
   }
 
@@ -106,8 +143,12 @@ export interface BrokerProc {
 export async function startBrokerProcess(
   dataDir: string,
   args: string[] = [],
+  nofile?: number,
 ): Promise<BrokerProc> {
-  const proc = spawnTs(path.join(FIXTURES_DIR, "broker-process.ts"), ["--data", dataDir, ...args]);
+  const file = path.join(FIXTURES_DIR, "broker-process.ts");
+  const brokerArgs = ["--data", dataDir, ...args];
+  const proc =
+    nofile === undefined ? spawnTs(file, brokerArgs) : spawnTsWithFdLimit(file, brokerArgs, nofile);
   const line = await proc.waitForLine((l) => l.startsWith("broker listening on "), "ready line");
   return { proc, address: line.split(" ")[3]! };
 }
@@ -198,4 +239,22 @@ export function brokerWithTopic(
     fs.rmSync(env.dir, { recursive: true, force: true });
   });
   return env;
+}
+
+/** Resident set size of a process, in bytes (Linux /proc). */
+export function rssBytes(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (kb === null) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(kb[1]) * 1024;
+}
+
+/** Runs a fixture (tsx) under `prlimit --nofile=N` (the tests run as root, so N may exceed ours). */
+export function spawnTsWithFdLimit(file: string, args: string[], nofile: number): ChildProc {
+  const child = spawn(
+    "prlimit",
+    [`--nofile=${nofile}:${nofile}`, process.execPath, "--import", "tsx", file, ...args],
+    { cwd: LOG_PACKAGE_DIR, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return new ChildProc(child);
 }

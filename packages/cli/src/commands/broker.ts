@@ -13,6 +13,11 @@ interface BrokerFlags {
   socket?: string;
   tokenFile?: string;
   maxFrameBytes?: string;
+  maxConnections?: string;
+  maxConnectionsPerIp?: string;
+  connectionsMaxIdleMs?: string;
+  handshakeTimeoutMs?: string;
+  maxBufferedBytesPerConnection?: string;
 }
 
 /**
@@ -31,6 +36,26 @@ export function registerBrokerCommand(program: Command): void {
     .option("--socket <path>", "Unix socket to listen on instead of TCP")
     .option("--token-file <file>", "require clients to present the token in this file")
     .option("--max-frame-bytes <n>", "largest request or response frame (default 64 MiB)")
+    .option(
+      "--max-connections <n>",
+      "max.connections: refuse connections beyond this (default: half the free file descriptors, at most 10000)",
+    )
+    .option(
+      "--max-connections-per-ip <n>",
+      "max.connections.per.ip: the same limit per client address (default: --max-connections)",
+    )
+    .option(
+      "--connections-max-idle-ms <ms>",
+      "connections.max.idle.ms: close connections idle this long; 0 never (default 600000)",
+    )
+    .option(
+      "--handshake-timeout-ms <ms>",
+      "close connections that have not shaken hands this long after connecting (default 10000)",
+    )
+    .option(
+      "--max-buffered-bytes-per-connection <n>",
+      "stop reading a client while this many bytes of its answers wait to be sent (default 16 MiB)",
+    )
     .action(async (flags: BrokerFlags) => {
       const running = await startBroker({
         dataDir: flags.data,
@@ -38,6 +63,15 @@ export function registerBrokerCommand(program: Command): void {
         token: flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile),
         maxFrameBytes:
           flags.maxFrameBytes === undefined ? undefined : parseSize(flags.maxFrameBytes),
+        maxConnections: parseCount("--max-connections", flags.maxConnections, 1),
+        maxConnectionsPerIp: parseCount("--max-connections-per-ip", flags.maxConnectionsPerIp, 1),
+        idleTimeoutMs: parseCount("--connections-max-idle-ms", flags.connectionsMaxIdleMs, 0),
+        handshakeTimeoutMs: parseCount("--handshake-timeout-ms", flags.handshakeTimeoutMs, 1),
+        maxBufferedBytesPerConnection: parseCount(
+          "--max-buffered-bytes-per-connection",
+          flags.maxBufferedBytesPerConnection,
+          1024,
+        ),
       });
       process.stdout.write(
         `broker listening on ${formatBrokerAddress(running.address)} (data ${flags.data}, pid ${process.pid})\n`,
@@ -78,6 +112,15 @@ function parseSize(raw: string): number {
     throw new InvalidArgumentError(
       `--max-frame-bytes ${raw}: expected an integer from 1024 to 4294967295`,
     );
+  }
+  return n;
+}
+
+function parseCount(flag: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new InvalidArgumentError(`${flag} ${raw}: expected an integer >= ${min}`);
   }
   return n;
 }

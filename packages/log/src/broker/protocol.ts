@@ -31,8 +31,10 @@ import {
  *                  details?: map }   (details: the error's own fields, e.g. topic, offset)
  *
  * A connection starts with one Handshake request: { version, token?, clientId? }, answered
- * with { version, maxFrameBytes }. Anything else first, a wrong version or a wrong token
- * gets an ErrorFrame and the connection closes.
+ * with { version, maxFrameBytes }. Anything else first, a wrong version, a wrong token or
+ * no handshake within the handshake deadline gets an ErrorFrame and the connection closes;
+ * a second Handshake gets an INVALID_ARGUMENT answer. A connection over the broker's
+ * connection limits gets an ErrorFrame with correlationId 0 before it sends anything.
  *
  * Every other request is one LogService method; its body holds the method's arguments by
  * name (see RequestBodies below) and its `ok` result is the method's return value. Produce

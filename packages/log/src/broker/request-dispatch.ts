@@ -1,5 +1,7 @@
-import { InvalidArgumentError, ProtocolError } from "../errors.js";
+import { InvalidArgumentError, InvalidConfigError, ProtocolError } from "../errors.js";
+import type { CreateTopicOptions, OffsetSpec } from "../log-client.js";
 import type { LogService } from "../log-service.js";
+import { DEFAULT_TOPIC_CONFIG, type TopicConfig, kafkaConfigName } from "../topic-config.js";
 import { ApiKey } from "./protocol.js";
 
 /**
@@ -36,7 +38,6 @@ const isBool = (v: unknown) => typeof v === "boolean";
 const isObj = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
 const isArr = (v: unknown) => Array.isArray(v);
 const isBuf = (v: unknown) => v instanceof Uint8Array;
-const isSpec = (v: unknown) => isStr(v) || isObj(v);
 const isStrArr = (v: unknown) => Array.isArray(v) && v.every(isStr);
 
 const str = (b: Body, n: string) => field<string>(b, n, isStr, "a string");
@@ -61,10 +62,64 @@ function objects<T>(list: unknown[], what: string): T[] {
   return list as T[];
 }
 
+/**
+ * CreateTopic options: partitions, ifNotExists, and a config map whose keys are
+ * TopicConfig fields (camelCase, as the embedded API takes them) with values of the
+ * field's type. Ranges are the service's to check (validateTopicConfig).
+ */
+function createTopicOptions(b: Body): CreateTopicOptions {
+  const o = obj(b, "options");
+  const options: CreateTopicOptions = { partitions: int(o, "partitions") };
+  const ifNotExists = field<boolean | undefined>(o, "ifNotExists", isBool, "a boolean", true);
+  if (ifNotExists !== undefined) options.ifNotExists = ifNotExists;
+  if (o.config === undefined) return options;
+  if (!isObj(o.config)) {
+    throw new InvalidConfigError(
+      `topic config must be a map of config fields to values, got ${describe(o.config)}`,
+    );
+  }
+  const config: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(o.config as Body)) {
+    if (!Object.hasOwn(DEFAULT_TOPIC_CONFIG, key)) {
+      throw new InvalidConfigError(
+        `unknown topic config field '${key}': known are ${Object.keys(DEFAULT_TOPIC_CONFIG).join(", ")}`,
+      );
+    }
+    if (value === undefined) continue;
+    const want = typeof DEFAULT_TOPIC_CONFIG[key as keyof TopicConfig];
+    if (typeof value !== want) {
+      throw new InvalidConfigError(
+        `topic config ${key} (${kafkaConfigName(key as keyof TopicConfig)}) must be a ${want}, got ${describe(value)}`,
+      );
+    }
+    config[key] = value;
+  }
+  options.config = config as Partial<TopicConfig>;
+  return options;
+}
+
+/** "earliest", "latest" or { timestamp: integer }; anything else is refused, not read as latest. */
+function offsetSpec(b: Body): OffsetSpec {
+  const spec = b.spec;
+  if (spec === "earliest" || spec === "latest") return spec;
+  if (isObj(spec) && isInt((spec as Body).timestamp)) {
+    return { timestamp: (spec as Body).timestamp as number };
+  }
+  throw new InvalidArgumentError(
+    `offset spec ${describe(spec)} is not one of "earliest", "latest" or { timestamp: <ms> }`,
+  );
+}
+
+function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (v === null || typeof v !== "object") return `${typeof v} ${String(v)}`;
+  return Array.isArray(v) ? "an array" : "a map";
+}
+
 const handlers = new Map<number, RequestHandler>([
   [
     ApiKey.CreateTopic,
-    (s, b) => s.createTopic(str(b, "name"), obj(b, "options") as never).then(() => null),
+    (s, b) => s.createTopic(str(b, "name"), createTopicOptions(b)).then(() => null),
   ],
   [ApiKey.DeleteTopic, (s, b) => s.deleteTopic(str(b, "name")).then(() => null)],
   [
@@ -73,10 +128,7 @@ const handlers = new Map<number, RequestHandler>([
   ],
   [ApiKey.DescribeTopic, (s, b) => s.describeTopic(str(b, "name"))],
   [ApiKey.PartitionCount, (s, b) => s.partitionCount(str(b, "topic"))],
-  [
-    ApiKey.ListOffsets,
-    (s, b) => s.listOffsets(str(b, "topic"), field(b, "spec", isSpec, "an offset spec")),
-  ],
+  [ApiKey.ListOffsets, (s, b) => s.listOffsets(str(b, "topic"), offsetSpec(b))],
   [
     ApiKey.Produce,
     (s, b) => {

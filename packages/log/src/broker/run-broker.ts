@@ -4,9 +4,19 @@ import { pino } from "pino";
 import { type EmbeddedLogOptions, EmbeddedLogService } from "../embedded-log-service.js";
 import { type BrokerAddress, formatBrokerAddress, parseBrokerAddress } from "./broker-address.js";
 import { removeBrokerInfo, writeBrokerInfo } from "./broker-info.js";
-import { BrokerServer } from "./broker-server.js";
+import { BrokerServer, type BrokerServerOptions } from "./broker-server.js";
 
-export interface StartBrokerOptions {
+/** Connection limits and timeouts, as BrokerServerOptions (flags of `tributary broker`). */
+export type BrokerConnectionLimits = Pick<
+  BrokerServerOptions,
+  | "maxConnections"
+  | "maxConnectionsPerIp"
+  | "idleTimeoutMs"
+  | "handshakeTimeoutMs"
+  | "maxBufferedBytesPerConnection"
+>;
+
+export interface StartBrokerOptions extends BrokerConnectionLimits {
   dataDir: string;
   /** tcp address or unix socket; default tcp://127.0.0.1:7070. */
   address?: string | BrokerAddress;
@@ -41,6 +51,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       address,
       token: options.token,
       maxFrameBytes: options.maxFrameBytes,
+      maxConnections: options.maxConnections,
+      maxConnectionsPerIp: options.maxConnectionsPerIp,
+      idleTimeoutMs: options.idleTimeoutMs,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      maxBufferedBytesPerConnection: options.maxBufferedBytesPerConnection,
       logger,
     });
   } catch (err) {

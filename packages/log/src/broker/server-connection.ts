@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import { ProtocolError, TributaryError } from "../errors.js";
+import { InvalidArgumentError, ProtocolError, TributaryError } from "../errors.js";
 import type { LogService } from "../log-service.js";
 import { FRAME_HEADER_BYTES, type Frame, FrameDecoder, encodeFrameHeader } from "./frame-codec.js";
 
@@ -16,8 +16,9 @@ import {
   packBody,
   unpackBody,
 } from "./protocol.js";
-import { requestBody, requestHandler } from "./request-dispatch.js";
+import { type RequestHandler, requestBody, requestHandler } from "./request-dispatch.js";
 import { encodeBody } from "./body-chunks.js";
+import { isDescriptorExhaustion } from "./descriptor-limit.js";
 
 export interface ServerConnectionOptions {
   /** sha256 of the token clients must present, or undefined for no authentication. */
@@ -25,15 +26,49 @@ export interface ServerConnectionOptions {
   maxFrameBytes: number;
   /** Reading pauses while this many requests are being served (backpressure). */
   maxInFlight: number;
+  /** Reading pauses while answers not yet sent, plus reservations, exceed this (see below). */
+  maxBufferedBytes: number;
+  /** A connection with nothing in flight and no byte moved for this long is closed. 0: never. */
+  idleTimeoutMs: number;
+  /** A connection that has not shaken hands this long after it opened is closed. */
+  handshakeTimeoutMs: number;
+  /** Called when a request failed because descriptors ran out; returns the advice to log. */
+  descriptorAdvice: () => string;
   logger: Logger;
 }
+
+interface Request {
+  frame: Frame;
+  handler: RequestHandler;
+  body: Record<string, unknown>;
+  isFetch: boolean;
+  /** Bytes it may make the broker hold until its answer is sent. */
+  reserved: number;
+}
+
+/** Answered (not fatal: the connection stays good) when a client shakes hands twice. */
+const secondHandshake: RequestHandler = () =>
+  Promise.reject(
+    new InvalidArgumentError(
+      "this connection has already shaken hands: the handshake is only the first request; reconnect to present another token or client id",
+    ),
+  );
+
+/** What a request other than a fetch is assumed to answer with, for the budget. */
+const SMALL_ANSWER_BYTES = 4096;
 
 /**
  * One client connection on the broker. Responsibilities:
  * - cut the byte stream into frames and refuse bad ones (error frame, then close);
- * - require a handshake first (version, and the token when the broker has one);
+ * - require a handshake first (version, and the token when the broker has one), within
+ *   `handshakeTimeoutMs`;
  * - run requests concurrently and answer each as it completes, so a long-poll fetch never
  *   holds up a produce behind it;
+ * - bound what it buffers for a client (see `admits`): a client that sends requests and
+ *   never reads their answers stops being read, instead of making the broker hold every
+ *   answer;
+ * - close itself after `idleTimeoutMs` without traffic (nothing in flight), or when its
+ *   unsent answers make no progress that long;
  * - drain: on shutdown, stop reading, finish what is in flight, then close.
  *
  * It does not touch group membership when the socket closes: a member that vanishes is
@@ -51,6 +86,15 @@ export class ServerConnection {
   private drained: (() => void) | undefined;
   /** The socket is corked until the end of this tick (see respond). */
   private corked = false;
+  /** Frames read but not started: the budget was spent when they arrived. */
+  private readonly waiting: Request[] = [];
+  /** Bytes reserved by fetches in flight (their maxBytes) and by other requests in flight. */
+  private fetchReserved = 0;
+  private otherReserved = 0;
+  private fetchesInFlight = 0;
+  private readingPaused = false;
+  private pauseLogged = false;
+  private readonly handshakeTimer: NodeJS.Timeout | undefined;
   readonly closed: Promise<void>;
   private readonly log: Logger;
 
@@ -71,12 +115,29 @@ export class ServerConnection {
     socket.setNoDelay(true);
     let socketError: string | undefined;
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.pump());
     socket.on("error", (err) => {
       socketError = err.message;
     });
+    if (options.idleTimeoutMs > 0) {
+      socket.setTimeout(options.idleTimeoutMs);
+      socket.on("timeout", () => this.onIdle());
+    }
+    this.handshakeTimer = setTimeout(() => {
+      this.fatal(
+        new ProtocolError(
+          "TIMEOUT",
+          `no handshake within ${options.handshakeTimeoutMs} ms of connecting: a client must send its handshake first`,
+        ),
+        0,
+      );
+    }, options.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
     this.closed = new Promise((resolve) => {
       socket.on("close", () => {
         this.closing = true;
+        clearTimeout(this.handshakeTimer);
+        this.waiting.length = 0;
         this.log.info(
           {
             event: "connection-close",
@@ -84,6 +145,7 @@ export class ServerConnection {
             requests: this.requests,
             inFlight: this.inFlight,
             partialFrameBytes: this.decoder.bufferedBytes,
+            unsentBytes: socket.writableLength,
             socketError,
           },
           "connection closed",
@@ -96,6 +158,7 @@ export class ServerConnection {
   /** Stops reading, lets in-flight requests answer, then ends the connection. */
   async drain(): Promise<void> {
     this.closing = true;
+    this.waiting.length = 0;
     this.socket.pause();
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.socket.end();
@@ -120,21 +183,117 @@ export class ServerConnection {
       this.handshake(frame);
       return;
     }
-    let handler: ReturnType<typeof requestHandler>;
-    let body: Record<string, unknown>;
+    let request: Request;
     try {
-      handler = requestHandler(frame.apiKey);
-      body = requestBody(unpackBody(frame.body));
+      request = this.parse(frame);
     } catch (err) {
       this.fatal(err, frame.correlationId);
       return;
     }
+    this.waiting.push(request);
+    this.pump();
+  }
+
+  /** Decodes a request and prices it for the budget (see pump). */
+  private parse(frame: Frame): Request {
+    const handler =
+      frame.apiKey === ApiKey.Handshake ? secondHandshake : requestHandler(frame.apiKey);
+    const body = requestBody(unpackBody(frame.body));
+    const isFetch = frame.apiKey === ApiKey.Fetch;
+    const options = body.options as { maxBytes?: unknown } | undefined;
+    const maxBytes =
+      isFetch && typeof options?.maxBytes === "number" && options.maxBytes >= 0
+        ? options.maxBytes
+        : this.responseLimit;
+    const reserved = isFetch
+      ? Math.min(this.responseLimit, maxBytes + SMALL_ANSWER_BYTES)
+      : frame.body.length + SMALL_ANSWER_BYTES;
+    return { frame, handler, body, isFetch, reserved };
+  }
+
+  /** No byte in or out for idleTimeoutMs (Node re-arms the timer on every read and write). */
+  private onIdle(): void {
+    if (this.closing) return;
+    if (this.inFlight > 0 && this.socket.writableLength === 0) {
+      // Waiting on the service (a long poll, a join in a rebalance), not on the client.
+      this.socket.setTimeout(this.options.idleTimeoutMs);
+      return;
+    }
+    const stalled = this.socket.writableLength > 0;
+    this.log.info(
+      { event: "idle-close", unsentBytes: this.socket.writableLength, inFlight: this.inFlight },
+      stalled
+        ? `closing a connection whose client read none of its ${this.socket.writableLength} unsent answer bytes for ${this.options.idleTimeoutMs} ms`
+        : `closing a connection idle for ${this.options.idleTimeoutMs} ms (connections.max.idle.ms)`,
+    );
+    this.closing = true;
+    this.waiting.length = 0;
+    this.socket.destroy();
+  }
+
+  /**
+   * Starts waiting requests while the budget allows, and stops reading the socket while it
+   * does not, so a client that never reads its answers fills its own TCP window instead of
+   * the broker's memory. Per connection the broker holds at most about:
+   *   maxBufferedBytes of answers not yet sent (a request starts only below that)
+   *   + maxBufferedBytes of fetch answers being read (each fetch reserves its maxBytes; one
+   *     fetch always may run, however large its maxBytes, up to the frame limit)
+   *   + maxBufferedBytes of other requests in flight (their bodies, and 4 KiB per answer)
+   * and at most maxInFlight requests at once. A well-behaved client that reads its answers
+   * keeps pipelining: the budget only binds when answers pile up.
+   */
+  private pump(): void {
+    while (this.waiting.length > 0 && !this.closing) {
+      const request = this.waiting[0]!;
+      if (!this.admits(request)) break;
+      this.waiting.shift();
+      this.start(request);
+    }
+    const blocked = this.waiting.length > 0;
+    if (blocked && !this.readingPaused && !this.closing) {
+      this.readingPaused = true;
+      this.socket.pause();
+      if (!this.pauseLogged) {
+        // Once per connection: a client that pipelines hard pauses often, and that is fine.
+        this.pauseLogged = true;
+        this.log.info(
+          {
+            event: "reading-paused",
+            unsentBytes: this.socket.writableLength,
+            inFlight: this.inFlight,
+            reservedBytes: this.fetchReserved + this.otherReserved,
+          },
+          "stopped reading this client until it reads its answers (max buffered bytes per connection)",
+        );
+      }
+    } else if (!blocked && this.readingPaused && !this.closing) {
+      this.readingPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  private admits(r: Request): boolean {
+    const { maxBufferedBytes, maxInFlight } = this.options;
+    const unsent = this.socket.writableLength;
+    if (this.inFlight === 0 && unsent === 0) return true; // always one request at a time
+    if (this.inFlight >= maxInFlight || unsent >= maxBufferedBytes) return false;
+    if (r.isFetch) {
+      return this.fetchesInFlight === 0 || this.fetchReserved + r.reserved <= maxBufferedBytes;
+    }
+    return this.otherReserved + r.reserved <= maxBufferedBytes;
+  }
+
+  private start(r: Request): void {
+    const { frame, isFetch, reserved } = r;
+    if (isFetch) {
+      this.fetchesInFlight++;
+      this.fetchReserved += reserved;
+    } else this.otherReserved += reserved;
     this.requests++;
     this.inFlight++;
-    if (this.inFlight === this.options.maxInFlight) this.socket.pause();
     let call: Promise<unknown>;
     try {
-      call = handler(this.service, body);
+      call = r.handler(this.service, r.body);
     } catch (err) {
       call = Promise.reject(err);
     }
@@ -142,20 +301,39 @@ export class ServerConnection {
       .then(
         (ok) => this.respond(frame.correlationId, frame.apiKey, { ok: ok ?? null }),
         (err) => {
-          if (!(err instanceof TributaryError)) {
-            this.log.error(
-              { event: "request-error", api: API_NAMES.get(frame.apiKey), err },
-              "request failed inside the service",
-            );
-          }
-          this.respond(frame.correlationId, frame.apiKey, { error: errorToWire(err) });
+          this.respond(frame.correlationId, frame.apiKey, {
+            error: this.requestError(frame.apiKey, err),
+          });
         },
       )
       .finally(() => {
         this.inFlight--;
-        if (this.inFlight === this.options.maxInFlight - 1 && !this.closing) this.socket.resume();
+        if (isFetch) {
+          this.fetchesInFlight--;
+          this.fetchReserved -= reserved;
+        } else this.otherReserved -= reserved;
         if (this.inFlight === 0 && this.drained !== undefined) this.drained();
+        this.pump();
       });
+  }
+
+  private requestError(apiKey: number, err: unknown): ReturnType<typeof errorToWire> {
+    const wire = errorToWire(err);
+    if (isDescriptorExhaustion(err)) {
+      const advice = this.options.descriptorAdvice();
+      this.log.error(
+        { event: "descriptors-exhausted", api: API_NAMES.get(apiKey), err },
+        `${API_NAMES.get(apiKey)} failed: ${advice}`,
+      );
+      return { ...wire, message: `${wire.message}; ${advice}` };
+    }
+    if (!(err instanceof TributaryError)) {
+      this.log.error(
+        { event: "request-error", api: API_NAMES.get(apiKey), err },
+        "request failed inside the service",
+      );
+    }
+    return wire;
   }
 
   private handshake(frame: Frame): void {
@@ -191,6 +369,7 @@ export class ServerConnection {
         this.responseLimit = Math.min(this.responseLimit, body.maxFrameBytes);
       }
       this.handshaken = true;
+      clearTimeout(this.handshakeTimer);
       this.decoder.setMaxFrameBytes(this.options.maxFrameBytes);
       const response: HandshakeResponse = {
         version: PROTOCOL_VERSION,
