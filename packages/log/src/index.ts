@@ -70,3 +70,21 @@ export {
 export { findRunningBroker, type BrokerInfo } from "./broker/broker-info.js";
 export { openLog, DEFAULT_DATA_DIR, type OpenLogOptions } from "./open-log.js";
 export { logMetrics } from "./log-metrics.js";
+export { openSecurityAdmin, type SecurityAdmin } from "./broker/security-admin.js";
+export type { QuotaConfig, PrincipalQuota } from "./broker/quota-manager.js";
+export {
+  ACL_OPERATIONS,
+  RESOURCE_TYPES,
+  CLUSTER_RESOURCE,
+  type AclBinding,
+  type AclOperation,
+  type ResourceType,
+  type PatternType,
+  type Permission,
+} from "./security/acl.js";
+export { clientCredentials, type ClientCredentials } from "./security/client-credentials.js";
+export {
+  startMetricsServer,
+  type MetricsServerOptions,
+  type RunningMetricsServer,
+} from "./metrics/metrics-server.js";
