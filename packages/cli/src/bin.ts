@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { registerSecurityCommands } from "./commands/acls.js";
 import { registerBrokerCommand } from "./commands/broker.js";
 import { registerConsumeCommand } from "./commands/consume.js";
 import { registerDescribeCommand } from "./commands/describe.js";
@@ -28,6 +29,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerResetCommand,
   registerRunCommand,
   registerInitCommand,
+  registerSecurityCommands,
 ];
 
 const USAGE_CODES = new Set([

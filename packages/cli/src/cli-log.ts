@@ -61,7 +61,7 @@ export async function openKafka(brokers: string): Promise<LogClient> {
 
 /** `host:port` is taken as TCP, so users can type what they see in `broker listening on`. */
 export function normalizeBroker(raw: string): string {
-  if (raw.startsWith("tcp://") || raw.startsWith("unix:")) return raw;
+  if (raw.startsWith("tcp://") || raw.startsWith("tls://") || raw.startsWith("unix:")) return raw;
   if (raw.startsWith("/") || raw.startsWith(".")) return `unix:${raw}`;
   return `tcp://${raw}`;
 }

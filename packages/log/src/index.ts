@@ -72,3 +72,21 @@ export { openLog, DEFAULT_DATA_DIR, type OpenLogOptions } from "./open-log.js";
 export { logMetrics } from "./log-metrics.js";
 export { formatAge, type RetentionDeletion } from "./retention-deletion.js";
 export { DEFAULT_RESERVE_BYTES, RESERVE_FILE } from "./disk-reserve.js";
+export { openSecurityAdmin, type SecurityAdmin } from "./broker/security-admin.js";
+export type { QuotaConfig, PrincipalQuota } from "./broker/quota-manager.js";
+export {
+  ACL_OPERATIONS,
+  RESOURCE_TYPES,
+  CLUSTER_RESOURCE,
+  type AclBinding,
+  type AclOperation,
+  type ResourceType,
+  type PatternType,
+  type Permission,
+} from "./security/acl.js";
+export { clientCredentials, type ClientCredentials } from "./security/client-credentials.js";
+export {
+  startMetricsServer,
+  type MetricsServerOptions,
+  type RunningMetricsServer,
+} from "./metrics/metrics-server.js";

@@ -3,6 +3,7 @@ import { findRunningBroker } from "./broker/broker-info.js";
 import { openEmbeddedLog } from "./embedded-log.js";
 import type { EmbeddedLogOptions } from "./embedded-log-service.js";
 import type { LogClient } from "./log-client.js";
+import { clientCredentials } from "./security/client-credentials.js";
 
 export const DEFAULT_DATA_DIR = ".tributary";
 
@@ -18,12 +19,17 @@ export interface OpenLogOptions extends EmbeddedLogOptions {
 /**
  * The log a tool or app should use, as DESIGN.md promises: an explicit broker if given;
  * else the broker serving the data directory if one is running (its broker.json names
- * it); else the directory itself, in-process.
+ * it); else the directory itself, in-process. A broker is logged into with the
+ * credentials of the environment (security/client-credentials.ts).
  */
 export async function openLog(options: OpenLogOptions = {}): Promise<LogClient> {
-  if (options.broker !== undefined) return connectBroker(options.broker, { token: options.token });
+  if (options.broker !== undefined) {
+    return connectBroker(options.broker, { token: options.token, ...clientCredentials() });
+  }
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
   const running = findRunningBroker(dataDir);
-  if (running !== undefined) return connectBroker(running.address, { token: options.token });
+  if (running !== undefined) {
+    return connectBroker(running.address, { token: options.token, ...clientCredentials() });
+  }
   return openEmbeddedLog(dataDir, options);
 }

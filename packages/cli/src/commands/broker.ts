@@ -6,8 +6,13 @@ import {
   startBroker,
 } from "@tributary/log";
 import type { Command } from "commander";
+import {
+  type BrokerSecurityFlags,
+  addBrokerSecurityOptions,
+  brokerSecurityOptions,
+} from "../broker-security-flags.js";
 
-interface BrokerFlags {
+interface BrokerFlags extends BrokerSecurityFlags {
   data: string;
   listen?: string;
   socket?: string;
@@ -28,7 +33,7 @@ interface BrokerFlags {
  * broker.json removed, exit 0.
  */
 export function registerBrokerCommand(program: Command): void {
-  program
+  const cmd = program
     .command("broker")
     .description("serve a data directory to other processes over TCP (loopback) or a Unix socket")
     .option("--data <dir>", "data directory", "./.tributary")
@@ -55,29 +60,29 @@ export function registerBrokerCommand(program: Command): void {
     .option(
       "--max-buffered-bytes-per-connection <n>",
       "stop reading a client while this many bytes of its answers wait to be sent (default 16 MiB)",
-    )
-    .action(async (flags: BrokerFlags) => {
-      const running = await startBroker({
-        dataDir: flags.data,
-        address: brokerAddress(flags),
-        token: flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile),
-        maxFrameBytes:
-          flags.maxFrameBytes === undefined ? undefined : parseSize(flags.maxFrameBytes),
-        maxConnections: parseCount("--max-connections", flags.maxConnections, 1),
-        maxConnectionsPerIp: parseCount("--max-connections-per-ip", flags.maxConnectionsPerIp, 1),
-        idleTimeoutMs: parseCount("--connections-max-idle-ms", flags.connectionsMaxIdleMs, 0),
-        handshakeTimeoutMs: parseCount("--handshake-timeout-ms", flags.handshakeTimeoutMs, 1),
-        maxBufferedBytesPerConnection: parseCount(
-          "--max-buffered-bytes-per-connection",
-          flags.maxBufferedBytesPerConnection,
-          1024,
-        ),
-      });
-      process.stdout.write(
-        `broker listening on ${formatBrokerAddress(running.address)} (data ${flags.data}, pid ${process.pid})\n`,
-      );
-      await untilSignal(running);
+    );
+  addBrokerSecurityOptions(cmd).action(async (flags: BrokerFlags) => {
+    const running = await startBroker({
+      dataDir: flags.data,
+      address: brokerAddress(flags),
+      token: flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile),
+      maxFrameBytes: flags.maxFrameBytes === undefined ? undefined : parseSize(flags.maxFrameBytes),
+      maxConnections: parseCount("--max-connections", flags.maxConnections, 1),
+      maxConnectionsPerIp: parseCount("--max-connections-per-ip", flags.maxConnectionsPerIp, 1),
+      idleTimeoutMs: parseCount("--connections-max-idle-ms", flags.connectionsMaxIdleMs, 0),
+      handshakeTimeoutMs: parseCount("--handshake-timeout-ms", flags.handshakeTimeoutMs, 1),
+      maxBufferedBytesPerConnection: parseCount(
+        "--max-buffered-bytes-per-connection",
+        flags.maxBufferedBytesPerConnection,
+        1024,
+      ),
+      ...brokerSecurityOptions(flags),
     });
+    process.stdout.write(
+      `broker listening on ${formatBrokerAddress(running.address)} (data ${flags.data}, pid ${process.pid}${running.metricsAddress === undefined ? "" : `, metrics http://${running.metricsAddress}/metrics`})\n`,
+    );
+    await untilSignal(running);
+  });
 }
 
 function brokerAddress(flags: BrokerFlags): string | undefined {
@@ -89,7 +94,8 @@ function brokerAddress(flags: BrokerFlags): string | undefined {
     if (flags.listen.startsWith("unix:")) {
       throw new InvalidArgumentError("--listen takes host:port; use --socket for a Unix socket");
     }
-    return flags.listen.startsWith("tcp://") ? flags.listen : `tcp://${flags.listen}`;
+    const hostPort = flags.listen.replace(/^(tcp|tls):\/\//, "");
+    return `${flags.tlsCert === undefined ? "tcp" : "tls"}://${hostPort}`;
   }
   return undefined;
 }

@@ -3,7 +3,12 @@ import { InvalidArgumentError } from "../errors.js";
 
 /** Where a broker listens, or where a client finds it. */
 export type BrokerAddress =
-  | { transport: "tcp"; host: string; port: number }
+  | {
+      transport: "tcp";
+      host: string;
+      port: number /** TLS on this address (tls://). */;
+      tls?: boolean;
+    }
   | { transport: "unix"; path: string };
 
 /** Loopback only unless asked: a broker has no encryption, and a token is optional. */
@@ -11,7 +16,8 @@ export const DEFAULT_BROKER_HOST = "127.0.0.1";
 export const DEFAULT_BROKER_PORT = 7070;
 
 /**
- * Accepts `tcp://host:port`, `host:port`, `[::1]:port`, `:port` or a bare port (loopback),
+ * Accepts `tls://host:port` (TLS),
+ * `tcp://host:port`, `host:port`, `[::1]:port`, `:port` or a bare port (loopback),
  * `unix:/path/sock`, `unix:///path/sock`, or a path (anything with a `/`, or ending in
  * `.sock`). Throws InvalidArgumentError saying which forms are accepted.
  */
@@ -29,12 +35,14 @@ export function parseBrokerAddress(text: string | BrokerAddress): BrokerAddress 
     return { transport: "unix", path: path.resolve(p) };
   }
   let rest = s;
-  if (s.startsWith("tcp://")) rest = s.slice("tcp://".length);
+  const tls = s.startsWith("tls://");
+  if (s.startsWith("tcp://") || tls) rest = s.slice("tcp://".length);
   else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) throw bad("has an unknown scheme");
   else if (s.includes("/") || s.endsWith(".sock"))
     return { transport: "unix", path: path.resolve(s) };
+  const secure = tls ? { tls: true } : {};
   if (/^\d+$/.test(rest))
-    return { transport: "tcp", host: DEFAULT_BROKER_HOST, port: parsePort(rest, bad) };
+    return { transport: "tcp", host: DEFAULT_BROKER_HOST, port: parsePort(rest, bad), ...secure };
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(rest);
   if (m === null) throw bad("has no port");
   const host = m[1] ?? m[2] ?? "";
@@ -42,6 +50,7 @@ export function parseBrokerAddress(text: string | BrokerAddress): BrokerAddress 
     transport: "tcp",
     host: host === "" ? DEFAULT_BROKER_HOST : host,
     port: parsePort(m[3]!, bad),
+    ...secure,
   };
 }
 
@@ -55,5 +64,5 @@ function parsePort(raw: string, bad: (why: string) => Error): number {
 export function formatBrokerAddress(address: BrokerAddress): string {
   if (address.transport === "unix") return `unix:${address.path}`;
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
-  return `tcp://${host}:${address.port}`;
+  return `${address.tls === true ? "tls" : "tcp"}://${host}:${address.port}`;
 }

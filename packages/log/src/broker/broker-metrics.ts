@@ -64,8 +64,11 @@ export class BrokerMetrics {
         for (const g of await service.listGroups()) {
           for (const c of await service.fetchOffsets(g.groupId)) {
             let end = ends.get(c.topic);
-            if (end === undefined)
-              ends.set(c.topic, (end = service.listOffsets(c.topic, "latest").catch(() => [])));
+            if (end === undefined) {
+              end = service.listOffsets(c.topic, "latest").catch(() => []);
+              ends.set(c.topic, end);
+            }
+            ends.set(c.topic, (end = service.listOffsets(c.topic, "latest").catch(() => [])));
             const latest = (await end).find((o) => o.partition === c.partition)?.offset;
             if (latest === undefined) continue;
             this.set(

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { type Logger, pino } from "pino";
 import { InvalidArgumentError, ProtocolError } from "../errors.js";
 import type { LogService } from "../log-service.js";
@@ -20,6 +21,9 @@ import {
   openDescriptorCount,
 } from "./descriptor-limit.js";
 import { ApiKey, errorToWire, packBody } from "./protocol.js";
+import type { BrokerMetrics } from "./broker-metrics.js";
+import type { BrokerSecurity } from "./broker-security.js";
+import type { QuotaManager } from "./quota-manager.js";
 import { ServerConnection } from "./server-connection.js";
 import { encodeFrameHeader } from "./frame-codec.js";
 
@@ -63,6 +67,13 @@ export interface BrokerServerOptions {
   handshakeTimeoutMs?: number;
   /** One JSON line per connection open/close and per error. Default: silent. */
   logger?: Logger;
+  /** Logins (SCRAM-SHA-256) and ACLs enforced on every request. Default: none. */
+  security?: BrokerSecurity;
+  /** Per-principal produce and fetch byte rates. */
+  quotas?: QuotaManager;
+  metrics?: BrokerMetrics;
+  /** TLS on the listener: PEM certificate chain and private key. The address becomes tls://. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /**
@@ -136,33 +147,61 @@ export class BrokerServer {
       descriptorAdvice: () =>
         descriptorAdvice(maxConnections, broker.connections.size, broker.descriptorLimit),
       logger,
+      security: options.security,
+      brokerHandlers: options.security?.handlers(),
+      quotas: options.quotas,
+      metrics: options.metrics,
     };
+    if (options.tls !== undefined && requested.transport !== "tcp") {
+      throw new InvalidArgumentError(
+        "TLS needs a TCP address (--listen host:port), not a Unix socket",
+      );
+    }
     if (requested.transport === "unix") await removeStaleSocket(requested.path);
 
-    const server = net.createServer();
+    const server =
+      options.tls === undefined
+        ? net.createServer()
+        : tls.createServer({
+            ...options.tls,
+            handshakeTimeout: connectionOptions.handshakeTimeoutMs,
+            minVersion: "TLSv1.2",
+          });
     const broker = new BrokerServer(server, requested, maxConnections, maxConnectionsPerIp, logger);
-    server.on("connection", (socket) => {
-      if (broker.closing !== undefined) {
-        socket.destroy();
-        return;
-      }
-      broker.checkDescriptors();
-      const refusal = broker.refusal(socket);
-      if (refusal !== undefined) {
-        broker.refuse(socket, refusal);
-        return;
-      }
-      const ip = socket.remoteAddress ?? "local";
-      broker.perAddress.set(ip, (broker.perAddress.get(ip) ?? 0) + 1);
-      const conn = new ServerConnection(socket, service, connectionOptions);
-      broker.connections.add(conn);
-      void conn.closed.then(() => {
-        broker.connections.delete(conn);
-        const n = (broker.perAddress.get(ip) ?? 1) - 1;
-        if (n === 0) broker.perAddress.delete(ip);
-        else broker.perAddress.set(ip, n);
-      });
-    });
+    if (server instanceof tls.Server) {
+      // A client that fails TLS (no trust in our certificate, plain TCP) never reaches
+      // ServerConnection: say why in the log, once a second at most.
+      server.on("tlsClientError", (err) =>
+        broker.logRateLimited("tls-failed", `a TLS handshake failed: ${err.message}`),
+      );
+    }
+    server.on(
+      server instanceof tls.Server ? "secureConnection" : "connection",
+      (socket: net.Socket) => {
+        if (broker.closing !== undefined) {
+          socket.destroy();
+          return;
+        }
+        broker.checkDescriptors();
+        const refusal = broker.refusal(socket);
+        if (refusal !== undefined) {
+          broker.refuse(socket, refusal);
+          return;
+        }
+        const ip = socket.remoteAddress ?? "local";
+        broker.perAddress.set(ip, (broker.perAddress.get(ip) ?? 0) + 1);
+        const conn = new ServerConnection(socket, service, connectionOptions);
+        broker.connections.add(conn);
+        options.metrics?.connections.set(broker.connections.size);
+        void conn.closed.then(() => {
+          broker.connections.delete(conn);
+          options.metrics?.connections.set(broker.connections.size);
+          const n = (broker.perAddress.get(ip) ?? 1) - 1;
+          if (n === 0) broker.perAddress.delete(ip);
+          else broker.perAddress.set(ip, n);
+        });
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         reject(
@@ -185,7 +224,12 @@ export class BrokerServer {
     const bound = server.address();
     const actual: BrokerAddress =
       requested.transport === "tcp" && bound !== null && typeof bound === "object"
-        ? { transport: "tcp", host: requested.host, port: bound.port }
+        ? {
+            transport: "tcp",
+            host: requested.host,
+            port: bound.port,
+            ...(options.tls === undefined ? {} : { tls: true }),
+          }
         : requested;
     (broker as { address: BrokerAddress }).address = actual;
     logger.info({ event: "listening", address: formatBrokerAddress(actual) }, "broker listening");
@@ -298,7 +342,7 @@ export class BrokerServer {
   }
 
   /** Under a flood of connections one line a second per event, with how many it stands for. */
-  private logRateLimited(event: string, message: string): void {
+  logRateLimited(event: string, message: string): void {
     const count = (this.unlogged.get(event) ?? 0) + 1;
     const now = Date.now();
     if (now - (this.lastLogged.get(event) ?? 0) < RATE_LIMITED_LOG_INTERVAL_MS) {

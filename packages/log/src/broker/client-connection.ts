@@ -1,4 +1,5 @@
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { ProtocolError, type TributaryError } from "../errors.js";
 import { type BrokerAddress, formatBrokerAddress } from "./broker-address.js";
 import { FrameDecoder, checkOutgoingFrame, encodeFrameHeader } from "./frame-codec.js";
@@ -12,10 +13,15 @@ import {
   unpackBody,
 } from "./protocol.js";
 import { encodeBody } from "./body-chunks.js";
+import { SCRAM_MECHANISM, ScramClient } from "../security/scram.js";
 
 export interface ClientConnectionOptions {
   token?: string;
   clientId?: string;
+  /** Log in as this user (SCRAM-SHA-256) on a broker started with --acls. */
+  sasl?: { username: string; password: string };
+  /** For tls:// addresses: the CA that signed the broker's certificate (PEM). Default: the system's. */
+  tlsCa?: string | Buffer;
   maxFrameBytes: number;
   connectTimeoutMs: number;
 }
@@ -65,10 +71,19 @@ export class ClientConnection {
   /** Connects and handshakes; rejects with CONNECTION, TIMEOUT or AUTHENTICATION_FAILED. */
   static open(address: BrokerAddress, options: ClientConnectionOptions): Promise<ClientConnection> {
     return new Promise((resolve, reject) => {
+      const secure = address.transport === "tcp" && address.tls === true;
       const socket =
         address.transport === "unix"
           ? net.connect(address.path)
-          : net.connect(address.port, address.host);
+          : secure
+            ? tls.connect({
+                host: address.host,
+                port: address.port,
+                ca: options.tlsCa,
+                servername: net.isIP(address.host) === 0 ? address.host : undefined,
+                minVersion: "TLSv1.2",
+              })
+            : net.connect(address.port, address.host);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(
@@ -90,35 +105,52 @@ export class ClientConnection {
         );
       };
       socket.once("error", onConnectError);
-      socket.once("connect", () => {
+      socket.once(secure ? "secureConnect" : "connect", () => {
         socket.off("error", onConnectError);
         const conn = new ClientConnection(socket, address, options);
-        conn
-          .request(
-            ApiKey.Handshake,
-            {
-              version: PROTOCOL_VERSION,
-              token: options.token,
-              clientId: options.clientId,
-              maxFrameBytes: options.maxFrameBytes,
-            },
-            options.connectTimeoutMs,
-          )
-          .then(
-            (r) => {
-              clearTimeout(timer);
-              const hs = r as HandshakeResponse;
-              conn.maxFrameBytes = Math.min(conn.maxFrameBytes, hs.maxFrameBytes);
-              resolve(conn);
-            },
-            (err) => {
-              clearTimeout(timer);
-              conn.close();
-              reject(err);
-            },
-          );
+        conn.handshake(options).then(
+          () => {
+            clearTimeout(timer);
+            resolve(conn);
+          },
+          (err) => {
+            clearTimeout(timer);
+            conn.close();
+            reject(err);
+          },
+        );
       });
     });
+  }
+
+  /** The handshake, and when a user is given, SCRAM's two round trips after it. */
+  private async handshake(options: ClientConnectionOptions): Promise<void> {
+    const scram =
+      options.sasl === undefined
+        ? undefined
+        : new ScramClient(options.sasl.username, options.sasl.password);
+    const hs = (await this.request(
+      ApiKey.Handshake,
+      {
+        version: PROTOCOL_VERSION,
+        token: options.token,
+        clientId: options.clientId,
+        maxFrameBytes: options.maxFrameBytes,
+        ...(scram === undefined ? {} : { mechanism: SCRAM_MECHANISM, saslMessage: scram.first() }),
+      },
+      options.connectTimeoutMs,
+    )) as HandshakeResponse;
+    this.maxFrameBytes = Math.min(this.maxFrameBytes, hs.maxFrameBytes);
+    if (scram === undefined) return;
+    if (typeof hs.saslMessage !== "string") {
+      throw new ProtocolError("AUTHENTICATION_FAILED", "the broker did not answer the login");
+    }
+    const done = (await this.request(
+      ApiKey.SaslAuthenticate,
+      { saslMessage: scram.final(hs.saslMessage) },
+      options.connectTimeoutMs,
+    )) as { saslMessage?: unknown };
+    scram.verify(String(done.saslMessage));
   }
 
   get closed(): boolean {

@@ -1,5 +1,7 @@
 import { Packr } from "msgpackr";
 import {
+  AuthenticationError,
+  AuthorizationError,
   ClosedError,
   CorruptRecordError,
   DataDirLockedError,
@@ -66,6 +68,14 @@ export const ApiKey = {
   DescribeGroup: 15,
   ResetOffsets: 16,
   DeleteGroup: 17,
+  /** The second SCRAM message of a handshake that named a mechanism (security.ts). */
+  SaslAuthenticate: 18,
+  CreateAcls: 19,
+  DeleteAcls: 20,
+  DescribeAcls: 21,
+  UpsertUser: 22,
+  DeleteUser: 23,
+  ListUsers: 24,
   /** Server → client only: a connection-level error, after which the server closes. */
   Error: 255,
 } as const;
@@ -76,15 +86,25 @@ export const API_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(ApiKey).map(([name, key]) => [key, name]),
 );
 
+/**
+ * With `mechanism: "SCRAM-SHA-256"` the handshake carries SCRAM's client-first message in
+ * `saslMessage` and its answer the server-first; the client then sends SaslAuthenticate
+ * { saslMessage: client-final } and gets { saslMessage: server-final }. Only then may it
+ * send other requests, as the principal "User:<name>". Without a mechanism the principal
+ * is "User:ANONYMOUS".
+ */
 export interface HandshakeRequest {
   version: number;
   token?: string;
   clientId?: string;
+  mechanism?: string;
+  saslMessage?: string;
 }
 
 export interface HandshakeResponse {
   version: number;
   maxFrameBytes: number;
+  saslMessage?: string;
 }
 
 export interface WireError {
@@ -134,6 +154,8 @@ const ERROR_CLASSES: Record<string, { prototype: TributaryError }> = {
   ClosedError,
   GroupError,
   ProtocolError,
+  AuthenticationError,
+  AuthorizationError,
 };
 
 const BASE_FIELDS = new Set(["code", "retriable", "name", "message", "stack", "cause"]);

@@ -31,6 +31,10 @@ export interface RemoteLogServiceOptions {
   token?: string;
   /** Shown in the broker's connection logs. */
   clientId?: string;
+  /** Log in as this user (SCRAM-SHA-256) on a broker started with --acls. */
+  sasl?: { username: string; password: string };
+  /** For tls:// addresses: the CA that signed the broker's certificate (PEM). */
+  tlsCa?: string | Buffer;
   /** Largest frame sent or accepted; must fit the broker's. Default 64 MiB. */
   maxFrameBytes?: number;
   /** How long a request may wait for its answer (a fetch: its maxWaitMs plus this). Default 30 s. */
@@ -264,6 +268,8 @@ export class RemoteLogService implements LogService {
     return {
       token: this.options.token,
       clientId: this.options.clientId,
+      sasl: this.options.sasl,
+      tlsCa: this.options.tlsCa,
       maxFrameBytes: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
     };

@@ -206,7 +206,7 @@ export function requestHandler(apiKey: number): RequestHandler {
   if (h === undefined) {
     throw new ProtocolError(
       "UNKNOWN_REQUEST",
-      `unknown request type ${apiKey}: this broker speaks protocol version 1 (api keys 0..17); upgrade the broker or the client`,
+      `unknown request type ${apiKey}: this broker speaks protocol version 1 (api keys 0..24); upgrade the broker or the client`,
     );
   }
   return h;

@@ -18,7 +18,12 @@ import {
 } from "./protocol.js";
 import { type RequestHandler, requestBody, requestHandler } from "./request-dispatch.js";
 import { encodeBody } from "./body-chunks.js";
+import type { BrokerMetrics } from "./broker-metrics.js";
+import { ANONYMOUS, type BrokerSecurity } from "./broker-security.js";
 import { isDescriptorExhaustion } from "./descriptor-limit.js";
+import type { QuotaManager } from "./quota-manager.js";
+import { authorizeRequest, filterListAnswer } from "./request-authorization.js";
+import type { ScramServer } from "../security/scram.js";
 
 export interface ServerConnectionOptions {
   /** sha256 of the token clients must present, or undefined for no authentication. */
@@ -35,6 +40,13 @@ export interface ServerConnectionOptions {
   /** Called when a request failed because descriptors ran out; returns the advice to log. */
   descriptorAdvice: () => string;
   logger: Logger;
+  /** Logins and ACLs (tributary broker --acls); undefined: every request is allowed. */
+  security?: BrokerSecurity;
+  /** Requests served by the broker itself rather than the log (the security admin ones). */
+  brokerHandlers?: ReadonlyMap<number, RequestHandler>;
+  /** Per-principal byte rates: answers over the rate are held back. */
+  quotas?: QuotaManager;
+  metrics?: BrokerMetrics;
 }
 
 interface Request {
@@ -95,6 +107,12 @@ export class ServerConnection {
   private readingPaused = false;
   private pauseLogged = false;
   private readonly handshakeTimer: NodeJS.Timeout | undefined;
+  /** Who this connection acts for: User:<name> after a SCRAM login, else User:ANONYMOUS. */
+  private principal = ANONYMOUS;
+  /** Set between a handshake that named a mechanism and its SaslAuthenticate. */
+  private scram: ScramServer | undefined;
+  /** Reading stays paused until then: a quota holds this client back (Kafka mutes it). */
+  private throttledUntil = 0;
   readonly closed: Promise<void>;
   private readonly log: Logger;
 
@@ -180,7 +198,8 @@ export class ServerConnection {
   private onFrame(frame: Frame): void {
     if (this.closing) return;
     if (!this.handshaken) {
-      this.handshake(frame);
+      if (this.scram === undefined) this.handshake(frame);
+      else this.authenticate(frame);
       return;
     }
     let request: Request;
@@ -197,7 +216,9 @@ export class ServerConnection {
   /** Decodes a request and prices it for the budget (see pump). */
   private parse(frame: Frame): Request {
     const handler =
-      frame.apiKey === ApiKey.Handshake ? secondHandshake : requestHandler(frame.apiKey);
+      frame.apiKey === ApiKey.Handshake
+        ? secondHandshake
+        : (this.options.brokerHandlers?.get(frame.apiKey) ?? requestHandler(frame.apiKey));
     const body = requestBody(unpackBody(frame.body));
     const isFetch = frame.apiKey === ApiKey.Fetch;
     const options = body.options as { maxBytes?: unknown } | undefined;
@@ -249,7 +270,7 @@ export class ServerConnection {
       this.waiting.shift();
       this.start(request);
     }
-    const blocked = this.waiting.length > 0;
+    const blocked = this.waiting.length > 0 || this.throttledUntil > Date.now();
     if (blocked && !this.readingPaused && !this.closing) {
       this.readingPaused = true;
       this.socket.pause();
@@ -274,6 +295,7 @@ export class ServerConnection {
 
   private admits(r: Request): boolean {
     const { maxBufferedBytes, maxInFlight } = this.options;
+    if (this.throttledUntil > Date.now()) return false;
     const unsent = this.socket.writableLength;
     if (this.inFlight === 0 && unsent === 0) return true; // always one request at a time
     if (this.inFlight >= maxInFlight || unsent >= maxBufferedBytes) return false;
@@ -291,19 +313,32 @@ export class ServerConnection {
     } else this.otherReserved += reserved;
     this.requests++;
     this.inFlight++;
+    const started = performance.now();
+    const security = this.options.security;
     let call: Promise<unknown>;
     try {
+      if (security !== undefined) {
+        authorizeRequest(security.authorizer, this.principal, frame.apiKey, r.body);
+      }
       call = r.handler(this.service, r.body);
     } catch (err) {
       call = Promise.reject(err);
     }
     call
       .then(
-        (ok) => this.respond(frame.correlationId, frame.apiKey, { ok: ok ?? null }),
+        async (ok) => {
+          const answer =
+            security === undefined
+              ? ok
+              : filterListAnswer(security.authorizer, this.principal, frame.apiKey, ok);
+          await this.throttle(frame.apiKey, r.body, answer);
+          this.observe(frame.apiKey, started, "ok");
+          this.respond(frame.correlationId, frame.apiKey, { ok: answer ?? null });
+        },
         (err) => {
-          this.respond(frame.correlationId, frame.apiKey, {
-            error: this.requestError(frame.apiKey, err),
-          });
+          const wire = this.requestError(frame.apiKey, err);
+          this.observe(frame.apiKey, started, wire.code);
+          this.respond(frame.correlationId, frame.apiKey, { error: wire });
         },
       )
       .finally(() => {
@@ -315,6 +350,44 @@ export class ServerConnection {
         if (this.inFlight === 0 && this.drained !== undefined) this.drained();
         this.pump();
       });
+  }
+
+  private observe(apiKey: number, started: number, outcome: string): void {
+    this.options.metrics?.request(apiKey, (performance.now() - started) / 1000, outcome);
+  }
+
+  /**
+   * Counts a produce's or fetch's bytes (metrics, quotas) and, when the principal is over
+   * its quota, waits before the answer goes out, with reading paused meanwhile: a
+   * throttled client slows down instead of getting an error, as with Kafka's quotas.
+   */
+  private async throttle(
+    apiKey: number,
+    body: Record<string, unknown>,
+    answer: unknown,
+  ): Promise<void> {
+    const { quotas, metrics } = this.options;
+    let bytes = 0;
+    let kind: "produce" | "fetch" | undefined;
+    if (apiKey === ApiKey.Produce && body.batch instanceof Uint8Array) {
+      kind = "produce";
+      const batch = Buffer.from(body.batch.buffer, body.batch.byteOffset, body.batch.byteLength);
+      bytes = batch.length;
+      metrics?.produced(String(body.topic), batch);
+    } else if (apiKey === ApiKey.Fetch && Array.isArray(answer)) {
+      kind = "fetch";
+      for (const p of answer as { topic: string; records?: Buffer }[]) {
+        if (p.records === undefined) continue;
+        bytes += p.records.length;
+        metrics?.fetched(p.topic, p.records);
+      }
+    }
+    if (kind === undefined || quotas === undefined) return;
+    const delay = quotas.record(this.principal, kind, bytes);
+    if (delay <= 0) return;
+    this.throttledUntil = Math.max(this.throttledUntil, Date.now() + delay);
+    this.pump();
+    await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
   }
 
   private requestError(apiKey: number, err: unknown): ReturnType<typeof errorToWire> {
@@ -368,6 +441,10 @@ export class ServerConnection {
       if (typeof body.maxFrameBytes === "number" && body.maxFrameBytes >= 1024) {
         this.responseLimit = Math.min(this.responseLimit, body.maxFrameBytes);
       }
+      if (body.mechanism !== undefined) {
+        this.startLogin(frame, body);
+        return;
+      }
       this.handshaken = true;
       clearTimeout(this.handshakeTimer);
       this.decoder.setMaxFrameBytes(this.options.maxFrameBytes);
@@ -377,6 +454,60 @@ export class ServerConnection {
       };
       this.respond(frame.correlationId, ApiKey.Handshake, { ok: response });
     } catch (err) {
+      this.fatal(err, frame.correlationId);
+    }
+  }
+
+  /** A handshake that names a mechanism: answer SCRAM's server-first, then wait for the rest. */
+  private startLogin(frame: Frame, body: Record<string, unknown>): void {
+    const security = this.options.security;
+    if (security === undefined) {
+      throw new ProtocolError(
+        "AUTHENTICATION_FAILED",
+        "this broker has no users (it runs without --acls): connect without a user name",
+      );
+    }
+    if (typeof body.mechanism !== "string" || typeof body.saslMessage !== "string") {
+      throw new ProtocolError(
+        "AUTHENTICATION_FAILED",
+        "a login needs a mechanism and a saslMessage",
+      );
+    }
+    this.scram = security.scram(body.mechanism);
+    const serverFirst = this.scram.first(body.saslMessage);
+    const response: HandshakeResponse = {
+      version: PROTOCOL_VERSION,
+      maxFrameBytes: this.options.maxFrameBytes,
+      saslMessage: serverFirst,
+    };
+    this.respond(frame.correlationId, ApiKey.Handshake, { ok: response });
+  }
+
+  /** SCRAM's client-final: on a good proof the connection acts as User:<name> from now on. */
+  private authenticate(frame: Frame): void {
+    try {
+      if (frame.apiKey !== ApiKey.SaslAuthenticate) {
+        throw new ProtocolError(
+          "AUTHENTICATION_FAILED",
+          `a login must finish with SaslAuthenticate (api key ${ApiKey.SaslAuthenticate}), got api key ${frame.apiKey}`,
+        );
+      }
+      const body = requestBody(unpackBody(frame.body));
+      if (typeof body.saslMessage !== "string") {
+        throw new ProtocolError("AUTHENTICATION_FAILED", "SaslAuthenticate needs a saslMessage");
+      }
+      const { serverFinal, user } = this.scram!.final(body.saslMessage);
+      this.principal = `User:${user}`;
+      this.scram = undefined;
+      this.handshaken = true;
+      clearTimeout(this.handshakeTimer);
+      this.decoder.setMaxFrameBytes(this.options.maxFrameBytes);
+      this.log.info({ event: "login", principal: this.principal }, "client logged in");
+      this.respond(frame.correlationId, ApiKey.SaslAuthenticate, {
+        ok: { saslMessage: serverFinal },
+      });
+    } catch (err) {
+      this.log.warn({ event: "login-failed", err: (err as Error).message }, "login failed");
       this.fatal(err, frame.correlationId);
     }
   }
