@@ -44,8 +44,9 @@ export interface AppView {
 
 export interface AppsView {
   apps: AppView[];
-  /** Records of the topic that were not app statuses (skipped, counted, last one named). */
+  /** Records of the topic that were not app statuses (skipped, counted). */
   skipped: number;
+  /** A failure to read the topic, else why the last skipped record was skipped. */
   error: string | null;
 }
 
@@ -62,7 +63,10 @@ export class AppStatusReader {
   private loop: Promise<void> | null = null;
   private stopped = false;
   private skipped = 0;
+  /** The last read failure, cleared by the next good poll. */
   private error: string | null = null;
+  /** Why the last skipped record was skipped (kept: a skip is not undone by later reads). */
+  private lastSkip: string | null = null;
 
   constructor(
     private readonly log: LogClient,
@@ -98,7 +102,7 @@ export class AppStatusReader {
       };
     });
     apps.sort((a, b) => a.applicationId.localeCompare(b.applicationId));
-    return { apps, skipped: this.skipped, error: this.error };
+    return { apps, skipped: this.skipped, error: this.error ?? this.lastSkip };
   }
 
   private async run(): Promise<void> {
@@ -167,7 +171,7 @@ export class AppStatusReader {
 
   private skip(offset: number, why: string): void {
     this.skipped++;
-    this.error = `skipped the record at offset ${offset} of ${APP_STATUS_TOPIC}: ${why}`;
+    this.lastSkip = `skipped the record at offset ${offset} of ${APP_STATUS_TOPIC}: ${why}`;
   }
 }
 
