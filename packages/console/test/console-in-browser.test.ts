@@ -86,7 +86,7 @@ beforeAll(async () => {
     ],
     viewport: { width: 1400, height: 1000 },
   });
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   await context?.close();
