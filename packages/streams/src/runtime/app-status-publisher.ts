@@ -8,6 +8,9 @@ export const APP_STATUS_TOPIC = "_tributary_apps";
 /** How often a worker republishes its status. A reader takes a status older than three
  * intervals for a worker that died without saying so (SIGKILL, lost host). */
 export const APP_STATUS_INTERVAL_MS = 2000;
+/** Longest a stopping worker waits for its last status (a broker that is gone must not
+ * hold up a stop or a failure: the console then shows the worker as stale). */
+const STOP_WAIT_MS = 3000;
 
 /**
  * One worker's status, the value of a record in APP_STATUS_TOPIC (JSON, UTF-8), keyed by
@@ -70,6 +73,8 @@ export class AppStatusPublisher {
   private warn: (message: string) => void = () => {};
   private readonly restores = new Map<string, { done: number; total: number }>();
   private topicReady = false;
+  /** The topology's text and Mermaid descriptions, made once (they never change). */
+  private described: AppStatus["topology"] | null = null;
   /** Publishes that failed (each reported through `warn`). */
   failures = 0;
 
@@ -83,7 +88,10 @@ export class AppStatusPublisher {
     this.log = log;
     this.clientId = clientId;
     if (warn !== undefined) this.warn = warn;
-    this.producer = log.producer({ clientId: `${clientId}-status` });
+    this.producer = log.producer({
+      clientId: `${clientId}-status`,
+      deliveryTimeoutMs: STOP_WAIT_MS,
+    });
     this.schedule();
     this.timer = setInterval(() => this.schedule(), APP_STATUS_INTERVAL_MS);
     this.timer.unref();
@@ -98,10 +106,23 @@ export class AppStatusPublisher {
     if (this.timer === null) return;
     clearInterval(this.timer);
     this.timer = null;
-    await this.inflight;
-    const key = this.key();
-    const value = error === undefined ? null : this.encode(error);
-    await this.send(key, value);
+    const last = this.inflight.then(() =>
+      this.send(this.key(), error === undefined ? null : this.encode(error)),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      last.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), STOP_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (gaveUp) {
+      this.failures++;
+      this.warn(
+        `last app status not written to ${APP_STATUS_TOPIC} within ${STOP_WAIT_MS} ms; the console shows this worker as stale`,
+      );
+    }
     await this.producer?.close().catch(() => {});
     this.producer = null;
   }
@@ -140,7 +161,10 @@ export class AppStatusPublisher {
     const { worker } = this;
     const { topology } = worker;
     const { lag: _lag, state, tasks, ...metrics } = worker.metrics();
-    const description = topology.describe();
+    if (this.described === null) {
+      const description = topology.describe();
+      this.described = { text: description.toString(), mermaid: description.toMermaid() };
+    }
     const status: AppStatus = {
       v: 1,
       applicationId: worker.app.applicationId,
@@ -152,7 +176,7 @@ export class AppStatusPublisher {
       publishedAt: Date.now(),
       intervalMs: APP_STATUS_INTERVAL_MS,
       ...(error === undefined ? {} : { error: error.message }),
-      topology: { text: description.toString(), mermaid: description.toMermaid() },
+      topology: this.described,
       tasks: tasks.map((id) => {
         const sub = topology.subtopologies.find((s) => `${s.id}` === id.split("_")[0]);
         return {
