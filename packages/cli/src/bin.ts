@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { registerSecurityCommands } from "./commands/acls.js";
 import { registerBrokerCommand } from "./commands/broker.js";
+import { registerConsoleCommand } from "./commands/console.js";
 import { registerConsumeCommand } from "./commands/consume.js";
 import { registerDescribeCommand } from "./commands/describe.js";
 import { registerGroupsCommand } from "./commands/groups.js";
@@ -30,6 +31,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerRunCommand,
   registerInitCommand,
   registerSecurityCommands,
+  registerConsoleCommand,
 ];
 
 const USAGE_CODES = new Set([

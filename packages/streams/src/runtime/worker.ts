@@ -9,6 +9,7 @@ import {
 import type { App } from "../dsl/define-app.js";
 import { StreamsArgumentError, StreamsClosedError, WorkerFailedError } from "../errors.js";
 import type { Topology } from "../topology/topology.js";
+import { AppStatusPublisher } from "./app-status-publisher.js";
 import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
 import { TaskManager } from "./task-manager.js";
@@ -117,6 +118,7 @@ export class Worker {
   private lost: TopicPartition[] = [];
   private restored = 0;
   private restoredMark = new Map<string, number>();
+  private readonly status = new AppStatusPublisher(this);
   private settle!: { resolve: () => void; reject: (e: Error) => void };
   /** Settles when the worker has stopped: resolves after `stop()`, rejects on failure. */
   readonly done: Promise<void>;
@@ -207,6 +209,7 @@ export class Worker {
         },
       });
       await this.consumer.subscribe(sources);
+      this.status.start(log, clientId, options.warn);
     } catch (e) {
       this.state = "failed";
       await this.release();
@@ -282,6 +285,7 @@ export class Worker {
       this.leaving = true;
       await consumer.close();
       await manager.closeAll();
+      await this.status.stop();
       await this.release();
       this.state = "stopped";
       this.settle.resolve();
@@ -334,6 +338,7 @@ export class Worker {
     // Nothing is committed past the failure: the listener skips its commit while failed.
     await this.manager?.closeAll().catch(() => {});
     await this.consumer?.close().catch(() => {});
+    await this.status.stop(err);
     await this.release();
     this.options.onError?.(err);
     this.settle.reject(err);
@@ -349,6 +354,7 @@ export class Worker {
     const mark = this.restoredMark.get(key) ?? 0;
     this.restored += done >= mark ? done - mark : done;
     this.restoredMark.set(key, done >= total ? 0 : done);
+    this.status.restoreProgress(taskId, store, done, total);
     this.options.onRestore?.({ taskId, store, done, total });
   }
 }
