@@ -151,12 +151,7 @@ describe("the packages, installed outside the repository", () => {
     run("npx", ["tributary", "topics", "create", "text-lines", "--partitions", "2"], app);
     run("npx", ["tributary", "topics", "create", "word-counts", "--partitions", "2"], app);
     const lines = ["to be or not to be", "to do is to be", "do be do be do"];
-    run(
-      "npx",
-      ["tributary", "produce", "text-lines"],
-      app,
-      lines.join("\n"),
-    );
+    run("npx", ["tributary", "produce", "text-lines"], app, lines.join("\n"));
     run("npx", ["tributary", "run", "src/app.ts", "--until-caught-up", "--progress", "plain"], app);
     const consumed = run(
       "npx",

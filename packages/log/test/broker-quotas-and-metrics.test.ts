@@ -93,7 +93,9 @@ describe("broker metrics", () => {
     );
     expect(lag[0]! + lag[1]!).toBe(produced - consumed);
     // 97 keys in every send land in both partitions: one Produce request per partition.
-    expect(sample(text, 'tributary_broker_requests_total{api="Produce",outcome="ok"}')).toBe(20 * 2);
+    expect(sample(text, 'tributary_broker_requests_total{api="Produce",outcome="ok"}')).toBe(
+      20 * 2,
+    );
     expect(text).toMatch(
       /^tributary_broker_request_duration_seconds_bucket\{le="0\.005",api="Produce"\} \d+/m,
     );

@@ -68,7 +68,6 @@ export class BrokerMetrics {
               end = service.listOffsets(c.topic, "latest").catch(() => []);
               ends.set(c.topic, end);
             }
-            ends.set(c.topic, (end = service.listOffsets(c.topic, "latest").catch(() => [])));
             const latest = (await end).find((o) => o.partition === c.partition)?.offset;
             if (latest === undefined) continue;
             this.set(
