@@ -1,8 +1,7 @@
-import type { Consumer, GroupState } from "@tributary/log";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { GroupState } from "@tributary/log";
+import { describe, expect, it } from "vitest";
 import { groupStateOf } from "../src/group-state.js";
-import type { KafkaLog } from "../src/kafka-log.js";
-import { dropNamespace, openTestLog, uniqueNamespace } from "./kafka-helpers.js";
+import { pollUntil, suiteLog } from "./kafka-helpers.js";
 
 /** Every value of Kafka's org.apache.kafka.common.GroupState, as the broker spells it. */
 const KAFKA_STATES: [string, GroupState][] = [
@@ -41,32 +40,15 @@ describe("a Kafka group's state as LogClient reports it", () => {
   });
 
   describe("on the broker", () => {
-    const namespace = uniqueNamespace("gst");
-    let log: KafkaLog;
-    const consumers: Consumer[] = [];
-
-    beforeAll(async () => {
-      log = await openTestLog(namespace);
-    });
-    afterAll(async () => {
-      await Promise.all(consumers.map((c) => c.close().catch(() => {})));
-      await log.close();
-      await dropNamespace(namespace);
-    });
+    const suite = suiteLog("gst");
 
     it("reports a live group that is rebalancing as PreparingRebalance, then Stable", async () => {
+      const { log } = suite;
       await log.admin.createTopic("words", { partitions: 2 });
-      const member = () => {
-        const c = log.consumer({ groupId: "counters", sessionTimeoutMs: 30_000 });
-        consumers.push(c);
-        return c;
-      };
+      const member = () => suite.consumer({ groupId: "counters", sessionTimeoutMs: 30_000 });
       const a = member();
       await a.subscribe(["words"]);
-      await until("a owning both partitions", async () => {
-        await a.poll({ maxWaitMs: 50 });
-        return a.assignment().length === 2 ? true : undefined;
-      });
+      await pollUntil(a, () => a.assignment().length === 2, "a owning both partitions");
       expect((await log.admin.describeGroup("counters")).state).toBe("Stable");
 
       // b joins; the group waits in PreparingRebalance until a (not polling) rejoins.
@@ -83,15 +65,9 @@ describe("a Kafka group's state as LogClient reports it", () => {
       expect(listed?.state).toBe("PreparingRebalance");
 
       // a rejoins on its next poll: the group settles with both members.
-      await until("both members sharing the partitions", async () => {
-        await a.poll({ maxWaitMs: 50 });
-        return a.assignment().length === 1 ? true : undefined;
-      });
+      await pollUntil(a, () => a.assignment().length === 1, "both members sharing the partitions");
       await joining;
-      await until("b owning a partition", async () => {
-        await b.poll({ maxWaitMs: 50 });
-        return b.assignment().length === 1 ? true : undefined;
-      });
+      await pollUntil(b, () => b.assignment().length === 1, "b owning a partition");
       const settled = await log.admin.describeGroup("counters");
       expect(settled.state).toBe("Stable");
       expect(settled.members).toHaveLength(2);
