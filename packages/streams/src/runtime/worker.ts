@@ -194,8 +194,8 @@ export class Worker {
             try {
               await manager.onRevoked(partitions);
             } catch (e) {
-              if (!isFenced(e)) throw e;
-              this.options.warn?.(`commit on revocation fenced (${errorText(e)}); closing tasks`);
+              if (!isFenced(e) && !isRebalancing(e)) throw e;
+              this.options.warn?.(`commit on revocation refused (${errorText(e)}); closing tasks`);
               await manager.closeAll();
             }
           },
@@ -303,12 +303,18 @@ export class Worker {
       // Fenced: a rebalance gave our partitions away while we worked. Their tasks are
       // someone else's now; close them without committing and rejoin (Kafka's
       // TaskMigratedException). What they processed is processed again by the new owner.
-      if (
-        e instanceof GroupError &&
-        (e.code === "ILLEGAL_GENERATION" || e.code === "UNKNOWN_MEMBER")
-      ) {
-        this.options.warn?.(`commit fenced (${e.message}); closing tasks and rejoining`);
+      if (isFenced(e)) {
+        this.options.warn?.(`commit fenced (${errorText(e)}); closing tasks and rejoining`);
         await manager.closeAll();
+        return;
+      }
+      // The group is completing a rebalance: the tasks are still ours and keep their
+      // uncommitted positions, which the next commit (on the interval, or on revocation
+      // when the rebalance takes them) carries, as Kafka Streams does. Failing here made
+      // the restarted worker reprocess everything since the last commit on top of stores
+      // that already held it, once per failed commit.
+      if (isRebalancing(e)) {
+        this.options.warn?.(`commit deferred (${errorText(e)}); the next commit carries it`);
         return;
       }
       throw e;
@@ -357,6 +363,10 @@ function isFenced(e: unknown): boolean {
   return (
     e instanceof GroupError && (e.code === "ILLEGAL_GENERATION" || e.code === "UNKNOWN_MEMBER")
   );
+}
+
+function isRebalancing(e: unknown): boolean {
+  return e instanceof GroupError && e.code === "REBALANCE_IN_PROGRESS";
 }
 
 function errorText(e: unknown): string {
