@@ -195,7 +195,9 @@ export class Worker {
               await manager.onRevoked(partitions);
             } catch (e) {
               if (!isFenced(e) && !isRebalancing(e)) throw e;
-              this.options.warn?.(`commit on revocation refused (${errorText(e)}); closing tasks`);
+              this.options.warn?.(
+                `commit on revocation refused (${errorText(e)}); closing tasks${repeated(manager)}`,
+              );
               await manager.closeAll();
             }
           },
@@ -304,7 +306,9 @@ export class Worker {
       // someone else's now; close them without committing and rejoin (Kafka's
       // TaskMigratedException). What they processed is processed again by the new owner.
       if (isFenced(e)) {
-        this.options.warn?.(`commit fenced (${errorText(e)}); closing tasks and rejoining`);
+        this.options.warn?.(
+          `commit fenced (${errorText(e)}); closing tasks and rejoining${repeated(manager)}`,
+        );
         await manager.closeAll();
         return;
       }
@@ -325,6 +329,9 @@ export class Worker {
     if (this.lost.length === 0) return;
     const lost = this.lost;
     this.lost = [];
+    this.options.warn?.(
+      `${lost.length} partitions lost (the group dropped this worker: its session expired); closing their tasks${repeated(this.manager!)}`,
+    );
     for (const tp of lost) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
     await this.manager?.onLost(lost);
   }
@@ -367,6 +374,14 @@ function isFenced(e: unknown): boolean {
 
 function isRebalancing(e: unknown): boolean {
   return e instanceof GroupError && e.code === "REBALANCE_IN_PROGRESS";
+}
+
+/** What closing the tasks without a commit leaves to be processed again, for a warning. */
+function repeated(manager: TaskManager): string {
+  const what = manager.uncommitted();
+  return what === ""
+    ? ""
+    : `; processed since the last commit, to be processed again (at-least-once): ${what}`;
 }
 
 function errorText(e: unknown): string {
