@@ -2,7 +2,8 @@
 # The crash tests with many more SIGKILL rounds than `npm test` runs: the log's appender
 # (no acknowledged record lost, none duplicated, order kept), the state store's committer
 # (always a whole commit at or after the last ack), and the stateful worker (state
-# restored from the changelog, no input lost). Bounded: each loop stops at its round count
+# restored from the changelog, no input lost; word-count workers repeat no more than
+# their uncommitted tails). Bounded: each loop stops at its round count
 # or its time budget, whichever comes first. Needs `npm run build` first.
 #
 #   scripts/fault-loops.sh [report.json]
@@ -17,4 +18,5 @@ exec npx vitest run \
   packages/log/test/crash-recovery.test.ts \
   packages/state/test/crash-restore.test.ts \
   packages/streams/test/worker-crash-restore.test.ts \
+  packages/streams/test/worker-kill-repeats-only-uncommitted-tail.test.ts \
   --reporter=default --reporter=json --outputFile.json="$report"
