@@ -2,9 +2,10 @@
 # The crash tests with many more SIGKILL rounds than `npm test` runs: the log's appender
 # (no acknowledged record lost, none duplicated, order kept), the state store's committer
 # (always a whole commit at or after the last ack), and the stateful worker (state
-# restored from the changelog, no input lost), and the broker against hostile clients at
-# the size (20,000 idle and 5,000 never-handshaking connections, one client that
-# never reads; `npm test` runs 2,000 and 500). Bounded: each loop stops at its round count
+# restored from the changelog, no input lost; word-count workers repeat no more than
+# their uncommitted tails), and the broker against hostile clients at the size
+# (20,000 idle and 5,000 never-handshaking connections, one client that never reads;
+# `npm test` runs 2,000 and 500). Bounded: each loop stops at its round count
 # or its time budget, whichever comes first. Needs `npm run build` first.
 #
 #   scripts/fault-loops.sh [report.json]
@@ -22,4 +23,5 @@ exec npx vitest run \
   packages/state/test/crash-restore.test.ts \
   packages/streams/test/worker-crash-restore.test.ts \
   packages/log/test/broker-hostile-clients.test.ts \
+  packages/streams/test/worker-kill-repeats-only-uncommitted-tail.test.ts \
   --reporter=default --reporter=json --outputFile.json="$report"

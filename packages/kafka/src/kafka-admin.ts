@@ -6,7 +6,6 @@ import {
   type GroupDescription,
   type GroupOffsetDescription,
   type GroupOverview,
-  type GroupState,
   InvalidArgumentError,
   isInternalTopic,
   type OffsetResetPlanRow,
@@ -20,6 +19,7 @@ import {
   validateGroupId,
 } from "@tributary/log";
 import { fromKafkaError, kafkaErrorId } from "./errors.js";
+import { groupStateOf } from "./group-state.js";
 import type { KafkaCluster } from "./kafka-cluster.js";
 import { DESCRIBED_CONFIG_NAMES, fromKafkaConfigs, toKafkaConfigs } from "./topic-configs.js";
 
@@ -30,14 +30,6 @@ const LATEST = -1n;
 const TOPIC_RESOURCE = 2;
 /** How long admin calls wait for the cluster to show a topic created or deleted. */
 const METADATA_SETTLE_MS = 15_000;
-
-const GROUP_STATES: Record<string, GroupState> = {
-  PREPARING_REBALANCE: "PreparingRebalance",
-  COMPLETING_REBALANCE: "CompletingRebalance",
-  STABLE: "Stable",
-  DEAD: "Dead",
-  EMPTY: "Empty",
-};
 
 /**
  * LogClient's Admin over Kafka's admin APIs. Kafka applies topic creation and deletion
@@ -241,7 +233,7 @@ export class KafkaAdmin implements Admin {
           const d = described.get(id);
           return {
             groupId: this.cluster.local(id)!,
-            state: GROUP_STATES[d?.state ?? "EMPTY"] ?? "Empty",
+            state: d === undefined ? "Empty" : groupStateOf(d.state, d.members.size),
             members: d?.members.size ?? 0,
           };
         })
@@ -293,7 +285,7 @@ export class KafkaAdmin implements Admin {
     }));
     return {
       groupId,
-      state: GROUP_STATES[group?.state ?? "DEAD"] ?? "Dead",
+      state: groupStateOf(group?.state, group?.members.size ?? 0),
       generation: -1,
       assignor: group?.protocol ? group.protocol : null,
       members,

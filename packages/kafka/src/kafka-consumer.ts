@@ -5,6 +5,7 @@ import {
   type Consumer,
   type ConsumerOptions,
   type FetchedPartition,
+  GroupError,
   InvalidArgumentError,
   type LogRecord,
   OffsetOutOfRangeError,
@@ -234,6 +235,15 @@ export class KafkaConsumer implements Consumer {
     // In group mode the commit is fenced by the generation this member joined; a manual
     // consumer commits as Kafka's simple consumer (generation -1, no member id).
     const grouped = this.subscription !== null;
+    if (grouped && (this.member.generationId < 0 || this.member.memberId === "")) {
+      // Dropped by the coordinator (or not joined yet): sent without a generation, Kafka
+      // would take this as a simple consumer's commit whenever the group is empty, and a
+      // zombie's old positions would overwrite what the partitions' next owner committed.
+      throw new GroupError(
+        "UNKNOWN_MEMBER",
+        `commit offsets of group '${this.options.groupId}' refused: this consumer is not a member of the group now (its session expired or it has not joined); poll() rejoins, then commit what the new assignment gives`,
+      );
+    }
     const generation = grouped ? this.member.generationId : -1;
     const memberId = grouped ? this.member.memberId : "";
     const wireGroupId = this.wireGroupId;

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import type { Consumer, ConsumerOptions } from "@tributary/log";
+import { afterAll, beforeAll } from "vitest";
 import { KafkaLog } from "../src/kafka-log.js";
 
 /**
@@ -36,5 +38,53 @@ export async function dropNamespace(namespace: string): Promise<void> {
       await log.admin.deleteTopic(t).catch(() => undefined);
   } finally {
     await log.close();
+  }
+}
+
+/**
+ * A KafkaLog in a namespace of its own for the tests of one describe block: opened before
+ * them; consumers made with `consumer()` are closed, the log too, and the namespace
+ * dropped after them.
+ */
+export function suiteLog(prefix: string): {
+  readonly log: KafkaLog;
+  consumer(options: ConsumerOptions): Consumer;
+} {
+  const namespace = uniqueNamespace(prefix);
+  let log: KafkaLog | undefined;
+  const consumers: Consumer[] = [];
+  beforeAll(async () => {
+    log = await openTestLog(namespace);
+  });
+  afterAll(async () => {
+    await Promise.all(consumers.map((c) => c.close().catch(() => {})));
+    await log?.close();
+    await dropNamespace(namespace);
+  });
+  return {
+    get log() {
+      if (log === undefined) throw new Error("suiteLog: the log opens in beforeAll");
+      return log;
+    },
+    consumer(options) {
+      const c = this.log.consumer(options);
+      consumers.push(c);
+      return c;
+    },
+  };
+}
+
+/** Polls `consumer` until `done()` holds (bounded: throws naming `what`). */
+export async function pollUntil(
+  consumer: Consumer,
+  done: () => boolean,
+  what: string,
+  ms = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    await consumer.poll({ maxWaitMs: 50 });
+    if (done()) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${ms} ms`);
   }
 }

@@ -7,6 +7,7 @@ import {
   tableScenario,
   wordCountScenario,
 } from "../../streams/test/worker-scenarios.js";
+import { killRepeatScenario } from "../../streams/test/worker-kill-repeat-scenario.js";
 import { kafkaBackend } from "./kafka-streams-backend.js";
 import { kafkaBrokers } from "./kafka-helpers.js";
 
@@ -37,6 +38,13 @@ describe("streams workers on Apache Kafka", () => {
   }, async () => {
     backend = await kafkaBackend("crash");
     await crashRestoreScenario(backend, { kills: 4, sessionMs: 2000 });
+  });
+
+  it("word-count workers killed with SIGKILL while lines arrive count twice no more words than the uncommitted tails at the kills and the repeats dropped workers reported", {
+    timeout: 240_000,
+  }, async () => {
+    backend = await kafkaBackend("kill");
+    await killRepeatScenario(backend, { kills: 3, sessionMs: 3000, historyLines: 6000 });
   });
 
   it("count page views in tumbling windows and sessions like the reference; late views count or drop as on the broker", {

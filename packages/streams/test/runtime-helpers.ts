@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connectBroker, type LogClient, type ProducerRecord, type Serde } from "@tributary/log";
+import { afterAll, beforeAll } from "vitest";
 import {
   type ChildProc,
   eventually,
@@ -172,4 +173,33 @@ export function sameMap<K, V>(a: Map<K, V>, b: Map<K, V>): boolean {
     if (!b.has(k) || JSON.stringify(b.get(k)) !== JSON.stringify(v)) return false;
   }
   return true;
+}
+
+/**
+ * For tests that run a worker in this process: a broker process in a fresh temp dir and a
+ * client of it, started before the file's tests and stopped (the dir deleted) after them.
+ * `root` is the temp dir, for the workers' state.
+ */
+export function brokerPerFile(prefix: string): { readonly log: LogClient; readonly root: string } {
+  let broker: ChildProc | undefined;
+  let log: LogClient | undefined;
+  const root = tempDir(prefix);
+  beforeAll(async () => {
+    const b = await startBrokerProcess(`${root}/broker`);
+    broker = b.proc;
+    log = await connectBroker(b.address);
+  });
+  afterAll(async () => {
+    await log?.close();
+    broker?.kill("SIGTERM");
+    await broker?.exited;
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  return {
+    get log() {
+      if (log === undefined) throw new Error("brokerPerFile: the broker starts in beforeAll");
+      return log;
+    },
+    root,
+  };
 }

@@ -1,16 +1,7 @@
-import fs from "node:fs";
-import { connectBroker, type LogClient, Serdes } from "@tributary/log";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Serdes } from "@tributary/log";
+import { describe, expect, it } from "vitest";
 import { defineApp, runWorker } from "../src/index.js";
-import {
-  type ChildProc,
-  produce,
-  readTopic,
-  sameMap,
-  startBrokerProcess,
-  tempDir,
-  waitForTable,
-} from "./runtime-helpers.js";
+import { brokerPerFile, produce, readTopic, sameMap, waitForTable } from "./runtime-helpers.js";
 
 // The worker runs in this process (so the test can set cacheMaxBytes) over a real broker
 // process, with RocksDB stores in a temp dir. The reference is a plain loop.
@@ -19,23 +10,7 @@ const str = Serdes.string();
 const json = Serdes.json<number | null>();
 const KEYS = 10;
 const UPDATES = 10_000;
-let broker: ChildProc;
-let log: LogClient;
-let root = "";
-
-beforeAll(async () => {
-  root = tempDir("rc");
-  const b = await startBrokerProcess(`${root}/broker`);
-  broker = b.proc;
-  log = await connectBroker(b.address);
-});
-
-afterAll(async () => {
-  await log?.close();
-  broker?.kill("SIGTERM");
-  await broker?.exited;
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const broker = brokerPerFile("rc");
 
 /**
  * counts per key (a grouped-stream aggregation) → `<id>-counts`, and their sum over every
@@ -43,6 +18,7 @@ afterAll(async () => {
  * adds the new one, so it is right only if every forwarded old value is) → `<id>-total`.
  */
 async function run(id: string, cacheMaxBytes: number | undefined) {
+  const { log, root } = broker;
   const input = `${id}-in`;
   await log.admin.createTopic(input, { partitions: 2 });
   await log.admin.createTopic(`${id}-counts`, { partitions: 2 });

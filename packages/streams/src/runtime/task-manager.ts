@@ -79,6 +79,9 @@ export class TaskManager {
   /** Records processed, for metrics. */
   processed = 0;
   commits = 0;
+  /** Records processed since the last commit, per source topic: what a close without a
+   * commit leaves to be processed again. */
+  private readonly sinceCommit = new Map<string, number>();
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -152,6 +155,7 @@ export class TaskManager {
       this.tasks.delete(t.id);
       await this.close(t);
     }
+    this.sinceCommit.clear();
   }
 
   /**
@@ -283,6 +287,7 @@ export class TaskManager {
   ): void {
     t.task.processBatch(topic, partition, records);
     this.processed += records.length;
+    this.sinceCommit.set(topic, (this.sinceCommit.get(topic) ?? 0) + records.length);
     const key = topicPartitionKey(topic, partition);
     if (!t.progressed.has(key)) t.progressed.set(key, { topic, partition });
   }
@@ -339,8 +344,20 @@ export class TaskManager {
     }
     if (offsets.length > 0) await consumer.commit(offsets);
     for (const t of tasks) t.progressed.clear();
+    this.sinceCommit.clear();
     this.commits++;
     return offsets.length;
+  }
+
+  /**
+   * Records processed since the last commit, per source topic ("topic: n, …"; "" when
+   * none): a close without a commit leaves them to be processed again, and says so.
+   */
+  uncommitted(): string {
+    return [...this.sinceCommit]
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      .map(([topic, n]) => `${topic}: ${n}`)
+      .join(", ");
   }
 
   /** Closes every task, suspended ones too, without committing. */
@@ -349,6 +366,7 @@ export class TaskManager {
     this.tasks.clear();
     this.suspended.clear();
     this.byPartition.clear();
+    this.sinceCommit.clear();
     const errors: unknown[] = [];
     for (const t of all) await this.close(t).catch((e) => errors.push(e));
     if (errors.length > 0) throw errors[0];

@@ -196,8 +196,10 @@ export class Worker {
             try {
               await manager.onRevoked(partitions);
             } catch (e) {
-              if (!isFenced(e)) throw e;
-              this.options.warn?.(`commit on revocation fenced (${errorText(e)}); closing tasks`);
+              if (!isFenced(e) && !isRebalancing(e)) throw e;
+              this.options.warn?.(
+                `commit on revocation refused (${errorText(e)}); closing tasks${repeated(manager)}`,
+              );
               await manager.closeAll();
             }
           },
@@ -307,12 +309,20 @@ export class Worker {
       // Fenced: a rebalance gave our partitions away while we worked. Their tasks are
       // someone else's now; close them without committing and rejoin (Kafka's
       // TaskMigratedException). What they processed is processed again by the new owner.
-      if (
-        e instanceof GroupError &&
-        (e.code === "ILLEGAL_GENERATION" || e.code === "UNKNOWN_MEMBER")
-      ) {
-        this.options.warn?.(`commit fenced (${e.message}); closing tasks and rejoining`);
+      if (isFenced(e)) {
+        this.options.warn?.(
+          `commit fenced (${errorText(e)}); closing tasks and rejoining${repeated(manager)}`,
+        );
         await manager.closeAll();
+        return;
+      }
+      // The group is completing a rebalance: the tasks are still ours and keep their
+      // uncommitted positions, which the next commit (on the interval, or on revocation
+      // when the rebalance takes them) carries, as Kafka Streams does. Failing here made
+      // the restarted worker reprocess everything since the last commit on top of stores
+      // that already held it, once per failed commit.
+      if (isRebalancing(e)) {
+        this.options.warn?.(`commit deferred (${errorText(e)}); the next commit carries it`);
         return;
       }
       throw e;
@@ -323,6 +333,9 @@ export class Worker {
     if (this.lost.length === 0) return;
     const lost = this.lost;
     this.lost = [];
+    this.options.warn?.(
+      `${lost.length} partitions lost (the group dropped this worker: its session expired); closing their tasks${repeated(this.manager!)}`,
+    );
     for (const tp of lost) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
     await this.manager?.onLost(lost);
   }
@@ -363,6 +376,18 @@ function isFenced(e: unknown): boolean {
   return (
     e instanceof GroupError && (e.code === "ILLEGAL_GENERATION" || e.code === "UNKNOWN_MEMBER")
   );
+}
+
+function isRebalancing(e: unknown): boolean {
+  return e instanceof GroupError && e.code === "REBALANCE_IN_PROGRESS";
+}
+
+/** What closing the tasks without a commit leaves to be processed again, for a warning. */
+function repeated(manager: TaskManager): string {
+  const what = manager.uncommitted();
+  return what === ""
+    ? ""
+    : `; processed since the last commit, to be processed again (at-least-once): ${what}`;
 }
 
 function errorText(e: unknown): string {
