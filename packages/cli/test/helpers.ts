@@ -172,3 +172,17 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 300));
   }
 }
+
+/** A topology file (for appDir()) that upper-cases the values of topic "in" into "out". */
+export const UPPER_APP = `
+import { Serdes, defineApp } from "@tributary/streams";
+const str = Serdes.string();
+export default defineApp({
+  applicationId: "upper",
+  topology: (b) => {
+    b.stream<string | null, string>("in", { keySerde: str, valueSerde: str })
+      .mapValues((v) => v.toUpperCase())
+      .to("out", { keySerde: str, valueSerde: str });
+  },
+});
+`;
