@@ -45,7 +45,8 @@ export function runCli(
     cwd: options.cwd ?? CLI_DIR,
     input: options.input ?? "",
     encoding: "utf8",
-    timeout: options.timeoutMs ?? 60_000,
+    // A guard against a hung command; the tests' bounds are the vitest timeouts.
+    timeout: options.timeoutMs ?? 240_000,
     maxBuffer: 64 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -162,7 +163,7 @@ export function appDir(): string {
 export async function eventually<T>(
   what: string,
   check: () => T | undefined | Promise<T | undefined>,
-  ms = 45_000,
+  ms = 120_000,
 ): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
