@@ -163,7 +163,7 @@ export function appDir(): string {
 export async function eventually<T>(
   what: string,
   check: () => T | undefined | Promise<T | undefined>,
-  ms = 120_000,
+  ms = 180_000,
 ): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {

@@ -68,7 +68,7 @@ describe("tributary run reports what it did not turn into output", () => {
     });
 
     const args = ["run", file, "--until-caught-up", "--progress", "plain", "--data", data];
-    const failing = runCli([...args, "--fail-on-drop"], { timeoutMs: 180_000 });
+    const failing = runCli([...args, "--fail-on-drop"]);
     expect(failing.status, failing.stderr).toBe(1);
     expect(failing.stderr).toMatch(
       /stopped app drops: processed 202 records; 20 dead-lettered to 'drops-dlq', 1 of them undecodable; 62 dropped as late \(their window had closed\)/,
@@ -83,12 +83,12 @@ describe("tributary run reports what it did not turn into output", () => {
 
     // Without the flag the same counts are reported and the run exits 0.
     cli(["reset", "--app", "drops", "--to-earliest", "--data", data]);
-    const passing = runCli(args, { timeoutMs: 180_000 });
+    const passing = runCli(args);
     expect(passing.status, passing.stderr).toBe(0);
     expect(passing.stderr).toMatch(
       /20 dead-lettered to 'drops-dlq', 1 of them undecodable; 62 dropped as late/,
     );
-  }, 400_000);
+  });
 
   it("shows the real lag while the only worker waits in a restart backoff", async () => {
     const data = tempDir();
@@ -118,25 +118,18 @@ if (process.argv.includes("_worker") && fs.existsSync(${JSON.stringify(marker)})
       "--data",
       data,
     ]);
-    await eventually(
-      "a progress line with the whole input as lag while the worker is down",
-      () => {
-        const down = run.stderr().indexOf("restarting in");
-        if (down < 0) return undefined;
-        return /progress: workers=\d\/1 .* lag=1000\b/.test(run.stderr().slice(down))
-          ? true
-          : undefined;
-      },
-      120_000,
-    );
+    await eventually("a progress line with the whole input as lag while the worker is down", () => {
+      const down = run.stderr().indexOf("restarting in");
+      if (down < 0) return undefined;
+      return /progress: workers=\d\/1 .* lag=1000\b/.test(run.stderr().slice(down))
+        ? true
+        : undefined;
+    });
     fs.rmSync(marker);
-    await eventually(
-      "the lag to fall to 0 once the worker runs",
-      () =>
-        /progress: workers=1\/1 .*processed=1000 .*lag=0\b/.test(run.stderr()) ? true : undefined,
-      120_000,
+    await eventually("the lag to fall to 0 once the worker runs", () =>
+      /progress: workers=1\/1 .*processed=1000 .*lag=0\b/.test(run.stderr()) ? true : undefined,
     );
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
-  }, 300_000);
+  });
 });

@@ -67,9 +67,7 @@ describe("tributary run", () => {
     );
     cli(["topics", "create", "in", "--data", data]);
     cli(["topics", "create", "out", "--data", data]);
-    const r = runCli(["run", path.join(apps, "dies.ts"), "--max-restarts", "2", "--data", data], {
-      timeoutMs: 90_000,
-    });
+    const r = runCli(["run", path.join(apps, "dies.ts"), "--max-restarts", "2", "--data", data]);
     expect(r.status).toBe(1);
     const last = r.stderr.trim().split("\n").at(-1)!;
     expect(last).toMatch(
