@@ -61,6 +61,19 @@ describe("reset and history", () => {
       /^titles\s+[01]\s+\d+\s+→\s+0\s+table input: re-read from the earliest offset$/m,
     );
     expect(plan).toMatch(/^orders\s+[01]\s+(\d+)\s+→\s+\1$/m);
+    // --tables-from same: the table input would move to its end with the stream input.
+    const same = cli([
+      "reset",
+      file,
+      "--by-duration",
+      "PT1H",
+      "--tables-from",
+      "same",
+      "--dry-run",
+      "--data",
+      data,
+    ]);
+    expect(same).toMatch(/^titles\s+[01]\s+(\d+)\s+→\s+\1$/m);
     cli(["reset", file, "--by-duration", "PT1H", "--data", data]);
 
     cli(["produce", "orders", "--format", "json", "--data", data], {
