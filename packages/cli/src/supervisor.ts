@@ -176,6 +176,7 @@ export class Supervisor {
   private remaining: number | undefined;
   /** The committed lag, while some worker is not reporting its own (null: all are). */
   private lagWhileDown: number | null = null;
+  private checkingLag = false;
 
   private async onTick(): Promise<void> {
     const tracker = this.options.tracker;
@@ -215,8 +216,6 @@ export class Supervisor {
       this.checkingLag = false;
     }
   }
-
-  private checkingLag = false;
 
   /** Totals over every worker process of the run, the ones that died included. */
   totals(): RunTotals {
