@@ -88,6 +88,18 @@ describe("produce says which input lines are stored and how to resume", () => {
     expect(stored).toEqual(Array.from({ length: stored.length }, (_, i) => i + 1));
   });
 
+  it("a send the log refuses says which lines are stored and where to resume", () => {
+    const data = tempDir();
+    cli(["topics", "create", "t", "--config", "max.message.bytes=1000", "--data", data]);
+    const input = ["a", "b", "x".repeat(5000), "c"].join("\n");
+    const r = runCli(["produce", "t", "--batch-size", "1", "--data", data], { input });
+    expect(r.status).toBe(1);
+    expect(expectOneLineError(r)).toMatch(
+      /exceeds max.message.bytes=1000.*; input lines 1–2 stored, line 3 not: resume with --skip 2$/,
+    );
+    expect(cli(["consume", "t", "--data", data])).toBe("a\nb\n");
+  });
+
   it("warns when records are stamped older than the topic's retention, not when it keeps history", () => {
     const data = tempDir();
     cli(["topics", "create", "t", "--data", data]);
