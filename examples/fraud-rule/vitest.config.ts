@@ -4,6 +4,6 @@ export default defineProject({
   test: {
     name: "example-fraud-rule",
     include: ["test/**/*.test.ts"],
-    testTimeout: 120_000,
+    testTimeout: 600_000,
   },
 });

@@ -4,6 +4,6 @@ export default defineProject({
   test: {
     name: "example-log-demo",
     include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
+    testTimeout: 600_000,
   },
 });

@@ -17,7 +17,7 @@ function tributary(args: string[], input = ""): string {
     input,
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
-    timeout: 100_000,
+    timeout: 240_000, // a hang guard, not an expected duration (loaded machines)
   });
   if (r.status !== 0) {
     throw new Error(`tributary ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
@@ -77,7 +77,18 @@ describe("fraud rule (README: Run it)", () => {
     const broker = await startBroker(data);
     try {
       for (const t of ["logins", "payments", "fraud-alerts"]) {
-        tributary(["topics", "create", t, "--partitions", "2", "--data", data]);
+        // retention.ms=-1: the generated history is stamped in 2024
+        tributary([
+          "topics",
+          "create",
+          t,
+          "--partitions",
+          "2",
+          "--config",
+          "retention.ms=-1",
+          "--data",
+          data,
+        ]);
       }
       const lines = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n");
       const produce = ["--format", "json", "--value-serde", "json", "--data", data];

@@ -14,7 +14,7 @@ function run(): string {
   return execFileSync(process.execPath, [main], {
     env: { ...process.env, TRIBUTARY_DATA: dataDir },
     encoding: "utf8",
-    timeout: 50_000,
+    timeout: 240_000, // a hang guard, not an expected duration (loaded machines)
   });
 }
 

@@ -2,7 +2,7 @@
  * `npm start` at the top of the repo: word count end to end on the embedded default, with
  * the real `tributary` command doing every step, as a user would type them:
  *   1. tributary broker on a fresh data dir (a temp dir, removed at the end);
- *   2. tributary topics create text-lines / word-counts (2 partitions each);
+ *   2. tributary topics create text-lines / word-counts (2 partitions each, kept forever);
  *   3. tributary produce text-lines --format json  < the generator's lines;
  *   4. tributary run src/app.ts --workers 2 --until-caught-up (the TypeScript file as is);
  *   5. tributary consume word-counts: the derived stream, and the final top words;
@@ -66,8 +66,11 @@ async function main(): Promise<number> {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-word-count-"));
   const broker = await startBroker(data);
   try {
-    tributary(["topics", "create", "text-lines", "--partitions", "2", "--data", data]);
-    tributary(["topics", "create", "word-counts", "--partitions", "2", "--data", data]);
+    // The generated history is stamped in 2024: topics that keep it (the default, 7 days
+    // by record time, would let the broker delete it within a minute).
+    const keep = ["--config", "retention.ms=-1"];
+    tributary(["topics", "create", "text-lines", "--partitions", "2", ...keep, "--data", data]);
+    tributary(["topics", "create", "word-counts", "--partitions", "2", ...keep, "--data", data]);
     const lines = [...textLines(LINES, 1)];
     tributary(
       ["produce", "text-lines", "--format", "json", "--data", data],

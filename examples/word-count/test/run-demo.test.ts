@@ -10,7 +10,7 @@ describe("word count demo (npm start)", () => {
     const r = spawnSync(process.execPath, ["--import", `file://${TSX}`, DEMO], {
       env: { ...process.env, LINES: "300" },
       encoding: "utf8",
-      timeout: 110_000,
+      timeout: 240_000, // a hang guard: the test waits on the demo finishing
     });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/the final counts equal a reference computed over the same 300 lines/);

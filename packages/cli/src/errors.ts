@@ -4,9 +4,16 @@ import { TributaryError } from "@tributary/log";
  * Errors of the command itself (the log's and streams' errors pass through as they are).
  * - APP_FILE: a topology file is missing, does not load, or exports no app;
  * - APP_RUNNING: the app has live members, so its offsets and state must not move;
- * - WORKERS_FAILED: `run` gave up on workers that kept dying.
+ * - WORKERS_FAILED: `run` gave up on workers that kept dying;
+ * - RECORDS_DROPPED: `run --fail-on-drop` saw records dead-lettered or dropped as late;
+ * - PRODUCE_FAILED: the log refused a send of `produce` (the message says what is stored).
  */
-export type CliErrorCode = "APP_FILE" | "APP_RUNNING" | "WORKERS_FAILED";
+export type CliErrorCode =
+  | "APP_FILE"
+  | "APP_RUNNING"
+  | "WORKERS_FAILED"
+  | "RECORDS_DROPPED"
+  | "PRODUCE_FAILED";
 
 export class CliError extends TributaryError<CliErrorCode> {
   constructor(code: CliErrorCode, message: string, options: ErrorOptions = {}) {

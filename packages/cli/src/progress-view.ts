@@ -1,10 +1,9 @@
 import cliProgress from "cli-progress";
-import type { WorkerMetrics } from "@tributary/streams";
+import type { RunTotals } from "./supervisor.js";
 
-export interface ProgressSnapshot {
+export interface ProgressSnapshot extends RunTotals {
   workers: number;
   wanted: number;
-  processed: number;
   lag: number;
   restoreDone: number;
   restoreTotal: number;
@@ -34,7 +33,7 @@ export class ProgressView {
       this.bars = new cliProgress.MultiBar(
         {
           format:
-            "{workers} | {rate} rec/s | processed {processed} | lag {lag}{remaining} | restore [{bar}] {restore}",
+            "{workers} | {rate} rec/s | processed {processed}{dropped} | lag {lag}{remaining} | restore [{bar}] {restore}",
           barsize: 20,
           hideCursor: true,
           stream: process.stderr,
@@ -89,7 +88,7 @@ export class ProgressView {
     const restore =
       s.restoreTotal > s.restoreDone ? ` restoring=${s.restoreDone}/${s.restoreTotal}` : "";
     const remaining = s.remaining === undefined ? "" : ` remaining=${s.remaining}`;
-    return `progress: workers=${s.workers}/${s.wanted} rate=${this.rate}/s processed=${s.processed} lag=${s.lag}${remaining}${restore}`;
+    return `progress: workers=${s.workers}/${s.wanted} rate=${this.rate}/s processed=${s.processed} dead-lettered=${s.deadLettered} dropped-late=${s.droppedLate} lag=${s.lag}${remaining}${restore}`;
   }
 
   private payload(s: ProgressSnapshot) {
@@ -97,6 +96,10 @@ export class ProgressView {
       workers: `${s.workers}/${s.wanted} workers`,
       rate: this.rate.toLocaleString("en-US"),
       processed: s.processed.toLocaleString("en-US"),
+      dropped:
+        s.deadLettered + s.droppedLate === 0
+          ? ""
+          : ` | dead-lettered ${s.deadLettered.toLocaleString("en-US")} | late ${s.droppedLate.toLocaleString("en-US")}`,
       lag: s.lag.toLocaleString("en-US"),
       remaining: s.remaining === undefined ? "" : ` | ${s.remaining.toLocaleString("en-US")} to go`,
       restore: s.restoreTotal === 0 ? "done" : `${s.restoreDone}/${s.restoreTotal}`,
@@ -105,16 +108,15 @@ export class ProgressView {
 }
 
 function emptySnapshot(): ProgressSnapshot {
-  return { workers: 0, wanted: 0, processed: 0, lag: 0, restoreDone: 0, restoreTotal: 0 };
-}
-
-/** Sums what the workers last reported. */
-export function sumMetrics(all: Iterable<WorkerMetrics>): { processed: number; lag: number } {
-  let processed = 0;
-  let lag = 0;
-  for (const m of all) {
-    processed += m.recordsProcessed;
-    lag += m.totalLag;
-  }
-  return { processed, lag };
+  return {
+    workers: 0,
+    wanted: 0,
+    processed: 0,
+    deadLettered: 0,
+    deserializationFailed: 0,
+    droppedLate: 0,
+    lag: 0,
+    restoreDone: 0,
+    restoreTotal: 0,
+  };
 }

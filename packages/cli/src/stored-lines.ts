@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type ProducerRecord } from "@tributary/log";
+import { CliError } from "./errors.js";
 import { note } from "./output.js";
 
 /**
@@ -47,6 +48,22 @@ export class StoredLines {
         ? `nothing stored: fix line ${line} and run again`
         : `${this.linesText()} (${this.records} record${this.records === 1 ? "" : "s"}): fix line ${line} and resume with --skip ${this.lines}`;
     return new InvalidArgumentError(`${err.message}; ${resume}`);
+  }
+
+  /**
+   * The error for a send of input lines up to `lastLine` that failed: the log's own error,
+   * plus what is stored. A send's records may go to several partitions, so a failed batch
+   * of more than one line may be partly stored.
+   */
+  refused(lastLine: number, err: Error): CliError {
+    const first = this.lines + 1;
+    const which = first === lastLine ? `line ${first}` : `lines ${first}–${lastLine}`;
+    const partly = first === lastLine ? "" : " (some of them may be stored)";
+    return new CliError(
+      "PRODUCE_FAILED",
+      `${err.message}; ${this.linesText()}, ${which} not${partly}: resume with --skip ${this.lines}`,
+      { cause: err },
+    );
   }
 
   summary(): string {

@@ -11,6 +11,8 @@ export interface SupervisorOptions {
   /** How to start a worker: node, its flags, and the `tributary _worker` entry. */
   command: { execPath: string; args: string[] };
   tracker?: CaughtUpTracker;
+  /** The app's lag by its committed offsets: shown while a worker is not reporting. */
+  committedLag?: () => Promise<number>;
   view: ProgressView;
   /** Consecutive early deaths of one worker slot before giving up. */
   maxRestarts?: number;
@@ -22,8 +24,8 @@ interface Slot {
   child: ChildProcess | null;
   startedAt: number;
   metrics: WorkerMetrics | null;
-  /** Records processed by this slot's earlier processes (a restart counts from 0). */
-  retired: number;
+  /** What this slot's earlier processes counted (a restarted one counts from 0). */
+  retired: RunTotals;
   failures: number;
   lastError: string | null;
   restore: Map<string, { done: number; total: number }>;
@@ -63,7 +65,7 @@ export class Supervisor {
         child: null,
         startedAt: 0,
         metrics: null,
-        retired: 0,
+        retired: noTotals(),
         failures: 0,
         lastError: null,
         restore: new Map(),
@@ -85,7 +87,7 @@ export class Supervisor {
           if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
           const child = slot.child;
           if (child === null || child.exitCode !== null || child.signalCode !== null) return;
-          const exited = new Promise((resolve) => child.once("exit", resolve));
+          const exited = new Promise((resolve) => child.once("close", resolve));
           if (child.connected) child.send({ type: "stop" } satisfies ToWorker);
           else child.kill("SIGTERM");
           const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
@@ -114,7 +116,8 @@ export class Supervisor {
     slot.metrics = null;
     slot.restore.clear();
     child.on("message", (m: FromWorker) => this.onMessage(slot, m));
-    child.on("exit", (code, signal) => this.onExit(slot, child, code, signal));
+    // "close", not "exit": it comes after the last IPC message (the final metrics).
+    child.on("close", (code, signal) => this.onExit(slot, child, code, signal));
   }
 
   private onMessage(slot: Slot, m: FromWorker): void {
@@ -143,7 +146,7 @@ export class Supervisor {
     signal: NodeJS.Signals | null,
   ): void {
     if (slot.child !== child) return;
-    slot.retired += slot.metrics?.recordsProcessed ?? 0;
+    if (slot.metrics !== null) addTotals(slot.retired, slot.metrics);
     slot.metrics = null;
     slot.child = null;
     if (this.stopping !== null) return;
@@ -171,6 +174,9 @@ export class Supervisor {
   }
 
   private remaining: number | undefined;
+  /** The committed lag, while some worker is not reporting its own (null: all are). */
+  private lagWhileDown: number | null = null;
+  private checkingLag = false;
 
   private async onTick(): Promise<void> {
     const tracker = this.options.tracker;
@@ -189,17 +195,44 @@ export class Supervisor {
         this.checking = false;
       }
     }
+    await this.checkLagWhileDown();
     if (this.stopping === null) this.options.view.update(this.snapshot());
   }
 
+  private async checkLagWhileDown(): Promise<void> {
+    const lookup = this.options.committedLag;
+    const down = this.slots.some((s) => s.child === null || s.metrics === null);
+    if (lookup === undefined || !down) {
+      this.lagWhileDown = null;
+      return;
+    }
+    if (this.checkingLag) return;
+    this.checkingLag = true;
+    try {
+      this.lagWhileDown = await lookup();
+    } catch {
+      // the broker is busy or restarting: keep the last figure
+    } finally {
+      this.checkingLag = false;
+    }
+  }
+
+  /** Totals over every worker process of the run, the ones that died included. */
+  totals(): RunTotals {
+    const t = noTotals();
+    for (const s of this.slots) {
+      addTotals(t, s.retired);
+      if (s.metrics !== null) addTotals(t, s.metrics);
+    }
+    return t;
+  }
+
   private snapshot(): ProgressSnapshot {
-    let processed = 0;
     let lag = 0;
     let workers = 0;
     let restoreDone = 0;
     let restoreTotal = 0;
     for (const s of this.slots) {
-      processed += s.retired + (s.metrics?.recordsProcessed ?? 0);
       lag += s.metrics?.totalLag ?? 0;
       if (s.child !== null) workers++;
       for (const r of s.restore.values()) {
@@ -211,11 +244,30 @@ export class Supervisor {
     return {
       workers,
       wanted: this.options.workers,
-      processed,
-      lag,
+      ...this.totals(),
+      lag: this.lagWhileDown ?? lag,
       restoreDone,
       restoreTotal,
       ...(this.remaining === undefined ? {} : { remaining: this.remaining }),
     };
   }
+}
+
+/** Counts summed over a run's worker processes. */
+export interface RunTotals {
+  processed: number;
+  deadLettered: number;
+  deserializationFailed: number;
+  droppedLate: number;
+}
+
+function noTotals(): RunTotals {
+  return { processed: 0, deadLettered: 0, deserializationFailed: 0, droppedLate: 0 };
+}
+
+function addTotals(into: RunTotals, m: RunTotals | WorkerMetrics): void {
+  into.processed += "processed" in m ? m.processed : m.recordsProcessed;
+  into.deadLettered += m.deadLettered;
+  into.deserializationFailed += m.deserializationFailed;
+  into.droppedLate += m.droppedLate;
 }

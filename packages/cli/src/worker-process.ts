@@ -15,15 +15,19 @@ const RESTORE_REPORT_MS = 200;
  * orphan never keeps processing.
  */
 export async function runWorkerProcess(spec: WorkerSpec): Promise<void> {
-  const send = (m: FromWorker) => {
-    if (process.connected) process.send?.(m);
-  };
+  const send = (m: FromWorker) =>
+    new Promise<void>((resolve) => {
+      if (process.connected && process.send !== undefined) process.send(m, () => resolve());
+      else resolve();
+    });
   let log: LogClient | undefined;
   let worker: Worker | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (code: number) => {
     stopping ??= (async () => {
       await worker?.stop().catch(() => {});
+      // The final counts, sent before exiting: the run's summary is built from them.
+      if (worker !== undefined) await send({ type: "metrics", metrics: worker.metrics() });
       await log?.close().catch(() => {});
       process.exit(code);
     })();
@@ -54,14 +58,14 @@ export async function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         const now = Date.now();
         if (e.done < e.total && now - lastRestoreReport < RESTORE_REPORT_MS) return;
         lastRestoreReport = now;
-        send({ type: "restore", ...e });
+        void send({ type: "restore", ...e });
       },
-      onTasksAssigned: (tasks) => send({ type: "started", tasks }),
+      onTasksAssigned: (tasks) => void send({ type: "started", tasks }),
       warn: (message) => process.stderr.write(`worker ${spec.index}: ${message}\n`),
     });
     await worker.start();
     const timer = setInterval(
-      () => send({ type: "metrics", metrics: worker!.metrics() }),
+      () => void send({ type: "metrics", metrics: worker!.metrics() }),
       METRICS_INTERVAL_MS,
     );
     try {
@@ -69,15 +73,14 @@ export async function runWorkerProcess(spec: WorkerSpec): Promise<void> {
     } finally {
       clearInterval(timer);
     }
-    send({ type: "metrics", metrics: worker.metrics() });
+    await send({ type: "metrics", metrics: worker.metrics() });
   } catch (err) {
     if (stopping !== undefined) return;
     const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
-    send({ type: "failed", message });
+    if (worker !== undefined) await send({ type: "metrics", metrics: worker.metrics() });
+    await send({ type: "failed", message });
     process.stderr.write(`worker ${spec.index}: ${message}\n`);
     await log?.close().catch(() => {});
-    // Give the IPC message a moment to leave before the channel closes with the process.
-    await new Promise((resolve) => setTimeout(resolve, 50));
     process.exit(1);
   }
 }

@@ -53,7 +53,7 @@ function runCli(args: string[]) {
   return spawnSync(process.execPath, ["--import", "tsx", BIN, ...args], {
     cwd: CWD,
     encoding: "utf8",
-    timeout: 30_000,
+    timeout: 240_000, // a hang guard, not an expected duration (loaded machines)
   });
 }
 

@@ -45,7 +45,8 @@ export function runCli(
     cwd: options.cwd ?? CLI_DIR,
     input: options.input ?? "",
     encoding: "utf8",
-    timeout: options.timeoutMs ?? 60_000,
+    // A guard against a hung command; the tests' bounds are the vitest timeouts.
+    timeout: options.timeoutMs ?? 240_000,
     maxBuffer: 64 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -162,7 +163,7 @@ export function appDir(): string {
 export async function eventually<T>(
   what: string,
   check: () => T | undefined | Promise<T | undefined>,
-  ms = 45_000,
+  ms = 180_000,
 ): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
@@ -172,3 +173,17 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 300));
   }
 }
+
+/** A topology file (for appDir()) that upper-cases the values of topic "in" into "out". */
+export const UPPER_APP = `
+import { Serdes, defineApp } from "@tributary/streams";
+const str = Serdes.string();
+export default defineApp({
+  applicationId: "upper",
+  topology: (b) => {
+    b.stream<string | null, string>("in", { keySerde: str, valueSerde: str })
+      .mapValues((v) => v.toUpperCase())
+      .to("out", { keySerde: str, valueSerde: str });
+  },
+});
+`;

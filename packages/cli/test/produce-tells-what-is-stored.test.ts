@@ -70,14 +70,10 @@ describe("produce says which input lines are stored and how to resume", () => {
     );
     // Two full batches go out while stdin stays open, as when a user types or a feed pauses.
     p.child.stdin!.write(`${lines(1, 12_000).join("\n")}\n`);
-    await eventually(
-      "two batches stored",
-      () => {
-        const n = values(["--broker", broker.address]).length;
-        return n >= 10_000 ? n : undefined;
-      },
-      120_000,
-    );
+    await eventually("two batches stored", () => {
+      const n = values(["--broker", broker.address]).length;
+      return n >= 10_000 ? n : undefined;
+    });
     p.child.kill("SIGINT");
     expect(await p.exited).toBe(130);
     const m =
@@ -90,7 +86,19 @@ describe("produce says which input lines are stored and how to resume", () => {
     expect(Number(m![2])).toBe(stored.length);
     expect(Number(m![3])).toBe(stored.length);
     expect(stored).toEqual(Array.from({ length: stored.length }, (_, i) => i + 1));
-  }, 180_000);
+  });
+
+  it("a send the log refuses says which lines are stored and where to resume", () => {
+    const data = tempDir();
+    cli(["topics", "create", "t", "--config", "max.message.bytes=1000", "--data", data]);
+    const input = ["a", "b", "x".repeat(5000), "c"].join("\n");
+    const r = runCli(["produce", "t", "--batch-size", "1", "--data", data], { input });
+    expect(r.status).toBe(1);
+    expect(expectOneLineError(r)).toMatch(
+      /exceeds max.message.bytes=1000.*; input lines 1–2 stored, line 3 not: resume with --skip 2$/,
+    );
+    expect(cli(["consume", "t", "--data", data])).toBe("a\nb\n");
+  });
 
   it("warns when records are stamped older than the topic's retention, not when it keeps history", () => {
     const data = tempDir();

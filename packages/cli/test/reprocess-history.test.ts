@@ -47,8 +47,20 @@ describe("reprocessing history with run and reset", () => {
     const apps = appDir();
     fs.writeFileSync(path.join(apps, "wc-v1.ts"), APP_V1);
     fs.writeFileSync(path.join(apps, "wc-v2.ts"), APP_V2);
+    // The history is stamped in 2024: topics that keep it (the default 7 days by record
+    // time would let the broker delete it while the test runs).
     for (const t of ["lines", "counts", "long-counts"])
-      cli(["topics", "create", t, "--partitions", "2", "--data", data]);
+      cli([
+        "topics",
+        "create",
+        t,
+        "--partitions",
+        "2",
+        "--config",
+        "retention.ms=-1",
+        "--data",
+        data,
+      ]);
 
     // History, part 1: processed as a batch job.
     const t0 = Date.parse("2024-01-01T00:00:00Z");
@@ -56,12 +68,15 @@ describe("reprocessing history with run and reset", () => {
     cli(["produce", "lines", "--format", "json", "--data", data], {
       input: part1.map((l) => JSON.stringify(l)).join("\n"),
     });
-    const batch = runCli(
-      ["run", path.join(apps, "wc-v1.ts"), "--workers", "2", "--until-caught-up", "--data", data],
-      {
-        timeoutMs: 90_000,
-      },
-    );
+    const batch = runCli([
+      "run",
+      path.join(apps, "wc-v1.ts"),
+      "--workers",
+      "2",
+      "--until-caught-up",
+      "--data",
+      data,
+    ]);
     expect(batch.status, batch.stderr).toBe(0);
     expect(batch.stderr).toMatch(/caught up/);
     expect(latest(data, "counts")).toEqual(reference(part1, 1));
@@ -77,7 +92,9 @@ describe("reprocessing history with run and reset", () => {
     ]);
     await eventually("two workers in the group", () =>
       group(data).members.length === 2 ? true : undefined,
-    );
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; run said: ${service.stderr()}`);
+    });
     const part2 = lines(200, 99, t0 + 300 * 60_000);
     cli(["produce", "lines", "--format", "json", "--data", data], {
       input: part2.map((l) => JSON.stringify(l)).join("\n"),
@@ -146,12 +163,15 @@ describe("reprocessing history with run and reset", () => {
     expect(repartition.every((o) => o.offset === 0)).toBe(true);
 
     // The changed topology recomputes its derived stream from the whole history.
-    const rerun = runCli(
-      ["run", path.join(apps, "wc-v2.ts"), "--workers", "2", "--until-caught-up", "--data", data],
-      {
-        timeoutMs: 90_000,
-      },
-    );
+    const rerun = runCli([
+      "run",
+      path.join(apps, "wc-v2.ts"),
+      "--workers",
+      "2",
+      "--until-caught-up",
+      "--data",
+      data,
+    ]);
     expect(rerun.status, rerun.stderr).toBe(0);
     const expected = reference(history, 4);
     expect(expected.size).toBeGreaterThan(3);

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  UPPER_APP,
   appDir,
   cleanup,
   cli,
@@ -14,24 +15,11 @@ import {
 
 afterEach(cleanup);
 
-const PASS_THROUGH = `
-import { Serdes, defineApp } from "@tributary/streams";
-const str = Serdes.string();
-export default defineApp({
-  applicationId: "upper",
-  topology: (b) => {
-    b.stream<string | null, string>("in", { keySerde: str, valueSerde: str })
-      .mapValues((v) => v.toUpperCase())
-      .to("out", { keySerde: str, valueSerde: str });
-  },
-});
-`;
-
 describe("tributary run", () => {
   it("restarts a worker killed with SIGKILL, and stops every worker cleanly on SIGTERM", async () => {
     const data = tempDir();
     const apps = appDir();
-    fs.writeFileSync(path.join(apps, "upper.ts"), PASS_THROUGH);
+    fs.writeFileSync(path.join(apps, "upper.ts"), UPPER_APP);
     cli(["topics", "create", "in", "--partitions", "2", "--data", data]);
     cli(["topics", "create", "out", "--partitions", "2", "--data", data]);
     const run = spawnCli(["run", path.join(apps, "upper.ts"), "--workers", "2", "--data", data]);
@@ -75,13 +63,11 @@ describe("tributary run", () => {
     // Loads and compiles in the supervisor, throws in every worker process.
     fs.writeFileSync(
       path.join(apps, "dies.ts"),
-      `${PASS_THROUGH}\nif (process.argv.includes("_worker")) throw new Error("boom in the worker");\n`,
+      `${UPPER_APP}\nif (process.argv.includes("_worker")) throw new Error("boom in the worker");\n`,
     );
     cli(["topics", "create", "in", "--data", data]);
     cli(["topics", "create", "out", "--data", data]);
-    const r = runCli(["run", path.join(apps, "dies.ts"), "--max-restarts", "2", "--data", data], {
-      timeoutMs: 90_000,
-    });
+    const r = runCli(["run", path.join(apps, "dies.ts"), "--max-restarts", "2", "--data", data]);
     expect(r.status).toBe(1);
     const last = r.stderr.trim().split("\n").at(-1)!;
     expect(last).toMatch(
@@ -98,7 +84,7 @@ describe("tributary run", () => {
       "export default defineApp({ applicationId: 'x', topology: (b) => { b.stream( };\n",
     );
     fs.writeFileSync(path.join(apps, "no-default.ts"), "export const x = 1;\n");
-    fs.writeFileSync(path.join(apps, "upper.ts"), PASS_THROUGH);
+    fs.writeFileSync(path.join(apps, "upper.ts"), UPPER_APP);
     const cases: [string[], RegExp][] = [
       [["run", path.join(apps, "missing.ts"), "--data", data], /does not exist/],
       [

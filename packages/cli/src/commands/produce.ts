@@ -102,7 +102,13 @@ export function registerProduceCommand(program: Command): void {
       let batch: ProducerRecord[] = [];
       let n = 0;
       const send = async (lastLine: number) => {
-        if (batch.length > 0) await producer.send(topic, batch);
+        if (batch.length > 0) {
+          try {
+            await producer.send(topic, batch);
+          } catch (err) {
+            throw progress.refused(lastLine, err as Error);
+          }
+        }
         progress.sent(batch, lastLine);
         batch = [];
       };

@@ -9,10 +9,12 @@ import type { Command } from "commander";
 import { type LogFlags, addLogOptions, appStateDir, withLog } from "../cli-log.js";
 import { CliError } from "../errors.js";
 import { collectList, oneOf, parseDatetime, parseDuration, parseInteger } from "../flags.js";
+import { loadApp } from "../load-app.js";
 import { note, printJson, printTable } from "../output.js";
 
 interface ResetFlags extends LogFlags {
-  app: string;
+  app?: string;
+  tablesFrom: string;
   toEarliest?: boolean;
   toLatest?: boolean;
   toDatetime?: string;
@@ -30,6 +32,10 @@ export interface ResetPlan {
   applicationId: string;
   spec: OffsetResetSpec;
   offsets: OffsetResetPlanRow[];
+  /** Input topics read as tables, moved to their earliest offset (unless --tables-from same). */
+  tableTopics: string[];
+  /** What the reset cannot undo or cannot know, said before it happens. */
+  warnings: string[];
   deleteTopics: string[];
   stateDir: string;
   stateDirExists: boolean;
@@ -48,15 +54,27 @@ export interface ResetPlan {
  *      to 0, so nothing of the old run is read again and nothing new is skipped);
  *   3. deletes its local state dir, so no store restores from a changelog that is gone.
  * Rerunning the app then recomputes every derived stream from the new offsets.
+ *
+ * Given the app file, reset knows which inputs are read as tables (table()): their stores
+ * are deleted with the rest of the state, and a table is the latest value per key over
+ * its topic's whole history, so those inputs go back to their earliest offset whatever
+ * the spec (--tables-from same moves them with the others). A partition whose earliest
+ * offset is above 0 has lost its first records to retention or compaction: the plan warns
+ * that the rerun cannot see them.
  */
 export function registerResetCommand(program: Command): void {
   addLogOptions(
     program
-      .command("reset")
+      .command("reset [app-file]")
       .description(
-        "move an app's input offsets, delete its internal topics and local state, to reprocess history",
+        "move an app's input offsets, delete its internal topics and local state, to reprocess history (given the app file, table inputs are re-read from the start)",
       )
-      .requiredOption("--app <id>", "the app's applicationId (its consumer group)")
+      .option("--app <id>", "the app's applicationId (its consumer group); default: the app file's")
+      .option(
+        "--tables-from <earliest|same>",
+        "where inputs read as tables restart: their earliest offset, or the same place as the others",
+        "earliest",
+      )
       .option("--to-earliest", "from the start of each input partition")
       .option("--to-latest", "from the end (skip what is there)")
       .option(
@@ -74,10 +92,28 @@ export function registerResetCommand(program: Command): void {
       .option("--dry-run", "print the plan and change nothing")
       .option("--state-dir <dir>", "root of local state (default <data>/state)")
       .option("--format <text|json>", "output format of the plan", "text"),
-  ).action(async (flags: ResetFlags) => {
+  ).action(async (file: string | undefined, flags: ResetFlags) => {
     const format = oneOf("--format", flags.format, ["text", "json"] as const);
+    const tablesFrom = oneOf("--tables-from", flags.tablesFrom, ["earliest", "same"] as const);
     const spec = resetSpec(flags);
-    const plan = await withLog(flags, (log) => reset(log, flags, spec));
+    const topology = file === undefined ? undefined : (await loadApp(file)).topology;
+    const appId = flags.app ?? topology?.applicationId;
+    if (appId === undefined) {
+      throw new InvalidArgumentError(
+        "say which app: give its topology file (tributary reset app.ts …) or --app <applicationId>",
+      );
+    }
+    if (topology !== undefined && topology.applicationId !== appId) {
+      throw new InvalidArgumentError(
+        `--app ${appId}, but ${file} is app ${topology.applicationId}: drop --app or give the file of ${appId}`,
+      );
+    }
+    const tables =
+      topology === undefined
+        ? undefined
+        : { topics: topology.tableSourceTopics(), from: tablesFrom };
+    const plan = await withLog(flags, (log) => reset(log, appId, flags, spec, tables));
+    for (const w of plan.warnings) note(`warning: ${w}`);
     if (format === "json") printJson(plan);
     else printPlan(plan);
   });
@@ -118,8 +154,13 @@ function resetSpec(flags: ResetFlags): OffsetResetSpec {
   return specs[0]!;
 }
 
-async function reset(log: LogClient, flags: ResetFlags, spec: OffsetResetSpec): Promise<ResetPlan> {
-  const appId = flags.app;
+async function reset(
+  log: LogClient,
+  appId: string,
+  flags: ResetFlags,
+  spec: OffsetResetSpec,
+  tables: { topics: string[]; from: "earliest" | "same" } | undefined,
+): Promise<ResetPlan> {
   const group = await log.admin.describeGroup(appId);
   if (group.members.length > 0) {
     throw new CliError(
@@ -141,13 +182,32 @@ async function reset(log: LogClient, flags: ResetFlags, spec: OffsetResetSpec): 
     }
   }
   const dryRun = flags.dryRun === true;
-  const offsets =
-    topics.length === 0 ? [] : await log.admin.resetOffsets(appId, spec, { topics, dryRun });
+  const tableTopics =
+    tables === undefined || tables.from === "same" || spec.to === "earliest"
+      ? []
+      : topics.filter((t) => tables.topics.includes(t));
+  const streamTopics = topics.filter((t) => !tableTopics.includes(t));
+  const offsets = [
+    ...(streamTopics.length === 0
+      ? []
+      : await log.admin.resetOffsets(appId, spec, { topics: streamTopics, dryRun })),
+    ...(tableTopics.length === 0
+      ? []
+      : await log.admin.resetOffsets(appId, { to: "earliest" }, { topics: tableTopics, dryRun })),
+  ];
   const stateDir = appStateDir(flags.data, appId, flags.stateDir);
+  const warnings = await historyGone(log, topics);
+  if (tables === undefined && spec.to !== "earliest" && internal.some(isChangelog)) {
+    warnings.push(
+      `reset deletes ${appId}'s stores; an input read as a table (table()) restarts with the others, so its table would hold only records from the new offset on. Give the app file (tributary reset app.ts …) to re-read table inputs from their earliest offset`,
+    );
+  }
   const plan: ResetPlan = {
     applicationId: appId,
     spec,
     offsets,
+    tableTopics,
+    warnings,
     deleteTopics: internal,
     stateDir,
     stateDirExists: fs.existsSync(stateDir),
@@ -190,6 +250,28 @@ async function internalTopicsOf(log: LogClient, appId: string): Promise<string[]
     .sort();
 }
 
+function isChangelog(topic: string): boolean {
+  return topic.endsWith("-changelog");
+}
+
+/**
+ * A warning per input partition whose earliest offset is above 0: its first records were
+ * deleted (retention, compaction), so no reset brings them back.
+ */
+async function historyGone(log: LogClient, topics: readonly string[]): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const topic of topics) {
+    for (const o of await log.admin.listOffsets(topic, "earliest")) {
+      if (o.offset > 0) {
+        warnings.push(
+          `${topic}-${o.partition} starts at offset ${o.offset}: records 0 to ${o.offset - 1} were deleted (retention or compaction) and cannot be reprocessed`,
+        );
+      }
+    }
+  }
+  return warnings;
+}
+
 function printPlan(plan: ResetPlan): void {
   const to = describeSpec(plan.spec);
   process.stdout.write(
@@ -201,8 +283,15 @@ function printPlan(plan: ResetPlan): void {
     );
   } else {
     printTable(
-      ["topic", "partition", "old", "", "new"],
-      plan.offsets.map((r) => [r.topic, r.partition, r.from ?? "-", "→", r.to]),
+      ["topic", "partition", "old", "", "new", ""],
+      plan.offsets.map((r) => [
+        r.topic,
+        r.partition,
+        r.from ?? "-",
+        "→",
+        r.to,
+        plan.tableTopics.includes(r.topic) ? "table input: re-read from the earliest offset" : "",
+      ]),
     );
   }
   process.stdout.write(

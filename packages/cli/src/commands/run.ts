@@ -10,6 +10,9 @@ import {
 import type { Command } from "commander";
 import { pino } from "pino";
 import { CaughtUpTracker } from "../caught-up.js";
+import { committedLag } from "../committed-lag.js";
+import { CliError } from "../errors.js";
+import type { RunTotals } from "../supervisor.js";
 import {
   type LogFlags,
   addLogOptions,
@@ -33,6 +36,7 @@ interface RunFlags extends LogFlags {
   store: string;
   progress: string;
   maxRestarts: string;
+  failOnDrop?: boolean;
 }
 
 /**
@@ -64,6 +68,10 @@ export function registerRunCommand(program: Command): void {
         "--max-restarts <n>",
         "give up after a worker dies this many times in a row soon after starting",
         "5",
+      )
+      .option(
+        "--fail-on-drop",
+        "exit 1 if any record was dead-lettered or dropped as late (the summary says how many)",
       )
       .option(
         "--progress <mode>",
@@ -137,6 +145,7 @@ export function registerRunCommand(program: Command): void {
           args: [...process.execArgv, process.argv[1]!, "_worker"],
         },
         tracker,
+        committedLag: () => committedLag(admin!.admin, topology),
         view,
         maxRestarts,
       });
@@ -153,8 +162,18 @@ export function registerRunCommand(program: Command): void {
       process.once("SIGTERM", onSignal);
       supervisor.start();
       const code = await supervisor.finished;
-      note(`stopped app ${app.applicationId}`);
+      const totals = supervisor.totals();
+      note(
+        `stopped app ${app.applicationId}: ${describeTotals(totals, app.config.deadLetterTopic)}`,
+      );
       process.exitCode = code;
+      const dropped = totals.deadLettered + totals.droppedLate;
+      if (flags.failOnDrop && code === 0 && dropped > 0) {
+        throw new CliError(
+          "RECORDS_DROPPED",
+          `--fail-on-drop: ${dropped} record${dropped === 1 ? "" : "s"} did not make it to the output (see the summary above)`,
+        );
+      }
     } finally {
       await admin?.close().catch(() => {});
       await broker?.stop();
@@ -167,4 +186,11 @@ export function registerRunCommand(program: Command): void {
     .action(async (spec: string) => {
       await runWorkerProcess(JSON.parse(spec) as WorkerSpec);
     });
+}
+
+/** The run's final counts, dead letters and late drops named even when zero. */
+function describeTotals(t: RunTotals, deadLetterTopic: string): string {
+  const undecodable =
+    t.deserializationFailed === 0 ? "" : `, ${t.deserializationFailed} of them undecodable`;
+  return `processed ${t.processed} record${t.processed === 1 ? "" : "s"}; ${t.deadLettered} dead-lettered to '${deadLetterTopic}'${undecodable}; ${t.droppedLate} dropped as late (their window had closed)`;
 }

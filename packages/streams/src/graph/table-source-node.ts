@@ -26,6 +26,7 @@ export class TableSourceNode extends GraphNode {
       this.keySerde,
       this.valueSerde,
       this.timestampExtractor,
+      { table: true },
     );
     const storeName = this.store.name;
     builder.addProcessor(this.name, () => new TableSourceProcessor(storeName), [this.sourceName]);

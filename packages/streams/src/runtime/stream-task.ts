@@ -85,6 +85,8 @@ export class StreamTask implements TaskServices {
   private closed = false;
   /** Records routed to the dead-letter topic since the task started. */
   deadLettered = 0;
+  /** Of those, the records that could not be decoded. */
+  deserializationFailed = 0;
 
   constructor(private readonly options: StreamTaskOptions) {
     const sub = options.subtopology;
@@ -281,6 +283,7 @@ export class StreamTask implements TaskServices {
     };
     if (this.options.errorHandling === "dead-letter") {
       this.deadLettered++;
+      if (stage === "deserialization") this.deserializationFailed++;
       this.options.collector.send(
         this.options.deadLetterTopic,
         deadLetterRecord(record, error, { ...where, stage }),

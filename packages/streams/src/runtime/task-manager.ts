@@ -15,6 +15,7 @@ import { BatchPrefetcher } from "./batch-prefetcher.js";
 import { PartitionGroup, type RecordTime } from "./partition-group.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
 import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
+import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import { StreamTask } from "./stream-task.js";
 
 /** A task as the worker runs it: the StreamTask plus what the runtime keeps beside it. */
@@ -82,6 +83,7 @@ export class TaskManager {
   /** Records processed since the last commit, per source topic: what a close without a
    * commit leaves to be processed again. */
   private readonly sinceCommit = new Map<string, number>();
+  private readonly closedDrops = noDrops();
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -89,9 +91,11 @@ export class TaskManager {
     return [...this.tasks.keys()].sort();
   }
 
-  deadLettered(): number {
-    let n = 0;
-    for (const t of this.tasks.values()) n += t.task.deadLettered;
+  /** What every task dropped since the manager started, closed tasks included. */
+  drops(): DropCounts {
+    const n = { ...this.closedDrops };
+    for (const t of this.tasks.values()) addTaskDrops(n, t.task, t.stores);
+    for (const t of this.suspended.values()) addTaskDrops(n, t.task, t.stores);
     return n;
   }
 
@@ -439,6 +443,7 @@ export class TaskManager {
   }
 
   private async close(t: RunningTask): Promise<void> {
+    addTaskDrops(this.closedDrops, t.task, t.stores);
     t.task.close();
     await Promise.all(t.stores.map((s) => s.closed()));
   }

@@ -10,6 +10,7 @@ import type { App } from "../dsl/define-app.js";
 import { StreamsArgumentError, StreamsClosedError, WorkerFailedError } from "../errors.js";
 import type { Topology } from "../topology/topology.js";
 import { AppStatusPublisher } from "./app-status-publisher.js";
+import { noDrops } from "./drop-counts.js";
 import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
 import { TaskManager } from "./task-manager.js";
@@ -42,7 +43,12 @@ export interface WorkerMetrics {
   recordsProcessed: number;
   /** Records sent to output, repartition and dead-letter topics and acknowledged. */
   recordsSent: number;
+  /** Records whose processing or decoding threw, sent to the dead-letter topic. */
   deadLettered: number;
+  /** Of those, the records that could not be decoded. */
+  deserializationFailed: number;
+  /** Records windowed operations and joins dropped because their window had closed. */
+  droppedLate: number;
   commits: number;
   /** Records behind the log end, per input partition, as of the last fetch. */
   lag: Record<string, number>;
@@ -239,12 +245,15 @@ export class Worker {
   metrics(): WorkerMetrics {
     let totalLag = 0;
     for (const v of this.lag.values()) totalLag += v;
+    const drops = this.manager?.drops() ?? noDrops();
     return {
       state: this.state,
       tasks: this.manager?.taskIds() ?? [],
       recordsProcessed: this.manager?.processed ?? 0,
       recordsSent: this.collector?.sent ?? 0,
-      deadLettered: this.manager?.deadLettered() ?? 0,
+      deadLettered: drops.deadLettered,
+      deserializationFailed: drops.deserializationFailed,
+      droppedLate: drops.late,
       commits: this.manager?.commits ?? 0,
       lag: Object.fromEntries(this.lag),
       totalLag,

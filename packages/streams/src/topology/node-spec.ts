@@ -42,6 +42,8 @@ export interface SourceSpec extends NodeLinks {
   readonly keySerde: Serde<unknown>;
   readonly valueSerde: Serde<unknown>;
   readonly timestampExtractor: TimestampExtractor<unknown, unknown> | null;
+  /** Read as a table (table()): the latest value per key over the topic's whole history. */
+  readonly table?: true;
 }
 
 export interface ProcessorSpec extends NodeLinks {

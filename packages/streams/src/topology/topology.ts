@@ -99,6 +99,17 @@ export class Topology {
     return this.subtopologies.flatMap((s) => s.sourceTopics).filter((t) => !internal.has(t));
   }
 
+  /**
+   * Input topics read as tables: a table holds the latest value per key over the topic's
+   * whole history, so reprocessing must read them from the start (reset does).
+   */
+  tableSourceTopics(): string[] {
+    const topics = this.subtopologies.flatMap((s) =>
+      [...s.sources].filter(([, spec]) => spec.table === true).map(([topic]) => topic),
+    );
+    return [...new Set(topics)].sort();
+  }
+
   /** Topics the app writes that it does not create (user output). */
   sinkTopics(): string[] {
     const internal = new Set(this.internalTopics.map((t) => t.name));
