@@ -67,6 +67,8 @@ describe("poison records in a running worker", () => {
       const thrown = byStage.get("processing")!;
       expect(thrown.headers[DeadLetterHeaders.message]!.toString()).toContain("negative amount -5");
       expect(thrown.headers[DeadLetterHeaders.processor]!.toString()).toBe("check-amount");
+      // Dead letters keep their records' old timestamps: time retention must not delete them.
+      expect((await log.admin.describeTopic("poison-app-dlq")).config.retentionMs).toBe(-1);
     } finally {
       await log.close();
       b.proc.kill("SIGTERM");

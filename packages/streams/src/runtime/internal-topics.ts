@@ -20,7 +20,7 @@ export interface TopicLayout {
  * - every join's inputs are checked for equal counts (the real ones), naming each;
  * - a changelog gets as many partitions as the sub-topology owning its store has tasks,
  *   cleanup.policy=compact, so task `<sub>_<p>` logs to and restores from partition p;
- * - the dead-letter topic gets one partition.
+ * - the dead-letter topic gets one partition and keeps its records regardless of age.
  * A sub-topology that holds stores and reads several topics needs them co-partitioned
  * (equal counts): a task's store would otherwise mix keys of different hash spaces.
  * Existing internal topics are used as they are, but a changelog with fewer partitions
@@ -146,7 +146,13 @@ export async function ensureTopics(
   }
 
   if (!existing.has(deadLetterTopic)) {
-    await admin.createTopic(deadLetterTopic, { partitions: 1, ifNotExists: true });
+    // Kept regardless of age: a dead-lettered copy keeps its record's (maybe months old)
+    // timestamp, and time retention would delete it before anyone looked at it.
+    await admin.createTopic(deadLetterTopic, {
+      partitions: 1,
+      ifNotExists: true,
+      config: { cleanupPolicy: "delete", retentionMs: -1 },
+    });
   }
   return { partitions, tasksPerSubtopology };
 }
