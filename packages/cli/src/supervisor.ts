@@ -227,6 +227,11 @@ export class Supervisor {
     return t;
   }
 
+  /** The run as the progress line shows it: workers, totals, lag, restore. */
+  progress(): ProgressSnapshot {
+    return this.snapshot();
+  }
+
   private snapshot(): ProgressSnapshot {
     let lag = 0;
     let workers = 0;

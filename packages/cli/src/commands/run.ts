@@ -6,6 +6,7 @@ import {
   formatBrokerAddress,
   openLog,
   startBroker,
+  startMetricsServer,
 } from "@tributary/log";
 import type { Command } from "commander";
 import { pino } from "pino";
@@ -24,6 +25,7 @@ import { oneOf, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";
 import { note } from "../output.js";
 import { ProgressView } from "../progress-view.js";
+import { runMetricsRegistry, runReadiness } from "../run-metrics.js";
 import { Supervisor } from "../supervisor.js";
 import { runWorkerProcess } from "../worker-process.js";
 import type { WorkerSpec } from "../worker-messages.js";
@@ -37,6 +39,7 @@ interface RunFlags extends LogFlags {
   progress: string;
   maxRestarts: string;
   failOnDrop?: boolean;
+  metrics?: string;
 }
 
 /**
@@ -58,6 +61,7 @@ export function registerRunCommand(program: Command): void {
         "stop (exit 0) once the input end offsets seen at start are processed and committed",
       )
       .option("--state-dir <dir>", "root of local state (default <data>/state)")
+      .option("--metrics <host:port>", "serve Prometheus /metrics, /healthz and /readyz here")
       .option("--commit-interval-ms <ms>", "how often workers commit (default 1000)")
       .option(
         "--store <engine>",
@@ -161,7 +165,18 @@ export function registerRunCommand(program: Command): void {
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
       supervisor.start();
-      const code = await supervisor.finished;
+      const metricsServer =
+        flags.metrics === undefined
+          ? undefined
+          : await startMetricsServer({
+              listen: flags.metrics,
+              registry: runMetricsRegistry(app.applicationId, () => supervisor.progress()),
+              ready: runReadiness(() => supervisor.progress()),
+            });
+      if (metricsServer !== undefined) {
+        note(`metrics on http://${metricsServer.address}/metrics`);
+      }
+      const code = await supervisor.finished.finally(() => metricsServer?.close());
       const totals = supervisor.totals();
       note(
         `stopped app ${app.applicationId}: ${describeTotals(totals, app.config.deadLetterTopic)}`,
