@@ -2,7 +2,9 @@
 # The crash tests with many more SIGKILL rounds than `npm test` runs: the log's appender
 # (no acknowledged record lost, none duplicated, order kept), the state store's committer
 # (always a whole commit at or after the last ack), and the stateful worker (state
-# restored from the changelog, no input lost). Bounded: each loop stops at its round count
+# restored from the changelog, no input lost); and rounds of filling a real tmpfs under a
+# partition and freeing it (nothing of a failed append stored, every acknowledged record
+# kept in order; needs root to mount). Bounded: each loop stops at its round count
 # or its time budget, whichever comes first. Needs `npm run build` first.
 #
 #   scripts/fault-loops.sh [report.json]
@@ -13,8 +15,10 @@ mkdir -p "$(dirname "$report")"
 export TRIBUTARY_FAULT_ROUNDS=${TRIBUTARY_FAULT_ROUNDS:-150}
 export TRIBUTARY_FAULT_SECONDS=${TRIBUTARY_FAULT_SECONDS:-150}
 export TRIBUTARY_WORKER_KILLS=${TRIBUTARY_WORKER_KILLS:-25}
+export TRIBUTARY_FULL_DISK_ROUNDS=${TRIBUTARY_FULL_DISK_ROUNDS:-200}
 exec npx vitest run \
   packages/log/test/crash-recovery.test.ts \
+  packages/log/test/full-disk-writes-resume.test.ts \
   packages/state/test/crash-restore.test.ts \
   packages/streams/test/worker-crash-restore.test.ts \
   --reporter=default --reporter=json --outputFile.json="$report"
