@@ -20,7 +20,16 @@ import { WriteStall } from "./write-stall.js";
 
 const fsync = promisify(fs.fsync);
 const EMPTY: Buffer = Buffer.alloc(0);
-const SILENT: Logger = pino({ level: "silent" });
+let silent: Logger | undefined;
+
+/**
+ * The default logger, made on first use: a pino instance made while a module loads breaks
+ * an app file that tsx loads and that imports this package (`tributary run`).
+ */
+function silentLogger(): Logger {
+  silent ??= pino({ level: "silent" });
+  return silent;
+}
 
 export interface PartitionLogOptions {
   topic: string;
@@ -112,7 +121,7 @@ export class PartitionLog {
     this.partition = options.partition;
     this.config = options.config;
     this.now = options.now ?? Date.now;
-    this.logger = (options.logger ?? SILENT).child({
+    this.logger = (options.logger ?? silentLogger()).child({
       topic: options.topic,
       partition: options.partition,
     });
