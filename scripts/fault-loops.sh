@@ -3,9 +3,11 @@
 # (no acknowledged record lost, none duplicated, order kept), the state store's committer
 # (always a whole commit at or after the last ack), and the stateful worker (state
 # restored from the changelog, no input lost; word-count workers repeat no more than
-# their uncommitted tails), and the broker against hostile clients at the size
+# their uncommitted tails); the broker against hostile clients at the size
 # (20,000 idle and 5,000 never-handshaking connections, one client that never reads;
-# `npm test` runs 2,000 and 500). Bounded: each loop stops at its round count
+# `npm test` runs 2,000 and 500); and rounds of filling a real tmpfs under a partition and
+# freeing it (nothing of a failed append stored, every acknowledged record kept in order;
+# needs root to mount). Bounded: each loop stops at its round count
 # or its time budget, whichever comes first. Needs `npm run build` first.
 #
 #   scripts/fault-loops.sh [report.json]
@@ -18,8 +20,10 @@ export TRIBUTARY_FAULT_SECONDS=${TRIBUTARY_FAULT_SECONDS:-150}
 export TRIBUTARY_WORKER_KILLS=${TRIBUTARY_WORKER_KILLS:-25}
 export TRIBUTARY_HOSTILE_IDLE=${TRIBUTARY_HOSTILE_IDLE:-20000}
 export TRIBUTARY_HOSTILE_UNAUTH=${TRIBUTARY_HOSTILE_UNAUTH:-5000}
+export TRIBUTARY_FULL_DISK_ROUNDS=${TRIBUTARY_FULL_DISK_ROUNDS:-200}
 exec npx vitest run \
   packages/log/test/crash-recovery.test.ts \
+  packages/log/test/full-disk-writes-resume.test.ts \
   packages/state/test/crash-restore.test.ts \
   packages/streams/test/worker-crash-restore.test.ts \
   packages/log/test/broker-hostile-clients.test.ts \

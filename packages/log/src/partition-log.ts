@@ -20,7 +20,16 @@ import { WriteStall } from "./write-stall.js";
 
 const fsync = promisify(fs.fsync);
 const EMPTY: Buffer = Buffer.alloc(0);
-const SILENT: Logger = pino({ level: "silent" });
+let silent: Logger | undefined;
+
+/**
+ * The default logger, made on first use: a pino instance made while a module loads breaks
+ * an app file that tsx loads and that imports this package (`tributary run`).
+ */
+function silentLogger(): Logger {
+  silent ??= pino({ level: "silent" });
+  return silent;
+}
 
 export interface PartitionLogOptions {
   topic: string;
@@ -95,6 +104,8 @@ export class PartitionLog {
   private failure: unknown = null;
   private readonly stall: WriteStall;
   private lastDeletion: RetentionDeletion | null = null;
+  /** The last flush failed: what it covered may not be on disk, so close is not clean. */
+  private flushFailed = false;
   private readonly logger: Logger;
   /** Where the last compaction's input ended, and when it has new work regardless. */
   private compactedUpTo = -1;
@@ -110,7 +121,7 @@ export class PartitionLog {
     this.partition = options.partition;
     this.config = options.config;
     this.now = options.now ?? Date.now;
-    this.logger = (options.logger ?? SILENT).child({
+    this.logger = (options.logger ?? silentLogger()).child({
       topic: options.topic,
       partition: options.partition,
     });
@@ -472,6 +483,7 @@ export class PartitionLog {
       this.flushRunning = null;
       if (syncsDirectory) this.directoryDirty = true;
       let answer = err;
+      this.flushFailed = true;
       if (errnoOf(err) === undefined) this.failure ??= err;
       else if (!this.closed) {
         answer = this.stall.enter(err, "a flush", null);
@@ -494,6 +506,7 @@ export class PartitionLog {
         return;
       }
       this.flushRunning = null;
+      this.flushFailed = false;
       for (const w of waiters) w.resolve();
       if (this.flushWaiters.length > 0) this.runFlush();
     }, fail);
@@ -504,7 +517,14 @@ export class PartitionLog {
     this.advanceHighWatermark(target);
     if (this.closed) return;
     const segment = this.segments[this.segmentIndexFor(this.recoveryPoint)]!;
-    if (segment.baseOffset > this.checkpointedSegmentBase) this.writeCheckpointNow();
+    if (segment.baseOffset <= this.checkpointedSegmentBase) return;
+    try {
+      this.writeCheckpointNow();
+    } catch (err) {
+      // The records are durable; an older recovery point only means more to re-verify
+      // after a crash. The next flush that moves past a segment tries again.
+      if (errnoOf(err) === undefined) throw err;
+    }
   }
 
   private writeCheckpointNow(): void {
@@ -641,7 +661,10 @@ export class PartitionLog {
     this.closed = true;
     this.stopTimer();
     await this.drainFlushes();
-    if (this.failure === null && !this.stall.active) {
+    // After a failed append the files are as before it (it was undone), so a clean close
+    // is tried; after a failed fsync, an fsync that now succeeds proves nothing (the kernel
+    // may have dropped the pages), so the next open re-verifies instead.
+    if (this.failure === null && !this.flushFailed) {
       try {
         for (const segment of this.segments) segment.close();
         this.recoveryPoint = this.logEndOffset;

@@ -1,6 +1,7 @@
 import { CorruptRecordError, InvalidArgumentError, RecordTooLargeError } from "./errors.js";
 import { batchProblem } from "./log-segment.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, setBaseOffset } from "./record-batch.js";
+import { MAX_MESSAGE_BYTES_LIMIT } from "./topic-config.js";
 
 /**
  * Validates each batch in `buf` (one or more back to back, as a producer sends them):
@@ -42,7 +43,7 @@ export function stampProducedBatches(
     }
     if (size > maxMessageBytes) {
       throw new RecordTooLargeError(
-        `a record batch of ${size} bytes for ${name} exceeds max.message.bytes=${maxMessageBytes}: send fewer records per batch or raise the topic's max.message.bytes`,
+        `a record batch of ${size} bytes for ${name} exceeds max.message.bytes=${maxMessageBytes}: send fewer records per batch, or raise the topic's max.message.bytes (at most ${MAX_MESSAGE_BYTES_LIMIT}, what one broker frame carries)`,
       );
     }
     const problem = batchProblem(buf, p);

@@ -28,6 +28,9 @@ describe("a partition that runs out of file descriptors", () => {
         { cwd: LOG_PACKAGE_DIR, stdio: ["ignore", "pipe", "pipe"] },
       ),
     );
+    child.child.on("error", (err) => {
+      throw new Error(`this test runs its child under prlimit (util-linux): ${err.message}`);
+    });
     const { code } = await child.exited;
     expect(code, child.stderr.join("")).toBe(0);
     const events = child.events<Record<string, unknown>>();

@@ -102,6 +102,58 @@ describe("a partition on a full disk", () => {
     });
   }
 
+  it("over random rounds of fill and free, with appends of several batches that span segment rolls, keeps every acknowledged record in order and none of a failed append", async () => {
+    // Bounded by rounds and seconds, whichever comes first (scripts/fault-loops.sh sets more).
+    const rounds = Number(process.env.TRIBUTARY_FULL_DISK_ROUNDS ?? 12);
+    const until = Date.now() + 1000 * Number(process.env.TRIBUTARY_FAULT_SECONDS ?? 60);
+    // Each round keeps what it appended (up to 96 KiB): room for all of it.
+    const disk = mountTmpfs(1024 * 1024 + rounds * 128 * 1024);
+    const dir = path.join(disk, "t-0");
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const config = { segmentBytes: 4096 + random(28 * 1024), indexIntervalBytes: 256 };
+    let log = openLog(dir, config);
+    let next = 0;
+    for (let round = 0; round < rounds && Date.now() < until; round++) {
+      const roundStart = next;
+      const filler = fillDisk(disk);
+      fs.truncateSync(filler, Math.max(0, fs.statSync(filler).size - random(96 * 1024)));
+      let failed: Buffer | null = null;
+      while (failed === null) {
+        // 1 to 4 batches in one append: a failure part-way must undo the earlier ones.
+        const parts: Buffer[] = [];
+        let n = next;
+        for (let b = 1 + random(4); b > 0; b--) {
+          const count = 1 + random(20);
+          parts.push(seqBatch(n, count, { padding: random(400) }));
+          n += count;
+        }
+        const append = Buffer.concat(parts);
+        try {
+          await log.append(append);
+          next = n;
+        } catch (err) {
+          expect(err).toMatchObject({ code: "DISK_FULL", retriable: true });
+          failed = append;
+        }
+      }
+      expect(log.logEndOffset).toBe(next);
+      fs.rmSync(filler);
+      await appendWhenWritable(log, failed);
+      next = log.logEndOffset;
+      const seqs = readAll(log, roundStart).map(seqOf);
+      expect(seqs).toEqual(Array.from({ length: next - roundStart }, (_, i) => roundStart + i));
+    }
+    expectSequence(log, next);
+    await log.close();
+    log = openLog(dir, config);
+    expectSequence(log, next);
+    await log.close();
+  }, 600_000);
+
   it("a producer's send that meets a full disk succeeds once space is freed, and nothing is lost", async () => {
     const disk = mountTmpfs(2 * 1024 * 1024);
     const events: { event?: string; errno?: string }[] = [];

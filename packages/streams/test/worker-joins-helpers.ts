@@ -164,11 +164,14 @@ export async function joinTopics(log: LogClient): Promise<string[]> {
 
 /** Creates the joins app's topics: orders and payments 3 partitions, customers 2. */
 export async function createJoinTopics(log: LogClient): Promise<void> {
-  await log.admin.createTopic("orders", { partitions: PARTITIONS });
-  await log.admin.createTopic("payments", { partitions: PARTITIONS });
-  await log.admin.createTopic("customers", { partitions: CUSTOMER_PARTITIONS });
+  // The records are stamped November 2023: the default 7 days of retention would delete
+  // them (and the outputs) at the broker's first retention run, 30 s in.
+  const config = { retentionMs: -1 };
+  await log.admin.createTopic("orders", { partitions: PARTITIONS, config });
+  await log.admin.createTopic("payments", { partitions: PARTITIONS, config });
+  await log.admin.createTopic("customers", { partitions: CUSTOMER_PARTITIONS, config });
   for (const t of ["enriched-orders", "paid-orders", "order-payments"]) {
-    await log.admin.createTopic(t, { partitions: 1 });
+    await log.admin.createTopic(t, { partitions: 1, config });
   }
 }
 

@@ -68,8 +68,11 @@ async function withBroker(name: string, body: (log: LogClient, address: string) 
   const b = await startBrokerProcess(tempDir(`${name}-broker`));
   const log = await connectBroker(b.address);
   try {
-    await log.admin.createTopic("page-views", { partitions: PARTITIONS });
-    await log.admin.createTopic("final-views", { partitions: 1 });
+    // Records stamped November 2023: without retention.ms=-1 the broker's first retention
+    // run (30 s in) would delete them.
+    const config = { retentionMs: -1 };
+    await log.admin.createTopic("page-views", { partitions: PARTITIONS, config });
+    await log.admin.createTopic("final-views", { partitions: 1, config });
     await body(log, b.address);
   } finally {
     await log.close();
