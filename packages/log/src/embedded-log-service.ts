@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { Logger } from "pino";
 import { DirLock } from "./dir-lock.js";
 import { InvalidArgumentError, TributaryError } from "./errors.js";
 import { GroupCoordinator } from "./group-coordinator.js";
@@ -39,6 +40,8 @@ export interface EmbeddedLogOptions {
   maintenanceIntervalMs?: number;
   /** Wait after a group's first join so members starting together share a generation. */
   groupInitialRebalanceDelayMs?: number;
+  /** Where storage reports truncations and damage; default warnings on stderr. */
+  logger?: Logger;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -76,7 +79,7 @@ export class EmbeddedLogService implements LogService {
     const now = options.now ?? Date.now;
     let registry: TopicRegistry | undefined;
     try {
-      registry = TopicRegistry.open(dir, { now });
+      registry = TopicRegistry.open(dir, { now, logger: options.logger });
       if (!registry.has(CONSUMER_OFFSETS_TOPIC)) {
         registry.create(CONSUMER_OFFSETS_TOPIC, {
           partitions: 1,
@@ -90,7 +93,7 @@ export class EmbeddedLogService implements LogService {
       const offsetsLog = registry.partition(CONSUMER_OFFSETS_TOPIC, 0);
       const reg = registry;
       const groups = new GroupCoordinator({
-        journal: new PartitionLogOffsetJournal(offsetsLog),
+        journal: new PartitionLogOffsetJournal(offsetsLog, options.logger),
         offsets: {
           partitionCount: (topic) => reg.get(topic).partitions,
           listOffsets: (topic, spec) => listOffsetsOf(reg, topic, spec),

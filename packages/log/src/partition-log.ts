@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { promisify } from "node:util";
+import type { Logger } from "pino";
 import {
   ClosedError,
   CorruptRecordError,
@@ -19,6 +20,7 @@ import {
 import { LogCleaner } from "./log-cleaner.js";
 import { batchProblem, LogSegment, MAX_RELATIVE_OFFSET } from "./log-segment.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, readInt64, setBaseOffset } from "./record-batch.js";
+import { storageLogger } from "./storage-logger.js";
 import type { TopicConfig } from "./topic-config.js";
 
 const fsync = promisify(fs.fsync);
@@ -30,6 +32,8 @@ export interface PartitionLogOptions {
   config: TopicConfig;
   /** Clock for segment.ms, retention and the first-append time of a segment; default Date.now. */
   now?: () => number;
+  /** Where opening reports truncations and damage; default warnings on stderr. */
+  logger?: Logger;
 }
 
 export interface ReadOptions {
@@ -111,7 +115,7 @@ export class PartitionLog {
     fs.mkdirSync(dir, { recursive: true });
     const interval = options.config.indexIntervalBytes;
     const clean = hasCleanShutdownMarker(dir);
-    const loaded = loadSegments(dir, interval);
+    const loaded = loadSegments(dir, interval, storageLogger(options.logger));
     const segments = loaded.segments;
     let logStartOffset = loaded.logStartOffset;
     if (segments.length === 0) {

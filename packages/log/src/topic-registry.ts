@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import type { Logger } from "pino";
 import {
   ClosedError,
   CorruptRecordError,
@@ -27,6 +28,8 @@ export interface TopicMetadata {
 
 export interface TopicRegistryOptions {
   now?: () => number;
+  /** Where opening a partition reports truncations and damage (see log-recovery.ts). */
+  logger?: Logger;
 }
 
 interface TopicEntry {
@@ -81,7 +84,7 @@ export class TopicRegistry {
       for (const file of fs.readdirSync(dir).sort()) {
         if (!file.endsWith(META_SUFFIX)) continue;
         const meta = readMetadata(dir, file);
-        topics.set(meta.name, { meta, logs: openLogs(dir, meta, now) });
+        topics.set(meta.name, { meta, logs: openLogs(dir, meta, now, options.logger) });
       }
     } catch (e) {
       for (const t of topics.values()) for (const log of t.logs) void log.close();
@@ -236,7 +239,12 @@ function topicPath(dataDir: string, name: string, suffix: string): string {
   return p;
 }
 
-function openLogs(dir: string, meta: TopicMetadata, now: () => number): PartitionLog[] {
+function openLogs(
+  dir: string,
+  meta: TopicMetadata,
+  now: () => number,
+  logger?: Logger,
+): PartitionLog[] {
   const logs: PartitionLog[] = [];
   try {
     for (let p = 0; p < meta.partitions; p++) {
@@ -248,6 +256,7 @@ function openLogs(dir: string, meta: TopicMetadata, now: () => number): Partitio
           partition: p,
           config: meta.config,
           now,
+          logger,
         }),
       );
     }

@@ -34,7 +34,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   // Bad flags must fail before the data directory is created or locked.
   const address = options.address === undefined ? undefined : parseBrokerAddress(options.address);
   fs.mkdirSync(options.dataDir, { recursive: true });
-  const service = await EmbeddedLogService.open(options.dataDir, options.logOptions);
+  const service = await EmbeddedLogService.open(options.dataDir, { logger, ...options.logOptions });
   let server: BrokerServer;
   try {
     server = await BrokerServer.listen(service, {
