@@ -82,11 +82,17 @@ export interface LoadedLog {
 
 /**
  * Loads the segments of `dir` in offset order, recovering what needs it (see above), and
- * reports on `logger` every file it changes and every damage it leaves in place. Creates
- * a new last segment when the old one is damaged (appends never follow damage); otherwise
- * it does not create one when there is none: the caller does.
+ * reports on `logger` every file it changes and every damage it leaves in place. With
+ * `gapless` (the topic is not compacted) a gap between offsets is damage. Creates a new
+ * last segment when the old one is damaged (appends never follow damage); otherwise it
+ * does not create one when there is none: the caller does.
  */
-export function loadSegments(dir: string, indexIntervalBytes: number, logger: Logger): LoadedLog {
+export function loadSegments(
+  dir: string,
+  indexIntervalBytes: number,
+  logger: Logger,
+  gapless: boolean,
+): LoadedLog {
   completeInterruptedSwaps(dir);
   const names = fs.readdirSync(dir);
   const bases: number[] = [];
@@ -163,7 +169,7 @@ export function loadSegments(dir: string, indexIntervalBytes: number, logger: Lo
     const trusted = base < recoverFrom && segment.loadIndexes(limits[i]);
     if (!trusted) {
       recovered = true;
-      segment.rebuild(previous?.nextOffset ?? base, limits[i]);
+      segment.rebuild(base, limits[i], gapless);
     }
     const tailDamaged = segment.corruptRanges.at(-1)?.end === segment.size;
     const sealed = i < bases.length - 1;

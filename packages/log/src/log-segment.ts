@@ -90,6 +90,8 @@ export class LogSegment {
   private verified = false;
   /** The offset this segment's batches must stay below: the next segment's base. */
   private limitOffset = Number.POSITIVE_INFINITY;
+  /** The topic is not compacted: offsets follow each other without gaps. */
+  private gapless = false;
   private lastBatchOffset: number;
   private bytesSinceLastIndexEntry = 0;
   private indexesDurable = false;
@@ -246,8 +248,12 @@ export class LogSegment {
       while (p + BATCH_HEADER_SIZE <= chunk.length) {
         const batchSize = this.checkedBatchSize(chunk, p, position + p);
         const base = readInt64(chunk, p);
-        if (base < floor) {
-          throw this.corrupt(`batch offset ${base} goes back before ${floor}`, position + p, base);
+        if (base < floor || base >= this.nextOffset) {
+          const problem =
+            base < floor
+              ? `batch offset ${base} goes back before ${floor}`
+              : `batch offset ${base} is past the segment's end offset ${this.nextOffset}`;
+          throw this.corrupt(problem, position + p, base);
         }
         if (base >= limitOffset) return null;
         floor = base + chunk.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1;
@@ -519,16 +525,19 @@ export class LogSegment {
    * Re-verifies every batch (structure, CRC, offsets ascending from `expectedOffset` and
    * below `limitOffset`, the next segment's base offset; a batch that leaves a gap before
    * it must also end before the next batch starts, since its base offset is not under
-   * the CRC) and
-   * rebuilds both indexes. Never truncates: a batch that fails starts a corrupt range,
+   * the CRC; with `gapless`, for a topic that is not compacted, no gap is allowed at all)
+   * and rebuilds both indexes. Never truncates: a batch that fails starts a corrupt range,
    * which ends at the next valid batch (found byte by byte) or at the end of the file;
    * the ranges are left in `corruptRanges` for the caller to judge (see log-recovery.ts).
    */
   rebuild(
     expectedOffset = this.baseOffset,
     limitOffset = Number.POSITIVE_INFINITY,
+    gapless = false,
   ): CorruptRange[] {
     this.limitOffset = limitOffset;
+    this.gapless = gapless;
+    let resumed = false;
     this.offsetIndex.clear();
     this.timeIndex.clear();
     this.bytesSinceLastIndexEntry = 0;
@@ -549,6 +558,10 @@ export class LogSegment {
         if (batch.lastOffset > maxOffset) {
           return `batch offsets ${base} to ${batch.lastOffset} run past ${maxOffset}, the last this segment may hold`;
         }
+        if (base > next && gapless && !resumed) {
+          return `batch offset ${base} leaves offsets ${next} to ${base - 1} missing`;
+        }
+        resumed = false;
         if (base > next) {
           // Only the batch's own bytes: the scan's buffer may hold stale bytes after it.
           const own = batch.buffer.subarray(0, batch.position + batch.sizeInBytes);
@@ -576,6 +589,7 @@ export class LogSegment {
       });
       if (resume === null) break;
       this.bytesSinceLastIndexEntry = this.indexIntervalBytes;
+      resumed = true;
       from = resume;
     }
     this.indexesDurable = false;
@@ -589,7 +603,7 @@ export class LogSegment {
    */
   private rebuildInPlace(): void {
     const end = this.nextOffset;
-    this.rebuild(this.baseOffset, this.limitOffset);
+    this.rebuild(this.baseOffset, this.limitOffset, this.gapless);
     const tail = this.corruptRanges.at(-1);
     if (tail !== undefined && tail.toOffset === null && end > tail.fromOffset) tail.toOffset = end;
     this.nextOffset = Math.max(this.nextOffset, end);

@@ -115,7 +115,8 @@ export class PartitionLog {
     fs.mkdirSync(dir, { recursive: true });
     const interval = options.config.indexIntervalBytes;
     const clean = hasCleanShutdownMarker(dir);
-    const loaded = loadSegments(dir, interval, storageLogger(options.logger));
+    const gapless = !options.config.cleanupPolicy.includes("compact");
+    const loaded = loadSegments(dir, interval, storageLogger(options.logger), gapless);
     const segments = loaded.segments;
     let logStartOffset = loaded.logStartOffset;
     if (segments.length === 0) {

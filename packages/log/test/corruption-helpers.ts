@@ -119,3 +119,16 @@ export function expectAllIntactServed(served: number[], intact: number[]): void 
   expect(unknown, `records served that were damaged: ${unknown.join(",")}`).toEqual([]);
   expect(served).toEqual(intact);
 }
+
+/** xorshift32: a small seeded PRNG (floats in [0, 1)), so a failing case reproduces from its seed. */
+export function xorshift32(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
