@@ -4,6 +4,7 @@ import { registerBrokerCommand } from "./commands/broker.js";
 import { registerConsumeCommand } from "./commands/consume.js";
 import { registerDescribeCommand } from "./commands/describe.js";
 import { registerGroupsCommand } from "./commands/groups.js";
+import { registerLogCommand } from "./commands/log.js";
 import { registerProduceCommand } from "./commands/produce.js";
 import { registerResetCommand } from "./commands/reset.js";
 import { registerRunCommand } from "./commands/run.js";
@@ -26,6 +27,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerDescribeCommand,
   registerResetCommand,
   registerRunCommand,
+  registerLogCommand,
 ];
 
 const USAGE_CODES = new Set([

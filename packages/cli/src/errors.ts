@@ -4,9 +4,16 @@ import { TributaryError } from "@tributary/log";
  * Errors of the command itself (the log's and streams' errors pass through as they are).
  * - APP_FILE: a topology file is missing, does not load, or exports no app;
  * - APP_RUNNING: the app has live members, so its offsets and state must not move;
- * - WORKERS_FAILED: `run` gave up on workers that kept dying.
+ * - WORKERS_FAILED: `run` gave up on workers that kept dying;
+ * - LOG_DAMAGED: `log check` found damage (or `log repair` left some for a person);
+ * - REPAIR_DECLINED: `log repair` was not confirmed, so nothing changed.
  */
-export type CliErrorCode = "APP_FILE" | "APP_RUNNING" | "WORKERS_FAILED";
+export type CliErrorCode =
+  | "APP_FILE"
+  | "APP_RUNNING"
+  | "WORKERS_FAILED"
+  | "LOG_DAMAGED"
+  | "REPAIR_DECLINED";
 
 export class CliError extends TributaryError<CliErrorCode> {
   constructor(code: CliErrorCode, message: string, options: ErrorOptions = {}) {

@@ -65,3 +65,11 @@ export {
 export { findRunningBroker, type BrokerInfo } from "./broker/broker-info.js";
 export { openLog, DEFAULT_DATA_DIR, type OpenLogOptions } from "./open-log.js";
 export { logMetrics } from "./log-metrics.js";
+export {
+  checkDataDir,
+  lockForRepair,
+  repairDataDir,
+  type CheckOptions,
+  type PartitionDamage,
+  type PartitionReport,
+} from "./partition-check.js";

@@ -131,16 +131,11 @@ export function loadSegments(
   if (clean && checkpoint !== null) recoverFrom = Number.POSITIVE_INFINITY;
   else for (const base of bases) if (base <= recoveryPoint) recoverFrom = base;
 
-  // Each segment's offsets must stay below the next non-empty segment's base (and, after a
-  // clean shutdown, below the log end offset the checkpoint recorded).
-  const limits: number[] = [];
-  let limit = clean && checkpoint !== null ? checkpoint.recoveryPoint : Number.POSITIVE_INFINITY;
-  for (let i = bases.length - 1; i >= 0; i--) {
-    limits[i] = limit;
-    if (fs.statSync(path.join(dir, segmentFileName(bases[i]!, LOG_SUFFIX))).size > 0) {
-      limit = bases[i]!;
-    }
-  }
+  const limits = offsetLimits(
+    dir,
+    bases,
+    clean && checkpoint !== null ? checkpoint.recoveryPoint : Number.POSITIVE_INFINITY,
+  );
 
   const segments: LogSegment[] = [];
   let recovered = false;
@@ -171,30 +166,47 @@ export function loadSegments(
       recovered = true;
       segment.rebuild(base, limits[i], gapless);
     }
-    const tailDamaged = segment.corruptRanges.at(-1)?.end === segment.size;
-    const sealed = i < bases.length - 1;
-    if (
-      sealed &&
-      !tailDamaged &&
-      claim !== null &&
-      claim >= segment.nextOffset &&
-      claim < limits[i]!
-    ) {
-      // Cut short on a batch boundary: the index files remember offsets the log lost.
-      segment.corruptRanges.push({
-        start: segment.size,
-        end: segment.size,
-        fromOffset: segment.nextOffset,
-        toOffset: null,
-        problem: `the segment's index files name offset ${claim}, but its batches end at ${segment.nextOffset - 1}: the file was cut short`,
-      });
-    }
+    if (i < bases.length - 1) markCutShort(segment, claim, limits[i]!);
     segments.push(segment);
   }
   const truncatedBytes = settleDamage(dir, segments, checkpoint, indexIntervalBytes, logger);
   const first = segments[0];
   const logStartOffset = Math.max(checkpoint?.logStartOffset ?? 0, first?.baseOffset ?? 0);
   return { segments, logStartOffset, truncatedBytes, recovered };
+}
+
+/**
+ * A sealed segment cut short on a batch boundary passes every check; its index files, as
+ * on disk before the open (`claim`, see LogSegment.indexedOffsetClaim), remember offsets
+ * its batches no longer reach. Records those as a corrupt range ending the segment.
+ */
+export function markCutShort(segment: LogSegment, claim: number | null, limit: number): void {
+  if (segment.corruptRanges.at(-1)?.end === segment.size) return;
+  if (claim === null || claim < segment.nextOffset || claim >= limit) return;
+  segment.corruptRanges.push({
+    start: segment.size,
+    end: segment.size,
+    fromOffset: segment.nextOffset,
+    toOffset: null,
+    problem: `the segment's index files name offset ${claim}, but its batches end at ${segment.nextOffset - 1}: the file was cut short`,
+  });
+}
+
+/**
+ * For each segment (by base offset, ascending) the offset its batches must stay below: the
+ * next non-empty segment's base, and for the last one `lastLimit` (after a clean shutdown
+ * the log end offset the checkpoint recorded).
+ */
+export function offsetLimits(dir: string, bases: readonly number[], lastLimit: number): number[] {
+  const limits: number[] = [];
+  let limit = lastLimit;
+  for (let i = bases.length - 1; i >= 0; i--) {
+    limits[i] = limit;
+    if (fs.statSync(path.join(dir, segmentFileName(bases[i]!, LOG_SUFFIX))).size > 0) {
+      limit = bases[i]!;
+    }
+  }
+  return limits;
 }
 
 /**

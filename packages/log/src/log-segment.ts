@@ -525,8 +525,8 @@ export class LogSegment {
    * Re-verifies every batch (structure, CRC, offsets ascending from `expectedOffset` and
    * below `limitOffset`, the next segment's base offset; a batch that leaves a gap before
    * it must also end before the next batch starts, since its base offset is not under
-   * the CRC; with `gapless`, for a topic that is not compacted, no gap is allowed at all)
-   * and rebuilds both indexes. Never truncates: a batch that fails starts a corrupt range,
+   * the CRC; with `gapless`, for a topic that is not compacted, it must end exactly where
+   * the next batch or segment starts, as after a repair) and rebuilds both indexes. Never truncates: a batch that fails starts a corrupt range,
    * which ends at the next valid batch (found byte by byte) or at the end of the file;
    * the ranges are left in `corruptRanges` for the caller to judge (see log-recovery.ts).
    */
@@ -558,16 +558,11 @@ export class LogSegment {
         if (batch.lastOffset > maxOffset) {
           return `batch offsets ${base} to ${batch.lastOffset} run past ${maxOffset}, the last this segment may hold`;
         }
-        if (base > next && gapless && !resumed) {
-          return `batch offset ${base} leaves offsets ${next} to ${base - 1} missing`;
-        }
-        resumed = false;
-        if (base > next) {
-          // Only the batch's own bytes: the scan's buffer may hold stale bytes after it.
-          const own = batch.buffer.subarray(0, batch.position + batch.sizeInBytes);
-          const problem = this.offsetProblem(own, batch.position, position, next);
+        if (base > next && !resumed) {
+          const problem = this.gapProblem(batch, position, gapless, limitOffset);
           if (problem !== null) return problem;
         }
+        resumed = false;
         if (this.rollTimestamp === null) this.rollTimestamp = batch.maxTimestamp;
         this.trackBatch(base, batch.nextOffset, batch.maxTimestamp, position, batch.sizeInBytes);
         next = batch.nextOffset;
@@ -595,6 +590,30 @@ export class LogSegment {
     this.indexesDurable = false;
     this.verified = true;
     return this.corruptRanges;
+  }
+
+  /**
+   * Why a batch (at file `position`) that leaves a gap of offsets before it cannot be
+   * believed, or null: its base offset is outside the CRC, so a flipped bit there looks
+   * like a gap. The batch after it must start at or (`gapless`) exactly at its end; the
+   * last batch of a gapless segment must end at `limitOffset`, the next segment's base.
+   */
+  private gapProblem(
+    batch: RecordBatch,
+    position: number,
+    gapless: boolean,
+    limitOffset: number,
+  ): string | null {
+    const end = batch.nextOffset;
+    const after = position + batch.sizeInBytes;
+    const following = after + 8 <= this.size ? readInt64(this.readAt(after, 8), 0) : null;
+    if (following !== null && (gapless ? following !== end : following < end)) {
+      return `batch offset ${batch.baseOffset} runs to ${end - 1}, but the next batch starts at ${following}: its base offset is damaged`;
+    }
+    if (following === null && gapless && end !== limitOffset) {
+      return `batch offset ${batch.baseOffset} leaves a gap before it and ends at ${end - 1}, not at the next segment's offset: its base offset is damaged`;
+    }
+    return null;
   }
 
   /**
