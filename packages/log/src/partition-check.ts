@@ -220,7 +220,7 @@ export function lockForRepair(dataDir: string): DirLock {
     if (err instanceof DataDirLockedError) {
       throw new DataDirLockedError(
         err.dataDir,
-        `${err.holder}; stop the broker (tributary broker stop) before repairing, since a running broker rewrites these files`,
+        `${err.holder}; stop the broker (Ctrl-C or SIGTERM) before repairing, since a running broker rewrites these files`,
       );
     }
     throw err;
@@ -250,7 +250,7 @@ export function repairDataDir(
       const kind = damages[0]!.repair;
       if (kind === "manual") continue;
       if (kind === "remove-file" || kind === "reset-checkpoint") fs.rmSync(file, { force: true });
-      else cutOut(file, damages);
+      else cutOut(file, damages, file !== report.segments.at(-1)?.file);
       done.push(...damages);
     }
     reserveLostEnd(report);
@@ -261,8 +261,11 @@ export function repairDataDir(
   return done;
 }
 
-/** Rewrites `file` without the byte ranges of `damages`. */
-function cutOut(file: string, damages: readonly PartitionDamage[]): void {
+/**
+ * Rewrites `file` without the byte ranges of `damages`; with `removeIfEmpty` (not the
+ * last segment) a file left with nothing is removed instead.
+ */
+function cutOut(file: string, damages: readonly PartitionDamage[], removeIfEmpty: boolean): void {
   const data = fs.readFileSync(file);
   const keep: Buffer[] = [];
   let at = 0;
@@ -271,6 +274,12 @@ function cutOut(file: string, damages: readonly PartitionDamage[]): void {
     at = Math.max(at, d.position + d.bytes);
   }
   keep.push(data.subarray(at));
+  const stem = file.slice(0, -LOG_SUFFIX.length);
+  for (const suffix of [INDEX_SUFFIX, TIME_INDEX_SUFFIX]) fs.rmSync(stem + suffix, { force: true });
+  if (removeIfEmpty && keep.every((part) => part.length === 0)) {
+    fs.rmSync(file);
+    return;
+  }
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, "w");
   try {
@@ -280,8 +289,6 @@ function cutOut(file: string, damages: readonly PartitionDamage[]): void {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  const stem = file.slice(0, -LOG_SUFFIX.length);
-  for (const suffix of [INDEX_SUFFIX, TIME_INDEX_SUFFIX]) fs.rmSync(stem + suffix, { force: true });
 }
 
 /**

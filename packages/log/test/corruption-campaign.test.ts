@@ -5,6 +5,7 @@ import { TributaryError } from "../src/errors.js";
 import { CLEAN_SHUTDOWN_FILE, writeCheckpoint } from "../src/log-recovery.js";
 import { OffsetStore } from "../src/offset-store.js";
 import { PartitionLog } from "../src/partition-log.js";
+import { checkPartition, lockForRepair, repairDataDir } from "../src/partition-check.js";
 import { PartitionLogOffsetJournal } from "../src/partition-log-offset-journal.js";
 import { resolveTopicConfig, type TopicConfig } from "../src/topic-config.js";
 import {
@@ -24,7 +25,7 @@ import { removeTempDirs, seqBatch, tempDir, testConfig } from "./storage-helpers
  * `__consumer_offsets` segment, each after a clean or an unclean shutdown. For every case
  * the partition must serve exactly the intact records (never a damaged one, never lose an
  * intact one, also after a second restart) or refuse with a named error (a code), and
- * never hand out an offset twice. `npm test` runs a few cases; scripts/fault-loops.sh runs
+ * never hand out an offset twice; and `log repair` must then drop exactly the damage. `npm test` runs a few cases; scripts/fault-loops.sh runs
  * many (TRIBUTARY_CORRUPTION_CASES, bounded by TRIBUTARY_CORRUPTION_SECONDS). A failure
  * names its case and seed; TRIBUTARY_CORRUPTION_SEED=<seed> TRIBUTARY_CORRUPTION_ONLY=<case>
  * replays just that case.
@@ -217,11 +218,21 @@ async function runCase(c: Case): Promise<Outcome> {
     }
     const { baseOffset } = await log.append(seqBatch(c.template.logEndOffset, 1));
     await log.close();
-    // A second, clean restart loses nothing either.
+    // `tributary log repair` drops the damage and nothing else: after it and a restart,
+    // every intact record is served and no read fails.
+    const lock = lockForRepair(c.dir);
+    try {
+      repairDataDir(lock, [checkPartition(c.dir, "t", 0, true)]);
+    } finally {
+      lock.release();
+    }
+    const left = checkPartition(c.dir, "t", 0, true).damage;
+    expect(left, `${c.description}: ${JSON.stringify(left)}`).toEqual([]);
     const again = open(c, capturingLogger().logger);
     try {
       const after = readIntact(again);
       expect(after.seqs, c.description).toEqual([...intact, c.template.logEndOffset]);
+      expect(after.errors, c.description).toEqual([]);
       expect(again.logEndOffset, c.description).toBe(baseOffset + 1);
     } finally {
       await again.close();
