@@ -160,13 +160,14 @@ export function loadSegments(
         { segment: segment.logPath, offset: base },
       );
     }
-    const claim = segment.indexedOffsetClaim();
     const trusted = base < recoverFrom && segment.loadIndexes(limits[i]);
     if (!trusted) {
       recovered = true;
+      // Index files that loaded cover no more than the log; the others may say what it lost.
+      const claim = segment.indexedOffsetClaim();
       segment.rebuild(base, limits[i], gapless);
+      if (i < bases.length - 1) markCutShort(segment, claim, limits[i]!);
     }
-    if (i < bases.length - 1) markCutShort(segment, claim, limits[i]!);
     segments.push(segment);
   }
   const truncatedBytes = settleDamage(dir, segments, checkpoint, indexIntervalBytes, logger);
