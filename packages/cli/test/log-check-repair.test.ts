@@ -117,4 +117,14 @@ describe("tributary log check|repair", () => {
     };
     expect(offsets.partitions[0]!.logEndOffset).toBe(RECORDS + 1);
   }, 300_000);
+
+  it("bad usage exits 2 with a one-line error", () => {
+    const data = tempDir();
+    const noTopic = runCli(["log", "check", "--data", data, "--partition", "0"]);
+    expect(noTopic.status).toBe(2);
+    expect(expectOneLineError(noTopic)).toMatch(/--partition needs --topic/);
+    const missing = runCli(["log", "repair", "--data", path.join(data, "nope"), "--yes"]);
+    expect(missing.status).toBe(2);
+    expect(expectOneLineError(missing)).toMatch(/does not exist: pass the broker's --data/);
+  }, 120_000);
 });

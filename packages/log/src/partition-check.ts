@@ -71,12 +71,7 @@ export interface CheckOptions {
  * in progress as a torn tail).
  */
 export function checkDataDir(dataDir: string, options: CheckOptions = {}): PartitionReport[] {
-  const dir = path.resolve(dataDir);
-  if (!fs.existsSync(dir)) {
-    throw new InvalidArgumentError(
-      `data directory ${dir} does not exist: pass the broker's --data`,
-    );
-  }
+  const dir = existingDataDir(dataDir);
   const reports: PartitionReport[] = [];
   for (const file of fs.readdirSync(dir).sort()) {
     if (!file.endsWith(".topic.json")) continue;
@@ -100,6 +95,16 @@ export function checkDataDir(dataDir: string, options: CheckOptions = {}): Parti
     );
   }
   return reports;
+}
+
+function existingDataDir(dataDir: string): string {
+  const dir = path.resolve(dataDir);
+  if (!fs.existsSync(dir)) {
+    throw new InvalidArgumentError(
+      `data directory ${dir} does not exist: pass the broker's --data`,
+    );
+  }
+  return dir;
 }
 
 /** Verifies every batch of one partition directory; changes nothing. */
@@ -215,7 +220,7 @@ export function checkPartition(
  */
 export function lockForRepair(dataDir: string): DirLock {
   try {
-    return DirLock.acquire(dataDir);
+    return DirLock.acquire(existingDataDir(dataDir));
   } catch (err) {
     if (err instanceof DataDirLockedError) {
       throw new DataDirLockedError(
