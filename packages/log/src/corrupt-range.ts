@@ -1,5 +1,9 @@
+import fs from "node:fs";
 import { batchProblem } from "./batch-problem.js";
+import { CorruptRecordError } from "./errors.js";
+import { OFFSET_INDEX_ENTRY_SIZE } from "./offset-index.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, MAGIC, readInt64 } from "./record-batch.js";
+import { TIME_INDEX_ENTRY_SIZE } from "./time-index.js";
 
 const OFF_LENGTH = 8;
 const OFF_MAGIC = 12;
@@ -66,4 +70,58 @@ export function findNextValidBatch(
     chunkStart += chunk.length - BATCH_HEADER_SIZE + 1;
   }
   return null;
+}
+
+/** What a reader of an offset inside `range` of segment file `file` gets. */
+export function corruptRangeError(file: string, range: CorruptRange): CorruptRecordError {
+  const last = range.toOffset === null ? null : range.toOffset - 1;
+  const offsets =
+    last === null || last === range.fromOffset
+      ? `offset ${range.fromOffset}`
+      : `offset ${range.fromOffset} to ${last}`;
+  return new CorruptRecordError(
+    `corrupt record data in segment ${file} at bytes ${range.start}..${range.end} (${offsets}): ${range.problem}; the intact records before and after it are served; run \`tributary log check\` to see the damage and \`tributary log repair\` (broker stopped) to drop it, or restore the partition from a backup`,
+    {
+      segment: file,
+      position: range.start,
+      offset: range.fromOffset,
+      resumeAt: range.toOffset ?? undefined,
+    },
+  );
+}
+
+/**
+ * The highest offset this segment's index files (as on disk) name, or null: a sealed
+ * segment whose batches end below it has lost its tail, even when the cut fell on a batch
+ * boundary. Only files whose entries ascend are believed. Reads the files as they are on
+ * disk, so call it before anything rewrites them.
+ */
+export function indexedOffsetClaim(segment: {
+  baseOffset: number;
+  offsetIndex: { path: string };
+  timeIndex: { path: string };
+}): number | null {
+  let claim: number | null = null;
+  const files: [string, number, number][] = [
+    [segment.offsetIndex.path, OFFSET_INDEX_ENTRY_SIZE, 0],
+    [segment.timeIndex.path, TIME_INDEX_ENTRY_SIZE, 8],
+  ];
+  for (const [file, entrySize, at] of files) {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(file);
+    } catch {
+      continue;
+    }
+    const n = Math.floor(data.length / entrySize);
+    let previous = -1;
+    let ascending = data.length % entrySize === 0;
+    for (let i = 0; i < n && ascending; i++) {
+      const rel = data.readUInt32BE(i * entrySize + at);
+      ascending = rel >= previous;
+      previous = rel;
+    }
+    if (ascending && n > 0) claim = Math.max(claim ?? 0, segment.baseOffset + previous);
+  }
+  return claim;
 }

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
+import { indexedOffsetClaim } from "./corrupt-range.js";
 import { CorruptRecordError } from "./errors.js";
 import {
   INDEX_SUFFIX,
@@ -164,7 +165,7 @@ export function loadSegments(
     if (!trusted) {
       recovered = true;
       // Index files that loaded cover no more than the log; the others may say what it lost.
-      const claim = segment.indexedOffsetClaim();
+      const claim = indexedOffsetClaim(segment);
       segment.rebuild(base, limits[i], gapless);
       if (i < bases.length - 1) markCutShort(segment, claim, limits[i]!);
     }
@@ -178,7 +179,7 @@ export function loadSegments(
 
 /**
  * A sealed segment cut short on a batch boundary passes every check; its index files, as
- * on disk before the open (`claim`, see LogSegment.indexedOffsetClaim), remember offsets
+ * on disk before the open (`claim`, see indexedOffsetClaim in corrupt-range.ts), remember offsets
  * its batches no longer reach. Records those as a corrupt range ending the segment.
  */
 export function markCutShort(segment: LogSegment, claim: number | null, limit: number): void {

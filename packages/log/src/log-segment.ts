@@ -2,12 +2,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { batchProblem } from "./batch-problem.js";
-import { type CorruptRange, findNextValidBatch } from "./corrupt-range.js";
+import { type CorruptRange, corruptRangeError, findNextValidBatch } from "./corrupt-range.js";
 import { CorruptRecordError } from "./errors.js";
-import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from "./offset-index.js";
+import { OffsetIndex } from "./offset-index.js";
 import { logMetrics } from "./log-metrics.js";
+import { readFullyAt, writeFully } from "./positioned-io.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatch, readInt64 } from "./record-batch.js";
-import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from "./time-index.js";
+import { TimeIndex } from "./time-index.js";
 
 export { batchProblem } from "./batch-problem.js";
 
@@ -349,20 +350,7 @@ export class LogSegment {
   }
 
   corruptRangeError(range: CorruptRange): CorruptRecordError {
-    const last = range.toOffset === null ? null : range.toOffset - 1;
-    const offsets =
-      last === null || last === range.fromOffset
-        ? `offset ${range.fromOffset}`
-        : `offset ${range.fromOffset} to ${last}`;
-    return new CorruptRecordError(
-      `corrupt record data in segment ${this.logPath} at bytes ${range.start}..${range.end} (${offsets}): ${range.problem}; the intact records before and after it are served; run \`tributary log check\` to see the damage and \`tributary log repair\` (broker stopped) to drop it, or restore the partition from a backup`,
-      {
-        segment: this.logPath,
-        position: range.start,
-        offset: range.fromOffset,
-        resumeAt: range.toOffset ?? undefined,
-      },
-    );
+    return corruptRangeError(this.logPath, range);
   }
 
   corrupt(problem: string, position: number, offset: number): CorruptRecordError {
@@ -449,37 +437,6 @@ export class LogSegment {
       position += batchSize;
     }
     return { position, problem: null };
-  }
-
-  /**
-   * The highest offset this segment's index files (as on disk) name, or null: a sealed
-   * segment whose batches end below it has lost its tail, even when the cut fell on a batch
-   * boundary. Only files whose entries ascend are believed.
-   */
-  indexedOffsetClaim(): number | null {
-    let claim: number | null = null;
-    const files: [string, number, number][] = [
-      [this.offsetIndex.path, OFFSET_INDEX_ENTRY_SIZE, 0],
-      [this.timeIndex.path, TIME_INDEX_ENTRY_SIZE, 8],
-    ];
-    for (const [file, entrySize, at] of files) {
-      let data: Buffer;
-      try {
-        data = fs.readFileSync(file);
-      } catch {
-        continue;
-      }
-      const n = Math.floor(data.length / entrySize);
-      let previous = -1;
-      let ascending = data.length % entrySize === 0;
-      for (let i = 0; i < n && ascending; i++) {
-        const rel = data.readUInt32BE(i * entrySize + at);
-        ascending = rel >= previous;
-        previous = rel;
-      }
-      if (ascending && n > 0) claim = Math.max(claim ?? 0, this.baseOffset + previous);
-    }
-    return claim;
   }
 
   /**
@@ -777,27 +734,4 @@ export class LogSegment {
     readFullyAt(this.fd, this.header, BATCH_HEADER_SIZE, position);
     return new RecordBatch(this.header, 0);
   }
-}
-
-function writeFully(
-  fd: number,
-  buf: Buffer,
-  offset: number,
-  length: number,
-  position: number,
-): void {
-  let done = 0;
-  while (done < length) {
-    done += fs.writeSync(fd, buf, offset + done, length - done, position + done);
-  }
-}
-
-function readFullyAt(fd: number, buf: Buffer, length: number, position: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }

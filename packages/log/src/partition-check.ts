@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { indexedOffsetClaim } from "./corrupt-range.js";
 import { DirLock } from "./dir-lock.js";
 import { DataDirLockedError, InvalidArgumentError } from "./errors.js";
 import {
@@ -170,7 +171,7 @@ export function checkPartition(
         });
         continue;
       }
-      const claim = segment.indexedOffsetClaim();
+      const claim = indexedOffsetClaim(segment);
       segment.rebuild(base, limits[i], gapless);
       if (i < bases.length - 1) markCutShort(segment, claim, limits[i]!);
       const limit = limits[i]!;
