@@ -84,7 +84,8 @@ export interface LoadedLog {
 /**
  * Loads the segments of `dir` in offset order, recovering what needs it (see above), and
  * reports on `logger` every file it changes and every damage it leaves in place. With
- * `gapless` (the topic is not compacted) a gap between offsets is damage. Creates a new
+ * `gapless` (the topic is not compacted) a gap before the last batch of the last segment
+ * is damage. Creates a new
  * last segment when the old one is damaged (appends never follow damage); otherwise it
  * does not create one when there is none: the caller does.
  */
@@ -166,7 +167,7 @@ export function loadSegments(
       recovered = true;
       // Index files that loaded cover no more than the log; the others may say what it lost.
       const claim = indexedOffsetClaim(segment);
-      segment.rebuild(base, limits[i], gapless);
+      segment.rebuild(base, limits[i], gapless && i === bases.length - 1);
       if (i < bases.length - 1) markCutShort(segment, claim, limits[i]!);
     }
     segments.push(segment);

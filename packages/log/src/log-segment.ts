@@ -91,8 +91,8 @@ export class LogSegment {
   private verified = false;
   /** The offset this segment's batches must stay below: the next segment's base. */
   private limitOffset = Number.POSITIVE_INFINITY;
-  /** The topic is not compacted: offsets follow each other without gaps. */
-  private gapless = false;
+  /** The last segment file of a topic that is not compacted (see gapProblem). */
+  private gaplessTail = false;
   private lastBatchOffset: number;
   private bytesSinceLastIndexEntry = 0;
   private indexesDurable = false;
@@ -482,18 +482,17 @@ export class LogSegment {
    * Re-verifies every batch (structure, CRC, offsets ascending from `expectedOffset` and
    * below `limitOffset`, the next segment's base offset; a batch that leaves a gap before
    * it must also end before the next batch starts, since its base offset is not under
-   * the CRC; with `gapless`, for a topic that is not compacted, it must end exactly where
-   * the next batch or segment starts, as after a repair) and rebuilds both indexes. Never truncates: a batch that fails starts a corrupt range,
+   * the CRC: see gapProblem) and rebuilds both indexes. Never truncates: a batch that fails starts a corrupt range,
    * which ends at the next valid batch (found byte by byte) or at the end of the file;
    * the ranges are left in `corruptRanges` for the caller to judge (see log-recovery.ts).
    */
   rebuild(
     expectedOffset = this.baseOffset,
     limitOffset = Number.POSITIVE_INFINITY,
-    gapless = false,
+    gaplessTail = false,
   ): CorruptRange[] {
     this.limitOffset = limitOffset;
-    this.gapless = gapless;
+    this.gaplessTail = gaplessTail;
     let resumed = false;
     this.offsetIndex.clear();
     this.timeIndex.clear();
@@ -516,7 +515,7 @@ export class LogSegment {
           return `batch offsets ${base} to ${batch.lastOffset} run past ${maxOffset}, the last this segment may hold`;
         }
         if (base > next && !resumed) {
-          const problem = this.gapProblem(batch, position, gapless, limitOffset);
+          const problem = this.gapProblem(batch, position, gaplessTail, limitOffset);
           if (problem !== null) return problem;
         }
         resumed = false;
@@ -552,23 +551,25 @@ export class LogSegment {
   /**
    * Why a batch (at file `position`) that leaves a gap of offsets before it cannot be
    * believed, or null: its base offset is outside the CRC, so a flipped bit there looks
-   * like a gap. The batch after it must start at or (`gapless`) exactly at its end; the
-   * last batch of a gapless segment must end at `limitOffset`, the next segment's base.
+   * like a gap. The batch after it must start at or after its end; the next segment's
+   * base (`limitOffset`) bounds the last one. With nothing after it at all (`gaplessTail`:
+   * the last segment file of a topic that is not compacted, after a crash) it is not
+   * believed: there, only damage makes a gap (a repair always starts a new segment).
    */
   private gapProblem(
     batch: RecordBatch,
     position: number,
-    gapless: boolean,
+    gaplessTail: boolean,
     limitOffset: number,
   ): string | null {
     const end = batch.nextOffset;
     const after = position + batch.sizeInBytes;
     const following = after + 8 <= this.size ? readInt64(this.readAt(after, 8), 0) : null;
-    if (following !== null && (gapless ? following !== end : following < end)) {
+    if (following !== null && following < end) {
       return `batch offset ${batch.baseOffset} runs to ${end - 1}, but the next batch starts at ${following}: its base offset is damaged`;
     }
-    if (following === null && gapless && end !== limitOffset) {
-      return `batch offset ${batch.baseOffset} leaves a gap before it and ends at ${end - 1}, not at the next segment's offset: its base offset is damaged`;
+    if (following === null && gaplessTail && !Number.isFinite(limitOffset)) {
+      return `batch offset ${batch.baseOffset} leaves a gap before it in a topic that is not compacted, and nothing after it confirms its offsets: its base offset is damaged`;
     }
     return null;
   }
@@ -579,7 +580,7 @@ export class LogSegment {
    */
   private rebuildInPlace(): void {
     const end = this.nextOffset;
-    this.rebuild(this.baseOffset, this.limitOffset, this.gapless);
+    this.rebuild(this.baseOffset, this.limitOffset, this.gaplessTail);
     const tail = this.corruptRanges.at(-1);
     if (tail !== undefined && tail.toOffset === null && end > tail.fromOffset) tail.toOffset = end;
     this.nextOffset = Math.max(this.nextOffset, end);

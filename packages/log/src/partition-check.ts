@@ -172,7 +172,7 @@ export function checkPartition(
         continue;
       }
       const claim = indexedOffsetClaim(segment);
-      segment.rebuild(base, limits[i], gapless);
+      segment.rebuild(base, limits[i], gapless && i === bases.length - 1);
       if (i < bases.length - 1) markCutShort(segment, claim, limits[i]!);
       const limit = limits[i]!;
       const lost = i === bases.length - 1 && segment.corruptRanges.length === 0;
