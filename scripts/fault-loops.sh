@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The crash tests with many more SIGKILL rounds than `npm test` runs: the log's appender
-# (no acknowledged record lost, none duplicated, order kept), the state store's committer
-# (always a whole commit at or after the last ack), and the stateful worker (state
-# restored from the changelog, no input lost; word-count workers repeat no more than
-# their uncommitted tails); the broker against hostile clients at the size
-# (20,000 idle and 5,000 never-handshaking connections, one client that never reads;
-# `npm test` runs 2,000 and 500); and rounds of filling a real tmpfs under a partition and
-# freeing it (nothing of a failed append stored, every acknowledged record kept in order;
-# needs root to mount). Bounded: each loop stops at its round count
-# or its time budget, whichever comes first. Needs `npm run build` first.
+# The crash and fault tests with many more rounds than `npm test` runs:
+# - the log's appender under SIGKILL (no acknowledged record lost, none duplicated, order
+#   kept) and the corruption campaign (random flips, truncations and garbage in segment,
+#   index, checkpoint and __consumer_offsets files: every intact record served or a named
+#   refusal; its report line gives the case count and the seed);
+# - rounds of filling a real tmpfs under a partition and freeing it (nothing of a failed
+#   append stored, every acknowledged record kept in order; needs root to mount);
+# - the state store's committer (always a whole commit at or after the last ack);
+# - the stateful worker (state restored from the changelog, no input lost) and word-count
+#   workers killed in turn (they repeat no more than their uncommitted tails);
+# - the broker against hostile clients at the size (20,000 idle and 5,000
+#   never-handshaking connections, one client that never reads; `npm test` runs 2,000/500).
+# Bounded: each loop stops at its round count or its time budget, whichever comes first.
+# Needs `npm run build` first.
 #
 #   scripts/fault-loops.sh [report.json]
 set -uo pipefail
@@ -21,11 +25,14 @@ export TRIBUTARY_WORKER_KILLS=${TRIBUTARY_WORKER_KILLS:-25}
 export TRIBUTARY_HOSTILE_IDLE=${TRIBUTARY_HOSTILE_IDLE:-20000}
 export TRIBUTARY_HOSTILE_UNAUTH=${TRIBUTARY_HOSTILE_UNAUTH:-5000}
 export TRIBUTARY_FULL_DISK_ROUNDS=${TRIBUTARY_FULL_DISK_ROUNDS:-200}
+export TRIBUTARY_CORRUPTION_CASES=${TRIBUTARY_CORRUPTION_CASES:-2000}
+export TRIBUTARY_CORRUPTION_SECONDS=${TRIBUTARY_CORRUPTION_SECONDS:-240}
 exec npx vitest run \
   packages/log/test/crash-recovery.test.ts \
+  packages/log/test/corruption-campaign.test.ts \
   packages/log/test/full-disk-writes-resume.test.ts \
   packages/state/test/crash-restore.test.ts \
   packages/streams/test/worker-crash-restore.test.ts \
-  packages/log/test/broker-hostile-clients.test.ts \
   packages/streams/test/worker-kill-repeats-only-uncommitted-tail.test.ts \
+  packages/log/test/broker-hostile-clients.test.ts \
   --reporter=default --reporter=json --outputFile.json="$report"

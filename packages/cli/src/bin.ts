@@ -7,6 +7,7 @@ import { registerConsumeCommand } from "./commands/consume.js";
 import { registerDescribeCommand } from "./commands/describe.js";
 import { registerGroupsCommand } from "./commands/groups.js";
 import { registerInitCommand } from "./commands/init.js";
+import { registerLogCommand } from "./commands/log.js";
 import { registerProduceCommand } from "./commands/produce.js";
 import { registerResetCommand } from "./commands/reset.js";
 import { registerRunCommand } from "./commands/run.js";
@@ -32,6 +33,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerInitCommand,
   registerSecurityCommands,
   registerConsoleCommand,
+  registerLogCommand,
 ];
 
 const USAGE_CODES = new Set([

@@ -6,14 +6,18 @@ import { TributaryError } from "@tributary/log";
  * - APP_RUNNING: the app has live members, so its offsets and state must not move;
  * - WORKERS_FAILED: `run` gave up on workers that kept dying;
  * - RECORDS_DROPPED: `run --fail-on-drop` saw records dead-lettered or dropped as late;
- * - PRODUCE_FAILED: the log refused a send of `produce` (the message says what is stored).
+ * - PRODUCE_FAILED: the log refused a send of `produce` (the message says what is stored);
+ * - LOG_DAMAGED: `log check` found damage (or `log repair` left some for a person);
+ * - REPAIR_DECLINED: `log repair` was not confirmed, so nothing changed.
  */
 export type CliErrorCode =
   | "APP_FILE"
   | "APP_RUNNING"
   | "WORKERS_FAILED"
   | "RECORDS_DROPPED"
-  | "PRODUCE_FAILED";
+  | "PRODUCE_FAILED"
+  | "LOG_DAMAGED"
+  | "REPAIR_DECLINED";
 
 export class CliError extends TributaryError<CliErrorCode> {
   constructor(code: CliErrorCode, message: string, options: ErrorOptions = {}) {

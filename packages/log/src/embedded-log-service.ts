@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { DirLock } from "./dir-lock.js";
+import { storageLogger } from "./storage-logger.js";
 import { DEFAULT_RESERVE_BYTES, DiskReserve } from "./disk-reserve.js";
 import {
   errnoOf,
@@ -48,9 +49,10 @@ export interface EmbeddedLogOptions {
   /** Wait after a group's first join so members starting together share a generation. */
   groupInitialRebalanceDelayMs?: number;
   /**
-   * Storage events at info and warn level: each deletion by retention or compaction, a
-   * partition that refuses writes (full disk, no file descriptor) and resumes. Default
-   * silent; the broker passes its own.
+   * Storage events: each deletion by retention or compaction (info), a partition that
+   * refuses writes (full disk, no file descriptor) and resumes, truncations and damage
+   * found at open (warn). Default: warnings on stderr (storage-logger.ts); the broker
+   * passes its own.
    */
   logger?: Logger;
   /**
@@ -100,7 +102,7 @@ export class EmbeddedLogService implements LogService {
   ): Promise<EmbeddedLogService> {
     const dir = path.resolve(dataDir);
     fs.mkdirSync(dir, { recursive: true });
-    const logger = options.logger ?? pino({ level: "silent" });
+    const logger = storageLogger(options.logger);
     const reserve = new DiskReserve(dir, options.diskReserveBytes ?? DEFAULT_RESERVE_BYTES);
     const { lock, diskFull } = lockOnFullDisk(dir, reserve, logger);
     const now = options.now ?? Date.now;
@@ -120,7 +122,7 @@ export class EmbeddedLogService implements LogService {
       const offsetsLog = registry.partition(CONSUMER_OFFSETS_TOPIC, 0);
       const reg = registry;
       const groups = new GroupCoordinator({
-        journal: new PartitionLogOffsetJournal(offsetsLog),
+        journal: new PartitionLogOffsetJournal(offsetsLog, options.logger),
         offsets: {
           partitionCount: (topic) => reg.get(topic).partitions,
           listOffsets: (topic, spec) => listOffsetsOf(reg, topic, spec),

@@ -122,7 +122,13 @@ export class OffsetOutOfRangeError extends TributaryError {
 export class CorruptRecordError extends TributaryError {
   constructor(
     message: string,
-    readonly location: { segment?: string; position?: number; offset?: number } = {},
+    readonly location: {
+      segment?: string;
+      position?: number;
+      offset?: number;
+      /** The first offset after the damage, where a reader may resume (when known). */
+      resumeAt?: number;
+    } = {},
   ) {
     super("CORRUPT_RECORD", message);
     this.name = "CorruptRecordError";

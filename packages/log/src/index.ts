@@ -90,3 +90,11 @@ export {
   type MetricsServerOptions,
   type RunningMetricsServer,
 } from "./metrics/metrics-server.js";
+export {
+  checkDataDir,
+  lockForRepair,
+  repairDataDir,
+  type CheckOptions,
+  type PartitionDamage,
+  type PartitionReport,
+} from "./partition-check.js";

@@ -163,7 +163,7 @@ export class LogCleaner {
     }
     syncDirectory(this.dir);
     const segment = LogSegment.open(this.dir, base, interval);
-    segment.recover();
+    segment.rebuild();
     segment.seal();
     segment.flushSync();
     return { segment, removed };

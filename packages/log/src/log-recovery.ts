@@ -1,83 +1,50 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { Logger } from "pino";
+import { indexedOffsetClaim } from "./corrupt-range.js";
 import { CorruptRecordError } from "./errors.js";
 import {
   INDEX_SUFFIX,
   LOG_SUFFIX,
   LogSegment,
   parseSegmentFileName,
+  segmentFileName,
   TIME_INDEX_SUFFIX,
 } from "./log-segment.js";
+import { type PartitionCheckpoint, readCheckpoint } from "./partition-checkpoint.js";
+import { BATCH_HEADER_SIZE } from "./record-batch.js";
 
 /**
  * Opening a partition directory after a clean or unclean shutdown. Responsible for:
- * - the partition checkpoint (recovery point and log start offset) and the clean-shutdown
- *   marker, their formats and their atomic replacement;
+ * - the clean-shutdown marker (the checkpoint's format is in partition-checkpoint.ts);
  * - deciding which segments are trusted (indexes loaded) and which are re-verified batch
- *   by batch, truncating a torn or corrupt tail and deleting the segments after it;
+ *   by batch, and what to do with the damage a check finds;
  * - finishing or discarding what a crash interrupted: temporary files and half-done
  *   compaction swaps.
  *
- * The rule: with the clean-shutdown marker present every segment's indexes are trusted
- * (after a sanity check). Without it, segments wholly before the segment that holds the
- * recovery point were sealed, flushed and indexed before the checkpoint was written, so
- * they are trusted; that segment and all later ones are re-verified and re-indexed.
+ * The rules (Kafka's LogLoader, made stricter about intact data):
+ * - With the clean-shutdown marker and a sound checkpoint every segment's indexes are
+ *   trusted (after checking the batches past the last index entry). Without it, segments
+ *   wholly before the one that holds the recovery point were sealed, flushed and indexed
+ *   before the checkpoint was written, so they are trusted; that segment and all later
+ *   ones are re-verified and re-indexed. A damaged checkpoint trusts nothing.
+ * - A segment that fails a check is re-verified; the damage becomes a corrupt range (see
+ *   corrupt-range.ts), and the valid batches after it are found and kept.
+ * - Nothing intact is ever deleted: only a tail of the last segment that holds no valid
+ *   batch (a torn write) is cut off, and only empty stray segment files are removed. Later
+ *   segments are never deleted because an earlier one is damaged.
+ * - Every truncation, removal and damage left in place is logged.
  */
 
-export const CHECKPOINT_FILE = "partition.checkpoint";
+export {
+  CHECKPOINT_FILE,
+  type PartitionCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from "./partition-checkpoint.js";
 export const CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
 export const CLEANED_SUFFIX = ".cleaned";
 export const SWAP_SUFFIX = ".swap";
-const CHECKPOINT_MAGIC = "tributary-partition-checkpoint 1";
-
-export interface PartitionCheckpoint {
-  /** Every batch below this offset is flushed, verified and indexed on disk. */
-  recoveryPoint: number;
-  /** The first offset the log holds; moved up by retention. */
-  logStartOffset: number;
-}
-
-/*
- * PartitionCheckpoint file "partition.checkpoint" (UTF-8 text, replaced atomically:
- * written to "partition.checkpoint.tmp", fsynced, renamed over the old one) =>
- *   "tributary-partition-checkpoint 1" LF
- *   "recovery-point " decimal LF
- *   "log-start-offset " decimal LF
- */
-export function writeCheckpoint(dir: string, checkpoint: PartitionCheckpoint): void {
-  const text = `${CHECKPOINT_MAGIC}\nrecovery-point ${checkpoint.recoveryPoint}\nlog-start-offset ${checkpoint.logStartOffset}\n`;
-  const target = path.join(dir, CHECKPOINT_FILE);
-  const tmp = `${target}.tmp`;
-  const fd = fs.openSync(tmp, "w");
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, target);
-}
-
-/** The checkpoint, or null when there is none yet. A malformed one is an error. */
-export function readCheckpoint(dir: string): PartitionCheckpoint | null {
-  const file = path.join(dir, CHECKPOINT_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw err;
-  }
-  const m =
-    /^tributary-partition-checkpoint 1\nrecovery-point (\d+)\nlog-start-offset (\d+)\n$/.exec(text);
-  if (m === null) {
-    throw new CorruptRecordError(
-      `partition checkpoint ${file} is malformed; delete it to re-verify the whole partition on open`,
-      { segment: file },
-    );
-  }
-  return { recoveryPoint: Number(m[1]), logStartOffset: Number(m[2]) };
-}
 
 export function hasCleanShutdownMarker(dir: string): boolean {
   return fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
@@ -108,17 +75,26 @@ export function syncDirectory(dir: string): void {
 export interface LoadedLog {
   segments: LogSegment[];
   logStartOffset: number;
-  /** Bytes cut from torn or corrupt tails, and in segments deleted after them. */
+  /** Bytes cut from torn tails of the last segment (never an intact batch). */
   truncatedBytes: number;
   /** Whether any segment was re-verified (then its data is flushed before use). */
   recovered: boolean;
 }
 
 /**
- * Loads the segments of `dir` in offset order, recovering what needs it (see above). Does
- * not create a segment when there is none: the caller does.
+ * Loads the segments of `dir` in offset order, recovering what needs it (see above), and
+ * reports on `logger` every file it changes and every damage it leaves in place. With
+ * `gapless` (the topic is not compacted) a gap before the last batch of the last segment
+ * is damage. Creates a new
+ * last segment when the old one is damaged (appends never follow damage); otherwise it
+ * does not create one when there is none: the caller does.
  */
-export function loadSegments(dir: string, indexIntervalBytes: number): LoadedLog {
+export function loadSegments(
+  dir: string,
+  indexIntervalBytes: number,
+  logger: Logger,
+  gapless: boolean,
+): LoadedLog {
   completeInterruptedSwaps(dir);
   const names = fs.readdirSync(dir);
   const bases: number[] = [];
@@ -144,46 +120,196 @@ export function loadSegments(dir: string, indexIntervalBytes: number): LoadedLog
   bases.sort((a, b) => a - b);
 
   const clean = hasCleanShutdownMarker(dir);
-  const checkpoint = readCheckpoint(dir) ?? { recoveryPoint: 0, logStartOffset: 0 };
-  let recoverFrom = Number.NEGATIVE_INFINITY;
-  if (clean) recoverFrom = Number.POSITIVE_INFINITY;
-  else {
-    for (const base of bases) if (base <= checkpoint.recoveryPoint) recoverFrom = base;
+  const read = readCheckpoint(dir);
+  if (read.problem !== null) {
+    logger.warn(
+      { event: "checkpoint-damaged", dir, problem: read.problem },
+      `${read.problem}: ignoring it and re-verifying every segment of ${dir}`,
+    );
   }
+  const checkpoint = read.checkpoint;
+  const recoveryPoint = checkpoint?.recoveryPoint ?? 0;
+  let recoverFrom = Number.NEGATIVE_INFINITY;
+  if (clean && checkpoint !== null) recoverFrom = Number.POSITIVE_INFINITY;
+  else for (const base of bases) if (base <= recoveryPoint) recoverFrom = base;
+
+  const limits = offsetLimits(
+    dir,
+    bases,
+    clean && checkpoint !== null ? checkpoint.recoveryPoint : Number.POSITIVE_INFINITY,
+  );
 
   const segments: LogSegment[] = [];
-  let truncatedBytes = 0;
   let recovered = false;
-  let cut = false;
-  for (const base of bases) {
+  for (const [i, base] of bases.entries()) {
     const segment = LogSegment.open(dir, base, indexIntervalBytes);
     const previous = segments[segments.length - 1];
-    if (cut || (previous !== undefined && base < previous.nextOffset)) {
-      // After a truncation point (or overlapping it): these offsets are gone.
-      truncatedBytes += segment.size;
+    const overlaps = previous !== undefined && base < previous.nextOffset;
+    if (segment.isEmpty && (overlaps || i < bases.length - 1)) {
+      // Holds nothing, so nothing is lost; left in place it would hide the offsets of
+      // the segments around it (or take appends at offsets already used).
+      logger.warn(
+        { event: "stray-segment-removed", file: segment.logPath, bytes: 0, records: 0 },
+        `removed the empty segment file ${segment.logPath}: it holds no record and ${overlaps ? `its base offset ${base} lies inside ${previous!.logPath}` : "a later segment follows it"}`,
+      );
       segment.delete();
-      cut = true;
       continue;
     }
-    const trusted = base < recoverFrom && segment.loadIndexes();
+    if (overlaps) {
+      for (const s of [...segments, segment]) s.release();
+      throw new CorruptRecordError(
+        `segment ${segment.logPath} starts at offset ${base}, inside ${previous!.logPath} (which holds offsets up to ${previous!.nextOffset - 1}): two segments claim the same offsets; move one of them out of ${dir} after checking which holds the data you want (tributary log check --data <dir>), then restart`,
+        { segment: segment.logPath, offset: base },
+      );
+    }
+    const trusted = base < recoverFrom && segment.loadIndexes(limits[i]);
     if (!trusted) {
       recovered = true;
-      const cutBytes = segment.recover(previous?.nextOffset ?? base);
-      if (cutBytes > 0) {
-        truncatedBytes += cutBytes;
-        cut = true;
-      }
-    }
-    if (cut && segment.isEmpty && previous !== undefined) {
-      truncatedBytes += segment.size;
-      segment.delete();
-      continue;
+      // Index files that loaded cover no more than the log; the others may say what it lost.
+      const claim = indexedOffsetClaim(segment);
+      segment.rebuild(base, limits[i], gapless && i === bases.length - 1);
+      if (i < bases.length - 1) markCutShort(segment, claim, limits[i]!);
     }
     segments.push(segment);
   }
+  const truncatedBytes = settleDamage(dir, segments, checkpoint, indexIntervalBytes, logger);
   const first = segments[0];
-  const logStartOffset = Math.max(checkpoint.logStartOffset, first?.baseOffset ?? 0);
+  const logStartOffset = Math.max(checkpoint?.logStartOffset ?? 0, first?.baseOffset ?? 0);
   return { segments, logStartOffset, truncatedBytes, recovered };
+}
+
+/**
+ * A sealed segment cut short on a batch boundary passes every check; its index files, as
+ * on disk before the open (`claim`, see indexedOffsetClaim in corrupt-range.ts), remember offsets
+ * its batches no longer reach. Records those as a corrupt range ending the segment.
+ */
+export function markCutShort(segment: LogSegment, claim: number | null, limit: number): void {
+  if (segment.corruptRanges.at(-1)?.end === segment.size) return;
+  if (claim === null || claim < segment.nextOffset || claim >= limit) return;
+  segment.corruptRanges.push({
+    start: segment.size,
+    end: segment.size,
+    fromOffset: segment.nextOffset,
+    toOffset: null,
+    problem: `the segment's index files name offset ${claim}, but its batches end at ${segment.nextOffset - 1}: the file was cut short`,
+  });
+}
+
+/**
+ * For each segment (by base offset, ascending) the offset its batches must stay below: the
+ * next non-empty segment's base, and for the last one `lastLimit` (after a clean shutdown
+ * the log end offset the checkpoint recorded).
+ */
+export function offsetLimits(dir: string, bases: readonly number[], lastLimit: number): number[] {
+  const limits: number[] = [];
+  let limit = lastLimit;
+  for (let i = bases.length - 1; i >= 0; i--) {
+    limits[i] = limit;
+    if (fs.statSync(path.join(dir, segmentFileName(bases[i]!, LOG_SUFFIX))).size > 0) {
+      limit = bases[i]!;
+    }
+  }
+  return limits;
+}
+
+/**
+ * What is done with the corrupt ranges the segments found (see corrupt-range.ts):
+ * - a range that ends the last segment holds no valid batch (a torn write, garbage): it
+ *   is cut off, and logged with the bytes and what the torn batch claimed to hold;
+ * - every other range stays where it is, its offsets refused to readers, and is logged;
+ *   a range that ends a sealed segment covers the offsets up to the next segment;
+ * - when the last segment ends below the checkpoint's recovery point, records that were
+ *   flushed are gone: their offsets become a corrupt range, never offsets to reuse;
+ * - a last segment left with damage is sealed and a new one takes the appends.
+ * Returns the bytes cut off.
+ */
+function settleDamage(
+  dir: string,
+  segments: LogSegment[],
+  checkpoint: PartitionCheckpoint | null,
+  indexIntervalBytes: number,
+  logger: Logger,
+): number {
+  let truncatedBytes = 0;
+  const last = segments[segments.length - 1];
+  for (const [i, segment] of segments.entries()) {
+    const tail = segment.corruptRanges.at(-1);
+    if (tail === undefined || tail.end !== segment.size) continue;
+    const next = segments[i + 1];
+    if (next !== undefined) tail.toOffset = Math.max(next.baseOffset, tail.fromOffset);
+    else {
+      const bytes = tail.end - tail.start;
+      const claim = tornBatchClaim(segment, tail.start, tail.fromOffset);
+      logger.warn(
+        {
+          event: "log-truncated",
+          file: segment.logPath,
+          position: tail.start,
+          bytes,
+          intactRecordsDropped: 0,
+          tornRecords: claim,
+          offset: tail.fromOffset,
+          problem: tail.problem,
+        },
+        `truncated ${segment.logPath} at byte ${tail.start}: dropped ${bytes} bytes holding no intact batch (${tail.problem}${claim > 0 ? `; a torn batch of ${claim} records from offset ${tail.fromOffset}` : ""})`,
+      );
+      segment.corruptRanges.pop();
+      segment.truncateTo(tail.start);
+      truncatedBytes += bytes;
+    }
+  }
+  if (last !== undefined && checkpoint !== null && last.nextOffset < checkpoint.recoveryPoint) {
+    const problem = `the segment ends at offset ${last.nextOffset}, below the recovery point ${checkpoint.recoveryPoint}: records flushed before are missing (the file was cut short or replaced)`;
+    last.corruptRanges.push({
+      start: last.size,
+      end: last.size,
+      fromOffset: last.nextOffset,
+      toOffset: checkpoint.recoveryPoint,
+      problem,
+    });
+  }
+  for (const segment of segments) {
+    for (const range of segment.corruptRanges) {
+      if (range.toOffset === range.fromOffset) {
+        logger.warn(
+          {
+            event: "corrupt-bytes",
+            file: segment.logPath,
+            position: range.start,
+            bytes: range.end - range.start,
+            problem: range.problem,
+          },
+          `${segment.logPath} holds ${range.end - range.start} damaged bytes at ${range.start} that stand for no offset (${range.problem}); left in place: run tributary log repair to remove them`,
+        );
+      } else {
+        logger.error(
+          {
+            event: "corrupt-range",
+            file: segment.logPath,
+            position: range.start,
+            bytes: range.end - range.start,
+            fromOffset: range.fromOffset,
+            toOffset: range.toOffset,
+            problem: range.problem,
+          },
+          segment.corruptRangeError(range).message,
+        );
+      }
+    }
+  }
+  if (last !== undefined && last.corruptRanges.length > 0) {
+    const reserved = last.corruptRanges.at(-1)!.toOffset ?? last.nextOffset;
+    segments.push(LogSegment.create(dir, Math.max(reserved, last.nextOffset), indexIntervalBytes));
+  }
+  return truncatedBytes;
+}
+
+/** How many records the torn batch at `position` claimed, when its header is plausible. */
+function tornBatchClaim(segment: LogSegment, position: number, expectedOffset: number): number {
+  if (segment.size - position < BATCH_HEADER_SIZE) return 0;
+  const header = segment.readHeader(position);
+  const count = header.buffer.readInt32BE(header.position + 39);
+  return header.baseOffset === expectedOffset && count > 0 && count < 1_000_000 ? count : 0;
 }
 
 /**

@@ -1,21 +1,24 @@
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import { batchProblem } from "./batch-problem.js";
+import { type CorruptRange, corruptRangeError, findNextValidBatch } from "./corrupt-range.js";
 import { CorruptRecordError } from "./errors.js";
 import { OffsetIndex } from "./offset-index.js";
 import { logMetrics } from "./log-metrics.js";
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, MAGIC, RecordBatch, readInt64 } from "./record-batch.js";
+import { readFullyAt, writeFully } from "./positioned-io.js";
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatch, readInt64 } from "./record-batch.js";
 import { TimeIndex } from "./time-index.js";
+
+export { batchProblem } from "./batch-problem.js";
 
 const fdatasync = promisify(fs.fdatasync);
 const fsync = promisify(fs.fsync);
 
 /** Field positions inside a stored batch (see the grammar in record-batch.ts). */
 const OFF_LENGTH = 8;
-const OFF_MAGIC = 12;
 const OFF_LAST_OFFSET_DELTA = 19;
 const OFF_MAX_TIMESTAMP = 31;
-const OFF_RECORD_COUNT = 39;
 const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 /** Relative offsets in the indexes are uint32. */
 export const MAX_RELATIVE_OFFSET = 0xffffffff;
@@ -92,6 +95,17 @@ export class LogSegment {
   rollTimestamp: number | null = null;
   /** No more appends: rolled, its indexes written (fsynced by the next flushAsync). */
   sealed = false;
+  /**
+   * Damaged stretches found by the last `rebuild`, in file order. Never truncated on
+   * their own (see log-recovery.ts): reads of their offsets fail with CorruptRecordError.
+   */
+  corruptRanges: CorruptRange[] = [];
+  /** Every batch was checked by `rebuild` (not just the tail after the last index entry). */
+  private verified = false;
+  /** The offset this segment's batches must stay below: the next segment's base. */
+  private limitOffset = Number.POSITIVE_INFINITY;
+  /** The last segment file of a topic that is not compacted (see gapProblem). */
+  private gaplessTail = false;
   private lastBatchOffset: number;
   private bytesSinceLastIndexEntry = 0;
   private indexesDurable = false;
@@ -127,7 +141,7 @@ export class LogSegment {
 
   /**
    * Opens an existing segment without reading it: follow with `loadIndexes` (trusted
-   * segments) or `recover` (everything else).
+   * segments) or `rebuild` (everything else).
    */
   static open(dir: string, baseOffset: number, indexIntervalBytes: number): LogSegment {
     const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), "r+");
@@ -221,6 +235,8 @@ export class LogSegment {
     batchSize: number,
   ): void {
     let indexed = false;
+    // After a corrupt range the first valid batch is always indexed, so reads past the
+    // range start there instead of scanning into the damage.
     if (this.bytesSinceLastIndexEntry >= this.indexIntervalBytes) {
       this.offsetIndex.append(base, position);
       this.bytesSinceLastIndexEntry = 0;
@@ -239,24 +255,67 @@ export class LogSegment {
    * Returns null when this segment has no such batch. With `verify`, each batch's CRC is
    * checked: a corrupt first batch throws CorruptRecordError naming this file, its position
    * and offset; a corrupt later batch ends the result before it (the next read throws).
+   * An offset inside a known corrupt range throws at once. Damage met in a segment whose
+   * batches were not all verified on open (a trusted one) makes it `rebuild` its indexes
+   * around the damage, then the read is tried once more.
    */
   read(offset: number, maxBytes: number, limitOffset: number, verify: boolean): Buffer | null {
+    try {
+      return this.readFrom(offset, maxBytes, limitOffset, verify);
+    } catch (err) {
+      if (!(err instanceof CorruptRecordError) || this.verified) throw err;
+      this.rebuildInPlace();
+      return this.readFrom(offset, maxBytes, limitOffset, verify);
+    }
+  }
+
+  private readFrom(
+    offset: number,
+    maxBytes: number,
+    limitOffset: number,
+    verify: boolean,
+  ): Buffer | null {
+    const range = this.corruptRangeHolding(offset);
+    if (range !== undefined) throw this.corruptRangeError(range);
     const chunkBytes = this.indexIntervalBytes + Math.max(maxBytes, 4096);
-    let position = this.offsetIndex.lookup(offset).position;
+    const entry = this.offsetIndex.lookup(offset);
+    let position = entry.position;
+    let first = true;
+    // The base offset is outside the CRC: offsets must rise from batch to batch, or the
+    // bytes that hold one are damaged.
+    let floor = position === 0 ? this.baseOffset : entry.offset;
     while (position < this.size) {
       const chunk = this.readAt(position, Math.min(chunkBytes, this.size - position));
+      if (first && position > 0 && readInt64(chunk, 0) !== entry.offset) {
+        throw this.corrupt(
+          `the offset index names position ${position} for offset ${entry.offset}, but no batch of that offset starts there`,
+          position,
+          entry.offset,
+        );
+      }
+      first = false;
       let p = 0;
       while (p + BATCH_HEADER_SIZE <= chunk.length) {
         const batchSize = this.checkedBatchSize(chunk, p, position + p);
         const base = readInt64(chunk, p);
+        if (base < floor || base >= this.nextOffset) {
+          const problem =
+            base < floor
+              ? `batch offset ${base} goes back before ${floor}`
+              : `batch offset ${base} is past the segment's end offset ${this.nextOffset}`;
+          throw this.corrupt(problem, position + p, base);
+        }
         if (base >= limitOffset) return null;
-        if (base + chunk.readInt32BE(p + OFF_LAST_OFFSET_DELTA) >= offset) {
+        floor = base + chunk.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1;
+        if (floor > offset) {
           const start = position + p;
           let data = chunk.subarray(p);
           if (data.length < batchSize) {
             data = this.readAt(start, Math.max(batchSize, Math.min(maxBytes, this.size - start)));
           }
-          return this.wholeBatches(data, start, maxBytes, limitOffset, verify);
+          const stop = this.corruptRanges.find((r) => r.start >= start)?.start ?? this.size;
+          if (data.length > stop - start) data = data.subarray(0, stop - start);
+          return this.wholeBatches(data, start, maxBytes, limitOffset, verify, base);
         }
         p += batchSize;
       }
@@ -269,30 +328,55 @@ export class LogSegment {
     return null;
   }
 
-  /** Trims `data` (starting at a batch at file position `start`) to whole valid batches. */
+  /**
+   * Trims `data` (starting at a batch at file position `start`, base offset `floor` or
+   * more) to whole valid batches, each followed by a batch of a higher offset.
+   */
   private wholeBatches(
     data: Buffer,
     start: number,
     maxBytes: number,
     limitOffset: number,
     verify: boolean,
+    floor: number,
   ): Buffer {
     let end = 0;
     while (end + LOG_OVERHEAD <= data.length) {
       const batchSize = this.checkedBatchSize(data, end, start + end);
       if (end + batchSize > data.length) break;
       if (end > 0 && end + batchSize > maxBytes) break;
-      if (readInt64(data, end) >= limitOffset) break;
-      if (verify) {
-        const problem = batchProblem(data, end);
-        if (problem !== null) {
-          if (end === 0) throw this.corrupt(problem, start, readInt64(data, 0));
-          break;
-        }
+      const base = readInt64(data, end);
+      if (base >= limitOffset) break;
+      const problem =
+        (verify ? batchProblem(data, end) : null) ??
+        this.offsetProblem(data, end, start + end, floor);
+      if (problem !== null) {
+        if (end === 0) throw this.corrupt(problem, start, base);
+        break;
       }
+      floor = base + data.readInt32BE(end + OFF_LAST_OFFSET_DELTA) + 1;
       end += batchSize;
     }
     return data.subarray(0, end);
+  }
+
+  /**
+   * Whether the (unprotected) base offset of the batch at `p` of `data`, file position
+   * `position`, fits between `floor` and the base offset of the batch after it.
+   */
+  private offsetProblem(data: Buffer, p: number, position: number, floor: number): string | null {
+    const base = readInt64(data, p);
+    if (base < floor) return `batch offset ${base} goes back before ${floor}`;
+    const next = base + data.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1;
+    const after = position + LOG_OVERHEAD + data.readInt32BE(p + OFF_LENGTH);
+    if (after + 8 > this.size || this.corruptRanges.some((r) => r.start === after)) return null;
+    const following =
+      p + (after - position) + 8 <= data.length
+        ? readInt64(data, p + (after - position))
+        : readInt64(this.readAt(after, 8), 0);
+    return following < next
+      ? `batch offset ${base} runs to ${next - 1}, past the next batch's offset ${following}: its base offset is damaged`
+      : null;
   }
 
   private checkedBatchSize(buf: Buffer, p: number, filePosition: number): number {
@@ -305,6 +389,17 @@ export class LogSegment {
       );
     }
     return LOG_OVERHEAD + length;
+  }
+
+  /** The known corrupt range whose offsets include `offset`, if any. */
+  corruptRangeHolding(offset: number): CorruptRange | undefined {
+    return this.corruptRanges.find(
+      (r) => offset >= r.fromOffset && r.toOffset !== null && offset < r.toOffset,
+    );
+  }
+
+  corruptRangeError(range: CorruptRange): CorruptRecordError {
+    return corruptRangeError(this.logPath, range);
   }
 
   corrupt(problem: string, position: number, offset: number): CorruptRecordError {
@@ -398,7 +493,10 @@ export class LogSegment {
    * checkpoint, and re-reads the batches after the last index entry (the end offset and
    * timestamp live there). Returns false when anything fails its check: then `recover`.
    */
-  loadIndexes(): boolean {
+  loadIndexes(limitOffset = Number.POSITIVE_INFINITY): boolean {
+    this.limitOffset = limitOffset;
+    this.verified = false;
+    this.corruptRanges = [];
     if (!this.offsetIndex.load(this.size)) return false;
     const from = this.offsetIndex.lastPosition;
     const startOffset = this.offsetIndex.lastOffset;
@@ -420,6 +518,7 @@ export class LogSegment {
       this.nextOffset = batch.nextOffset;
     });
     if (result.problem !== null || result.position !== this.size) return false;
+    if (this.nextOffset > limitOffset) return false;
     if (!this.timeIndex.load(this.nextOffset)) return false;
     this.maxTimestamp = Math.max(this.timeIndex.lastTimestamp, maxTs);
     if (this.rollTimestamp === null && this.size > 0)
@@ -429,11 +528,21 @@ export class LogSegment {
   }
 
   /**
-   * Re-verifies every batch (structure, CRC, offsets ascending from `expectedOffset`),
-   * truncates the file at the first one that fails (a torn or corrupt tail is never
-   * served) and rebuilds both indexes. Returns the bytes cut off.
+   * Re-verifies every batch (structure, CRC, offsets ascending from `expectedOffset` and
+   * below `limitOffset`, the next segment's base offset; a batch that leaves a gap before
+   * it must also end before the next batch starts, since its base offset is not under
+   * the CRC: see gapProblem) and rebuilds both indexes. Never truncates: a batch that fails starts a corrupt range,
+   * which ends at the next valid batch (found byte by byte) or at the end of the file;
+   * the ranges are left in `corruptRanges` for the caller to judge (see log-recovery.ts).
    */
-  recover(expectedOffset = this.baseOffset): number {
+  rebuild(
+    expectedOffset = this.baseOffset,
+    limitOffset = Number.POSITIVE_INFINITY,
+    gaplessTail = false,
+  ): CorruptRange[] {
+    this.limitOffset = limitOffset;
+    this.gaplessTail = gaplessTail;
+    let resumed = false;
     this.offsetIndex.clear();
     this.timeIndex.clear();
     this.bytesSinceLastIndexEntry = 0;
@@ -441,28 +550,96 @@ export class LogSegment {
     this.nextOffset = this.baseOffset;
     this.lastBatchOffset = this.baseOffset;
     this.rollTimestamp = null;
+    this.corruptRanges = [];
     let next = Math.max(expectedOffset, this.baseOffset);
-    const result = this.scan(0, (batch, position) => {
-      const problem = batchProblem(batch.buffer, batch.position);
-      if (problem !== null) return problem;
-      const base = batch.baseOffset;
-      if (base < next) return `batch offset ${base} goes back before ${next}`;
-      if (batch.lastOffset - this.baseOffset > MAX_RELATIVE_OFFSET) {
-        return `batch offset ${base} is too far from the segment base ${this.baseOffset}`;
-      }
-      if (this.rollTimestamp === null) this.rollTimestamp = batch.maxTimestamp;
-      this.trackBatch(base, batch.nextOffset, batch.maxTimestamp, position, batch.sizeInBytes);
-      next = batch.nextOffset;
-    });
-    const truncated = this.size - result.position;
-    if (truncated > 0) this.truncateTo(result.position);
+    const maxOffset = Math.min(this.baseOffset + MAX_RELATIVE_OFFSET, limitOffset - 1);
+    let from = 0;
+    for (;;) {
+      const result = this.scan(from, (batch, position) => {
+        const problem = batchProblem(batch.buffer, batch.position);
+        if (problem !== null) return problem;
+        const base = batch.baseOffset;
+        if (base < next) return `batch offset ${base} goes back before ${next}`;
+        if (batch.lastOffset > maxOffset) {
+          return `batch offsets ${base} to ${batch.lastOffset} run past ${maxOffset}, the last this segment may hold`;
+        }
+        if (base > next && !resumed) {
+          const problem = this.gapProblem(batch, position, gaplessTail, limitOffset);
+          if (problem !== null) return problem;
+        }
+        resumed = false;
+        if (this.rollTimestamp === null) this.rollTimestamp = batch.maxTimestamp;
+        this.trackBatch(base, batch.nextOffset, batch.maxTimestamp, position, batch.sizeInBytes);
+        next = batch.nextOffset;
+      });
+      if (result.problem === null) break;
+      const resume = findNextValidBatch(
+        (p, n) => this.readAt(p, n),
+        result.position + 1,
+        this.size,
+        next,
+        maxOffset,
+      );
+      this.corruptRanges.push({
+        start: result.position,
+        end: resume ?? this.size,
+        fromOffset: next,
+        toOffset: resume === null ? null : readInt64(this.readAt(resume, 8), 0),
+        problem: result.problem,
+      });
+      if (resume === null) break;
+      this.bytesSinceLastIndexEntry = this.indexIntervalBytes;
+      resumed = true;
+      from = resume;
+    }
     this.indexesDurable = false;
-    return truncated;
+    this.verified = true;
+    return this.corruptRanges;
+  }
+
+  /**
+   * Why a batch (at file `position`) that leaves a gap of offsets before it cannot be
+   * believed, or null: its base offset is outside the CRC, so a flipped bit there looks
+   * like a gap. The batch after it must start at or after its end; the next segment's
+   * base (`limitOffset`) bounds the last one. With nothing after it at all (`gaplessTail`:
+   * the last segment file of a topic that is not compacted, after a crash) it is not
+   * believed: there, only damage makes a gap (a repair always starts a new segment).
+   */
+  private gapProblem(
+    batch: RecordBatch,
+    position: number,
+    gaplessTail: boolean,
+    limitOffset: number,
+  ): string | null {
+    const end = batch.nextOffset;
+    const after = position + batch.sizeInBytes;
+    const following = after + 8 <= this.size ? readInt64(this.readAt(after, 8), 0) : null;
+    if (following !== null && following < end) {
+      return `batch offset ${batch.baseOffset} runs to ${end - 1}, but the next batch starts at ${following}: its base offset is damaged`;
+    }
+    if (following === null && gaplessTail && !Number.isFinite(limitOffset)) {
+      return `batch offset ${batch.baseOffset} leaves a gap before it in a topic that is not compacted, and nothing after it confirms its offsets: its base offset is damaged`;
+    }
+    return null;
+  }
+
+  /**
+   * `rebuild` for a segment in use whose damage a read found: the end offset it had stays
+   * (a damaged tail's offsets become a corrupt range, never offsets to hand out again).
+   */
+  private rebuildInPlace(): void {
+    const end = this.nextOffset;
+    this.rebuild(this.baseOffset, this.limitOffset, this.gaplessTail);
+    const tail = this.corruptRanges.at(-1);
+    if (tail !== undefined && tail.toOffset === null && end > tail.fromOffset) tail.toOffset = end;
+    this.nextOffset = Math.max(this.nextOffset, end);
+    if (this.sealed) this.writeIndexes();
   }
 
   /** Cuts the .log file at `position`, a batch boundary, and drops index entries past it. */
   truncateTo(position: number): void {
     fs.ftruncateSync(this.fd, position);
+    this.corruptRanges = this.corruptRanges.filter((r) => r.start < position);
     this.size = position;
     this.offsetIndex.truncateToPosition(position);
     if (position === 0) {
@@ -616,43 +793,4 @@ export class LogSegment {
     readFullyAt(this.fd, this.header, BATCH_HEADER_SIZE, position);
     return new RecordBatch(this.header, 0);
   }
-}
-
-/** What is wrong with the batch at `p`, or null: version, CRC, record count, offsets. */
-export function batchProblem(buf: Buffer, p: number): string | null {
-  const magic = buf.readInt8(p + OFF_MAGIC);
-  if (magic !== MAGIC) return `format version ${magic}, expected ${MAGIC}`;
-  const batch = new RecordBatch(buf, p);
-  const stored = batch.crc;
-  const actual = batch.computeCrc();
-  if (stored !== actual) return `CRC mismatch (stored ${stored}, computed ${actual})`;
-  const count = buf.readInt32BE(p + OFF_RECORD_COUNT);
-  if (count <= 0) return `record count ${count}`;
-  const lastDelta = buf.readInt32BE(p + OFF_LAST_OFFSET_DELTA);
-  if (lastDelta < count - 1)
-    return `last offset delta ${lastDelta} is below record count ${count} - 1`;
-  return null;
-}
-
-function writeFully(
-  fd: number,
-  buf: Buffer,
-  offset: number,
-  length: number,
-  position: number,
-): void {
-  let done = 0;
-  while (done < length) {
-    done += fs.writeSync(fd, buf, offset + done, length - done, position + done);
-  }
-}
-
-function readFullyAt(fd: number, buf: Buffer, length: number, position: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }

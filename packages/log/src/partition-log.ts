@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { promisify } from "node:util";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "./errors.js";
 import {
   hasCleanShutdownMarker,
@@ -13,31 +13,24 @@ import {
 import { LogCleaner } from "./log-cleaner.js";
 import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
 import { stampProducedBatches } from "./produced-batches.js";
-import { describeRetentionDeletions, type RetentionDeletion } from "./retention-deletion.js";
 import { LOG_OVERHEAD, readInt64 } from "./record-batch.js";
+import { describeRetentionDeletions, type RetentionDeletion } from "./retention-deletion.js";
+import { storageLogger } from "./storage-logger.js";
 import type { TopicConfig } from "./topic-config.js";
 import { WriteStall } from "./write-stall.js";
 
 const fsync = promisify(fs.fsync);
 const EMPTY: Buffer = Buffer.alloc(0);
-let silent: Logger | undefined;
-
-/**
- * The default logger, made on first use: a pino instance made while a module loads breaks
- * an app file that tsx loads and that imports this package (`tributary run`).
- */
-function silentLogger(): Logger {
-  silent ??= pino({ level: "silent" });
-  return silent;
-}
-
 export interface PartitionLogOptions {
   topic: string;
   partition: number;
   config: TopicConfig;
   /** Clock for segment.ms, retention and the first-append time of a segment; default Date.now. */
   now?: () => number;
-  /** Storage events (a write that failed and resumed, deletions by retention): default silent. */
+  /**
+   * Storage events: a write that failed and resumed, deletions by retention (info),
+   * truncations and damage found at open (warn). Default: warnings on stderr.
+   */
   logger?: Logger;
 }
 
@@ -121,7 +114,9 @@ export class PartitionLog {
     this.partition = options.partition;
     this.config = options.config;
     this.now = options.now ?? Date.now;
-    this.logger = (options.logger ?? silentLogger()).child({
+    // storageLogger makes its default on first use: a pino instance made while a module
+    // loads breaks an app file that tsx loads and that imports this package.
+    this.logger = storageLogger(options.logger).child({
       topic: options.topic,
       partition: options.partition,
     });
@@ -143,7 +138,8 @@ export class PartitionLog {
     fs.mkdirSync(dir, { recursive: true });
     const interval = options.config.indexIntervalBytes;
     const clean = hasCleanShutdownMarker(dir);
-    const loaded = loadSegments(dir, interval);
+    const gapless = !options.config.cleanupPolicy.includes("compact");
+    const loaded = loadSegments(dir, interval, storageLogger(options.logger), gapless);
     const segments = loaded.segments;
     let logStartOffset = loaded.logStartOffset;
     if (segments.length === 0) {

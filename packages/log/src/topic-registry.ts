@@ -33,7 +33,7 @@ export interface TopicMetadata {
 
 export interface TopicRegistryOptions {
   now?: () => number;
-  /** Given to every partition log (storage events, retention deletions); default silent. */
+  /** Given to every partition log: retention deletions, write stalls, truncations and damage. */
   logger?: Logger;
 }
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CorruptRecordError } from "../src/errors.js";
 import { LogSegment, parseSegmentFileName, segmentFileName } from "../src/log-segment.js";
 import { OffsetIndex } from "../src/offset-index.js";
-import { setBaseOffset, splitBatches } from "../src/record-batch.js";
+import { readInt64, setBaseOffset, splitBatches } from "../src/record-batch.js";
 import { TimeIndex } from "../src/time-index.js";
 import { removeTempDirs, seqBatch, tempDir } from "./storage-helpers.js";
 
@@ -112,7 +112,7 @@ describe("LogSegment", () => {
     expect(loaded.offsetForTimestamp(1255, 100)).toBe(52);
 
     const recovered = LogSegment.open(dir, 0, 200);
-    expect(recovered.recover()).toBe(0);
+    expect(recovered.rebuild()).toEqual([]);
     expect(recovered.nextOffset).toBe(100);
     expect(recovered.offsetIndex.entryCount).toBe(entries);
     expect(recovered.offsetForTimestamp(1255, 100)).toBe(52);
@@ -121,7 +121,7 @@ describe("LogSegment", () => {
     recovered.release();
   });
 
-  it("recovery truncates at the first batch that fails its CRC", () => {
+  it("rebuild records a batch that fails its CRC as a corrupt range and keeps the batches after it", () => {
     const dir = tempDir();
     const segment = LogSegment.create(dir, 0, 200);
     const positions = fill(segment, 20);
@@ -130,10 +130,21 @@ describe("LogSegment", () => {
     fs.writeSync(fd, Buffer.from([0xee]), 0, 1, positions[12]! + 45);
     fs.closeSync(fd);
     const reopened = LogSegment.open(dir, 0, 200);
+    const size = reopened.size;
     expect(() => reopened.read(24, 100, 1000, true)).toThrow(CorruptRecordError);
-    expect(reopened.recover()).toBeGreaterThan(0);
-    expect(reopened.size).toBe(positions[12]);
-    expect(reopened.nextOffset).toBe(24);
+    expect(reopened.rebuild()).toEqual([
+      expect.objectContaining({
+        start: positions[12],
+        end: positions[13],
+        fromOffset: 24,
+        toOffset: 26,
+      }),
+    ]);
+    expect(reopened.size).toBe(size);
+    expect(reopened.nextOffset).toBe(40);
+    expect(() => reopened.read(25, 100, 1000, true)).toThrow(/offset 24 to 25/);
+    expect(readInt64(reopened.read(26, 100, 1000, true)!, 0)).toBe(26);
+    expect(readInt64(reopened.read(22, 1, 1000, true)!, 0)).toBe(22);
     reopened.release();
   });
 });
