@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { registerBrokerCommand } from "./commands/broker.js";
+import { registerConnectCommand } from "./commands/connect.js";
 import { registerConsumeCommand } from "./commands/consume.js";
 import { registerDescribeCommand } from "./commands/describe.js";
 import { registerGroupsCommand } from "./commands/groups.js";
@@ -26,6 +27,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerDescribeCommand,
   registerResetCommand,
   registerRunCommand,
+  registerConnectCommand,
 ];
 
 const USAGE_CODES = new Set([
