@@ -44,3 +44,4 @@ export {
   type PostgresSinkConfig,
 } from "./postgres/postgres-sink-connector.js";
 export { asEnvelope, type ChangeEnvelope, type Op } from "./postgres/change-envelope.js";
+export { filesSinkConnector, type FilesSinkConfig } from "./files/files-sink-connector.js";
