@@ -420,8 +420,8 @@ export class PostgresSourceTask implements SourceTask {
       topic: this.topicOf(table),
       key: encodeKey(table.keyColumns, keyRow),
       value: encodeEnvelope({
-        before: before === null ? null : { ...before },
-        after: after === null ? null : { ...after },
+        before,
+        after,
         op,
         ts_ms: Date.now(),
         source: {

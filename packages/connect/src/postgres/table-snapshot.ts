@@ -2,6 +2,8 @@ import type pg from "pg";
 import type { Row } from "./change-envelope.js";
 import { type TableInfo, connectPostgres, qualified } from "./postgres-catalog.js";
 
+type SnapshotBatch = { rows: { table: TableInfo; row: Row }[]; done: boolean };
+
 /**
  * Reads the selected tables as of the snapshot a new slot exported: one REPEATABLE READ
  * transaction that adopts the snapshot (SET TRANSACTION SNAPSHOT), one cursor per table
@@ -11,6 +13,7 @@ import { type TableInfo, connectPostgres, qualified } from "./postgres-catalog.j
 export class TableSnapshot {
   private index = 0;
   private cursorOpen = false;
+  private pending: Promise<SnapshotBatch> | null = null;
 
   private constructor(
     private readonly reader: pg.Client,
@@ -31,7 +34,19 @@ export class TableSnapshot {
     return new TableSnapshot(reader, slot.connection, tables, fetchRows);
   }
 
-  async next(): Promise<{ rows: { table: TableInfo; row: Row }[]; done: boolean }> {
+  /**
+   * The next rows. The fetch after them starts at once, so Postgres and the network work
+   * while the caller sends these to the log.
+   */
+  async next(): Promise<SnapshotBatch> {
+    const batch = await (this.pending ?? this.fetch());
+    this.pending = batch.done ? null : this.fetch();
+    // An error of the prefetch surfaces at the next call, not as an unhandled rejection.
+    this.pending?.catch(() => {});
+    return batch;
+  }
+
+  private async fetch(): Promise<SnapshotBatch> {
     const rows: { table: TableInfo; row: Row }[] = [];
     while (this.index < this.tables.length && rows.length < this.fetchRows) {
       const table = this.tables[this.index]!;
@@ -54,6 +69,7 @@ export class TableSnapshot {
   }
 
   async close(): Promise<void> {
+    await this.pending?.catch(() => {});
     await this.reader.query("COMMIT").catch(() => {});
     await this.reader.end().catch(() => {});
     await this.slotConnection.end().catch(() => {});
