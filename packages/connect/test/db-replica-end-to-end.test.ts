@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { openLog } from "@tributary/log";
+import { openKafkaLog } from "@tributary/kafka";
+import { type LogClient, openLog } from "@tributary/log";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   NO_PG,
@@ -29,6 +30,8 @@ afterEach(cleanup);
 const CHANGES = Number(process.env.TRIBUTARY_CONNECT_CHANGES ?? 10_000);
 const KILLS = Number(process.env.TRIBUTARY_CONNECT_KILLS ?? 6);
 const RESTART_PG = process.env.TRIBUTARY_CONNECT_RESTART_PG === "1";
+// Killing stops after this many seconds even if fewer kills were made (fault-loops bound).
+const KILL_SECONDS = Number(process.env.TRIBUTARY_FAULT_SECONDS ?? 600);
 const SEED_ROWS = 2_000;
 const IDS = 4_000;
 
@@ -41,113 +44,129 @@ function workerPids(run: Spawned): Map<number, number> {
   return pids;
 }
 
-describe.skipIf(NO_PG)("a database replicated through the log", () => {
-  it(`replicates ${CHANGES} transactional changes with ${KILLS} SIGKILLs of source and sink workers${RESTART_PG ? " and a Postgres restart" : ""}`, async () => {
-    const source = await freshDatabase("src");
-    const replica = await freshDatabase("dst");
-    await seed(source, SEED_ROWS);
-    await sql(replica, TABLE_DDL);
-    const dir = tempDir();
-    const file = path.join(dir, "replica.json");
-    fs.writeFileSync(
-      file,
-      JSON.stringify({
-        connectors: [
-          {
-            name: "cdc",
-            type: "postgres-source",
-            config: {
-              connection: source,
-              tables: ["public.accounts"],
-              topicPrefix: "shop",
-              topicPartitions: 2,
-              heartbeatIntervalMs: 500,
-            },
-          },
-          {
-            name: "replica",
-            type: "postgres-sink",
-            tasksMax: 2,
-            topics: ["shop.public.accounts"],
-            config: { connection: replica },
-          },
-        ],
-      }),
-    );
-    const data = path.join(dir, "data");
-    // Tasks go round robin: worker 0 runs cdc-0 and replica-1, worker 1 runs replica-0.
-    const run = spawnCli(
-      [
-        "connect",
-        "run",
+// The same run on Kafka when a broker is given (scripts/kafka.sh start prints it).
+const KAFKA = process.env.TRIBUTARY_KAFKA_BROKERS ?? "";
+const backends = [
+  { backend: "the embedded broker", kafka: "" },
+  ...(KAFKA === "" ? [] : [{ backend: "Kafka", kafka: KAFKA }]),
+];
+
+describe.skipIf(NO_PG).each(backends)("a database replicated through $backend", ({ kafka }) => {
+  it(
+    `replicates ${CHANGES} transactional changes with ${KILLS} SIGKILLs of source and sink workers${RESTART_PG ? " and a Postgres restart" : ""}`,
+    async () => {
+      const source = await freshDatabase("src");
+      const replica = await freshDatabase("dst");
+      await seed(source, SEED_ROWS);
+      await sql(replica, TABLE_DDL);
+      const dir = tempDir();
+      // Names of their own: a Kafka cluster keeps topics, groups and connect-offsets across runs.
+      const prefix = kafka === "" ? "shop" : `shop${Date.now().toString(36)}`;
+      const topic = `${prefix}.public.accounts`;
+      const file = path.join(dir, "replica.json");
+      fs.writeFileSync(
         file,
-        "--workers",
-        "2",
-        "--data",
-        data,
-        "--max-restarts",
-        "100000",
-        "--progress",
-        "plain",
-      ],
-      dir,
-    );
-    await waitFor(
-      "both workers",
-      async () =>
-        workerPids(run).size === 2 ||
-        (run.child.exitCode !== null && Promise.reject(new Error(run.stderr()))),
-    );
+        JSON.stringify({
+          connectors: [
+            {
+              name: `${prefix}-cdc`,
+              type: "postgres-source",
+              config: {
+                connection: source,
+                tables: ["public.accounts"],
+                topicPrefix: prefix,
+                topicPartitions: 2,
+                heartbeatIntervalMs: 500,
+              },
+            },
+            {
+              name: `${prefix}-replica`,
+              type: "postgres-sink",
+              tasksMax: 2,
+              topics: [topic],
+              config: { connection: replica },
+            },
+          ],
+        }),
+      );
+      const data = path.join(dir, "data");
+      const logArgs = kafka === "" ? ["--data", data] : ["--kafka", kafka];
+      // Tasks go round robin: worker 0 runs cdc-0 and replica-1, worker 1 runs replica-0.
+      const run = spawnCli(
+        [
+          "connect",
+          "run",
+          file,
+          "--workers",
+          "2",
+          ...logArgs,
+          "--max-restarts",
+          "100000",
+          "--progress",
+          "plain",
+        ],
+        dir,
+      );
+      await waitFor(
+        "both workers",
+        async () =>
+          workerPids(run).size === 2 ||
+          (run.child.exitCode !== null && Promise.reject(new Error(run.stderr()))),
+      );
 
-    const workload = runWorkload(source, CHANGES, IDS);
-    let finished = false;
-    void workload.finally(() => {
-      finished = true;
-    });
-    let kills = 0;
-    let restarted = false;
-    while (kills < KILLS || (RESTART_PG && !restarted)) {
-      await new Promise((r) => setTimeout(r, 800 + Math.random() * 1500));
-      if (RESTART_PG && !restarted && kills >= KILLS / 2) {
-        restartPostgres();
-        restarted = true;
-        continue;
+      const workload = runWorkload(source, CHANGES, IDS);
+      let finished = false;
+      void workload.finally(() => {
+        finished = true;
+      });
+      let kills = 0;
+      let restarted = false;
+      const killUntil = Date.now() + KILL_SECONDS * 1000;
+      while ((kills < KILLS || (RESTART_PG && !restarted)) && Date.now() < killUntil) {
+        await new Promise((r) => setTimeout(r, 800 + Math.random() * 1500));
+        if (RESTART_PG && !restarted && kills >= KILLS / 2) {
+          restartPostgres();
+          restarted = true;
+          continue;
+        }
+        const pids = workerPids(run);
+        const slot = kills % 2;
+        const pid = pids.get(slot);
+        if (pid === undefined) continue;
+        try {
+          process.kill(pid, "SIGKILL");
+          kills++;
+        } catch {
+          // already gone: its restart is on the way
+        }
+        // Wait for the restart, so each kill hits a live worker.
+        await waitFor(`worker ${slot} to restart`, async () => workerPids(run).get(slot) !== pid);
+        if (finished && kills >= KILLS) break;
       }
-      const pids = workerPids(run);
-      const slot = kills % 2;
-      const pid = pids.get(slot);
-      if (pid === undefined) continue;
+      await workload;
+      const expected = await dumpAccounts(source);
+      await waitFor(
+        "the replica to equal the source",
+        async () => {
+          const got = await dumpAccounts(replica);
+          return got.length === expected.length && got.every((l, i) => l === expected[i]);
+        },
+        240_000,
+      );
+      expect(await dumpAccounts(replica)).toEqual(expected);
+
+      // Per-key order, and a consumer that joins now rebuilds the whole table from the topic.
+      const log: LogClient =
+        kafka === "" ? await openLog({ dataDir: data }) : await openKafkaLog({ brokers: kafka });
       try {
-        process.kill(pid, "SIGKILL");
-        kills++;
-      } catch {
-        // already gone: its restart is on the way
+        const records = await readTopic(log, topic);
+        expect(keysOutOfOrder(records)).toEqual([]);
+        expect(foldTopic(records)).toEqual(expected);
+        expect(records.filter((r) => r.value === null).length).toBeGreaterThan(0);
+      } finally {
+        await log.close();
       }
-      // Wait for the restart, so each kill hits a live worker.
-      await waitFor(`worker ${slot} to restart`, async () => workerPids(run).get(slot) !== pid);
-      if (finished && kills >= KILLS) break;
-    }
-    await workload;
-    const expected = await dumpAccounts(source);
-    await waitFor(
-      "the replica to equal the source",
-      async () => {
-        const got = await dumpAccounts(replica);
-        return got.length === expected.length && got.every((l, i) => l === expected[i]);
-      },
-      240_000,
-    );
-    expect(await dumpAccounts(replica)).toEqual(expected);
-
-    // Per-key order, and a consumer that joins now rebuilds the whole table from the topic.
-    const log = await openLog({ dataDir: data });
-    try {
-      const records = await readTopic(log, "shop.public.accounts");
-      expect(keysOutOfOrder(records)).toEqual([]);
-      expect(foldTopic(records)).toEqual(expected);
-      expect(records.filter((r) => r.value === null).length).toBeGreaterThan(0);
-    } finally {
-      await log.close();
-    }
-  }, 600_000);
+    },
+    600_000 + CHANGES * 15,
+  );
 });
