@@ -1,9 +1,11 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { openKafkaLog } from "@tributary/kafka";
 import { type LogClient, openLog } from "@tributary/log";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  BIN,
   NO_PG,
   type Spawned,
   cleanup,
@@ -154,6 +156,28 @@ describe.skipIf(NO_PG).each(backends)("a database replicated through $backend", 
         240_000,
       );
       expect(await dumpAccounts(replica)).toEqual(expected);
+
+      // tributary connect status: every task of the file reported RUNNING, the sinks caught up.
+      const status = spawnSync(
+        process.execPath,
+        [BIN, "connect", "status", file, "--json", ...logArgs],
+        {
+          encoding: "utf8",
+          timeout: 60_000,
+        },
+      );
+      expect(status.status, status.stderr).toBe(0);
+      const tasks = JSON.parse(status.stdout) as {
+        task: string;
+        state: string;
+        lag: number | null;
+      }[];
+      expect(tasks.map((t) => [t.task, t.state])).toEqual([
+        [`${prefix}-cdc-0`, "RUNNING"],
+        [`${prefix}-replica-0`, "RUNNING"],
+        [`${prefix}-replica-1`, "RUNNING"],
+      ]);
+      expect(tasks.filter((t) => t.task.includes("replica")).map((t) => t.lag)).toEqual([0, 0]);
 
       // Per-key order, and a consumer that joins now rebuilds the whole table from the topic.
       const log: LogClient =
