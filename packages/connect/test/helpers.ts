@@ -100,19 +100,22 @@ export async function startWorker(log: LogClient, file: unknown): Promise<Connec
 }
 
 /** Every record of a topic, from its start to its end now. */
-export async function readTopic(log: LogClient, topic: string): Promise<LogRecord[]> {
+export async function readTopic(
+  log: LogClient,
+  topic: string,
+): Promise<(LogRecord & { partition: number })[]> {
   const ends = await log.admin.listOffsets(topic, "latest");
   const consumer = log.consumer();
   consumer.assign(ends.map((e) => ({ topic, partition: e.partition })));
   for (const e of ends) consumer.seek({ topic, partition: e.partition }, 0);
-  const out: LogRecord[] = [];
+  const out: (LogRecord & { partition: number })[] = [];
   try {
     while (
       ends.some((e) => (consumer.position({ topic, partition: e.partition }) ?? 0) < e.offset)
     ) {
       for (const f of await consumer.poll({ maxWaitMs: 200 })) {
         const end = ends.find((e) => e.partition === f.partition)!.offset;
-        for (const r of f.records) if (r.offset < end) out.push(r);
+        for (const r of f.records) if (r.offset < end) out.push({ ...r, partition: f.partition });
       }
     }
   } finally {

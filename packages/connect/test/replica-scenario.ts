@@ -160,3 +160,31 @@ export function restartPostgres(): void {
   const r = spawnSync(script, ["restart"], { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) throw new Error(`postgres.sh restart failed: ${r.stderr}`);
 }
+
+/**
+ * Deletes whose next record in their partition is not a tombstone of the same key (the
+ * source writes one right after each delete, so compaction can forget the row).
+ */
+export function deletesWithoutTombstone(records: (LogRecord & { partition: number })[]): number[] {
+  const byPartition = new Map<number, LogRecord[]>();
+  for (const r of records) {
+    const list = byPartition.get(r.partition) ?? [];
+    list.push(r);
+    byPartition.set(r.partition, list);
+  }
+  const bad: number[] = [];
+  for (const list of byPartition.values()) {
+    list.forEach((r, i) => {
+      if (r.value === null || JSON.parse(r.value.toString()).op !== "d") return;
+      const next = list[i + 1];
+      if (
+        next === undefined ||
+        next.value !== null ||
+        !next.key?.equals(r.key ?? Buffer.alloc(0))
+      ) {
+        bad.push(r.offset);
+      }
+    });
+  }
+  return bad;
+}

@@ -4,6 +4,7 @@ import {
   cleanup,
   freshDatabase,
   openTestLog,
+  readTopic,
   sql,
   startWorker,
   waitFor,
@@ -50,7 +51,7 @@ describe.skipIf(NO_PG)("the Postgres source over time", () => {
     expect(worker.metrics.total("changes")).toBe(0);
   });
 
-  it("carries a column added while streaming into the records and into the replica", async () => {
+  it("carries an added column, and a delete with its tombstone, into the records and the replica", async () => {
     const source = await freshDatabase("cols");
     const replica = await freshDatabase("colsr");
     for (const url of [source, replica])
@@ -91,6 +92,29 @@ describe.skipIf(NO_PG)("the Postgres source over time", () => {
       ).catch(() => []);
       return rows.length === 2 && rows[0]?.city === "Rome" && rows[1]?.city === "Oslo";
     });
+    // A delete is a "d" change followed by a tombstone of the same key.
+    await sql(source, "DELETE FROM people WHERE id = 2");
+    await waitFor(
+      "the delete in the replica",
+      async () => (await sql(replica, "SELECT 1 FROM people WHERE id = 2")).length === 0,
+    );
+    const records = await readTopic(log, "cols.public.people");
+    const last = records.slice(-2);
+    expect(last.map((r) => r.key?.toString())).toEqual(['{"id":2}', '{"id":2}']);
+    expect(JSON.parse(last[0]!.value!.toString())).toMatchObject({
+      op: "d",
+      before: { id: 2 },
+      after: null,
+    });
+    expect(last[1]!.value).toBeNull();
+    const added = records.find(
+      (r) => r.value !== null && JSON.parse(r.value.toString()).after?.id === 2,
+    )!;
+    expect(JSON.parse(added.value!.toString())).toMatchObject({
+      op: "c",
+      after: { id: 2, name: "bob", city: "Oslo" },
+    });
+    await sql(source, "INSERT INTO people VALUES (2, 'bob', 'Oslo')");
     expect(await sql(replica, "SELECT id, name, city FROM people ORDER BY id")).toEqual([
       { id: 1, name: "ann", city: "Rome" },
       { id: 2, name: "bob", city: "Oslo" },
