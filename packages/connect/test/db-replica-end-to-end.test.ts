@@ -148,14 +148,21 @@ describe.skipIf(NO_PG).each(backends)("a database replicated through $backend", 
       }
       await workload;
       const expected = await dumpAccounts(source);
-      await waitFor(
-        "the replica to equal the source",
-        async () => {
-          const got = await dumpAccounts(replica);
-          return got.length === expected.length && got.every((l, i) => l === expected[i]);
-        },
-        240_000,
-      );
+      // On failure, show what the workers said: the test's own message would not tell why.
+      await (async () => {
+        await waitFor(
+          "the replica to equal the source",
+          async () => {
+            const got = await dumpAccounts(replica);
+            return got.length === expected.length && got.every((l, i) => l === expected[i]);
+          },
+          240_000,
+        );
+      })().catch((err: Error) => {
+        throw new Error(
+          `${err.message}\n--- connect run stderr (tail) ---\n${run.stderr().slice(-6000)}`,
+        );
+      });
       expect(await dumpAccounts(replica)).toEqual(expected);
 
       // tributary connect status: every task of the file reported RUNNING, the sinks caught up.
