@@ -38,7 +38,7 @@ const METRICS_INTERVAL_MS = 500;
  * docs/connect.md) as N worker processes, with the same supervisor, restarts and progress
  * line as `tributary run`; tasks are spread round robin over the workers, and each
  * worker restarts a failing task with backoff. `tributary connect status` prints each
- * task's last reported state, sink lag and source offsets.
+ * task's last reported state, restarts, last error and sink lag.
  */
 export function registerConnectCommand(program: Command): void {
   const connect = program
@@ -118,7 +118,7 @@ export function registerConnectCommand(program: Command): void {
     connect
       .command("status [file]")
       .description(
-        "each task's state, sink lag and source offsets (of a file's connectors, or all)",
+        "each task's state, restarts, last error and sink lag (of a file's connectors, or all)",
       )
       .option("--json", "print JSON instead of a table"),
   ).action(async (file: string | undefined, flags: LogFlags & { json?: boolean }) => {
