@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerSecurityCommands } from "./commands/acls.js";
 import { registerBrokerCommand } from "./commands/broker.js";
 import { registerConsoleCommand } from "./commands/console.js";
+import { registerConnectCommand } from "./commands/connect.js";
 import { registerConsumeCommand } from "./commands/consume.js";
 import { registerDescribeCommand } from "./commands/describe.js";
 import { registerGroupsCommand } from "./commands/groups.js";
@@ -34,6 +35,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerSecurityCommands,
   registerConsoleCommand,
   registerLogCommand,
+  registerConnectCommand,
 ];
 
 const USAGE_CODES = new Set([

@@ -11,7 +11,7 @@ import { REPO, cleanup, tempDir } from "./helpers.js";
  * installed into it (their other dependencies from the package registry), its own test
  * run by its own vitest, and its app run end to end by `npx tributary`.
  */
-const PACKAGES = ["log", "state", "streams", "kafka", "console", "cli"] as const;
+const PACKAGES = ["log", "state", "streams", "kafka", "console", "connect", "cli"] as const;
 const BIN = path.join(REPO, "packages/cli/dist/bin.js");
 
 interface Manifest {

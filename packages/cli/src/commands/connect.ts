@@ -1,0 +1,264 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  ConnectWorker,
+  type ConnectorPlan,
+  loadConnectFile,
+  readTaskStatuses,
+  tasksForWorker,
+} from "@tributary/connect";
+import { type LogClient, openLog } from "@tributary/log";
+import type { WorkerMetrics } from "@tributary/streams";
+import type { Command } from "commander";
+import { type LogFlags, addLogOptions, openKafka, readTokenFile, withLog } from "../cli-log.js";
+import { oneOf, parseInteger } from "../flags.js";
+import { note, printJson, printTable } from "../output.js";
+import { ProgressView } from "../progress-view.js";
+import { Supervisor } from "../supervisor.js";
+import { resolveWorkerBroker } from "../worker-broker.js";
+import type { FromWorker, ToWorker, WorkerSpec } from "../worker-messages.js";
+
+interface ConnectRunFlags extends LogFlags {
+  workers: string;
+  progress: string;
+  maxRestarts: string;
+  metricsDir?: string;
+}
+
+/** What `_connect-worker` gets: the run's worker spec plus the worker count. */
+interface ConnectWorkerSpec extends WorkerSpec {
+  workers: number;
+  metricsDir?: string;
+}
+
+const METRICS_INTERVAL_MS = 500;
+
+/**
+ * `tributary connect run FILE --workers N` runs the connectors of a connect file (see
+ * docs/connect.md) as N worker processes, with the same supervisor, restarts and progress
+ * line as `tributary run`; tasks are spread round robin over the workers, and each
+ * worker restarts a failing task with backoff. `tributary connect status` prints each
+ * task's last reported state, restarts, last error and sink lag.
+ */
+export function registerConnectCommand(program: Command): void {
+  const connect = program
+    .command("connect")
+    .description("data integration: run source and sink connectors, show their status");
+
+  addLogOptions(
+    connect
+      .command("run <file>")
+      .description("run the connectors of a connect file (JSON, TS or JS) as worker processes")
+      .option("--workers <n>", "number of worker processes", "1")
+      .option(
+        "--max-restarts <n>",
+        "give up after a worker process dies this many times in a row soon after starting",
+        "5",
+      )
+      .option("--metrics-dir <dir>", "write Prometheus text files of the counters here")
+      .option(
+        "--progress <mode>",
+        "auto (a live line on a terminal), plain (a line every few seconds) or none",
+        "auto",
+      ),
+  ).action(async (file: string, flags: ConnectRunFlags) => {
+    const workers = parseInteger("--workers", flags.workers, 1, 256);
+    const maxRestarts = parseInteger("--max-restarts", flags.maxRestarts, 0, 1_000_000);
+    const progress = oneOf("--progress", flags.progress, ["auto", "plain", "none"] as const);
+    const token = flags.tokenFile === undefined ? undefined : readTokenFile(flags.tokenFile);
+    // Every config is checked here, once, before a worker starts.
+    const plans = await loadConnectFile(file);
+    const verbose = process.argv.includes("--verbose");
+    const { address, started } = await resolveWorkerBroker(flags, token, verbose);
+    try {
+      const view = new ProgressView(
+        progress === "auto" ? process.stderr.isTTY === true : false,
+        progress === "none" ? Number.POSITIVE_INFINITY : 5000,
+      );
+      const spec: Omit<ConnectWorkerSpec, "index"> = {
+        appFile: path.resolve(file),
+        broker: address,
+        ...(flags.kafka === undefined ? {} : { kafka: flags.kafka }),
+        stateDir: path.resolve(flags.data),
+        ...(token === undefined ? {} : { token }),
+        workers,
+        ...(flags.metricsDir === undefined ? {} : { metricsDir: path.resolve(flags.metricsDir) }),
+      };
+      const supervisor = new Supervisor({
+        workers,
+        spec,
+        command: {
+          execPath: process.execPath,
+          args: [...process.execArgv, process.argv[1]!, "connect", "_worker"],
+        },
+        view,
+        maxRestarts,
+      });
+      const tasks = plans.reduce((n, p) => n + p.tasks.length, 0);
+      note(
+        `running ${plans.length} connector${plans.length === 1 ? "" : "s"} (${tasks} task${tasks === 1 ? "" : "s"}) on ${workers} worker${workers === 1 ? "" : "s"} on ${address}${started === undefined ? "" : ` (broker started for ${flags.data})`}`,
+      );
+      const onSignal = () => {
+        process.once("SIGINT", () => process.exit(130));
+        process.once("SIGTERM", () => process.exit(143));
+        note("stopping workers (sources store their offsets, sinks commit)...");
+        void supervisor.stop(0);
+      };
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      supervisor.start();
+      process.exitCode = await supervisor.finished;
+      note("stopped connectors");
+    } finally {
+      await started?.stop();
+    }
+  });
+
+  addLogOptions(
+    connect
+      .command("status [file]")
+      .description(
+        "each task's state, restarts, last error and sink lag (of a file's connectors, or all)",
+      )
+      .option("--json", "print JSON instead of a table"),
+  ).action(async (file: string | undefined, flags: LogFlags & { json?: boolean }) => {
+    const plans = file === undefined ? undefined : await loadConnectFile(file);
+    await withLog(flags, async (log) => {
+      const names = plans === undefined ? undefined : new Set(plans.map((p) => p.name));
+      const statuses = (await readTaskStatuses(log)).filter(
+        (s) => names === undefined || names.has(s.connector),
+      );
+      const lag = new Map<string, number>();
+      for (const connector of new Set(statuses.map((s) => s.connector))) {
+        const groups = await log.admin.listGroups();
+        if (!groups.some((g) => g.groupId === `connect-${connector}`)) continue;
+        const d = await log.admin.describeGroup(`connect-${connector}`);
+        lag.set(
+          connector,
+          d.offsets.reduce((n, o) => n + o.lag, 0),
+        );
+      }
+      const rows = statuses
+        .sort((a, b) => a.task.localeCompare(b.task))
+        .map((s) => ({ ...s, lag: lag.get(s.connector) ?? null }));
+      if (flags.json) {
+        printJson(rows);
+        return;
+      }
+      if (rows.length === 0) {
+        note("no connector task has reported yet (start them with tributary connect run FILE)");
+        return;
+      }
+      printTable(
+        ["CONNECTOR", "TASK", "STATE", "WORKER", "RESTARTS", "SINK LAG", "UPDATED", "LAST ERROR"],
+        rows.map((r) => [
+          r.connector,
+          r.task,
+          r.state,
+          r.worker,
+          r.restarts,
+          r.lag === null ? "-" : r.lag,
+          new Date(r.at).toISOString(),
+          r.error ?? "",
+        ]),
+      );
+    });
+  });
+
+  connect
+    .command("_worker <spec>", { hidden: true })
+    .description("one worker process of tributary connect run (started by it)")
+    .action(async (spec: string) => {
+      await runConnectWorkerProcess(JSON.parse(spec) as ConnectWorkerSpec);
+    });
+}
+
+/**
+ * The body of one worker process of `connect run`: loads the file itself, connects to the
+ * supervisor's log and runs its share of the tasks until told to stop (a "stop" message,
+ * SIGTERM/SIGINT, or the supervisor going away).
+ */
+async function runConnectWorkerProcess(spec: ConnectWorkerSpec): Promise<void> {
+  const send = (m: FromWorker) => {
+    if (process.connected) process.send?.(m);
+  };
+  let log: LogClient | undefined;
+  let worker: ConnectWorker | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (code: number) => {
+    stopping ??= (async () => {
+      await worker?.stop().catch(() => {});
+      await log?.close().catch(() => {});
+      process.exit(code);
+    })();
+    return stopping;
+  };
+  process.on("message", (m: ToWorker) => {
+    if (m?.type === "stop") void stop(0);
+  });
+  process.on("disconnect", () => void stop(0));
+  process.once("SIGTERM", () => void stop(0));
+  process.once("SIGINT", () => void stop(0));
+  try {
+    const plans: ConnectorPlan[] = await loadConnectFile(spec.appFile);
+    log =
+      spec.kafka === undefined
+        ? await openLog({ broker: spec.broker, token: spec.token })
+        : await openKafka(spec.kafka);
+    worker = new ConnectWorker({
+      log,
+      plans,
+      index: spec.index,
+      workers: spec.workers,
+      warn: (m) => process.stderr.write(`worker ${spec.index}: ${m}\n`),
+    });
+    await worker.start();
+    send({
+      type: "started",
+      tasks: tasksForWorker(plans, spec.index, spec.workers).map((t) => t.task.id),
+    });
+    const w = worker;
+    const metricsFile =
+      spec.metricsDir === undefined
+        ? undefined
+        : path.join(spec.metricsDir, `connect-worker-${spec.index}.prom`);
+    if (spec.metricsDir !== undefined) fs.mkdirSync(spec.metricsDir, { recursive: true });
+    const timer = setInterval(() => {
+      send({ type: "metrics", metrics: asWorkerMetrics(w) });
+      if (metricsFile !== undefined) {
+        // Written whole then renamed, so a collector never reads half a file.
+        fs.writeFileSync(`${metricsFile}.tmp`, w.metrics.toPrometheus());
+        fs.renameSync(`${metricsFile}.tmp`, metricsFile);
+      }
+    }, METRICS_INTERVAL_MS);
+    try {
+      await w.done;
+    } finally {
+      clearInterval(timer);
+    }
+  } catch (err) {
+    if (stopping !== undefined) return;
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
+    send({ type: "failed", message });
+    process.stderr.write(`worker ${spec.index}: ${message}\n`);
+    await log?.close().catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    process.exit(1);
+  }
+}
+
+/** The supervisor's progress line counts records moved (sent by sources, put by sinks). */
+function asWorkerMetrics(w: ConnectWorker): WorkerMetrics {
+  const m = w.metrics;
+  return {
+    state: "running",
+    tasks: w.taskIds,
+    recordsProcessed: m.total("records_sent") + m.total("records_put"),
+    recordsSent: m.total("records_sent"),
+    deadLettered: m.total("records_dead_lettered"),
+    commits: m.total("offset_commits"),
+    lag: {},
+    totalLag: m.total("lag"),
+    restored: 0,
+  };
+}

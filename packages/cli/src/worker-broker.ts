@@ -1,0 +1,34 @@
+import {
+  type RunningBroker,
+  findRunningBroker,
+  formatBrokerAddress,
+  startBroker,
+} from "@tributary/log";
+import { pino } from "pino";
+import { type LogFlags, normalizeBroker } from "./cli-log.js";
+
+/**
+ * The log address worker processes should use, since a data dir has one holder:
+ * `kafka:<brokers>` with --kafka, --broker, else the broker already serving the data dir,
+ * else one started here for the dir (returned, for the caller to stop at the end).
+ */
+export async function resolveWorkerBroker(
+  flags: LogFlags,
+  token: string | undefined,
+  verbose: boolean,
+): Promise<{ address: string; started?: RunningBroker }> {
+  if (flags.kafka !== undefined) return { address: `kafka:${flags.kafka}` };
+  if (flags.broker !== undefined) return { address: normalizeBroker(flags.broker) };
+  const running = findRunningBroker(flags.data);
+  if (running !== undefined) return { address: running.address };
+  const started = await startBroker({
+    dataDir: flags.data,
+    address: "tcp://127.0.0.1:0",
+    token,
+    logger: pino(
+      { level: verbose ? "info" : "warn", base: { pid: process.pid } },
+      pino.destination(2),
+    ),
+  });
+  return { address: formatBrokerAddress(started.address), started };
+}

@@ -1,0 +1,51 @@
+/**
+ * The value of a change record, Debezium's envelope (JSON):
+ *
+ *   { before: row | null, after: row | null, op: "r" | "c" | "u" | "d", ts_ms,
+ *     source: { connector: "postgresql", name, db, schema, table, lsn, txId, snapshot, ts_ms } }
+ *
+ * `r` is a snapshot read, `c` insert, `u` update, `d` delete. `before` is the old row
+ * when the table's REPLICA IDENTITY gives it (FULL), the key columns for a delete
+ * otherwise. The key is the JSON object of the primary-key columns, in key order, so a
+ * row's records all land in one partition. A delete is followed by a tombstone (same key,
+ * null value), so a compacted topic forgets the row.
+ */
+export type Op = "r" | "c" | "u" | "d";
+
+export type Row = Record<string, unknown>;
+
+export interface ChangeEnvelope {
+  before: Row | null;
+  after: Row | null;
+  op: Op;
+  ts_ms: number;
+  source: {
+    connector: "postgresql";
+    name: string;
+    db: string;
+    schema: string;
+    table: string;
+    lsn: string | null;
+    txId: number | null;
+    snapshot: boolean;
+    ts_ms: number;
+  };
+}
+
+export function encodeKey(keyColumns: readonly string[], row: Row): Buffer {
+  const key: Row = {};
+  for (const c of keyColumns) key[c] = row[c] ?? null;
+  return Buffer.from(JSON.stringify(key));
+}
+
+export function encodeEnvelope(e: ChangeEnvelope): Buffer {
+  return Buffer.from(JSON.stringify(e));
+}
+
+/** Reads an envelope back; undefined when the value is not one (e.g. a plain row). */
+export function asEnvelope(value: unknown): ChangeEnvelope | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const v = value as Partial<ChangeEnvelope>;
+  if (typeof v.op !== "string" || !("after" in v) || !("before" in v)) return undefined;
+  return v as ChangeEnvelope;
+}

@@ -1,0 +1,237 @@
+import { mapEntry } from "../map-entry.js";
+import type pg from "pg";
+import { type ConfigOf, validateConfig } from "../config-def.js";
+import {
+  type SinkRecord,
+  type SinkTask,
+  type TaskContext,
+  defineSinkConnector,
+} from "../connector.js";
+import { BadRecordError, ConnectError } from "../errors.js";
+import { type Row, asEnvelope } from "./change-envelope.js";
+import {
+  type TableInfo,
+  connectPostgres,
+  describeTable,
+  ident,
+  qualified,
+} from "./postgres-catalog.js";
+
+const CONFIG = {
+  connection: { type: "string", required: true, doc: "postgres://user:password@host:port/db" },
+  tables: {
+    type: "map",
+    default: {},
+    doc: "target table per topic, { topic: schema.table }; others go to <schema>.<last part of the topic>",
+  },
+  schema: { type: "string", default: "public", doc: "schema of tables not named in `tables`" },
+  addColumns: {
+    type: "boolean",
+    default: true,
+    doc: "add a column a record has and the table lacks (text, numeric, boolean or jsonb by its JSON type)",
+  },
+} as const;
+
+export type PostgresSinkConfig = ConfigOf<typeof CONFIG>;
+
+/**
+ * Writes change records into Postgres tables (`type: "postgres-sink"`): a Debezium
+ * envelope (or a plain JSON row) is upserted by its key (INSERT … ON CONFLICT on the
+ * table's primary key), a delete or a tombstone deletes the key's row. One transaction
+ * per batch, with only the last change per key applied, so a redelivered batch leaves
+ * the same rows (idempotent).
+ */
+export const postgresSinkConnector = defineSinkConnector({
+  type: "postgres-sink",
+  config: CONFIG,
+  createTask: () => new PostgresSinkTask(),
+});
+
+interface TargetTable extends TableInfo {
+  columns: Set<string>;
+}
+
+type Change = { table: TargetTable; key: Row; row: Row | null; record: SinkRecord };
+
+export class PostgresSinkTask implements SinkTask {
+  private config!: PostgresSinkConfig;
+  private context!: TaskContext;
+  private client: pg.Client | null = null;
+  private readonly targets = new Map<string, TargetTable>();
+
+  async start(raw: Record<string, unknown>, context: TaskContext): Promise<void> {
+    this.config = validateConfig(CONFIG, raw, "config");
+    this.context = context;
+    this.client = await connectPostgres(this.config.connection);
+  }
+
+  async put(records: SinkRecord[]): Promise<void> {
+    const latest = new Map<string, Change>();
+    for (const record of records) {
+      const change = await this.decode(record);
+      latest.set(
+        `${change.table.schema}.${change.table.table}\u0000${JSON.stringify(change.key)}`,
+        change,
+      );
+    }
+    const changes = [...latest.values()];
+    try {
+      await this.apply(changes);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "";
+      // Data errors (class 22, 23): find the record the table refuses, one at a time.
+      if (!/^2[23]/.test(code) || changes.length === 1) {
+        if (changes.length === 1 && /^2[23]/.test(code)) {
+          throw new BadRecordError(changes[0]!.record, (err as Error).message, { cause: err });
+        }
+        throw new ConnectError("SINK_FAILED", `postgres sink: ${(err as Error).message}`, {
+          cause: err,
+          retriable: true,
+        });
+      }
+      for (const c of changes) {
+        try {
+          await this.apply([c]);
+        } catch (one) {
+          throw new BadRecordError(c.record, (one as Error).message, { cause: one });
+        }
+      }
+    }
+    this.context.count("rows_upserted", changes.filter((c) => c.row !== null).length);
+    this.context.count("rows_deleted", changes.filter((c) => c.row === null).length);
+  }
+
+  private async decode(record: SinkRecord): Promise<Change> {
+    const table = await this.target(record.topic);
+    let key: unknown;
+    try {
+      key = record.key === null ? null : JSON.parse(record.key.toString());
+    } catch {
+      throw new BadRecordError(record, "the key is not JSON");
+    }
+    if (key === null || typeof key !== "object") {
+      throw new BadRecordError(
+        record,
+        `the key must be a JSON object of ${table.keyColumns.join(", ")}`,
+      );
+    }
+    for (const k of table.keyColumns) {
+      if ((key as Row)[k] === undefined || (key as Row)[k] === null) {
+        throw new BadRecordError(record, `the key lacks primary-key column ${k}`);
+      }
+    }
+    if (record.value === null) return { table, key: key as Row, row: null, record };
+    let value: unknown;
+    try {
+      value = JSON.parse(record.value.toString());
+    } catch {
+      throw new BadRecordError(record, "the value is not JSON");
+    }
+    const env = asEnvelope(value);
+    const row = env === undefined ? value : env.op === "d" ? null : env.after;
+    if (row !== null && (typeof row !== "object" || Array.isArray(row))) {
+      throw new BadRecordError(record, "the value is neither a change envelope nor a JSON object");
+    }
+    if (row !== null) await this.addMissingColumns(table, row as Row);
+    return {
+      table,
+      key: key as Row,
+      row: row === null ? null : { ...(row as Row), ...(key as Row) },
+      record,
+    };
+  }
+
+  private async target(topic: string): Promise<TargetTable> {
+    let t = this.targets.get(topic);
+    if (t !== undefined) return t;
+    const named = this.config.tables[topic];
+    const name = named ?? `${this.config.schema}.${topic.slice(topic.lastIndexOf(".") + 1)}`;
+    const dot = name.indexOf(".");
+    const ref =
+      dot < 0
+        ? { schema: this.config.schema, table: name }
+        : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+    const info = await describeTable(
+      this.client!,
+      ref,
+      named === undefined ? "config.schema" : `config.tables.${topic}`,
+    );
+    t = { ...info, columns: await this.columns(info) };
+    this.targets.set(topic, t);
+    return t;
+  }
+
+  private async columns(t: TableInfo): Promise<Set<string>> {
+    const res = await this.client!.query<{ column_name: string }>(
+      "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+      [t.schema, t.table],
+    );
+    return new Set(res.rows.map((r) => r.column_name));
+  }
+
+  /** A column added at the source arrives as a new field: add it here too. */
+  private async addMissingColumns(table: TargetTable, row: Row): Promise<void> {
+    for (const [name, value] of Object.entries(row)) {
+      if (table.columns.has(name) || value === undefined) continue;
+      if (!this.config.addColumns) continue;
+      const type =
+        typeof value === "number"
+          ? "numeric"
+          : typeof value === "boolean"
+            ? "boolean"
+            : value !== null && typeof value === "object"
+              ? "jsonb"
+              : "text";
+      await this.client!.query(
+        `ALTER TABLE ${qualified(table)} ADD COLUMN IF NOT EXISTS ${ident(name)} ${type}`,
+      );
+      this.context.warn(`added column ${name} ${type} to ${table.schema}.${table.table}`);
+      table.columns = await this.columns(table);
+    }
+  }
+
+  private async apply(changes: Change[]): Promise<void> {
+    const client = this.client!;
+    const byTable = new Map<TargetTable, Change[]>();
+    for (const c of changes) {
+      mapEntry(byTable, c.table, () => []).push(c);
+    }
+    await client.query("BEGIN");
+    try {
+      for (const [table, list] of byTable) {
+        const t = qualified(table);
+        const keys = table.keyColumns.map(ident).join(", ");
+        const deletes = list.filter((c) => c.row === null).map((c) => c.key);
+        if (deletes.length > 0) {
+          await client.query(
+            `DELETE FROM ${t} WHERE (${keys}) IN (SELECT ${keys} FROM json_populate_recordset(null::${t}, $1))`,
+            [JSON.stringify(deletes)],
+          );
+        }
+        const rows = list.filter((c) => c.row !== null).map((c) => c.row!);
+        if (rows.length === 0) continue;
+        const names = new Set<string>();
+        for (const r of rows)
+          for (const k of Object.keys(r)) if (table.columns.has(k)) names.add(k);
+        const cols = [...names].map(ident);
+        const updates = [...names]
+          .filter((n) => !table.keyColumns.includes(n))
+          .map((n) => `${ident(n)} = EXCLUDED.${ident(n)}`);
+        await client.query(
+          `INSERT INTO ${t} (${cols.join(", ")}) SELECT ${cols.join(", ")} FROM json_populate_recordset(null::${t}, $1)
+           ON CONFLICT (${keys}) DO ${updates.length === 0 ? "NOTHING" : `UPDATE SET ${updates.join(", ")}`}`,
+          [JSON.stringify(rows)],
+        );
+      }
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.end().catch(() => {});
+    this.client = null;
+  }
+}

@@ -1,0 +1,64 @@
+import { mapEntry } from "./map-entry.js";
+import type { LogClient, Producer, ProducerRecord } from "@tributary/log";
+import type { ConnectorPlan, TaskPlan } from "./connect-file.js";
+import type { SourceRecord, SourceTask, TaskContext } from "./connector.js";
+import { type KeyedTopic, offsetKey } from "./keyed-topic.js";
+
+/**
+ * Runs one source task until `stopped()` says so: poll → send to the log → (once every
+ * partition acknowledged) store the offsets the batch carries in the offsets topic →
+ * `task.commit(offsets)`. So an offset is stored, and the source told, only for records
+ * the log holds: a crash anywhere repeats at most the records after the stored offset.
+ * Records of one topic are sent in poll order in one call, which keeps per-key order.
+ */
+export async function runSourceTask(options: {
+  plan: ConnectorPlan;
+  taskPlan: TaskPlan;
+  task: SourceTask;
+  log: LogClient;
+  offsets: KeyedTopic;
+  context: TaskContext;
+  stopped: () => boolean;
+}): Promise<void> {
+  const { plan, taskPlan, task, log, offsets, context, stopped } = options;
+  const stored = await offsets.readAll();
+  const producer: Producer = log.producer({ clientId: taskPlan.id });
+  await task.start(taskPlan.config, {
+    ...context,
+    storedOffset: (partition) => stored.get(offsetKey(plan.name, partition)),
+  });
+  try {
+    while (!stopped()) {
+      const records = await task.poll();
+      if (records.length === 0) continue;
+      await sendInOrder(producer, records);
+      context.count("records_sent", records.length);
+      const latest = new Map<string, unknown>();
+      for (const r of records) {
+        if (r.sourceOffset !== undefined)
+          latest.set(r.sourceOffset.partition, r.sourceOffset.offset);
+      }
+      if (latest.size === 0) continue;
+      await offsets.put([...latest].map(([p, o]) => [offsetKey(plan.name, p), o]));
+      context.count("offset_commits");
+      await task.commit?.(latest);
+    }
+  } finally {
+    await task.stop().catch(() => {});
+    await producer.close().catch(() => {});
+  }
+}
+
+/** One send per topic, all at once: each keeps its records' order, per partition. */
+async function sendInOrder(producer: Producer, records: SourceRecord[]): Promise<void> {
+  const byTopic = new Map<string, ProducerRecord[]>();
+  for (const r of records) {
+    mapEntry(byTopic, r.topic, () => []).push({
+      key: r.key,
+      value: r.value,
+      ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
+      ...(r.headers === undefined ? {} : { headers: r.headers }),
+    });
+  }
+  await Promise.all([...byTopic].map(([topic, list]) => producer.send(topic, list)));
+}
