@@ -10,7 +10,10 @@
 # - the stateful worker (state restored from the changelog, no input lost) and word-count
 #   workers killed in turn (they repeat no more than their uncommitted tails);
 # - the broker against hostile clients at the size (20,000 idle and 5,000
-#   never-handshaking connections, one client that never reads; `npm test` runs 2,000/500).
+#   never-handshaking connections, one client that never reads; `npm test` runs 2,000/500);
+# - a database replicated through the log while its source and sink workers are SIGKILLed
+#   and PostgreSQL restarts (needs TRIBUTARY_PG_URL from scripts/postgres.sh start, or
+#   starts its own cluster).
 # Bounded: each loop stops at its round count or its time budget, whichever comes first.
 # Needs `npm run build` first.
 #
@@ -27,6 +30,9 @@ export TRIBUTARY_HOSTILE_UNAUTH=${TRIBUTARY_HOSTILE_UNAUTH:-5000}
 export TRIBUTARY_FULL_DISK_ROUNDS=${TRIBUTARY_FULL_DISK_ROUNDS:-200}
 export TRIBUTARY_CORRUPTION_CASES=${TRIBUTARY_CORRUPTION_CASES:-2000}
 export TRIBUTARY_CORRUPTION_SECONDS=${TRIBUTARY_CORRUPTION_SECONDS:-240}
+export TRIBUTARY_CONNECT_CHANGES=${TRIBUTARY_CONNECT_CHANGES:-30000}
+export TRIBUTARY_CONNECT_KILLS=${TRIBUTARY_CONNECT_KILLS:-12}
+export TRIBUTARY_CONNECT_RESTART_PG=${TRIBUTARY_CONNECT_RESTART_PG:-1}
 exec npx vitest run \
   packages/log/test/crash-recovery.test.ts \
   packages/log/test/corruption-campaign.test.ts \
@@ -35,4 +41,5 @@ exec npx vitest run \
   packages/streams/test/worker-crash-restore.test.ts \
   packages/streams/test/worker-kill-repeats-only-uncommitted-tail.test.ts \
   packages/log/test/broker-hostile-clients.test.ts \
+  packages/connect/test/db-replica-end-to-end.test.ts \
   --reporter=default --reporter=json --outputFile.json="$report"

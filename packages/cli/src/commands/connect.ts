@@ -256,6 +256,10 @@ function asWorkerMetrics(w: ConnectWorker): WorkerMetrics {
     recordsProcessed: m.total("records_sent") + m.total("records_put"),
     recordsSent: m.total("records_sent"),
     deadLettered: m.total("records_dead_lettered"),
+    // Connectors decode nothing and have no windows: a sink's undecodable record is
+    // dead-lettered and counted above.
+    deserializationFailed: 0,
+    droppedLate: 0,
     commits: m.total("offset_commits"),
     lag: {},
     totalLag: m.total("lag"),
