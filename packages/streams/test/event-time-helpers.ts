@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { type LogClient, Serdes } from "@tributary/log";
 import { type Serde, windowedSerde } from "../src/index.js";
 import { CLICK_WINDOWS, type Click, MINUTE } from "./fixtures/clicks-app.js";
@@ -94,7 +95,14 @@ export async function startClickWorkers(
 }
 
 export async function stopWorkers(workers: readonly WorkerProc[]): Promise<void> {
-  await Promise.all(workers.map(stopWorker));
+  await Promise.all(
+    workers.map((w) =>
+      stopWorker(w).catch((e: Error) => {
+        const errors = w.proc.lines.filter((l) => l.includes('"event":"error"'));
+        throw new Error(`${e.message} ${errors.join(" ")}`);
+      }),
+    ),
+  );
 }
 
 /** The keys whose counts differ, for a failure message. */
@@ -107,4 +115,29 @@ export function diff(got: Map<string, number>, want: Map<string, number>): strin
   for (const v of got.values()) sumGot += v;
   for (const v of want.values()) sumWant += v;
   return `${wrong.length} windows wrong (sum ${sumGot} vs ${sumWant}): ${wrong.slice(0, 40).join("; ")}`;
+}
+
+/**
+ * What `tributary reset --app <app> --to-earliest` does (packages/cli reset.ts), with the
+ * admin API: input offsets to earliest, the repartition topic emptied (deleted, created
+ * again, its offsets reset), changelogs deleted, local state removed.
+ */
+export async function resetToEarliest(
+  log: LogClient,
+  app: string,
+  stateDirs: readonly string[],
+): Promise<void> {
+  await log.admin.resetOffsets(app, { to: "earliest" }, { topics: ["clicks"] });
+  const internal = (await log.admin.listTopics({ includeInternal: true })).filter(
+    (t) => t.startsWith(`${app}-`) && (t.endsWith("-repartition") || t.endsWith("-changelog")),
+  );
+  for (const t of internal) {
+    const d = t.endsWith("-repartition") ? await log.admin.describeTopic(t) : undefined;
+    await log.admin.deleteTopic(t);
+    if (d !== undefined) {
+      await log.admin.createTopic(t, { partitions: d.partitions.length, config: d.config });
+      await log.admin.resetOffsets(app, { to: "earliest" }, { topics: [t] });
+    }
+  }
+  for (const dir of stateDirs) fs.rmSync(dir, { recursive: true, force: true });
 }
