@@ -1,9 +1,18 @@
 import fs from "node:fs";
-import { type LogClient, Serdes } from "@tributary/log";
+import { type LogClient, type ProducerRecord, Serdes } from "@tributary/log";
 import { type Serde, windowedSerde } from "../src/index.js";
 import { CLICK_WINDOWS, type Click, MINUTE } from "./fixtures/clicks-app.js";
 import { seeded } from "./helpers.js";
-import { produce, startWorker, stopWorker, tempDir, type WorkerProc } from "./runtime-helpers.js";
+import {
+  type Backend,
+  brokerBackend,
+  produce,
+  startWorker,
+  stopWorker,
+  tempDir,
+  type WorkerProc,
+} from "./runtime-helpers.js";
+import { waitCaughtUp } from "./worker-windows-helpers.js";
 
 /**
  * Helpers of the event-time tests (issue 11): an hour of clicks with event times, the
@@ -61,17 +70,59 @@ export const pageWindowKey: Serde<string> = {
 
 export const countSerde = Serdes.msgpack<number | null>();
 
-/** Produces the clicks keyed by user, with their event times as record timestamps. */
-export async function produceClicks(log: LogClient, clicks: readonly Click[]): Promise<void> {
-  await produce(
-    log,
-    "clicks",
-    clicks.map((c) => ({
-      key: Buffer.from(c.user),
-      value: Buffer.from(JSON.stringify(c)),
-      timestamp: c.ts,
-    })),
-  );
+/** Clicks as records keyed by user, with their event times as timestamps. */
+export function clickRecords(clicks: readonly Click[], partition?: number): ProducerRecord[] {
+  return clicks.map((c) => ({
+    key: Buffer.from(c.user),
+    value: Buffer.from(JSON.stringify(c)),
+    timestamp: c.ts,
+    ...(partition === undefined ? {} : { partition }),
+  }));
+}
+
+/** Produces the clicks to `topic` (default "clicks"). */
+export async function produceClicks(
+  log: LogClient,
+  clicks: readonly Click[],
+  topic = "clicks",
+): Promise<void> {
+  await produce(log, topic, clickRecords(clicks));
+}
+
+/** Runs `body` on a fresh broker with `topics` made (`partitions` each, kept forever). */
+export async function onBroker(
+  topics: readonly string[],
+  partitions: number,
+  body: (backend: Backend) => Promise<void>,
+): Promise<void> {
+  const backend = await brokerBackend();
+  try {
+    for (const t of topics) {
+      await backend.log.admin.createTopic(t, { partitions, config: HISTORY });
+    }
+    await body(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** Runs `n` workers of the clicks app `app` until they have read all clicks, then stops
+ * them; returns them (their state dirs). */
+export async function runClickApp(
+  backend: Backend,
+  app: string,
+  n: number,
+  env: Record<string, string> = {},
+  whileRunning: (workers: WorkerProc[]) => Promise<void> = async () => {},
+): Promise<WorkerProc[]> {
+  const workers = await startClickWorkers(backend, app, n, env);
+  try {
+    await whileRunning(workers);
+    await waitCaughtUp(backend.log, app, ["clicks", `${app}-by-page-repartition`], 120_000);
+  } finally {
+    await stopWorkers(workers);
+  }
+  return workers;
 }
 
 /** Starts `n` worker processes of the clicks app named `app` (each its own state dir). */

@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { CLICK_WINDOWS } from "./fixtures/clicks-app.js";
 import {
+  clickRecords,
   countSerde,
   generateClicks,
-  HISTORY,
+  onBroker,
   pageWindowKey,
   startClickWorkers,
   stopWorkers,
 } from "./event-time-helpers.js";
-import { brokerBackend, produce, sameMap, waitForTable } from "./runtime-helpers.js";
+import { produce, sameMap, waitForTable } from "./runtime-helpers.js";
 
 const IDLE_MS = 3000;
 const COMMIT_MS = 200;
@@ -21,11 +22,8 @@ describe("an idle input partition", () => {
   it("does not hold back the final windows: suppressed windows are emitted within idleTimeoutMs plus a commit interval", {
     timeout: 90_000,
   }, async () => {
-    const backend = await brokerBackend();
-    const { log } = backend;
-    try {
-      await log.admin.createTopic("clicks", { partitions: 2, config: HISTORY });
-      await log.admin.createTopic("idle-app-out", { partitions: 2, config: HISTORY });
+    await onBroker(["clicks", "idle-app-out"], 2, async (backend) => {
+      const { log } = backend;
       const workers = await startClickWorkers(backend, "idle-app", 1, {
         CLICKS_MODE: "final",
         CLICKS_IDLE_MS: String(IDLE_MS),
@@ -44,16 +42,7 @@ describe("an idle input partition", () => {
         }
         expect(want.size).toBeGreaterThan(50);
         const produced = Date.now();
-        await produce(
-          log,
-          "clicks",
-          clicks.map((c) => ({
-            key: Buffer.from(c.user),
-            value: Buffer.from(JSON.stringify(c)),
-            timestamp: c.ts,
-            partition: 0,
-          })),
-        );
+        await produce(log, "clicks", clickRecords(clicks, 0));
         const got = await waitForTable(
           log,
           "idle-app-out",
@@ -72,8 +61,6 @@ describe("an idle input partition", () => {
       } finally {
         await stopWorkers(workers);
       }
-    } finally {
-      await backend.close();
-    }
+    });
   });
 });

@@ -6,12 +6,12 @@ import {
   countSerde,
   diff,
   generateClicks,
-  HISTORY,
+  onBroker,
   pageWindowKey,
   produceClicks,
   stopWorkers,
 } from "./event-time-helpers.js";
-import { brokerBackend, produce, readTopic, startWorker, tempDir } from "./runtime-helpers.js";
+import { readTopic, startWorker, tempDir } from "./runtime-helpers.js";
 import { waitCaughtUp } from "./worker-windows-helpers.js";
 
 // Issue 11's proof for joins: a windowed stream-stream join of two re-keyed (repartitioned)
@@ -22,24 +22,13 @@ describe("a windowed join over repartitioned history on 2 workers", () => {
   it("finds every click-view pair within 10 s, and counts them per page in 5-minute windows, as the reference", {
     timeout: 180_000,
   }, async () => {
-    const backend = await brokerBackend();
-    const { log } = backend;
-    try {
-      for (const t of ["clicks", "views", "cvj-pairs", "cvj-pair-counts"]) {
-        await log.admin.createTopic(t, { partitions: 3, config: HISTORY });
-      }
+    const topics = ["clicks", "views", "cvj-pairs", "cvj-pair-counts"];
+    await onBroker(topics, 3, async (backend) => {
+      const { log } = backend;
       const clicks = generateClicks(4000, 21);
       const views = generateClicks(4000, 22).map((v) => ({ ...v, id: `v${v.id}` }));
       await produceClicks(log, clicks);
-      await produce(
-        log,
-        "views",
-        views.map((v) => ({
-          key: Buffer.from(v.user),
-          value: Buffer.from(JSON.stringify(v)),
-          timestamp: v.ts,
-        })),
-      );
+      await produceClicks(log, views, "views");
       const pairs: string[] = [];
       const perWindow = new Map<string, number>();
       const viewsByPage = new Map<string, Click[]>();
@@ -74,8 +63,6 @@ describe("a windowed join over repartitioned history on 2 workers", () => {
       expect([...got].sort()).toEqual([...pairs].sort());
       const counts = (await readTopic(log, "cvj-pair-counts", pageWindowKey, countSerde)).table;
       expect(diff(counts as Map<string, number>, perWindow)).toBe(diff(perWindow, perWindow));
-    } finally {
-      await backend.close();
-    }
+    });
   });
 });

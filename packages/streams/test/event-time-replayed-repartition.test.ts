@@ -4,14 +4,12 @@ import {
   countSerde,
   diff,
   generateClicks,
-  HISTORY,
+  onBroker,
   pageWindowKey,
   produceClicks,
-  startClickWorkers,
-  stopWorkers,
+  runClickApp,
 } from "./event-time-helpers.js";
-import { brokerBackend, readTopic } from "./runtime-helpers.js";
-import { waitCaughtUp } from "./worker-windows-helpers.js";
+import { readTopic } from "./runtime-helpers.js";
 
 // Issue 11: hopping windows after a groupBy over an hour of history replayed by 1, 2 and 3
 // workers. Stream time as the largest time seen lets one upstream task's records close
@@ -21,27 +19,17 @@ describe("event time over a repartition topic, replaying history", () => {
   it("5-minute windows hopping 1 minute (grace 30 s) after groupBy equal the reference with 1, 2 and 3 workers", {
     timeout: 240_000,
   }, async () => {
-    const backend = await brokerBackend();
-    const { log } = backend;
-    try {
-      await log.admin.createTopic("clicks", { partitions: 3, config: HISTORY });
+    const outs = [1, 2, 3].map((n) => `clicks-${n}w-out`);
+    await onBroker(["clicks", ...outs], 3, async (backend) => {
       const clicks = generateClicks(25_000, 11);
-      await produceClicks(log, clicks);
+      await produceClicks(backend.log, clicks);
       const want = clickReference(clicks);
       for (const n of [1, 2, 3]) {
-        const app = `clicks-${n}w`;
-        await log.admin.createTopic(`${app}-out`, { partitions: 3, config: HISTORY });
-        const workers = await startClickWorkers(backend, app, n);
-        try {
-          await waitCaughtUp(log, app, ["clicks", `${app}-by-page-repartition`], 120_000);
-        } finally {
-          await stopWorkers(workers);
-        }
-        const got = (await readTopic(log, `${app}-out`, pageWindowKey, countSerde)).table;
-        expect(diff(got as Map<string, number>, want), `${n} worker(s)`).toBe(diff(want, want));
+        await runClickApp(backend, `clicks-${n}w`, n);
+        const got = (await readTopic(backend.log, `clicks-${n}w-out`, pageWindowKey, countSerde))
+          .table as Map<string, number>;
+        expect(diff(got, want), `${n} worker(s)`).toBe(diff(want, want));
       }
-    } finally {
-      await backend.close();
-    }
+    });
   });
 });
