@@ -27,9 +27,9 @@ const MAX_METADATA_CHARS = 3000;
  * - per internal topic, the largest watermark of each expected writer, and whether it is
  *   idle; a writer not expected (a new upstream partition) joins once heard of;
  * - per source topic (the task's partition of it), its partition time and idleness;
- * - event time = the minimum over the inputs that are not idle (an internal topic whose
- *   writers are all idle is idle), never going back; -1 while an expected writer has not
- *   written.
+ * - event time = the minimum over the inputs that are not idle, never going back; -1
+ *   while an expected writer has not written; when every input is idle, the largest of
+ *   their times (everything they read has been published, nothing is pending).
  * Not thread-safe.
  */
 export class EventTime {
@@ -41,7 +41,8 @@ export class EventTime {
     inputs: EventTimeInputs,
     start: number,
     now: number,
-    private readonly idleTimeoutMs: number,
+    /** A source topic's idle timeout (its own, or the app's). */
+    private readonly idleTimeoutOf: (topic: string) => number,
   ) {
     this.time = start;
     for (const { topic, writers } of inputs.internal) {
@@ -89,7 +90,7 @@ export class EventTime {
   checkIdle(now: number, caughtUp: (topic: string) => boolean): boolean {
     let changed = false;
     for (const [topic, s] of this.sources) {
-      if (!s.idle && now - s.lastRecordAt >= this.idleTimeoutMs && caughtUp(topic)) {
+      if (!s.idle && now - s.lastRecordAt >= this.idleTimeoutOf(topic) && caughtUp(topic)) {
         s.idle = true;
         changed = true;
       }
@@ -108,11 +109,18 @@ export class EventTime {
 
   private recompute(): boolean {
     let min = Number.POSITIVE_INFINITY;
-    for (const s of this.sources.values()) if (!s.idle && s.time < min) min = s.time;
-    for (const m of this.writers.values()) {
-      for (const w of m.values()) if (!w.idle && w.time < min) min = w.time;
-    }
-    if (min === Number.POSITIVE_INFINITY || min <= this.time) return false;
+    // every input idle: all of them have published everything they read, so nothing is
+    // pending and time may go to the furthest (else the last windows never close)
+    let idleMax = -1;
+    const take = (i: Input) => {
+      if (!i.idle) {
+        if (i.time < min) min = i.time;
+      } else if (i.time > idleMax) idleMax = i.time;
+    };
+    for (const s of this.sources.values()) take(s);
+    for (const m of this.writers.values()) for (const w of m.values()) take(w);
+    if (min === Number.POSITIVE_INFINITY) min = idleMax;
+    if (min <= this.time) return false;
     this.time = min;
     return true;
   }

@@ -322,19 +322,32 @@ export class TaskManager {
    * commit. */
   private caughtUp(topic: string, t: RunningTask): boolean {
     const tp = { topic, partition: t.task.partition };
-    const lag = this.lagOf(tp);
-    if (lag === undefined) this.endsWanted.set(topicPartitionKey(topic, tp.partition), tp);
-    return lag === 0;
+    const key = topicPartitionKey(topic, tp.partition);
+    const end = this.ends.get(key);
+    if (end === undefined) {
+      this.endsWanted.set(key, tp);
+      return false;
+    }
+    // a partition no fetch has answered for has no position yet: caught up if empty
+    const position = this.options.consumer().position(tp);
+    return position === undefined ? end === 0 : position >= end;
   }
 
   /** Whether every input partition of a task that keeps no event time is idle. */
   private idle(t: RunningTask, now: number): boolean {
     const et = t.task.eventTimeKeeper();
     if (et !== null) return et.allIdle();
-    if (now - t.lastRecordAt < (this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)) {
-      return false;
-    }
-    return t.task.sourceTopics.every((topic) => this.caughtUp(topic, t));
+    const sub = this.options.topology.subtopologyReading(t.task.sourceTopics[0]!)!;
+    return t.task.sourceTopics.every(
+      (topic) => now - t.lastRecordAt >= this.idleTimeoutOf(sub, topic) && this.caughtUp(topic, t),
+    );
+  }
+
+  /** A source topic's idle timeout: its own (`Consumed.idleTimeoutMs`), or the app's. */
+  private idleTimeoutOf(sub: SubTopology, topic: string): number {
+    return (
+      sub.sources.get(topic)?.idleTimeoutMs ?? this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
+    );
   }
 
   /** True when a store has buffered enough that waiting for the interval costs memory. */
@@ -476,7 +489,7 @@ export class TaskManager {
       },
       committed.time,
       Date.now(),
-      this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      (topic) => this.idleTimeoutOf(sub, topic),
     );
     if (committed.writers !== "") et.restoreWriters(committed.writers);
     return et;

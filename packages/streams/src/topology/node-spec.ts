@@ -42,6 +42,8 @@ export interface SourceSpec extends NodeLinks {
   readonly keySerde: Serde<unknown>;
   readonly valueSerde: Serde<unknown>;
   readonly timestampExtractor: TimestampExtractor<unknown, unknown> | null;
+  /** Idle timeout of this source's partitions; null: the app's. */
+  readonly idleTimeoutMs: number | null;
 }
 
 export interface ProcessorSpec extends NodeLinks {

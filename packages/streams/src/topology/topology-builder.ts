@@ -32,6 +32,7 @@ export class TopologyBuilder {
     keySerde: Serde<unknown>,
     valueSerde: Serde<unknown>,
     timestampExtractor: TimestampExtractor<unknown, unknown> | null = null,
+    idleTimeoutMs: number | null = null,
   ): void {
     if (topics.length === 0) {
       throw new TopologyError(`source '${name}' reads no topic: give stream() at least one`);
@@ -53,6 +54,7 @@ export class TopologyBuilder {
       keySerde,
       valueSerde,
       timestampExtractor,
+      idleTimeoutMs,
       predecessors: [],
       successors: [],
     } satisfies SourceSpec);
