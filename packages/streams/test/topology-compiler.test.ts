@@ -171,6 +171,12 @@ describe("topology compiler", () => {
       /Sub-topology: 1[\s\S]*Source: words-repartition-source \(topics: \[wc-words-repartition\]\)/,
     );
     expect(text).toMatch(/Processor: KSTREAM-AGGREGATE-\d{10} \(stores: \[counts\]\)/);
+    // how event time flows: stream time upstream, watermarks across the repartition topic
+    expect(d.subtopologies.map((s) => s.eventTime)).toEqual([
+      "stream time: the largest record time of its input partitions; publishes its watermark to wc-words-repartition",
+      "min of the watermarks of every task of sub-topology 0 via wc-words-repartition (idle inputs left out)",
+    ]);
+    expect(text).toContain("    Event time: min of the watermarks of every task of sub-topology 0");
     expect(text).toContain("Sink: KSTREAM-SINK-");
     expect(text).toContain("(topic: word-counts)");
     expect(d.stores).toEqual([

@@ -95,6 +95,8 @@ export class SegmentedBytesStore {
   readonly segmentIntervalMs: number;
   readonly retentionMs: number;
   private observed = -1;
+  /** Set by `expireBy`: entries expire behind this time, not behind `observed`. */
+  private expiryTime: number | null = null;
   /** Puts dropped because their time had already expired. */
   expiredPuts = 0;
   /** Entries deleted by segment expiry. */
@@ -132,7 +134,17 @@ export class SegmentedBytesStore {
 
   /** Entries with time at or below this are expired. */
   get expiryLine(): number {
-    return this.observed - this.retentionMs;
+    return (this.expiryTime ?? this.observed) - this.retentionMs;
+  }
+
+  /**
+   * From now on, entries expire `retentionMs` behind `time` (never moving back) instead of
+   * behind the largest time put: the owner's event time, when puts can run ahead of it
+   * (a streams task whose time is its upstream tasks' low watermark, so records of a fast
+   * upstream task do not expire the windows a slow one still writes into).
+   */
+  expireBy(time: number): void {
+    if (this.expiryTime === null || time > this.expiryTime) this.expiryTime = time;
   }
 
   /** Stores (value null: deletes) the entry; returns false when its time has expired. */

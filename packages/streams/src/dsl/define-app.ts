@@ -15,6 +15,12 @@ export interface AppConfig {
   errorHandling?: ErrorHandling;
   /** Default `<applicationId>-dlq`. */
   deadLetterTopic?: string;
+  /**
+   * A source partition that gets no record for this long, while caught up, stops holding
+   * event time back (docs/streams-runtime.md "Idle inputs"). Default 10,000 ms: a live app
+   * with one quiet partition still emits its final windows that long after the others.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface AppDefinition {
@@ -50,7 +56,14 @@ export function defineApp(definition: AppDefinition): App {
       `errorHandling must be "dead-letter" or "fail", got '${errorHandling}'`,
     );
   }
+  const idleTimeoutMs = definition.config?.idleTimeoutMs ?? 10_000;
+  if (!(Number.isFinite(idleTimeoutMs) && idleTimeoutMs >= 0)) {
+    throw new StreamsArgumentError(
+      `idleTimeoutMs must be a number of ms >= 0, got ${String(idleTimeoutMs)}`,
+    );
+  }
   const config: Required<AppConfig> = Object.freeze({
+    idleTimeoutMs,
     errorHandling,
     deadLetterTopic: checkName(
       definition.config?.deadLetterTopic ?? deadLetterTopicName(applicationId),

@@ -18,6 +18,12 @@ export interface Consumed<K, V> extends Named {
   keySerde?: Serde<K>;
   valueSerde?: Serde<V>;
   timestampExtractor?: TimestampExtractor<K, V>;
+  /**
+   * This source's partitions stop holding event time back after this long with no record
+   * while caught up (default: the app's `idleTimeoutMs`; docs/streams-runtime.md "Idle
+   * inputs").
+   */
+  idleTimeoutMs?: number;
 }
 
 /** How to() writes a topic. */

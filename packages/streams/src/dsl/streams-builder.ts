@@ -38,6 +38,7 @@ export class StreamsBuilder {
       (consumed.keySerde ?? defaultSerde()) as Serde<unknown>,
       (consumed.valueSerde ?? defaultSerde()) as Serde<unknown>,
       (consumed.timestampExtractor ?? null) as TimestampExtractor<unknown, unknown> | null,
+      idleTimeoutOf(consumed),
     );
     this.context.add(node, []);
     return new KStream<K, V>(this.context, node, consumed.keySerde, consumed.valueSerde);
@@ -65,6 +66,7 @@ export class StreamsBuilder {
       (consumed.keySerde ?? defaultSerde()) as Serde<unknown>,
       (consumed.valueSerde ?? defaultSerde()) as Serde<unknown>,
       (consumed.timestampExtractor ?? null) as TimestampExtractor<unknown, unknown> | null,
+      idleTimeoutOf(consumed),
       {
         name: storeName,
         keySerde: (keySerde ?? defaultSerde()) as Serde<unknown>,
@@ -87,4 +89,16 @@ export class StreamsBuilder {
     if (options.partitionsOf !== undefined) topology.checkCoPartitioning(options.partitionsOf);
     return topology;
   }
+}
+
+/** A source's idleTimeoutMs, checked: a number of ms >= 0, or null for the app's. */
+function idleTimeoutOf(consumed: { idleTimeoutMs?: number }): number | null {
+  const ms = consumed.idleTimeoutMs;
+  if (ms === undefined) return null;
+  if (!(Number.isFinite(ms) && ms >= 0)) {
+    throw new StreamsArgumentError(
+      `a source's idleTimeoutMs must be a number of ms >= 0, got ${String(ms)}`,
+    );
+  }
+  return ms;
 }

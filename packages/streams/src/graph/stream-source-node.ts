@@ -10,6 +10,7 @@ export class StreamSourceNode extends GraphNode {
     readonly keySerde: Serde<unknown>,
     readonly valueSerde: Serde<unknown>,
     readonly timestampExtractor: TimestampExtractor<unknown, unknown> | null,
+    readonly idleTimeoutMs: number | null,
   ) {
     super(name);
     this.partitionedByKey = true;
@@ -22,6 +23,7 @@ export class StreamSourceNode extends GraphNode {
       this.keySerde,
       this.valueSerde,
       this.timestampExtractor,
+      { idleTimeoutMs: this.idleTimeoutMs },
     );
   }
 }

@@ -13,6 +13,7 @@ export class TableSourceNode extends GraphNode {
     readonly keySerde: Serde<unknown>,
     readonly valueSerde: Serde<unknown>,
     readonly timestampExtractor: TimestampExtractor<unknown, unknown> | null,
+    readonly idleTimeoutMs: number | null,
     readonly store: StoreDraft,
   ) {
     super(processorName);
@@ -26,7 +27,7 @@ export class TableSourceNode extends GraphNode {
       this.keySerde,
       this.valueSerde,
       this.timestampExtractor,
-      { table: true },
+      { table: true, idleTimeoutMs: this.idleTimeoutMs },
     );
     const storeName = this.store.name;
     builder.addProcessor(this.name, () => new TableSourceProcessor(storeName), [this.sourceName]);

@@ -62,6 +62,16 @@ export class ProcessorNode implements ProcessorContext<unknown, unknown> {
     }
   }
 
+  /** Stream time moved with no record (a watermark): tells the processor, if it cares. */
+  streamTimeAdvanced(time: number): void {
+    try {
+      this.processor.streamTimeAdvanced?.(time);
+    } catch (e) {
+      this.task.noteFailure(this.name);
+      throw e;
+    }
+  }
+
   forward(record: StreamRecord<unknown, unknown>, childName?: string): void {
     if (childName !== undefined) {
       const child = this.childByName.get(childName);

@@ -9,6 +9,12 @@ import type { RecordMetadata, StreamRecord } from "./stream-record.js";
 export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {
   init?(context: ProcessorContext<KOut, VOut>): void;
   process(record: StreamRecord<KIn, VIn>): void;
+  /**
+   * Stream time moved without a record: a task reading internal topics keeps event time
+   * from its upstream tasks' watermarks (docs/streams-runtime.md). A processor that emits
+   * on time (suppression) does it here as well as in `process`.
+   */
+  streamTimeAdvanced?(time: number): void;
   close?(): void;
 }
 
@@ -33,7 +39,8 @@ export interface ProcessorContext<KOut, VOut> {
   /** Sends a record to every child, or only to the child with this name. */
   forward(record: StreamRecord<KOut, VOut>, childName?: string): void;
   getStateStore<S extends StateStore>(name: string): S;
-  /** The largest timestamp the task has seen; -1 before the first record. */
+  /** The task's stream time: the largest timestamp it has seen, or for a task reading
+   * internal topics on a worker, the low watermark of its upstream tasks; -1 before any. */
   streamTime(): number;
   wallClockTime(): number;
   /** Where the record being processed came from; null inside a punctuation. */

@@ -3,6 +3,7 @@ import { PrefetchMissError, ProcessingError } from "../errors.js";
 import type { SourceSpec, StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
 import { deadLetterRecord, errorMessage, type FailureStage } from "./dead-letter.js";
+import type { EventTime } from "./event-time.js";
 import type { StateStore } from "./key-value-store.js";
 import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
 import type { Cancellable, PunctuationType } from "./processor.js";
@@ -10,6 +11,7 @@ import { ProcessorNode, type TaskServices } from "./processor-node.js";
 import type { RecordCollector } from "./record-collector.js";
 import { SinkProcessor } from "./sink-processor.js";
 import type { RecordMetadata } from "./stream-record.js";
+import { decodeWatermark, WATERMARK_HEADER } from "./watermark-record.js";
 
 /** What to do with a record that cannot be decoded or whose processing throws. */
 export type ErrorHandling = "dead-letter" | "fail";
@@ -35,6 +37,15 @@ export interface StreamTaskOptions {
    * on cache flush instead of per update. Default 0 (the test driver: every update).
    */
   recordCacheBytes?: number;
+  /**
+   * Event time from the upstream writers' watermarks, for a task reading internal topics
+   * (the worker; docs/streams-runtime.md "Event time across sub-topologies"). Absent (the
+   * test driver, a task reading only source topics): stream time is the largest record
+   * time seen, as in Kafka Streams.
+   */
+  eventTime?: EventTime;
+  /** Internal topics among the sources: their watermark records are taken out. */
+  internalTopics?: ReadonlySet<string>;
 }
 
 interface Punctuator {
@@ -52,6 +63,9 @@ interface SourceEntry {
   /** Bytes in, bytes out, event time as written: the log record itself is the stream
    * record (it has every field a StreamRecord has), with nothing to decode or allocate. */
   raw: boolean;
+  /** An internal topic: carries watermark records, and its records do not move time
+   * when the task keeps event time. */
+  internal: boolean;
 }
 
 const BYTES = Serdes.bytes();
@@ -77,6 +91,7 @@ export class StreamTask implements TaskServices {
   private readonly punctuators: Punctuator[] = [];
   private readonly clock: () => number;
   private time = -1;
+  private readonly eventTime: EventTime | null;
   /** The record being processed (null topic: none, e.g. inside a punctuation). */
   private currentTopic: string | null = null;
   private currentPartition = 0;
@@ -94,6 +109,9 @@ export class StreamTask implements TaskServices {
     this.applicationId = options.applicationId;
     this.clock = options.clock ?? Date.now;
     this.time = options.streamTime ?? -1;
+    this.eventTime = options.eventTime ?? null;
+    if (this.eventTime !== null && this.eventTime.time > this.time) this.time = this.eventTime.time;
+    const internal = options.internalTopics ?? new Set<string>();
     const cacheBytes = options.recordCacheBytes ?? 0;
     for (const spec of sub.stores) {
       const store = options.openStore(spec, this.id);
@@ -108,7 +126,9 @@ export class StreamTask implements TaskServices {
       if (n.kind === "source") {
         processor = new ProcessorNode(n.name, passThrough, this, []);
         const raw = n.keySerde === BYTES && n.valueSerde === BYTES && n.timestampExtractor === null;
-        for (const t of n.topics) this.sources.set(t, { spec: n, node: processor, raw });
+        for (const t of n.topics) {
+          this.sources.set(t, { spec: n, node: processor, raw, internal: internal.has(t) });
+        }
       } else if (n.kind === "sink") {
         const sink = new SinkProcessor(n.topic, n.keySerde, n.valueSerde, options.collector);
         processor = new ProcessorNode(n.name, sink, this, []);
@@ -120,10 +140,27 @@ export class StreamTask implements TaskServices {
       this.nodes.push(processor);
     }
     for (const node of this.nodes) node.init();
+    if (this.eventTime !== null) this.expireStoresBy(this.time);
+  }
+
+  /** Window and session stores of a task keeping event time expire behind it, not behind
+   * the largest time put (which a fast upstream task runs ahead). */
+  private expireStoresBy(time: number): void {
+    for (const s of this.stores.values()) {
+      (s as { expireBy?: (t: number) => void }).expireBy?.(time);
+    }
   }
 
   get taskId(): string {
     return this.id;
+  }
+
+  get partition(): number {
+    return this.options.partition;
+  }
+
+  get sourceTopics(): readonly string[] {
+    return this.options.subtopology.sourceTopics;
   }
 
   /** Processes a fetched batch of one partition, in order. */
@@ -151,6 +188,11 @@ export class StreamTask implements TaskServices {
 
   private run(source: SourceEntry, topic: string, partition: number, record: LogRecord): void {
     const spec = source.spec;
+    if (source.internal && record.headers[WATERMARK_HEADER] !== undefined) {
+      this.onWatermark(topic, record);
+      return;
+    }
+    const keepsEventTime = this.eventTime !== null;
     // where the record came from, as fields: recordMetadata() builds the object only
     // when a processor asks (rarely), not once per record
     this.currentTopic = topic;
@@ -161,7 +203,8 @@ export class StreamTask implements TaskServices {
     try {
       if (source.raw) {
         stage = "processing";
-        if (record.timestamp > this.time) this.time = record.timestamp;
+        if (keepsEventTime) this.sourceTime(source, topic, record.timestamp);
+        else if (record.timestamp > this.time) this.time = record.timestamp;
         source.node.forward(record);
       } else {
         const key = record.key === null ? null : spec.keySerde.deserialize(record.key);
@@ -180,7 +223,8 @@ export class StreamTask implements TaskServices {
           }
         }
         stage = "processing";
-        if (timestamp > this.time) this.time = timestamp;
+        if (keepsEventTime) this.sourceTime(source, topic, timestamp);
+        else if (timestamp > this.time) this.time = timestamp;
         source.node.forward({ key, value, timestamp, headers: record.headers });
       }
     } catch (e) {
@@ -189,6 +233,42 @@ export class StreamTask implements TaskServices {
       this.currentTopic = null;
     }
     if (this.punctuators.length > 0) this.punctuate("stream-time", this.time);
+  }
+
+  /** A source record moves event time only when it comes from a source topic. */
+  private sourceTime(source: SourceEntry, topic: string, t: number): void {
+    if (source.internal) return;
+    if (this.eventTime!.onSourceRecord(topic, t, this.clock())) {
+      this.time = this.eventTime!.time;
+      this.expireStoresBy(this.time);
+    }
+  }
+
+  private onWatermark(topic: string, record: LogRecord): void {
+    const w = decodeWatermark(record);
+    // a writer's watermark read by a task that does not keep event time (the test driver
+    // pipes none; a worker always does): nothing to take from it
+    if (w === undefined || this.eventTime === null) return;
+    if (this.eventTime.onWatermark(topic, w)) this.advanceEventTime();
+  }
+
+  /**
+   * Moves stream time to what the event time says, if it is further (a watermark came, or
+   * an input became idle): the processors that act on time alone (suppression) and the
+   * stream-time punctuations run then, with no record.
+   */
+  advanceEventTime(): void {
+    const t = this.eventTime?.time ?? -1;
+    if (t <= this.time) return;
+    this.time = t;
+    this.expireStoresBy(t);
+    for (const n of this.nodes) n.streamTimeAdvanced(t);
+    if (this.punctuators.length > 0) this.punctuate("stream-time", t);
+  }
+
+  /** The task's event time keeper; null when stream time is the largest time seen. */
+  eventTimeKeeper(): EventTime | null {
+    return this.eventTime;
   }
 
   /** Fires wall-clock punctuations that are due at `now`. */

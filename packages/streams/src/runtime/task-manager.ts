@@ -12,11 +12,15 @@ import { StreamsArgumentError } from "../errors.js";
 import type { SourceSpec } from "../topology/node-spec.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { BatchPrefetcher } from "./batch-prefetcher.js";
+import { EventTime } from "./event-time.js";
+import type { TopicLayout } from "./internal-topics.js";
 import { PartitionGroup, type RecordTime } from "./partition-group.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
 import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import { StreamTask } from "./stream-task.js";
+import { WatermarkPublisher } from "./watermark-publisher.js";
+import { isWatermarkRecord } from "./watermark-record.js";
 
 /** A task as the worker runs it: the StreamTask plus what the runtime keeps beside it. */
 interface RunningTask {
@@ -29,6 +33,10 @@ interface RunningTask {
   /** Its input partitions' queues when it reads several (null: one, batches run as
    * fetched). */
   readonly group: PartitionGroup | null;
+  /** Publishes its watermark to the internal topics it writes (null: it writes none). */
+  readonly watermarks: WatermarkPublisher | null;
+  /** Wall clock of its last processed record, for idleness. */
+  lastRecordAt: number;
 }
 
 /** Most records a task with several inputs processes per prefetch (about what one fetch
@@ -51,6 +59,14 @@ export interface TaskManagerOptions {
   maxTaskIdleMs?: number;
   /** End offsets of a topic's partitions, for an input whose lag no fetch told yet. */
   endOffsets?: (topic: string) => Promise<PartitionOffset[]>;
+  /**
+   * Partition counts and tasks per sub-topology as `ensureTopics` resolved them: the
+   * writers a task reading an internal topic expects. Without it (no internal topics
+   * made by this worker) tasks keep stream time as the largest time seen.
+   */
+  layout?: TopicLayout;
+  /** A source partition with no record for this long, caught up, is idle (default 10 s). */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -77,6 +93,7 @@ export class TaskManager {
   /** Partitions of a PartitionGroup whose end is not known: looked up after the poll. */
   private readonly endsWanted = new Map<string, TopicPartition>();
   private readonly endLookups = new Map<string, number>();
+  private internal: Set<string> | undefined;
   /** Records processed, for metrics. */
   processed = 0;
   commits = 0;
@@ -119,6 +136,8 @@ export class TaskManager {
       let t = this.suspended.get(id) ?? this.tasks.get(id);
       this.suspended.delete(id);
       t ??= await this.create(sub, partition);
+      // idleness counts from the assignment: a rebalance is no quiet input
+      t.lastRecordAt = Date.now();
       this.tasks.set(id, t);
     }
     this.byPartition.clear();
@@ -179,9 +198,9 @@ export class TaskManager {
       const key = topicPartitionKey(f.topic, f.partition);
       const t = this.byPartition.get(key);
       if (t === undefined) continue;
+      const end = this.ends.get(key);
+      if (end === undefined || f.highWatermark > end) this.ends.set(key, f.highWatermark);
       if (t.group !== null) {
-        const end = this.ends.get(key);
-        if (end === undefined || f.highWatermark > end) this.ends.set(key, f.highWatermark);
         t.group.add(key, f.records);
         continue;
       }
@@ -290,15 +309,58 @@ export class TaskManager {
     records: readonly LogRecord[],
   ): void {
     t.task.processBatch(topic, partition, records);
-    this.processed += records.length;
-    this.sinceCommit.set(topic, (this.sinceCommit.get(topic) ?? 0) + records.length);
+    // Watermark records on internal topics are the runtime's own, not the app's input.
+    let n = records.length;
+    for (const r of records) if (isWatermarkRecord(r)) n--;
+    this.processed += n;
+    this.sinceCommit.set(topic, (this.sinceCommit.get(topic) ?? 0) + n);
+    t.lastRecordAt = Date.now();
     const key = topicPartitionKey(topic, partition);
     if (!t.progressed.has(key)) t.progressed.set(key, { topic, partition });
   }
 
-  /** Fires due wall-clock punctuations in every task. */
+  /** Fires due wall-clock punctuations in every task, and lets inputs go idle. */
   punctuate(now: number): void {
-    for (const t of this.tasks.values()) t.task.advanceWallClock(now);
+    for (const t of this.tasks.values()) {
+      t.task.advanceWallClock(now);
+      const et = t.task.eventTimeKeeper();
+      if (et?.checkIdle(now, (topic) => this.caughtUp(topic, t))) {
+        t.task.advanceEventTime();
+      }
+    }
+  }
+
+  /** The task's partition of `topic` is known to be at its log end. Not known (nothing
+   * fetched since the assignment): not caught up, and its end is looked up at the next
+   * commit. */
+  private caughtUp(topic: string, t: RunningTask): boolean {
+    const tp = { topic, partition: t.task.partition };
+    const key = topicPartitionKey(topic, tp.partition);
+    const end = this.ends.get(key);
+    if (end === undefined) {
+      this.endsWanted.set(key, tp);
+      return false;
+    }
+    // a partition no fetch has answered for has no position yet: caught up if empty
+    const position = this.options.consumer().position(tp);
+    return position === undefined ? end === 0 : position >= end;
+  }
+
+  /** Whether every input partition of a task that keeps no event time is idle. */
+  private idle(t: RunningTask, now: number): boolean {
+    const et = t.task.eventTimeKeeper();
+    if (et !== null) return et.allIdle();
+    const sub = this.options.topology.subtopologyReading(t.task.sourceTopics[0]!)!;
+    return t.task.sourceTopics.every(
+      (topic) => now - t.lastRecordAt >= this.idleTimeoutOf(sub, topic) && this.caughtUp(topic, t),
+    );
+  }
+
+  /** A source topic's idle timeout: its own (`Consumed.idleTimeoutMs`), or the app's. */
+  private idleTimeoutOf(sub: SubTopology, topic: string): number {
+    return (
+      sub.sources.get(topic)?.idleTimeoutMs ?? this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
+    );
   }
 
   /** True when a store has buffered enough that waiting for the interval costs memory. */
@@ -325,12 +387,19 @@ export class TaskManager {
   async commit(): Promise<number> {
     const tasks = [...this.tasks.values()];
     for (const t of tasks) for (const s of t.stores) s.flush();
+    // after the flush: aggregates forwarded what their caches held, so each watermark
+    // follows every record its task emitted before it
+    if (this.endsWanted.size > 0) await this.lookUpEnds();
+    const now = Date.now();
+    for (const t of tasks) {
+      t.watermarks?.publish(this.options.collector, t.task.streamTime(), this.idle(t, now), now);
+    }
     await this.options.collector.flush();
     await Promise.all(tasks.flatMap((t) => t.stores.map((s) => s.commit())));
     const consumer = this.options.consumer();
     const offsets: CommittedOffset[] = [];
     for (const t of tasks) {
-      const metadata = encodeStreamTime(t.task.streamTime());
+      const metadata = encodeStreamTime(t.task.streamTime(), t.task.eventTimeKeeper());
       for (const tp of t.progressed.values()) {
         // never past a record still buffered in the task's PartitionGroup
         const offset =
@@ -382,9 +451,11 @@ export class TaskManager {
     const { app, collector } = this.options;
     let task: StreamTask;
     try {
-      const streamTime = await this.committedStreamTime(sub, partition);
+      const committed = await this.committedStreamTime(sub, partition);
+      const eventTime = this.eventTimeOf(sub, committed);
       task = new StreamTask({
-        streamTime,
+        streamTime: committed.time,
+        ...(eventTime === null ? {} : { eventTime, internalTopics: this.internalTopics }),
         applicationId: app.applicationId,
         subtopology: sub,
         partition,
@@ -407,7 +478,59 @@ export class TaskManager {
       prefetcher: new BatchPrefetcher(sub, stores),
       progressed: new Map(),
       group: this.partitionGroup(sub, partition),
+      watermarks: this.publisherOf(sub, partition),
+      lastRecordAt: Date.now(),
     };
+  }
+
+  private get internalTopics(): ReadonlySet<string> {
+    this.internal ??= new Set(
+      this.options.topology.internalTopics
+        .filter((t) => t.purpose === "repartition")
+        .map((t) => t.name),
+    );
+    return this.internal;
+  }
+
+  /**
+   * The event time keeper of a task reading internal topics: the writers it expects on
+   * each are the tasks of the sub-topologies writing it (as many as the layout says);
+   * null for a task reading only source topics, or with no layout.
+   */
+  private eventTimeOf(sub: SubTopology, committed: CommittedTime): EventTime | null {
+    const layout = this.options.layout;
+    const internal = sub.sourceTopics.filter((t) => this.internalTopics.has(t));
+    if (layout === undefined || internal.length === 0) return null;
+    const writersOf = (topic: string): string[] =>
+      this.options.topology.subtopologies
+        .filter((s) => s.sinkTopics.includes(topic))
+        .flatMap((s) => {
+          const n = layout.tasksPerSubtopology.get(s.id) ?? 0;
+          return Array.from({ length: n }, (_, p) => s.taskId(p));
+        });
+    const et = new EventTime(
+      {
+        internal: internal.map((topic) => ({ topic, writers: writersOf(topic) })),
+        sources: sub.sourceTopics.filter((t) => !this.internalTopics.has(t)),
+      },
+      committed.time,
+      Date.now(),
+      (topic) => this.idleTimeoutOf(sub, topic),
+    );
+    if (committed.writers !== "") et.restoreWriters(committed.writers);
+    return et;
+  }
+
+  /** The publisher of a task whose sub-topology writes internal topics; null if none. */
+  private publisherOf(sub: SubTopology, partition: number): WatermarkPublisher | null {
+    const layout = this.options.layout;
+    const topics = sub.sinkTopics.filter((t) => this.internalTopics.has(t));
+    if (layout === undefined || topics.length === 0) return null;
+    return new WatermarkPublisher(
+      sub.id,
+      partition,
+      topics.map((topic) => ({ topic, partitions: layout.partitions.get(topic) ?? 0 })),
+    );
   }
 
   /** The queues of a task reading several partitions; null for one (no per-record cost). */
@@ -432,14 +555,21 @@ export class TaskManager {
    * late by it, so a restarted task must not start over from -1 and let through records
    * an uninterrupted run drops (Kafka commits partition time the same way).
    */
-  private async committedStreamTime(sub: SubTopology, partition: number): Promise<number> {
-    if (sub.stores.length === 0) return -1;
+  private async committedStreamTime(sub: SubTopology, partition: number): Promise<CommittedTime> {
+    const keepsTime =
+      sub.stores.length > 0 ||
+      sub.sourceTopics.some((t) => this.internalTopics.has(t)) ||
+      sub.sinkTopics.some((t) => this.internalTopics.has(t));
+    if (!keepsTime) return { time: -1, writers: "" };
     const tps = sub.sourceTopics.map((topic) => ({ topic, partition }));
-    let time = -1;
+    let best: CommittedTime = { time: -1, writers: "" };
     for (const c of await this.options.consumer().committed(tps)) {
-      time = Math.max(time, decodeStreamTime(c.metadata));
+      const d = decodeStreamTime(c.metadata);
+      if (d.time > best.time || (d.time === best.time && d.writers.length > best.writers.length)) {
+        best = d;
+      }
     }
-    return time;
+    return best;
   }
 
   private async close(t: RunningTask): Promise<void> {
@@ -463,17 +593,34 @@ function extractedTime(spec: SourceSpec, topic: string, partition: number): Reco
   };
 }
 
-/*
- * Offset commit metadata of a task's input partitions (the task's stream time then):
- *   Metadata => "st=" streamTime:decimal ms
- * Anything else (another tool's metadata, none) reads as "not known": -1.
- */
-function encodeStreamTime(time: number): string | undefined {
-  return time < 0 ? undefined : `st=${time}`;
+/** Default idleTimeoutMs: see docs/streams-runtime.md "Idle inputs". */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
+
+/** What a task committed about time: its stream time and its writers' watermarks. */
+interface CommittedTime {
+  time: number;
+  /** EventTime.encodeWriters' vector without its ";w=" ("" when none). */
+  writers: string;
 }
 
-function decodeStreamTime(metadata: string | undefined): number {
-  if (metadata === undefined || !metadata.startsWith("st=")) return -1;
-  const t = Number(metadata.slice(3));
-  return Number.isSafeInteger(t) && t >= 0 ? t : -1;
+/*
+ * Offset commit metadata of a task's input partitions (the task's stream time then, and
+ * for a task reading internal topics its writers' watermarks, see EventTime):
+ *   Metadata => "st=" streamTime:decimal ms [";w=" writers]
+ * Anything else (another tool's metadata, none) reads as "not known": -1.
+ */
+function encodeStreamTime(time: number, et: EventTime | null): string | undefined {
+  const writers = et?.encodeWriters() ?? "";
+  if (time < 0 && writers === "") return undefined;
+  return `st=${time}${writers}`;
+}
+
+function decodeStreamTime(metadata: string | undefined): CommittedTime {
+  if (metadata === undefined || !metadata.startsWith("st=")) return { time: -1, writers: "" };
+  const sep = metadata.indexOf(";w=");
+  const t = Number(metadata.slice(3, sep < 0 ? undefined : sep));
+  return {
+    time: Number.isSafeInteger(t) && t >= 0 ? t : -1,
+    writers: sep < 0 ? "" : metadata.slice(sep + 3),
+  };
 }

@@ -92,6 +92,8 @@ export interface WorkerOptions {
    * among what is buffered).
    */
   maxTaskIdleMs?: number;
+  /** Overrides the app's `idleTimeoutMs` (AppConfig). */
+  idleTimeoutMs?: number;
   onRestore?(event: RestoreProgressEvent): void;
   onCommit?(event: CommitEvent): void;
   onTasksAssigned?(taskIds: string[]): void;
@@ -150,7 +152,7 @@ export class Worker {
     const { app, options, topology } = this;
     const { log } = options;
     try {
-      await ensureTopics(log.admin, topology, app.config.deadLetterTopic);
+      const layout = await ensureTopics(log.admin, topology, app.config.deadLetterTopic);
       const clientId = options.clientId ?? `${app.applicationId}-${process.pid}`;
       this.producer = log.producer({ clientId });
       this.collector = new ProducingRecordCollector(this.producer);
@@ -160,6 +162,8 @@ export class Worker {
         collector: this.collector,
         consumer: () => this.consumer!,
         maxTaskIdleMs: options.maxTaskIdleMs ?? 0,
+        layout,
+        idleTimeoutMs: options.idleTimeoutMs ?? app.config.idleTimeoutMs,
         endOffsets: (topic) => log.admin.listOffsets(topic, "latest"),
         stores: {
           applicationId: app.applicationId,

@@ -44,6 +44,8 @@ export interface SourceSpec extends NodeLinks {
   readonly timestampExtractor: TimestampExtractor<unknown, unknown> | null;
   /** Read as a table (table()): the latest value per key over the topic's whole history. */
   readonly table?: true;
+  /** Idle timeout of this source's partitions; null: the app's. */
+  readonly idleTimeoutMs: number | null;
 }
 
 export interface ProcessorSpec extends NodeLinks {

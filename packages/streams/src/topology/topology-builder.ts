@@ -32,7 +32,7 @@ export class TopologyBuilder {
     keySerde: Serde<unknown>,
     valueSerde: Serde<unknown>,
     timestampExtractor: TimestampExtractor<unknown, unknown> | null = null,
-    options: { table?: boolean } = {},
+    options: { table?: boolean; idleTimeoutMs?: number | null } = {},
   ): void {
     if (topics.length === 0) {
       throw new TopologyError(`source '${name}' reads no topic: give stream() at least one`);
@@ -55,6 +55,7 @@ export class TopologyBuilder {
       valueSerde,
       timestampExtractor,
       ...(options.table === true ? { table: true } : {}),
+      idleTimeoutMs: options.idleTimeoutMs ?? null,
       predecessors: [],
       successors: [],
     } satisfies SourceSpec);

@@ -1,3 +1,4 @@
+import { eventTimeFlow } from "./event-time-flow.js";
 import type { Topology } from "./topology.js";
 
 /** One node as describe() reports it. */
@@ -17,6 +18,8 @@ export type NodeDescription =
 export interface SubtopologyDescription {
   id: number;
   nodes: NodeDescription[];
+  /** How its tasks keep event time on a worker (see event-time-flow.ts). */
+  eventTime: string;
 }
 
 export interface StoreDescription {
@@ -45,6 +48,7 @@ export class TopologyDescription {
     this.applicationId = topology.applicationId;
     this.subtopologies = topology.subtopologies.map((s) => ({
       id: s.id,
+      eventTime: eventTimeFlow(topology, s),
       nodes: s.nodes.map((n): NodeDescription => {
         switch (n.kind) {
           case "source":
@@ -102,6 +106,7 @@ export class TopologyDescription {
    *         <-- <predecessor>, …
    *       Sink: <name> (topic: <t>)
    *         <-- <predecessor>, …
+   *       Event time: <how its tasks keep it>
    */
   toString(): string {
     const lines = ["Topologies:"];
@@ -121,6 +126,7 @@ export class TopologyDescription {
           lines.push(`      <-- ${list(n.predecessors)}`);
         }
       }
+      lines.push(`    Event time: ${s.eventTime}`);
       lines.push("");
     }
     const windowed = this.stores.filter((s) => s.type !== undefined);

@@ -11,7 +11,11 @@ import type {
  */
 interface StateTimeStore {
   readonly name: string;
-  readonly segments: { prefetch(keys: readonly Buffer[]): Promise<void>; flush(): void };
+  readonly segments: {
+    prefetch(keys: readonly Buffer[]): Promise<void>;
+    flush(): void;
+    expireBy(time: number): void;
+  };
   commit(): Promise<void>;
   commitNeeded(): boolean;
   close(): Promise<void>;
@@ -53,6 +57,11 @@ abstract class PersistentTimeStore {
 
   flush(): void {
     this.state.segments.flush();
+  }
+
+  /** Entries expire behind the task's event time from now on (see SegmentedBytesStore). */
+  expireBy(time: number): void {
+    this.state.segments.expireBy(time);
   }
 
   commit(): Promise<void> {

@@ -82,6 +82,10 @@ export class SuppressProcessor<K, V> implements Processor<Windowed<K>, Change<V>
     if (now >= this.nextClose) this.emitClosed(now);
   }
 
+  streamTimeAdvanced(now: number): void {
+    if (now >= this.nextClose) this.emitClosed(now);
+  }
+
   private emitClosed(now: number): void {
     const done: Buffer[] = [];
     this.nextClose = Number.POSITIVE_INFINITY;
