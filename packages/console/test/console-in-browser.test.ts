@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { type LogClient, openLog } from "@tributary/log";
@@ -31,6 +32,15 @@ let log: LogClient;
 let context: BrowserContext;
 
 beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) {
+    // A fresh machine: install Debian's Chromium the way CI does (needs root), so that
+    // `npm install && npm test` passes there too.
+    const install = spawnSync("bash", [path.join(REPO, "scripts/chromium.sh")], {
+      stdio: "inherit",
+      timeout: 600_000,
+    });
+    if (install.status !== 0) process.stderr.write("scripts/chromium.sh failed\n");
+  }
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(
       `${CHROMIUM} is missing: the console test needs Debian's Chromium; install it with scripts/chromium.sh (as root: apt-get install -y chromium)`,
@@ -86,7 +96,7 @@ beforeAll(async () => {
     ],
     viewport: { width: 1400, height: 1000 },
   });
-}, 90_000);
+}, 720_000);
 
 afterAll(async () => {
   await context?.close();
