@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fsyncDir } from "./durable-file.js";
 import { DataDirLockedError, TributaryError } from "./errors.js";
 
 /** Who holds a data directory. */
@@ -256,18 +257,6 @@ function procStat(pid: number): { state: string; startTime: string } | undefined
   const startTime = fields[19];
   if (state === undefined || startTime === undefined) return undefined;
   return { state, startTime };
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
-  } catch {
-    // Some platforms and file systems cannot fsync a directory; the lock still works.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }
 
 function sleepMs(ms: number): void {

@@ -11,6 +11,7 @@ import {
   TributaryError,
   UnknownTopicError,
 } from "./errors.js";
+import { fsyncDir, writeFileDurably } from "./durable-file.js";
 import { quoteName, validateTopicName } from "./names.js";
 import { PartitionLog } from "./partition-log.js";
 import {
@@ -44,7 +45,7 @@ interface TopicEntry {
 
 const META_SUFFIX = ".topic.json";
 const DELETE_SUFFIX = "-delete";
-const TMP_SUFFIX = ".tmp";
+const _TMP_SUFFIX = ".tmp";
 
 /**
  * TopicRegistry owns the topics of one data directory. It is responsible for:
@@ -282,20 +283,11 @@ function openLogs(
  * the directory fsynced, so a reader sees the old or the new file, never a torn one.
  */
 function writeMetadata(dir: string, meta: TopicMetadata): void {
-  const target = topicPath(dir, meta.name, META_SUFFIX);
-  const tmp = `${target}.${randomBytes(6).toString("hex")}${TMP_SUFFIX}`;
-  const fd = fs.openSync(tmp, "wx", 0o644);
-  try {
-    fs.writeSync(fd, `${JSON.stringify(meta, null, 2)}\n`);
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, target);
-  fsyncDir(dir);
+  writeFileDurably(
+    topicPath(dir, meta.name, META_SUFFIX),
+    `${JSON.stringify(meta, null, 2)}\n`,
+    0o644,
+  );
 }
 
 function readMetadata(dir: string, file: string, logger: Logger | undefined): TopicMetadata {
@@ -414,16 +406,4 @@ function renameIfExists(from: string, to: string): boolean {
 
 function copyMeta(meta: TopicMetadata): TopicMetadata {
   return { ...meta, config: { ...meta.config } };
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
-  } catch {
-    // Not every platform can fsync a directory; rename is still atomic there.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }

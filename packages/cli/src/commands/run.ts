@@ -1,31 +1,17 @@
 import * as path from "node:path";
-import {
-  type LogClient,
-  type RunningBroker,
-  findRunningBroker,
-  formatBrokerAddress,
-  openLog,
-  startBroker,
-  startMetricsServer,
-} from "@tributary/log";
+import { type LogClient, openLog, startMetricsServer } from "@tributary/log";
 import type { Command } from "commander";
-import { pino } from "pino";
 import { CaughtUpTracker } from "../caught-up.js";
 import { committedLag } from "../committed-lag.js";
 import { CliError } from "../errors.js";
 import type { RunTotals } from "../supervisor.js";
-import {
-  type LogFlags,
-  addLogOptions,
-  normalizeBroker,
-  openCliLog,
-  readTokenFile,
-} from "../cli-log.js";
+import { type LogFlags, addLogOptions, openCliLog, readTokenFile } from "../cli-log.js";
 import { oneOf, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";
 import { note } from "../output.js";
 import { ProgressView } from "../progress-view.js";
 import { runMetricsRegistry, runReadiness } from "../run-metrics.js";
+import { resolveWorkerBroker } from "../worker-broker.js";
 import { Supervisor } from "../supervisor.js";
 import { runWorkerProcess } from "../worker-process.js";
 import type { WorkerSpec } from "../worker-messages.js";
@@ -95,26 +81,7 @@ export function registerRunCommand(program: Command): void {
     const { app, topology } = await loadApp(file);
     const verbose = process.argv.includes("--verbose");
 
-    let broker: RunningBroker | undefined;
-    let address: string;
-    if (flags.kafka !== undefined) address = `kafka:${flags.kafka}`;
-    else if (flags.broker !== undefined) address = normalizeBroker(flags.broker);
-    else {
-      const running = findRunningBroker(flags.data);
-      if (running !== undefined) address = running.address;
-      else {
-        broker = await startBroker({
-          dataDir: flags.data,
-          address: "tcp://127.0.0.1:0",
-          token,
-          logger: pino(
-            { level: verbose ? "info" : "warn", base: { pid: process.pid } },
-            pino.destination(2),
-          ),
-        });
-        address = formatBrokerAddress(broker.address);
-      }
-    }
+    const { address, started: broker } = await resolveWorkerBroker(flags, token, verbose);
     let admin: LogClient | undefined;
     try {
       admin =
