@@ -2,7 +2,13 @@ import fs from "node:fs";
 import { batchProblem } from "./batch-problem.js";
 import { CorruptRecordError } from "./errors.js";
 import { OFFSET_INDEX_ENTRY_SIZE } from "./offset-index.js";
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, MAGIC, readInt64 } from "./record-batch.js";
+import {
+  BATCH_HEADER_SIZE,
+  LOG_OVERHEAD,
+  MAGIC,
+  type RecordBatch,
+  readInt64,
+} from "./record-batch.js";
 import { TIME_INDEX_ENTRY_SIZE } from "./time-index.js";
 
 const OFF_LENGTH = 8;
@@ -124,4 +130,34 @@ export function indexedOffsetClaim(segment: {
     if (ascending && n > 0) claim = Math.max(claim ?? 0, segment.baseOffset + previous);
   }
   return claim;
+}
+
+/**
+ * Why a batch (at file `position`) that leaves a gap of offsets before it cannot be
+ * believed, or null: its base offset is outside the CRC, so a flipped bit there looks
+ * like a gap. The batch after it must start at or after its end; the next segment's
+ * base (`limitOffset`) bounds the last one. With nothing after it at all (`gaplessTail`:
+ * the last segment file of a topic that is not compacted, after a crash) it is not
+ * believed: there, only damage makes a gap (a repair always starts a new segment).
+ */
+export function gapProblem(
+  batch: RecordBatch,
+  position: number,
+  file: {
+    fileSize: number;
+    readAt: (position: number, length: number) => Buffer;
+    gaplessTail: boolean;
+    limitOffset: number;
+  },
+): string | null {
+  const end = batch.nextOffset;
+  const after = position + batch.sizeInBytes;
+  const following = after + 8 <= file.fileSize ? readInt64(file.readAt(after, 8), 0) : null;
+  if (following !== null && following < end) {
+    return `batch offset ${batch.baseOffset} runs to ${end - 1}, but the next batch starts at ${following}: its base offset is damaged`;
+  }
+  if (following === null && file.gaplessTail && !Number.isFinite(file.limitOffset)) {
+    return `batch offset ${batch.baseOffset} leaves a gap before it in a topic that is not compacted, and nothing after it confirms its offsets: its base offset is damaged`;
+  }
+  return null;
 }

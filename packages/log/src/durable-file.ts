@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
+
+const fsyncAsync = promisify(fs.fsync);
 
 /**
  * Replaces `file` with `text` so that a crash at any point leaves either the old file or
@@ -24,15 +27,34 @@ export function writeFileDurably(file: string, text: string, mode = 0o600): void
   fsyncDir(dir);
 }
 
-/** Makes the directory's entries (a rename, a new or deleted file) durable. */
-export function fsyncDir(dir: string): void {
-  let fd: number | undefined;
+/**
+ * Makes the directory's entries (a rename, a new or deleted file) durable; throws what
+ * the fsync throws (the log's storage needs to see ENOSPC and EIO).
+ */
+export function syncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, "r");
   try {
-    fd = fs.openSync(dir, "r");
     fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** syncDirectory off the event loop. */
+export async function syncDirectoryAsync(dir: string): Promise<void> {
+  const fd = fs.openSync(dir, "r");
+  try {
+    await fsyncAsync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** syncDirectory for metadata files, where a platform that cannot fsync a directory is fine. */
+export function fsyncDir(dir: string): void {
+  try {
+    syncDirectory(dir);
   } catch {
     // Not every platform can fsync a directory; rename is still atomic there.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }

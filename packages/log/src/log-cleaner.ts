@@ -1,13 +1,9 @@
 import fs from "node:fs";
-import { CLEANED_SUFFIX, SWAP_SUFFIX, syncDirectory, writeSwapManifest } from "./log-recovery.js";
-import {
-  batchProblem,
-  INDEX_SUFFIX,
-  LOG_SUFFIX,
-  LogSegment,
-  MAX_RELATIVE_OFFSET,
-  TIME_INDEX_SUFFIX,
-} from "./log-segment.js";
+import { CLEANED_SUFFIX, SWAP_SUFFIX, writeSwapManifest } from "./log-recovery.js";
+import { syncDirectory } from "./durable-file.js";
+import { batchProblem } from "./batch-problem.js";
+import { LogSegment, MAX_RELATIVE_OFFSET } from "./log-segment.js";
+import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX } from "./segment-files.js";
 import type { LogRecord } from "./record.js";
 import { encodeBatchAt, type RecordBatch } from "./record-batch.js";
 import type { TopicConfig } from "./topic-config.js";

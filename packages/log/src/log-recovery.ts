@@ -2,15 +2,16 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { indexedOffsetClaim } from "./corrupt-range.js";
+import { syncDirectory } from "./durable-file.js";
 import { CorruptRecordError } from "./errors.js";
+import { LogSegment } from "./log-segment.js";
 import {
   INDEX_SUFFIX,
   LOG_SUFFIX,
-  LogSegment,
   parseSegmentFileName,
   segmentFileName,
   TIME_INDEX_SUFFIX,
-} from "./log-segment.js";
+} from "./segment-files.js";
 import { type PartitionCheckpoint, readCheckpoint } from "./partition-checkpoint.js";
 import { BATCH_HEADER_SIZE } from "./record-batch.js";
 
@@ -60,16 +61,6 @@ export function writeCleanShutdownMarker(dir: string): void {
 export function removeCleanShutdownMarker(dir: string): void {
   fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE), { force: true });
   syncDirectory(dir);
-}
-
-/** Makes created, renamed and deleted directory entries durable. */
-export function syncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export interface LoadedLog {

@@ -1,16 +1,21 @@
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import { type BatchVisit, type ScanResult, scanBatches } from "./batch-scan.js";
 import { batchProblem } from "./batch-problem.js";
-import { type CorruptRange, corruptRangeError, findNextValidBatch } from "./corrupt-range.js";
+import {
+  type CorruptRange,
+  corruptRangeError,
+  findNextValidBatch,
+  gapProblem,
+} from "./corrupt-range.js";
 import { CorruptRecordError } from "./errors.js";
 import { OffsetIndex } from "./offset-index.js";
 import { logMetrics } from "./log-metrics.js";
 import { readFullyAt, writeFully } from "./positioned-io.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatch, readInt64 } from "./record-batch.js";
+import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFileName } from "./segment-files.js";
 import { TimeIndex } from "./time-index.js";
-
-export { batchProblem } from "./batch-problem.js";
 
 const fdatasync = promisify(fs.fdatasync);
 const fsync = promisify(fs.fsync);
@@ -23,32 +28,6 @@ const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 /** Relative offsets in the indexes are uint32. */
 export const MAX_RELATIVE_OFFSET = 0xffffffff;
 
-const SCAN_CHUNK_BYTES = 1024 * 1024;
-
-export const LOG_SUFFIX = ".log";
-export const INDEX_SUFFIX = ".index";
-export const TIME_INDEX_SUFFIX = ".timeindex";
-
-/** `<baseOffset zero-padded to 20 digits><suffix>`, so names sort like offsets. */
-export function segmentFileName(baseOffset: number, suffix: string): string {
-  return String(baseOffset).padStart(20, "0") + suffix;
-}
-
-/** The base offset a segment file name stands for, or null for other files. */
-export function parseSegmentFileName(name: string, suffix = LOG_SUFFIX): number | null {
-  if (!name.endsWith(suffix)) return null;
-  const stem = name.slice(0, -suffix.length);
-  if (!/^\d{20}$/.test(stem)) return null;
-  const n = Number(stem);
-  return Number.isSafeInteger(n) ? n : null;
-}
-
-/**
- * What a scan callback returns: nothing or true to go on, false to stop there, a string to
- * stop because the batch is invalid (the string says why).
- */
-export type BatchVisit = undefined | boolean | string;
-
 /** A segment's append state at one moment, for undoing a failed append (see rollbackTo). */
 export interface SegmentMark {
   readonly size: number;
@@ -60,13 +39,6 @@ export interface SegmentMark {
   readonly unflushedBytes: number;
   readonly offsetEntries: number;
   readonly timeEntries: number;
-}
-
-export interface ScanResult {
-  /** File position after the last batch accepted (where a truncation would cut). */
-  position: number;
-  /** Why the scan stopped early at `position`, or null (end of file, or the callback stopped). */
-  problem: string | null;
 }
 
 /**
@@ -434,58 +406,9 @@ export class LogSegment {
     return result;
   }
 
-  /**
-   * Visits the batches from file position `from` in order, reading the file in large
-   * chunks. Checks only that each batch's length fits the file; the callback checks more.
-   */
+  /** Visits the batches from file position `from` in order (see scanBatches). */
   scan(from: number, visit: (batch: RecordBatch, position: number) => BatchVisit): ScanResult {
-    let chunk = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(this.size - from, 0)));
-    let chunkStart = from;
-    let chunkLength = 0;
-    let position = from;
-    while (position < this.size) {
-      let p = position - chunkStart;
-      if (p + LOG_OVERHEAD > chunkLength) {
-        chunkStart = position;
-        chunkLength = fs.readSync(
-          this.fd,
-          chunk,
-          0,
-          Math.min(chunk.length, this.size - position),
-          position,
-        );
-        p = 0;
-        if (chunkLength < LOG_OVERHEAD)
-          return { position, problem: "a partial batch header ends the file" };
-      }
-      const length = chunk.readInt32BE(p + OFF_LENGTH);
-      if (length < MIN_BATCH_LENGTH) {
-        return { position, problem: `batch declares length ${length}, below the header size` };
-      }
-      const batchSize = LOG_OVERHEAD + length;
-      if (position + batchSize > this.size) {
-        return {
-          position,
-          problem: `batch of ${batchSize} bytes runs past the end of the file (${this.size} bytes): a torn write`,
-        };
-      }
-      if (p + batchSize > chunkLength) {
-        if (batchSize > chunk.length) chunk = Buffer.allocUnsafe(batchSize);
-        chunkStart = position;
-        chunkLength = readFullyAt(
-          this.fd,
-          chunk,
-          Math.min(chunk.length, this.size - position),
-          position,
-        );
-        p = 0;
-      }
-      const verdict = visit(new RecordBatch(chunk, p), position);
-      if (verdict === false) return { position, problem: null };
-      if (typeof verdict === "string") return { position, problem: verdict };
-      position += batchSize;
-    }
-    return { position, problem: null };
+    return scanBatches(this.fd, this.size, from, visit);
   }
 
   /**
@@ -531,7 +454,8 @@ export class LogSegment {
    * Re-verifies every batch (structure, CRC, offsets ascending from `expectedOffset` and
    * below `limitOffset`, the next segment's base offset; a batch that leaves a gap before
    * it must also end before the next batch starts, since its base offset is not under
-   * the CRC: see gapProblem) and rebuilds both indexes. Never truncates: a batch that fails starts a corrupt range,
+   * the CRC: see gapProblem in corrupt-range.ts) and rebuilds both indexes. Never truncates:
+   * a batch that fails starts a corrupt range,
    * which ends at the next valid batch (found byte by byte) or at the end of the file;
    * the ranges are left in `corruptRanges` for the caller to judge (see log-recovery.ts).
    */
@@ -564,7 +488,12 @@ export class LogSegment {
           return `batch offsets ${base} to ${batch.lastOffset} run past ${maxOffset}, the last this segment may hold`;
         }
         if (base > next && !resumed) {
-          const problem = this.gapProblem(batch, position, gaplessTail, limitOffset);
+          const problem = gapProblem(batch, position, {
+            fileSize: this.size,
+            readAt: (p, n) => this.readAt(p, n),
+            gaplessTail,
+            limitOffset,
+          });
           if (problem !== null) return problem;
         }
         resumed = false;
@@ -595,32 +524,6 @@ export class LogSegment {
     this.indexesDurable = false;
     this.verified = true;
     return this.corruptRanges;
-  }
-
-  /**
-   * Why a batch (at file `position`) that leaves a gap of offsets before it cannot be
-   * believed, or null: its base offset is outside the CRC, so a flipped bit there looks
-   * like a gap. The batch after it must start at or after its end; the next segment's
-   * base (`limitOffset`) bounds the last one. With nothing after it at all (`gaplessTail`:
-   * the last segment file of a topic that is not compacted, after a crash) it is not
-   * believed: there, only damage makes a gap (a repair always starts a new segment).
-   */
-  private gapProblem(
-    batch: RecordBatch,
-    position: number,
-    gaplessTail: boolean,
-    limitOffset: number,
-  ): string | null {
-    const end = batch.nextOffset;
-    const after = position + batch.sizeInBytes;
-    const following = after + 8 <= this.size ? readInt64(this.readAt(after, 8), 0) : null;
-    if (following !== null && following < end) {
-      return `batch offset ${batch.baseOffset} runs to ${end - 1}, but the next batch starts at ${following}: its base offset is damaged`;
-    }
-    if (following === null && gaplessTail && !Number.isFinite(limitOffset)) {
-      return `batch offset ${batch.baseOffset} leaves a gap before it in a topic that is not compacted, and nothing after it confirms its offsets: its base offset is damaged`;
-    }
-    return null;
   }
 
   /**

@@ -8,16 +8,16 @@ import {
   hasCleanShutdownMarker,
   markCutShort,
   offsetLimits,
-  syncDirectory,
 } from "./log-recovery.js";
+import { syncDirectory } from "./durable-file.js";
+import { LogSegment } from "./log-segment.js";
 import {
   INDEX_SUFFIX,
   LOG_SUFFIX,
-  LogSegment,
   parseSegmentFileName,
   segmentFileName,
   TIME_INDEX_SUFFIX,
-} from "./log-segment.js";
+} from "./segment-files.js";
 import { CHECKPOINT_FILE, readCheckpoint } from "./partition-checkpoint.js";
 
 /**

@@ -1,25 +1,27 @@
 import fs from "node:fs";
-import { promisify } from "node:util";
 import type { Logger } from "pino";
 import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "./errors.js";
 import {
   hasCleanShutdownMarker,
   loadSegments,
   removeCleanShutdownMarker,
-  syncDirectory,
   writeCheckpoint,
   writeCleanShutdownMarker,
 } from "./log-recovery.js";
+import { syncDirectory, syncDirectoryAsync } from "./durable-file.js";
 import { LogCleaner } from "./log-cleaner.js";
 import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
 import { stampProducedBatches } from "./produced-batches.js";
 import { LOG_OVERHEAD, readInt64 } from "./record-batch.js";
-import { describeRetentionDeletions, type RetentionDeletion } from "./retention-deletion.js";
+import {
+  describeRetentionDeletions,
+  type RetentionDeletion,
+  retentionLimitsExceeded,
+} from "./retention-deletion.js";
 import { storageLogger } from "./storage-logger.js";
 import type { TopicConfig } from "./topic-config.js";
 import { WriteStall } from "./write-stall.js";
 
-const fsync = promisify(fs.fsync);
 const EMPTY: Buffer = Buffer.alloc(0);
 export interface PartitionLogOptions {
   topic: string;
@@ -544,26 +546,17 @@ export class PartitionLog {
    */
   applyRetention(now: number = this.now()): number {
     this.ensureOpen();
-    const { retentionMs, retentionBytes } = this.config;
     const sizeBefore = this.sizeInBytes;
-    let size = sizeBefore;
-    const deleted: { segment: LogSegment; limit: RetentionDeletion["limit"] }[] = [];
-    while (this.segments.length > 0) {
-      const segment = this.segments[0]!;
-      if (segment === this.active && segment.isEmpty) break;
-      if (segment.nextOffset > this.hw) break;
-      const expired = retentionMs >= 0 && now - segment.maxTimestamp > retentionMs;
-      const oversize = retentionBytes >= 0 && size - segment.size >= retentionBytes;
-      if (!expired && !oversize) break;
-      if (segment === this.active) {
-        this.roll();
-        this.scheduleFlush().catch(() => {});
-      }
-      this.segments.shift();
-      segment.delete();
-      size -= segment.size;
-      deleted.push({ segment, limit: expired ? "retention.ms" : "retention.bytes" });
+    const limits = retentionLimitsExceeded(this.segments, this.hw, this.config, now);
+    if (limits.length > 0 && limits.length === this.segments.length) {
+      // The active segment goes too: a new one takes the appends from its end.
+      this.roll();
+      this.scheduleFlush().catch(() => {});
     }
+    const deleted = this.segments.splice(0, limits.length).map((segment, i) => {
+      segment.delete();
+      return { segment, limit: limits[i]! };
+    });
     if (deleted.length > 0) {
       for (const d of describeRetentionDeletions(deleted, this.config, now, sizeBefore)) {
         this.lastDeletion = d;
@@ -723,13 +716,4 @@ export class PartitionLog {
 /** The offset after the batch at `p` of `buf`. */
 function batchEndOffset(buf: Buffer, p: number): number {
   return readInt64(buf, p) + buf.readInt32BE(p + 19) + 1;
-}
-
-async function syncDirectoryAsync(dir: string): Promise<void> {
-  const fd = fs.openSync(dir, "r");
-  try {
-    await fsync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -1,5 +1,5 @@
 import { CorruptRecordError, InvalidArgumentError, RecordTooLargeError } from "./errors.js";
-import { batchProblem } from "./log-segment.js";
+import { batchProblem } from "./batch-problem.js";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, setBaseOffset } from "./record-batch.js";
 import { MAX_MESSAGE_BYTES_LIMIT } from "./topic-config.js";
 

@@ -25,6 +25,33 @@ export interface RetentionDeletion {
 }
 
 /**
+ * Which of a partition's segments (oldest first) retention deletes now, each with the
+ * limit it exceeded: the leading run of segments below the high watermark whose newest
+ * record is older than retention.ms, or without which the partition still holds
+ * retention.bytes (Kafka's rule: never below the limit). An empty active segment stays.
+ */
+export function retentionLimitsExceeded(
+  segments: readonly LogSegment[],
+  highWatermark: number,
+  config: TopicConfig,
+  now: number,
+): RetentionDeletion["limit"][] {
+  const { retentionMs, retentionBytes } = config;
+  const limits: RetentionDeletion["limit"][] = [];
+  let size = segments.reduce((n, s) => n + s.size, 0);
+  for (const [i, segment] of segments.entries()) {
+    if (i === segments.length - 1 && segment.isEmpty) break;
+    if (segment.nextOffset > highWatermark) break;
+    const expired = retentionMs >= 0 && now - segment.maxTimestamp > retentionMs;
+    const oversize = retentionBytes >= 0 && size - segment.size >= retentionBytes;
+    if (!expired && !oversize) break;
+    size -= segment.size;
+    limits.push(expired ? "retention.ms" : "retention.bytes");
+  }
+  return limits;
+}
+
+/**
  * Describes the segments one retention run deleted (oldest first, each with the limit it
  * exceeded), one RetentionDeletion per run of segments deleted for the same limit.
  * `sizeBefore` is the partition's size before the run.

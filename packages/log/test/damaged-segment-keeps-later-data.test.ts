@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CorruptRecordError } from "../src/errors.js";
 import { CLEAN_SHUTDOWN_FILE, writeCheckpoint } from "../src/log-recovery.js";
-import { segmentFileName } from "../src/log-segment.js";
+import { segmentFileName } from "../src/segment-files.js";
 import { OffsetStore } from "../src/offset-store.js";
 import { PartitionLog } from "../src/partition-log.js";
 import { PartitionLogOffsetJournal } from "../src/partition-log-offset-journal.js";

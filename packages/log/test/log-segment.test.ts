@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { CorruptRecordError } from "../src/errors.js";
-import { LogSegment, parseSegmentFileName, segmentFileName } from "../src/log-segment.js";
+import { LogSegment } from "../src/log-segment.js";
+import { parseSegmentFileName, segmentFileName } from "../src/segment-files.js";
 import { OffsetIndex } from "../src/offset-index.js";
 import { readInt64, setBaseOffset, splitBatches } from "../src/record-batch.js";
 import { TimeIndex } from "../src/time-index.js";
