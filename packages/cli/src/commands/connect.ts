@@ -7,16 +7,16 @@ import {
   readTaskStatuses,
   tasksForWorker,
 } from "@tributary/connect";
-import { type LogClient, openLog } from "@tributary/log";
 import type { WorkerMetrics } from "@tributary/streams";
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, openKafka, readTokenFile, withLog } from "../cli-log.js";
+import { type LogFlags, addLogOptions, readTokenFile, withLog } from "../cli-log.js";
 import { oneOf, parseInteger } from "../flags.js";
 import { note, printJson, printTable } from "../output.js";
 import { ProgressView } from "../progress-view.js";
 import { Supervisor } from "../supervisor.js";
 import { resolveWorkerBroker } from "../worker-broker.js";
-import type { FromWorker, ToWorker, WorkerSpec } from "../worker-messages.js";
+import type { WorkerSpec } from "../worker-messages.js";
+import { runSupervisedWorker } from "../worker-shell.js";
 
 interface ConnectRunFlags extends LogFlags {
   workers: string;
@@ -30,8 +30,6 @@ interface ConnectWorkerSpec extends WorkerSpec {
   workers: number;
   metricsDir?: string;
 }
-
-const METRICS_INTERVAL_MS = 500;
 
 /**
  * `tributary connect run FILE --workers N` runs the connectors of a connect file (see
@@ -178,73 +176,37 @@ export function registerConnectCommand(program: Command): void {
  * supervisor's log and runs its share of the tasks until told to stop (a "stop" message,
  * SIGTERM/SIGINT, or the supervisor going away).
  */
-async function runConnectWorkerProcess(spec: ConnectWorkerSpec): Promise<void> {
-  const send = (m: FromWorker) => {
-    if (process.connected) process.send?.(m);
-  };
-  let log: LogClient | undefined;
-  let worker: ConnectWorker | undefined;
-  let stopping: Promise<void> | undefined;
-  const stop = (code: number) => {
-    stopping ??= (async () => {
-      await worker?.stop().catch(() => {});
-      await log?.close().catch(() => {});
-      process.exit(code);
-    })();
-    return stopping;
-  };
-  process.on("message", (m: ToWorker) => {
-    if (m?.type === "stop") void stop(0);
+function runConnectWorkerProcess(spec: ConnectWorkerSpec): Promise<void> {
+  const metricsFile =
+    spec.metricsDir === undefined
+      ? undefined
+      : path.join(spec.metricsDir, `connect-worker-${spec.index}.prom`);
+  return runSupervisedWorker<ConnectWorker>(spec, {
+    async start(connect, send) {
+      const plans: ConnectorPlan[] = await loadConnectFile(spec.appFile);
+      const worker = new ConnectWorker({
+        log: await connect(),
+        plans,
+        index: spec.index,
+        workers: spec.workers,
+        warn: (m) => process.stderr.write(`worker ${spec.index}: ${m}\n`),
+      });
+      await worker.start();
+      void send({
+        type: "started",
+        tasks: tasksForWorker(plans, spec.index, spec.workers).map((t) => t.task.id),
+      });
+      if (spec.metricsDir !== undefined) fs.mkdirSync(spec.metricsDir, { recursive: true });
+      return worker;
+    },
+    metrics: asWorkerMetrics,
+    onReport(worker) {
+      if (metricsFile === undefined) return;
+      // Written whole then renamed, so a collector never reads half a file.
+      fs.writeFileSync(`${metricsFile}.tmp`, worker.metrics.toPrometheus());
+      fs.renameSync(`${metricsFile}.tmp`, metricsFile);
+    },
   });
-  process.on("disconnect", () => void stop(0));
-  process.once("SIGTERM", () => void stop(0));
-  process.once("SIGINT", () => void stop(0));
-  try {
-    const plans: ConnectorPlan[] = await loadConnectFile(spec.appFile);
-    log =
-      spec.kafka === undefined
-        ? await openLog({ broker: spec.broker, token: spec.token })
-        : await openKafka(spec.kafka);
-    worker = new ConnectWorker({
-      log,
-      plans,
-      index: spec.index,
-      workers: spec.workers,
-      warn: (m) => process.stderr.write(`worker ${spec.index}: ${m}\n`),
-    });
-    await worker.start();
-    send({
-      type: "started",
-      tasks: tasksForWorker(plans, spec.index, spec.workers).map((t) => t.task.id),
-    });
-    const w = worker;
-    const metricsFile =
-      spec.metricsDir === undefined
-        ? undefined
-        : path.join(spec.metricsDir, `connect-worker-${spec.index}.prom`);
-    if (spec.metricsDir !== undefined) fs.mkdirSync(spec.metricsDir, { recursive: true });
-    const timer = setInterval(() => {
-      send({ type: "metrics", metrics: asWorkerMetrics(w) });
-      if (metricsFile !== undefined) {
-        // Written whole then renamed, so a collector never reads half a file.
-        fs.writeFileSync(`${metricsFile}.tmp`, w.metrics.toPrometheus());
-        fs.renameSync(`${metricsFile}.tmp`, metricsFile);
-      }
-    }, METRICS_INTERVAL_MS);
-    try {
-      await w.done;
-    } finally {
-      clearInterval(timer);
-    }
-  } catch (err) {
-    if (stopping !== undefined) return;
-    const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
-    send({ type: "failed", message });
-    process.stderr.write(`worker ${spec.index}: ${message}\n`);
-    await log?.close().catch(() => {});
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    process.exit(1);
-  }
 }
 
 /** The supervisor's progress line counts records moved (sent by sources, put by sinks). */
