@@ -367,6 +367,7 @@ export class ServerConnection {
     answer: unknown,
   ): Promise<void> {
     const { quotas, metrics } = this.options;
+    if (quotas === undefined && metrics === undefined) return;
     let bytes = 0;
     let kind: "produce" | "fetch" | undefined;
     if (apiKey === ApiKey.Produce && body.batch instanceof Uint8Array) {

@@ -11,7 +11,7 @@ import { ProcessorNode, type TaskServices } from "./processor-node.js";
 import type { RecordCollector } from "./record-collector.js";
 import { SinkProcessor } from "./sink-processor.js";
 import type { RecordMetadata } from "./stream-record.js";
-import { decodeWatermark, WATERMARK_HEADER } from "./watermark-record.js";
+import { decodeWatermark, isWatermarkRecord } from "./watermark-record.js";
 
 /** What to do with a record that cannot be decoded or whose processing throws. */
 export type ErrorHandling = "dead-letter" | "fail";
@@ -163,11 +163,18 @@ export class StreamTask implements TaskServices {
     return this.options.subtopology.sourceTopics;
   }
 
-  /** Processes a fetched batch of one partition, in order. */
-  processBatch(topic: string, partition: number, records: readonly LogRecord[]): void {
-    if (records.length === 0) return;
+  /**
+   * Processes a fetched batch of one partition, in order. Returns how many were the app's
+   * input: the rest were watermark records of upstream tasks, the runtime's own.
+   */
+  processBatch(topic: string, partition: number, records: readonly LogRecord[]): number {
+    if (records.length === 0) return 0;
     const source = this.source(topic, partition, records[0]!);
-    for (let i = 0; i < records.length; i++) this.run(source, topic, partition, records[i]!);
+    let input = 0;
+    for (let i = 0; i < records.length; i++) {
+      if (this.run(source, topic, partition, records[i]!)) input++;
+    }
+    return input;
   }
 
   process(topic: string, partition: number, record: LogRecord): void {
@@ -186,11 +193,12 @@ export class StreamTask implements TaskServices {
     return source;
   }
 
-  private run(source: SourceEntry, topic: string, partition: number, record: LogRecord): void {
+  /** Runs one record through the topology; false for a watermark record (not input). */
+  private run(source: SourceEntry, topic: string, partition: number, record: LogRecord): boolean {
     const spec = source.spec;
-    if (source.internal && record.headers[WATERMARK_HEADER] !== undefined) {
+    if (source.internal && isWatermarkRecord(record)) {
       this.onWatermark(topic, record);
-      return;
+      return false;
     }
     const keepsEventTime = this.eventTime !== null;
     // where the record came from, as fields: recordMetadata() builds the object only
@@ -233,6 +241,7 @@ export class StreamTask implements TaskServices {
       this.currentTopic = null;
     }
     if (this.punctuators.length > 0) this.punctuate("stream-time", this.time);
+    return true;
   }
 
   /** A source record moves event time only when it comes from a source topic. */

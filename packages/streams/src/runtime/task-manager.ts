@@ -20,7 +20,6 @@ import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./s
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import { StreamTask } from "./stream-task.js";
 import { WatermarkPublisher } from "./watermark-publisher.js";
-import { isWatermarkRecord } from "./watermark-record.js";
 
 /** A task as the worker runs it: the StreamTask plus what the runtime keeps beside it. */
 interface RunningTask {
@@ -308,10 +307,8 @@ export class TaskManager {
     partition: number,
     records: readonly LogRecord[],
   ): void {
-    t.task.processBatch(topic, partition, records);
     // Watermark records on internal topics are the runtime's own, not the app's input.
-    let n = records.length;
-    for (const r of records) if (isWatermarkRecord(r)) n--;
+    const n = t.task.processBatch(topic, partition, records);
     this.processed += n;
     this.sinceCommit.set(topic, (this.sinceCommit.get(topic) ?? 0) + n);
     t.lastRecordAt = Date.now();
