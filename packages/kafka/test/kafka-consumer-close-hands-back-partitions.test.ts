@@ -8,7 +8,7 @@ kafkaBrokers();
 const values = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ value: Buffer.from(`v${i}`) }));
 
-async function consume(c: Consumer, n: number, waitMs = 20_000): Promise<number> {
+async function consume(c: Consumer, n: number, waitMs = 60_000): Promise<number> {
   let got = 0;
   const deadline = Date.now() + waitMs;
   while (got < n && Date.now() < deadline) {

@@ -8,7 +8,7 @@ import { dropNamespace, kafkaBrokers, openTestLog, uniqueNamespace } from "./kaf
 
 const parts = (tps: TopicPartition[]) => tps.map((tp) => tp.partition).sort((a, b) => a - b);
 
-async function pollUntil(consumers: Consumer[], done: () => boolean, ms = 20_000): Promise<void> {
+async function pollUntil(consumers: Consumer[], done: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   // Each member polls in its own loop, as separate processes would.
   await Promise.all(
@@ -55,7 +55,7 @@ describe("consumer groups on Kafka: rebalances reach the listener, zombies are f
     });
     await a.subscribe(["moves"]);
     let read = 0;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (read < 2 && Date.now() < deadline) {
       for (const fp of await a.poll({ maxWaitMs: 100 })) read += fp.records.length;
     }

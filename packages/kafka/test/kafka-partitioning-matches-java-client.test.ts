@@ -73,7 +73,7 @@ describe("records written by Tributary land where Kafka's Java client puts them,
           autocommit: false,
           maxWaitTime: 200,
         });
-        const deadline = Date.now() + 20_000;
+        const deadline = Date.now() + 60_000;
         for await (const m of stream) {
           seen.set(m.key.toString("utf8"), {
             partition: m.partition,

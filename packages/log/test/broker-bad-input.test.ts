@@ -44,7 +44,7 @@ function rawExchange(
     const timer = setTimeout(() => {
       socket.destroy();
       resolve(out);
-    }, 5_000);
+    }, 30_000); // a hang guard: the broker answers or closes long before on any machine
     socket.on("data", (d) => {
       decoder.push(d, (f) =>
         out.frames.push({
@@ -295,7 +295,7 @@ describe("broker under bad input", () => {
     consumer.seek({ topic: "good", partition: 0 }, 0);
     consumer.seek({ topic: "good", partition: 1 }, 0);
     const values = new Set<string>();
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (values.size < 100 && Date.now() < deadline) {
       for (const fp of await consumer.poll({ maxWaitMs: 200 })) {
         for (const r of fp.records) values.add(r.value!.toString());

@@ -57,5 +57,5 @@ describe("broker stop with requests that wait", () => {
     // The data dir is released.
     const reopened = await EmbeddedLogService.open(dir);
     await reopened.close();
-  }, 20_000);
+  }, 120_000); // a hang guard; without the fix the wait is 10 minutes
 });

@@ -178,7 +178,7 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       await a.subscribe(["shared"]);
       await b.subscribe(["shared"]);
       const seen = new Map<number, string>();
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 60_000;
       // Each member polls in its own loop, as separate processes would: a rebalance waits
       // for every member's next poll.
       const loop = async (c: Consumer, who: string) => {
@@ -294,7 +294,7 @@ function ids(from: number, to: number) {
 /** Polls until `count` records arrived (or 20 s passed); returns their values as numbers. */
 export async function consumeUntil(consumer: Consumer, count: number): Promise<number[]> {
   const out: number[] = [];
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   while (out.length < count && Date.now() < deadline) {
     const polled: FetchedPartition[] = await consumer.poll({ maxWaitMs: 100 });
     for (const fp of polled) for (const r of fp.records) out.push(Number(r.value!.toString()));
@@ -313,7 +313,7 @@ export async function readAll(
   c.assign(Array.from({ length: partitions }, (_, p) => ({ topic, partition: p })));
   for (let p = 0; p < partitions; p++) c.seek({ topic, partition: p }, 0);
   const out: LogRecord[][] = Array.from({ length: partitions }, () => []);
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   const done = () =>
     ends.every((e) => (c.position({ topic, partition: e.partition }) ?? 0) >= e.offset);
   while (!done() && Date.now() < deadline) {
