@@ -36,7 +36,7 @@ afterEach(async () => {
   reader = worker = log = undefined;
 });
 
-async function until<T>(what: string, check: () => T | undefined, ms = 30_000): Promise<T> {
+async function until<T>(what: string, check: () => T | undefined, ms = 120_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = check();

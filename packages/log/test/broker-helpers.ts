@@ -59,7 +59,7 @@ export class ChildProc {
   }
 
   /** Resolves with the first stdout line (seen or to come) that passes `test`. */
-  waitForLine(test: (line: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+  waitForLine(test: (line: string) => boolean, what: string, timeoutMs = 120_000): Promise<string> {
     return this.waitFor("out", test, what, timeoutMs);
   }
 
@@ -67,7 +67,7 @@ export class ChildProc {
   waitForErrLine(
     test: (line: string) => boolean,
     what: string,
-    timeoutMs = 30_000,
+    timeoutMs = 120_000,
   ): Promise<string> {
     return this.waitFor("err", test, what, timeoutMs);
   }
@@ -157,7 +157,7 @@ export async function startBrokerProcess(
 export async function eventually<T>(
   check: () => Promise<T | undefined> | T | undefined,
   what: string,
-  timeoutMs = 30_000,
+  timeoutMs = 120_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -186,7 +186,7 @@ export class TestMember {
 export async function until(
   condition: () => boolean,
   what: string,
-  timeoutMs = 5000,
+  timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

@@ -20,7 +20,7 @@ const COMMIT_MS = 200;
 // stops holding event time back (docs/streams-runtime.md "Idle inputs").
 describe("an idle input partition", () => {
   it("does not hold back the final windows: suppressed windows are emitted within idleTimeoutMs plus a commit interval", {
-    timeout: 90_000,
+    timeout: 300_000, // a hang guard (loaded machines)
   }, async () => {
     await onBroker(["clicks", "idle-app-out"], 2, async (backend) => {
       const { log } = backend;

@@ -150,7 +150,7 @@ export async function waitForTable<K, V>(
   valueSerde: Serde<V>,
   matches: (table: Map<K, V>) => boolean,
   what: string,
-  timeoutMs = 45_000,
+  timeoutMs = 120_000,
 ): Promise<Map<K, V>> {
   // reads the whole topic each round: rounds are spaced so the workers keep the CPU
   const deadline = Date.now() + timeoutMs;

@@ -107,5 +107,5 @@ describe("a commit refused while the group completes a rebalance", () => {
     } finally {
       await worker.stop();
     }
-  }, 120_000);
+  }, 300_000); // a hang guard (loaded machines)
 });

@@ -10,7 +10,7 @@ import { ordersJoinsScenario } from "./worker-scenarios.js";
 
 describe("joins on a real worker over a broker", () => {
   it("orders enriched with customers (stream-table left join) and paired with payments inside 5 minutes (inner and outer stream-stream joins) equal their references over 16,000 events", {
-    timeout: 90_000,
+    timeout: 300_000, // a hang guard (loaded machines)
   }, async () => {
     const backend = await brokerBackend();
     try {

@@ -105,7 +105,7 @@ const encode = <V>(xs: Timed<V>[]) =>
 
 describe("joins over history written one input after another, on two real workers", () => {
   it("process their inputs in timestamp order: the stream-stream join finds every pair within the window, the stream-table join sees each account as of the payment", {
-    timeout: 120_000,
+    timeout: 300_000, // a hang guard (loaded machines)
   }, async () => {
     const { logins, payments, accounts } = history(41);
     const pairs = pairsReference(logins, payments);

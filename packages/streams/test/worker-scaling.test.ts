@@ -17,7 +17,7 @@ const json = Serdes.json<number>();
 
 describe("workers joining and leaving the app's group", () => {
   it("two workers, then three, then one: the final counts equal the reference (one worker's result)", {
-    timeout: 90_000,
+    timeout: 300_000, // a hang guard (loaded machines)
   }, async () => {
     const b = await startBrokerProcess(tempDir("scale-broker"));
     const log = await connectBroker(b.address);

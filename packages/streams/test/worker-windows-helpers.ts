@@ -142,7 +142,7 @@ export async function waitCaughtUp(
   log: LogClient,
   groupId: string,
   topics: readonly string[],
-  timeoutMs = 30_000,
+  timeoutMs = 120_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let behind = "";

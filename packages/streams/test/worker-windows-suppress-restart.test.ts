@@ -83,7 +83,7 @@ async function withBroker(name: string, body: (log: LogClient, address: string) 
 
 describe("suppress until the window closes, on real workers", () => {
   it("emits exactly the closed windows, each once, across a stop and a start on fresh local state", {
-    timeout: 60_000,
+    timeout: 300_000, // a hang guard (loaded machines)
   }, async () => {
     const { views, ref, expected } = setup();
     expect(ref.dropped).toBeGreaterThan(30);
@@ -121,7 +121,7 @@ describe("suppress until the window closes, on real workers", () => {
   });
 
   it("after SIGKILLs mid-stream, every closed window is emitted with its reference ids and nothing else; repeats are counted", {
-    timeout: 90_000,
+    timeout: 300_000, // a hang guard (loaded machines)
   }, async () => {
     const { views, expected } = setup();
     await withBroker("suppress-kill", async (log, broker) => {
