@@ -1,3 +1,4 @@
+import type { Cancellable, PunctuationType } from "../processor/punctuation-type.js";
 import type { StateStore } from "./key-value-store.js";
 import type { RecordMetadata, StreamRecord } from "./stream-record.js";
 
@@ -25,13 +26,7 @@ export type ProcessorSupplier<KIn, VIn, KOut = KIn, VOut = VIn> = () => Processo
   VOut
 >;
 
-/** "stream-time" punctuations fire as records move stream time; "wall-clock-time" as the
- * clock moves (the test driver's `advanceWallClockTime`). */
-export type PunctuationType = "stream-time" | "wall-clock-time";
-
-export interface Cancellable {
-  cancel(): void;
-}
+export type { Cancellable, PunctuationType } from "../processor/punctuation-type.js";
 
 export interface ProcessorContext<KOut, VOut> {
   readonly applicationId: string;
@@ -50,4 +45,6 @@ export interface ProcessorContext<KOut, VOut> {
     type: PunctuationType,
     callback: (time: number) => void,
   ): Cancellable;
+  /** Commit once the current batch is done, not at the next interval. */
+  requestCommit(): void;
 }
