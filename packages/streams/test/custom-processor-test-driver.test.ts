@@ -67,7 +67,7 @@ describe("custom processors in the test driver", () => {
   it("fires stream-time punctuators at each interval of event time and wall-clock ones as the clock moves", () => {
     const driver = new TopologyTestDriver(punctuationApp, { initialTime: 0 });
     const input = driver.createInputTopic("ticks", str, json);
-    const out = driver.createOutputTopic<string, number>("punctuations", str, json);
+    const out = driver.createOutputTopic("punctuations", str, Serdes.json<number>());
     // 0, 3 s, …, 99 s: stream time passes 10 s, 20 s, … 90 s
     for (let t = 0; t < 100_000; t += 3000) input.pipeInput("k", t, t);
     const stream = out.readKeyValuesToList();
