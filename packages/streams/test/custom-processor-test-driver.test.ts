@@ -6,6 +6,7 @@ import {
   type ProcessorKeyValueStore,
   type Record,
   Serdes,
+  StreamTask,
   Stores,
 } from "../src/index.js";
 import { TopologyTestDriver } from "../src/testing/index.js";
@@ -68,11 +69,12 @@ describe("custom processors in the test driver", () => {
     const driver = new TopologyTestDriver(punctuationApp, { initialTime: 0 });
     const input = driver.createInputTopic("ticks", str, json);
     const out = driver.createOutputTopic("punctuations", str, Serdes.json<number>());
-    // 0, 3 s, …, 99 s: stream time passes 10 s, 20 s, … 90 s
-    for (let t = 0; t < 100_000; t += 3000) input.pipeInput("k", t, t);
+    // 1 s, 4 s, …, 97 s: stream time passes 10 s, 20 s, … 90 s, and a punctuator fires at
+    // the first record on or past each multiple of the interval (not 10 s after the first)
+    for (let t = 1000; t < 100_000; t += 3000) input.pipeInput("k", t, t);
     const stream = out.readKeyValuesToList();
     expect(stream).toEqual(
-      [12_000, 21_000, 30_000, 42_000, 51_000, 60_000, 72_000, 81_000, 90_000].map((time, i) => [
+      [10_000, 22_000, 31_000, 40_000, 52_000, 61_000, 70_000, 82_000, 91_000].map((time, i) => [
         `stream@${i + 1}`,
         time,
       ]),
@@ -84,8 +86,8 @@ describe("custom processors in the test driver", () => {
     driver.advanceWallClockTime(1);
     driver.advanceWallClockTime(WALL_INTERVAL_MS);
     expect(out.readKeyValuesToList()).toEqual([
-      ["wall@1", 34],
-      ["wall@2", 34],
+      ["wall@1", 33],
+      ["wall@2", 33],
     ]);
     driver.close();
   });
@@ -208,5 +210,59 @@ describe("using the Processor API wrongly", () => {
       expect.objectContaining({ code: "KEY_CHANGED" }),
     );
     driver.close();
+  });
+});
+
+describe("custom processors in the compiled topology", () => {
+  const kv = (name: string) =>
+    Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), str, Serdes.json<number>());
+
+  it("a stateful processor after a key change reads a repartition topic; a stateless one does not", () => {
+    const app = defineApp({
+      applicationId: "topo",
+      topology: (b) => {
+        b.addStateStore(kv("counts")).addStateStore(kv("local").withLoggingDisabled());
+        const rekeyed = b.stream<string, number>("in").selectKey((_k, v) => String(v));
+        rekeyed.process(() => ({ process() {} }), { name: "stateless" }).to("out-a");
+        rekeyed
+          .process(() => ({ process() {} }), { name: "counter" }, "counts", "local")
+          .to("out-b");
+      },
+    });
+    const topology = app.build();
+    expect(topology.internalTopics.map((t) => t.name).sort()).toEqual([
+      "topo-counter-repartition",
+      "topo-counts-changelog",
+    ]);
+    expect(topology.stores.get("local")?.changelogTopic).toBeNull();
+  });
+
+  it("a supplier that hands out one shared processor is refused at the second task", () => {
+    const shared = { process() {} };
+    const app = defineApp({
+      applicationId: "shared",
+      topology: (b) => {
+        b.stream<string, number>("in")
+          .process(() => shared, { name: "shared-processor" })
+          .to("out");
+      },
+    });
+    const sub = app.build().subtopologies[0]!;
+    const task = (partition: number) =>
+      new StreamTask({
+        applicationId: "shared",
+        subtopology: sub,
+        partition,
+        collector: { send() {} },
+        openStore: () => {
+          throw new Error("no stores here");
+        },
+        errorHandling: "fail",
+        deadLetterTopic: "shared-dlq",
+      });
+    task(0).close();
+    expect(() => task(1)).toThrow(
+      /supplier of processor 'shared-processor' returned the same processor twice/,
+    );
   });
 });

@@ -45,30 +45,15 @@ describe("custom processors with RocksDB stores in a worker process", () => {
       const a = await startWorker(backend, "custom-processor-app.ts", stateA, flags);
       const first = events.slice(0, 700);
       await produce(log, "payments", records(first));
-      await waitForTable(
-        log,
-        "totals",
-        str,
-        json,
-        (t) => sameMap(t, totalsReference(first)),
-        "totals of the first part",
-      );
-      await waitForTable(
-        log,
-        "minute-counts",
-        str,
-        json,
-        (t) => sameMap(t, minuteCountsReference(first)),
-        "per-minute counts (window store)",
-      );
-      await waitForTable(
-        log,
-        "sessions",
-        str,
-        json,
-        (t) => sameMap(t, sessionsReference(first)),
-        "sessions (session store)",
-      );
+      const references = [
+        ["totals", totalsReference(first), "totals of the first part"],
+        ["minute-counts", minuteCountsReference(first), "per-minute counts (window store)"],
+        ["sessions", sessionsReference(first), "sessions (session store)"],
+      ] as const;
+      for (const [topic, reference, what] of references) {
+        const want = reference as Map<string, unknown>;
+        await waitForTable(log, topic, str, json, (t) => sameMap(t, want), what);
+      }
 
       // kill mid-stream: input keeps arriving, so some is processed but not committed
       const middle = events.slice(700, 950);

@@ -1,14 +1,17 @@
 import { StreamsArgumentError } from "../errors.js";
 import type { Serde } from "../serdes.js";
+import type { StoreType } from "../topology/node-spec.js";
 import type {
   ProcessorKeyValueStore,
   ProcessorSessionStore,
+  ProcessorStateStore,
   ProcessorWindowStore,
 } from "./processor-stores.js";
 import {
   type KeyValueStoreSupplier,
   type SessionStoreSupplier,
   StoreBuilder,
+  type StoreSupplier,
   type WindowStoreSupplier,
 } from "./store-builder.js";
 
@@ -64,11 +67,7 @@ export const Stores = {
     keySerde: Serde<K>,
     valueSerde: Serde<V>,
   ): StoreBuilder<ProcessorKeyValueStore<K, V>> {
-    return new StoreBuilder(
-      kind(supplier, "key-value", "keyValueStoreBuilder"),
-      keySerde as Serde<unknown>,
-      valueSerde as Serde<unknown>,
-    );
+    return builder(supplier, "key-value", "keyValueStoreBuilder", keySerde, valueSerde);
   },
 
   windowStoreBuilder<K, V>(
@@ -76,11 +75,7 @@ export const Stores = {
     keySerde: Serde<K>,
     valueSerde: Serde<V>,
   ): StoreBuilder<ProcessorWindowStore<K, V>> {
-    return new StoreBuilder(
-      kind(supplier, "window", "windowStoreBuilder"),
-      keySerde as Serde<unknown>,
-      valueSerde as Serde<unknown>,
-    );
+    return builder(supplier, "window", "windowStoreBuilder", keySerde, valueSerde);
   },
 
   sessionStoreBuilder<K, V>(
@@ -88,13 +83,25 @@ export const Stores = {
     keySerde: Serde<K>,
     valueSerde: Serde<V>,
   ): StoreBuilder<ProcessorSessionStore<K, V>> {
-    return new StoreBuilder(
-      kind(supplier, "session", "sessionStoreBuilder"),
-      keySerde as Serde<unknown>,
-      valueSerde as Serde<unknown>,
-    );
+    return builder(supplier, "session", "sessionStoreBuilder", keySerde, valueSerde);
   },
 };
+
+/** A builder over `supplier`, checked to be of the kind the factory builds. */
+function builder<S extends ProcessorStateStore>(
+  supplier: StoreSupplier<ProcessorStateStore>,
+  type: StoreType,
+  factory: string,
+  keySerde: Serde<unknown>,
+  valueSerde: Serde<unknown>,
+): StoreBuilder<S> {
+  if (supplier.type !== type) {
+    throw new StreamsArgumentError(
+      `Stores.${factory} takes a ${type} store supplier, got the ${supplier.type} store '${supplier.name}'`,
+    );
+  }
+  return new StoreBuilder(supplier as StoreSupplier<S>, keySerde, valueSerde);
+}
 
 function positive(store: string, what: string, ms: number): void {
   if (!(Number.isSafeInteger(ms) && ms > 0)) {
@@ -102,14 +109,4 @@ function positive(store: string, what: string, ms: number): void {
       `store '${store}': ${what} must be a whole number of ms > 0, got ${ms}`,
     );
   }
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: the supplier's store type is re-typed by the builder
-function kind(supplier: { name: string; type: string }, type: string, builder: string): any {
-  if (supplier.type !== type) {
-    throw new StreamsArgumentError(
-      `Stores.${builder} takes a ${type} store supplier, got the ${supplier.type} store '${supplier.name}'`,
-    );
-  }
-  return supplier;
 }
