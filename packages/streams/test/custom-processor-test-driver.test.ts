@@ -4,7 +4,8 @@ import {
   type Processor,
   type ProcessorContext,
   type ProcessorKeyValueStore,
-  type Record,
+  PunctuationType,
+  Record,
   Serdes,
   StreamTask,
   Stores,
@@ -88,6 +89,50 @@ describe("custom processors in the test driver", () => {
     expect(out.readKeyValuesToList()).toEqual([
       ["wall@1", 33],
       ["wall@2", 33],
+    ]);
+    driver.close();
+  });
+});
+
+describe("the processor context", () => {
+  it("says which task and which record (topic, partition, offset) is processed, and none in a punctuator", () => {
+    const app = defineApp({
+      applicationId: "ctx",
+      topology: (b) => {
+        b.stream<string, number>("in", { keySerde: str, valueSerde: Serdes.json<number>() })
+          .process<string, string>(() => {
+            let ctx!: ProcessorContext<string, string>;
+            const where = () => {
+              const m = ctx.recordMetadata();
+              return m === null ? "none" : `${m.topic}-${m.partition}@${m.offset}`;
+            };
+            return {
+              init: (c) => {
+                ctx = c;
+                c.schedule(1000, PunctuationType.WALL_CLOCK_TIME, (now) => {
+                  c.forward(new Record("tick", `${c.taskId} ${where()}`, now));
+                });
+              },
+              process: (r) => {
+                ctx.commit(); // nothing to commit in the driver: a no-op, not an error
+                ctx.forward(
+                  r.withValue(`${ctx.taskId} ${where()} st=${ctx.currentStreamTimeMs()}`),
+                );
+              },
+            };
+          })
+          .to("out", { keySerde: str, valueSerde: str });
+      },
+    });
+    const driver = new TopologyTestDriver(app);
+    const input = driver.createInputTopic<string, number>("in");
+    input.pipeInput("a", 1, 500);
+    input.pipeInput("b", 2, 300);
+    driver.advanceWallClockTime(1000);
+    expect(driver.createOutputTopic("out", str, str).readKeyValuesToList()).toEqual([
+      ["a", "0_0 in-0@0 st=500"],
+      ["b", "0_0 in-0@1 st=500"],
+      ["tick", "0_0 none"],
     ]);
     driver.close();
   });
