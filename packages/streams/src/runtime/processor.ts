@@ -3,8 +3,10 @@ import type { StateStore } from "./key-value-store.js";
 import type { RecordMetadata, StreamRecord } from "./stream-record.js";
 
 /**
- * A processor handles one record at a time, synchronously, and forwards what it makes to
- * its children through its context. It is created once per task by its supplier, so
+ * The processor a task runs: the DSL's operators implement it directly on plain records;
+ * a user's processor (src/processor/, the public Processor API) runs behind a
+ * ProcessorAdapter. A processor handles one record at a time, synchronously, and forwards
+ * what it makes to its children through its context. It is created once per task by its supplier, so
  * per-task state (a store handle) may live in its fields.
  */
 export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {
@@ -18,13 +20,6 @@ export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {
   streamTimeAdvanced?(time: number): void;
   close?(): void;
 }
-
-export type ProcessorSupplier<KIn, VIn, KOut = KIn, VOut = VIn> = () => Processor<
-  KIn,
-  VIn,
-  KOut,
-  VOut
->;
 
 export type { Cancellable, PunctuationType } from "../processor/punctuation-type.js";
 
