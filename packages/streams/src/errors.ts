@@ -20,6 +20,9 @@ export const StreamsErrorCodes = [
   "COPARTITIONING",
   "MISSING_TOPIC",
   "WORKER_FAILED",
+  "STORE_NOT_CONNECTED",
+  "UNKNOWN_CHILD",
+  "KEY_CHANGED",
 ] as const;
 
 export type StreamsErrorCode = (typeof StreamsErrorCodes)[number];
@@ -156,4 +159,63 @@ export class WorkerFailedError extends StreamsError {
     super("WORKER_FAILED", message, { cause });
     this.name = "WorkerFailedError";
   }
+}
+
+/**
+ * A processor asked for a store it is not connected to. Like the other errors of using the
+ * Processor API wrongly (below), it is a bug in the processor, not a poison record: it
+ * stops the task instead of going to the dead-letter topic.
+ */
+export class StoreNotConnectedError extends StreamsError {
+  constructor(
+    readonly store: string,
+    readonly processor: string,
+    connected: readonly string[],
+    inTopology: boolean,
+  ) {
+    const how = inTopology
+      ? `pass its name to process(supplier, '${store}') (or processValues) of the processor that uses it`
+      : `add it with builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore('${store}'), keySerde, valueSerde)) (or a window or session store builder) and pass its name to process(supplier, '${store}')`;
+    super(
+      "STORE_NOT_CONNECTED",
+      `processor '${processor}' is not connected to a store named '${store}' (connected: ${connected.length === 0 ? "none" : connected.join(", ")}): ${how}`,
+    );
+    this.name = "StoreNotConnectedError";
+  }
+}
+
+/** `context.forward(record, childName)` named no child of the processor. */
+export class UnknownChildError extends StreamsError {
+  constructor(
+    readonly child: string,
+    readonly processor: string,
+    children: readonly string[],
+  ) {
+    super(
+      "UNKNOWN_CHILD",
+      `processor '${processor}' has no child named '${child}' (children: ${children.length === 0 ? "none" : children.join(", ")}): a child is an operation chained after process(), named with { name }, e.g. .process(supplier).filter(pred, { name: '${child}' })`,
+    );
+    this.name = "UnknownChildError";
+  }
+}
+
+/** A processor run by processValues forwarded a record with another key. */
+export class KeyChangedError extends StreamsError {
+  constructor(readonly processor: string) {
+    super(
+      "KEY_CHANGED",
+      `processor '${processor}' runs in processValues, which promises downstream the input's keys, but it forwarded a record with another key: forward record.withValue(v), or use process() (which repartitions before a later aggregation)`,
+    );
+    this.name = "KeyChangedError";
+  }
+}
+
+/** Errors that mean the topology's code is wrong, not the record: they stop the task. */
+export function isProcessorBug(e: unknown): boolean {
+  return (
+    e instanceof PrefetchMissError ||
+    e instanceof StoreNotConnectedError ||
+    e instanceof UnknownChildError ||
+    e instanceof KeyChangedError
+  );
 }

@@ -19,13 +19,6 @@ export type {
 } from "./dsl/options.js";
 export type { KeyValue, RecordMetadata, StreamRecord } from "./runtime/stream-record.js";
 export type {
-  Cancellable,
-  Processor,
-  ProcessorContext,
-  ProcessorSupplier,
-  PunctuationType,
-} from "./runtime/processor.js";
-export type {
   KeyValueStore,
   ObservableKeyValueStore,
   ReadOnlyKeyValueStore,
@@ -97,3 +90,32 @@ export type {
 export { InMemoryWindowStore } from "./windows/in-memory-window-store.js";
 export { InMemorySessionStore } from "./windows/in-memory-session-store.js";
 export type { JoinType, ValueJoiner } from "./joins/join-type.js";
+
+// The Processor API: custom processors with stores and punctuation.
+export { Record } from "./processor/record.js";
+export {
+  type Cancellable,
+  PunctuationType,
+  type Punctuator,
+} from "./processor/punctuation-type.js";
+export type {
+  FixedKeyProcessor,
+  FixedKeyProcessorSupplier,
+  Processor,
+  ProcessorSupplier,
+} from "./processor/processor.js";
+export type { ProcessorContext } from "./processor/processor-context.js";
+export type {
+  ProcessorKeyValueStore,
+  ProcessorSessionStore,
+  ProcessorStateStore,
+  ProcessorWindowStore,
+} from "./processor/processor-stores.js";
+export {
+  type KeyValueStoreSupplier,
+  type SessionStoreSupplier,
+  StoreBuilder,
+  type StoreSupplier,
+  type WindowStoreSupplier,
+} from "./processor/store-builder.js";
+export { Stores } from "./processor/stores.js";

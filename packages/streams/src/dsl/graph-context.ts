@@ -1,5 +1,5 @@
 import { StreamsArgumentError } from "../errors.js";
-import type { GraphNode } from "../graph/graph-node.js";
+import type { GraphNode, StoreDraft } from "../graph/graph-node.js";
 import { NameGenerator, nameProblem } from "../topology/internal-names.js";
 import type { Named } from "./options.js";
 
@@ -9,6 +9,8 @@ import type { Named } from "./options.js";
  */
 export class GraphContext {
   readonly nodes: GraphNode[] = [];
+  /** Stores added with `addStateStore`, for custom processors to name. */
+  readonly stateStores = new Map<string, StoreDraft>();
   private readonly names = new NameGenerator();
 
   /** The user's name, else a generated `<prefix><10-digit index>`. */

@@ -3,7 +3,11 @@ import type { GraphNode } from "../graph/graph-node.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
 import { RepartitionNode } from "../graph/repartition-node.js";
 import { SinkNode } from "../graph/sink-node.js";
-import type { Processor } from "../runtime/processor.js";
+import type {
+  FixedKeyProcessorSupplier,
+  Processor,
+  ProcessorSupplier,
+} from "../processor/processor.js";
 import {
   FilterProcessor,
   FlatMapProcessor,
@@ -24,6 +28,7 @@ import type { JoinType, ValueJoiner } from "../joins/join-type.js";
 import { JoinWindows } from "../windows/join-windows.js";
 import type { KTable } from "./ktable.js";
 import { streamStreamJoin, streamTableJoin } from "./stream-joins.js";
+import { customProcessNode } from "./custom-process.js";
 
 /**
  * A record stream: every record is an event, independent of the ones before it (Kafka's
@@ -211,19 +216,60 @@ export class KStream<K, V> {
   }
 
   /**
-   * A custom stateless processor (Kafka's process()); it forwards what it likes through
-   * its context. It counts as key-changing (a later aggregation repartitions) unless
-   * `keyChanging: false` says it keeps keys.
+   * A custom processor (Kafka's process()) with the stores it names, each added before
+   * with `StreamsBuilder.addStateStore`; it forwards what it likes through its context,
+   * to every child or to one by name. Its output counts as re-keyed: a later aggregation
+   * or join repartitions. With stores, its input is repartitioned by key if an upstream
+   * operation changed keys, so each task's store holds its partition's keys.
    */
   process<K2, V2>(
-    supplier: () => Processor<K, V, K2, V2>,
-    options: Named & { keyChanging?: boolean } = {},
+    supplier: ProcessorSupplier<K, V, K2, V2>,
+    ...storeNames: string[]
+  ): KStream<K2, V2>;
+  process<K2, V2>(
+    supplier: ProcessorSupplier<K, V, K2, V2>,
+    named: Named,
+    ...storeNames: string[]
+  ): KStream<K2, V2>;
+  process<K2, V2>(
+    supplier: ProcessorSupplier<K, V, K2, V2>,
+    ...rest: (string | Named)[]
   ): KStream<K2, V2> {
-    const name = this.context.name("KSTREAM-PROCESSOR-", options);
-    const node = new ProcessorGraphNode(name, supplier, {
-      keyChanging: options.keyChanging ?? true,
-    });
-    return this.derive(node, undefined, undefined);
+    return this.derive(this.customNode(supplier, rest, false), undefined, undefined);
+  }
+
+  /**
+   * A custom processor that keeps keys (Kafka's processValues()): like process(), but
+   * forwarding another key than the input record's throws, and no repartition follows.
+   */
+  processValues<V2>(
+    supplier: FixedKeyProcessorSupplier<K, V, V2>,
+    ...storeNames: string[]
+  ): KStream<K, V2>;
+  processValues<V2>(
+    supplier: FixedKeyProcessorSupplier<K, V, V2>,
+    named: Named,
+    ...storeNames: string[]
+  ): KStream<K, V2>;
+  processValues<V2>(
+    supplier: FixedKeyProcessorSupplier<K, V, V2>,
+    ...rest: (string | Named)[]
+  ): KStream<K, V2> {
+    return this.derive(this.customNode(supplier, rest, true), this.keySerde, undefined);
+  }
+
+  private customNode(
+    supplier: () => Processor<K, V, unknown, unknown>,
+    rest: readonly (string | Named)[],
+    fixedKey: boolean,
+  ): GraphNode {
+    return customProcessNode(
+      this.context,
+      supplier as () => Processor<unknown, unknown, unknown, unknown>,
+      rest,
+      fixedKey,
+      { keySerde: this.keySerde as Serde<unknown>, valueSerde: this.valueSerde as Serde<unknown> },
+    );
   }
 
   /** Stream-stream inner join: pairs of records with equal keys within `windows`. */

@@ -4,7 +4,9 @@ import { TableSourceNode } from "../graph/table-source-node.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import type { TimestampExtractor } from "../topology/node-spec.js";
 import type { Topology } from "../topology/topology.js";
-import { StreamsArgumentError } from "../errors.js";
+import { StreamsArgumentError, TopologyError } from "../errors.js";
+import type { ProcessorStateStore } from "../processor/processor-stores.js";
+import type { StoreBuilder } from "../processor/store-builder.js";
 import { checkName, GraphContext } from "./graph-context.js";
 import { KStream } from "./kstream.js";
 import { KTable } from "./ktable.js";
@@ -76,6 +78,22 @@ export class StreamsBuilder {
     );
     this.context.add(node, []);
     return new KTable<K, V>(this.context, node, storeName, keySerde, valueSerde);
+  }
+
+  /**
+   * Adds a store for custom processors (Kafka's addStateStore): built with `Stores`, then
+   * connected to each processor that names it in `process(supplier, ...storeNames)`.
+   * Processors sharing a store run in one sub-topology.
+   */
+  addStateStore(storeBuilder: StoreBuilder<ProcessorStateStore>): this {
+    const name = storeBuilder.name;
+    if (this.context.stateStores.has(name)) {
+      throw new TopologyError(
+        `a state store named '${name}' was already added: add each store once and name it in every process() that uses it`,
+      );
+    }
+    this.context.stateStores.set(name, storeBuilder.draft());
+    return this;
   }
 
   /**

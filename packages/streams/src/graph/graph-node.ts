@@ -24,6 +24,8 @@ export interface StoreDraft {
   retentionMs?: number;
   retainDuplicates?: boolean;
   inMemory?: boolean;
+  /** false: no write-back cache (a custom processor's store built withCachingDisabled). */
+  caching?: false;
 }
 
 export function storeSpec(draft: StoreDraft, applicationId: string): StoreSpec {
@@ -36,6 +38,7 @@ export function storeSpec(draft: StoreDraft, applicationId: string): StoreSpec {
     ...(draft.retentionMs === undefined ? {} : { retentionMs: draft.retentionMs }),
     ...(draft.retainDuplicates === undefined ? {} : { retainDuplicates: draft.retainDuplicates }),
     ...(draft.inMemory === undefined ? {} : { inMemory: draft.inMemory }),
+    ...(draft.caching === false ? { caching: false } : {}),
   };
 }
 

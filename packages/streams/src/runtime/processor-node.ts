@@ -1,4 +1,4 @@
-import { StreamsArgumentError, UnknownStoreError } from "../errors.js";
+import { StoreNotConnectedError, UnknownChildError } from "../errors.js";
 import type { StateStore } from "./key-value-store.js";
 import type { Cancellable, Processor, ProcessorContext, PunctuationType } from "./processor.js";
 import type { RecordMetadata, StreamRecord } from "./stream-record.js";
@@ -17,6 +17,8 @@ export interface TaskServices {
     type: PunctuationType,
     callback: (time: number) => void,
   ): Cancellable;
+  /** A processor asked for a commit once the current batch is done. */
+  requestCommit(): void;
   /** Called on the way out of a throwing node; the first call names the innermost one. */
   noteFailure(node: string): void;
 }
@@ -76,9 +78,7 @@ export class ProcessorNode implements ProcessorContext<unknown, unknown> {
     if (childName !== undefined) {
       const child = this.childByName.get(childName);
       if (child === undefined) {
-        throw new StreamsArgumentError(
-          `'${this.name}' has no child named '${childName}' (children: ${[...this.childByName.keys()].join(", ") || "none"})`,
-        );
+        throw new UnknownChildError(childName, this.name, [...this.childByName.keys()]);
       }
       child.process(record);
       return;
@@ -89,7 +89,10 @@ export class ProcessorNode implements ProcessorContext<unknown, unknown> {
 
   getStateStore<S extends StateStore>(name: string): S {
     const store = this.storeNames.includes(name) ? this.task.store(name) : undefined;
-    if (store === undefined) throw new UnknownStoreError(name, this.storeNames);
+    if (store === undefined) {
+      const inTask = this.task.store(name) !== undefined;
+      throw new StoreNotConnectedError(name, this.name, this.storeNames, inTask);
+    }
     return store as S;
   }
 
@@ -111,6 +114,10 @@ export class ProcessorNode implements ProcessorContext<unknown, unknown> {
     callback: (time: number) => void,
   ): Cancellable {
     return this.task.schedule(intervalMs, type, callback);
+  }
+
+  requestCommit(): void {
+    this.task.requestCommit();
   }
 
   close(): void {

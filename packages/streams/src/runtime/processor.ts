@@ -1,9 +1,12 @@
+import type { Cancellable, PunctuationType } from "../processor/punctuation-type.js";
 import type { StateStore } from "./key-value-store.js";
 import type { RecordMetadata, StreamRecord } from "./stream-record.js";
 
 /**
- * A processor handles one record at a time, synchronously, and forwards what it makes to
- * its children through its context. It is created once per task by its supplier, so
+ * The processor a task runs: the DSL's operators implement it directly on plain records;
+ * a user's processor (src/processor/, the public Processor API) runs behind a
+ * ProcessorAdapter. A processor handles one record at a time, synchronously, and forwards
+ * what it makes to its children through its context. It is created once per task by its supplier, so
  * per-task state (a store handle) may live in its fields.
  */
 export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {
@@ -18,20 +21,7 @@ export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {
   close?(): void;
 }
 
-export type ProcessorSupplier<KIn, VIn, KOut = KIn, VOut = VIn> = () => Processor<
-  KIn,
-  VIn,
-  KOut,
-  VOut
->;
-
-/** "stream-time" punctuations fire as records move stream time; "wall-clock-time" as the
- * clock moves (the test driver's `advanceWallClockTime`). */
-export type PunctuationType = "stream-time" | "wall-clock-time";
-
-export interface Cancellable {
-  cancel(): void;
-}
+export type { Cancellable, PunctuationType } from "../processor/punctuation-type.js";
 
 export interface ProcessorContext<KOut, VOut> {
   readonly applicationId: string;
@@ -50,4 +40,6 @@ export interface ProcessorContext<KOut, VOut> {
     type: PunctuationType,
     callback: (time: number) => void,
   ): Cancellable;
+  /** Commit once the current batch is done, not at the next interval. */
+  requestCommit(): void;
 }

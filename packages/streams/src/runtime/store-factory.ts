@@ -71,7 +71,7 @@ export async function openTaskStores(
         name: spec.name,
         engine: options.engine,
         stateDir: options.stateDir,
-        cacheBytes: options.cacheBytes,
+        cacheBytes: spec.caching === false ? 0 : options.cacheBytes,
         ...(spec.changelogTopic === null
           ? {}
           : { changelog: { client: options.log, partition, producer: options.producer } }),

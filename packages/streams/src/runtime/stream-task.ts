@@ -1,5 +1,5 @@
 import { type LogRecord, Serdes } from "@tributary/log";
-import { PrefetchMissError, ProcessingError } from "../errors.js";
+import { isProcessorBug, ProcessingError } from "../errors.js";
 import type { SourceSpec, StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
 import { deadLetterRecord, errorMessage, type FailureStage } from "./dead-letter.js";
@@ -98,6 +98,8 @@ export class StreamTask implements TaskServices {
   private currentOffset = 0;
   private failedNode: string | null = null;
   private closed = false;
+  /** A processor asked for a commit (context.commit()); the runtime clears it on commit. */
+  commitRequested = false;
   /** Records routed to the dead-letter topic since the task started. */
   deadLettered = 0;
   /** Of those, the records that could not be decoded. */
@@ -320,7 +322,7 @@ export class StreamTask implements TaskServices {
       intervalMs,
       type,
       callback,
-      next: start < 0 ? Number.NaN : start + intervalMs,
+      next: start < 0 ? Number.NaN : nextPunctuation(type, start, intervalMs),
       cancelled: false,
     };
     this.punctuators.push(p);
@@ -331,6 +333,10 @@ export class StreamTask implements TaskServices {
         if (i >= 0) this.punctuators.splice(i, 1);
       },
     };
+  }
+
+  requestCommit(): void {
+    this.commitRequested = true;
   }
 
   noteFailure(node: string): void {
@@ -348,21 +354,22 @@ export class StreamTask implements TaskServices {
     for (const p of [...this.punctuators]) {
       if (p.type !== type || p.cancelled || now < 0) continue;
       if (Number.isNaN(p.next)) {
-        p.next = now + p.intervalMs;
+        p.next = nextPunctuation(type, now, p.intervalMs);
         continue;
       }
       if (now >= p.next) {
         // one call per due point would flood after a long pause; Kafka fires once and
         // moves the schedule past now
-        p.next = now - ((now - p.next) % p.intervalMs) + p.intervalMs;
+        p.next = nextPunctuation(type, now, p.intervalMs, p.next);
         p.callback(now);
       }
     }
   }
 
   private fail(record: LogRecord, error: unknown, stage: FailureStage): void {
-    // a runtime bug, not a poison record: dead-lettering it would drop good records
-    if (error instanceof PrefetchMissError) throw error;
+    // a bug in the topology's code, not a poison record: dead-lettering it would drop
+    // good records
+    if (isProcessorBug(error)) throw error;
     const where = {
       topic: this.currentTopic!,
       partition: this.currentPartition,
@@ -387,4 +394,19 @@ export class StreamTask implements TaskServices {
       error,
     );
   }
+}
+
+/**
+ * When a punctuator fires next after `now`: stream time on the next multiple of the
+ * interval (the same points in a replay, whatever the batch boundaries); wall-clock time
+ * on the schedule it started (`from`, else `now`), moved past `now`.
+ */
+function nextPunctuation(
+  type: PunctuationType,
+  now: number,
+  intervalMs: number,
+  from = now,
+): number {
+  if (type === "stream-time") return (Math.floor(now / intervalMs) + 1) * intervalMs;
+  return now - ((now - from) % intervalMs) + intervalMs;
 }

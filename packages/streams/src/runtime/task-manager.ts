@@ -363,6 +363,7 @@ export class TaskManager {
   /** True when a store has buffered enough that waiting for the interval costs memory. */
   commitNeeded(): boolean {
     for (const t of this.tasks.values()) {
+      if (t.task.commitRequested) return true;
       for (const s of t.stores) if (s.commitNeeded()) return true;
     }
     return false;
@@ -383,6 +384,7 @@ export class TaskManager {
    */
   async commit(): Promise<number> {
     const tasks = [...this.tasks.values()];
+    for (const t of tasks) t.task.commitRequested = false;
     for (const t of tasks) for (const s of t.stores) s.flush();
     // after the flush: aggregates forwarded what their caches held, so each watermark
     // follows every record its task emitted before it

@@ -84,6 +84,8 @@ export interface StoreSpec {
    * (windows/logged-memory-key-value-store.ts), not behind a prefetch.
    */
   readonly inMemory?: boolean;
+  /** false: no write-back cache, every write goes straight to change-logging. */
+  readonly caching?: false;
 }
 
 export interface InternalTopicSpec {
