@@ -9,6 +9,7 @@ import { registerDescribeCommand } from "./commands/describe.js";
 import { registerGroupsCommand } from "./commands/groups.js";
 import { registerInitCommand } from "./commands/init.js";
 import { registerLogCommand } from "./commands/log.js";
+import { registerPlanCommand } from "./commands/plan.js";
 import { registerProduceCommand } from "./commands/produce.js";
 import { registerResetCommand } from "./commands/reset.js";
 import { registerRunCommand } from "./commands/run.js";
@@ -19,7 +20,8 @@ import { registerTopicsCommand } from "./commands/topics.js";
  * program through its register function; this file only lists them and turns failures
  * into exit codes:
  *   0  done;  1  the command failed (message on stderr);
- *   2  bad usage: an unknown flag, a missing or malformed value (INVALID_ARGUMENT/CONFIG).
+ *   2  bad usage: an unknown flag, a missing or malformed value (INVALID_ARGUMENT/CONFIG);
+ *   3  `plan`: `run` would refuse this deploy without --allow-incompatible.
  * A stack trace is printed only with --verbose.
  */
 const COMMANDS: ((program: Command) => void)[] = [
@@ -29,6 +31,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerConsumeCommand,
   registerGroupsCommand,
   registerDescribeCommand,
+  registerPlanCommand,
   registerResetCommand,
   registerRunCommand,
   registerInitCommand,

@@ -8,7 +8,10 @@ import { TributaryError } from "@tributary/log";
  * - RECORDS_DROPPED: `run --fail-on-drop` saw records dead-lettered or dropped as late;
  * - PRODUCE_FAILED: the log refused a send of `produce` (the message says what is stored);
  * - LOG_DAMAGED: `log check` found damage (or `log repair` left some for a person);
- * - REPAIR_DECLINED: `log repair` was not confirmed, so nothing changed.
+ * - REPAIR_DECLINED: `log repair` was not confirmed, so nothing changed;
+ * - DEPLOY_REFUSED: `run` found the topology incompatible with the deployed one (the plan
+ *   says why) and was not given --allow-incompatible;
+ * - DEPLOY_RECORD: the deployed topology's record could not be read or written.
  */
 export type CliErrorCode =
   | "APP_FILE"
@@ -17,7 +20,9 @@ export type CliErrorCode =
   | "RECORDS_DROPPED"
   | "PRODUCE_FAILED"
   | "LOG_DAMAGED"
-  | "REPAIR_DECLINED";
+  | "REPAIR_DECLINED"
+  | "DEPLOY_REFUSED"
+  | "DEPLOY_RECORD";
 
 export class CliError extends TributaryError<CliErrorCode> {
   constructor(code: CliErrorCode, message: string, options: ErrorOptions = {}) {

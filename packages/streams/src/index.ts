@@ -48,6 +48,20 @@ export {
   type StoreDescription,
   type SubtopologyDescription,
 } from "./topology/topology-description.js";
+export {
+  DEPLOYED_TOPOLOGY_VERSION,
+  deployedTopology,
+  type DeployedRepartitionTopic,
+  type DeployedStore,
+  type DeployedTopology,
+} from "./topology/deployed-topology.js";
+export {
+  formatPlan,
+  planDeploy,
+  type ChangeVerdict,
+  type DeployPlan,
+  type PlannedChange,
+} from "./topology/deploy-plan.js";
 export type {
   ConsumedRecord,
   InternalTopicSpec,

@@ -7,6 +7,7 @@ import {
 } from "@tributary/log";
 import type { Command } from "commander";
 import { type LogFlags, addLogOptions, appStateDir, withLog } from "../cli-log.js";
+import { forgetDeployedTopology } from "../deployed-topologies.js";
 import { CliError } from "../errors.js";
 import { collectList, oneOf, parseDatetime, parseDuration, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";
@@ -227,6 +228,7 @@ async function reset(
     await log.admin.resetOffsets(appId, { to: "earliest" }, { topics: [...new Set(stale)] });
   }
   fs.rmSync(stateDir, { recursive: true, force: true });
+  await forgetDeployedTopology(log, appId);
   return plan;
 }
 
@@ -299,6 +301,9 @@ function printPlan(plan: ResetPlan): void {
   );
   process.stdout.write(
     `local state ${plan.dryRun ? "to delete" : "deleted"}: ${plan.stateDir}${plan.stateDirExists ? "" : " (absent)"}\n`,
+  );
+  process.stdout.write(
+    `deployed topology ${plan.dryRun ? "to forget" : "forgotten"}: the next run is planned as a first deploy (tributary plan)\n`,
   );
   if (!plan.dryRun) note(`rerun the app to recompute its derived streams from the new offsets`);
 }

@@ -1,8 +1,10 @@
 import * as path from "node:path";
 import { type LogClient, openLog, startMetricsServer } from "@tributary/log";
+import { type Topology, deployedTopology, formatPlan, planDeploy } from "@tributary/streams";
 import type { Command } from "commander";
 import { CaughtUpTracker } from "../caught-up.js";
 import { committedLag } from "../committed-lag.js";
+import { readDeployedTopology, writeDeployedTopology } from "../deployed-topologies.js";
 import { CliError } from "../errors.js";
 import type { RunTotals } from "../supervisor.js";
 import { type LogFlags, addLogOptions, openCliLog, readTokenFile } from "../cli-log.js";
@@ -26,6 +28,7 @@ interface RunFlags extends LogFlags {
   maxRestarts: string;
   failOnDrop?: boolean;
   metrics?: string;
+  allowIncompatible?: boolean;
 }
 
 /**
@@ -60,6 +63,10 @@ export function registerRunCommand(program: Command): void {
         "5",
       )
       .option(
+        "--allow-incompatible",
+        "deploy even if `tributary plan` finds the topology incompatible with the deployed one",
+      )
+      .option(
         "--fail-on-drop",
         "exit 1 if any record was dead-lettered or dropped as late (the summary says how many)",
       )
@@ -92,6 +99,7 @@ export function registerRunCommand(program: Command): void {
       for (const t of new Set([...topology.sourceTopics(), ...topology.sinkTopics()])) {
         await admin.admin.describeTopic(t);
       }
+      await checkDeploy(admin, topology, flags.allowIncompatible === true);
       const tracker = flags.untilCaughtUp
         ? await CaughtUpTracker.start(admin.admin, topology)
         : undefined;
@@ -168,6 +176,30 @@ export function registerRunCommand(program: Command): void {
     .action(async (spec: string) => {
       await runWorkerProcess(JSON.parse(spec) as WorkerSpec);
     });
+}
+
+/**
+ * Plans the deploy against the topology the app last ran (see commands/plan.ts): refuses
+ * a change that would orphan or misread state unless told, then records this topology as
+ * the deployed one, so the next plan compares against it.
+ */
+async function checkDeploy(log: LogClient, topology: Topology, allow: boolean): Promise<void> {
+  const next = deployedTopology(topology);
+  const plan = planDeploy(await readDeployedTopology(log, topology.applicationId), next);
+  if (plan.verdict !== "compatible") {
+    const worst = plan.changes.find((c) => c.verdict === plan.verdict)!;
+    if (!allow) {
+      note(formatPlan(plan).trimEnd());
+      throw new CliError(
+        "DEPLOY_REFUSED",
+        `refusing to deploy ${topology.applicationId}: ${plan.verdict === "migration" ? "it needs a state migration" : "it is incompatible with the deployed topology"} (${worst.subject} ${worst.what}); the plan above says what to do, or run with --allow-incompatible to deploy anyway`,
+      );
+    }
+    note(`deploying with --allow-incompatible despite the plan:\n${formatPlan(plan).trimEnd()}`);
+  }
+  if (plan.runningSince === null || plan.changes.length > 0) {
+    await writeDeployedTopology(log, next);
+  }
 }
 
 /** The run's final counts, dead letters and late drops named even when zero. */
