@@ -128,8 +128,12 @@ export class TaskManager {
     }
     // Stores of tasks that moved away are closed before any store is opened, so a task
     // coming here from this same state directory never waits on our own lock.
-    for (const [id, t] of this.suspended) {
-      if (!wanted.has(id)) await this.close(t);
+    // Forgotten once closed: a closed task found here again when its partition comes back
+    // would fail on its first record with "store … is closed", and count its drops twice.
+    for (const [id, t] of [...this.suspended]) {
+      if (wanted.has(id)) continue;
+      this.suspended.delete(id);
+      await this.close(t);
     }
     for (const [id, { sub, partition }] of wanted) {
       let t = this.suspended.get(id) ?? this.tasks.get(id);
