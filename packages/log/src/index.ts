@@ -10,8 +10,8 @@ export {
   type EncodeOptions,
 } from "./record-batch.js";
 export * from "./topic-config.js";
-export type * from "./log-client.js";
-export type * from "./log-service.js";
+export type * from "./client/log-client.js";
+export type * from "./client/log-service.js";
 
 export {
   validateTopicName,
@@ -19,32 +19,32 @@ export {
   isInternalTopic,
   MAX_TOPIC_NAME_LENGTH,
 } from "./names.js";
-export { DirLock, type LockHolder } from "./dir-lock.js";
+export { DirLock, type LockHolder } from "./storage/dir-lock.js";
 export { Serdes, decodeOrThrow, type Serde, type RecordLocation } from "./serde.js";
-export { murmur2, toPositive } from "./murmur2.js";
-export { partitionForKey, StickyPartitioner } from "./partitioner.js";
+export { murmur2, toPositive } from "./client/murmur2.js";
+export { partitionForKey, StickyPartitioner } from "./client/partitioner.js";
 
-export { PartitionLog, type PartitionLogOptions } from "./partition-log.js";
-export { TopicRegistry, type TopicMetadata, MAX_PARTITIONS } from "./topic-registry.js";
+export { PartitionLog, type PartitionLogOptions } from "./storage/partition-log.js";
+export { TopicRegistry, type TopicMetadata, MAX_PARTITIONS } from "./storage/topic-registry.js";
 export {
   GroupCoordinator,
   validateGroupId,
   DEFAULT_INITIAL_REBALANCE_DELAY_MS,
   MAX_GROUP_ID_LENGTH,
   type GroupCoordinatorOptions,
-} from "./group-coordinator.js";
+} from "./groups/group-coordinator.js";
 export {
   assignorFor,
   type Assignor,
   type AssignorMember,
   type PartitionCounts,
-} from "./assignor.js";
-export { rangeAssignor } from "./range-assignor.js";
-export { stickyAssignor } from "./sticky-assignor.js";
-export { OffsetStore, type OffsetJournal, type StoredOffset } from "./offset-store.js";
-export { planOffsetReset, type PartitionOffsets } from "./offset-reset.js";
+} from "./groups/assignor.js";
+export { rangeAssignor } from "./groups/range-assignor.js";
+export { stickyAssignor } from "./groups/sticky-assignor.js";
+export { OffsetStore, type OffsetJournal, type StoredOffset } from "./groups/offset-store.js";
+export { planOffsetReset, type PartitionOffsets } from "./groups/offset-reset.js";
 
-export { ServiceLogClient } from "./service-log-client.js";
+export { ServiceLogClient } from "./client/service-log-client.js";
 export {
   EmbeddedLogService,
   CONSUMER_OFFSETS_TOPIC,
@@ -69,9 +69,9 @@ export {
 } from "./broker/broker-address.js";
 export { findRunningBroker, type BrokerInfo } from "./broker/broker-info.js";
 export { openLog, DEFAULT_DATA_DIR, type OpenLogOptions } from "./open-log.js";
-export { logMetrics } from "./log-metrics.js";
-export { formatAge, type RetentionDeletion } from "./retention-deletion.js";
-export { DEFAULT_RESERVE_BYTES, RESERVE_FILE } from "./disk-reserve.js";
+export { logMetrics } from "./storage/log-metrics.js";
+export { formatAge, type RetentionDeletion } from "./storage/retention-deletion.js";
+export { DEFAULT_RESERVE_BYTES, RESERVE_FILE } from "./storage/disk-reserve.js";
 export { openSecurityAdmin, type SecurityAdmin } from "./broker/security-admin.js";
 export type { QuotaConfig, PrincipalQuota } from "./broker/quota-manager.js";
 export {
@@ -97,4 +97,4 @@ export {
   type CheckOptions,
   type PartitionDamage,
   type PartitionReport,
-} from "./partition-check.js";
+} from "./storage/partition-check.js";

@@ -9,7 +9,7 @@ import type {
   OffsetSpec,
   PartitionOffset,
   TopicDescription,
-} from "../log-client.js";
+} from "../client/log-client.js";
 import type {
   FetchOptions,
   FetchRequest,
@@ -20,7 +20,7 @@ import type {
   JoinGroupResponse,
   LogService,
   ProduceAck,
-} from "../log-service.js";
+} from "../client/log-service.js";
 import { type BrokerAddress, formatBrokerAddress, parseBrokerAddress } from "./broker-address.js";
 import { ClientConnection } from "./client-connection.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame-codec.js";

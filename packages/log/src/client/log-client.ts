@@ -1,6 +1,6 @@
-import type { LogRecord, ProducerRecord, TopicPartition } from "./record.js";
-import type { RetentionDeletion } from "./retention-deletion.js";
-import type { TopicConfig } from "./topic-config.js";
+import type { LogRecord, ProducerRecord, TopicPartition } from "../record.js";
+import type { RetentionDeletion } from "../storage/retention-deletion.js";
+import type { TopicConfig } from "../topic-config.js";
 
 /**
  * LogClient is the one interface the rest of Tributary uses to reach a log. Three

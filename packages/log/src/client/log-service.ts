@@ -10,7 +10,7 @@ import type {
   TopicDescription,
   AssignorName,
 } from "./log-client.js";
-import type { TopicPartition } from "./record.js";
+import type { TopicPartition } from "../record.js";
 
 /**
  * LogService is the server side of a log: the operations a broker serves. The embedded

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "../errors.js";
 import { murmur2, toPositive } from "./murmur2.js";
 
 /**

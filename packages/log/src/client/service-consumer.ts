@@ -1,4 +1,4 @@
-import { ClosedError, InvalidArgumentError, TributaryError } from "./errors.js";
+import { ClosedError, InvalidArgumentError, TributaryError } from "../errors.js";
 import type {
   AssignorName,
   AutoOffsetReset,
@@ -9,8 +9,8 @@ import type {
   RebalanceListener,
 } from "./log-client.js";
 import type { FetchRequest, FetchResponse, LogService } from "./log-service.js";
-import { type LogRecord, type TopicPartition, topicPartitionKey } from "./record.js";
-import { splitBatches } from "./record-batch.js";
+import { type LogRecord, type TopicPartition, topicPartitionKey } from "../record.js";
+import { splitBatches } from "../record-batch.js";
 
 const DEFAULTS = {
   sessionTimeoutMs: 10_000,

@@ -1,4 +1,4 @@
-import { ClosedError } from "./errors.js";
+import { ClosedError } from "../errors.js";
 import type {
   Admin,
   Consumer,

@@ -1,10 +1,10 @@
-import { ClosedError, InvalidArgumentError, TributaryError } from "./errors.js";
+import { ClosedError, InvalidArgumentError, TributaryError } from "../errors.js";
 import type { ProduceResult, Producer } from "./log-client.js";
 import type { LogService } from "./log-service.js";
 import type { MetadataCache } from "./metadata-cache.js";
 import { partitionForKey } from "./partitioner.js";
-import type { ProducerRecord } from "./record.js";
-import { encodeBatch } from "./record-batch.js";
+import type { ProducerRecord } from "../record.js";
+import { encodeBatch } from "../record-batch.js";
 
 /** Records for one partition are split into batches no bigger than this (estimated). */
 const DEFAULT_BATCH_BYTES = 1024 * 1024;

@@ -1,5 +1,5 @@
-import type { AssignorName } from "./log-client.js";
-import type { TopicPartition } from "./record.js";
+import type { AssignorName } from "../client/log-client.js";
+import type { TopicPartition } from "../record.js";
 import { rangeAssignor } from "./range-assignor.js";
 import { stickyAssignor } from "./sticky-assignor.js";
 

@@ -5,7 +5,7 @@ import {
   InvalidArgumentError,
   InvalidNameError,
   TributaryError,
-} from "./errors.js";
+} from "../errors.js";
 import { Group } from "./group.js";
 import type {
   CommittedOffset,
@@ -14,13 +14,13 @@ import type {
   GroupOverview,
   OffsetResetPlanRow,
   OffsetResetSpec,
-} from "./log-client.js";
+} from "../client/log-client.js";
 import type {
   GroupMemberRef,
   HeartbeatResponse,
   JoinGroupRequest,
   JoinGroupResponse,
-} from "./log-service.js";
+} from "../client/log-service.js";
 import type { OffsetJournal } from "./offset-store.js";
 import { OffsetStore } from "./offset-store.js";
 import type { PartitionOffsets } from "./offset-reset.js";

@@ -1,10 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { AssignorMember } from "./assignor.js";
 import { assignorFor } from "./assignor.js";
-import { ClosedError, GroupError, InvalidArgumentError } from "./errors.js";
-import type { AssignorName, GroupState } from "./log-client.js";
-import type { HeartbeatResponse, JoinGroupRequest, JoinGroupResponse } from "./log-service.js";
-import type { TopicPartition } from "./record.js";
+import { ClosedError, GroupError, InvalidArgumentError } from "../errors.js";
+import type { AssignorName, GroupState } from "../client/log-client.js";
+import type {
+  HeartbeatResponse,
+  JoinGroupRequest,
+  JoinGroupResponse,
+} from "../client/log-service.js";
+import type { TopicPartition } from "../record.js";
 
 /** What a group needs from its coordinator. */
 export interface GroupContext {

@@ -1,10 +1,10 @@
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "../errors.js";
 import type {
   OffsetResetPlanRow,
   OffsetResetSpec,
   OffsetSpec,
   PartitionOffset,
-} from "./log-client.js";
+} from "../client/log-client.js";
 
 /**
  * What the group coordinator needs to know about the log: partition counts (for

@@ -1,7 +1,7 @@
-import { CorruptRecordError, InvalidArgumentError } from "./errors.js";
-import type { CommittedOffset } from "./log-client.js";
-import type { LogRecord, ProducerRecord } from "./record.js";
-import { readInt64, writeInt64 } from "./record-batch.js";
+import { CorruptRecordError, InvalidArgumentError } from "../errors.js";
+import type { CommittedOffset } from "../client/log-client.js";
+import type { LogRecord, ProducerRecord } from "../record.js";
+import { readInt64, writeInt64 } from "../record-batch.js";
 
 /**
  * Where committed offsets are kept: the internal compacted topic `__consumer_offsets`

@@ -1,6 +1,6 @@
 import type { Assignor, AssignorMember, PartitionCounts } from "./assignor.js";
 import { compareMemberIds } from "./assignor.js";
-import type { TopicPartition } from "./record.js";
+import type { TopicPartition } from "../record.js";
 
 /**
  * Kafka's RangeAssignor: for each topic on its own, the members subscribing to it (sorted

@@ -1,6 +1,6 @@
 import type { Assignor, AssignorMember, PartitionCounts } from "./assignor.js";
 import { compareMemberIds, compareTopicPartitions } from "./assignor.js";
-import type { TopicPartition } from "./record.js";
+import type { TopicPartition } from "../record.js";
 
 /**
  * A sticky assignor, in the spirit of Kafka's StickyAssignor: a member keeps the

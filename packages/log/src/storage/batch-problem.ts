@@ -1,4 +1,4 @@
-import { MAGIC, RecordBatch } from "./record-batch.js";
+import { MAGIC, RecordBatch } from "../record-batch.js";
 
 /** Field positions inside a stored batch (see the grammar in record-batch.ts). */
 const OFF_MAGIC = 12;

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { readFullyAt } from "./positioned-io.js";
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatch } from "./record-batch.js";
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatch } from "../record-batch.js";
 
 /**
  * What a scan callback returns: nothing or true to go on, false to stop there, a string to

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { batchProblem } from "./batch-problem.js";
-import { CorruptRecordError } from "./errors.js";
+import { CorruptRecordError } from "../errors.js";
 import { OFFSET_INDEX_ENTRY_SIZE } from "./offset-index.js";
 import {
   BATCH_HEADER_SIZE,
@@ -8,7 +8,7 @@ import {
   MAGIC,
   type RecordBatch,
   readInt64,
-} from "./record-batch.js";
+} from "../record-batch.js";
 import { TIME_INDEX_ENTRY_SIZE } from "./time-index.js";
 
 const OFF_LENGTH = 8;

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fsyncDir } from "./durable-file.js";
-import { DataDirLockedError, TributaryError } from "./errors.js";
+import { DataDirLockedError, TributaryError } from "../errors.js";
 
 /** Who holds a data directory. */
 export interface LockHolder {

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { errnoOf } from "./errors.js";
+import { errnoOf } from "../errors.js";
 
 export const RESERVE_FILE = ".reserve";
 export const DEFAULT_RESERVE_BYTES = 1024 * 1024;

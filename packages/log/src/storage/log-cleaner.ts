@@ -4,9 +4,9 @@ import { syncDirectory } from "./durable-file.js";
 import { batchProblem } from "./batch-problem.js";
 import { LogSegment, MAX_RELATIVE_OFFSET } from "./log-segment.js";
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX } from "./segment-files.js";
-import type { LogRecord } from "./record.js";
-import { encodeBatchAt, type RecordBatch } from "./record-batch.js";
-import type { TopicConfig } from "./topic-config.js";
+import type { LogRecord } from "../record.js";
+import { encodeBatchAt, type RecordBatch } from "../record-batch.js";
+import type { TopicConfig } from "../topic-config.js";
 
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { indexedOffsetClaim } from "./corrupt-range.js";
 import { syncDirectory } from "./durable-file.js";
-import { CorruptRecordError } from "./errors.js";
+import { CorruptRecordError } from "../errors.js";
 import { LogSegment } from "./log-segment.js";
 import {
   INDEX_SUFFIX,
@@ -13,7 +13,7 @@ import {
   TIME_INDEX_SUFFIX,
 } from "./segment-files.js";
 import { type PartitionCheckpoint, readCheckpoint } from "./partition-checkpoint.js";
-import { BATCH_HEADER_SIZE } from "./record-batch.js";
+import { BATCH_HEADER_SIZE } from "../record-batch.js";
 
 /**
  * Opening a partition directory after a clean or unclean shutdown. Responsible for:

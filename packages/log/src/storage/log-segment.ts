@@ -9,11 +9,11 @@ import {
   findNextValidBatch,
   gapProblem,
 } from "./corrupt-range.js";
-import { CorruptRecordError } from "./errors.js";
+import { CorruptRecordError } from "../errors.js";
 import { OffsetIndex } from "./offset-index.js";
 import { logMetrics } from "./log-metrics.js";
 import { readFullyAt, writeFully } from "./positioned-io.js";
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatch, readInt64 } from "./record-batch.js";
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatch, readInt64 } from "../record-batch.js";
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFileName } from "./segment-files.js";
 import { TimeIndex } from "./time-index.js";
 

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { indexedOffsetClaim } from "./corrupt-range.js";
 import { DirLock } from "./dir-lock.js";
-import { DataDirLockedError, InvalidArgumentError } from "./errors.js";
+import { DataDirLockedError, InvalidArgumentError } from "../errors.js";
 import {
   CLEAN_SHUTDOWN_FILE,
   hasCleanShutdownMarker,

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
-import { CorruptRecordError } from "./errors.js";
+import { CorruptRecordError } from "../errors.js";
 import type { PartitionLog } from "./partition-log.js";
-import type { LogRecord, ProducerRecord } from "./record.js";
-import { encodeBatch, splitBatches } from "./record-batch.js";
+import type { LogRecord, ProducerRecord } from "../record.js";
+import { encodeBatch, splitBatches } from "../record-batch.js";
 import { storageLogger } from "./storage-logger.js";
 
 const READ_CHUNK = 4 * 1024 * 1024;

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Logger } from "pino";
-import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "./errors.js";
+import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "../errors.js";
 import {
   hasCleanShutdownMarker,
   loadSegments,
@@ -12,14 +12,14 @@ import { syncDirectory, syncDirectoryAsync } from "./durable-file.js";
 import { LogCleaner } from "./log-cleaner.js";
 import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
 import { stampProducedBatches } from "./produced-batches.js";
-import { LOG_OVERHEAD, readInt64 } from "./record-batch.js";
+import { LOG_OVERHEAD, readInt64 } from "../record-batch.js";
 import {
   describeRetentionDeletions,
   type RetentionDeletion,
   retentionLimitsExceeded,
 } from "./retention-deletion.js";
 import { storageLogger } from "./storage-logger.js";
-import type { TopicConfig } from "./topic-config.js";
+import type { TopicConfig } from "../topic-config.js";
 import { WriteStall } from "./write-stall.js";
 
 const EMPTY: Buffer = Buffer.alloc(0);

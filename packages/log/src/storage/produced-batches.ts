@@ -1,7 +1,7 @@
-import { CorruptRecordError, InvalidArgumentError, RecordTooLargeError } from "./errors.js";
+import { CorruptRecordError, InvalidArgumentError, RecordTooLargeError } from "../errors.js";
 import { batchProblem } from "./batch-problem.js";
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, setBaseOffset } from "./record-batch.js";
-import { MAX_MESSAGE_BYTES_LIMIT } from "./topic-config.js";
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, setBaseOffset } from "../record-batch.js";
+import { MAX_MESSAGE_BYTES_LIMIT } from "../topic-config.js";
 
 /**
  * Validates each batch in `buf` (one or more back to back, as a producer sends them):

@@ -1,5 +1,5 @@
 import type { LogSegment } from "./log-segment.js";
-import type { TopicConfig } from "./topic-config.js";
+import type { TopicConfig } from "../topic-config.js";
 
 /**
  * What one retention run deleted from a partition for one reason: logged at info level

@@ -1,4 +1,4 @@
-import { readInt64, writeInt64 } from "./record-batch.js";
+import { readInt64, writeInt64 } from "../record-batch.js";
 import { SparseIndex } from "./sparse-index.js";
 
 /**

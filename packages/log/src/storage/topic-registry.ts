@@ -10,16 +10,16 @@ import {
   TopicExistsError,
   TributaryError,
   UnknownTopicError,
-} from "./errors.js";
+} from "../errors.js";
 import { fsyncDir, writeFileDurably } from "./durable-file.js";
-import { quoteName, validateTopicName } from "./names.js";
+import { quoteName, validateTopicName } from "../names.js";
 import { PartitionLog } from "./partition-log.js";
 import {
   kafkaConfigName,
   MAX_MESSAGE_BYTES_LIMIT,
   resolveTopicConfig,
   type TopicConfig,
-} from "./topic-config.js";
+} from "../topic-config.js";
 
 export const MAX_PARTITIONS = 10_000;
 

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import { errnoOf, StorageError, storageRemedy } from "./errors.js";
+import { errnoOf, StorageError, storageRemedy } from "../errors.js";
 
 /** After a failed write the partition waits this long before it tries again, doubling. */
 export const WRITE_RETRY_MIN_MS = 50;

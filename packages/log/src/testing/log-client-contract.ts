@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Consumer, FetchedPartition, LogClient } from "../../src/log-client.js";
-import { partitionForKey } from "../../src/partitioner.js";
-import type { LogRecord } from "../../src/record.js";
+import type { Consumer, FetchedPartition, LogClient } from "../client/log-client.js";
+import { partitionForKey } from "../client/partitioner.js";
+import type { LogRecord } from "../record.js";
 
 /**
  * The behaviour every LogClient must have, whatever it runs on. Each implementation's
