@@ -40,12 +40,3 @@ export function assignorFor(name: AssignorName): Assignor {
 }
 
 export const ASSIGNOR_NAMES: readonly AssignorName[] = ["range", "sticky"];
-
-export function compareTopicPartitions(a: TopicPartition, b: TopicPartition): number {
-  if (a.topic !== b.topic) return a.topic < b.topic ? -1 : 1;
-  return a.partition - b.partition;
-}
-
-export function compareMemberIds(a: AssignorMember, b: AssignorMember): number {
-  return a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0;
-}

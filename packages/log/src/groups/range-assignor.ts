@@ -1,5 +1,5 @@
 import type { Assignor, AssignorMember, PartitionCounts } from "./assignor.js";
-import { compareMemberIds } from "./assignor.js";
+import { compareMemberIds } from "./assignment-order.js";
 import type { TopicPartition } from "../record.js";
 
 /**
