@@ -3,6 +3,11 @@ import * as path from "node:path";
 import { DEFAULT_DATA_DIR, InvalidArgumentError, type LogClient, openLog } from "@tributary/log";
 import type { Command } from "commander";
 
+/*
+ * The flags by which a command names its log (--broker, --kafka, --data, --token-file),
+ * and opening the log they name: a Kafka cluster, a broker, or the data directory itself.
+ */
+
 /** The flags every command that talks to a log takes. */
 export interface LogFlags {
   broker?: string;
