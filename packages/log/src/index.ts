@@ -9,6 +9,8 @@ export type * from "./client/log-client.js";
 
 export { validateTopicName, isInternalTopic } from "./names.js";
 export { DirLock, type LockHolder } from "./storage/dir-lock.js";
+// Shared with the other Tributary packages, which retry their own calls the same way.
+export { retryWithBackoff, type RetryPolicy } from "./retry-with-backoff.js";
 export { Serdes, decodeOrThrow, type Serde, type RecordLocation } from "./serde.js";
 export { murmur2, toPositive } from "./client/murmur2.js";
 export { partitionForKey, StickyPartitioner } from "./client/partitioner.js";

@@ -5,6 +5,7 @@ import type { MetadataCache } from "./metadata-cache.js";
 import { partitionForKey } from "./partitioner.js";
 import type { ProducerRecord } from "../record.js";
 import { encodeBatch } from "../record-batch.js";
+import { type RetryPolicy, retryWithBackoff } from "../retry-with-backoff.js";
 
 /** Records for one partition are split into batches no bigger than this (estimated). */
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
@@ -22,13 +23,21 @@ const RECORD_OVERHEAD = 32;
 export class ServiceProducer implements Producer {
   private closed = false;
   private stickyCounter = Math.floor(Math.random() * 1024);
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(
     private readonly service: LogService,
     private readonly metadata: MetadataCache,
     private readonly batchBytes = DEFAULT_BATCH_BYTES,
-    private readonly deliveryTimeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
-  ) {}
+    deliveryTimeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
+  ) {
+    this.retryPolicy = {
+      retryIf: (err) => err instanceof TributaryError && err.retriable,
+      initialDelayMs: RETRY_BACKOFF_MS,
+      maxDelayMs: MAX_RETRY_BACKOFF_MS,
+      timeoutMs: deliveryTimeoutMs,
+    };
+  }
 
   async send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
     if (this.closed) throw new ClosedError("producer");
@@ -57,12 +66,9 @@ export class ServiceProducer implements Producer {
     records: readonly ProducerRecord[],
   ): Promise<ProduceResult> {
     const batch = encodeBatch(records);
-    const deadline = Date.now() + this.deliveryTimeoutMs;
-    let backoff = RETRY_BACKOFF_MS;
-    for (;;) {
+    const ack = await retryWithBackoff(async () => {
       try {
-        const ack = await this.service.produce(topic, partition, batch);
-        return { topic, partition, baseOffset: ack.baseOffset, lastOffset: ack.lastOffset };
+        return await this.service.produce(topic, partition, batch);
       } catch (err) {
         if (
           err instanceof TributaryError &&
@@ -70,13 +76,10 @@ export class ServiceProducer implements Producer {
         ) {
           this.metadata.invalidate(topic);
         }
-        if (!(err instanceof TributaryError) || !err.retriable || Date.now() + backoff > deadline) {
-          throw err;
-        }
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        backoff = Math.min(backoff * 2, MAX_RETRY_BACKOFF_MS);
+        throw err;
       }
-    }
+    }, this.retryPolicy);
+    return { topic, partition, baseOffset: ack.baseOffset, lastOffset: ack.lastOffset };
   }
 
   private partition(
