@@ -5,7 +5,7 @@ import {
   startBroker,
 } from "@tributary/log";
 import { pino } from "pino";
-import { type LogFlags, normalizeBroker } from "./cli-log.js";
+import { type LogFlags, normalizeBroker } from "./log-flags.js";
 
 /**
  * The log address worker processes should use, since a data dir has one holder:

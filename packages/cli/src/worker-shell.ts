@@ -1,6 +1,6 @@
 import { type LogClient, openLog } from "@tributary/log";
 import type { WorkerMetrics } from "@tributary/streams";
-import { openKafka } from "./cli-log.js";
+import { openKafka } from "./log-flags.js";
 import type { FromWorker, ToWorker, WorkerSpec } from "./worker-messages.js";
 
 const METRICS_INTERVAL_MS = 500;

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as readline from "node:readline";
+import { eventually as pollUntil } from "@tributary/log/testing";
 
 /**
  * Shared helpers of the CLI tests: they run `tributary` as a user does, in a child
@@ -160,18 +161,12 @@ export function appDir(): string {
 }
 
 /** Polls `check` until it returns a value, for at most `ms` (then fails with `what`). */
-export async function eventually<T>(
+export function eventually<T>(
   what: string,
   check: () => T | undefined | Promise<T | undefined>,
   ms = 180_000,
 ): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  return pollUntil(check, what, ms);
 }
 
 /** A topology file (for appDir()) that upper-cases the values of topic "in" into "out". */

@@ -6,7 +6,12 @@ import {
   ConnectionPool,
   kGetApi,
 } from "@platformatic/kafka";
-import { InvalidArgumentError, UnknownTopicError, validateTopicName } from "@tributary/log";
+import {
+  InvalidArgumentError,
+  retryWithBackoff,
+  UnknownTopicError,
+  validateTopicName,
+} from "@tributary/log";
 import { fromKafkaError, kafkaErrorId } from "./errors.js";
 
 export interface KafkaLogOptions {
@@ -186,26 +191,31 @@ export class KafkaCluster {
     call: (connection: Connection) => Promise<T>,
     pool: ConnectionPool = this.client.connections,
   ): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      let nodeId = this.coordinators.get(wireGroupId);
-      if (nodeId === undefined) {
-        const found = await this.client.findCoordinator({ keyType: 0, keys: [wireGroupId] });
-        nodeId = found[0]!.nodeId;
-        this.coordinators.set(wireGroupId, nodeId);
-      }
-      try {
-        return await call(await this.node(nodeId, pool));
-      } catch (err) {
-        const id = kafkaErrorId(err);
-        const moved =
-          id === "NOT_COORDINATOR" ||
-          id === "COORDINATOR_NOT_AVAILABLE" ||
-          id === "COORDINATOR_LOAD_IN_PROGRESS";
-        if (!moved || attempt >= 10) throw err;
-        this.coordinators.delete(wireGroupId);
-        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
-      }
-    }
+    return retryWithBackoff(
+      async () => {
+        let nodeId = this.coordinators.get(wireGroupId);
+        if (nodeId === undefined) {
+          const found = await this.client.findCoordinator({ keyType: 0, keys: [wireGroupId] });
+          nodeId = found[0]!.nodeId;
+          this.coordinators.set(wireGroupId, nodeId);
+        }
+        return call(await this.node(nodeId, pool));
+      },
+      {
+        retryIf: (err) => {
+          const id = kafkaErrorId(err);
+          return (
+            id === "NOT_COORDINATOR" ||
+            id === "COORDINATOR_NOT_AVAILABLE" ||
+            id === "COORDINATOR_LOAD_IN_PROGRESS"
+          );
+        },
+        onRetry: () => this.coordinators.delete(wireGroupId),
+        initialDelayMs: 100,
+        maxDelayMs: 1000,
+        maxRetries: 10,
+      },
+    );
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { describeLogClientContract } from "../../log/test/contract/log-client-contract.js";
+import { describeLogClientContract } from "@tributary/log/testing";
 import type { KafkaLog } from "../src/kafka-log.js";
 import { dropNamespace, kafkaBrokers, openTestLog, uniqueNamespace } from "./kafka-helpers.js";
 

@@ -18,7 +18,7 @@ import { performance } from "node:perf_hooks";
 import { pino } from "pino";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { startBroker } from "../src/broker/run-broker.js";
-import type { LogClient } from "../src/log-client.js";
+import type { LogClient } from "../src/client/log-client.js";
 import type { ProducerRecord } from "../src/record.js";
 
 import { BATCH, KEY_BYTES, makeSends, PARTITIONS, VALUE_BYTES } from "./workload.js";

@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
-import { DirLock } from "./dir-lock.js";
-import { storageLogger } from "./storage-logger.js";
-import { DEFAULT_RESERVE_BYTES, DiskReserve } from "./disk-reserve.js";
+import { DirLock } from "./storage/dir-lock.js";
+import { storageLogger } from "./storage/storage-logger.js";
+import { DEFAULT_RESERVE_BYTES, DiskReserve } from "./storage/disk-reserve.js";
 import {
   errnoOf,
   InvalidArgumentError,
@@ -11,7 +11,7 @@ import {
   StorageError,
   TributaryError,
 } from "./errors.js";
-import { GroupCoordinator } from "./group-coordinator.js";
+import { GroupCoordinator } from "./groups/group-coordinator.js";
 import type {
   CommittedOffset,
   CreateTopicOptions,
@@ -22,7 +22,7 @@ import type {
   OffsetSpec,
   PartitionOffset,
   TopicDescription,
-} from "./log-client.js";
+} from "./client/log-client.js";
 import type {
   FetchOptions,
   FetchRequest,
@@ -33,11 +33,11 @@ import type {
   JoinGroupResponse,
   LogService,
   ProduceAck,
-} from "./log-service.js";
+} from "./client/log-service.js";
 import { isInternalTopic, quoteName } from "./names.js";
-import { PartitionLogOffsetJournal } from "./partition-log-offset-journal.js";
-import type { PartitionLog } from "./partition-log.js";
-import { TopicRegistry } from "./topic-registry.js";
+import { PartitionLogOffsetJournal } from "./storage/partition-log-offset-journal.js";
+import type { PartitionLog } from "./storage/partition-log.js";
+import { TopicRegistry } from "./storage/topic-registry.js";
 
 export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
 

@@ -1,6 +1,6 @@
 import { type EmbeddedLogOptions, EmbeddedLogService } from "./embedded-log-service.js";
-import type { LogClient } from "./log-client.js";
-import { ServiceLogClient } from "./service-log-client.js";
+import type { LogClient } from "./client/log-client.js";
+import { ServiceLogClient } from "./client/service-log-client.js";
 
 /**
  * Opens the log in-process on a data directory (created if missing) and returns a

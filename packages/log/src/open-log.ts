@@ -2,7 +2,7 @@ import { connectBroker } from "./broker/connect-broker.js";
 import { findRunningBroker } from "./broker/broker-info.js";
 import { openEmbeddedLog } from "./embedded-log.js";
 import type { EmbeddedLogOptions } from "./embedded-log-service.js";
-import type { LogClient } from "./log-client.js";
+import type { LogClient } from "./client/log-client.js";
 import { clientCredentials } from "./security/client-credentials.js";
 
 export const DEFAULT_DATA_DIR = ".tributary";

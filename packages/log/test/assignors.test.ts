@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { Assignor, AssignorMember } from "../src/assignor.js";
-import { assignorFor } from "../src/assignor.js";
-import { rangeAssignor } from "../src/range-assignor.js";
+import type { Assignor, AssignorMember } from "../src/groups/assignor.js";
+import { assignorFor } from "../src/groups/assignor.js";
+import { rangeAssignor } from "../src/groups/range-assignor.js";
 import type { TopicPartition } from "../src/record.js";
-import { stickyAssignor } from "../src/sticky-assignor.js";
+import { stickyAssignor } from "../src/groups/sticky-assignor.js";
 import { allPartitions, sortTps } from "./group-helpers.js";
 
 const counts = (o: Record<string, number>) => new Map(Object.entries(o));

@@ -6,7 +6,7 @@ import { connectBroker } from "../src/broker/connect-broker.js";
 import { formatBrokerAddress } from "../src/broker/broker-address.js";
 import { type RunningBroker, startBroker } from "../src/broker/run-broker.js";
 import { openSecurityAdmin } from "../src/broker/security-admin.js";
-import type { LogClient } from "../src/log-client.js";
+import type { LogClient } from "../src/client/log-client.js";
 import { SecurityStore } from "../src/security/security-store.js";
 import { tempDir } from "./broker-helpers.js";
 

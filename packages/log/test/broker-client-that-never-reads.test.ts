@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { RemoteLogService } from "../src/broker/remote-log-service.js";
-import type { LogClient } from "../src/log-client.js";
+import type { LogClient } from "../src/client/log-client.js";
 import {
   type BrokerProc,
   type ChildProc,

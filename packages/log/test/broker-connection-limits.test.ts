@@ -6,7 +6,7 @@ import { parseBrokerAddress } from "../src/broker/broker-address.js";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { FrameDecoder, encodeFrameHeader } from "../src/broker/frame-codec.js";
 import { ApiKey, PROTOCOL_VERSION, packBody, unpackBody } from "../src/broker/protocol.js";
-import type { LogClient } from "../src/log-client.js";
+import type { LogClient } from "../src/client/log-client.js";
 import {
   type BrokerProc,
   type ChildProc,

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { TributaryError } from "../src/errors.js";
-import type { LogClient } from "../src/log-client.js";
+import type { LogClient } from "../src/client/log-client.js";
 import { type BrokerProc, eventually, startBrokerProcess } from "./broker-helpers.js";
 import { fillDisk, mountTmpfs, seqOf, seqValue, unmountAll } from "./storage-helpers.js";
 

@@ -1,172 +1,26 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import * as readline from "node:readline";
 import { afterAll, beforeAll } from "vitest";
 import { connectBroker } from "../src/broker/connect-broker.js";
-import type { LogClient } from "../src/log-client.js";
+import type { LogClient } from "../src/client/log-client.js";
+import {
+  type BrokerProc,
+  type ChildProc,
+  eventually,
+  spawnTs,
+  startBrokerProcess,
+  tempDir,
+} from "../src/testing/index.js";
 
 /**
- * Shared helpers for the broker tests: temp dirs, and child processes (brokers, producers,
- * consumers) run with `node --import tsx`, whose stdout lines the tests read.
+ * Helpers for the broker tests of this package. The ones other packages' tests use too
+ * (child processes read line by line, a broker process, eventually) are
+ * @tributary/log/testing's, re-exported here.
  */
 
-export const LOG_PACKAGE_DIR = path.resolve(import.meta.dirname, "..");
+export * from "../src/testing/index.js";
+
 export const FIXTURES_DIR = path.join(import.meta.dirname, "fixtures");
-
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-${prefix}-`));
-}
-
-type LineWaiter = { test: (line: string) => boolean; resolve: (l: string) => void };
-
-/** A child process whose stdout and stderr are read line by line. */
-export class ChildProc {
-  readonly lines: string[] = [];
-  readonly stderr: string[] = [];
-  /** stderr, line by line (the broker's JSON log lines). */
-  readonly errLines: string[] = [];
-  private waiters: LineWaiter[] = [];
-  private errWaiters: LineWaiter[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(readonly child: ChildProcess) {
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      this.lines.push(line);
-      this.waiters = ChildProc.offer(this.waiters, line);
-    });
-    child.stderr!.on("data", (d: Buffer) => this.stderr.push(d.toString()));
-    readline.createInterface({ input: child.stderr! }).on("line", (line) => {
-      this.errLines.push(line);
-      this.errWaiters = ChildProc.offer(this.errWaiters, line);
-    });
-    this.exited = new Promise((resolve) =>
-      child.on("exit", (code, signal) => resolve({ code, signal })),
-    );
-  }
-
-  private static offer(waiters: LineWaiter[], line: string): LineWaiter[] {
-    return waiters.filter((w) => {
-      if (!w.test(line)) return true;
-      w.resolve(line);
-      return false;
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  /** Resolves with the first stdout line (seen or to come) that passes `test`. */
-  waitForLine(test: (line: string) => boolean, what: string, timeoutMs = 120_000): Promise<string> {
-    return this.waitFor("out", test, what, timeoutMs);
-  }
-
-  /** The same for stderr lines. */
-  waitForErrLine(
-    test: (line: string) => boolean,
-    what: string,
-    timeoutMs = 120_000,
-  ): Promise<string> {
-    return this.waitFor("err", test, what, timeoutMs);
-  }
-
-  private waitFor(
-    stream: "out" | "err",
-    test: (line: string) => boolean,
-    what: string,
-    timeoutMs: number,
-  ): Promise<string> {
-    const seen = (stream === "out" ? this.lines : this.errLines).find(test);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `no ${what} within ${timeoutMs} ms; stderr: ${this.stderr.join("").slice(-4000)}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      void this.exited.then(({ code, signal }) =>
-        reject(
-          new Error(
-            `exited (${code ?? signal}) before ${what}; stderr: ${this.stderr.join("").slice(-4000)}`,
-          ),
-        ),
-      );
-      const waiter = {
-        test,
-        resolve: (l: string) => {
-          clearTimeout(timer);
-          resolve(l);
-        },
-      };
-      (stream === "out" ? this.waiters : this.errWaiters).push(waiter);
-    });
-  }
-
-  /** stdout lines that are JSON objects (fixtures report events that way). */
-  events<T = Record<string, unknown>>(): T[] {
-    const out: T[] = [];
-    for (const l of this.lines) {
-      if (l.startsWith("{")) out.push(JSON.parse(l) as T);
-    }
-    return out;
-  }
-
-  kill(signal: NodeJS.Signals = "SIGKILL"): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-  }
-}
-
-/** Runs a TypeScript file in a new node process with tsx. */
-export function spawnTs(file: string, args: string[], cwd = LOG_PACKAGE_DIR): ChildProc {
-  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
-    cwd,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return new ChildProc(child);
-}
-
-export interface BrokerProc {
-  proc: ChildProc;
-  address: string;
-}
-
-/**
- * Starts a broker process (fixtures/broker-process.ts: the same startBroker the CLI runs)
- * on `dataDir` and waits for its ready line.
- */
-export async function startBrokerProcess(
-  dataDir: string,
-  args: string[] = [],
-  nofile?: number,
-): Promise<BrokerProc> {
-  const file = path.join(FIXTURES_DIR, "broker-process.ts");
-  const brokerArgs = ["--data", dataDir, ...args];
-  const proc =
-    nofile === undefined ? spawnTs(file, brokerArgs) : spawnTsWithFdLimit(file, brokerArgs, nofile);
-  const line = await proc.waitForLine((l) => l.startsWith("broker listening on "), "ready line");
-  return { proc, address: line.split(" ")[3]! };
-}
-
-/** Polls `check` until it returns a value other than undefined. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Waits until the group has `members` members and all `partitions` are assigned. */
 export async function groupStable(
@@ -247,14 +101,4 @@ export function rssBytes(pid: number): number {
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
   if (kb === null) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(kb[1]) * 1024;
-}
-
-/** Runs a fixture (tsx) under `prlimit --nofile=N` (the tests run as root, so N may exceed ours). */
-export function spawnTsWithFdLimit(file: string, args: string[], nofile: number): ChildProc {
-  const child = spawn(
-    "prlimit",
-    [`--nofile=${nofile}:${nofile}`, process.execPath, "--import", "tsx", file, ...args],
-    { cwd: LOG_PACKAGE_DIR, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  return new ChildProc(child);
 }

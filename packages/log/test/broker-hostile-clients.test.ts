@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { connectBroker } from "../src/broker/connect-broker.js";
-import type { LogClient } from "../src/log-client.js";
+import type { LogClient } from "../src/client/log-client.js";
 import {
   type BrokerProc,
   type ChildProc,

@@ -3,9 +3,9 @@ import { BrokerServer } from "../src/broker/broker-server.js";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { formatBrokerAddress } from "../src/broker/broker-address.js";
 import { EmbeddedLogService } from "../src/embedded-log-service.js";
-import type { LogClient } from "../src/log-client.js";
+import type { LogClient } from "../src/client/log-client.js";
 import { tempDir } from "./broker-helpers.js";
-import { describeLogClientContract } from "./contract/log-client-contract.js";
+import { describeLogClientContract } from "../src/testing/log-client-contract.js";
 
 // The remote LogClient must behave exactly as the embedded one: the same suite, run over a
 // real socket to a broker serving a real embedded log in this process.

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { formatBrokerAddress } from "../src/broker/broker-address.js";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { type RunningBroker, startBroker } from "../src/broker/run-broker.js";
-import type { LogClient } from "../src/log-client.js";
+import type { LogClient } from "../src/client/log-client.js";
 import { tempDir } from "./broker-helpers.js";
 
 const brokers: RunningBroker[] = [];

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RemoteLogService } from "../src/broker/remote-log-service.js";
 import { startBroker } from "../src/broker/run-broker.js";
 import { EmbeddedLogService } from "../src/embedded-log-service.js";
-import type { JoinGroupRequest } from "../src/log-service.js";
+import type { JoinGroupRequest } from "../src/client/log-service.js";
 import { tempDir } from "./broker-helpers.js";
 
 const LONG = 10 * 60 * 1000;

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { afterAll, expect, it } from "vitest";
 import { connectBroker } from "../src/broker/connect-broker.js";
-import type { FetchedPartition } from "../src/log-client.js";
+import type { FetchedPartition } from "../src/client/log-client.js";
 import { type BrokerProc, startBrokerProcess, tempDir } from "./broker-helpers.js";
 
 const dir = tempDir("consumer-rejoin");

@@ -3,7 +3,7 @@ import path from "node:path";
 import { type Logger, pino } from "pino";
 import { expect } from "vitest";
 import { CorruptRecordError } from "../src/errors.js";
-import type { PartitionLog } from "../src/partition-log.js";
+import type { PartitionLog } from "../src/storage/partition-log.js";
 import { splitBatches } from "../src/record-batch.js";
 import { seqOf } from "./storage-helpers.js";
 

@@ -2,8 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CorruptRecordError } from "../src/errors.js";
-import { CLEAN_SHUTDOWN_FILE, writeCheckpoint } from "../src/log-recovery.js";
-import { PartitionLog } from "../src/partition-log.js";
+import { CLEAN_SHUTDOWN_FILE, writeCheckpoint } from "../src/storage/log-recovery.js";
+import { PartitionLog } from "../src/storage/partition-log.js";
 import { splitBatches } from "../src/record-batch.js";
 import { capturingLogger } from "./corruption-helpers.js";
 import {

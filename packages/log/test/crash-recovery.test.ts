@@ -3,8 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLEAN_SHUTDOWN_FILE } from "../src/log-recovery.js";
-import { PartitionLog } from "../src/partition-log.js";
+import { CLEAN_SHUTDOWN_FILE } from "../src/storage/log-recovery.js";
+import { PartitionLog } from "../src/storage/partition-log.js";
 import { resolveTopicConfig } from "../src/topic-config.js";
 import {
   openLog,

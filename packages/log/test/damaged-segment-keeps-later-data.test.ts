@@ -2,11 +2,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CorruptRecordError } from "../src/errors.js";
-import { CLEAN_SHUTDOWN_FILE, writeCheckpoint } from "../src/log-recovery.js";
-import { segmentFileName } from "../src/segment-files.js";
-import { OffsetStore } from "../src/offset-store.js";
-import { PartitionLog } from "../src/partition-log.js";
-import { PartitionLogOffsetJournal } from "../src/partition-log-offset-journal.js";
+import { CLEAN_SHUTDOWN_FILE, writeCheckpoint } from "../src/storage/log-recovery.js";
+import { segmentFileName } from "../src/storage/segment-files.js";
+import { OffsetStore } from "../src/groups/offset-store.js";
+import { PartitionLog } from "../src/storage/partition-log.js";
+import { PartitionLogOffsetJournal } from "../src/storage/partition-log-offset-journal.js";
 import { resolveTopicConfig } from "../src/topic-config.js";
 import {
   capturingLogger,

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { DirLock, LOCK_FILE } from "../src/dir-lock.js";
+import { DirLock, LOCK_FILE } from "../src/storage/dir-lock.js";
 import { DataDirLockedError } from "../src/errors.js";
 import { type Fixture, runFixture, tempDir } from "./registry-helpers.js";
 

@@ -2,8 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { openEmbeddedLog } from "../src/embedded-log.js";
-import type { LogClient } from "../src/log-client.js";
-import { describeLogClientContract } from "./contract/log-client-contract.js";
+import type { LogClient } from "../src/client/log-client.js";
+import { describeLogClientContract } from "../src/testing/log-client-contract.js";
 
 describeLogClientContract("embedded", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-contract-"));

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { EmbeddedLogService } from "../src/embedded-log-service.js";
 import { encodeBatch } from "../src/record-batch.js";
-import { ServiceLogClient } from "../src/service-log-client.js";
+import { ServiceLogClient } from "../src/client/service-log-client.js";
 import { removeTempDirs, tempDir } from "./storage-helpers.js";
 
 afterEach(removeTempDirs);

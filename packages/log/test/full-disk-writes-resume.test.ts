@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { StorageError, TributaryError } from "../src/errors.js";
 import { openEmbeddedLog } from "../src/embedded-log.js";
-import type { PartitionLog } from "../src/partition-log.js";
+import type { PartitionLog } from "../src/storage/partition-log.js";
 import { eventually } from "./broker-helpers.js";
 import type { FlushPolicy } from "../src/topic-config.js";
 import {

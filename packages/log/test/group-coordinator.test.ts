@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError, GroupError, InvalidArgumentError, InvalidNameError } from "../src/errors.js";
-import { GroupCoordinator, validateGroupId } from "../src/group-coordinator.js";
-import type { GroupCoordinatorOptions } from "../src/group-coordinator.js";
+import { GroupCoordinator, validateGroupId } from "../src/groups/group-coordinator.js";
+import type { GroupCoordinatorOptions } from "../src/groups/group-coordinator.js";
 import {
   ArrayOffsetJournal,
   InMemoryPartitionOffsets,

@@ -1,8 +1,8 @@
-import type { GroupCoordinator } from "../src/group-coordinator.js";
-import type { AssignorName, OffsetSpec, PartitionOffset } from "../src/log-client.js";
-import type { JoinGroupRequest, JoinGroupResponse } from "../src/log-service.js";
-import type { OffsetJournal } from "../src/offset-store.js";
-import type { PartitionOffsets } from "../src/offset-reset.js";
+import type { GroupCoordinator } from "../src/groups/group-coordinator.js";
+import type { AssignorName, OffsetSpec, PartitionOffset } from "../src/client/log-client.js";
+import type { JoinGroupRequest, JoinGroupResponse } from "../src/client/log-service.js";
+import type { OffsetJournal } from "../src/groups/offset-store.js";
+import type { PartitionOffsets } from "../src/groups/offset-reset.js";
 import { UnknownTopicError } from "../src/errors.js";
 import type { LogRecord, ProducerRecord, TopicPartition } from "../src/record.js";
 

@@ -1,11 +1,11 @@
 import fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { CorruptRecordError } from "../src/errors.js";
-import { LogSegment } from "../src/log-segment.js";
-import { parseSegmentFileName, segmentFileName } from "../src/segment-files.js";
-import { OffsetIndex } from "../src/offset-index.js";
+import { LogSegment } from "../src/storage/log-segment.js";
+import { parseSegmentFileName, segmentFileName } from "../src/storage/segment-files.js";
+import { OffsetIndex } from "../src/storage/offset-index.js";
 import { readInt64, setBaseOffset, splitBatches } from "../src/record-batch.js";
-import { TimeIndex } from "../src/time-index.js";
+import { TimeIndex } from "../src/storage/time-index.js";
 import { removeTempDirs, seqBatch, tempDir } from "./storage-helpers.js";
 
 afterEach(removeTempDirs);

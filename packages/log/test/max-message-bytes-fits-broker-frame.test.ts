@@ -7,7 +7,7 @@ import { InvalidConfigError, RecordTooLargeError } from "../src/errors.js";
 import { openEmbeddedLog } from "../src/embedded-log.js";
 import { encodeBatch } from "../src/record-batch.js";
 import { MAX_MESSAGE_BYTES_LIMIT, parseTopicConfigEntries } from "../src/topic-config.js";
-import { TopicRegistry } from "../src/topic-registry.js";
+import { TopicRegistry } from "../src/storage/topic-registry.js";
 import { eventually, startBrokerProcess } from "./broker-helpers.js";
 import { removeTempDirs, tempDir } from "./storage-helpers.js";
 

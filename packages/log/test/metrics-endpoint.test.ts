@@ -4,7 +4,7 @@ import { EmbeddedLogService } from "../src/embedded-log-service.js";
 import { InvalidArgumentError } from "../src/errors.js";
 import { type RunningMetricsServer, startMetricsServer } from "../src/metrics/metrics-server.js";
 import { encodeBatch } from "../src/record-batch.js";
-import { ServiceLogClient } from "../src/service-log-client.js";
+import { ServiceLogClient } from "../src/client/service-log-client.js";
 import { removeTempDirs, tempDir } from "./storage-helpers.js";
 
 const open: { close(): Promise<void> }[] = [];

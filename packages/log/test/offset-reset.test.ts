@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { GroupError, InvalidArgumentError, UnknownTopicError } from "../src/errors.js";
-import { GroupCoordinator } from "../src/group-coordinator.js";
-import type { OffsetResetSpec } from "../src/log-client.js";
+import { GroupCoordinator } from "../src/groups/group-coordinator.js";
+import type { OffsetResetSpec } from "../src/client/log-client.js";
 import { ArrayOffsetJournal, InMemoryPartitionOffsets, TestMember } from "./group-helpers.js";
 
 const NOW = 1_700_000_000_000;

@@ -12,9 +12,9 @@ import {
   encodeOffsetValue,
   MAX_OFFSET_METADATA_BYTES,
   OffsetStore,
-} from "../src/offset-store.js";
-import { PartitionLog } from "../src/partition-log.js";
-import { PartitionLogOffsetJournal } from "../src/partition-log-offset-journal.js";
+} from "../src/groups/offset-store.js";
+import { PartitionLog } from "../src/storage/partition-log.js";
+import { PartitionLogOffsetJournal } from "../src/storage/partition-log-offset-journal.js";
 import { resolveTopicConfig } from "../src/topic-config.js";
 import { ArrayOffsetJournal } from "./group-helpers.js";
 
@@ -220,9 +220,9 @@ describe("committed offsets and a crash", () => {
     const child = path.join(dir, "committer.mts");
     fs.writeFileSync(
       child,
-      `import { PartitionLog } from ${JSON.stringify(`${SRC}partition-log.js`)};
-import { PartitionLogOffsetJournal } from ${JSON.stringify(`${SRC}partition-log-offset-journal.js`)};
-import { OffsetStore } from ${JSON.stringify(`${SRC}offset-store.js`)};
+      `import { PartitionLog } from ${JSON.stringify(`${SRC}storage/partition-log.js`)};
+import { PartitionLogOffsetJournal } from ${JSON.stringify(`${SRC}storage/partition-log-offset-journal.js`)};
+import { OffsetStore } from ${JSON.stringify(`${SRC}groups/offset-store.js`)};
 import { resolveTopicConfig } from ${JSON.stringify(`${SRC}topic-config.js`)};
 const log = PartitionLog.open(${JSON.stringify(logDir)}, {
   topic: "__consumer_offsets", partition: 0,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../src/errors.js";
-import { murmur2, toPositive } from "../src/murmur2.js";
-import { StickyPartitioner, partitionForKey } from "../src/partitioner.js";
+import { murmur2, toPositive } from "../src/client/murmur2.js";
+import { StickyPartitioner, partitionForKey } from "../src/client/partitioner.js";
 
 const utf8 = (s: string) => Buffer.from(s, "utf8");
 

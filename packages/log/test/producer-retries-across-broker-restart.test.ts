@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { afterAll, expect, it } from "vitest";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { type BrokerProc, startBrokerProcess, tempDir } from "./broker-helpers.js";
-import { readAll } from "./contract/log-client-contract.js";
+import { readAll } from "../src/testing/log-client-contract.js";
 
 const dir = tempDir("producer-retry");
 const procs: BrokerProc[] = [];

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PartitionLog } from "../src/partition-log.js";
+import { PartitionLog } from "../src/storage/partition-log.js";
 import type { LogRecord } from "../src/record.js";
 import { encodeBatch, splitBatches } from "../src/record-batch.js";
 import { resolveTopicConfig, type TopicConfig } from "../src/topic-config.js";

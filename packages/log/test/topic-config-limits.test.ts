@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidConfigError } from "../src/errors.js";
 import { parseTopicConfigEntries, resolveTopicConfig } from "../src/topic-config.js";
-import { TopicRegistry } from "../src/topic-registry.js";
+import { TopicRegistry } from "../src/storage/topic-registry.js";
 import { removeTempDirs, tempDir } from "./storage-helpers.js";
 
 afterEach(removeTempDirs);

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeBatch } from "../src/record-batch.js";
-import { TopicRegistry } from "../src/topic-registry.js";
+import { TopicRegistry } from "../src/storage/topic-registry.js";
 import { readAll, removeTempDirs, tempDir } from "./storage-helpers.js";
 
 afterEach(removeTempDirs);

@@ -10,7 +10,7 @@ import {
   UnknownTopicError,
 } from "../src/errors.js";
 import { DEFAULT_TOPIC_CONFIG } from "../src/topic-config.js";
-import { TopicRegistry } from "../src/topic-registry.js";
+import { TopicRegistry } from "../src/storage/topic-registry.js";
 import { listTree, runFixture, tempDir } from "./registry-helpers.js";
 
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -229,7 +229,7 @@ describe("TopicRegistry", () => {
     const { parent, data } = dirs();
     // The child churns topics until it is killed; a script file of the test's own.
     const script = path.join(parent, "churn.mts");
-    const registryUrl = new URL("../src/topic-registry.js", import.meta.url).href;
+    const registryUrl = new URL("../src/storage/topic-registry.js", import.meta.url).href;
     fs.writeFileSync(
       script,
       `import { TopicRegistry } from ${JSON.stringify(registryUrl)};

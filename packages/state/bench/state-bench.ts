@@ -15,7 +15,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { openEmbeddedLog } from "../../log/src/embedded-log.js";
+import { openEmbeddedLog } from "@tributary/log";
 import type { StoreSerde } from "../src/key-value-store.js";
 import { openKeyValueStore } from "../src/store-builder.js";
 

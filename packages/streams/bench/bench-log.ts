@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import * as readline from "node:readline";
 import { connectBroker, type LogClient } from "@tributary/log";
 
@@ -16,7 +17,12 @@ export interface BenchLog {
   stop(): Promise<void>;
 }
 
-const LOG_FIXTURES = path.resolve(import.meta.dirname, "../../log/test/fixtures");
+// The broker script @tributary/log/testing ships (found by path: importing the testing
+// entry would load vitest, which a bench does not run under).
+const BROKER_PROCESS_SCRIPT = path.join(
+  path.dirname(fileURLToPath(import.meta.resolve("@tributary/log/testing"))),
+  "broker-process.js",
+);
 
 export async function openBenchLog(kafka: string | undefined, dataDir: string): Promise<BenchLog> {
   if (kafka !== undefined && kafka !== "") {
@@ -32,11 +38,9 @@ export async function openBenchLog(kafka: string | undefined, dataDir: string): 
       },
     };
   }
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", path.join(LOG_FIXTURES, "broker-process.ts"), "--data", dataDir],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
+  const child = spawn(process.execPath, [BROKER_PROCESS_SCRIPT, "--data", dataDir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const rl = readline.createInterface({ input: child.stdout! });
   const address = await new Promise<string>((resolve, reject) => {
     rl.on("line", (l) => {

@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { connectBroker, type LogClient, type ProducerRecord, type Serde } from "@tributary/log";
 import { afterAll, beforeAll } from "vitest";
@@ -8,21 +7,18 @@ import {
   eventually,
   spawnTs,
   startBrokerProcess,
-} from "../../log/test/broker-helpers.js";
+  tempDir,
+} from "@tributary/log/testing";
 
 /**
  * Shared helpers for the runtime tests: worker processes (fixtures/worker-process.ts) over
  * a log backend (a broker process, the log package's fixture, by default; the Kafka suite
  * passes its own), and reading a topic back as the table it ends in. Process plumbing
- * (ChildProc, spawnTs, eventually) is the log tests'.
+ * (ChildProc, spawnTs, eventually, tempDir) is @tributary/log/testing's.
  */
-export { type ChildProc, eventually, startBrokerProcess };
+export { type ChildProc, eventually, startBrokerProcess, tempDir };
 
 export const FIXTURES = path.join(import.meta.dirname, "fixtures");
-
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-${prefix}-`));
-}
 
 /**
  * The log a scenario runs on: the test's own client, the worker-process flags that connect

@@ -8,7 +8,7 @@ import {
   type SecurityAdmin,
 } from "@tributary/log";
 import type { Command } from "commander";
-import { normalizeBroker, readTokenFile } from "../cli-log.js";
+import { normalizeBroker, readTokenFile } from "../log-flags.js";
 import { printTable } from "../output.js";
 
 interface AdminFlags {

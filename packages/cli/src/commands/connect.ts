@@ -9,7 +9,7 @@ import {
 } from "@tributary/connect";
 import type { WorkerMetrics } from "@tributary/streams";
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, readTokenFile, withLog } from "../cli-log.js";
+import { type LogFlags, addLogOptions, readTokenFile, withLog } from "../log-flags.js";
 import { oneOf, parseInteger } from "../flags.js";
 import { note, printJson, printTable } from "../output.js";
 import { ProgressView } from "../progress-view.js";

@@ -1,7 +1,7 @@
 import { type RunningConsole, startConsole } from "@tributary/console";
 import { InvalidArgumentError } from "@tributary/log";
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, openCliLog } from "../cli-log.js";
+import { type LogFlags, addLogOptions, openCliLog } from "../log-flags.js";
 import { parseInteger } from "../flags.js";
 
 interface ConsoleFlags extends LogFlags {

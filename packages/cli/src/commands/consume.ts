@@ -6,7 +6,7 @@ import {
   type TopicPartition,
 } from "@tributary/log";
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, withLog } from "../cli-log.js";
+import { type LogFlags, addLogOptions, withLog } from "../log-flags.js";
 import { oneOf, parseDatetime, parseInteger } from "../flags.js";
 import { LineWriter, note } from "../output.js";
 import { RecordCodec } from "../record-codec.js";

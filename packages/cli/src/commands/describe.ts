@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import type { LogClient } from "@tributary/log";
 import type { Topology } from "@tributary/streams";
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, openCliLog } from "../cli-log.js";
+import { type LogFlags, addLogOptions, openCliLog } from "../log-flags.js";
 import { loadApp } from "../load-app.js";
 
 interface DescribeFlags extends LogFlags {

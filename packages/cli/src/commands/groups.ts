@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, withLog } from "../cli-log.js";
+import { type LogFlags, addLogOptions, withLog } from "../log-flags.js";
 import { oneOf } from "../flags.js";
 import { printJson, printTable } from "../output.js";
 

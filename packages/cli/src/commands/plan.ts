@@ -1,6 +1,6 @@
 import { deployedTopology, formatPlan, planDeploy } from "@tributary/streams";
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, withLog } from "../cli-log.js";
+import { type LogFlags, addLogOptions, withLog } from "../log-flags.js";
 import { readDeployedTopology } from "../deployed-topologies.js";
 import { loadApp } from "../load-app.js";
 

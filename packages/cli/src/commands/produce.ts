@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as readline from "node:readline";
 import { InvalidArgumentError, type ProducerRecord, type RecordHeaders } from "@tributary/log";
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, withLog } from "../cli-log.js";
+import { type LogFlags, addLogOptions, withLog } from "../log-flags.js";
 import { oneOf, parseInteger } from "../flags.js";
 import { note } from "../output.js";
 import { RecordCodec } from "../record-codec.js";

@@ -6,8 +6,8 @@ import {
   type OffsetResetSpec,
 } from "@tributary/log";
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, appStateDir, withLog } from "../cli-log.js";
 import { forgetDeployedTopology } from "../deployed-topologies.js";
+import { type LogFlags, addLogOptions, appStateDir, withLog } from "../log-flags.js";
 import { CliError } from "../errors.js";
 import { collectList, oneOf, parseDatetime, parseDuration, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";

@@ -7,7 +7,7 @@ import { committedLag } from "../committed-lag.js";
 import { readDeployedTopology, writeDeployedTopology } from "../deployed-topologies.js";
 import { CliError } from "../errors.js";
 import type { RunTotals } from "../supervisor.js";
-import { type LogFlags, addLogOptions, openCliLog, readTokenFile } from "../cli-log.js";
+import { type LogFlags, addLogOptions, openCliLog, readTokenFile } from "../log-flags.js";
 import { oneOf, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";
 import { note } from "../output.js";

@@ -6,7 +6,7 @@ import {
   parseTopicConfigEntries,
 } from "@tributary/log";
 import type { Command } from "commander";
-import { type LogFlags, addLogOptions, withLog } from "../cli-log.js";
+import { type LogFlags, addLogOptions, withLog } from "../log-flags.js";
 import { collectKeyValue, oneOf, parseInteger } from "../flags.js";
 import { note, printJson, printTable } from "../output.js";
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { PartitionOffset } from "../log-client.js";
-import type { LogService } from "../log-service.js";
+import type { PartitionOffset } from "../client/log-client.js";
+import type { LogService } from "../client/log-service.js";
 import { RecordBatch, splitBatches } from "../record-batch.js";
 import { API_NAMES } from "./protocol.js";
 

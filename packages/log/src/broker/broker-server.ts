@@ -4,7 +4,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { type Logger, pino } from "pino";
 import { InvalidArgumentError, ProtocolError } from "../errors.js";
-import type { LogService } from "../log-service.js";
+import type { LogService } from "../client/log-service.js";
 import {
   type BrokerAddress,
   DEFAULT_BROKER_HOST,

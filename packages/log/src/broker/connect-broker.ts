@@ -1,5 +1,5 @@
-import type { LogClient } from "../log-client.js";
-import { ServiceLogClient } from "../service-log-client.js";
+import type { LogClient } from "../client/log-client.js";
+import { ServiceLogClient } from "../client/service-log-client.js";
 import type { BrokerAddress } from "./broker-address.js";
 import { RemoteLogService, type RemoteLogServiceOptions } from "./remote-log-service.js";
 

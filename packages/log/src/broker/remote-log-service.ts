@@ -9,7 +9,7 @@ import type {
   OffsetSpec,
   PartitionOffset,
   TopicDescription,
-} from "../log-client.js";
+} from "../client/log-client.js";
 import type {
   FetchOptions,
   FetchRequest,
@@ -20,11 +20,12 @@ import type {
   JoinGroupResponse,
   LogService,
   ProduceAck,
-} from "../log-service.js";
+} from "../client/log-service.js";
 import { type BrokerAddress, formatBrokerAddress, parseBrokerAddress } from "./broker-address.js";
 import { ClientConnection } from "./client-connection.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame-codec.js";
 import { ApiKey } from "./protocol.js";
+import { retryWithBackoff } from "../retry-with-backoff.js";
 
 export interface RemoteLogServiceOptions {
   /** The broker's token (contents of its --token-file), when it has one. */
@@ -67,7 +68,7 @@ export class RemoteLogService implements LogService {
   private fatal: TributaryError | undefined;
   private closed = false;
   private lastError: TributaryError | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly stopReconnecting = new AbortController();
   private readonly requestTimeoutMs: number;
   readonly address: BrokerAddress;
 
@@ -160,7 +161,7 @@ export class RemoteLogService implements LogService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.stopReconnecting.abort();
     this.connection?.close();
     this.connection = undefined;
     const err = new ClosedError("broker client");
@@ -232,36 +233,46 @@ export class RemoteLogService implements LogService {
       if (this.connection !== conn || this.closed) return;
       this.connection = undefined;
       this.lastError = err;
-      this.scheduleReconnect(0);
+      this.reconnect();
     });
   }
 
-  private scheduleReconnect(attempt: number): void {
-    const base = this.options.reconnectBackoffMs ?? 50;
-    const max = this.options.reconnectBackoffMaxMs ?? 2000;
-    const delay = Math.min(max, base * 2 ** attempt) * (0.5 + Math.random() * 0.5);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      ClientConnection.open(this.address, this.connectionOptions()).then(
-        (conn) => {
-          if (this.closed) conn.close();
-          else this.adopt(conn);
-        },
-        (err: TributaryError) => {
-          if (this.closed) return;
-          this.lastError = err;
-          if (err.code === "AUTHENTICATION_FAILED") {
-            this.fatal = err;
-            for (const w of this.waiters) w.reject(err);
-            this.waiters.clear();
-            return;
-          }
-          this.scheduleReconnect(attempt + 1);
-        },
-      );
-    }, delay);
-    // Reconnecting alone must not keep a process alive; waiting requests hold their own timers.
-    this.reconnectTimer.unref();
+  /**
+   * Reconnects in the background after the connection was lost: until it is back, the
+   * client closes, or the broker refuses the credentials (then every call fails with that).
+   */
+  private reconnect(): void {
+    retryWithBackoff(
+      async () => {
+        try {
+          return await ClientConnection.open(this.address, this.connectionOptions());
+        } catch (err) {
+          this.lastError = err as TributaryError;
+          throw err;
+        }
+      },
+      {
+        retryIf: (err) => !this.closed && (err as TributaryError).code !== "AUTHENTICATION_FAILED",
+        initialDelayMs: this.options.reconnectBackoffMs ?? 50,
+        maxDelayMs: this.options.reconnectBackoffMaxMs ?? 2000,
+        jitter: true,
+        delayFirst: true,
+        signal: this.stopReconnecting.signal,
+        // Reconnecting alone must not keep a process alive; waiting requests hold their own timers.
+        ref: false,
+      },
+    ).then(
+      (conn) => {
+        if (this.closed) conn.close();
+        else this.adopt(conn);
+      },
+      (err: TributaryError) => {
+        if (this.closed) return;
+        this.fatal = err;
+        for (const w of this.waiters) w.reject(err);
+        this.waiters.clear();
+      },
+    );
   }
 
   private connectionOptions() {

@@ -1,5 +1,5 @@
 import { AuthorizationError } from "../errors.js";
-import type { GroupOverview } from "../log-client.js";
+import type { GroupOverview } from "../client/log-client.js";
 import type { AclOperation, ResourceType } from "../security/acl.js";
 import { CLUSTER_RESOURCE } from "../security/acl.js";
 import type { Authorizer } from "../security/authorizer.js";

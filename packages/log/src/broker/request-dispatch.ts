@@ -1,6 +1,6 @@
 import { InvalidArgumentError, InvalidConfigError, ProtocolError } from "../errors.js";
-import type { CreateTopicOptions, OffsetSpec } from "../log-client.js";
-import type { LogService } from "../log-service.js";
+import type { CreateTopicOptions, OffsetSpec } from "../client/log-client.js";
+import type { LogService } from "../client/log-service.js";
 import { DEFAULT_TOPIC_CONFIG, type TopicConfig, kafkaConfigName } from "../topic-config.js";
 import { ApiKey } from "./protocol.js";
 

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { DirLock } from "../dir-lock.js";
+import { DirLock } from "../storage/dir-lock.js";
 import type { AclBinding } from "../security/acl.js";
 import { clientCredentials } from "../security/client-credentials.js";
 import { SecurityStore } from "../security/security-store.js";

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { InvalidArgumentError, ProtocolError, TributaryError } from "../errors.js";
-import type { LogService } from "../log-service.js";
+import type { LogService } from "../client/log-service.js";
 import { FRAME_HEADER_BYTES, type Frame, FrameDecoder, encodeFrameHeader } from "./frame-codec.js";
 
 /** The largest frame a connection may send before its handshake succeeded. */

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileDurably } from "../durable-file.js";
+import { writeFileDurably } from "../storage/durable-file.js";
 import { CorruptRecordError, InvalidArgumentError } from "../errors.js";
 import { type AclBinding, sameBinding, validateAclBinding } from "./acl.js";
 import { MIN_ITERATIONS, type ScramCredential, makeScramCredential } from "./scram.js";

@@ -1,4 +1,4 @@
-import type { LogClient, Producer } from "@tributary/log";
+import { type LogClient, type Producer, retryWithBackoff } from "@tributary/log";
 import {
   type KeyValueStoreOptions,
   openKeyValueStore,
@@ -126,16 +126,12 @@ async function openOne(spec: StoreSpec, common: CommonOptions): Promise<RuntimeS
   }
 }
 
-async function withLockRetry<T>(waitMs: number, open: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + waitMs;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-    try {
-      return await open();
-    } catch (e) {
-      const locked =
-        e instanceof StateStoreError && e.retriable && /open in another/.test(e.message);
-      if (!locked || Date.now() + delay > deadline) throw e;
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+function withLockRetry<T>(waitMs: number, open: () => Promise<T>): Promise<T> {
+  return retryWithBackoff(open, {
+    retryIf: (e) =>
+      e instanceof StateStoreError && e.retriable && /open in another/.test(e.message),
+    initialDelayMs: 50,
+    maxDelayMs: 1000,
+    timeoutMs: waitMs,
+  });
 }

@@ -1,0 +1,216 @@
+import type { LogRecord, ProducerRecord, TopicPartition } from "../record.js";
+import type { RetentionDeletion } from "../storage/retention-deletion.js";
+import type { TopicConfig } from "../topic-config.js";
+
+/**
+ * LogClient is the one interface the rest of Tributary uses to reach a log. Three
+ * implementations share it and one contract test suite: the embedded log (in-process, on
+ * a data directory), the broker client (over TCP or a Unix socket), and Kafka.
+ *
+ * Its shape follows Kafka's Java clients, so Kafka's semantics fit without adapters:
+ * - the producer partitions by murmur2(key) and acknowledges per partition with the
+ *   offsets it was given; what an ack means is the topic's flush policy;
+ * - the consumer is poll-based; it either subscribes through a group (partitions are
+ *   assigned by the coordinator and move on rebalance, reported to a listener) or is
+ *   assigned partitions by hand; it commits offsets fenced by the group generation;
+ * - a committed offset is the offset of the next record to read, as in Kafka.
+ */
+export interface LogClient {
+  readonly admin: Admin;
+  producer(options?: ProducerOptions): Producer;
+  consumer(options?: ConsumerOptions): Consumer;
+  close(): Promise<void>;
+}
+
+export interface CreateTopicOptions {
+  partitions: number;
+  config?: Partial<TopicConfig>;
+  /** Succeed quietly when the topic exists (its partition count is not checked). */
+  ifNotExists?: boolean;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  /**
+   * First offset still held. Above 0, the records before it are gone: deleted by retention
+   * (`lastRetentionDeletion` says why, when it happened since the log opened), so a reset
+   * to the earliest offset cannot replay them.
+   */
+  logStartOffset: number;
+  /** Offset the next appended record will get (Kafka's high watermark). */
+  logEndOffset: number;
+  sizeBytes: number;
+  segments: number;
+  /** The last deletion by retention since the broker (or embedded log) opened; absent if none. */
+  lastRetentionDeletion?: RetentionDeletion;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: PartitionDescription[];
+  config: TopicConfig;
+  internal: boolean;
+}
+
+/** Where to look up an offset per partition. */
+export type OffsetSpec = "earliest" | "latest" | { timestamp: number };
+
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface CommittedOffset extends PartitionOffset {
+  metadata?: string;
+}
+
+/** How `resetOffsets` moves a group's committed offsets (Kafka's reset tool, by name). */
+export type OffsetResetSpec =
+  | { to: "earliest" }
+  | { to: "latest" }
+  | { to: "offset"; offset: number }
+  | { to: "timestamp"; timestamp: number }
+  | { to: "duration"; ms: number }
+  | { to: "shift"; by: number };
+
+export interface OffsetResetPlanRow {
+  topic: string;
+  partition: number;
+  /** null when the group had no committed offset for the partition. */
+  from: number | null;
+  to: number;
+}
+
+export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead";
+
+export interface GroupOverview {
+  groupId: string;
+  state: GroupState;
+  members: number;
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  clientId: string;
+  assignment: TopicPartition[];
+}
+
+export interface GroupOffsetDescription extends PartitionOffset {
+  logEndOffset: number;
+  lag: number;
+}
+
+export interface GroupDescription {
+  groupId: string;
+  state: GroupState;
+  generation: number;
+  assignor: string | null;
+  members: GroupMemberDescription[];
+  offsets: GroupOffsetDescription[];
+}
+
+export interface Admin {
+  createTopic(name: string, options: CreateTopicOptions): Promise<void>;
+  deleteTopic(name: string): Promise<void>;
+  listTopics(options?: { includeInternal?: boolean }): Promise<string[]>;
+  describeTopic(name: string): Promise<TopicDescription>;
+  listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]>;
+  listGroups(): Promise<GroupOverview[]>;
+  describeGroup(groupId: string): Promise<GroupDescription>;
+  fetchCommittedOffsets(groupId: string, topics?: string[]): Promise<CommittedOffset[]>;
+  /**
+   * Moves a group's committed offsets for the given topics (default: those it has offsets
+   * for). Refuses with GROUP_NOT_EMPTY while the group has live members. With `dryRun`
+   * nothing changes and the plan is returned.
+   */
+  resetOffsets(
+    groupId: string,
+    spec: OffsetResetSpec,
+    options?: { topics?: string[]; dryRun?: boolean },
+  ): Promise<OffsetResetPlanRow[]>;
+  deleteGroup(groupId: string): Promise<void>;
+}
+
+export interface ProducerOptions {
+  clientId?: string;
+  /** How long a send keeps retrying retriable failures (a broker reconnecting). Default 30 s. */
+  deliveryTimeoutMs?: number;
+}
+
+export interface ProduceResult {
+  topic: string;
+  partition: number;
+  baseOffset: number;
+  lastOffset: number;
+}
+
+export interface Producer {
+  /**
+   * Appends records: each goes to its explicit partition, else murmur2(key) % partitions,
+   * else a sticky partition for keyless records (one per send call, as Kafka's sticky
+   * partitioner). Records for one partition are appended as one batch, in order. Resolves
+   * when every partition acknowledged under its topic's flush policy.
+   */
+  send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]>;
+  close(): Promise<void>;
+}
+
+export type AutoOffsetReset = "earliest" | "latest" | "none";
+export type AssignorName = "range" | "sticky";
+
+export interface RebalanceListener {
+  /** Called before the partitions are taken away: the moment to commit their work. */
+  onPartitionsRevoked?(partitions: TopicPartition[]): void | Promise<void>;
+  onPartitionsAssigned?(partitions: TopicPartition[]): void | Promise<void>;
+  /** Called when partitions were lost without a chance to commit (session expired). */
+  onPartitionsLost?(partitions: TopicPartition[]): void | Promise<void>;
+}
+
+export interface ConsumerOptions {
+  /** Without a group, partitions are assigned with `assign()` and nothing is committed. */
+  groupId?: string;
+  clientId?: string;
+  /** Where to start a partition with no committed offset. Default "latest", as Kafka. */
+  autoOffsetReset?: AutoOffsetReset;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
+  assignor?: AssignorName;
+  /** Upper bound on the bytes one poll returns, over all partitions. */
+  maxPollBytes?: number;
+  maxPartitionFetchBytes?: number;
+  listener?: RebalanceListener;
+}
+
+export interface FetchedPartition {
+  topic: string;
+  partition: number;
+  records: LogRecord[];
+  /** Log end offset at fetch time; lag = highWatermark - next position. */
+  highWatermark: number;
+}
+
+export interface Consumer {
+  /** Joins the group with these topics; assignment arrives on the next poll. */
+  subscribe(topics: string[]): Promise<void>;
+  /** Manual assignment (no group management). */
+  assign(partitions: TopicPartition[]): void;
+  assignment(): TopicPartition[];
+  /**
+   * Fetches what is available after the current positions, waiting up to `maxWaitMs`
+   * (default 500) for something to arrive. Runs group duties (heartbeats, rebalances and
+   * their listener calls) as part of the call, like Kafka's poll.
+   */
+  poll(options?: { maxWaitMs?: number }): Promise<FetchedPartition[]>;
+  seek(partition: TopicPartition, offset: number): void;
+  /** Next offset to be returned for the partition. */
+  position(partition: TopicPartition): number | undefined;
+  pause(partitions: TopicPartition[]): void;
+  resume(partitions: TopicPartition[]): void;
+  /** Commits the given offsets, or the current positions of all assigned partitions. */
+  commit(offsets?: CommittedOffset[]): Promise<void>;
+  committed(partitions: TopicPartition[]): Promise<CommittedOffset[]>;
+  /** Leaves the group (partitions move at once, no session timeout) and stops. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,153 @@
+import { ClosedError, InvalidArgumentError, TributaryError } from "../errors.js";
+import type { ProduceResult, Producer } from "./log-client.js";
+import type { LogService } from "./log-service.js";
+import type { MetadataCache } from "./metadata-cache.js";
+import { partitionForKey } from "./partitioner.js";
+import type { ProducerRecord } from "../record.js";
+import { encodeBatch } from "../record-batch.js";
+import { type RetryPolicy, retryWithBackoff } from "../retry-with-backoff.js";
+
+/** Records for one partition are split into batches no bigger than this (estimated). */
+const DEFAULT_BATCH_BYTES = 1024 * 1024;
+const RETRY_BACKOFF_MS = 50;
+const MAX_RETRY_BACKOFF_MS = 1000;
+const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000;
+/** Per-record bytes the batch format adds (record-batch.ts), for the size estimate. */
+const RECORD_OVERHEAD = 32;
+
+/**
+ * The producer over a LogService: partitions, encodes one batch per partition, and sends
+ * the batches concurrently. An ack carries the offsets the log gave; what it guarantees is
+ * the topic's flush policy (topic-config.ts).
+ */
+export class ServiceProducer implements Producer {
+  private closed = false;
+  private stickyCounter = Math.floor(Math.random() * 1024);
+  private readonly retryPolicy: RetryPolicy;
+
+  constructor(
+    private readonly service: LogService,
+    private readonly metadata: MetadataCache,
+    private readonly batchBytes = DEFAULT_BATCH_BYTES,
+    deliveryTimeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
+  ) {
+    this.retryPolicy = {
+      retryIf: (err) => err instanceof TributaryError && err.retriable,
+      initialDelayMs: RETRY_BACKOFF_MS,
+      maxDelayMs: MAX_RETRY_BACKOFF_MS,
+      timeoutMs: deliveryTimeoutMs,
+    };
+  }
+
+  async send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
+    if (this.closed) throw new ClosedError("producer");
+    if (records.length === 0) return [];
+    const partitions = await this.metadata.partitionCount(topic);
+    const byPartition = this.partition(topic, records, partitions);
+    const sends: Promise<ProduceResult>[] = [];
+    for (let p = 0; p < byPartition.length; p++) {
+      const group = byPartition[p];
+      if (group === undefined || group.length === 0) continue;
+      for (const chunk of this.chunk(group)) sends.push(this.sendBatch(topic, p, chunk));
+    }
+    const acks = await Promise.all(sends);
+    return mergeAcks(acks);
+  }
+
+  /**
+   * Sends one batch, retrying retriable failures (a broker connection lost and coming
+   * back) with backoff until the delivery timeout. A batch whose ack was lost may already
+   * be in the log, so a retry can duplicate it: delivery is at-least-once, as Kafka's
+   * producer without idempotence.
+   */
+  private async sendBatch(
+    topic: string,
+    partition: number,
+    records: readonly ProducerRecord[],
+  ): Promise<ProduceResult> {
+    const batch = encodeBatch(records);
+    const ack = await retryWithBackoff(async () => {
+      try {
+        return await this.service.produce(topic, partition, batch);
+      } catch (err) {
+        if (
+          err instanceof TributaryError &&
+          (err.code === "UNKNOWN_TOPIC" || err.code === "UNKNOWN_PARTITION")
+        ) {
+          this.metadata.invalidate(topic);
+        }
+        throw err;
+      }
+    }, this.retryPolicy);
+    return { topic, partition, baseOffset: ack.baseOffset, lastOffset: ack.lastOffset };
+  }
+
+  private partition(
+    topic: string,
+    records: readonly ProducerRecord[],
+    partitions: number,
+  ): ProducerRecord[][] {
+    const out: ProducerRecord[][] = new Array(partitions);
+    // Keyless records of one send share one partition, as Kafka's sticky partitioner: one
+    // batch instead of n small ones.
+    const sticky = this.stickyCounter++ % partitions;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      let p: number;
+      if (r.partition !== undefined) {
+        p = r.partition;
+        if (!Number.isInteger(p) || p < 0 || p >= partitions) {
+          throw new InvalidArgumentError(
+            `record ${i} names partition ${p}, but topic '${topic}' has partitions 0..${partitions - 1}`,
+          );
+        }
+      } else if (r.key) {
+        p = partitionForKey(r.key, partitions);
+      } else {
+        p = sticky;
+      }
+      let group = out[p];
+      if (group === undefined) {
+        group = [];
+        out[p] = group;
+      }
+      group.push(r);
+    }
+    return out;
+  }
+
+  private *chunk(records: ProducerRecord[]): Generator<ProducerRecord[]> {
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const size = RECORD_OVERHEAD + (r.key ? r.key.length : 0) + (r.value ? r.value.length : 0);
+      if (bytes + size > this.batchBytes && i > start) {
+        yield records.slice(start, i);
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    yield start === 0 ? records : records.slice(start);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** One result per partition: the first base offset and the last offset of its batches. */
+function mergeAcks(acks: ProduceResult[]): ProduceResult[] {
+  if (acks.length <= 1) return acks;
+  const byPartition = new Map<number, ProduceResult>();
+  for (const a of acks) {
+    const prev = byPartition.get(a.partition);
+    if (prev === undefined) byPartition.set(a.partition, { ...a });
+    else {
+      prev.baseOffset = Math.min(prev.baseOffset, a.baseOffset);
+      prev.lastOffset = Math.max(prev.lastOffset, a.lastOffset);
+    }
+  }
+  return [...byPartition.values()].sort((a, b) => a.partition - b.partition);
+}

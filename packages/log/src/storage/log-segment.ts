@@ -1,0 +1,699 @@
+import fs from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { type BatchVisit, type ScanResult, scanBatches } from "./batch-scan.js";
+import { batchProblem } from "./batch-problem.js";
+import {
+  type CorruptRange,
+  corruptRangeError,
+  findNextValidBatch,
+  gapProblem,
+} from "./corrupt-range.js";
+import { CorruptRecordError } from "../errors.js";
+import { OffsetIndex } from "./offset-index.js";
+import { logMetrics } from "./log-metrics.js";
+import { readFullyAt, writeFully } from "./positioned-io.js";
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatch, readInt64 } from "../record-batch.js";
+import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFileName } from "./segment-files.js";
+import { TimeIndex } from "./time-index.js";
+
+const fdatasync = promisify(fs.fdatasync);
+const fsync = promisify(fs.fsync);
+
+/** Field positions inside a stored batch (see the grammar in record-batch.ts). */
+const OFF_LENGTH = 8;
+const OFF_LAST_OFFSET_DELTA = 19;
+const OFF_MAX_TIMESTAMP = 31;
+const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
+/** Relative offsets in the indexes are uint32. */
+export const MAX_RELATIVE_OFFSET = 0xffffffff;
+
+/** A segment's append state at one moment, for undoing a failed append (see rollbackTo). */
+export interface SegmentMark {
+  readonly size: number;
+  readonly nextOffset: number;
+  readonly maxTimestamp: number;
+  readonly rollTimestamp: number | null;
+  readonly lastBatchOffset: number;
+  readonly bytesSinceLastIndexEntry: number;
+  readonly unflushedBytes: number;
+  readonly offsetEntries: number;
+  readonly timeEntries: number;
+}
+
+/**
+ * One segment of a partition log: the files `<base>.log` (record batches exactly as
+ * appended, base offsets stamped), `<base>.index` (OffsetIndex) and `<base>.timeindex`
+ * (TimeIndex), all named after the segment's base offset, the offset of its first record.
+ *
+ * The .log file is written with positioned synchronous writes (the page cache makes them
+ * cheap), read with positioned synchronous reads, and never held in memory. The indexes
+ * are held in memory and written when the segment is sealed (rolled) or closed.
+ *
+ * Not safe for concurrent use: the owning PartitionLog calls it from one event loop, and
+ * only `flushAsync` runs in the background (an fdatasync), which `close` and `delete`
+ * wait for before they close the file descriptor.
+ */
+export class LogSegment {
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  /** Bytes in the .log file. */
+  size = 0;
+  /** The offset after the last batch: the segment's end offset (its base when empty). */
+  nextOffset: number;
+  /** Largest record timestamp, -Infinity when empty. */
+  maxTimestamp = Number.NEGATIVE_INFINITY;
+  /** When the segment took its first batch, for segment.ms; null when empty. */
+  rollTimestamp: number | null = null;
+  /** No more appends: rolled, its indexes written (fsynced by the next flushAsync). */
+  sealed = false;
+  /**
+   * Damaged stretches found by the last `rebuild`, in file order. Never truncated on
+   * their own (see log-recovery.ts): reads of their offsets fail with CorruptRecordError.
+   */
+  corruptRanges: CorruptRange[] = [];
+  /** Every batch was checked by `rebuild` (not just the tail after the last index entry). */
+  private verified = false;
+  /** The offset this segment's batches must stay below: the next segment's base. */
+  private limitOffset = Number.POSITIVE_INFINITY;
+  /** The last segment file of a topic that is not compacted (see gapProblem). */
+  private gaplessTail = false;
+  private lastBatchOffset: number;
+  private bytesSinceLastIndexEntry = 0;
+  private indexesDurable = false;
+  private unflushedBytes = 0;
+  private flushesInFlight = 0;
+  private closeWhenIdle = false;
+  private deleted = false;
+  private fd: number;
+  private readonly header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    fd: number,
+    public indexIntervalBytes: number,
+  ) {
+    this.fd = fd;
+    this.nextOffset = baseOffset;
+    this.lastBatchOffset = baseOffset;
+    this.offsetIndex = new OffsetIndex(this.pathFor(INDEX_SUFFIX), baseOffset);
+    this.timeIndex = new TimeIndex(this.pathFor(TIME_INDEX_SUFFIX), baseOffset);
+  }
+
+  /** Creates an empty segment (replacing leftover files of the same base offset). */
+  static create(dir: string, baseOffset: number, indexIntervalBytes: number): LogSegment {
+    const logPath = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX));
+    const fd = fs.openSync(logPath, "w+");
+    const segment = new LogSegment(dir, baseOffset, fd, indexIntervalBytes);
+    fs.rmSync(segment.offsetIndex.path, { force: true });
+    fs.rmSync(segment.timeIndex.path, { force: true });
+    return segment;
+  }
+
+  /**
+   * Opens an existing segment without reading it: follow with `loadIndexes` (trusted
+   * segments) or `rebuild` (everything else).
+   */
+  static open(dir: string, baseOffset: number, indexIntervalBytes: number): LogSegment {
+    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), "r+");
+    const segment = new LogSegment(dir, baseOffset, fd, indexIntervalBytes);
+    segment.size = fs.fstatSync(fd).size;
+    return segment;
+  }
+
+  get logPath(): string {
+    return this.pathFor(LOG_SUFFIX);
+  }
+
+  get isEmpty(): boolean {
+    return this.size === 0;
+  }
+
+  pathFor(suffix: string): string {
+    return path.join(this.dir, segmentFileName(this.baseOffset, suffix));
+  }
+
+  /**
+   * Appends whole batches, `buf[start, end)`, already validated and stamped by the caller.
+   * Writes them as they are with one positioned write and updates the indexes from their
+   * headers: no per-record work.
+   */
+  append(buf: Buffer, start: number, end: number, now: number): void {
+    const filePosition = this.size;
+    writeFully(this.fd, buf, start, end - start, filePosition);
+    if (this.rollTimestamp === null) this.rollTimestamp = now;
+    let p = start;
+    while (p < end) {
+      const batchSize = LOG_OVERHEAD + buf.readInt32BE(p + OFF_LENGTH);
+      const base = readInt64(buf, p);
+      this.trackBatch(
+        base,
+        base + buf.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1,
+        readInt64(buf, p + OFF_MAX_TIMESTAMP),
+        filePosition + (p - start),
+        batchSize,
+      );
+      p += batchSize;
+    }
+    this.size += end - start;
+    this.unflushedBytes += end - start;
+    // Index files loaded on open no longer hold every entry: seal or close rewrites them.
+    this.indexesDurable = false;
+  }
+
+  /** The append state now, to undo the appends made after it with `rollbackTo`. */
+  mark(): SegmentMark {
+    return {
+      size: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+      rollTimestamp: this.rollTimestamp,
+      lastBatchOffset: this.lastBatchOffset,
+      bytesSinceLastIndexEntry: this.bytesSinceLastIndexEntry,
+      unflushedBytes: this.unflushedBytes,
+      offsetEntries: this.offsetIndex.entryCount,
+      timeEntries: this.timeIndex.entryCount,
+    };
+  }
+
+  /**
+   * Undoes every append (and a seal) since `mark`: cuts the .log file back to the mark's
+   * size, which also drops the bytes of a write that failed half-way (shrinking a file
+   * needs no free space), and takes the segment's state and index entries back. The
+   * index files are rewritten at the next seal or close.
+   */
+  rollbackTo(mark: SegmentMark): void {
+    fs.ftruncateSync(this.fd, mark.size);
+    this.size = mark.size;
+    this.nextOffset = mark.nextOffset;
+    this.maxTimestamp = mark.maxTimestamp;
+    this.rollTimestamp = mark.rollTimestamp;
+    this.lastBatchOffset = mark.lastBatchOffset;
+    this.bytesSinceLastIndexEntry = mark.bytesSinceLastIndexEntry;
+    this.unflushedBytes = mark.unflushedBytes;
+    this.offsetIndex.truncateToEntries(mark.offsetEntries);
+    this.timeIndex.truncateToEntries(mark.timeEntries);
+    this.sealed = false;
+    this.indexesDurable = false;
+  }
+
+  /** Index bookkeeping for one batch that now sits at `position`. */
+  private trackBatch(
+    base: number,
+    next: number,
+    maxTs: number,
+    position: number,
+    batchSize: number,
+  ): void {
+    let indexed = false;
+    // After a corrupt range the first valid batch is always indexed, so reads past the
+    // range start there instead of scanning into the damage.
+    if (this.bytesSinceLastIndexEntry >= this.indexIntervalBytes) {
+      this.offsetIndex.append(base, position);
+      this.bytesSinceLastIndexEntry = 0;
+      indexed = true;
+    }
+    this.bytesSinceLastIndexEntry += batchSize;
+    if (maxTs > this.maxTimestamp) this.maxTimestamp = maxTs;
+    if (indexed) this.timeIndex.maybeAppend(this.maxTimestamp, base);
+    this.lastBatchOffset = base;
+    this.nextOffset = next;
+  }
+
+  /**
+   * Reads whole batches starting with the one that holds `offset`, up to `maxBytes` (at
+   * least one batch), leaving out batches at or past `limitOffset` (the high watermark).
+   * Returns null when this segment has no such batch. With `verify`, each batch's CRC is
+   * checked: a corrupt first batch throws CorruptRecordError naming this file, its position
+   * and offset; a corrupt later batch ends the result before it (the next read throws).
+   * An offset inside a known corrupt range throws at once. Damage met in a segment whose
+   * batches were not all verified on open (a trusted one) makes it `rebuild` its indexes
+   * around the damage, then the read is tried once more.
+   */
+  read(offset: number, maxBytes: number, limitOffset: number, verify: boolean): Buffer | null {
+    try {
+      return this.readFrom(offset, maxBytes, limitOffset, verify);
+    } catch (err) {
+      if (!(err instanceof CorruptRecordError) || this.verified) throw err;
+      this.rebuildInPlace();
+      return this.readFrom(offset, maxBytes, limitOffset, verify);
+    }
+  }
+
+  private readFrom(
+    offset: number,
+    maxBytes: number,
+    limitOffset: number,
+    verify: boolean,
+  ): Buffer | null {
+    const range = this.corruptRangeHolding(offset);
+    if (range !== undefined) throw this.corruptRangeError(range);
+    const chunkBytes = this.indexIntervalBytes + Math.max(maxBytes, 4096);
+    const entry = this.offsetIndex.lookup(offset);
+    let position = entry.position;
+    let first = true;
+    // The base offset is outside the CRC: offsets must rise from batch to batch, or the
+    // bytes that hold one are damaged.
+    let floor = position === 0 ? this.baseOffset : entry.offset;
+    while (position < this.size) {
+      const chunk = this.readAt(position, Math.min(chunkBytes, this.size - position));
+      if (first && position > 0 && readInt64(chunk, 0) !== entry.offset) {
+        throw this.corrupt(
+          `the offset index names position ${position} for offset ${entry.offset}, but no batch of that offset starts there`,
+          position,
+          entry.offset,
+        );
+      }
+      first = false;
+      let p = 0;
+      while (p + BATCH_HEADER_SIZE <= chunk.length) {
+        const batchSize = this.checkedBatchSize(chunk, p, position + p);
+        const base = readInt64(chunk, p);
+        if (base < floor || base >= this.nextOffset) {
+          const problem =
+            base < floor
+              ? `batch offset ${base} goes back before ${floor}`
+              : `batch offset ${base} is past the segment's end offset ${this.nextOffset}`;
+          throw this.corrupt(problem, position + p, base);
+        }
+        if (base >= limitOffset) return null;
+        floor = base + chunk.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1;
+        if (floor > offset) {
+          const start = position + p;
+          let data = chunk.subarray(p);
+          if (data.length < batchSize) {
+            data = this.readAt(start, Math.max(batchSize, Math.min(maxBytes, this.size - start)));
+          }
+          const stop = this.corruptRanges.find((r) => r.start >= start)?.start ?? this.size;
+          if (data.length > stop - start) data = data.subarray(0, stop - start);
+          return this.wholeBatches(data, start, maxBytes, limitOffset, verify, base);
+        }
+        p += batchSize;
+      }
+      if (p === 0) {
+        // A batch header cut by the chunk end: only possible at the file's end.
+        return null;
+      }
+      position += p;
+    }
+    return null;
+  }
+
+  /**
+   * Trims `data` (starting at a batch at file position `start`, base offset `floor` or
+   * more) to whole valid batches, each followed by a batch of a higher offset.
+   */
+  private wholeBatches(
+    data: Buffer,
+    start: number,
+    maxBytes: number,
+    limitOffset: number,
+    verify: boolean,
+    floor: number,
+  ): Buffer {
+    let end = 0;
+    while (end + LOG_OVERHEAD <= data.length) {
+      const batchSize = this.checkedBatchSize(data, end, start + end);
+      if (end + batchSize > data.length) break;
+      if (end > 0 && end + batchSize > maxBytes) break;
+      const base = readInt64(data, end);
+      if (base >= limitOffset) break;
+      const problem =
+        (verify ? batchProblem(data, end) : null) ??
+        this.offsetProblem(data, end, start + end, floor);
+      if (problem !== null) {
+        if (end === 0) throw this.corrupt(problem, start, base);
+        break;
+      }
+      floor = base + data.readInt32BE(end + OFF_LAST_OFFSET_DELTA) + 1;
+      end += batchSize;
+    }
+    return data.subarray(0, end);
+  }
+
+  /**
+   * Whether the (unprotected) base offset of the batch at `p` of `data`, file position
+   * `position`, fits between `floor` and the base offset of the batch after it.
+   */
+  private offsetProblem(data: Buffer, p: number, position: number, floor: number): string | null {
+    const base = readInt64(data, p);
+    if (base < floor) return `batch offset ${base} goes back before ${floor}`;
+    const next = base + data.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1;
+    const after = position + LOG_OVERHEAD + data.readInt32BE(p + OFF_LENGTH);
+    if (after + 8 > this.size || this.corruptRanges.some((r) => r.start === after)) return null;
+    const following =
+      p + (after - position) + 8 <= data.length
+        ? readInt64(data, p + (after - position))
+        : readInt64(this.readAt(after, 8), 0);
+    return following < next
+      ? `batch offset ${base} runs to ${next - 1}, past the next batch's offset ${following}: its base offset is damaged`
+      : null;
+  }
+
+  private checkedBatchSize(buf: Buffer, p: number, filePosition: number): number {
+    const length = buf.readInt32BE(p + OFF_LENGTH);
+    if (length < MIN_BATCH_LENGTH || filePosition + LOG_OVERHEAD + length > this.size) {
+      throw this.corrupt(
+        `batch declares length ${length}, which does not fit the segment (${this.size} bytes)`,
+        filePosition,
+        readInt64(buf, p),
+      );
+    }
+    return LOG_OVERHEAD + length;
+  }
+
+  /** The known corrupt range whose offsets include `offset`, if any. */
+  corruptRangeHolding(offset: number): CorruptRange | undefined {
+    return this.corruptRanges.find(
+      (r) => offset >= r.fromOffset && r.toOffset !== null && offset < r.toOffset,
+    );
+  }
+
+  corruptRangeError(range: CorruptRange): CorruptRecordError {
+    return corruptRangeError(this.logPath, range);
+  }
+
+  corrupt(problem: string, position: number, offset: number): CorruptRecordError {
+    return new CorruptRecordError(
+      `corrupt record batch in segment ${this.logPath} at byte ${position} (offset ${offset}): ${problem}; the stored bytes are damaged, restore the partition from a replica or backup, or delete the segment and accept the loss`,
+      { segment: this.logPath, position, offset },
+    );
+  }
+
+  /**
+   * The first offset in this segment below `limitOffset` whose record timestamp is >=
+   * `timestamp`, or null. Starts from the time index and checks each batch it decodes.
+   */
+  offsetForTimestamp(timestamp: number, limitOffset: number): number | null {
+    if (this.maxTimestamp < timestamp) return null;
+    const startOffset = this.timeIndex.lookup(timestamp);
+    const from = this.offsetIndex.lookup(startOffset).position;
+    let result: number | null = null;
+    const scan = this.scan(from, (batch, position) => {
+      if (batch.baseOffset >= limitOffset) return false;
+      if (batch.maxTimestamp < timestamp) return;
+      const problem = batchProblem(batch.buffer, batch.position);
+      if (problem !== null) throw this.corrupt(problem, position, batch.baseOffset);
+      batch.forEach((r) => {
+        if (result === null && r.timestamp >= timestamp && r.offset < limitOffset) {
+          result = r.offset;
+        }
+      });
+      return result === null;
+    });
+    if (scan.problem !== null) throw this.corrupt(scan.problem, scan.position, -1);
+    return result;
+  }
+
+  /** Visits the batches from file position `from` in order (see scanBatches). */
+  scan(from: number, visit: (batch: RecordBatch, position: number) => BatchVisit): ScanResult {
+    return scanBatches(this.fd, this.size, from, visit);
+  }
+
+  /**
+   * Loads the indexes of a segment that was cleanly closed or sealed before the recovery
+   * checkpoint, and re-reads the batches after the last index entry (the end offset and
+   * timestamp live there). Returns false when anything fails its check: then `recover`.
+   */
+  loadIndexes(limitOffset = Number.POSITIVE_INFINITY): boolean {
+    this.limitOffset = limitOffset;
+    this.verified = false;
+    this.corruptRanges = [];
+    if (!this.offsetIndex.load(this.size)) return false;
+    const from = this.offsetIndex.lastPosition;
+    const startOffset = this.offsetIndex.lastOffset;
+    let maxTs = Number.NEGATIVE_INFINITY;
+    let first = true;
+    this.bytesSinceLastIndexEntry = 0;
+    const result = this.scan(from, (batch) => {
+      const problem = batchProblem(batch.buffer, batch.position);
+      if (problem !== null) return problem;
+      if (first && this.offsetIndex.entryCount > 0 && batch.baseOffset !== startOffset) {
+        return "the offset index does not point at a batch start";
+      }
+      if (first && this.rollTimestamp === null && from === 0)
+        this.rollTimestamp = batch.maxTimestamp;
+      first = false;
+      if (batch.maxTimestamp > maxTs) maxTs = batch.maxTimestamp;
+      this.bytesSinceLastIndexEntry += batch.sizeInBytes;
+      this.lastBatchOffset = batch.baseOffset;
+      this.nextOffset = batch.nextOffset;
+    });
+    if (result.problem !== null || result.position !== this.size) return false;
+    if (this.nextOffset > limitOffset) return false;
+    if (!this.timeIndex.load(this.nextOffset)) return false;
+    this.maxTimestamp = Math.max(this.timeIndex.lastTimestamp, maxTs);
+    if (this.rollTimestamp === null && this.size > 0)
+      this.rollTimestamp = this.firstBatchTimestamp();
+    this.indexesDurable = true;
+    return true;
+  }
+
+  /**
+   * Re-verifies every batch (structure, CRC, offsets ascending from `expectedOffset` and
+   * below `limitOffset`, the next segment's base offset; a batch that leaves a gap before
+   * it must also end before the next batch starts, since its base offset is not under
+   * the CRC: see gapProblem in corrupt-range.ts) and rebuilds both indexes. Never truncates:
+   * a batch that fails starts a corrupt range,
+   * which ends at the next valid batch (found byte by byte) or at the end of the file;
+   * the ranges are left in `corruptRanges` for the caller to judge (see log-recovery.ts).
+   */
+  rebuild(
+    expectedOffset = this.baseOffset,
+    limitOffset = Number.POSITIVE_INFINITY,
+    gaplessTail = false,
+  ): CorruptRange[] {
+    this.limitOffset = limitOffset;
+    this.gaplessTail = gaplessTail;
+    let resumed = false;
+    this.offsetIndex.clear();
+    this.timeIndex.clear();
+    this.bytesSinceLastIndexEntry = 0;
+    this.maxTimestamp = Number.NEGATIVE_INFINITY;
+    this.nextOffset = this.baseOffset;
+    this.lastBatchOffset = this.baseOffset;
+    this.rollTimestamp = null;
+    this.corruptRanges = [];
+    let next = Math.max(expectedOffset, this.baseOffset);
+    const maxOffset = Math.min(this.baseOffset + MAX_RELATIVE_OFFSET, limitOffset - 1);
+    let from = 0;
+    for (;;) {
+      const result = this.scan(from, (batch, position) => {
+        const problem = batchProblem(batch.buffer, batch.position);
+        if (problem !== null) return problem;
+        const base = batch.baseOffset;
+        if (base < next) return `batch offset ${base} goes back before ${next}`;
+        if (batch.lastOffset > maxOffset) {
+          return `batch offsets ${base} to ${batch.lastOffset} run past ${maxOffset}, the last this segment may hold`;
+        }
+        if (base > next && !resumed) {
+          const problem = gapProblem(batch, position, {
+            fileSize: this.size,
+            readAt: (p, n) => this.readAt(p, n),
+            gaplessTail,
+            limitOffset,
+          });
+          if (problem !== null) return problem;
+        }
+        resumed = false;
+        if (this.rollTimestamp === null) this.rollTimestamp = batch.maxTimestamp;
+        this.trackBatch(base, batch.nextOffset, batch.maxTimestamp, position, batch.sizeInBytes);
+        next = batch.nextOffset;
+      });
+      if (result.problem === null) break;
+      const resume = findNextValidBatch(
+        (p, n) => this.readAt(p, n),
+        result.position + 1,
+        this.size,
+        next,
+        maxOffset,
+      );
+      this.corruptRanges.push({
+        start: result.position,
+        end: resume ?? this.size,
+        fromOffset: next,
+        toOffset: resume === null ? null : readInt64(this.readAt(resume, 8), 0),
+        problem: result.problem,
+      });
+      if (resume === null) break;
+      this.bytesSinceLastIndexEntry = this.indexIntervalBytes;
+      resumed = true;
+      from = resume;
+    }
+    this.indexesDurable = false;
+    this.verified = true;
+    return this.corruptRanges;
+  }
+
+  /**
+   * `rebuild` for a segment in use whose damage a read found: the end offset it had stays
+   * (a damaged tail's offsets become a corrupt range, never offsets to hand out again).
+   */
+  private rebuildInPlace(): void {
+    const end = this.nextOffset;
+    this.rebuild(this.baseOffset, this.limitOffset, this.gaplessTail);
+    const tail = this.corruptRanges.at(-1);
+    if (tail !== undefined && tail.toOffset === null && end > tail.fromOffset) tail.toOffset = end;
+    this.nextOffset = Math.max(this.nextOffset, end);
+    if (this.sealed) this.writeIndexes();
+  }
+
+  /** Cuts the .log file at `position`, a batch boundary, and drops index entries past it. */
+  truncateTo(position: number): void {
+    fs.ftruncateSync(this.fd, position);
+    this.corruptRanges = this.corruptRanges.filter((r) => r.start < position);
+    this.size = position;
+    this.offsetIndex.truncateToPosition(position);
+    if (position === 0) {
+      this.timeIndex.clear();
+      this.rollTimestamp = null;
+      this.maxTimestamp = Number.NEGATIVE_INFINITY;
+      this.nextOffset = this.baseOffset;
+    }
+  }
+
+  private firstBatchTimestamp(): number {
+    const h = this.readAt(0, Math.min(BATCH_HEADER_SIZE, this.size));
+    return h.length === BATCH_HEADER_SIZE ? readInt64(h, OFF_MAX_TIMESTAMP) : Date.now();
+  }
+
+  /**
+   * Ends appends: adds the final time index entry and writes both index files. The next
+   * `flushAsync` makes them durable.
+   */
+  seal(): void {
+    if (this.sealed) return;
+    // Indexes loaded from their files (a trusted segment) are already there.
+    if (!this.indexesDurable) {
+      const timeEntries = this.timeIndex.entryCount;
+      try {
+        this.writeIndexes();
+      } catch (err) {
+        // Still the active segment (a full disk, no descriptor): the next seal writes again.
+        this.timeIndex.truncateToEntries(timeEntries);
+        throw err;
+      }
+    }
+    this.sealed = true;
+  }
+
+  private writeIndexes(): void {
+    if (this.size > 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.lastBatchOffset);
+    this.offsetIndex.writeFile();
+    this.timeIndex.writeFile();
+    this.indexesDurable = false;
+  }
+
+  get needsFlush(): boolean {
+    return this.unflushedBytes > 0 || (this.sealed && !this.indexesDurable);
+  }
+
+  /**
+   * fdatasyncs what was appended so far (and, once sealed, the index files) without
+   * blocking the event loop. Appends may continue meanwhile; they are covered by the next
+   * call.
+   */
+  async flushAsync(): Promise<void> {
+    if (!this.needsFlush) return;
+    this.flushesInFlight++;
+    try {
+      const covered = this.unflushedBytes;
+      logMetrics.fsyncs++;
+      await fdatasync(this.fd);
+      this.unflushedBytes -= covered;
+      if (this.sealed && !this.indexesDurable && !this.deleted) {
+        for (const p of [this.offsetIndex.path, this.timeIndex.path]) {
+          const fd = fs.openSync(p, "r");
+          try {
+            await fsync(fd);
+          } finally {
+            fs.closeSync(fd);
+          }
+          if (this.deleted) break;
+        }
+        this.indexesDurable = true;
+      }
+    } finally {
+      this.flushesInFlight--;
+      if (this.closeWhenIdle && this.flushesInFlight === 0) this.closeFd();
+    }
+  }
+
+  /**
+   * Flushes the log and writes the indexes (a cleanly closed segment's indexes are
+   * trusted on the next open), then closes the file. The caller has awaited any flushAsync.
+   */
+  close(): void {
+    if (this.fd < 0) return;
+    if (this.sealed && this.indexesDurable && this.unflushedBytes === 0) {
+      this.closeFd();
+      return;
+    }
+    fs.fdatasyncSync(this.fd);
+    this.unflushedBytes = 0;
+    this.writeIndexes();
+    for (const p of [this.offsetIndex.path, this.timeIndex.path]) {
+      const fd = fs.openSync(p, "r");
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    this.indexesDurable = true;
+    this.closeFd();
+  }
+
+  /** fdatasyncs the log (and a sealed segment's index files) before returning. */
+  flushSync(): void {
+    fs.fdatasyncSync(this.fd);
+    this.unflushedBytes = 0;
+    if (this.sealed && !this.indexesDurable) {
+      for (const p of [this.offsetIndex.path, this.timeIndex.path]) {
+        const fd = fs.openSync(p, "r");
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      this.indexesDurable = true;
+    }
+  }
+
+  /** Removes the files now; the descriptor closes once any running flush has finished. */
+  delete(): void {
+    this.deleted = true;
+    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+      fs.rmSync(this.pathFor(suffix), { force: true });
+    }
+    this.release();
+  }
+
+  /** Closes the descriptor without flushing, once any running flush has finished. */
+  release(): void {
+    if (this.flushesInFlight > 0) this.closeWhenIdle = true;
+    else this.closeFd();
+  }
+
+  private closeFd(): void {
+    if (this.fd >= 0) {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  /** Reads `length` bytes at `position` into a new buffer. */
+  readAt(position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    const n = readFullyAt(this.fd, buf, length, position);
+    return n === length ? buf : buf.subarray(0, n);
+  }
+
+  /** The header of the batch at `position` (a view of a shared buffer, valid until the next call). */
+  readHeader(position: number): RecordBatch {
+    readFullyAt(this.fd, this.header, BATCH_HEADER_SIZE, position);
+    return new RecordBatch(this.header, 0);
+  }
+}

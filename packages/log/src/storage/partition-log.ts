@@ -1,0 +1,719 @@
+import fs from "node:fs";
+import type { Logger } from "pino";
+import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "../errors.js";
+import {
+  hasCleanShutdownMarker,
+  loadSegments,
+  removeCleanShutdownMarker,
+  writeCheckpoint,
+  writeCleanShutdownMarker,
+} from "./log-recovery.js";
+import { syncDirectory, syncDirectoryAsync } from "./durable-file.js";
+import { LogCleaner } from "./log-cleaner.js";
+import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
+import { stampProducedBatches } from "./produced-batches.js";
+import { LOG_OVERHEAD, readInt64 } from "../record-batch.js";
+import {
+  describeRetentionDeletions,
+  type RetentionDeletion,
+  retentionLimitsExceeded,
+} from "./retention-deletion.js";
+import { storageLogger } from "./storage-logger.js";
+import type { TopicConfig } from "../topic-config.js";
+import { WriteStall } from "./write-stall.js";
+
+const EMPTY: Buffer = Buffer.alloc(0);
+export interface PartitionLogOptions {
+  topic: string;
+  partition: number;
+  config: TopicConfig;
+  /** Clock for segment.ms, retention and the first-append time of a segment; default Date.now. */
+  now?: () => number;
+  /**
+   * Storage events: a write that failed and resumed, deletions by retention (info),
+   * truncations and damage found at open (warn). Default: warnings on stderr.
+   */
+  logger?: Logger;
+}
+
+export interface ReadOptions {
+  /**
+   * Check each returned batch's CRC (default true). A corrupt batch is never returned: it
+   * throws CorruptRecordError naming the segment file, byte position and offset when it
+   * comes first, and ends the result before it otherwise. CRC-32C runs at several GB/s, so
+   * the check costs little next to the read; a caller that verifies itself may turn it off.
+   */
+  verify?: boolean;
+}
+
+interface FlushWaiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * One partition of a topic on disk: an ordered list of LogSegments in one directory, the
+ * last of which (the active segment) takes appends; a checkpoint file (recovery point, log
+ * start offset); a clean-shutdown marker. See log-segment.ts for the files of a segment
+ * and log-recovery.ts for what opening does after a crash.
+ *
+ * Offsets are assigned at append, gapless. Readers see offsets below the high watermark:
+ * the log end offset, except under flush policy "always", where it moves only after the
+ * fdatasync that covers the records (so nothing is served that a crash could take back).
+ *
+ * Flushing is group commit: one fdatasync at a time runs in the background; appends that
+ * arrive meanwhile are written at once (to the page cache) and share the next fdatasync.
+ *
+ * A write that fails (ENOSPC, EMFILE, an I/O error) is undone: the files are cut back to
+ * where the append began, so nothing of it is stored, and the append is answered with a
+ * retriable StorageError naming the cause. The partition then refuses writes with the same
+ * error, without touching the disk, for a backoff (50 ms doubling to 2 s); the first
+ * append after it tries the disk again, and once one succeeds the partition writes as
+ * before. Appends are never reordered: while one fails, every later one fails too. A
+ * failed flush is retried the same way; under flush policy "always" its appends were not
+ * acknowledged, but are kept and become visible with the next flush that succeeds (the
+ * producer's retry may then store them twice: at-least-once, never lost). Reads go on
+ * throughout. Opening on a full disk gives a partition that serves reads and refuses
+ * writes until the checkpoint it could not write can be written.
+ *
+ * All methods but the flushes run synchronously on the event loop; the class is not safe
+ * to share between threads or processes (the data directory lock sees to that).
+ */
+export class PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  private config: TopicConfig;
+  private readonly now: () => number;
+  private readonly segments: LogSegment[];
+  private startOffset: number;
+  private hw: number;
+  private recoveryPoint: number;
+  private checkpointedSegmentBase: number;
+  private readonly listeners = new Set<() => void>();
+  private flushWaiters: FlushWaiter[] = [];
+  private flushRunning: Promise<void> | null = null;
+  private directoryDirty = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** A failure that leaves the log unusable for writes until reopened (not a storage error). */
+  private failure: unknown = null;
+  private readonly stall: WriteStall;
+  private lastDeletion: RetentionDeletion | null = null;
+  /** The last flush failed: what it covered may not be on disk, so close is not clean. */
+  private flushFailed = false;
+  private readonly logger: Logger;
+  /** Where the last compaction's input ended, and when it has new work regardless. */
+  private compactedUpTo = -1;
+  private compactAgainAt = Number.POSITIVE_INFINITY;
+
+  private constructor(
+    readonly dir: string,
+    options: PartitionLogOptions,
+    segments: LogSegment[],
+    logStartOffset: number,
+  ) {
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.config = options.config;
+    this.now = options.now ?? Date.now;
+    // storageLogger makes its default on first use: a pino instance made while a module
+    // loads breaks an app file that tsx loads and that imports this package.
+    this.logger = storageLogger(options.logger).child({
+      topic: options.topic,
+      partition: options.partition,
+    });
+    this.stall = new WriteStall(this.name, this.logger);
+    this.segments = segments;
+    const end = this.active.nextOffset;
+    this.startOffset = Math.min(logStartOffset, end);
+    this.hw = end;
+    this.recoveryPoint = end;
+    this.checkpointedSegmentBase = this.active.baseOffset;
+    this.startFlushTimer();
+  }
+
+  /**
+   * Opens (creating it if needed) the partition directory and recovers it: see
+   * log-recovery.ts. Synchronous, so a caller has a consistent log once it returns.
+   */
+  static open(dir: string, options: PartitionLogOptions): PartitionLog {
+    fs.mkdirSync(dir, { recursive: true });
+    const interval = options.config.indexIntervalBytes;
+    const clean = hasCleanShutdownMarker(dir);
+    const gapless = !options.config.cleanupPolicy.includes("compact");
+    const loaded = loadSegments(dir, interval, storageLogger(options.logger), gapless);
+    const segments = loaded.segments;
+    let logStartOffset = loaded.logStartOffset;
+    if (segments.length === 0) {
+      segments.push(LogSegment.create(dir, logStartOffset, interval));
+    }
+    const last = segments[segments.length - 1]!;
+    if (logStartOffset > last.nextOffset) {
+      // Retention went past what survived a crash: start again where the log ends.
+      logStartOffset = last.nextOffset;
+    }
+    // Only the last segment takes appends; re-verified ones get their rebuilt index files.
+    for (const segment of segments) if (segment !== last) segment.seal();
+    // While running, segment.ms counts from the clock time of a segment's first append.
+    // After a reopen only the records' own times are known, and replayed history carries
+    // old ones: counting from those would roll the segment on the first append after
+    // every restart. The file's creation time is the clock time we lost.
+    if (last.rollTimestamp !== null) {
+      const created = fs.statSync(last.logPath).birthtimeMs;
+      if (created > 0) last.rollTimestamp = Math.max(last.rollTimestamp, created);
+    }
+    const log = new PartitionLog(dir, options, segments, logStartOffset);
+    log.prepareWritesOrStall(loaded.recovered || !clean);
+    return log;
+  }
+
+  /**
+   * The writes that let appends begin: what was re-verified is made durable (`flushAll`),
+   * so the new recovery point may cover it; the checkpoint; the clean-shutdown marker
+   * removed, so that a crash from now on is seen as unclean. On a full disk the partition
+   * opens anyway, serving reads, and does these writes before its first append.
+   */
+  private prepareWritesOrStall(flushAll: boolean): void {
+    try {
+      this.prepareWrites(flushAll);
+    } catch (err) {
+      if (errnoOf(err) === undefined) throw err;
+      this.stall.enter(err, "opening", flushAll);
+    }
+  }
+
+  private prepareWrites(flushAll: boolean): void {
+    if (flushAll) for (const segment of this.segments) segment.flushSync();
+    syncDirectory(this.dir);
+    this.writeCheckpointNow();
+    removeCleanShutdownMarker(this.dir);
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /** The offset the next appended record gets. */
+  get logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Readers see offsets below this. */
+  get highWatermark(): number {
+    return this.hw;
+  }
+
+  get sizeInBytes(): number {
+    let size = 0;
+    for (const s of this.segments) size += s.size;
+    return size;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** The segments' base offsets, oldest first (for tools and tests). */
+  get segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  get currentConfig(): TopicConfig {
+    return this.config;
+  }
+
+  /** The last deletion by retention since the log opened (why history starts where it does). */
+  get lastRetentionDeletion(): RetentionDeletion | null {
+    return this.lastDeletion;
+  }
+
+  /**
+   * Validates each batch in `batch` (one or more back to back) and stamps its base offset
+   * (see stampProducedBatches: a bad batch rejects the whole call before anything is
+   * written; the caller's buffer is modified), writes the bytes as they are, and resolves
+   * per the flush policy.
+   */
+  append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
+    try {
+      this.ensureWritable();
+      if (this.stall.active) this.retryWrites();
+      const baseOffset = this.logEndOffset;
+      stampProducedBatches(batch, baseOffset, this.config.maxMessageBytes, this.name);
+      const lastOffset = this.writeBatches(batch) - 1;
+      this.stall.end();
+      const result = { baseOffset, lastOffset };
+      if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
+      this.advanceHighWatermark(lastOffset + 1);
+      return Promise.resolve(result);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Writes stamped batches, rolling segments as needed; returns the new log end offset.
+   * All or nothing: a failure undoes what this call wrote (see `undoAppend`).
+   */
+  private writeBatches(buf: Buffer): number {
+    const now = this.now();
+    const segmentBytes = this.config.segmentBytes;
+    const activeIndex = this.segments.length - 1;
+    const mark = this.active.mark();
+    let rolled = false;
+    let start = 0;
+    try {
+      while (start < buf.length) {
+        const firstSize = LOG_OVERHEAD + buf.readInt32BE(start + 8);
+        if (this.shouldRoll(firstSize, batchEndOffset(buf, start), now)) {
+          this.roll();
+          rolled = true;
+        }
+        const segment = this.active;
+        let end = start;
+        let size = segment.size;
+        while (end < buf.length) {
+          const batchSize = LOG_OVERHEAD + buf.readInt32BE(end + 8);
+          if (end > start && size + batchSize > segmentBytes) break;
+          if (
+            end > start &&
+            batchEndOffset(buf, end) - 1 - segment.baseOffset > MAX_RELATIVE_OFFSET
+          ) {
+            break;
+          }
+          size += batchSize;
+          end += batchSize;
+        }
+        segment.append(buf, start, end, now);
+        start = end;
+      }
+    } catch (err) {
+      try {
+        this.undoAppend(activeIndex, mark);
+      } catch (undoErr) {
+        // The files could not be cut back: only a reopen (which recovers) can tell what
+        // they hold.
+        this.failure = undoErr;
+        throw undoErr;
+      }
+      if (errnoOf(err) === undefined) {
+        this.failure = err;
+        throw err;
+      }
+      throw this.stall.enter(err, "an append", null);
+    }
+    // The sealed segments are flushed in the background whatever the policy (as Kafka
+    // does), so the recovery point, and the checkpoint, move past them.
+    if (rolled) this.scheduleFlush().catch(() => {});
+    return this.logEndOffset;
+  }
+
+  /**
+   * Takes the log back to where an append began: the segments it rolled to are deleted
+   * and the segment that was active is cut back to `mark` (see LogSegment.rollbackTo). No
+   * flush can have covered the undone bytes: a flush only starts between appends.
+   */
+  private undoAppend(activeIndex: number, mark: SegmentMark): void {
+    while (this.segments.length - 1 > activeIndex) this.segments.pop()!.delete();
+    this.active.rollbackTo(mark);
+  }
+
+  /**
+   * The first append after the backoff: does the writes opening or retention could not,
+   * then lets the append try. Throws the stall's error while the backoff runs.
+   */
+  private retryWrites(): void {
+    const owed = this.stall.checkRetry();
+    if (owed === null) return;
+    try {
+      this.prepareWrites(owed);
+    } catch (err) {
+      if (errnoOf(err) === undefined) throw err;
+      throw this.stall.enter(err, "writing the checkpoint", owed);
+    }
+    this.stall.owedDone();
+  }
+
+  private shouldRoll(batchSize: number, batchEnd: number, now: number): boolean {
+    const segment = this.active;
+    if (segment.isEmpty) return false;
+    return (
+      segment.size + batchSize > this.config.segmentBytes ||
+      (segment.rollTimestamp !== null && now - segment.rollTimestamp > this.config.segmentMs) ||
+      batchEnd - 1 - segment.baseOffset > MAX_RELATIVE_OFFSET
+    );
+  }
+
+  /**
+   * Seals the active segment and starts a new one at the log end offset; the caller
+   * schedules the flush. A failure (no descriptor for the new file, no space for the old
+   * one's indexes) leaves the old segment active, as if nothing happened.
+   */
+  private roll(): void {
+    const old = this.active;
+    const next = LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes);
+    try {
+      old.seal();
+    } catch (err) {
+      next.delete();
+      throw err;
+    }
+    this.segments.push(next);
+    this.directoryDirty = true;
+  }
+
+  /**
+   * Sync read of whole stored batches from the one holding `offset`, up to `maxBytes` (at
+   * least one whole batch when there is one), from one segment. Only offsets below the
+   * high watermark are served.
+   */
+  read(
+    offset: number,
+    maxBytes: number,
+    options: ReadOptions = {},
+  ): { records: Buffer; highWatermark: number; logStartOffset: number } {
+    this.ensureOpen();
+    const hw = this.hw;
+    const result: { records: Buffer; highWatermark: number; logStartOffset: number } = {
+      records: EMPTY,
+      highWatermark: hw,
+      logStartOffset: this.startOffset,
+    };
+    if (offset === hw) return result;
+    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > hw) {
+      throw new OffsetOutOfRangeError(this.topic, this.partition, offset, this.startOffset, hw);
+    }
+    const verify = options.verify ?? true;
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const records = this.segments[i]!.read(offset, maxBytes, hw, verify);
+      if (records !== null && records.length > 0) {
+        result.records = records;
+        return result;
+      }
+    }
+    return result;
+  }
+
+  /** Index of the last segment whose base offset is <= offset (0 if none). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** Earliest offset whose record timestamp >= `timestamp`, via the time indexes; null if none. */
+  offsetForTimestamp(timestamp: number): number | null {
+    this.ensureOpen();
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp < timestamp) continue;
+      const offset = segment.offsetForTimestamp(timestamp, this.hw);
+      if (offset !== null) return Math.max(offset, this.startOffset);
+    }
+    return null;
+  }
+
+  /** The listener runs synchronously whenever the high watermark advances. */
+  onAppend(listener: () => void): () => void {
+    const wrapped = () => listener();
+    this.listeners.add(wrapped);
+    return () => {
+      this.listeners.delete(wrapped);
+    };
+  }
+
+  private advanceHighWatermark(offset: number): void {
+    if (offset <= this.hw) return;
+    this.hw = offset;
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (err) {
+        // A listener's bug must not fail an append that is already written: report it
+        // where it belongs, outside the log.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** Makes everything appended so far durable (and visible, under "always"). */
+  flush(): Promise<void> {
+    try {
+      this.ensureOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.scheduleFlush();
+  }
+
+  /** Joins the next group commit: resolves when an fdatasync started after this call ends. */
+  private scheduleFlush(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.flushWaiters.push({ resolve, reject });
+      if (this.flushRunning === null) this.runFlush();
+    });
+  }
+
+  private runFlush(): void {
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    const target = this.logEndOffset;
+    const work: Promise<void>[] = [];
+    for (const segment of this.segments) if (segment.needsFlush) work.push(segment.flushAsync());
+    const syncsDirectory = this.directoryDirty;
+    if (syncsDirectory) {
+      this.directoryDirty = false;
+      work.push(syncDirectoryAsync(this.dir));
+    }
+    const fail = (err: unknown) => {
+      this.flushRunning = null;
+      if (syncsDirectory) this.directoryDirty = true;
+      let answer = err;
+      this.flushFailed = true;
+      if (errnoOf(err) === undefined) this.failure ??= err;
+      else if (!this.closed) {
+        answer = this.stall.enter(err, "a flush", null);
+        this.stall.retryLater(() => {
+          if (this.closed || this.flushRunning !== null) return;
+          this.scheduleFlush().then(
+            () => this.stall.end(),
+            () => {},
+          );
+        });
+      }
+      for (const w of waiters) w.reject(answer);
+      for (const w of this.flushWaiters.splice(0)) w.reject(answer);
+    };
+    this.flushRunning = Promise.all(work).then(() => {
+      try {
+        this.onFlushed(target);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      this.flushRunning = null;
+      this.flushFailed = false;
+      for (const w of waiters) w.resolve();
+      if (this.flushWaiters.length > 0) this.runFlush();
+    }, fail);
+  }
+
+  private onFlushed(target: number): void {
+    if (target > this.recoveryPoint) this.recoveryPoint = target;
+    this.advanceHighWatermark(target);
+    if (this.closed) return;
+    const segment = this.segments[this.segmentIndexFor(this.recoveryPoint)]!;
+    if (segment.baseOffset <= this.checkpointedSegmentBase) return;
+    try {
+      this.writeCheckpointNow();
+    } catch (err) {
+      // The records are durable; an older recovery point only means more to re-verify
+      // after a crash. The next flush that moves past a segment tries again.
+      if (errnoOf(err) === undefined) throw err;
+    }
+  }
+
+  private writeCheckpointNow(): void {
+    const first = this.segments[0]!;
+    // Recovery restarts at the segment holding the recovery point, so only a move into a
+    // later segment is worth a checkpoint write.
+    const recoveryPoint = Math.max(
+      Math.min(this.recoveryPoint, this.logEndOffset),
+      first.baseOffset,
+    );
+    writeCheckpoint(this.dir, { recoveryPoint, logStartOffset: this.startOffset });
+    this.checkpointedSegmentBase = this.segments[this.segmentIndexFor(recoveryPoint)]!.baseOffset;
+  }
+
+  /**
+   * Deletes the oldest whole segments whose records are all older than retention.ms (by
+   * their largest timestamp), and, while the partition would still hold at least
+   * retention.bytes without it, the oldest segment (Kafka's rule: never below the limit).
+   * Segments holding offsets at or past the high watermark stay. When everything goes, a
+   * new empty segment starts at the log end offset. Returns the number deleted.
+   */
+  applyRetention(now: number = this.now()): number {
+    this.ensureOpen();
+    const sizeBefore = this.sizeInBytes;
+    const limits = retentionLimitsExceeded(this.segments, this.hw, this.config, now);
+    if (limits.length > 0 && limits.length === this.segments.length) {
+      // The active segment goes too: a new one takes the appends from its end.
+      this.roll();
+      this.scheduleFlush().catch(() => {});
+    }
+    const deleted = this.segments.splice(0, limits.length).map((segment, i) => {
+      segment.delete();
+      return { segment, limit: limits[i]! };
+    });
+    if (deleted.length > 0) {
+      for (const d of describeRetentionDeletions(deleted, this.config, now, sizeBefore)) {
+        this.lastDeletion = d;
+        this.logger.info(
+          { event: "retention-deleted", ...d },
+          `deleted ${d.segments} segment(s) of ${this.name}, offsets ${d.fromOffset}..${d.toOffset - 1} (${d.records} records, ${d.bytes} bytes): ${d.why}`,
+        );
+      }
+      this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+      this.directoryDirty = true;
+      try {
+        this.writeCheckpointNow();
+      } catch (err) {
+        // The segments are gone (which is what frees a full disk); the checkpoint is
+        // written before the next append.
+        if (errnoOf(err) === undefined) throw err;
+        this.stall.enter(err, "writing the checkpoint after retention", false);
+      }
+    }
+    return deleted.length;
+  }
+
+  /**
+   * Compacts (cleanup.policy compact or compact,delete) the sealed segments that are
+   * flushed, below the high watermark and older than min.compaction.lag.ms: keeps the
+   * newest record per key, drops expired tombstones, keeps offsets (see log-cleaner.ts).
+   * Synchronous. Skips the work when nothing new was sealed and no kept tombstone has
+   * expired since the last run. Returns the number of records removed.
+   */
+  compact(now: number = this.now()): number {
+    this.ensureWritable();
+    if (!this.config.cleanupPolicy.includes("compact")) return 0;
+    // Compaction writes before it frees: on a full disk it waits for writes to resume.
+    if (this.stall.active) return 0;
+    const limit = Math.min(this.hw, this.recoveryPoint);
+    const lagHorizon = now - this.config.minCompactionLagMs;
+    let n = 0;
+    while (n < this.segments.length - 1) {
+      const segment = this.segments[n]!;
+      if (!segment.sealed || segment.nextOffset > limit || segment.maxTimestamp > lagHorizon) break;
+      n++;
+    }
+    if (n === 0) return 0;
+    const end = this.segments[n - 1]!.nextOffset;
+    if (end === this.compactedUpTo && now < this.compactAgainAt) return 0;
+    const input = this.segments.slice(0, n);
+    const result = new LogCleaner(this.dir, this.config).clean(input, now);
+    this.segments.splice(0, n, ...result.segments);
+    this.compactedUpTo = end;
+    this.compactAgainAt = result.nextTombstoneExpiry;
+    if (result.recordsRemoved > 0) {
+      const superseded = result.recordsRemoved - result.tombstonesRemoved;
+      this.logger.info(
+        {
+          event: "compaction-removed",
+          segments: n,
+          fromOffset: input[0]!.baseOffset,
+          toOffset: end,
+          records: result.recordsRemoved,
+          superseded,
+          tombstones: result.tombstonesRemoved,
+        },
+        `compacted ${n} segment(s) of ${this.name}, offsets ${input[0]!.baseOffset}..${end - 1}: removed ${superseded} record(s) superseded by a newer record of the same key and ${result.tombstonesRemoved} tombstone(s) older than delete.retention.ms=${this.config.deleteRetentionMs}`,
+      );
+    }
+    return result.recordsRemoved;
+  }
+
+  updateConfig(config: TopicConfig): void {
+    this.ensureOpen();
+    this.config = config;
+    for (const segment of this.segments) segment.indexIntervalBytes = config.indexIntervalBytes;
+    this.startFlushTimer();
+  }
+
+  private startFlushTimer(): void {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    if (this.config.flushPolicy !== "interval") return;
+    this.flushTimer = setInterval(() => {
+      if (!this.closed && this.failure === null && !this.stall.active && this.active.needsFlush) {
+        this.scheduleFlush().catch(() => {});
+      }
+    }, this.config.flushIntervalMs);
+    this.flushTimer.unref();
+  }
+
+  /** Flushes, writes the indexes, the checkpoint and the clean-shutdown marker, closes files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTimer();
+    await this.drainFlushes();
+    // After a failed append the files are as before it (it was undone), so a clean close
+    // is tried; after a failed fsync, an fsync that now succeeds proves nothing (the kernel
+    // may have dropped the pages), so the next open re-verifies instead.
+    if (this.failure === null && !this.flushFailed) {
+      try {
+        for (const segment of this.segments) segment.close();
+        this.recoveryPoint = this.logEndOffset;
+        this.writeCheckpointNow();
+        writeCleanShutdownMarker(this.dir);
+        return;
+      } catch (err) {
+        // A full disk must not fail a shutdown: what was written is in the files, and the
+        // next open recovers as after a crash.
+        if (errnoOf(err) === undefined) throw err;
+        this.logger.warn(
+          { event: "unclean-close", errno: errnoOf(err), err },
+          `partition ${this.name} closed without its clean-shutdown marker (${errnoOf(err)}): the next open re-verifies its tail`,
+        );
+      }
+    }
+    // Not clean: the next open recovers.
+    for (const segment of this.segments) segment.release();
+  }
+
+  /** Closes without flushing and removes the partition directory. */
+  async deleteFiles(): Promise<void> {
+    this.closed = true;
+    this.stopTimer();
+    await this.drainFlushes();
+    for (const segment of this.segments) segment.release();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async drainFlushes(): Promise<void> {
+    while (this.flushRunning !== null) await this.flushRunning;
+  }
+
+  private stopTimer(): void {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    this.stall.cancel();
+  }
+
+  private get name(): string {
+    return `${this.topic}-${this.partition}`;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new ClosedError(`partition log ${this.name}`);
+  }
+
+  private ensureWritable(): void {
+    this.ensureOpen();
+    if (this.failure !== null) {
+      throw new TributaryError(
+        "INTERNAL",
+        `partition log ${this.name} stopped taking appends after an unexpected failure (${String(this.failure)}): restart the broker (or reopen the log) to recover it`,
+        { cause: this.failure },
+      );
+    }
+  }
+}
+
+/** The offset after the batch at `p` of `buf`. */
+function batchEndOffset(buf: Buffer, p: number): number {
+  return readInt64(buf, p) + buf.readInt32BE(p + 19) + 1;
+}
