@@ -36,13 +36,19 @@ export interface CliResult {
   stderr: string;
 }
 
+/** What a command runs with; `env` is added to (and overrides) the test's environment. */
+export interface CliOptions {
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Runs the command to completion; `input` is piped to its stdin. */
-export function runCli(
-  args: string[],
-  options: { input?: string; cwd?: string; timeoutMs?: number } = {},
-): CliResult {
+export function runCli(args: string[], options: CliOptions = {}): CliResult {
   const r = spawnSync(process.execPath, [...tsxArgs(), BIN, ...args], {
     cwd: options.cwd ?? CLI_DIR,
+    env: { ...process.env, ...options.env },
     input: options.input ?? "",
     encoding: "utf8",
     // A guard against a hung command; the tests' bounds are the vitest timeouts.
@@ -53,10 +59,7 @@ export function runCli(
 }
 
 /** Runs the command and fails the test with its stderr unless it exits 0. */
-export function cli(
-  args: string[],
-  options: { input?: string; cwd?: string; timeoutMs?: number } = {},
-): string {
+export function cli(args: string[], options: CliOptions = {}): string {
   const r = runCli(args, options);
   if (r.status !== 0) {
     throw new Error(`tributary ${args.join(" ")} exited ${r.status}: ${r.stderr}`);

@@ -88,3 +88,79 @@ export async function pollUntil(
     if (Date.now() > deadline) throw new Error(`${what}: not reached in ${ms} ms`);
   }
 }
+
+/**
+ * The test broker's secured listeners (scripts/kafka.sh env prints them): SASL_PLAINTEXT
+ * and SASL_SSL with PLAIN and SCRAM for one user, and TLS that requires a client
+ * certificate, all signed by a throwaway CA in `tlsDir`. Throws when unset, as kafkaBrokers.
+ */
+export interface SecuredKafka {
+  sasl: string;
+  saslSsl: string;
+  mtls: string;
+  user: string;
+  password: string;
+  /** ca.pem, client.crt, client.key */
+  tlsDir: string;
+}
+
+export function securedKafka(): SecuredKafka {
+  const env = process.env;
+  const need = (name: string): string => {
+    const v = env[name];
+    if (v === undefined || v === "") {
+      throw new Error(
+        `${name} is not set: start a broker with scripts/kafka.sh start, then eval "$(scripts/kafka.sh env)" before npx vitest run --project kafka`,
+      );
+    }
+    return v;
+  };
+  return {
+    sasl: need("TRIBUTARY_KAFKA_SASL_BROKERS"),
+    saslSsl: need("TRIBUTARY_KAFKA_SASL_SSL_BROKERS"),
+    mtls: need("TRIBUTARY_KAFKA_MTLS_BROKERS"),
+    user: need("TRIBUTARY_KAFKA_SASL_USER"),
+    password: need("TRIBUTARY_KAFKA_SASL_PASSWORD"),
+    tlsDir: need("TRIBUTARY_KAFKA_TLS_DIR"),
+  };
+}
+
+/** Writes `count` values to `topic` and reads them back with a group consumer. */
+export async function roundTrip(log: KafkaLog, topic: string, count: number): Promise<string[]> {
+  await log.admin.createTopic(topic, { partitions: 2 });
+  const values = Array.from({ length: count }, (_, i) => `v${i}`);
+  await log.producer().send(
+    topic,
+    values.map((v) => ({ key: Buffer.from(v), value: Buffer.from(v) })),
+  );
+  const consumer = log.consumer({ groupId: `${topic}-g`, autoOffsetReset: "earliest" });
+  try {
+    await consumer.subscribe([topic]);
+    const seen: string[] = [];
+    for (const deadline = Date.now() + 60_000; seen.length < count; ) {
+      for (const p of await consumer.poll({ maxWaitMs: 200 }))
+        for (const r of p.records) seen.push(r.value!.toString());
+      if (Date.now() > deadline) throw new Error(`read ${seen.length} of ${count} from ${topic}`);
+    }
+    await consumer.commit();
+    return seen.sort();
+  } finally {
+    await consumer.close();
+  }
+}
+
+/**
+ * After the file's tests, deletes every topic whose name contains `suffix`: for CLI tests,
+ * whose topics are outside any namespace (the CLI has no namespace flag).
+ */
+export function dropTopicsAfterAll(suffix: string): void {
+  afterAll(async () => {
+    const log = await KafkaLog.open({ brokers: kafkaBrokers() });
+    try {
+      for (const t of await log.admin.listTopics())
+        if (t.includes(suffix)) await log.admin.deleteTopic(t).catch(() => undefined);
+    } finally {
+      await log.close();
+    }
+  });
+}

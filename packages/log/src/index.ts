@@ -84,7 +84,14 @@ export {
   type PatternType,
   type Permission,
 } from "./security/acl.js";
-export { clientCredentials, type ClientCredentials } from "./security/client-credentials.js";
+export {
+  BROKER_CREDENTIALS,
+  clientCredentials,
+  type ClientCredentials,
+  type CredentialsTarget,
+  KAFKA_CREDENTIALS,
+  type SaslMechanism,
+} from "./security/client-credentials.js";
 export {
   startMetricsServer,
   type MetricsServerOptions,
