@@ -12,7 +12,8 @@ import {
   tempDir,
 } from "../../cli/test/helpers.js";
 import { lines, reference, WORDS, wordCountApp } from "../../cli/test/reprocess-scenario.js";
-import { dropTopicsAfterAll, securedKafka, uniqueNamespace } from "./kafka-helpers.js";
+import { dropTopicsAfterAll, uniqueNamespace } from "./kafka-helpers.js";
+import { securedKafka } from "./secured-kafka.js";
 
 // The real `tributary` command with --kafka on the test broker's SASL listener, its
 // credentials from where every Tributary client takes them: the environment

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { Consumer, ConsumerOptions } from "@tributary/log";
+import type { Consumer, ConsumerOptions, SaslMechanism } from "@tributary/log";
 import { afterAll, beforeAll } from "vitest";
 import { KafkaLog } from "../src/kafka-log.js";
+import { kafkaSasl, securedKafka } from "./secured-kafka.js";
 
 /**
  * The broker the Kafka suite runs against, from TRIBUTARY_KAFKA_BROKERS (scripts/kafka.sh
@@ -25,9 +26,17 @@ export function uniqueNamespace(prefix = "t"): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 }
 
-/** Opens a KafkaLog on the test broker in `namespace`. */
-export function openTestLog(namespace: string): Promise<KafkaLog> {
-  return KafkaLog.open({ brokers: kafkaBrokers(), namespace, clientId: "tributary-test" });
+/**
+ * Opens a KafkaLog on the test broker in `namespace`: on its plaintext listener, or with a
+ * SASL mechanism on its SASL listener as its user.
+ */
+export function openTestLog(namespace: string, mechanism?: SaslMechanism): Promise<KafkaLog> {
+  return KafkaLog.open({
+    brokers: mechanism === undefined ? kafkaBrokers() : securedKafka().sasl,
+    namespace,
+    clientId: "tributary-test",
+    ...(mechanism === undefined ? {} : { sasl: kafkaSasl(mechanism) }),
+  });
 }
 
 /** Deletes every topic of the namespace (best effort: the broker drops them in the background). */
@@ -87,42 +96,6 @@ export async function pollUntil(
     if (done()) return;
     if (Date.now() > deadline) throw new Error(`${what}: not reached in ${ms} ms`);
   }
-}
-
-/**
- * The test broker's secured listeners (scripts/kafka.sh env prints them): SASL_PLAINTEXT
- * and SASL_SSL with PLAIN and SCRAM for one user, and TLS that requires a client
- * certificate, all signed by a throwaway CA in `tlsDir`. Throws when unset, as kafkaBrokers.
- */
-export interface SecuredKafka {
-  sasl: string;
-  saslSsl: string;
-  mtls: string;
-  user: string;
-  password: string;
-  /** ca.pem, client.crt, client.key */
-  tlsDir: string;
-}
-
-export function securedKafka(): SecuredKafka {
-  const env = process.env;
-  const need = (name: string): string => {
-    const v = env[name];
-    if (v === undefined || v === "") {
-      throw new Error(
-        `${name} is not set: start a broker with scripts/kafka.sh start, then eval "$(scripts/kafka.sh env)" before npx vitest run --project kafka`,
-      );
-    }
-    return v;
-  };
-  return {
-    sasl: need("TRIBUTARY_KAFKA_SASL_BROKERS"),
-    saslSsl: need("TRIBUTARY_KAFKA_SASL_SSL_BROKERS"),
-    mtls: need("TRIBUTARY_KAFKA_MTLS_BROKERS"),
-    user: need("TRIBUTARY_KAFKA_SASL_USER"),
-    password: need("TRIBUTARY_KAFKA_SASL_PASSWORD"),
-    tlsDir: need("TRIBUTARY_KAFKA_TLS_DIR"),
-  };
 }
 
 /** Writes `count` values to `topic` and reads them back with a group consumer. */

@@ -1,7 +1,8 @@
 import { ProtocolError, type SaslMechanism } from "@tributary/log";
 import { describe, expect, it } from "vitest";
 import { KafkaLog } from "../src/kafka-log.js";
-import { dropNamespace, roundTrip, securedKafka, uniqueNamespace } from "./kafka-helpers.js";
+import { dropNamespace, roundTrip, uniqueNamespace } from "./kafka-helpers.js";
+import { securedKafka } from "./secured-kafka.js";
 
 // KafkaLog's sasl option on the test broker's SASL_PLAINTEXT listener: each mechanism
 // Kafka clients use logs in, and the admin, producer and group consumer (each on

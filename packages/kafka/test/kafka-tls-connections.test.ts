@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { KafkaLog } from "../src/kafka-log.js";
-import { dropNamespace, roundTrip, securedKafka, uniqueNamespace } from "./kafka-helpers.js";
+import { dropNamespace, roundTrip, uniqueNamespace } from "./kafka-helpers.js";
+import { securedKafka } from "./secured-kafka.js";
 
 // KafkaLog's tls option on the test broker's TLS listeners, whose certificates come from a
 // CA made at the broker's start: SASL over TLS with that CA, a listener that requires a
