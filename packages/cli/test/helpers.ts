@@ -190,3 +190,31 @@ export default defineApp({
   },
 });
 `;
+
+/** The value of one series (name and labels as Prometheus writes them) in /metrics text. */
+export function promSample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/**
+ * Waits until the --metrics endpoint at `address` shows `lagSeries` at 0 and /readyz
+ * answers 200, then checks /healthz: the end of every run's metrics test.
+ */
+export async function expectCaughtUpAndReady(address: string, lagSeries: string): Promise<void> {
+  await eventually("lag 0 and ready", async () => {
+    const text = await (await fetch(`http://${address}/metrics`)).text();
+    const ready = await fetch(`http://${address}/readyz`);
+    return promSample(text, lagSeries) === 0 && ready.status === 200 ? true : undefined;
+  });
+  const health = await fetch(`http://${address}/healthz`);
+  if (health.status !== 200) throw new Error(`/healthz answered ${health.status}`);
+}
+
+/** The address a command started with --metrics prints on stderr. */
+export function metricsAddress(s: Spawned): Promise<string> {
+  return eventually(
+    "the metrics address",
+    () => /metrics on http:\/\/(\S+)\/metrics/.exec(s.stderr())?.[1],
+  );
+}
