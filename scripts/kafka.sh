@@ -7,6 +7,8 @@
 #   scripts/kafka.sh stop     stop it cleanly (SIGTERM, then SIGKILL after a bounded wait)
 #                             and delete its temp folder
 #   scripts/kafka.sh status   print the bootstrap address and exit 0 if it runs, else exit 1
+#   scripts/kafka.sh env      print `export VAR=value` lines for the running broker's secured
+#                             listeners (below), for `eval "$(scripts/kafka.sh env)"`
 #   scripts/kafka.sh topics ARGS   Kafka's own kafka-topics (TopicCommand) on the running
 #                             broker, e.g. `topics --list`, `topics --describe --topic T`
 #   scripts/kafka.sh groups ARGS   Kafka's kafka-consumer-groups, e.g. `groups --describe --group APP`
@@ -17,10 +19,21 @@
 # downloaded from anywhere else. Every start formats a new cluster in a new temp folder:
 # topics do not survive a stop.
 #
+# Besides the plaintext client port, the broker serves three secured listeners, for testing
+# clients' SASL and TLS options (all on loopback, users and certificates throwaway):
+#   PORT+2  SASL_PLAINTEXT  PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+#   PORT+3  SASL_SSL        the same mechanisms over TLS
+#   PORT+4  SSL             TLS that requires a client certificate (mutual TLS)
+# One user, TRIBUTARY_KAFKA_SASL_USER / _PASSWORD (default tributary / tributary-secret), is
+# known to all three mechanisms (SCRAM credentials stored at format time). Every start makes
+# a new CA with openssl (EC keys: milliseconds); the server certificate is for 127.0.0.1 and
+# localhost, the client certificate for CN=tributary-client. `env` prints their paths.
+#
 # Environment (all optional):
 #   TRIBUTARY_KAFKA_VERSION   broker version (default 4.1.2, the newest line the Node client
 #                             @platformatic/kafka supports)
-#   TRIBUTARY_KAFKA_PORT      client port (default 19092); the controller listens on PORT+1
+#   TRIBUTARY_KAFKA_PORT      client port (default 19092); the controller listens on PORT+1,
+#                             the secured listeners on PORT+2..PORT+4
 #   TRIBUTARY_KAFKA_CACHE     jar cache (default ~/.cache/tributary/kafka-<version>)
 #   TRIBUTARY_KAFKA_STATE     where the pid and address of the running broker are kept
 #                             (default ${TMPDIR:-/tmp}/tributary-kafka-<uid>)
@@ -31,6 +44,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 version="${TRIBUTARY_KAFKA_VERSION:-4.1.2}"
 port="${TRIBUTARY_KAFKA_PORT:-19092}"
 controller_port=$((port + 1))
+sasl_port=$((port + 2))
+sasl_ssl_port=$((port + 3))
+mtls_port=$((port + 4))
+sasl_user="${TRIBUTARY_KAFKA_SASL_USER:-tributary}"
+sasl_password="${TRIBUTARY_KAFKA_SASL_PASSWORD:-tributary-secret}"
 cache="${TRIBUTARY_KAFKA_CACHE:-${HOME}/.cache/tributary/kafka-${version}}"
 state="${TRIBUTARY_KAFKA_STATE:-${TMPDIR:-/tmp}/tributary-kafka-$(id -u)}"
 heap="${TRIBUTARY_KAFKA_HEAP:-512m}"
@@ -80,18 +98,62 @@ fetch_jars() {
   touch "$cache/libs/.complete"
 }
 
+# A throwaway CA, the broker's certificate (127.0.0.1, localhost) and a client certificate,
+# in $1/tls. Kafka reads PEM directly (ssl.keystore.type=PEM: an unencrypted PKCS#8 key
+# followed by its certificate), so no keytool and no extra JVM start.
+make_certs() {
+  local tls="$1/tls"
+  mkdir -p "$tls"
+  (
+    cd "$tls"
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 2 -subj "/CN=tributary test CA" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req "${ec[@]}" -keyout server.key -out server.csr -subj "/CN=localhost"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.crt
+    openssl req "${ec[@]}" -keyout client.key -out client.csr -subj "/CN=tributary-client"
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile client.ext -out client.crt
+    openssl pkcs8 -topk8 -nocrypt -in server.key -out server.p8
+    cat server.p8 server.crt >server-keystore.pem
+  ) >"$1/certs.log" 2>&1 || {
+    cat "$1/certs.log" >&2
+    die "openssl could not make the test certificates in $tls (output above)"
+  }
+}
+
 write_config() {
   local dir="$1"
+  local plain_jaas="org.apache.kafka.common.security.plain.PlainLoginModule required user_${sasl_user}=\"${sasl_password}\";"
+  local scram_jaas="org.apache.kafka.common.security.scram.ScramLoginModule required;"
   cat >"$dir/server.properties" <<EOF
 # Written by scripts/kafka.sh: one node that is both broker and KRaft controller, on loopback.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controller_port}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller_port},SASL_PLAINTEXT://127.0.0.1:${sasl_port},SASL_SSL://127.0.0.1:${sasl_ssl_port},MTLS://127.0.0.1:${mtls_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${sasl_port},SASL_SSL://127.0.0.1:${sasl_ssl_port},MTLS://127.0.0.1:${mtls_port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,MTLS:SSL
+# Secured listeners for clients' SASL and TLS options. No authorizer: an authenticated user
+# may do anything. PLAIN checks the JAAS user list; SCRAM the credentials stored by
+# format --add-scram.
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=${plain_jaas}
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=${scram_jaas}
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=${scram_jaas}
+listener.name.sasl_ssl.plain.sasl.jaas.config=${plain_jaas}
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scram_jaas}
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scram_jaas}
+ssl.keystore.type=PEM
+ssl.keystore.location=${dir}/tls/server-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=${dir}/tls/ca.pem
+listener.name.mtls.ssl.client.auth=required
 log.dirs=${dir}/data
 num.partitions=1
 # One replica of everything: there is one node.
@@ -167,13 +229,17 @@ start() {
     cat "$state/bootstrap"
     return 0
   fi
-  if port_open "$port" || port_open "$controller_port"; then
-    die "port $port or $controller_port on 127.0.0.1 is taken by another process: set TRIBUTARY_KAFKA_PORT to a free port"
-  fi
+  local p
+  for p in "$port" "$controller_port" "$sasl_port" "$sasl_ssl_port" "$mtls_port"; do
+    if port_open "$p"; then
+      die "port $p on 127.0.0.1 is taken by another process (the broker uses $port..$mtls_port): set TRIBUTARY_KAFKA_PORT to a free port"
+    fi
+  done
   fetch_jars
   mkdir -p "$state"
   local dir
   dir="$(mktemp -d "${TMPDIR:-/tmp}/tributary-kafka.XXXXXX")"
+  make_certs "$dir"
   write_config "$dir"
   local cp="$cache/libs/*"
   local jvm=(java "-Xmx${heap}" "-Xms128m" -XX:+UseG1GC -Djava.awt.headless=true
@@ -181,9 +247,17 @@ start() {
 
   # A KRaft cluster id is 16 random bytes, base64url without padding (Kafka's Uuid).
   local cluster_id
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  # One starting with '-' would be read by the format tool as an option: draw again.
+  cluster_id="-"
+  while [ "${cluster_id:0:1}" = "-" ]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  done
+  local scram=()
+  for m in SCRAM-SHA-256 SCRAM-SHA-512; do
+    scram+=(--add-scram "${m}=[name=${sasl_user},password=${sasl_password}]")
+  done
   if ! "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
-    >"$dir/format.log" 2>&1; then
+    "${scram[@]}" >"$dir/format.log" 2>&1; then
     cat "$dir/format.log" >&2
     die "formatting the KRaft log dir in $dir failed (output above)"
   fi
@@ -248,6 +322,23 @@ stop() {
   echo "kafka.sh: stopped" >&2
 }
 
+# The secured listeners of the running broker, as shell exports (what .ci/run evals for the
+# Kafka suite's SASL and TLS tests).
+env_exports() {
+  running_pid >/dev/null || die "not running: scripts/kafka.sh start first"
+  local tls
+  tls="$(cat "$state/dir")/tls"
+  cat <<EOF
+export TRIBUTARY_KAFKA_BROKERS=127.0.0.1:${port}
+export TRIBUTARY_KAFKA_SASL_BROKERS=127.0.0.1:${sasl_port}
+export TRIBUTARY_KAFKA_SASL_SSL_BROKERS=127.0.0.1:${sasl_ssl_port}
+export TRIBUTARY_KAFKA_MTLS_BROKERS=127.0.0.1:${mtls_port}
+export TRIBUTARY_KAFKA_SASL_USER=${sasl_user}
+export TRIBUTARY_KAFKA_SASL_PASSWORD=${sasl_password}
+export TRIBUTARY_KAFKA_TLS_DIR=${tls}
+EOF
+}
+
 status() {
   local pid
   if pid="$(running_pid)"; then
@@ -263,11 +354,12 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
+  env) env_exports ;;
   fetch) fetch_jars ;;
   topics) shift && tool org.apache.kafka.tools.TopicCommand "$@" ;;
   groups) shift && tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
   *)
-    echo "usage: scripts/kafka.sh start|stop|status|fetch|topics ARGS|groups ARGS" >&2
+    echo "usage: scripts/kafka.sh start|stop|status|env|fetch|topics ARGS|groups ARGS" >&2
     exit 2
     ;;
 esac

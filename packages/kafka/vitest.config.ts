@@ -11,7 +11,7 @@ export default defineProject({
   test: {
     name: "kafka",
     include: brokers ? ["test/**/*.test.ts"] : [],
-    testTimeout: 180_000, // a hang guard: the machine is shared and its speed drifts
+    testTimeout: 400_000, // a hang guard: the machine is shared and its speed drifts
     hookTimeout: 60_000,
     // One broker on a 2-core machine: files run one after another.
     fileParallelism: false,

@@ -37,13 +37,19 @@ export interface CliResult {
   stderr: string;
 }
 
+/** What a command runs with; `env` is added to (and overrides) the test's environment. */
+export interface CliOptions {
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Runs the command to completion; `input` is piped to its stdin. */
-export function runCli(
-  args: string[],
-  options: { input?: string; cwd?: string; timeoutMs?: number } = {},
-): CliResult {
+export function runCli(args: string[], options: CliOptions = {}): CliResult {
   const r = spawnSync(process.execPath, [...tsxArgs(), BIN, ...args], {
     cwd: options.cwd ?? CLI_DIR,
+    env: { ...process.env, ...options.env },
     input: options.input ?? "",
     encoding: "utf8",
     // A guard against a hung command; the tests' bounds are the vitest timeouts.
@@ -54,10 +60,7 @@ export function runCli(
 }
 
 /** Runs the command and fails the test with its stderr unless it exits 0. */
-export function cli(
-  args: string[],
-  options: { input?: string; cwd?: string; timeoutMs?: number } = {},
-): string {
+export function cli(args: string[], options: CliOptions = {}): string {
   const r = runCli(args, options);
   if (r.status !== 0) {
     throw new Error(`tributary ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
@@ -182,3 +185,31 @@ export default defineApp({
   },
 });
 `;
+
+/** The value of one series (name and labels as Prometheus writes them) in /metrics text. */
+export function promSample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/**
+ * Waits until the --metrics endpoint at `address` shows `lagSeries` at 0 and /readyz
+ * answers 200, then checks /healthz: the end of every run's metrics test.
+ */
+export async function expectCaughtUpAndReady(address: string, lagSeries: string): Promise<void> {
+  await eventually("lag 0 and ready", async () => {
+    const text = await (await fetch(`http://${address}/metrics`)).text();
+    const ready = await fetch(`http://${address}/readyz`);
+    return promSample(text, lagSeries) === 0 && ready.status === 200 ? true : undefined;
+  });
+  const health = await fetch(`http://${address}/healthz`);
+  if (health.status !== 200) throw new Error(`/healthz answered ${health.status}`);
+}
+
+/** The address a command started with --metrics prints on stderr. */
+export function metricsAddress(s: Spawned): Promise<string> {
+  return eventually(
+    "the metrics address",
+    () => /metrics on http:\/\/(\S+)\/metrics/.exec(s.stderr())?.[1],
+  );
+}

@@ -1,13 +1,33 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { UPPER_APP, appDir, cleanup, cli, eventually, spawnCli, tempDir } from "./helpers.js";
+import {
+  UPPER_APP,
+  appDir,
+  cleanup,
+  cli,
+  eventually,
+  spawnCli,
+  tempDir,
+  expectCaughtUpAndReady,
+  metricsAddress,
+  promSample,
+} from "./helpers.js";
 
 afterEach(cleanup);
 
-function sample(text: string, series: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+/** Starts `args` with --metrics on a free port; resolves once it prints the address. */
+async function startWithMetrics(args: string[]) {
+  const run = spawnCli([...args, "--metrics", "127.0.0.1:0", "--progress", "plain"]);
+  return { run, address: await metricsAddress(run) };
+}
+
+/** /metrics once `series` reads `value`. */
+function scrapeWhen(address: string, series: string, value: number): Promise<string> {
+  return eventually(`${series} at ${value} on /metrics`, async () => {
+    const text = await (await fetch(`http://${address}/metrics`)).text();
+    return promSample(text, series) === value ? text : undefined;
+  });
 }
 
 describe("tributary run --metrics", () => {
@@ -21,36 +41,66 @@ describe("tributary run --metrics", () => {
     cli(["produce", "in", "--data", data], {
       input: Array.from({ length: 700 }, (_, i) => `v${i}`).join("\n"),
     });
-    const run = spawnCli([
+    const { run, address } = await startWithMetrics(["run", file, "--data", data]);
+    const metrics = await scrapeWhen(
+      address,
+      'tributary_app_records_processed_total{app="upper"}',
+      700,
+    );
+    expect(promSample(metrics, 'tributary_app_records_dead_lettered_total{app="upper"}')).toBe(0);
+    expect(promSample(metrics, 'tributary_app_workers{state="wanted",app="upper"}')).toBe(1);
+    await expectCaughtUpAndReady(address, 'tributary_app_lag_records{app="upper"}');
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+  });
+});
+
+// `tributary connect run --metrics` serves, as `tributary run --metrics` does, the totals
+// its supervisor gathers from the worker processes: here a files sink putting 150 records.
+describe("tributary connect run --metrics", () => {
+  it("serves the records the connectors moved, their lag, the workers and readiness for Prometheus", async () => {
+    const data = tempDir();
+    cli(["topics", "create", "events", "--partitions", "2", "--data", data]);
+    cli(["produce", "events", "--format", "json", "--value-serde", "json", "--data", data], {
+      input: Array.from({ length: 150 }, (_, i) =>
+        JSON.stringify({ key: `k${i}`, value: { id: i } }),
+      ).join("\n"),
+    });
+    const file = path.join(tempDir(), "sink.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        connectors: [
+          {
+            name: "events-files",
+            type: "files-sink",
+            topics: ["events"],
+            config: { path: tempDir(), format: "jsonl" },
+          },
+        ],
+      }),
+    );
+    const { run, address } = await startWithMetrics([
+      "connect",
       "run",
       file,
-      "--metrics",
-      "127.0.0.1:0",
-      "--progress",
-      "plain",
+      "--workers",
+      "2",
       "--data",
       data,
     ]);
-    const address = await eventually(
-      "the metrics address",
-      () => /metrics on http:\/\/(\S+)\/metrics/.exec(run.stderr())?.[1],
+    const label = '{connect="sink.json"}';
+    const metrics = await scrapeWhen(
+      address,
+      `tributary_connect_records_processed_total${label}`,
+      150,
     );
-    const metrics = await eventually("all 700 records processed, seen on /metrics", async () => {
-      const text = await (await fetch(`http://${address}/metrics`)).text();
-      return sample(text, 'tributary_app_records_processed_total{app="upper"}') === 700
-        ? text
-        : undefined;
-    });
-    expect(sample(metrics, 'tributary_app_records_dead_lettered_total{app="upper"}')).toBe(0);
-    expect(sample(metrics, 'tributary_app_workers{state="wanted",app="upper"}')).toBe(1);
-    await eventually("lag 0 and ready", async () => {
-      const text = await (await fetch(`http://${address}/metrics`)).text();
-      const ready = await fetch(`http://${address}/readyz`);
-      return sample(text, 'tributary_app_lag_records{app="upper"}') === 0 && ready.status === 200
-        ? true
-        : undefined;
-    });
-    expect((await fetch(`http://${address}/healthz`)).status).toBe(200);
+    expect(promSample(metrics, `tributary_connect_records_dead_lettered_total${label}`)).toBe(0);
+    expect(
+      promSample(metrics, 'tributary_connect_workers{state="wanted",connect="sink.json"}'),
+    ).toBe(2);
+    expect(metrics).not.toMatch(/tributary_app_/);
+    await expectCaughtUpAndReady(address, `tributary_connect_lag_records${label}`);
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
   });

@@ -80,7 +80,38 @@ export function fromKafkaError(err: unknown, what: string, topic?: string): Trib
   if (typeof e?.message === "string" && /^Unknown topic/i.test(e.message)) {
     return new UnknownTopicError(topic ?? what);
   }
-  const code = e?.code;
+  const login = findKafkaError(
+    e,
+    (x) => x.apiId === "SASL_AUTHENTICATION_FAILED" || x.apiId === "UNSUPPORTED_SASL_MECHANISM",
+  );
+  if (login?.apiId === "UNSUPPORTED_SASL_MECHANISM") {
+    return new ProtocolError(
+      "AUTHENTICATION_FAILED",
+      `${what}: the Kafka listener does not enable this SASL mechanism (${describeKafkaError(login)}); set TRIBUTARY_SASL_MECHANISM to one it does`,
+      { cause: err },
+    );
+  }
+  if (login !== undefined || findKafkaError(e, (x) => x.code === "PLT_KFK_AUTHENTICATION")) {
+    return new ProtocolError(
+      "AUTHENTICATION_FAILED",
+      `${what}: Kafka refused the login (${describeKafkaError(login ?? e)}); check the user, password and mechanism (TRIBUTARY_USER, TRIBUTARY_PASSWORD or TRIBUTARY_PASSWORD_FILE, TRIBUTARY_SASL_MECHANISM)`,
+      { cause: err },
+    );
+  }
+  // Node's TLS errors: ERR_TLS_*, and OpenSSL's certificate checks (UNABLE_TO_VERIFY_…,
+  // SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, …).
+  const tls = findKafkaError(e, (x) => /^ERR_TLS_|CERT|UNABLE_TO_/.test(x.code ?? ""));
+  if (tls !== undefined) {
+    return new ProtocolError(
+      "CONNECTION",
+      `${what}: the TLS handshake failed (${tls.message}); check TRIBUTARY_TLS_CA (the CA that signed the brokers' certificates) and TRIBUTARY_TLS_SERVERNAME`,
+      { cause: err },
+    );
+  }
+  const code = findKafkaError(
+    e,
+    (x) => x.code === "PLT_KFK_NETWORK" || x.code === "PLT_KFK_TIMEOUT",
+  )?.code;
   if (code === "PLT_KFK_NETWORK") {
     return new ProtocolError("CONNECTION", `${what}: cannot reach the Kafka cluster (${server})`, {
       cause: err,
@@ -92,9 +123,6 @@ export function fromKafkaError(err: unknown, what: string, topic?: string): Trib
       cause: err,
       retriable: true,
     });
-  }
-  if (code === "PLT_KFK_AUTHENTICATION") {
-    return new ProtocolError("AUTHENTICATION_FAILED", `${what}: ${server}`, { cause: err });
   }
   return new TributaryError("INTERNAL", `${what} failed on Kafka: ${server}`, {
     cause: err,
@@ -110,6 +138,7 @@ interface KafkaClientError {
   canRetry?: boolean;
   serverErrorMessage?: string | null;
   errors?: unknown[];
+  cause?: unknown;
   findBy?(property: string, value: unknown): KafkaClientError | null;
 }
 
@@ -125,9 +154,27 @@ export function kafkaErrorId(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The first error in `err`, its `errors` and its `cause` chain that `match` accepts. */
+function findKafkaError(
+  err: KafkaClientError | undefined,
+  match: (e: KafkaClientError) => boolean,
+  depth = 0,
+): KafkaClientError | undefined {
+  if (err === undefined || err === null || typeof err !== "object" || depth > 10) return undefined;
+  if (match(err)) return err;
+  for (const inner of [...(err.errors ?? []), err.cause]) {
+    const found = findKafkaError(inner as KafkaClientError, match, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 function describeKafkaError(e: KafkaClientError | undefined): string {
   if (e === undefined || e === null) return "unknown error";
-  const inner = (e.errors ?? []).map((x) => describeKafkaError(x as KafkaClientError));
+  // The client's errors wrap the reason in `cause` (a NetworkError around Node's TLS error).
+  const nested = e.errors ?? (e.cause instanceof Error ? [e.cause] : []);
+  // Retries fail alike: "[Connection closed]" once, not once per attempt.
+  const inner = [...new Set(nested.map((x) => describeKafkaError(x as KafkaClientError)))];
   const own = e.apiId
     ? `${e.apiId}${e.serverErrorMessage ? `: ${e.serverErrorMessage}` : ""}`
     : (e.message ?? String(e));

@@ -2,3 +2,4 @@
 export { KafkaLog, openKafkaLog } from "./kafka-log.js";
 export { parseBrokers, type KafkaLogOptions } from "./kafka-cluster.js";
 export { fromKafkaError } from "./errors.js";
+export type { KafkaSaslOptions, KafkaTlsOptions } from "./kafka-security.js";

@@ -13,9 +13,13 @@ import {
   validateTopicName,
 } from "@tributary/log";
 import { fromKafkaError, kafkaErrorId } from "./errors.js";
+import { KafkaSecurity, type KafkaSaslOptions, type KafkaTlsOptions } from "./kafka-security.js";
 
 export interface KafkaLogOptions {
-  /** Bootstrap brokers: "host:port" strings, or one comma-separated string. */
+  /**
+   * Bootstrap brokers: "host:port" strings, or one comma-separated string. Written
+   * `tls://host:port` (all of them), the connections use TLS.
+   */
   brokers: string | readonly string[];
   clientId?: string;
   /**
@@ -26,6 +30,19 @@ export interface KafkaLogOptions {
   namespace?: string;
   /** Per-request timeout. Default 30 s. */
   requestTimeoutMs?: number;
+  /**
+   * SASL login (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512). Default: from the environment or
+   * client config file, as every Tributary client (TRIBUTARY_USER, TRIBUTARY_PASSWORD,
+   * TRIBUTARY_SASL_MECHANISM, TRIBUTARY_CLIENT_CONFIG; docs/security.md); `false`: none.
+   */
+  sasl?: KafkaSaslOptions | false;
+  /**
+   * TLS: `true` (the system's CAs) or a CA, client certificate and server name. Default:
+   * on when the brokers are written tls://, with files from the environment or client
+   * config (TRIBUTARY_TLS_CA, TRIBUTARY_TLS_CERT, TRIBUTARY_TLS_KEY, TRIBUTARY_TLS_SERVERNAME;
+   * any of them turns TLS on); `false`: none.
+   */
+  tls?: KafkaTlsOptions | boolean;
 }
 
 /** What the client needs to know of one topic, from the cluster's metadata. */
@@ -56,13 +73,16 @@ export class KafkaCluster {
   readonly clientId: string;
   /** The bootstrap list, for the Kafka clients (producers) opened beside this one. */
   readonly brokers: string[];
+  /** How every connection logs in and encrypts, shared with the producers. */
+  readonly security: KafkaSecurity;
   private readonly prefix: string;
   private readonly coordinators = new Map<string, number>();
   private readonly timeoutMs: number;
 
   constructor(options: KafkaLogOptions) {
-    const brokers = parseBrokers(options.brokers);
+    const { brokers, tls } = parseBootstrap(options.brokers);
     this.brokers = brokers;
+    this.security = new KafkaSecurity(options.sasl, options.tls, tls);
     this.clientId = options.clientId ?? "tributary";
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
     if (options.namespace !== undefined && options.namespace !== "") {
@@ -79,6 +99,7 @@ export class KafkaCluster {
       retryDelay: 100,
       // Tributary creates topics explicitly: a metadata request must never create one.
       autocreateTopics: false,
+      ...this.security.connectionOptions(),
     });
   }
 
@@ -162,6 +183,7 @@ export class KafkaCluster {
     return new ConnectionPool(this.clientId, {
       connectTimeout: this.timeoutMs,
       requestTimeout: this.timeoutMs + longestWaitMs,
+      ...this.security.connectionOptions(),
     });
   }
 
@@ -224,9 +246,24 @@ export class KafkaCluster {
 }
 
 export function parseBrokers(brokers: string | readonly string[]): string[] {
-  const list = (typeof brokers === "string" ? brokers.split(",") : [...brokers])
+  return parseBootstrap(brokers).brokers;
+}
+
+/** The bootstrap list without `tls://`, and whether it asked for TLS (all or none may). */
+export function parseBootstrap(brokers: string | readonly string[]): {
+  brokers: string[];
+  tls: boolean;
+} {
+  const raw = (typeof brokers === "string" ? brokers.split(",") : [...brokers])
     .map((b) => b.trim())
     .filter((b) => b !== "");
+  const withTls = raw.filter((b) => b.startsWith("tls://")).length;
+  if (withTls > 0 && withTls < raw.length) {
+    throw new InvalidArgumentError(
+      `Kafka brokers '${raw.join(",")}': some are tls:// and some not; write tls:// on all or none`,
+    );
+  }
+  const list = raw.map((b) => (b.startsWith("tls://") ? b.slice("tls://".length) : b));
   if (list.length === 0) {
     throw new InvalidArgumentError("no Kafka brokers given: pass host:port[,host:port...]");
   }
@@ -235,5 +272,5 @@ export function parseBrokers(brokers: string | readonly string[]): string[] {
       throw new InvalidArgumentError(`Kafka broker address '${b}' is not host:port`);
     }
   }
-  return list;
+  return { brokers: list, tls: withTls > 0 };
 }

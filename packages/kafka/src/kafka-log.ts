@@ -5,7 +5,7 @@ import type {
   Producer,
   ProducerOptions,
 } from "@tributary/log";
-import { ClosedError } from "@tributary/log";
+import { ClosedError, ProtocolError } from "@tributary/log";
 import { fromKafkaError } from "./errors.js";
 import { KafkaAdmin } from "./kafka-admin.js";
 import { KafkaCluster, type KafkaLogOptions } from "./kafka-cluster.js";
@@ -36,7 +36,20 @@ export class KafkaLog implements LogClient {
       await log.cluster.client.metadata({ topics: [], forceUpdate: true });
     } catch (err) {
       await log.cluster.close().catch(() => undefined);
-      throw fromKafkaError(err, `connect to Kafka at ${log.cluster.brokers.join(",")}`);
+      const failed = fromKafkaError(
+        err,
+        `connect to Kafka at ${log.cluster.brokers.join(",")} ${log.cluster.security.describe()}`,
+      );
+      // A listener that wants a login, TLS or a client certificate the client did not bring
+      // closes the connection without a word: say what it may have wanted.
+      if (failed.code === "CONNECTION" && /Connection closed/.test(failed.message)) {
+        throw new ProtocolError(
+          "CONNECTION",
+          `${failed.message}: the broker closed the connection at once; does its listener want a SASL login (TRIBUTARY_USER), TLS (tls:// brokers or TRIBUTARY_TLS_CA) or a client certificate (TRIBUTARY_TLS_CERT, TRIBUTARY_TLS_KEY)?`,
+          { cause: err },
+        );
+      }
+      throw failed;
     }
     return log;
   }

@@ -46,6 +46,7 @@ export class KafkaProducer implements Producer {
       timeout: options.requestTimeoutMs ?? 30_000,
       retries: 5,
       retryDelay: 100,
+      ...cluster.security.connectionOptions(),
     });
   }
 

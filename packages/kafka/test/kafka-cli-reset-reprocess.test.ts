@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   appDir,
   cleanup,
@@ -19,7 +19,7 @@ import {
   WORDS,
   wordCountApp,
 } from "../../cli/test/reprocess-scenario.js";
-import { kafkaBrokers, uniqueNamespace } from "./kafka-helpers.js";
+import { dropTopicsAfterAll, kafkaBrokers, uniqueNamespace } from "./kafka-helpers.js";
 
 // packages/cli/test/reprocess-history.test.ts's scenario, with the real `tributary` command
 // on Kafka (--kafka): run as a batch job, run as a service, reset --to-earliest (refused
@@ -36,17 +36,7 @@ const APP = `wc-${suffix}`;
 const LINES = `lines-${suffix}`;
 const COUNTS = `counts-${suffix}`;
 const LONG = `long-counts-${suffix}`;
-afterAll(async () => {
-  // the topics are outside any namespace: drop them by name
-  const { openKafkaLog } = await import("../src/kafka-log.js");
-  const log = await openKafkaLog({ brokers });
-  try {
-    for (const t of await log.admin.listTopics())
-      if (t.includes(suffix)) await log.admin.deleteTopic(t).catch(() => undefined);
-  } finally {
-    await log.close();
-  }
-});
+dropTopicsAfterAll(suffix);
 
 // Version 1 counts every word; version 2 (the changed topology) only words longer than 3
 // letters, into a new topic, with the same store and repartition names: counts left over

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { Consumer, ConsumerOptions } from "@tributary/log";
+import type { Consumer, ConsumerOptions, SaslMechanism } from "@tributary/log";
 import { afterAll, beforeAll } from "vitest";
 import { KafkaLog } from "../src/kafka-log.js";
+import { kafkaSasl, securedKafka } from "./secured-kafka.js";
 
 /**
  * The broker the Kafka suite runs against, from TRIBUTARY_KAFKA_BROKERS (scripts/kafka.sh
@@ -25,9 +26,17 @@ export function uniqueNamespace(prefix = "t"): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 }
 
-/** Opens a KafkaLog on the test broker in `namespace`. */
-export function openTestLog(namespace: string): Promise<KafkaLog> {
-  return KafkaLog.open({ brokers: kafkaBrokers(), namespace, clientId: "tributary-test" });
+/**
+ * Opens a KafkaLog on the test broker in `namespace`: on its plaintext listener, or with a
+ * SASL mechanism on its SASL listener as its user.
+ */
+export function openTestLog(namespace: string, mechanism?: SaslMechanism): Promise<KafkaLog> {
+  return KafkaLog.open({
+    brokers: mechanism === undefined ? kafkaBrokers() : securedKafka().sasl,
+    namespace,
+    clientId: "tributary-test",
+    ...(mechanism === undefined ? {} : { sasl: kafkaSasl(mechanism) }),
+  });
 }
 
 /** Deletes every topic of the namespace (best effort: the broker drops them in the background). */
@@ -87,4 +96,44 @@ export async function pollUntil(
     if (done()) return;
     if (Date.now() > deadline) throw new Error(`${what}: not reached in ${ms} ms`);
   }
+}
+
+/** Writes `count` values to `topic` and reads them back with a group consumer. */
+export async function roundTrip(log: KafkaLog, topic: string, count: number): Promise<string[]> {
+  await log.admin.createTopic(topic, { partitions: 2 });
+  const values = Array.from({ length: count }, (_, i) => `v${i}`);
+  await log.producer().send(
+    topic,
+    values.map((v) => ({ key: Buffer.from(v), value: Buffer.from(v) })),
+  );
+  const consumer = log.consumer({ groupId: `${topic}-g`, autoOffsetReset: "earliest" });
+  try {
+    await consumer.subscribe([topic]);
+    const seen: string[] = [];
+    for (const deadline = Date.now() + 60_000; seen.length < count; ) {
+      for (const p of await consumer.poll({ maxWaitMs: 200 }))
+        for (const r of p.records) seen.push(r.value!.toString());
+      if (Date.now() > deadline) throw new Error(`read ${seen.length} of ${count} from ${topic}`);
+    }
+    await consumer.commit();
+    return seen.sort();
+  } finally {
+    await consumer.close();
+  }
+}
+
+/**
+ * After the file's tests, deletes every topic whose name contains `suffix`: for CLI tests,
+ * whose topics are outside any namespace (the CLI has no namespace flag).
+ */
+export function dropTopicsAfterAll(suffix: string): void {
+  afterAll(async () => {
+    const log = await KafkaLog.open({ brokers: kafkaBrokers() });
+    try {
+      for (const t of await log.admin.listTopics())
+        if (t.includes(suffix)) await log.admin.deleteTopic(t).catch(() => undefined);
+    } finally {
+      await log.close();
+    }
+  });
 }

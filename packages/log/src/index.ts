@@ -56,6 +56,14 @@ export {
   type Permission,
 } from "./security/acl.js";
 export {
+  BROKER_CREDENTIALS,
+  clientCredentials,
+  type ClientCredentials,
+  type CredentialsTarget,
+  KAFKA_CREDENTIALS,
+  type SaslMechanism,
+} from "./security/client-credentials.js";
+export {
   startMetricsServer,
   type MetricsServerOptions,
   type RunningMetricsServer,

@@ -13,6 +13,7 @@ import { type LogFlags, addLogOptions, readTokenFile, withLog } from "../log-fla
 import { oneOf, parseInteger } from "../flags.js";
 import { note, printJson, printTable } from "../output.js";
 import { ProgressView } from "../progress-view.js";
+import { serveRunMetrics } from "../run-metrics.js";
 import { Supervisor } from "../supervisor.js";
 import { resolveWorkerBroker } from "../worker-broker.js";
 import type { WorkerSpec } from "../worker-messages.js";
@@ -23,6 +24,7 @@ interface ConnectRunFlags extends LogFlags {
   progress: string;
   maxRestarts: string;
   metricsDir?: string;
+  metrics?: string;
 }
 
 /** What `_connect-worker` gets: the run's worker spec plus the worker count. */
@@ -54,6 +56,7 @@ export function registerConnectCommand(program: Command): void {
         "5",
       )
       .option("--metrics-dir <dir>", "write Prometheus text files of the counters here")
+      .option("--metrics <host:port>", "serve Prometheus /metrics, /healthz and /readyz here")
       .option(
         "--progress <mode>",
         "auto (a live line on a terminal), plain (a line every few seconds) or none",
@@ -105,7 +108,13 @@ export function registerConnectCommand(program: Command): void {
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
       supervisor.start();
-      process.exitCode = await supervisor.finished;
+      const metricsServer = await serveRunMetrics(
+        flags.metrics,
+        path.basename(file),
+        () => supervisor.progress(),
+        "connect",
+      );
+      process.exitCode = await supervisor.finished.finally(() => metricsServer?.close());
       note("stopped connectors");
     } finally {
       await started?.stop();

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { type LogClient, openLog, startMetricsServer } from "@tributary/log";
+import { type LogClient, openLog } from "@tributary/log";
 import { type Topology, deployedTopology, formatPlan, planDeploy } from "@tributary/streams";
 import type { Command } from "commander";
 import { CaughtUpTracker } from "../caught-up.js";
@@ -12,7 +12,7 @@ import { oneOf, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";
 import { note } from "../output.js";
 import { ProgressView } from "../progress-view.js";
-import { runMetricsRegistry, runReadiness } from "../run-metrics.js";
+import { serveRunMetrics } from "../run-metrics.js";
 import { resolveWorkerBroker } from "../worker-broker.js";
 import { Supervisor } from "../supervisor.js";
 import { runWorkerProcess } from "../worker-process.js";
@@ -140,17 +140,12 @@ export function registerRunCommand(program: Command): void {
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
       supervisor.start();
-      const metricsServer =
-        flags.metrics === undefined
-          ? undefined
-          : await startMetricsServer({
-              listen: flags.metrics,
-              registry: runMetricsRegistry(app.applicationId, () => supervisor.progress()),
-              ready: runReadiness(() => supervisor.progress()),
-            });
-      if (metricsServer !== undefined) {
-        note(`metrics on http://${metricsServer.address}/metrics`);
-      }
+      const metricsServer = await serveRunMetrics(
+        flags.metrics,
+        app.applicationId,
+        () => supervisor.progress(),
+        "app",
+      );
       const code = await supervisor.finished.finally(() => metricsServer?.close());
       const totals = supervisor.totals();
       note(
