@@ -57,7 +57,7 @@ const inputCommitted = () =>
 
 describe("reprocessing history on Kafka with the tributary command", () => {
   it("run, stop, reset --to-earliest, rerun a changed topology: the derived stream equals the reference over the whole history", {
-    timeout: 180_000,
+    timeout: 400_000, // a hang guard (loaded machines)
   }, async () => {
     const data = tempDir();
     const apps = appDir();

@@ -34,28 +34,28 @@ describe("streams workers on Apache Kafka", () => {
   });
 
   it("a stateful worker killed with SIGKILL restores from the changelog and loses no input", {
-    timeout: 120_000,
+    timeout: 400_000, // a hang guard (loaded machines)
   }, async () => {
     backend = await kafkaBackend("crash");
     await crashRestoreScenario(backend, { kills: 4, sessionMs: 2000 });
   });
 
   it("word-count workers killed with SIGKILL while lines arrive count twice no more words than the uncommitted tails at the kills and the repeats dropped workers reported", {
-    timeout: 240_000,
+    timeout: 400_000, // a hang guard (loaded machines)
   }, async () => {
     backend = await kafkaBackend("kill");
     await killRepeatScenario(backend, { kills: 3, sessionMs: 3000, historyLines: 6000 });
   });
 
   it("count page views in tumbling windows and sessions like the reference; late views count or drop as on the broker", {
-    timeout: 90_000,
+    timeout: 400_000, // a hang guard (loaded machines)
   }, async () => {
     backend = await kafkaBackend("win");
     await pageViewsWindowsScenario(backend);
   });
 
   it("enrich orders with customers and pair them with payments (stream-table and stream-stream joins) like the reference", {
-    timeout: 120_000,
+    timeout: 400_000, // a hang guard (loaded machines)
   }, async () => {
     backend = await kafkaBackend("join");
     await ordersJoinsScenario(backend);
