@@ -1,5 +1,5 @@
 import { partitionForKey, type ProducerRecord } from "@tributary/log";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type EnrichedOrder,
   enrich,
@@ -11,29 +11,18 @@ import {
 } from "./fixtures/global-products-app.js";
 import { seeded, str } from "./helpers.js";
 import {
-  type Backend,
-  brokerBackend,
   eventually,
   produce,
   readTopic,
   sameMap,
-  startWorker,
-  stopWorker,
-  tempDir,
-  type WorkerProc,
   waitForTable,
+  workersPerTest,
 } from "./runtime-helpers.js";
 
 const PRODUCT_PARTITIONS = 2;
 const ORDER_PARTITIONS = 3;
 
-let backend: Backend | undefined;
-const workers: WorkerProc[] = [];
-afterEach(async () => {
-  for (const w of workers.splice(0)) await stopWorker(w).catch(() => w.proc.kill("SIGKILL"));
-  await backend?.close();
-  backend = undefined;
-});
+const run = workersPerTest();
 
 const productRecord = (id: string, p: Product | null): ProducerRecord => ({
   key: Buffer.from(id),
@@ -57,8 +46,7 @@ describe("stream-global-table join on 2 worker processes", () => {
   it("enriches orders with every partition of the products table: bootstrapped before the first order, later updates and deletes seen by later orders, equal to the reference", {
     timeout: 120_000,
   }, async () => {
-    backend = await brokerBackend();
-    const { log } = backend;
+    const { log } = await run.open();
     await log.admin.createTopic("products", { partitions: PRODUCT_PARTITIONS });
     await log.admin.createTopic("orders", { partitions: ORDER_PARTITIONS });
     await log.admin.createTopic("orders-left", { partitions: 2 });
@@ -106,7 +94,7 @@ describe("stream-global-table join on 2 worker processes", () => {
     );
     await produce(log, "orders", orders(600));
     for (const i of [0, 1]) {
-      workers.push(await startWorker(backend, "global-products-app.ts", tempDir(`gt-w${i}`)));
+      await run.start("global-products-app.ts", `gt-w${i}`);
     }
     const real = (t: Map<string, EnrichedOrder>) =>
       new Map([...t].filter(([k]) => !k.startsWith("probe")));
