@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { responseSerde, valueHash } from "../src/joins/foreign-key-wrappers.js";
 import { TopologyTestDriver } from "../src/testing/index.js";
 import app, {
   type FkCustomer,
   type FkOrder,
+  fkCustomerSerde,
+  fkOrderSerde,
   type OrderCustomer,
 } from "./fixtures/fk-orders-customers-app.js";
 import { type FkChange, foreignKeyPhases, foreignKeyReference } from "./foreign-key-helpers.js";
@@ -54,6 +57,36 @@ describe("foreign-key table-table join (KIP-213) in the test driver", () => {
       };
       expect(table("orders-customers-inner")).toEqual(foreignKeyReference(done, false));
       expect(table("orders-customers-left")).toEqual(foreignKeyReference(done, true));
+    } finally {
+      driver.close();
+    }
+  });
+
+  it("drops a response made for an older version of the left row (its hash differs) and applies one made for the current version", () => {
+    const driver = new TopologyTestDriver(app);
+    try {
+      const orders = driver.createInputTopic<string, FkOrder | null>("orders");
+      const customers = driver.createInputTopic<string, FkCustomer | null>("customers");
+      const left = driver.getKeyValueStore<string, OrderCustomer>("orders-customers-left");
+      customers.pipeInput("c1", { name: "one" });
+      customers.pipeInput("c2", { name: "two" });
+      const v1: FkOrder = { id: "o1", customer: "c1", amount: 5 };
+      const v2: FkOrder = { id: "o1", customer: "c2", amount: 6 };
+      orders.pipeInput("o1", v1);
+      orders.pipeInput("o1", v2);
+      expect(left.get("o1")?.name).toBe("two");
+      // the answer c1 gave to v1, arriving late (it would be, on another partition)
+      const responses = driver.createInputTopic(
+        "fk-orders-app-KTABLE-FK-LEFTJOIN-0000000007-subscription-response-topic",
+        undefined,
+        responseSerde(fkCustomerSerde as never),
+      );
+      const hash = (o: FkOrder) => valueHash(fkOrderSerde.serialize(o));
+      responses.pipeInput("o1", { hash: hash(v1), value: { name: "one" } });
+      expect(left.get("o1")?.name).toBe("two");
+      // an answer for the current version is applied: c2 renamed, as its update would say
+      responses.pipeInput("o1", { hash: hash(v2), value: { name: "two, renamed" } });
+      expect(left.get("o1")?.name).toBe("two, renamed");
     } finally {
       driver.close();
     }
