@@ -18,6 +18,9 @@ export interface GlobalStoreUpdaterOptions {
   clientId: string;
   engine: "rocksdb" | "memory";
   warn?: (message: string) => void;
+  /** Bootstrap progress of a store: records read so far of the `total` its local copy
+   * lacked, reported as a task store's restore is. */
+  onBootstrapProgress?: (store: string, done: number, total: number) => void;
 }
 
 /** One partition of a global topic and the engine holding what was read of it. */
@@ -101,11 +104,30 @@ export class GlobalStoreUpdater {
       }
       this.consumer.seek(p.tp, p.engine.changelogOffset ?? 0);
     }
+    const starts = new Map(
+      [...this.partitions].map(([k, p]) => [k, p.engine.changelogOffset ?? 0]),
+    );
+    const progress = () => {
+      const byStore = new Map<string, { done: number; total: number }>();
+      for (const [k, p] of this.partitions) {
+        const end = ends.get(k) ?? 0;
+        const start = Math.min(starts.get(k) ?? 0, end);
+        const at = Math.min(Math.max(this.consumer.position(p.tp) ?? start, start), end);
+        const s = byStore.get(p.store.name) ?? { done: 0, total: 0 };
+        s.done += at - start;
+        s.total += end - start;
+        byStore.set(p.store.name, s);
+      }
+      for (const [store, s] of byStore) this.options.onBootstrapProgress?.(store, s.done, s.total);
+    };
     const behind = () =>
       [...this.partitions].some(
         ([k, p]) => (this.consumer.position(p.tp) ?? 0) < (ends.get(k) ?? 0),
       );
-    while (behind()) await this.update(100);
+    while (behind()) {
+      await this.update(100);
+      progress();
+    }
   }
 
   /** Applies what one poll brings (waiting up to `maxWaitMs`); returns the record count. */

@@ -164,6 +164,8 @@ export class Worker {
           log,
           clientId,
           engine: options.storeEngine ?? "rocksdb",
+          onBootstrapProgress: (store, done, total) =>
+            this.restoreProgress("global", store, done, total),
           ...(options.warn === undefined ? {} : { warn: options.warn }),
         });
         await this.globals.bootstrap();
