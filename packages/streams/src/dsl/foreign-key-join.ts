@@ -1,25 +1,36 @@
 import { StreamsArgumentError } from "../errors.js";
 import { ForeignKeyJoinNode } from "../graph/foreign-key-join-node.js";
+import type { GraphNode } from "../graph/graph-node.js";
 import type { ValueJoiner } from "../joins/join-type.js";
 import { defaultSerde, type Serde } from "../serdes.js";
-import { KTable } from "./ktable.js";
+import type { GraphContext } from "./graph-context.js";
 import type { Materialized, Named } from "./options.js";
+
+/** What the join needs of each table (a KTable has it; not imported, so no cycle). */
+export interface JoinedTable<K, V> {
+  readonly context: GraphContext;
+  readonly node: GraphNode;
+  readonly keySerde: Serde<K> | undefined;
+  readonly valueSerde: Serde<V> | undefined;
+  queryableStoreName(): string | null;
+}
 
 /**
  * Builds KTable.join/leftJoin(other, foreignKeyExtractor, joiner): a join of each left row
  * with the right row whose key its value names (KIP-213). Both tables must be
  * materialized; the result is a table keyed like the left one, materialized in
- * `materialized.storeName` or `KTABLE-FK-JOIN-OUTPUT-STATE-STORE-<n>`.
+ * `materialized.storeName` or `KTABLE-FK-JOIN-OUTPUT-STATE-STORE-<n>`. Returns the join's
+ * node (added to the graph) and the result store, for the caller to make the KTable.
  */
 export function foreignKeyJoin<K, V, KO, VO, VR>(
-  left: KTable<K, V>,
-  right: KTable<KO, VO>,
+  left: JoinedTable<K, V>,
+  right: JoinedTable<KO, VO>,
   leftJoin: boolean,
   foreignKey: (value: V) => KO | null,
   joiner: ValueJoiner<V, VO | null, VR>,
   materialized: Materialized<K, VR> = {},
   named: Named = {},
-): KTable<K, VR> {
+): { node: ForeignKeyJoinNode; resultStore: string } {
   if (right.context !== left.context) {
     throw new StreamsArgumentError("join() takes a table from the same StreamsBuilder");
   }
@@ -57,5 +68,5 @@ export function foreignKeyJoin<K, V, KO, VO, VR>(
     },
   });
   ctx.add(node, [left.node, right.node]);
-  return new KTable<K, VR>(ctx, node, resultStore, left.keySerde, materialized.valueSerde);
+  return { node, resultStore };
 }

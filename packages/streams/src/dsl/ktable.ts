@@ -173,15 +173,17 @@ export class KTable<K, V> {
     named: Named | undefined,
   ): KTable<K, VR> {
     if (typeof materializedOrJoiner === "function") {
-      return foreignKeyJoin(
+      const m = materialized as Materialized<K, VR> | undefined;
+      const { node, resultStore } = foreignKeyJoin(
         this,
         other,
         type === "left",
         joiner as (value: V) => KO,
         materializedOrJoiner as ValueJoiner<V, V2 | null, VR>,
-        materialized as Materialized<K, VR> | undefined,
+        m,
         named,
       );
+      return new KTable<K, VR>(this.context, node, resultStore, this.keySerde, m?.valueSerde);
     }
     return this.tableJoin(
       type,
