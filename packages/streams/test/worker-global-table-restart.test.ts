@@ -24,7 +24,7 @@ const order = (id: string, productId: string): ProducerRecord => ({
 });
 
 describe("a global table across a worker restart", () => {
-  it("keeps its local RocksDB copy: the restarted worker reads only what was added to the topic meanwhile, and still finds every product", async () => {
+  it("keeps its local RocksDB copy: the restarted worker reads only what was added to the topic meanwhile, and still finds every product; a second worker on the same state directory makes a copy of its own", async () => {
     const { log } = env;
     await log.admin.createTopic("products", { partitions: 2 });
     await log.admin.createTopic("orders", { partitions: 2 });
@@ -86,6 +86,14 @@ describe("a global table across a worker restart", () => {
         b2: "v1 2999", // from the local copy: not read from the topic this time
         b3: "v1 3000",
       });
+      // a second worker on the same state directory (tributary run --workers 2) cannot
+      // take the first one's locked copy: it makes its own, read from the start
+      const third = await start();
+      try {
+        expect(third.events.at(-1)).toMatchObject({ done: 3002, total: 3002 });
+      } finally {
+        await third.w.stop();
+      }
     } finally {
       await second.w.stop();
     }
