@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { REPO, cleanup, cli, tempDir } from "./helpers.js";
+import { REPO, appDir, cleanup, cli, tempDir } from "./helpers.js";
 
 afterEach(cleanup);
 
@@ -27,5 +27,31 @@ describe("tributary describe", () => {
     expect(mermaid.split("\n")[0]).toBe("flowchart TD");
     expect(mermaid).toMatch(/subgraph sub0/);
     expect(mermaid).toMatch(/\[\/"word-count-words-repartition"\/\]/);
+  });
+
+  it("shows a global table's store apart from the sub-topologies, read from its topic by every worker", () => {
+    const file = path.join(appDir(), "enrich-global.ts");
+    fs.writeFileSync(
+      file,
+      `import { Serdes, defineApp } from "@tributary/streams";
+const str = Serdes.string();
+export default defineApp({
+  applicationId: "enrich-global",
+  topology: (b) => {
+    const titles = b.globalTable<string, string>("titles", { keySerde: str, valueSerde: str }, { storeName: "titles" });
+    b.stream<string, string>("orders", { keySerde: str, valueSerde: str })
+      .leftJoin(titles, (_k, book) => book, (book, title) => title ?? book)
+      .to("enriched", { keySerde: str, valueSerde: str });
+  },
+});
+`,
+    );
+    const out = cli(["describe", file, "--data", path.join(tempDir(), "none")]);
+    expect(out).toMatch(/Global stores:\n\s+Source: \S+ \(topics: \[titles\]\)/);
+    expect(out).toMatch(
+      /Processor: \S+ \(stores: \[titles\]\)\n\s+~~~ left stream-global-table join/,
+    );
+    expect(out).toMatch(/titles global \(all partitions on every worker\), read from titles/);
+    expect(out).toMatch(/internal topics:\n\s+none/);
   });
 });

@@ -5,6 +5,7 @@ export { defineApp, type App, type AppConfig, type AppDefinition } from "./dsl/d
 export { StreamsBuilder } from "./dsl/streams-builder.js";
 export { KStream } from "./dsl/kstream.js";
 export { KTable } from "./dsl/ktable.js";
+export { GlobalKTable } from "./dsl/global-ktable.js";
 export { KGroupedStream } from "./dsl/kgrouped-stream.js";
 export { KGroupedTable } from "./dsl/kgrouped-table.js";
 export { BranchedKStream } from "./dsl/branched-kstream.js";
@@ -45,6 +46,7 @@ export { Topology, SubTopology } from "./topology/topology.js";
 export {
   TopologyDescription,
   type NodeDescription,
+  type GlobalStoreDescription,
   type StoreDescription,
   type SubtopologyDescription,
 } from "./topology/topology-description.js";

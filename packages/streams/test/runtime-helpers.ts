@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { connectBroker, type LogClient, type ProducerRecord, type Serde } from "@tributary/log";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import {
   type ChildProc,
   eventually,
@@ -197,5 +197,36 @@ export function brokerPerFile(prefix: string): { readonly log: LogClient; readon
       return log;
     },
     root,
+  };
+}
+
+/**
+ * For tests that start worker processes on a broker of their own: `open()` starts the
+ * broker, `start(app, name)` a worker on it with a fresh state directory; after each test,
+ * whatever its outcome, the workers are stopped (killed if they will not stop) and the
+ * broker closed.
+ */
+export function workersPerTest(): {
+  open(): Promise<Backend>;
+  start(app: string, name: string): Promise<WorkerProc>;
+} {
+  let backend: Backend | undefined;
+  const workers: WorkerProc[] = [];
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await stopWorker(w).catch(() => w.proc.kill("SIGKILL"));
+    await backend?.close();
+    backend = undefined;
+  });
+  return {
+    async open() {
+      backend = await brokerBackend();
+      return backend;
+    },
+    async start(app, name) {
+      if (backend === undefined) throw new Error("workersPerTest: open() the broker first");
+      const w = await startWorker(backend, app, tempDir(name));
+      workers.push(w);
+      return w;
+    },
   };
 }

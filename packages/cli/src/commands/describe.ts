@@ -37,11 +37,14 @@ export function registerDescribeCommand(program: Command): void {
     if (description.internalTopics.length === 0) out.push("  none");
     for (const t of description.internalTopics) out.push(`  ${t.name} (${t.purpose})`);
     out.push("stores:");
-    if (description.stores.length === 0) out.push("  none");
+    if (description.stores.length + description.globalStores.length === 0) out.push("  none");
     for (const s of description.stores) {
       out.push(
         `  ${s.name} in sub-topology ${s.subtopology}, changelog ${s.changelogTopic ?? "none"}`,
       );
+    }
+    for (const g of description.globalStores) {
+      out.push(`  ${g.name} global (all partitions on every worker), read from ${g.topic}`);
     }
     out.push(...(await taskLines(topology, flags)));
     process.stdout.write(`${out.join("\n")}\n`);

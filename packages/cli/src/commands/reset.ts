@@ -216,9 +216,9 @@ async function reset(
   };
   if (dryRun) return plan;
 
-  const repartition = internal.filter((t) => t.endsWith("-repartition"));
+  const repartition = internal.filter(isRepartition);
   for (const t of internal) {
-    const d = t.endsWith("-repartition") ? await log.admin.describeTopic(t) : undefined;
+    const d = isRepartition(t) ? await log.admin.describeTopic(t) : undefined;
     await log.admin.deleteTopic(t);
     if (d !== undefined)
       await log.admin.createTopic(t, { partitions: d.partitions.length, config: d.config });
@@ -232,8 +232,18 @@ async function reset(
   return plan;
 }
 
+/** Topics an app writes and reads itself: repartition topics, and the two topics of a
+ * foreign-key join, made like them (`<appId>-<join>-subscription-registration-topic`,
+ * `…-subscription-response-topic`). */
+const REPARTITION = /-(repartition|subscription-registration-topic|subscription-response-topic)$/;
+
+function isRepartition(topic: string): boolean {
+  return REPARTITION.test(topic);
+}
+
 /**
- * The app's repartition and changelog topics: `<appId>-<name>-repartition|changelog`.
+ * The app's repartition-like and changelog topics: `<appId>-<name>-repartition|changelog`
+ * and a foreign-key join's subscription topics.
  * Another app whose id extends this one (`orders` and `orders-enriched`) owns the topics
  * under its longer prefix; known groups tell which ids exist.
  */
@@ -246,7 +256,9 @@ async function internalTopicsOf(log: LogClient, appId: string): Promise<string[]
     .filter(
       (t) =>
         t.startsWith(prefix) &&
-        /^.+-(repartition|changelog)$/.test(t.slice(prefix.length)) &&
+        /^.+-(repartition|changelog|subscription-registration-topic|subscription-response-topic)$/.test(
+          t.slice(prefix.length),
+        ) &&
         !longer.some((p) => t.startsWith(p)),
     )
     .sort();

@@ -26,8 +26,9 @@ import { KGroupedStream } from "./kgrouped-stream.js";
 import type { Grouped, Joined, Named, Produced, Repartitioned } from "./options.js";
 import type { JoinType, ValueJoiner } from "../joins/join-type.js";
 import { JoinWindows } from "../windows/join-windows.js";
+import { GlobalKTable } from "./global-ktable.js";
 import type { KTable } from "./ktable.js";
-import { streamStreamJoin, streamTableJoin } from "./stream-joins.js";
+import { streamGlobalTableJoin, streamStreamJoin, streamTableJoin } from "./stream-joins.js";
 import { customProcessNode } from "./custom-process.js";
 
 /**
@@ -285,11 +286,19 @@ export class KStream<K, V> {
     joiner: (left: V, right: VT) => VR,
     joined?: Joined<K, V, VT>,
   ): KStream<K, VR>;
+  /** Stream-global-table inner join: each record with the global table's current value
+   * for the key `keySelector` picks from it; the result keeps the stream's key. */
+  join<GK, GV, VR>(
+    table: GlobalKTable<GK, GV>,
+    keySelector: (key: K, value: V) => GK,
+    joiner: (left: V, right: GV) => VR,
+    named?: Named,
+  ): KStream<K, VR>;
   join<V2, VR>(
-    other: KStream<K, V2> | KTable<K, V2>,
-    joiner: (left: V, right: V2) => VR,
-    windowsOrJoined?: JoinWindows | Joined<K, V, V2>,
-    joined?: Joined<K, V, V2>,
+    other: KStream<K, V2> | KTable<K, V2> | GlobalKTable<unknown, V2>,
+    joiner: ((left: V, right: V2) => VR) | ((key: K, value: V) => unknown),
+    windowsOrJoined?: JoinWindows | Joined<K, V, V2> | ((left: V, right: V2) => VR),
+    joined?: Joined<K, V, V2> | Named,
   ): KStream<K, VR> {
     return this.joinWith("inner", other, joiner, windowsOrJoined, joined);
   }
@@ -308,11 +317,19 @@ export class KStream<K, V> {
     joiner: (left: V, right: VT | null) => VR,
     joined?: Joined<K, V, VT>,
   ): KStream<K, VR>;
+  /** Stream-global-table left join: records whose selected key the table lacks are
+   * joined with null. */
+  leftJoin<GK, GV, VR>(
+    table: GlobalKTable<GK, GV>,
+    keySelector: (key: K, value: V) => GK,
+    joiner: (left: V, right: GV | null) => VR,
+    named?: Named,
+  ): KStream<K, VR>;
   leftJoin<V2, VR>(
-    other: KStream<K, V2> | KTable<K, V2>,
-    joiner: (left: V, right: V2 | null) => VR,
-    windowsOrJoined?: JoinWindows | Joined<K, V, V2>,
-    joined?: Joined<K, V, V2>,
+    other: KStream<K, V2> | KTable<K, V2> | GlobalKTable<unknown, V2>,
+    joiner: ((left: V, right: V2 | null) => VR) | ((key: K, value: V) => unknown),
+    windowsOrJoined?: JoinWindows | Joined<K, V, V2> | ((left: V, right: V2 | null) => VR),
+    joined?: Joined<K, V, V2> | Named,
   ): KStream<K, VR> {
     return this.joinWith("left", other, joiner, windowsOrJoined, joined);
   }
@@ -335,13 +352,26 @@ export class KStream<K, V> {
     );
   }
 
+  /** The overloads' one body; for a global table the arguments are (keySelector, joiner,
+   * named). */
   private joinWith<V2, VR>(
     type: JoinType,
-    other: KStream<K, V2> | KTable<K, V2>,
-    joiner: (left: V, right: V2) => VR,
-    windowsOrJoined: JoinWindows | Joined<K, V, V2> | undefined,
-    joined: Joined<K, V, V2> | undefined,
+    other: KStream<K, V2> | KTable<K, V2> | GlobalKTable<unknown, V2>,
+    joiner: unknown,
+    windowsOrJoined: unknown,
+    joinedOrNamed: unknown,
   ): KStream<K, VR> {
+    const joined = joinedOrNamed as Joined<K, V, V2> | undefined;
+    if (other instanceof GlobalKTable) {
+      return streamGlobalTableJoin(
+        this,
+        other,
+        type === "left",
+        joiner as (key: K, value: V) => unknown,
+        windowsOrJoined as ValueJoiner<unknown, unknown, VR>,
+        joined ?? {},
+      );
+    }
     const j = joiner as ValueJoiner<unknown, unknown, VR>;
     if (windowsOrJoined instanceof JoinWindows) {
       if (!(other instanceof KStream)) {

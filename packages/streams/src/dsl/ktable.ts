@@ -17,6 +17,7 @@ import type { KeyValue } from "../runtime/stream-record.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import { checkName, type GraphContext } from "./graph-context.js";
 import { KGroupedTable } from "./kgrouped-table.js";
+import { foreignKeyJoin } from "./foreign-key-join.js";
 import { KStream } from "./kstream.js";
 import type { Grouped, Materialized, Named } from "./options.js";
 
@@ -99,14 +100,24 @@ export class KTable<K, V> {
     joiner: (left: V, right: V2) => VR,
     materialized?: Materialized<K, VR>,
     named?: Named,
+  ): KTable<K, VR>;
+  /** Foreign-key inner join (KIP-213): each left row with the right row whose key
+   * `foreignKeyExtractor` finds in its value; keyed like this table. */
+  join<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V) => KO | null,
+    joiner: (left: V, right: VO) => VR,
+    materialized?: Materialized<K, VR>,
+    named?: Named,
+  ): KTable<K, VR>;
+  join<KO, V2, VR>(
+    other: KTable<KO, V2>,
+    joiner: unknown,
+    materializedOrJoiner?: unknown,
+    materialized?: unknown,
+    named?: Named,
   ): KTable<K, VR> {
-    return this.tableJoin(
-      "inner",
-      other,
-      joiner as ValueJoiner<unknown, unknown, VR>,
-      materialized,
-      named,
-    );
+    return this.joinWith("inner", other, joiner, materializedOrJoiner, materialized, named);
   }
 
   /** Left table-table join: a key has a joined value while the left table has one. */
@@ -115,14 +126,24 @@ export class KTable<K, V> {
     joiner: (left: V, right: V2 | null) => VR,
     materialized?: Materialized<K, VR>,
     named?: Named,
+  ): KTable<K, VR>;
+  /** Foreign-key left join (KIP-213): a left row without a right row (or foreign key)
+   * is joined with null. */
+  leftJoin<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V) => KO | null,
+    joiner: (left: V, right: VO | null) => VR,
+    materialized?: Materialized<K, VR>,
+    named?: Named,
+  ): KTable<K, VR>;
+  leftJoin<KO, V2, VR>(
+    other: KTable<KO, V2>,
+    joiner: unknown,
+    materializedOrJoiner?: unknown,
+    materialized?: unknown,
+    named?: Named,
   ): KTable<K, VR> {
-    return this.tableJoin(
-      "left",
-      other,
-      joiner as ValueJoiner<unknown, unknown, VR>,
-      materialized,
-      named,
-    );
+    return this.joinWith("left", other, joiner, materializedOrJoiner, materialized, named);
   }
 
   /** Outer table-table join: a key has a joined value while either table has one. */
@@ -138,6 +159,38 @@ export class KTable<K, V> {
       joiner as ValueJoiner<unknown, unknown, VR>,
       materialized,
       named,
+    );
+  }
+
+  /** The join overloads' one body: a function third argument means a foreign-key join
+   * (other, foreignKeyExtractor, joiner, materialized?, named?). */
+  private joinWith<KO, V2, VR>(
+    type: "inner" | "left",
+    other: KTable<KO, V2>,
+    joiner: unknown,
+    materializedOrJoiner: unknown,
+    materialized: unknown,
+    named: Named | undefined,
+  ): KTable<K, VR> {
+    if (typeof materializedOrJoiner === "function") {
+      const m = materialized as Materialized<K, VR> | undefined;
+      const { node, resultStore } = foreignKeyJoin(
+        this,
+        other,
+        type === "left",
+        joiner as (value: V) => KO,
+        materializedOrJoiner as ValueJoiner<V, V2 | null, VR>,
+        m,
+        named,
+      );
+      return new KTable<K, VR>(this.context, node, resultStore, this.keySerde, m?.valueSerde);
+    }
+    return this.tableJoin(
+      type,
+      other as unknown as KTable<K, V2>,
+      joiner as ValueJoiner<unknown, unknown, VR>,
+      (materializedOrJoiner ?? undefined) as Materialized<K, VR> | undefined,
+      (materialized ?? named) as Named | undefined,
     );
   }
 

@@ -2,14 +2,16 @@ import { Serdes } from "@tributary/log";
 import { StreamsArgumentError } from "../errors.js";
 import type { RepartitionRequest, StoreDraft } from "../graph/graph-node.js";
 import { StreamStreamJoinNode } from "../graph/stream-stream-join-node.js";
+import { StreamGlobalTableJoinNode } from "../graph/stream-global-table-join-node.js";
 import { StreamTableJoinNode } from "../graph/stream-table-join-node.js";
 import { bufferedSerde } from "../joins/join-buffer-serde.js";
 import type { JoinType, ValueJoiner } from "../joins/join-type.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import type { JoinWindows } from "../windows/join-windows.js";
+import type { GlobalKTable } from "./global-ktable.js";
 import { KStream } from "./kstream.js";
 import type { KTable } from "./ktable.js";
-import type { Joined } from "./options.js";
+import type { Joined, Named } from "./options.js";
 
 /**
  * Builds the graph of KStream.join/leftJoin/outerJoin. Kept out of kstream.ts, which only
@@ -111,4 +113,33 @@ export function streamTableJoin<K, V, VT, VR>(
   );
   ctx.add(node, [stream.node, table.node]);
   return new KStream<K, VR>(ctx, node, joined.keySerde ?? stream.keySerde, undefined);
+}
+
+export function streamGlobalTableJoin<K, V, GK, GV, VR>(
+  stream: KStream<K, V>,
+  table: GlobalKTable<GK, GV>,
+  leftJoin: boolean,
+  keySelector: (key: K, value: V) => GK,
+  joiner: ValueJoiner<unknown, unknown, VR>,
+  named: Named,
+): KStream<K, VR> {
+  if (table.context !== stream.context) {
+    throw new StreamsArgumentError("join() takes a global table from the same StreamsBuilder");
+  }
+  if (typeof keySelector !== "function" || typeof joiner !== "function") {
+    throw new StreamsArgumentError(
+      "a stream-global-table join takes (globalTable, keySelector, joiner): keySelector maps a stream record to the table's key",
+    );
+  }
+  const ctx = stream.context;
+  const name = ctx.name(leftJoin ? "KSTREAM-LEFTJOIN-" : "KSTREAM-JOIN-", named);
+  const node = new StreamGlobalTableJoinNode(
+    name,
+    table.storeName,
+    leftJoin,
+    keySelector as (key: unknown, value: unknown) => unknown,
+    joiner as ValueJoiner<unknown, unknown, unknown>,
+  );
+  ctx.add(node, [stream.node]);
+  return new KStream<K, VR>(ctx, node, stream.keySerde, undefined);
 }

@@ -1,4 +1,5 @@
 import { compileGraph } from "../graph/compile-graph.js";
+import { GlobalTableNode } from "../graph/global-table-node.js";
 import { StreamSourceNode } from "../graph/stream-source-node.js";
 import { TableSourceNode } from "../graph/table-source-node.js";
 import { defaultSerde, type Serde } from "../serdes.js";
@@ -7,6 +8,7 @@ import type { Topology } from "../topology/topology.js";
 import { StreamsArgumentError, TopologyError } from "../errors.js";
 import type { ProcessorStateStore } from "../processor/processor-stores.js";
 import type { StoreBuilder } from "../processor/store-builder.js";
+import { GlobalKTable } from "./global-ktable.js";
 import { checkName, GraphContext } from "./graph-context.js";
 import { KStream } from "./kstream.js";
 import { KTable } from "./ktable.js";
@@ -94,6 +96,41 @@ export class StreamsBuilder {
     }
     this.context.stateStores.set(name, storeBuilder.draft());
     return this;
+  }
+
+  /**
+   * Reads a topic as a global table: every worker holds ALL its partitions in a local
+   * store (`materialized.storeName` or `<topic>-STATE-STORE-<n>`), read to the topic's end
+   * before any task processes a record and kept current while they run. The topic is the
+   * store's changelog (no other topic is made). Join streams to it with
+   * `KStream.join(globalTable, keySelector, joiner)`.
+   */
+  globalTable<K = unknown, V = unknown>(
+    topic: string,
+    consumed: Consumed<K, V> = {},
+    materialized: Materialized<K, V> = {},
+  ): GlobalKTable<K, V> {
+    checkName(topic, "topic");
+    if (materialized.loggingEnabled === false) {
+      throw new StreamsArgumentError(
+        "a global table has no changelog to turn off: its topic is its changelog; leave out loggingEnabled",
+      );
+    }
+    const sourceName = this.context.name("KSTREAM-SOURCE-", consumed);
+    const storeName = this.context.storeName(`${topic}-STATE-STORE-`, materialized.storeName);
+    const processorName = this.context.name("KTABLE-SOURCE-");
+    const keySerde = materialized.keySerde ?? consumed.keySerde;
+    const valueSerde = materialized.valueSerde ?? consumed.valueSerde;
+    const node = new GlobalTableNode({
+      storeName,
+      topic,
+      sourceName,
+      processorName,
+      keySerde: (keySerde ?? defaultSerde()) as Serde<unknown>,
+      valueSerde: (valueSerde ?? defaultSerde()) as Serde<unknown>,
+    });
+    this.context.add(node, []);
+    return new GlobalKTable<K, V>(this.context, node, storeName, topic, keySerde, valueSerde);
   }
 
   /**

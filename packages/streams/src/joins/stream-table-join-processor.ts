@@ -27,12 +27,24 @@ export class StreamTableJoinProcessor<K, V, VT, VR> implements Processor<K, V, K
   process(r: StreamRecord<K, V>): void {
     if (r.value === null || r.value === undefined) return;
     const found = r.key === null || r.key === undefined ? undefined : this.table.get(r.key);
-    if (found === undefined && !this.left) return;
-    this.ctx.forward({
-      key: r.key,
-      value: this.joiner(r.value, found ?? null),
-      timestamp: r.timestamp,
-      headers: r.headers,
-    });
+    forwardJoined(this.ctx, r, found, this.left, this.joiner);
   }
+}
+
+/** A stream record joined with what its table lookup `found` (undefined: nothing): dropped
+ * by an inner join, joined with null by a left one; the result keeps the record's key. */
+export function forwardJoined<K, V, VT, VR>(
+  ctx: ProcessorContext<K, VR>,
+  r: StreamRecord<K, V>,
+  found: VT | undefined,
+  left: boolean,
+  joiner: ValueJoiner<V, VT | null, VR>,
+): void {
+  if (found === undefined && !left) return;
+  ctx.forward({
+    key: r.key,
+    value: joiner(r.value, found ?? null),
+    timestamp: r.timestamp,
+    headers: r.headers,
+  });
 }

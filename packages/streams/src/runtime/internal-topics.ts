@@ -44,7 +44,11 @@ export async function ensureTopics(
     }
   };
 
-  const userTopics = new Set([...topology.sourceTopics(), ...topology.sinkTopics()]);
+  const userTopics = new Set([
+    ...topology.sourceTopics(),
+    ...topology.globalTopics(),
+    ...topology.sinkTopics(),
+  ]);
   const missing: string[] = [];
   for (const t of userTopics) {
     const n = await countOf(t);

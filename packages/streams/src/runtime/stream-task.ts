@@ -46,6 +46,9 @@ export interface StreamTaskOptions {
   eventTime?: EventTime;
   /** Internal topics among the sources: their watermark records are taken out. */
   internalTopics?: ReadonlySet<string>;
+  /** The worker's global stores (globalTable()), readable by the processors connected
+   * to them; the task neither commits nor closes them. */
+  globalStores?: ReadonlyMap<string, StateStore>;
 }
 
 interface Punctuator {
@@ -288,7 +291,7 @@ export class StreamTask implements TaskServices {
   }
 
   store(name: string): StateStore | undefined {
-    return this.stores.get(name);
+    return this.stores.get(name) ?? this.options.globalStores?.get(name);
   }
 
   storeNames(): string[] {

@@ -18,6 +18,7 @@ import { PartitionGroup, type RecordTime } from "./partition-group.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
 import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
+import type { StateStore } from "./key-value-store.js";
 import { StreamTask } from "./stream-task.js";
 import { WatermarkPublisher } from "./watermark-publisher.js";
 
@@ -66,6 +67,8 @@ export interface TaskManagerOptions {
   layout?: TopicLayout;
   /** A source partition with no record for this long, caught up, is idle (default 10 s). */
   idleTimeoutMs?: number;
+  /** The worker's global stores, handed to every task. */
+  globalStores?: ReadonlyMap<string, StateStore>;
 }
 
 /**
@@ -467,6 +470,9 @@ export class TaskManager {
         errorHandling: app.config.errorHandling,
         deadLetterTopic: app.config.deadLetterTopic,
         recordCacheBytes: this.options.stores.recordCacheBytes ?? 0,
+        ...(this.options.globalStores === undefined
+          ? {}
+          : { globalStores: this.options.globalStores }),
       });
     } catch (e) {
       for (const s of opened.values()) s.close();

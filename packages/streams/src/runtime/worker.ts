@@ -11,6 +11,7 @@ import { StreamsArgumentError, StreamsClosedError, WorkerFailedError } from "../
 import type { Topology } from "../topology/topology.js";
 import { AppStatusPublisher } from "./app-status-publisher.js";
 import { noDrops } from "./drop-counts.js";
+import { GlobalStoreUpdater } from "./global-store-updater.js";
 import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
 import { TaskManager } from "./task-manager.js";
@@ -118,6 +119,8 @@ export class Worker {
   private producer: Producer | null = null;
   private manager: TaskManager | null = null;
   private collector: ProducingRecordCollector | null = null;
+  /** Global tables: bootstrapped in start(), before any task exists. */
+  private globals: GlobalStoreUpdater | null = null;
   private loop: Promise<void> | null = null;
   private failure: Error | null = null;
   /** Committed and leaving the group: revocation has nothing left to commit. */
@@ -154,6 +157,19 @@ export class Worker {
     try {
       const layout = await ensureTopics(log.admin, topology, app.config.deadLetterTopic);
       const clientId = options.clientId ?? `${app.applicationId}-${process.pid}`;
+      if (topology.globalStores.length > 0) {
+        this.globals = await GlobalStoreUpdater.open(topology.globalStores, {
+          applicationId: app.applicationId,
+          stateDir: options.stateDir,
+          log,
+          clientId,
+          engine: options.storeEngine ?? "rocksdb",
+          onBootstrapProgress: (store, done, total) =>
+            this.restoreProgress("global", store, done, total),
+          ...(options.warn === undefined ? {} : { warn: options.warn }),
+        });
+        await this.globals.bootstrap();
+      }
       this.producer = log.producer({ clientId });
       this.collector = new ProducingRecordCollector(this.producer);
       this.manager = new TaskManager({
@@ -165,6 +181,7 @@ export class Worker {
         layout,
         idleTimeoutMs: options.idleTimeoutMs ?? app.config.idleTimeoutMs,
         endOffsets: (topic) => log.admin.listOffsets(topic, "latest"),
+        ...(this.globals === null ? {} : { globalStores: this.globals.stores }),
         stores: {
           applicationId: app.applicationId,
           stateDir: options.stateDir,
@@ -274,6 +291,7 @@ export class Worker {
     try {
       while (this.state === "running") {
         const fetched = await consumer.poll({ maxWaitMs: pollMaxWaitMs });
+        await this.globals?.update();
         await this.closeLost();
         await manager.processAll(fetched);
         for (const f of fetched) {
@@ -373,6 +391,8 @@ export class Worker {
   private async release(): Promise<void> {
     await this.producer?.close().catch(() => {});
     this.producer = null;
+    await this.globals?.close();
+    this.globals = null;
   }
 
   private restoreProgress(taskId: string, store: string, done: number, total: number): void {

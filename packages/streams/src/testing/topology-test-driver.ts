@@ -12,6 +12,7 @@ import { droppedRecords } from "../windows/dropped-records.js";
 import { InMemorySessionStore } from "../windows/in-memory-session-store.js";
 import { InMemoryWindowStore } from "../windows/in-memory-window-store.js";
 import type { ReadableSessionStore, ReadableWindowStore } from "../windows/window-store.js";
+import { GlobalKeyValueStore } from "../runtime/global-key-value-store.js";
 import { InMemoryKeyValueStore } from "../runtime/in-memory-key-value-store.js";
 import type { KeyValueStore, StoreChange } from "../runtime/key-value-store.js";
 import type { RecordCollector } from "../runtime/record-collector.js";
@@ -62,6 +63,8 @@ export class TopologyTestDriver {
   private readonly tasks: StreamTask[] = [];
   private readonly taskByTopic = new Map<string, StreamTask>();
   private readonly stores = new Map<string, DriverStore>();
+  /** Global tables: topic -> its store, updated as records are piped to the topic. */
+  private readonly globals = new Map<string, GlobalKeyValueStore<unknown, unknown>>();
   /** Changelog topic → every change its store logged, in order (for restoreFrom). */
   private readonly changelogs = new Map<string, ChangelogRecord[]>();
   private readonly topics = new Map<string, { records: StoredRecord[]; read: number }>();
@@ -82,6 +85,10 @@ export class TopologyTestDriver {
     );
     const restoreFrom = options.restoreFrom;
     const collector: RecordCollector = { send: (topic, record) => this.append(topic, record) };
+    for (const g of this.topology.globalStores) {
+      this.globals.set(g.topic, new GlobalKeyValueStore(g.storeName, g.keySerde, g.valueSerde));
+    }
+    const globalStores = new Map([...this.globals.values()].map((g) => [g.name, g]));
     for (const sub of this.topology.subtopologies) {
       const task = new StreamTask({
         applicationId: app.applicationId,
@@ -96,6 +103,7 @@ export class TopologyTestDriver {
         errorHandling: app.config.errorHandling,
         deadLetterTopic: app.config.deadLetterTopic,
         clock: () => this.wallClock,
+        globalStores,
       });
       this.tasks.push(task);
       for (const t of sub.sourceTopics) this.taskByTopic.set(t, task);
@@ -109,7 +117,9 @@ export class TopologyTestDriver {
     options: TestInputTopicOptions = {},
   ): TestInputTopic<K, V> {
     this.checkOpen();
-    const source = this.topology.subtopologyReading(topic)?.sources.get(topic);
+    const source =
+      this.topology.subtopologyReading(topic)?.sources.get(topic) ??
+      this.topology.globalStores.find((g) => g.topic === topic);
     if (source === undefined) {
       throw new UnknownStreamsTopicError(
         `the topology does not read topic '${topic}' (it reads: ${this.topology.sourceTopics().join(", ") || "nothing"})`,
@@ -157,7 +167,10 @@ export class TopologyTestDriver {
     );
   }
 
+  /** A key-value store, or a global table's (read-only) store. */
   getKeyValueStore<K = unknown, V = unknown>(name: string): KeyValueStore<K, V> {
+    const global = [...this.globals.values()].find((g) => g.name === name);
+    if (global !== undefined) return global as unknown as KeyValueStore<K, V>;
     return this.store(name) as unknown as KeyValueStore<K, V>;
   }
 
@@ -221,10 +234,12 @@ export class TopologyTestDriver {
   pipe(topic: string, record: ProducerRecord): void {
     this.checkOpen();
     const task = this.taskByTopic.get(topic);
-    if (task === undefined) {
+    if (task === undefined && !this.globals.has(topic)) {
       throw new UnknownStreamsTopicError(`the topology does not read topic '${topic}'`);
     }
-    this.pending.push({ topic, record: this.toLogRecord(topic, record) });
+    const log = this.toLogRecord(topic, record);
+    if (this.applyGlobal(topic, log)) return;
+    this.pending.push({ topic, record: log });
     this.drain();
   }
 
@@ -251,6 +266,16 @@ export class TopologyTestDriver {
     }
     t.records.push(log);
     if (this.taskByTopic.has(topic)) this.pending.push({ topic, record: log });
+    this.applyGlobal(topic, log);
+  }
+
+  /** A record of a global table's topic updates its store at once (as a worker's
+   * updater does before the next batch); true when `topic` is one. */
+  private applyGlobal(topic: string, record: LogRecord): boolean {
+    const store = this.globals.get(topic);
+    if (store === undefined) return false;
+    if (record.key !== null && record.key.length > 0) store.apply(record.key, record.value);
+    return true;
   }
 
   private drain(): void {

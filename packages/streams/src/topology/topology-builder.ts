@@ -9,6 +9,7 @@ import type {
   StoreSpec,
   TimestampExtractor,
 } from "./node-spec.js";
+import type { GlobalStoreSpec } from "./global-store-spec.js";
 import { SubTopology, Topology } from "./topology.js";
 
 /**
@@ -23,6 +24,7 @@ export class TopologyBuilder {
   private readonly internalTopics = new Map<string, InternalTopicSpec>();
   private readonly sourceByTopic = new Map<string, string>();
   private readonly coPartition: { join: string; processors: string[] }[] = [];
+  private readonly globalStores = new Map<string, GlobalStoreSpec>();
 
   constructor(readonly applicationId: string) {}
 
@@ -146,6 +148,37 @@ export class TopologyBuilder {
     this.addStore(store, processors);
   }
 
+  /** Registers a global store (globalTable()); its topic is read by no sub-topology. */
+  addGlobalStore(spec: GlobalStoreSpec): void {
+    if (this.stores.has(spec.storeName) || this.globalStores.has(spec.storeName)) {
+      throw new TopologyError(
+        `two stores are named '${spec.storeName}': give each Materialized a distinct storeName`,
+      );
+    }
+    const reader = this.sourceByTopic.get(spec.topic);
+    if (reader !== undefined) {
+      throw new TopologyError(
+        `topic '${spec.topic}' is read by '${reader}' and as the global table '${spec.storeName}': read it once`,
+      );
+    }
+    this.sourceByTopic.set(spec.topic, spec.sourceName);
+    this.globalStores.set(spec.storeName, spec);
+  }
+
+  /** Lets processors read a global store (it joins no sub-topology to another). */
+  connectGlobalStore(storeName: string, processors: readonly string[]): void {
+    if (!this.globalStores.has(storeName)) {
+      throw new TopologyError(`global store '${storeName}' is not registered`);
+    }
+    for (const p of processors) {
+      const node = this.nodes.get(p);
+      if (node === undefined || node.kind !== "processor") {
+        throw new TopologyError(`store '${storeName}' is connected to unknown processor '${p}'`);
+      }
+      if (!node.stores.includes(storeName)) node.stores.push(storeName);
+    }
+  }
+
   addInternalTopic(topic: InternalTopicSpec): void {
     const existing = this.internalTopics.get(topic.name);
     if (existing !== undefined && existing.purpose !== topic.purpose) {
@@ -178,6 +211,7 @@ export class TopologyBuilder {
       for (const p of n.predecessors) union(i, index.get(p)!);
       if (n.kind === "processor") {
         for (const s of n.stores) {
+          if (this.globalStores.has(s)) continue;
           const other = storeUser.get(s);
           if (other === undefined) storeUser.set(s, i);
           else union(i, other);
@@ -216,6 +250,7 @@ export class TopologyBuilder {
       new Map(this.stores),
       [...this.internalTopics.values()],
       this.coPartition.map((g) => ({ join: g.join, topics: this.sourceTopicsAbove(g.processors) })),
+      [...this.globalStores.values()],
     );
   }
 

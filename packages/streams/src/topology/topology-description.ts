@@ -22,6 +22,14 @@ export interface SubtopologyDescription {
   eventTime: string;
 }
 
+/** A global table's store, read in full by every worker from `topic` (its changelog). */
+export interface GlobalStoreDescription {
+  name: string;
+  topic: string;
+  source: string;
+  processor: string;
+}
+
 export interface StoreDescription {
   name: string;
   changelogTopic: string | null;
@@ -43,8 +51,15 @@ export class TopologyDescription {
   readonly stores: StoreDescription[];
   readonly internalTopics: { name: string; purpose: "repartition" | "changelog" }[];
   readonly coPartitionGroups: { join: string; topics: string[] }[];
+  readonly globalStores: GlobalStoreDescription[];
 
   constructor(topology: Topology) {
+    this.globalStores = topology.globalStores.map((g) => ({
+      name: g.storeName,
+      topic: g.topic,
+      source: g.sourceName,
+      processor: g.processorName,
+    }));
     this.applicationId = topology.applicationId;
     this.subtopologies = topology.subtopologies.map((s) => ({
       id: s.id,
@@ -107,6 +122,11 @@ export class TopologyDescription {
    *       Sink: <name> (topic: <t>)
    *         <-- <predecessor>, …
    *       Event time: <how its tasks keep it>
+   *   Global stores:                      (if any; no tasks, every worker reads them whole)
+   *       Source: <name> (topics: [<t>])
+   *         --> <processor>
+   *       Processor: <name> (stores: [<global store>])
+   *         <-- <source>
    */
   toString(): string {
     const lines = ["Topologies:"];
@@ -127,6 +147,19 @@ export class TopologyDescription {
         }
       }
       lines.push(`    Event time: ${s.eventTime}`);
+      lines.push("");
+    }
+    if (this.globalStores.length > 0) {
+      lines.push("Global stores:");
+      for (const g of this.globalStores) {
+        lines.push(`    Source: ${g.source} (topics: [${g.topic}])`);
+        lines.push(`      --> ${g.processor}`);
+        lines.push(`    Processor: ${g.processor} (stores: [${g.name}])`);
+        lines.push(
+          "      ~~~ global: every worker reads all partitions; the topic is its changelog",
+        );
+        lines.push(`      <-- ${g.source}`);
+      }
       lines.push("");
     }
     const windowed = this.stores.filter((s) => s.type !== undefined);
@@ -189,6 +222,11 @@ export class TopologyDescription {
         }
       }
       lines.push("  end");
+    }
+    for (const g of this.globalStores) {
+      topics.add(g.topic);
+      stores.add(g.name);
+      edges.push(`  ${id("t", g.topic)} ==> ${id("s", g.name)}`);
     }
     for (const t of topics) lines.push(`  ${id("t", t)}[/"${quote(t)}"/]`);
     for (const st of stores) lines.push(`  ${id("s", st)}[("${quote(st)}")]`);

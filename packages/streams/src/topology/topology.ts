@@ -1,4 +1,5 @@
 import { TopologyError } from "../errors.js";
+import type { GlobalStoreSpec } from "./global-store-spec.js";
 import type { InternalTopicSpec, NodeSpec, SourceSpec, StoreSpec } from "./node-spec.js";
 import { TopologyDescription } from "./topology-description.js";
 
@@ -25,8 +26,9 @@ export class SubTopology {
         if (!sinks.includes(n.topic)) sinks.push(n.topic);
       } else {
         for (const s of n.stores) {
-          const spec = allStores.get(s)!;
-          if (!stores.includes(spec)) stores.push(spec);
+          const spec = allStores.get(s);
+          // a global store (absent here) is the worker's, not the task's
+          if (spec !== undefined && !stores.includes(spec)) stores.push(spec);
         }
       }
     }
@@ -59,6 +61,8 @@ export class Topology {
     readonly internalTopics: readonly InternalTopicSpec[],
     /** Each join's input topics, which must have equal partition counts. */
     readonly coPartitionGroups: readonly CoPartitionGroup[] = [],
+    /** Global tables: read in full by every worker, outside the sub-topologies. */
+    readonly globalStores: readonly GlobalStoreSpec[] = [],
   ) {}
 
   /**
@@ -108,6 +112,11 @@ export class Topology {
       [...s.sources].filter(([, spec]) => spec.table === true).map(([topic]) => topic),
     );
     return [...new Set(topics)].sort();
+  }
+
+  /** Topics read in full by every worker as global tables (not by the group). */
+  globalTopics(): string[] {
+    return this.globalStores.map((g) => g.topic);
   }
 
   /** Topics the app writes that it does not create (user output). */
