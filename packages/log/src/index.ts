@@ -45,6 +45,7 @@ export { OffsetStore, type OffsetJournal, type StoredOffset } from "./offset-sto
 export { planOffsetReset, type PartitionOffsets } from "./offset-reset.js";
 
 export { ServiceLogClient } from "./service-log-client.js";
+export { CONSUMER_TIMEOUT_DEFAULTS } from "./service-consumer.js";
 export {
   EmbeddedLogService,
   CONSUMER_OFFSETS_TOPIC,

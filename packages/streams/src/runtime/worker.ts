@@ -80,7 +80,13 @@ export interface WorkerOptions {
   cacheMaxBytes?: number;
   /** "memory" keeps stores in the heap (restored from the changelog at every start). */
   storeEngine?: "rocksdb" | "memory";
+  /**
+   * The consumer's session timeout (default 45 s, Kafka's): processing yields to the event
+   * loop every ~20 ms, so heartbeats flow even during a long batch.
+   */
   sessionTimeoutMs?: number;
+  /** The consumer's max poll interval (default 300 s): see ConsumerOptions. */
+  maxPollIntervalMs?: number;
   /** How long to wait for a store lock another process still holds. Default 30 s. */
   storeLockWaitMs?: number;
   /**
@@ -193,6 +199,9 @@ export class Worker {
         ...(options.sessionTimeoutMs === undefined
           ? {}
           : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        ...(options.maxPollIntervalMs === undefined
+          ? {}
+          : { maxPollIntervalMs: options.maxPollIntervalMs }),
         listener: {
           onPartitionsAssigned: async (partitions) => {
             if (this.failure !== null) return;
@@ -347,7 +356,7 @@ export class Worker {
     const lost = this.lost;
     this.lost = [];
     this.options.warn?.(
-      `${lost.length} partitions lost (the group dropped this worker: its session expired); closing their tasks${repeated(this.manager!)}`,
+      `${lost.length} partitions lost (the group dropped this worker: its session expired, or it did not poll within maxPollIntervalMs); closing their tasks${repeated(this.manager!)}`,
     );
     for (const tp of lost) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
     await this.manager?.onLost(lost);
