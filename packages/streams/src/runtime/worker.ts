@@ -111,8 +111,9 @@ export interface WorkerOptions {
 /**
  * A worker: one consumer in the app's group, the tasks of its partitions, and the loop
  * that feeds them (Kafka's StreamThread). Single-threaded: poll, process each partition's
- * batch (prefetch, then synchronous processing; a task reading several partitions in time
- * order across them, see PartitionGroup), commit on the interval. `start()` makes
+ * batch (prefetch, then processing in slices that yield to the event loop so heartbeats
+ * run; a task reading several partitions in time order across them, see PartitionGroup),
+ * commit on the interval. `start()` makes
  * the topics and joins; `stop()` commits, closes the tasks and leaves the group, so the
  * partitions move at once. An error it cannot go on after (errorHandling "fail", a
  * failed commit) stops it without committing: `done` rejects with a WorkerFailedError
