@@ -633,7 +633,9 @@ export class LogSegment {
    */
   async close(): Promise<void> {
     if (this.fd < 0) return;
-    if (this.sealed && this.indexesDurable && this.unflushedBytes === 0) {
+    // Nothing appended since its indexes were written and made durable (sealed and
+    // flushed, or loaded from a clean close and idle since): its files are final already.
+    if (this.indexesDurable && this.unflushedBytes === 0) {
       this.closeFd();
       return;
     }

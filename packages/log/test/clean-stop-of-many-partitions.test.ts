@@ -94,4 +94,30 @@ describe("a clean stop of many partitions", () => {
       await reopened.close();
     }
   });
+
+  it("leaves an idle partition's segment files as they are: nothing appended since a clean open, nothing rewritten", async () => {
+    const { dir, cleanup } = tempDir("idle-stop-");
+    cleanups.push(cleanup);
+    const registry = TopicRegistry.open(dir);
+    registry.create("idle", { partitions: 1, config: { flushPolicy: "os" } });
+    await registry.partition("idle", 0).append(encodeBatch([{ value: Buffer.from("kept") }]));
+    await registry.close();
+    const partitionDir = path.join(dir, "idle-0");
+    const segmentFiles = () =>
+      fs
+        .readdirSync(partitionDir)
+        .filter((f) => /\.(log|index|timeindex)$/.test(f))
+        .map((f) => `${f} ${fs.statSync(path.join(partitionDir, f)).mtimeMs}`)
+        .sort();
+    const before = segmentFiles();
+
+    await TopicRegistry.open(dir).close();
+    expect(segmentFiles()).toEqual(before);
+    expect(hasCleanShutdownMarker(partitionDir)).toBe(true);
+    const rebuild = vi.spyOn(LogSegment.prototype, "rebuild");
+    const again = TopicRegistry.open(dir);
+    expect(rebuild).not.toHaveBeenCalled();
+    expect(again.partition("idle", 0).logEndOffset).toBe(1);
+    await again.close();
+  });
 });
