@@ -69,8 +69,12 @@ interface SourceEntry {
 }
 
 const BYTES = Serdes.bytes();
-/** How many records processSlice runs between looks at the clock. */
-const SLICE_CHECK_RECORDS = 8;
+/**
+ * How many records processSlice runs between looks at the clock: a clock read costs
+ * 150-250 ns on the shared VM, a stateless record about 1.7 µs, so one read per 16
+ * records stays under 1%.
+ */
+const SLICE_CHECK_RECORDS = 16;
 
 const passThrough = { process() {} };
 
