@@ -20,6 +20,8 @@ export interface GroupMemberOptions {
   wireGroupId: string;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
+  /** Kafka's max.poll.interval.ms: longer than this between polls and the member leaves. */
+  maxPollIntervalMs: number;
   rebalanceTimeoutMs: number;
   assignor: AssignorName;
 }
@@ -51,6 +53,9 @@ export class GroupMember {
   lost = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatInFlight = false;
+  /** When the application last called poll, or the running poll returned. */
+  private lastPollAt = Date.now();
+  private polling = false;
 
   constructor(
     private readonly cluster: KafkaCluster,
@@ -128,7 +133,7 @@ export class GroupMember {
   }
 
   /** Leaves the group so its partitions move at once. Errors are ignored: the member is going. */
-  async leave(): Promise<void> {
+  async leave(reason = "consumer closed"): Promise<void> {
     this.stopHeartbeats();
     if (this.memberId === "") return;
     const memberId = this.memberId;
@@ -140,9 +145,7 @@ export class GroupMember {
       await this.cluster.onCoordinator(
         this.options.wireGroupId,
         (c) =>
-          leaveGroup(c, this.options.wireGroupId, [
-            { memberId, groupInstanceId: null, reason: "consumer closed" },
-          ]),
+          leaveGroup(c, this.options.wireGroupId, [{ memberId, groupInstanceId: null, reason }]),
         this.pool,
       );
     } catch {
@@ -178,8 +181,25 @@ export class GroupMember {
     this.heartbeatTimer.unref();
   }
 
+  /**
+   * The consumer's poll begins (`true`) or ends: only the gaps between polls count
+   * towards maxPollIntervalMs (a rejoin inside poll is the group's work).
+   */
+  notePoll(polling: boolean): void {
+    this.polling = polling;
+    this.lastPollAt = Date.now();
+  }
+
   private async heartbeat(): Promise<void> {
     if (this.heartbeatInFlight || this.rejoinNeeded) return;
+    if (!this.polling && Date.now() - this.lastPollAt > this.options.maxPollIntervalMs) {
+      // Kafka's poll timeout: a member whose application stopped polling still heartbeats,
+      // so the group would wait on it; it leaves, its partitions move, and its next poll
+      // reports them lost (its commits would be refused) and rejoins.
+      this.lost = true;
+      await this.leave("poll timeout: no poll within maxPollIntervalMs");
+      return;
+    }
     this.heartbeatInFlight = true;
     const generationId = this.generationId;
     const memberId = this.memberId;

@@ -1,6 +1,7 @@
 import type { Connection, ConnectionPool, RecordsBatch } from "@platformatic/kafka";
 import {
   ClosedError,
+  CONSUMER_TIMEOUT_DEFAULTS,
   type CommittedOffset,
   type Consumer,
   type ConsumerOptions,
@@ -33,8 +34,6 @@ interface FetchResponse {
 /** Kafka's consumer defaults (fetch.max.bytes, max.partition.fetch.bytes). */
 const DEFAULT_MAX_POLL_BYTES = 50 * 1024 * 1024;
 const DEFAULT_MAX_PARTITION_FETCH_BYTES = 1024 * 1024;
-const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
-const DEFAULT_REBALANCE_TIMEOUT_MS = 30_000;
 /** Record batch attribute bits (Kafka's RecordBatch): control batch, log-append time. */
 const CONTROL_BATCH = 0x20;
 const LOG_APPEND_TIME = 0x08;
@@ -74,8 +73,9 @@ export class KafkaConsumer implements Consumer {
     private readonly admin: KafkaAdmin,
     private readonly options: ConsumerOptions = {},
   ) {
-    const sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
-    const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? DEFAULT_REBALANCE_TIMEOUT_MS;
+    const defaults = CONSUMER_TIMEOUT_DEFAULTS;
+    const sessionTimeoutMs = options.sessionTimeoutMs ?? defaults.sessionTimeoutMs;
+    const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? defaults.rebalanceTimeoutMs;
     this.groupPool = cluster.newPool(rebalanceTimeoutMs);
     this.fetchPool = cluster.newPool(60_000);
     if (options.groupId !== undefined) {
@@ -86,7 +86,8 @@ export class KafkaConsumer implements Consumer {
         sessionTimeoutMs,
         heartbeatIntervalMs:
           options.heartbeatIntervalMs ??
-          Math.max(100, Math.min(3000, Math.floor(sessionTimeoutMs / 3))),
+          Math.max(100, Math.min(defaults.heartbeatIntervalMs, Math.floor(sessionTimeoutMs / 3))),
+        maxPollIntervalMs: options.maxPollIntervalMs ?? defaults.maxPollIntervalMs,
         rebalanceTimeoutMs,
         assignor: options.assignor ?? "range",
       });
@@ -122,6 +123,15 @@ export class KafkaConsumer implements Consumer {
 
   async poll(options: { maxWaitMs?: number } = {}): Promise<FetchedPartition[]> {
     this.checkOpen();
+    this.member?.notePoll(true);
+    try {
+      return await this.pollOnce(options);
+    } finally {
+      this.member?.notePoll(false);
+    }
+  }
+
+  private async pollOnce(options: { maxWaitMs?: number }): Promise<FetchedPartition[]> {
     const maxWaitMs = Math.max(0, options.maxWaitMs ?? 500);
     if (this.subscription !== null && this.member !== undefined && !this.member.active) {
       await this.rejoin();

@@ -26,6 +26,7 @@ export {
 export { planOffsetReset, type PartitionOffsets } from "./groups/offset-reset.js";
 
 export type { EmbeddedLogOptions } from "./embedded-log-service.js";
+export { CONSUMER_TIMEOUT_DEFAULTS } from "./client/service-consumer.js";
 export { openEmbeddedLog } from "./embedded-log.js";
 
 export { connectBroker } from "./broker/connect-broker.js";

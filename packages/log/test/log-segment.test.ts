@@ -78,7 +78,7 @@ describe("TimeIndex", () => {
 });
 
 describe("LogSegment", () => {
-  it("indexes one entry per index interval and reads batches back by offset", () => {
+  it("indexes one entry per index interval and reads batches back by offset", async () => {
     const dir = tempDir();
     const segment = LogSegment.create(dir, 1000, 300);
     const positions = fill(segment, 100, 1000);
@@ -95,15 +95,15 @@ describe("LogSegment", () => {
     // The limit (high watermark) hides batches at or past it.
     expect(segment.read(1100, 100, 1100, true)).toBeNull();
     expect(splitBatches(segment.read(1000, 1 << 20, 1010, true)!).batches).toHaveLength(5);
-    segment.close();
+    await segment.close();
   });
 
-  it("loads its indexes after a clean close and recovers the same state from the log alone", () => {
+  it("loads its indexes after a clean close and recovers the same state from the log alone", async () => {
     const dir = tempDir();
     const segment = LogSegment.create(dir, 0, 200);
     fill(segment, 50);
     const entries = segment.offsetIndex.entryCount;
-    segment.close();
+    await segment.close();
 
     const loaded = LogSegment.open(dir, 0, 200);
     expect(loaded.loadIndexes()).toBe(true);
@@ -122,11 +122,11 @@ describe("LogSegment", () => {
     recovered.release();
   });
 
-  it("rebuild records a batch that fails its CRC as a corrupt range and keeps the batches after it", () => {
+  it("rebuild records a batch that fails its CRC as a corrupt range and keeps the batches after it", async () => {
     const dir = tempDir();
     const segment = LogSegment.create(dir, 0, 200);
     const positions = fill(segment, 20);
-    segment.close();
+    await segment.close();
     const fd = fs.openSync(`${dir}/${segmentFileName(0, ".log")}`, "r+");
     fs.writeSync(fd, Buffer.from([0xee]), 0, 1, positions[12]! + 45);
     fs.closeSync(fd);

@@ -173,8 +173,21 @@ export interface ConsumerOptions {
   clientId?: string;
   /** Where to start a partition with no committed offset. Default "latest", as Kafka. */
   autoOffsetReset?: AutoOffsetReset;
+  /**
+   * No heartbeat for this long and the group drops the member (its partitions move, its
+   * commits are refused). Default 45,000, Kafka's since 3.0: heartbeats run on the event
+   * loop, so keep it above the longest the loop can be blocked.
+   */
   sessionTimeoutMs?: number;
+  /** Default min(3,000, sessionTimeoutMs / 3), Kafka's. */
   heartbeatIntervalMs?: number;
+  /**
+   * Kafka's max.poll.interval.ms: a member whose application does not call poll for this
+   * long leaves the group (its partitions move), and its next poll reports them lost and
+   * rejoins. Default 300,000.
+   */
+  maxPollIntervalMs?: number;
+  /** How long a rebalance waits for the members to rejoin. Default 30,000. */
   rebalanceTimeoutMs?: number;
   assignor?: AssignorName;
   /** Upper bound on the bytes one poll returns, over all partitions. */

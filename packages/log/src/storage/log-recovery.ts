@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { indexedOffsetClaim } from "./corrupt-range.js";
-import { syncDirectory } from "./durable-file.js";
+import { syncDirectory, syncDirectoryAsync } from "./durable-file.js";
 import { CorruptRecordError } from "../errors.js";
 import { LogSegment } from "./log-segment.js";
 import {
@@ -51,10 +51,13 @@ export function hasCleanShutdownMarker(dir: string): boolean {
   return fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
 }
 
-/** Written last by a clean close, after every segment and the checkpoint are durable. */
-export function writeCleanShutdownMarker(dir: string): void {
+/**
+ * Written last by a clean close, after every segment and the checkpoint are durable; the
+ * directory fsync makes the checkpoint's rename and the marker durable together.
+ */
+export async function writeCleanShutdownMarker(dir: string): Promise<void> {
   fs.writeFileSync(path.join(dir, CLEAN_SHUTDOWN_FILE), "");
-  syncDirectory(dir);
+  await syncDirectoryAsync(dir);
 }
 
 /** Removed first by open, so that a crash from now on is seen as unclean. */

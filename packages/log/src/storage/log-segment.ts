@@ -20,6 +20,16 @@ import { TimeIndex } from "./time-index.js";
 const fdatasync = promisify(fs.fdatasync);
 const fsync = promisify(fs.fsync);
 
+/** fsyncs the file at `p` off the event loop. */
+async function fsyncFile(p: string): Promise<void> {
+  const fd = fs.openSync(p, "r");
+  try {
+    await fsync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Field positions inside a stored batch (see the grammar in record-batch.ts). */
 const OFF_LENGTH = 8;
 const OFF_LAST_OFFSET_DELTA = 19;
@@ -604,12 +614,7 @@ export class LogSegment {
       this.unflushedBytes -= covered;
       if (this.sealed && !this.indexesDurable && !this.deleted) {
         for (const p of [this.offsetIndex.path, this.timeIndex.path]) {
-          const fd = fs.openSync(p, "r");
-          try {
-            await fsync(fd);
-          } finally {
-            fs.closeSync(fd);
-          }
+          await fsyncFile(p);
           if (this.deleted) break;
         }
         this.indexesDurable = true;
@@ -623,25 +628,27 @@ export class LogSegment {
   /**
    * Flushes the log and writes the indexes (a cleanly closed segment's indexes are
    * trusted on the next open), then closes the file. The caller has awaited any flushAsync.
+   * The fsyncs run off the event loop, so a broker closing thousands of partitions
+   * overlaps them (TopicRegistry.close) instead of paying each one in turn.
    */
-  close(): void {
+  async close(): Promise<void> {
     if (this.fd < 0) return;
-    if (this.sealed && this.indexesDurable && this.unflushedBytes === 0) {
+    // Nothing appended since its indexes were written and made durable (sealed and
+    // flushed, or loaded from a clean close and idle since): its files are final already.
+    if (this.indexesDurable && this.unflushedBytes === 0) {
       this.closeFd();
       return;
     }
-    fs.fdatasyncSync(this.fd);
-    this.unflushedBytes = 0;
-    this.writeIndexes();
-    for (const p of [this.offsetIndex.path, this.timeIndex.path]) {
-      const fd = fs.openSync(p, "r");
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+    this.flushesInFlight++;
+    try {
+      await fdatasync(this.fd);
+      this.unflushedBytes = 0;
+      this.writeIndexes();
+      await Promise.all([this.offsetIndex.path, this.timeIndex.path].map(fsyncFile));
+      this.indexesDurable = true;
+    } finally {
+      this.flushesInFlight--;
     }
-    this.indexesDurable = true;
     this.closeFd();
   }
 

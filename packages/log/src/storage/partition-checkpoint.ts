@@ -25,19 +25,37 @@ export type CheckpointRead =
  *   "crc32c " decimal LF        CRC-32C of every byte before this line
  * Version 1 (no crc32c line) is still read.
  */
-export function writeCheckpoint(dir: string, checkpoint: PartitionCheckpoint): void {
+function encodeCheckpoint(checkpoint: PartitionCheckpoint): string {
   const body = `tributary-partition-checkpoint 2\nrecovery-point ${checkpoint.recoveryPoint}\nlog-start-offset ${checkpoint.logStartOffset}\n`;
-  const text = `${body}crc32c ${crc32c(Buffer.from(body))}\n`;
+  return `${body}crc32c ${crc32c(Buffer.from(body))}\n`;
+}
+
+export function writeCheckpoint(dir: string, checkpoint: PartitionCheckpoint): void {
   const target = path.join(dir, CHECKPOINT_FILE);
-  const tmp = `${target}.tmp`;
-  const fd = fs.openSync(tmp, "w");
+  const fd = fs.openSync(`${target}.tmp`, "w");
   try {
-    fs.writeSync(fd, text);
+    fs.writeSync(fd, encodeCheckpoint(checkpoint));
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(tmp, target);
+  fs.renameSync(`${target}.tmp`, target);
+}
+
+/** writeCheckpoint with its fsync off the event loop (a closing broker overlaps them). */
+export async function writeCheckpointAsync(
+  dir: string,
+  checkpoint: PartitionCheckpoint,
+): Promise<void> {
+  const target = path.join(dir, CHECKPOINT_FILE);
+  const file = await fs.promises.open(`${target}.tmp`, "w");
+  try {
+    await file.writeFile(encodeCheckpoint(checkpoint));
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  fs.renameSync(`${target}.tmp`, target);
 }
 
 /**

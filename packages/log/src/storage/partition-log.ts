@@ -9,6 +9,7 @@ import {
   writeCleanShutdownMarker,
 } from "./log-recovery.js";
 import { syncDirectory, syncDirectoryAsync } from "./durable-file.js";
+import { type PartitionCheckpoint, writeCheckpointAsync } from "./partition-checkpoint.js";
 import { LogCleaner } from "./log-cleaner.js";
 import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
 import { stampProducedBatches } from "./produced-batches.js";
@@ -95,6 +96,8 @@ export class PartitionLog {
   private directoryDirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The close in progress (or done); null until close() is called. */
+  private closing: Promise<void> | null = null;
   /** A failure that leaves the log unusable for writes until reopened (not a storage error). */
   private failure: unknown = null;
   private readonly stall: WriteStall;
@@ -526,15 +529,20 @@ export class PartitionLog {
   }
 
   private writeCheckpointNow(): void {
-    const first = this.segments[0]!;
+    const checkpoint = this.checkpointNow();
+    writeCheckpoint(this.dir, checkpoint);
     // Recovery restarts at the segment holding the recovery point, so only a move into a
     // later segment is worth a checkpoint write.
+    this.checkpointedSegmentBase =
+      this.segments[this.segmentIndexFor(checkpoint.recoveryPoint)]!.baseOffset;
+  }
+
+  private checkpointNow(): PartitionCheckpoint {
     const recoveryPoint = Math.max(
       Math.min(this.recoveryPoint, this.logEndOffset),
-      first.baseOffset,
+      this.segments[0]!.baseOffset,
     );
-    writeCheckpoint(this.dir, { recoveryPoint, logStartOffset: this.startOffset });
-    this.checkpointedSegmentBase = this.segments[this.segmentIndexFor(recoveryPoint)]!.baseOffset;
+    return { recoveryPoint, logStartOffset: this.startOffset };
   }
 
   /**
@@ -644,9 +652,21 @@ export class PartitionLog {
     this.flushTimer.unref();
   }
 
-  /** Flushes, writes the indexes, the checkpoint and the clean-shutdown marker, closes files. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Flushes, writes the indexes, the checkpoint and the clean-shutdown marker, closes files.
+   * Every fsync runs off the event loop, in this order (the marker last, once everything
+   * it vouches for is durable), so many partitions can close at once. A second call
+   * returns the first one's promise.
+   */
+  close(): Promise<void> {
+    if (this.closing === null) {
+      if (this.closed) return Promise.resolve();
+      this.closing = this.closeFiles();
+    }
+    return this.closing;
+  }
+
+  private async closeFiles(): Promise<void> {
     this.closed = true;
     this.stopTimer();
     await this.drainFlushes();
@@ -655,10 +675,10 @@ export class PartitionLog {
     // may have dropped the pages), so the next open re-verifies instead.
     if (this.failure === null && !this.flushFailed) {
       try {
-        for (const segment of this.segments) segment.close();
+        for (const segment of this.segments) await segment.close();
         this.recoveryPoint = this.logEndOffset;
-        this.writeCheckpointNow();
-        writeCleanShutdownMarker(this.dir);
+        await writeCheckpointAsync(this.dir, this.checkpointNow());
+        await writeCleanShutdownMarker(this.dir);
         return;
       } catch (err) {
         // A full disk must not fail a shutdown: what was written is in the files, and the

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import pLimit from "p-limit";
 import type { Logger } from "pino";
 import {
   ClosedError,
@@ -44,6 +45,8 @@ interface TopicEntry {
 }
 
 const META_SUFFIX = ".topic.json";
+/** Partition logs closing at once: enough to keep the disk's queue full. */
+const CLOSE_CONCURRENCY = 64;
 const DELETE_SUFFIX = "-delete";
 const _TMP_SUFFIX = ".tmp";
 
@@ -203,13 +206,18 @@ export class TopicRegistry {
     return { ...config };
   }
 
-  /** Closes every partition log. Idempotent. */
+  /**
+   * Closes every partition log, CLOSE_CONCURRENCY at a time: their fsyncs overlap (a
+   * broker of 10,000 partitions stops in seconds, not minutes) while the descriptors a
+   * close opens (index files, checkpoint, directory) stay few. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const logs = [...this.topics.values()].flatMap((t) => t.logs);
     this.topics.clear();
-    await Promise.all(logs.map((log) => log.close()));
+    const limit = pLimit(CLOSE_CONCURRENCY);
+    await Promise.all(logs.map((log) => limit(() => log.close())));
   }
 
   private entry(name: string): TopicEntry {

@@ -15,3 +15,4 @@ export {
   startBrokerProcess,
   type BrokerProc,
 } from "./start-broker-process.js";
+export { stoppedPollerLeavesGroup } from "./consumer-poll-timeout.js";

@@ -72,6 +72,12 @@ interface SourceEntry {
 }
 
 const BYTES = Serdes.bytes();
+/**
+ * How many records processSlice runs between looks at the clock: a clock read costs
+ * 150-250 ns on the shared VM, a stateless record about 1.7 µs, so one read per 16
+ * records stays under 1%.
+ */
+const SLICE_CHECK_RECORDS = 16;
 
 const passThrough = { process() {} };
 
@@ -173,13 +179,32 @@ export class StreamTask implements TaskServices {
    * input: the rest were watermark records of upstream tasks, the runtime's own.
    */
   processBatch(topic: string, partition: number, records: readonly LogRecord[]): number {
-    if (records.length === 0) return 0;
-    const source = this.source(topic, partition, records[0]!);
+    return this.processSlice(topic, partition, records, 0, Number.POSITIVE_INFINITY).input;
+  }
+
+  /**
+   * processBatch for a runtime that must not hold the event loop (heartbeats, fetches and
+   * acks run on it): processes `records` from `from` on, and stops early once
+   * `performance.now()` passes `deadline` (looked at every SLICE_CHECK_RECORDS records, so
+   * the clock costs nothing per record). Returns where it stopped and how many were input.
+   */
+  processSlice(
+    topic: string,
+    partition: number,
+    records: readonly LogRecord[],
+    from: number,
+    deadline: number,
+  ): { next: number; input: number } {
+    if (from >= records.length) return { next: from, input: 0 };
+    const source = this.source(topic, partition, records[from]!);
     let input = 0;
-    for (let i = 0; i < records.length; i++) {
+    let i = from;
+    while (i < records.length) {
       if (this.run(source, topic, partition, records[i]!)) input++;
+      i++;
+      if ((i - from) % SLICE_CHECK_RECORDS === 0 && performance.now() >= deadline) break;
     }
-    return input;
+    return { next: i, input };
   }
 
   process(topic: string, partition: number, record: LogRecord): void {

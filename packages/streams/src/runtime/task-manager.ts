@@ -48,6 +48,11 @@ const MAX_GROUP_BATCH = 16_384;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Least time between two end-offset lookups of a partition whose lag is not known. */
 const END_LOOKUP_INTERVAL_MS = 200;
+/**
+ * Longest the task loop runs before it yields to the event loop, so heartbeats, fetches
+ * and acks keep flowing during a big batch (a yield costs a few µs: nothing at this size).
+ */
+const SLICE_MS = 20;
 
 export interface TaskManagerOptions {
   app: App;
@@ -102,6 +107,8 @@ export class TaskManager {
   /** Records processed since the last commit, per source topic: what a close without a
    * commit leaves to be processed again. */
   private readonly sinceCommit = new Map<string, number>();
+  /** When the running slice of processing ends (performance.now()): see run. */
+  private sliceEnd = 0;
   private readonly closedDrops = noDrops();
 
   constructor(private readonly options: TaskManagerOptions) {}
@@ -197,6 +204,7 @@ export class TaskManager {
    * worker stops.
    */
   async processAll(fetched: readonly FetchedPartition[]): Promise<void> {
+    this.sliceEnd = performance.now() + SLICE_MS;
     const seen = new Set<RunningTask>();
     const parallel: { t: RunningTask; f: FetchedPartition }[] = [];
     const later: FetchedPartition[] = [];
@@ -222,7 +230,7 @@ export class TaskManager {
         t.prefetcher.active ? t.prefetcher.prefetch(f.topic, f.records) : undefined,
       ),
     );
-    for (const { t, f } of parallel) this.run(t, f.topic, f.partition, f.records);
+    for (const { t, f } of parallel) await this.run(t, f.topic, f.partition, f.records);
     for (const f of later) await this.process(f);
     if (this.hasGroups) await this.drainGroups();
   }
@@ -233,7 +241,7 @@ export class TaskManager {
     if (t === undefined || fetched.records.length === 0) return;
     if (t.group !== null) return this.processAll([fetched]);
     if (t.prefetcher.active) await t.prefetcher.prefetch(fetched.topic, fetched.records);
-    this.run(t, fetched.topic, fetched.partition, fetched.records);
+    await this.run(t, fetched.topic, fetched.partition, fetched.records);
   }
 
   private get hasGroups(): boolean {
@@ -271,7 +279,7 @@ export class TaskManager {
         return;
       }
       if (t.prefetcher.active) await t.prefetcher.prefetchRuns(runs);
-      for (const r of runs) this.run(t, r.topic, r.partition, r.records);
+      for (const r of runs) await this.run(t, r.topic, r.partition, r.records);
     }
   }
 
@@ -308,18 +316,32 @@ export class TaskManager {
     return end === undefined ? undefined : Math.max(0, end - position);
   }
 
-  private run(
+  /**
+   * Runs one batch of a task in slices of about SLICE_MS, yielding to the event loop
+   * between them: a big batch (or a slow processor) must not hold the loop, or the
+   * consumer's heartbeats stop and the group drops this worker, and everything since the
+   * last commit is processed again. Nothing else touches the task meanwhile (the worker's
+   * loop waits for processAll; a rebalance happens inside its next poll).
+   */
+  private async run(
     t: RunningTask,
     topic: string,
     partition: number,
     records: readonly LogRecord[],
-  ): void {
-    // Watermark records on internal topics are the runtime's own, not the app's input.
-    const n = t.task.processBatch(topic, partition, records);
-    this.processed += n;
-    this.sinceCommit.set(topic, (this.sinceCommit.get(topic) ?? 0) + n);
-    t.lastRecordAt = Date.now();
+  ): Promise<void> {
     const key = topicPartitionKey(topic, partition);
+    for (let i = 0; i < records.length; ) {
+      if (performance.now() >= this.sliceEnd) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.sliceEnd = performance.now() + SLICE_MS;
+      }
+      // Watermark records on internal topics are the runtime's own, not the app's input.
+      const slice = t.task.processSlice(topic, partition, records, i, this.sliceEnd);
+      i = slice.next;
+      this.processed += slice.input;
+      this.sinceCommit.set(topic, (this.sinceCommit.get(topic) ?? 0) + slice.input);
+    }
+    t.lastRecordAt = Date.now();
     if (!t.progressed.has(key)) t.progressed.set(key, { topic, partition });
   }
 

@@ -81,7 +81,13 @@ export interface WorkerOptions {
   cacheMaxBytes?: number;
   /** "memory" keeps stores in the heap (restored from the changelog at every start). */
   storeEngine?: "rocksdb" | "memory";
+  /**
+   * The consumer's session timeout (default 45 s, Kafka's): processing yields to the event
+   * loop every ~20 ms, so heartbeats flow even during a long batch.
+   */
   sessionTimeoutMs?: number;
+  /** The consumer's max poll interval (default 300 s): see ConsumerOptions. */
+  maxPollIntervalMs?: number;
   /** How long to wait for a store lock another process still holds. Default 30 s. */
   storeLockWaitMs?: number;
   /**
@@ -106,8 +112,9 @@ export interface WorkerOptions {
 /**
  * A worker: one consumer in the app's group, the tasks of its partitions, and the loop
  * that feeds them (Kafka's StreamThread). Single-threaded: poll, process each partition's
- * batch (prefetch, then synchronous processing; a task reading several partitions in time
- * order across them, see PartitionGroup), commit on the interval. `start()` makes
+ * batch (prefetch, then processing in slices that yield to the event loop so heartbeats
+ * run; a task reading several partitions in time order across them, see PartitionGroup),
+ * commit on the interval. `start()` makes
  * the topics and joins; `stop()` commits, closes the tasks and leaves the group, so the
  * partitions move at once. An error it cannot go on after (errorHandling "fail", a
  * failed commit) stops it without committing: `done` rejects with a WorkerFailedError
@@ -210,6 +217,9 @@ export class Worker {
         ...(options.sessionTimeoutMs === undefined
           ? {}
           : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        ...(options.maxPollIntervalMs === undefined
+          ? {}
+          : { maxPollIntervalMs: options.maxPollIntervalMs }),
         listener: {
           onPartitionsAssigned: async (partitions) => {
             if (this.failure !== null) return;
@@ -365,7 +375,7 @@ export class Worker {
     const lost = this.lost;
     this.lost = [];
     this.options.warn?.(
-      `${lost.length} partitions lost (the group dropped this worker: its session expired); closing their tasks${repeated(this.manager!)}`,
+      `${lost.length} partitions lost (the group dropped this worker: its session expired, or it did not poll within maxPollIntervalMs); closing their tasks${repeated(this.manager!)}`,
     );
     for (const tp of lost) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
     await this.manager?.onLost(lost);
