@@ -1,4 +1,5 @@
 import {
+  DataDirLockedError,
   type RunningBroker,
   findRunningBroker,
   formatBrokerAddress,
@@ -19,16 +20,29 @@ export async function resolveWorkerBroker(
 ): Promise<{ address: string; started?: RunningBroker }> {
   if (flags.kafka !== undefined) return { address: `kafka:${flags.kafka}` };
   if (flags.broker !== undefined) return { address: normalizeBroker(flags.broker) };
-  const running = findRunningBroker(flags.data);
-  if (running !== undefined) return { address: running.address };
-  const started = await startBroker({
-    dataDir: flags.data,
-    address: "tcp://127.0.0.1:0",
-    token,
-    logger: pino(
-      { level: verbose ? "info" : "warn", base: { pid: process.pid } },
-      pino.destination(2),
-    ),
-  });
-  return { address: formatBrokerAddress(started.address), started };
+  // Another command may hold the dir for a moment (`tributary groups describe`, run
+  // beside us), or a broker for it may be starting: wait for either to resolve rather than
+  // fail on the lock, as openLog does for the commands themselves.
+  const deadline = Date.now() + LOCKED_WAIT_MS;
+  for (;;) {
+    const running = findRunningBroker(flags.data);
+    if (running !== undefined) return { address: running.address };
+    try {
+      const started = await startBroker({
+        dataDir: flags.data,
+        address: "tcp://127.0.0.1:0",
+        token,
+        logger: pino(
+          { level: verbose ? "info" : "warn", base: { pid: process.pid } },
+          pino.destination(2),
+        ),
+      });
+      return { address: formatBrokerAddress(started.address), started };
+    } catch (err) {
+      if (!(err instanceof DataDirLockedError) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
+
+const LOCKED_WAIT_MS = 15_000;

@@ -21,10 +21,19 @@ const PREAMBLE_IMPORTS = [
   "windowedSerde",
   "type App",
   "type KGroupedStream",
+  "type Serde",
+  "type StreamsBuilder",
 ];
 const PREAMBLE_DECLARATIONS = [
   "declare const app: App;",
   "declare const grouped: KGroupedStream<string, string>;",
+  "declare const b: StreamsBuilder;",
+  "declare const consumed: { keySerde: Serde<string> };",
+  // the record types of the joins' examples
+  "declare type Product = { productId: string; price: number };",
+  "declare type Order = { productId: string; customerId: string | null };",
+  "declare type Customer = { name: string };",
+  "declare type OrderWithCustomer = Order & { customerName: string };",
 ];
 
 /** The ```ts blocks of a markdown page, in order. */
@@ -43,8 +52,8 @@ function asModule(snippet: string): string {
   }
   const wanted = PREAMBLE_IMPORTS.filter((n) => !imported.has(n.replace(/^type\s+/, "")));
   const declared = PREAMBLE_DECLARATIONS.filter((d) => {
-    const name = /declare const (\w+)/.exec(d)![1]!;
-    return !new RegExp(`\\b(const|let|class|function)\\s+${name}\\b`).test(snippet);
+    const name = /declare (?:const|type) (\w+)/.exec(d)![1]!;
+    return !new RegExp(`\\b(const|let|class|function|type|interface)\\s+${name}\\b`).test(snippet);
   });
   return [
     wanted.length === 0 ? "" : `import { ${wanted.join(", ")} } from "@tributary/streams";`,
