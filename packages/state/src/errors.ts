@@ -1,18 +1,43 @@
 import { TributaryError, type TributaryErrorOptions } from "@tributary/log";
 
 /**
- * Every error the state package throws descends from {@link StateStoreError}, itself a
- * {@link TributaryError}, so callers branch on `code` as everywhere else. The log's code
- * union has no state-specific codes yet; these reuse the closest general ones.
+ * The codes of the state package's errors: the log's general ones where they fit, and
+ * its own where a caller must tell a case apart:
+ * - STORE_LOCKED: the store's files are open in another process or store instance
+ *   (RocksDB's LOCK); retriable, as the other holder is usually about to close them.
  */
-export class StateStoreError extends TributaryError {
-  constructor(
-    code: "INVALID_ARGUMENT" | "CORRUPT_RECORD" | "CLOSED" | "INTERNAL",
-    message: string,
-    options: TributaryErrorOptions = {},
-  ) {
+export type StateErrorCode =
+  | "INVALID_ARGUMENT"
+  | "CORRUPT_RECORD"
+  | "CLOSED"
+  | "INTERNAL"
+  | "STORE_LOCKED";
+
+/**
+ * Every error the state package throws descends from {@link StateStoreError}, itself a
+ * {@link TributaryError}, so callers branch on `code` as everywhere else, never on the
+ * message.
+ */
+export class StateStoreError extends TributaryError<StateErrorCode> {
+  constructor(code: StateErrorCode, message: string, options: TributaryErrorOptions = {}) {
     super(code, message, options);
     this.name = "StateStoreError";
+  }
+}
+
+/** The store's files are open elsewhere (RocksDB's LOCK is held): retry once it closes. */
+export class StoreLockedError extends StateStoreError {
+  constructor(
+    readonly dir: string,
+    cause: unknown,
+  ) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(
+      "STORE_LOCKED",
+      `store at ${dir} is open in another process or by another store instance (${detail}): close that one first`,
+      { cause, retriable: true },
+    );
+    this.name = "StoreLockedError";
   }
 }
 

@@ -85,6 +85,9 @@ describe("corrupt store directory", () => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(StateStoreError);
+      // callers (the streams runtime waits and retries) branch on the code, not the text
+      expect((err as StateStoreError).code).toBe("STORE_LOCKED");
+      expect((err as StateStoreError).retriable).toBe(true);
       expect((err as Error).message).toMatch(/open in another process/);
       expect(warnings).toEqual([]);
       expect(asideDirs()).toEqual([]);

@@ -5,6 +5,7 @@ import {
   StateStoreError,
   StoreClosedError,
   StoreCorruptError,
+  StoreLockedError,
 } from "../errors.js";
 import {
   isReservedKey,
@@ -295,11 +296,7 @@ function classifyOpenError(dir: string, e: unknown): Error {
   const message = e instanceof Error ? e.message : String(e);
   // The message quotes file paths, so only its leading status word is matched.
   if (/^IO error: .*lock/i.test(message)) {
-    return new StateStoreError(
-      "INTERNAL",
-      `store at ${dir} is open in another process or by another store instance (${message}): close that one first`,
-      { cause: e, retriable: true },
-    );
+    return new StoreLockedError(dir, e);
   }
   if (/^(Corruption|Invalid argument|Not implemented)\b/i.test(message)) {
     return new StoreCorruptError(dir, `RocksDB cannot open it (${message})`, e);

@@ -202,8 +202,7 @@ export class GlobalStoreUpdater {
         for (const p of this.partitions.values()) await p.engine.close().catch(() => {});
         this.partitions.clear();
         for (const s of this.stores.values()) s.clear();
-        const locked =
-          e instanceof StateStoreError && e.retriable && /open in another/.test(e.message);
+        const locked = e instanceof StateStoreError && e.code === "STORE_LOCKED";
         if (!locked || slot + 1 >= MAX_SLOTS) throw e;
       }
     }

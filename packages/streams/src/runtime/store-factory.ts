@@ -128,8 +128,7 @@ async function openOne(spec: StoreSpec, common: CommonOptions): Promise<RuntimeS
 
 function withLockRetry<T>(waitMs: number, open: () => Promise<T>): Promise<T> {
   return retryWithBackoff(open, {
-    retryIf: (e) =>
-      e instanceof StateStoreError && e.retriable && /open in another/.test(e.message),
+    retryIf: (e) => e instanceof StateStoreError && e.code === "STORE_LOCKED",
     initialDelayMs: 50,
     maxDelayMs: 1000,
     timeoutMs: waitMs,
