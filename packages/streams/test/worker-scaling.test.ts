@@ -1,19 +1,13 @@
-import { connectBroker, Serdes } from "@tributary/log";
+import { connectBroker } from "@tributary/log";
 import { describe, expect, it } from "vitest";
-import { randomLine, seeded } from "./helpers.js";
 import {
-  produce,
-  sameMap,
   startBrokerProcess,
   startWorker,
   stopWorker,
   tempDir,
-  waitForTable,
   type WorkerProc,
 } from "./runtime-helpers.js";
-
-const str = Serdes.string();
-const json = Serdes.json<number>();
+import { tasksOf, wordCountPhases } from "./word-count-phases.js";
 
 describe("workers joining and leaving the app's group", () => {
   it("two workers, then three, then one: the final counts equal the reference (one worker's result)", {
@@ -25,36 +19,7 @@ describe("workers joining and leaving the app's group", () => {
     try {
       await log.admin.createTopic("lines", { partitions: 6 });
       await log.admin.createTopic("word-counts", { partitions: 6 });
-      const rand = seeded(3);
-      const expected = new Map<string, number>();
-      let n = 0;
-      const phase = async (lines: number) => {
-        const batch = Array.from({ length: lines }, () => randomLine(rand));
-        for (const line of batch) {
-          for (const w of line.toLowerCase().split(/[^a-z0-9]+/)) {
-            if (w !== "") expected.set(w, (expected.get(w) ?? 0) + 1);
-          }
-        }
-        await produce(
-          log,
-          "lines",
-          batch.map((l) => ({ key: Buffer.from(`line-${n++}`), value: Buffer.from(l) })),
-        );
-      };
-      const caughtUp = () =>
-        waitForTable(
-          log,
-          "word-counts",
-          str,
-          json,
-          (t) => sameMap(t, expected),
-          "the reference counts",
-        );
-      const tasksOf = (w: WorkerProc) =>
-        w.proc
-          .events<{ event: string; tasks?: string[] }>()
-          .filter((e) => e.event === "tasks")
-          .at(-1)?.tasks ?? [];
+      const { expected, phase, caughtUp } = wordCountPhases(log, 3);
 
       // each worker has its own state directory, as on separate machines
       workers.push(await startWorker(b.address, "word-count-app.ts", tempDir("scale-a")));

@@ -1,19 +1,13 @@
-import { connectBroker, Serdes } from "@tributary/log";
+import { connectBroker } from "@tributary/log";
 import { describe, expect, it } from "vitest";
-import { randomLine, seeded } from "./helpers.js";
 import {
-  produce,
-  sameMap,
   startBrokerProcess,
   startWorker,
   stopWorker,
   tempDir,
-  waitForTable,
   type WorkerProc,
 } from "./runtime-helpers.js";
-
-const str = Serdes.string();
-const json = Serdes.json<number>();
+import { tasksOf, wordCountPhases } from "./word-count-phases.js";
 
 describe("a task that moves to another worker and back", () => {
   // A task closed when its partition moved away stayed among the worker's suspended tasks;
@@ -28,29 +22,7 @@ describe("a task that moves to another worker and back", () => {
     try {
       await log.admin.createTopic("lines", { partitions: 4 });
       await log.admin.createTopic("word-counts", { partitions: 4 });
-      const rand = seeded(11);
-      const expected = new Map<string, number>();
-      let n = 0;
-      const phase = async (lines: number) => {
-        const batch = Array.from({ length: lines }, () => randomLine(rand));
-        for (const line of batch) {
-          for (const w of line.toLowerCase().split(/[^a-z0-9]+/)) {
-            if (w !== "") expected.set(w, (expected.get(w) ?? 0) + 1);
-          }
-        }
-        await produce(
-          log,
-          "lines",
-          batch.map((l) => ({ key: Buffer.from(`line-${n++}`), value: Buffer.from(l) })),
-        );
-      };
-      const caughtUp = () =>
-        waitForTable(log, "word-counts", str, json, (t) => sameMap(t, expected), "the reference");
-      const tasksOf = (w: WorkerProc) =>
-        w.proc
-          .events<{ event: string; tasks?: string[] }>()
-          .filter((e) => e.event === "tasks")
-          .at(-1)?.tasks ?? [];
+      const { expected, phase, caughtUp } = wordCountPhases(log, 11);
 
       const first = await startWorker(b.address, "word-count-app.ts", tempDir("back-a"));
       workers.push(first);
