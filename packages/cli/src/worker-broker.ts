@@ -1,7 +1,6 @@
 import {
-  DataDirLockedError,
   type RunningBroker,
-  findRunningBroker,
+  servingOrOpening,
   formatBrokerAddress,
   startBroker,
 } from "@tributary/log";
@@ -20,14 +19,9 @@ export async function resolveWorkerBroker(
 ): Promise<{ address: string; started?: RunningBroker }> {
   if (flags.kafka !== undefined) return { address: `kafka:${flags.kafka}` };
   if (flags.broker !== undefined) return { address: normalizeBroker(flags.broker) };
-  // Another command may hold the dir for a moment (`tributary groups describe`, run
-  // beside us), or a broker for it may be starting: wait for either to resolve rather than
-  // fail on the lock, as openLog does for the commands themselves.
-  const deadline = Date.now() + LOCKED_WAIT_MS;
-  for (;;) {
-    const running = findRunningBroker(flags.data);
-    if (running !== undefined) return { address: running.address };
-    try {
+  return servingOrOpening(flags.data, {
+    viaBroker: async (running) => ({ address: running.address }),
+    open: async () => {
       const started = await startBroker({
         dataDir: flags.data,
         address: "tcp://127.0.0.1:0",
@@ -38,11 +32,7 @@ export async function resolveWorkerBroker(
         ),
       });
       return { address: formatBrokerAddress(started.address), started };
-    } catch (err) {
-      if (!(err instanceof DataDirLockedError) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+    },
+    waitMs: 15_000,
+  });
 }
-
-const LOCKED_WAIT_MS = 15_000;

@@ -43,6 +43,7 @@ export {
 } from "./broker/broker-address.js";
 export { findRunningBroker, type BrokerInfo } from "./broker/broker-info.js";
 export { openLog, DEFAULT_DATA_DIR, type OpenLogOptions } from "./open-log.js";
+export { servingOrOpening, type ServingOrOpening } from "./broker/serving-or-opening.js";
 export type { RetentionDeletion } from "./storage/retention-deletion.js";
 export { openSecurityAdmin, type SecurityAdmin } from "./broker/security-admin.js";
 export type { QuotaConfig, PrincipalQuota } from "./broker/quota-manager.js";

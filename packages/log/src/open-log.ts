@@ -1,11 +1,9 @@
 import { connectBroker } from "./broker/connect-broker.js";
-import { findRunningBroker } from "./broker/broker-info.js";
 import { openEmbeddedLog } from "./embedded-log.js";
 import type { EmbeddedLogOptions } from "./embedded-log-service.js";
 import type { LogClient } from "./client/log-client.js";
 import { clientCredentials } from "./security/client-credentials.js";
-import { DataDirLockedError } from "./errors.js";
-import { DirLock, holderState } from "./storage/dir-lock.js";
+import { servingOrOpening } from "./broker/serving-or-opening.js";
 
 export const DEFAULT_DATA_DIR = ".tributary";
 
@@ -33,42 +31,10 @@ export async function openLog(options: OpenLogOptions = {}): Promise<LogClient> 
   if (options.broker !== undefined) {
     return connectBroker(options.broker, { token: options.token, ...clientCredentials() });
   }
-  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
-  const running = findRunningBroker(dataDir);
-  if (running !== undefined) {
-    return connectBroker(running.address, { token: options.token, ...clientCredentials() });
-  }
-  try {
-    return await openEmbeddedLog(dataDir, options);
-  } catch (err) {
-    if (!(err instanceof DataDirLockedError)) throw err;
-    return waitForAnnouncedBroker(dataDir, options, err);
-  }
-}
-
-/**
- * A broker takes the directory's lock, opens every partition, and only then writes
- * broker.json; `tributary run` starts one for its workers. A command started meanwhile
- * (`tributary groups describe` right after `run`) found the lock and no broker.json, and
- * failed. It now waits, while the lock's holder lives, for the broker to announce itself
- * (or the lock to go), and fails with the lock error only if neither happens in time.
- */
-async function waitForAnnouncedBroker(
-  dataDir: string,
-  options: OpenLogOptions,
-  locked: DataDirLockedError,
-): Promise<LogClient> {
-  const deadline = Date.now() + (options.brokerAnnounceWaitMs ?? 15_000);
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    const running = findRunningBroker(dataDir);
-    if (running !== undefined) {
-      return connectBroker(running.address, { token: options.token, ...clientCredentials() });
-    }
-    const holder = DirLock.readHolder(dataDir);
-    if (holder === undefined || holderState(holder) === "gone") {
-      return openEmbeddedLog(dataDir, options);
-    }
-  }
-  throw locked;
+  return servingOrOpening(options.dataDir ?? DEFAULT_DATA_DIR, {
+    viaBroker: (running) =>
+      connectBroker(running.address, { token: options.token, ...clientCredentials() }),
+    open: () => openEmbeddedLog(options.dataDir ?? DEFAULT_DATA_DIR, options),
+    waitMs: options.brokerAnnounceWaitMs ?? 15_000,
+  });
 }
