@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import type { WorkerMetrics } from "@tributary/streams";
 import type { CaughtUpTracker } from "./caught-up.js";
 import { CliError } from "./errors.js";
@@ -48,6 +49,13 @@ export class Supervisor {
   private stopping: Promise<void> | null = null;
   private tick: NodeJS.Timeout | null = null;
   private checking = false;
+  /**
+   * Each slot's worker joins the group as a static member `<run>-worker-<index>`, the
+   * same across its restarts: a restarted worker takes its SIGKILLed predecessor's place
+   * and partitions at once instead of waiting out the 45 s session. The run id keeps two
+   * `tributary run`s of one app (two hosts, or a scale-out) from fencing each other.
+   */
+  private readonly runId = randomUUID().slice(0, 8);
   private settle!: { resolve: (code: number) => void; reject: (err: Error) => void };
   /** Resolves with the exit code once the run is over (stopped, caught up or given up). */
   readonly finished: Promise<number>;
@@ -103,7 +111,11 @@ export class Supervisor {
   }
 
   private spawn(slot: Slot): void {
-    const spec: WorkerSpec = { ...this.options.spec, index: slot.index };
+    const spec: WorkerSpec = {
+      ...this.options.spec,
+      index: slot.index,
+      groupInstanceId: `run-${this.runId}-worker-${slot.index}`,
+    };
     const { execPath, args } = this.options.command;
     // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which then
     // stops the workers in order instead of them racing it.

@@ -30,4 +30,6 @@ export interface WorkerSpec {
   commitIntervalMs?: number;
   storeEngine?: "rocksdb" | "memory";
   sessionTimeoutMs?: number;
+  /** Static group membership for this worker slot (see Supervisor). */
+  groupInstanceId?: string;
 }

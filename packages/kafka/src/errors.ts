@@ -55,6 +55,11 @@ export function fromKafkaError(err: unknown, what: string, topic?: string): Trib
         "UNKNOWN_MEMBER",
         `${what}: the group does not know this member (session expired?); rejoin (poll)`,
       );
+    case "FENCED_INSTANCE_ID":
+      return new GroupError(
+        "FENCED_INSTANCE_ID",
+        `${what}: a newer process joined with this member's group instance id and replaced it; stop this one (two processes must never share an instance id)`,
+      );
     case "REBALANCE_IN_PROGRESS":
       return new GroupError(
         "REBALANCE_IN_PROGRESS",

@@ -24,6 +24,8 @@ export interface GroupMemberOptions {
   maxPollIntervalMs: number;
   rebalanceTimeoutMs: number;
   assignor: AssignorName;
+  /** Kafka's group.instance.id (static membership), or null. */
+  groupInstanceId: string | null;
 }
 
 /** What a (re)join gave the member. */
@@ -56,6 +58,8 @@ export class GroupMember {
   /** When the application last called poll, or the running poll returned. */
   private lastPollAt = Date.now();
   private polling = false;
+  /** Set once a newer process with our instance id fenced us: every later join throws it. */
+  private fenced: Error | undefined;
 
   constructor(
     private readonly cluster: KafkaCluster,
@@ -70,6 +74,7 @@ export class GroupMember {
   /** Joins (or rejoins) with `topics` (on the wire); returns the new generation's share. */
   async join(topics: readonly string[], owned: readonly TopicPartition[]): Promise<JoinResult> {
     this.stopHeartbeats();
+    if (this.fenced !== undefined) throw this.fenced;
     const o = this.options;
     const joinGroup = await this.cluster.api<JoinResponse>("JoinGroup");
     const syncGroup = await this.cluster.api<{ assignment: Buffer }>("SyncGroup");
@@ -84,7 +89,7 @@ export class GroupMember {
               o.sessionTimeoutMs,
               o.rebalanceTimeoutMs,
               this.memberId,
-              null,
+              o.groupInstanceId,
               "consumer",
               [{ name: o.assignor, metadata: encodeSubscription(topics, owned) }],
               null,
@@ -102,7 +107,7 @@ export class GroupMember {
               o.wireGroupId,
               this.generationId,
               this.memberId,
-              null,
+              o.groupInstanceId,
               "consumer",
               joined.protocolName,
               assignments,
@@ -145,7 +150,9 @@ export class GroupMember {
       await this.cluster.onCoordinator(
         this.options.wireGroupId,
         (c) =>
-          leaveGroup(c, this.options.wireGroupId, [{ memberId, groupInstanceId: null, reason }]),
+          leaveGroup(c, this.options.wireGroupId, [
+            { memberId, groupInstanceId: this.options.groupInstanceId, reason },
+          ]),
         this.pool,
       );
     } catch {
@@ -157,6 +164,11 @@ export class GroupMember {
   noteGroupError(err: unknown): void {
     const id = kafkaErrorId(err);
     if (id === "REBALANCE_IN_PROGRESS" || id === "ILLEGAL_GENERATION") this.rejoinNeeded = true;
+    if (id === "FENCED_INSTANCE_ID") {
+      // Not a lost session: another live process holds our instance id. Rejoining would
+      // fence it back, so this member stops (as Kafka's Java client does).
+      this.fenced = fromKafkaError(err, `group '${this.options.wireGroupId}'`);
+    }
     if (id === "UNKNOWN_MEMBER_ID" || id === "FENCED_INSTANCE_ID") {
       this.rejoinNeeded = true;
       this.lost = true;
@@ -207,7 +219,14 @@ export class GroupMember {
       const heartbeat = await this.cluster.api("Heartbeat");
       await this.cluster.onCoordinator(
         this.options.wireGroupId,
-        (c) => heartbeat(c, this.options.wireGroupId, generationId, memberId, null),
+        (c) =>
+          heartbeat(
+            c,
+            this.options.wireGroupId,
+            generationId,
+            memberId,
+            this.options.groupInstanceId,
+          ),
         this.pool,
       );
     } catch (err) {

@@ -90,6 +90,7 @@ export class KafkaConsumer implements Consumer {
         maxPollIntervalMs: options.maxPollIntervalMs ?? defaults.maxPollIntervalMs,
         rebalanceTimeoutMs,
         assignor: options.assignor ?? "range",
+        groupInstanceId: options.groupInstanceId ?? null,
       });
     }
   }
@@ -267,7 +268,7 @@ export class KafkaConsumer implements Consumer {
             wireGroupId,
             generation,
             memberId,
-            null,
+            grouped ? (this.options.groupInstanceId ?? null) : null,
             [...byTopic].map(([name, partitions]) => ({ name, partitions })),
           ),
         this.groupPool,

@@ -20,6 +20,7 @@ export const ErrorCodes = [
   "CLOSED",
   "ILLEGAL_GENERATION",
   "UNKNOWN_MEMBER",
+  "FENCED_INSTANCE_ID",
   "REBALANCE_IN_PROGRESS",
   "GROUP_NOT_EMPTY",
   "FRAME_TOO_LARGE",
@@ -184,7 +185,12 @@ export class ClosedError extends TributaryError {
 /** Consumer-group protocol errors: the member must rejoin (or is a zombie). */
 export class GroupError extends TributaryError {
   constructor(
-    code: "ILLEGAL_GENERATION" | "UNKNOWN_MEMBER" | "REBALANCE_IN_PROGRESS" | "GROUP_NOT_EMPTY",
+    code:
+      | "ILLEGAL_GENERATION"
+      | "UNKNOWN_MEMBER"
+      | "FENCED_INSTANCE_ID"
+      | "REBALANCE_IN_PROGRESS"
+      | "GROUP_NOT_EMPTY",
     message: string,
   ) {
     super(code, message, { retriable: code === "REBALANCE_IN_PROGRESS" });

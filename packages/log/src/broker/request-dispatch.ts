@@ -169,6 +169,7 @@ const handlers = new Map<number, RequestHandler>([
         rebalanceTimeoutMs: int(b, "rebalanceTimeoutMs"),
         assignor: str(b, "assignor") as never,
         owned: objects(arr(b, "owned"), "owned partition"),
+        ...(b.groupInstanceId === undefined ? {} : { groupInstanceId: str(b, "groupInstanceId") }),
       }),
   ],
   [ApiKey.Heartbeat, (s, b) => s.heartbeat(member(b))],

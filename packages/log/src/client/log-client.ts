@@ -182,6 +182,14 @@ export interface ConsumerOptions {
   /** Default min(3,000, sessionTimeoutMs / 3), Kafka's. */
   heartbeatIntervalMs?: number;
   /**
+   * Kafka's group.instance.id (static membership): a process restarted with the same id
+   * while the group still holds its old member takes that member's place and partitions
+   * at once, without waiting out the session or rebalancing the others; the old member is
+   * fenced (FENCED_INSTANCE_ID). Unique per live process: two processes sharing one fence
+   * each other.
+   */
+  groupInstanceId?: string;
+  /**
    * Kafka's max.poll.interval.ms: a member whose application does not call poll for this
    * long leaves the group (its partitions move), and its next poll reports them lost and
    * rejoins. Default 300,000.

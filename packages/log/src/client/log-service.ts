@@ -113,6 +113,8 @@ export interface JoinGroupRequest {
   assignor: AssignorName;
   /** Partitions this member owns now (sticky assignment keeps them where it can). */
   owned: TopicPartition[];
+  /** Kafka's group.instance.id: static membership (see ConsumerOptions.groupInstanceId). */
+  groupInstanceId?: string;
 }
 
 /**

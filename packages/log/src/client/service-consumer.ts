@@ -54,6 +54,7 @@ interface PartitionState {
 export class ServiceConsumer implements Consumer {
   private readonly groupId: string | undefined;
   private readonly clientId: string;
+  private readonly groupInstanceId: string | undefined;
   private readonly autoOffsetReset: AutoOffsetReset;
   private readonly sessionTimeoutMs: number;
   private readonly heartbeatIntervalMs: number;
@@ -86,6 +87,7 @@ export class ServiceConsumer implements Consumer {
   ) {
     this.groupId = options.groupId;
     this.clientId = options.clientId ?? `consumer-${process.pid}`;
+    this.groupInstanceId = options.groupInstanceId;
     this.autoOffsetReset = options.autoOffsetReset ?? "latest";
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs;
     this.heartbeatIntervalMs =
@@ -312,6 +314,7 @@ export class ServiceConsumer implements Consumer {
       rebalanceTimeoutMs: this.rebalanceTimeoutMs,
       assignor: this.assignor,
       owned,
+      ...(this.groupInstanceId === undefined ? {} : { groupInstanceId: this.groupInstanceId }),
     });
     this.memberId = response.memberId;
     this.generation = response.generation;

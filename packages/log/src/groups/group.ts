@@ -25,6 +25,8 @@ interface PendingJoin {
 
 export interface GroupMember {
   readonly memberId: string;
+  /** Kafka's group.instance.id (static membership); null for a dynamic member. */
+  readonly instanceId: string | null;
   clientId: string;
   topics: string[];
   sessionTimeoutMs: number;
@@ -79,6 +81,12 @@ export class Group {
   /** Partition counts the current assignment was computed with. */
   private counts = new Map<string, number>();
   private closed = false;
+  /**
+   * Member ids replaced by a newer member with the same instance id: their requests get
+   * FENCED_INSTANCE_ID (not UNKNOWN_MEMBER, which would make them rejoin and fence the
+   * newer one back). Bounded; forgotten when the group empties.
+   */
+  private readonly fenced = new Set<string>();
 
   constructor(
     readonly groupId: string,
@@ -98,12 +106,24 @@ export class Group {
     }
     this.assignorName = req.assignor;
 
+    if (member === undefined && this.fenced.has(req.memberId)) throw this.fencedError(req.memberId);
+    const instanceId = req.groupInstanceId ?? null;
+    if (instanceId !== null && (instanceId.length === 0 || instanceId.length > 249)) {
+      throw new InvalidArgumentError(
+        `group instance id '${instanceId}' must be 1 to 249 characters: leave it unset for a dynamic member`,
+      );
+    }
+    const previous =
+      member === undefined && instanceId !== null ? this.byInstance(instanceId) : undefined;
+    if (previous !== undefined) return this.replaceStatic(previous, req);
+
     if (member === undefined) {
       // A new member, or one whose id we no longer know (its session expired, or the
       // coordinator restarted): either way it joins with a fresh id, so anything still
       // using the old id stays fenced.
       member = {
         memberId: `${req.clientId || "member"}-${randomUUID()}`,
+        instanceId,
         clientId: req.clientId,
         topics: [...new Set(req.topics)],
         sessionTimeoutMs: req.sessionTimeoutMs,
@@ -145,6 +165,67 @@ export class Group {
       this.startRebalance(false);
     } else if (this.state === "PreparingRebalance") this.maybeComplete();
     return promise;
+  }
+
+  /**
+   * Static membership (Kafka's KIP-345): a process restarted with the instance id of a
+   * member the group still holds (it was SIGKILLed and its session has not expired) takes
+   * that member's place at once: the old member id is fenced, and in a Stable group with
+   * the same subscription the new one gets the old assignment in the same generation,
+   * without a rebalance. So a supervised worker's crash costs a restart, not a session
+   * timeout plus a rebalance of every member.
+   */
+  private replaceStatic(previous: GroupMember, req: JoinGroupRequest): Promise<JoinGroupResponse> {
+    const unchanged = sameTopics(previous.topics, req.topics);
+    this.dropMember(
+      previous,
+      "a new member with its group instance id replaced it",
+      "FENCED_INSTANCE_ID",
+    );
+    this.fenced.add(previous.memberId);
+    if (this.fenced.size > 1000) this.fenced.delete(this.fenced.values().next().value as string);
+    const member: GroupMember = {
+      memberId: `${req.clientId || "member"}-${randomUUID()}`,
+      instanceId: previous.instanceId,
+      clientId: req.clientId,
+      topics: [...new Set(req.topics)],
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      claimed: previous.assigned ? previous.assignment : (req.owned ?? []),
+      assignment: previous.assignment,
+      assigned: previous.assigned,
+      joined: false,
+      pending: null,
+      sessionTimer: null,
+      sessionTimerMs: 0,
+    };
+    this.members.set(member.memberId, member);
+    if (this.state === "Stable" && unchanged && member.assigned) {
+      this.touch(member);
+      return Promise.resolve({
+        memberId: member.memberId,
+        generation: this.generation,
+        assignment: member.assignment.slice(),
+      });
+    }
+    const promise = this.waitForAssignment(member);
+    if (this.state === "PreparingRebalance") {
+      if (this.delayTimer !== null) this.extendInitialDelay();
+      else this.maybeComplete();
+    } else this.startRebalance(false);
+    return promise;
+  }
+
+  private byInstance(instanceId: string): GroupMember | undefined {
+    for (const m of this.members.values()) if (m.instanceId === instanceId) return m;
+    return undefined;
+  }
+
+  private fencedError(memberId: string): GroupError {
+    return new GroupError(
+      "FENCED_INSTANCE_ID",
+      `member ${memberId} of group '${this.groupId}' was replaced by a newer process with the same group instance id: stop this one (two processes must never share an instance id)`,
+    );
   }
 
   /** Liveness, and the way a member learns it must rejoin. Throws UNKNOWN_MEMBER. */
@@ -232,6 +313,7 @@ export class Group {
 
   private member(memberId: string): GroupMember {
     const member = this.members.get(memberId);
+    if (member === undefined && this.fenced.has(memberId)) throw this.fencedError(memberId);
     if (member === undefined) {
       throw new GroupError(
         "UNKNOWN_MEMBER",
@@ -375,6 +457,7 @@ export class Group {
     this.generation++;
     this.state = "Empty";
     this.assignorName = null;
+    this.fenced.clear();
     this.counts = new Map();
   }
 
@@ -397,7 +480,11 @@ export class Group {
     member.sessionTimer.unref();
   }
 
-  private dropMember(member: GroupMember, why: string): void {
+  private dropMember(
+    member: GroupMember,
+    why: string,
+    code: "UNKNOWN_MEMBER" | "FENCED_INSTANCE_ID" = "UNKNOWN_MEMBER",
+  ): void {
     if (member.sessionTimer !== null) clearTimeout(member.sessionTimer);
     member.sessionTimer = null;
     this.members.delete(member.memberId);
@@ -405,7 +492,7 @@ export class Group {
     member.pending = null;
     p?.reject(
       new GroupError(
-        "UNKNOWN_MEMBER",
+        code,
         `member ${member.memberId} was removed from group '${this.groupId}': ${why}`,
       ),
     );

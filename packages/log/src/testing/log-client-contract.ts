@@ -220,6 +220,60 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       expect(committed.reduce((n, o) => n + o.offset, 0)).toBe(40);
     });
 
+    it("a restarted static member takes its place at once and fences the old process", async () => {
+      await client.admin.createTopic("static", { partitions: 4 });
+      // Session and rebalance timeouts far beyond the wait below: without static
+      // membership the new process would wait for the old one (which still heartbeats
+      // but never polls again) to rejoin or time out, and the test would fail.
+      const opts = (instance: string) => ({
+        groupId: "g-static",
+        autoOffsetReset: "earliest" as const,
+        groupInstanceId: instance,
+        sessionTimeoutMs: 120_000,
+        rebalanceTimeoutMs: 120_000,
+      });
+      const a1 = client.consumer(opts("worker-a"));
+      const b = client.consumer(opts("worker-b"));
+      await a1.subscribe(["static"]);
+      await b.subscribe(["static"]);
+      const settled = Date.now() + 60_000;
+      while (
+        (a1.assignment().length === 0 || a1.assignment().length + b.assignment().length < 4) &&
+        Date.now() < settled
+      ) {
+        await Promise.all([a1.poll({ maxWaitMs: 20 }), b.poll({ maxWaitMs: 20 })]);
+      }
+      const aHad = a1.assignment().map((tp) => tp.partition);
+      expect(aHad.length + b.assignment().length).toBe(4);
+
+      // a1's process "dies" (stops polling, as after a SIGKILL its heartbeats would stop
+      // too); a new process with the same instance id starts.
+      const a2 = client.consumer(opts("worker-a"));
+      await a2.subscribe(["static"]);
+      const deadline = Date.now() + 60_000;
+      while (a2.assignment().length + b.assignment().length < 4 && Date.now() < deadline) {
+        await Promise.all([a2.poll({ maxWaitMs: 20 }), b.poll({ maxWaitMs: 20 })]);
+      }
+      const parts = [...a2.assignment(), ...b.assignment()].map((tp) => tp.partition);
+      expect(parts.sort()).toEqual([0, 1, 2, 3]);
+      expect(a2.assignment().length).toBeGreaterThan(0);
+
+      // The old process, if it wakes up, is told it was replaced and cannot commit.
+      let fenced: unknown;
+      const fencedBy = Date.now() + 30_000;
+      while (fenced === undefined && Date.now() < fencedBy) {
+        try {
+          await a1.poll({ maxWaitMs: 20 });
+        } catch (err) {
+          fenced = err;
+        }
+      }
+      expect(fenced).toMatchObject({ code: "FENCED_INSTANCE_ID" });
+      await a2.close();
+      await b.close();
+      await a1.close().catch(() => {});
+    });
+
     it("a long poll returns a record produced while it waits", async () => {
       await client.admin.createTopic("live", { partitions: 1 });
       const c = client.consumer();

@@ -86,6 +86,12 @@ export interface WorkerOptions {
    * loop every ~20 ms, so heartbeats flow even during a long batch.
    */
   sessionTimeoutMs?: number;
+  /**
+   * Kafka's group.instance.id: a static member. A worker restarted with the same id takes
+   * its dead predecessor's tasks at once, without a rebalance (`tributary run` gives each
+   * worker slot one). Unique per live worker.
+   */
+  groupInstanceId?: string;
   /** The consumer's max poll interval (default 300 s): see ConsumerOptions. */
   maxPollIntervalMs?: number;
   /** How long to wait for a store lock another process still holds. Default 30 s. */
@@ -220,6 +226,9 @@ export class Worker {
         ...(options.maxPollIntervalMs === undefined
           ? {}
           : { maxPollIntervalMs: options.maxPollIntervalMs }),
+        ...(options.groupInstanceId === undefined
+          ? {}
+          : { groupInstanceId: options.groupInstanceId }),
         listener: {
           onPartitionsAssigned: async (partitions) => {
             if (this.failure !== null) return;
