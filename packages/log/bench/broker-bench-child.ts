@@ -1,8 +1,9 @@
 /**
  * The processes of the broker benchmark (broker-bench.ts), one role per process:
  *
- *   broker-bench-child.js broker <dataDir>                      a broker on 127.0.0.1:<free port>;
- *                                                               prints its CPU seconds per stdin line
+ *   broker-bench-child.js broker <dataDir> [tlsDir]             a broker on 127.0.0.1:<free port>;
+ *                                                               prints its CPU seconds per stdin line;
+ *                                                               with tlsDir: TLS, logins and ACLs
  *   broker-bench-child.js produce <address> <records> <inFlight>
  *   broker-bench-child.js consume <address> <records>
  *   broker-bench-child.js latency-consume <address> <records>
@@ -10,15 +11,20 @@
  *   broker-bench-child.js baseline-receive <bytes>
  *   broker-bench-child.js baseline-send <port> <bytes>
  *
+ * Clients take their login and CA from BENCH_CLIENT (JSON: { sasl, tlsCaFile }), if set.
  * Each prints JSON lines on stdout: `{"ready":…}` when it is set up, `{"result":…}` when
  * done. The broker runs until its stdin closes, so a parent that dies takes it along.
  */
+import fs from "node:fs";
 import net from "node:net";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { pino } from "pino";
+import { formatBrokerAddress } from "../src/broker/broker-address.js";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { startBroker } from "../src/broker/run-broker.js";
 import type { LogClient } from "../src/client/log-client.js";
+import type { RemoteLogServiceOptions } from "../src/broker/remote-log-service.js";
 import type { ProducerRecord } from "../src/record.js";
 
 import { BATCH, KEY_BYTES, makeSends, PARTITIONS, VALUE_BYTES } from "./workload.js";
@@ -29,6 +35,14 @@ export const BENCH_TOPIC = "bench";
 export const LATENCY_TOPIC = "latency";
 /** Records the producer and consumer pass through first, so the JIT has settled. */
 export const WARM_RECORDS = Number(process.env.BENCH_WARM_RECORDS ?? 200_000);
+
+/** The clients' connection options: the secured run's login and CA (BENCH_CLIENT). */
+function clientOptions(clientId: string): RemoteLogServiceOptions {
+  const env = process.env.BENCH_CLIENT;
+  if (env === undefined) return { clientId };
+  const c = JSON.parse(env) as { sasl: { username: string; password: string }; tlsCaFile: string };
+  return { clientId, sasl: c.sasl, tlsCa: fs.readFileSync(c.tlsCaFile) };
+}
 
 function emit(line: object): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -49,15 +63,21 @@ function wallNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
-async function broker(dataDir: string): Promise<void> {
+async function broker(dataDir: string, tlsDir?: string): Promise<void> {
+  const f = (name: string) => fs.readFileSync(path.join(tlsDir!, name));
   const running = await startBroker({
     dataDir,
-    address: "tcp://127.0.0.1:0",
+    address: tlsDir === undefined ? "tcp://127.0.0.1:0" : "tls://127.0.0.1:0",
     logger: pino({ level: "silent" }),
     logOptions: { maintenanceIntervalMs: 0 },
+    ...(tlsDir === undefined
+      ? {}
+      : {
+          tls: { cert: f("broker.pem"), key: f("broker.key") },
+          acls: { superUsers: ["User:admin"] },
+        }),
   });
-  const a = running.address;
-  emit({ ready: a.transport === "tcp" ? `tcp://${a.host}:${a.port}` : a.path });
+  emit({ ready: formatBrokerAddress(running.address) });
   // Each stdin line asks for the CPU seconds used so far; the end of stdin stops the broker.
   const start = process.cpuUsage();
   process.stdin.setEncoding("utf8");
@@ -88,7 +108,7 @@ async function produceRun(
 }
 
 async function produce(address: string, total: number, inFlight: number): Promise<void> {
-  const log = await connectBroker(address, { clientId: "bench-producer" });
+  const log = await connectBroker(address, clientOptions("bench-producer"));
   const sends = makeSends(100);
   await produceRun(log, WARM_TOPIC, sends, WARM_RECORDS, inFlight);
   const cpu = process.cpuUsage();
@@ -127,7 +147,7 @@ async function consumeRun(log: LogClient, topic: string, total: number): Promise
 }
 
 async function consume(address: string, total: number): Promise<void> {
-  const log = await connectBroker(address, { clientId: "bench-consumer" });
+  const log = await connectBroker(address, clientOptions("bench-consumer"));
   await consumeRun(log, WARM_TOPIC, WARM_RECORDS);
   const cpu = process.cpuUsage();
   const secs = await consumeRun(log, BENCH_TOPIC, total);
@@ -138,7 +158,7 @@ async function consume(address: string, total: number): Promise<void> {
 
 /** Reads `total` records as they arrive and reports each one's send-to-receive time. */
 async function latencyConsume(address: string, total: number): Promise<void> {
-  const log = await connectBroker(address, { clientId: "bench-latency-consumer" });
+  const log = await connectBroker(address, clientOptions("bench-latency-consumer"));
   const consumer = log.consumer({ clientId: "bench-latency-consumer" });
   consumer.assign(
     Array.from({ length: PARTITIONS }, (_, p) => ({ topic: LATENCY_TOPIC, partition: p })),
@@ -172,7 +192,7 @@ async function latencyConsume(address: string, total: number): Promise<void> {
  */
 async function latencyProduce(address: string, total: number, perSec: number): Promise<void> {
   const SEND = 10;
-  const log = await connectBroker(address, { clientId: "bench-latency-producer" });
+  const log = await connectBroker(address, clientOptions("bench-latency-producer"));
   const producer = log.producer();
   let keyN = 0;
   const nextSend = (): ProducerRecord[] => {
@@ -250,7 +270,7 @@ async function main(): Promise<void> {
   const [role, a, b, c] = process.argv.slice(2);
   switch (role) {
     case "broker":
-      return broker(a!);
+      return broker(a!, b);
     case "produce":
       return produce(a!, Number(b), Number(c));
     case "consume":

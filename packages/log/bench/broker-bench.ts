@@ -12,6 +12,9 @@
  *   p50/p99 after the first tenth;
  * - baseline, in the same run: the same number of batch bytes pushed from one process to
  *   another over a plain loopback TCP socket in 1 MiB writes, best of three.
+ * - secured, in the same run: produce and consume again through a second broker with TLS,
+ *   SCRAM logins and ACLs (secured-broker.ts), as a shared platform runs it; the table says
+ *   what that costs against the plain runs. BENCH_SECURED=0 skips it.
  * Prints a markdown table and ends with one JSON line. The machine is shared and slow:
  * read the ratios to the baseline first.
  *
@@ -27,6 +30,7 @@ import * as readline from "node:readline";
 import { connectBroker } from "../src/broker/connect-broker.js";
 import { BATCH_HEADER_SIZE, encodeBatch } from "../src/record-batch.js";
 import { BENCH_TOPIC, LATENCY_TOPIC, WARM_RECORDS, WARM_TOPIC } from "./broker-bench-child.js";
+import { type ADMIN_USER, prepareSecuredBroker } from "./secured-broker.js";
 import { BATCH, KEY_BYTES, makeSends, PARTITIONS, VALUE_BYTES } from "./workload.js";
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 5_000_000);
@@ -34,6 +38,7 @@ const LATENCY_RECORDS = Number(process.env.BENCH_LATENCY_RECORDS ?? 200_000);
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 10_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const SECURED = process.env.BENCH_SECURED !== "0";
 const CHILD = path.join(import.meta.dirname, "broker-bench-child.js");
 
 /** A child role whose JSON stdout lines are read as they come. */
@@ -47,12 +52,14 @@ class Child {
   constructor(
     readonly role: string,
     args: (string | number)[],
+    env: Record<string, string> = {},
   ) {
     const execArgv = CPU_PROF
       ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${role}.cpuprofile`]
       : [];
     this.proc = spawn(process.execPath, [...execArgv, CHILD, role, ...args.map(String)], {
       stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ...env },
     });
     readline.createInterface({ input: this.proc.stdout! }).on("line", (line) => {
       const parsed: unknown = JSON.parse(line);
@@ -148,6 +155,7 @@ async function main(): Promise<void> {
   broker.proc.stdin!.end();
   await new Promise((resolve) => broker.proc.once("exit", resolve));
   fs.rmSync(dataDir, { recursive: true, force: true });
+  const secured = SECURED ? await securedRuns() : undefined;
 
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
   const mb = (perSec: number) => ((perSec * payload) / 1e6).toFixed(1);
@@ -174,15 +182,76 @@ async function main(): Promise<void> {
   console.log(
     `| produce→consume latency at ${fmt(latSent.records / latSent.secs)} records/s (10 per send) | | | p50 ${latency.p50Ms.toFixed(2)} ms, p99 ${latency.p99Ms.toFixed(2)} ms, max ${latency.maxMs.toFixed(1)} ms |`,
   );
+  if (secured !== undefined) {
+    const cost = (perSec: number, plain: number) =>
+      `${((perSec / plain) * 100).toFixed(0)}% of the plain run`;
+    console.log(
+      `| produce via a broker with TLS + SCRAM + ACLs | ${fmt(secured.producePerSec)} | ${mb(secured.producePerSec)} | ${cost(secured.producePerSec, producePerSec)}${cpu(secured.produced, secured.brokerProduceUs)} |`,
+    );
+    console.log(
+      `| consume via a broker with TLS + SCRAM + ACLs | ${fmt(secured.consumePerSec)} | ${mb(secured.consumePerSec)} | ${cost(secured.consumePerSec, consumePerSec)}${cpu(secured.consumed, secured.brokerConsumeUs)} |`,
+    );
+  }
   console.log(
     JSON.stringify({
       producePerSec: Math.round(producePerSec),
       consumePerSec: Math.round(consumePerSec),
+      ...(secured === undefined
+        ? {}
+        : {
+            producePerSecSecured: Math.round(secured.producePerSec),
+            consumePerSecSecured: Math.round(secured.consumePerSec),
+          }),
       p50Ms: Number(latency.p50Ms.toFixed(3)),
       p99Ms: Number(latency.p99Ms.toFixed(3)),
       baselinePerSec: Math.round(baselinePerSec),
     }),
   );
+}
+
+/**
+ * The produce and consume runs again, through a broker with TLS, SCRAM logins and ACLs
+ * (the bench user is not a super-user: every request is checked against the ACL list).
+ */
+async function securedRuns() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-broker-bench-secured-"));
+  const setup = prepareSecuredBroker(dir, [WARM_TOPIC, BENCH_TOPIC]);
+  const broker = new Child("broker", [setup.dataDir, setup.tlsDir]);
+  const address = await broker.ready<string>();
+  const admin = JSON.parse(setup.adminEnv) as { sasl: typeof ADMIN_USER; tlsCaFile: string };
+  const adminClient = await connectBroker(address, {
+    clientId: "bench-admin",
+    sasl: admin.sasl,
+    tlsCa: fs.readFileSync(admin.tlsCaFile),
+  });
+  for (const topic of [WARM_TOPIC, BENCH_TOPIC]) {
+    await adminClient.admin.createTopic(topic, {
+      partitions: PARTITIONS,
+      config: { flushPolicy: "os" },
+    });
+  }
+  const env = { BENCH_CLIENT: setup.clientEnv };
+  const brokerCpu = async () => {
+    broker.proc.stdin!.write("\n");
+    return (await broker.next<{ cpuSecs: number }>()).cpuSecs;
+  };
+  const cpu0 = await brokerCpu();
+  const produced = await new Child("produce", [address, RECORDS, IN_FLIGHT], env).result<Timed>();
+  const cpu1 = await brokerCpu();
+  const consumed = await new Child("consume", [address, RECORDS], env).result<Timed>();
+  const cpu2 = await brokerCpu();
+  await adminClient.close();
+  broker.proc.stdin!.end();
+  await new Promise((resolve) => broker.proc.once("exit", resolve));
+  fs.rmSync(dir, { recursive: true, force: true });
+  return {
+    produced,
+    consumed,
+    producePerSec: produced.records / produced.secs,
+    consumePerSec: consumed.records / consumed.secs,
+    brokerProduceUs: ((cpu1 - cpu0) / (RECORDS + WARM_RECORDS)) * 1e6,
+    brokerConsumeUs: ((cpu2 - cpu1) / (RECORDS + WARM_RECORDS)) * 1e6,
+  };
 }
 
 await main();
