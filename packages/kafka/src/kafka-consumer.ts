@@ -2,6 +2,7 @@ import type { Connection, ConnectionPool, RecordsBatch } from "@platformatic/kaf
 import {
   ClosedError,
   CONSUMER_TIMEOUT_DEFAULTS,
+  checkIsolation,
   type CommittedOffset,
   type Consumer,
   type ConsumerOptions,
@@ -26,6 +27,8 @@ interface FetchResponse {
       partitionIndex: number;
       errorCode: number;
       highWatermark: bigint;
+      lastStableOffset: bigint;
+      abortedTransactions?: { producerId: bigint; firstOffset: bigint }[] | null;
       records?: RecordsBatch[];
     }[];
   }[];
@@ -36,6 +39,7 @@ const DEFAULT_MAX_POLL_BYTES = 50 * 1024 * 1024;
 const DEFAULT_MAX_PARTITION_FETCH_BYTES = 1024 * 1024;
 /** Record batch attribute bits (Kafka's RecordBatch): control batch, log-append time. */
 const CONTROL_BATCH = 0x20;
+const TRANSACTIONAL_BATCH = 0x10;
 const LOG_APPEND_TIME = 0x08;
 /** Kafka's error code for a fetch offset outside the log; other partition errors refresh metadata. */
 const OFFSET_OUT_OF_RANGE = 1;
@@ -65,6 +69,7 @@ export class KafkaConsumer implements Consumer {
   private readonly groupPool: ConnectionPool;
   private readonly fetchPool: ConnectionPool;
   private readonly wireGroupId: string | undefined;
+  private readonly readCommitted: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -73,6 +78,8 @@ export class KafkaConsumer implements Consumer {
     private readonly admin: KafkaAdmin,
     private readonly options: ConsumerOptions = {},
   ) {
+    this.readCommitted =
+      checkIsolation(options.isolation ?? "read_uncommitted") === "read_committed";
     const defaults = CONSUMER_TIMEOUT_DEFAULTS;
     const sessionTimeoutMs = options.sessionTimeoutMs ?? defaults.sessionTimeoutMs;
     const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? defaults.rebalanceTimeoutMs;
@@ -431,7 +438,7 @@ export class KafkaConsumer implements Consumer {
         maxWaitMs,
         1,
         this.options.maxPollBytes ?? DEFAULT_MAX_POLL_BYTES,
-        0,
+        this.readCommitted ? 1 : 0,
         0,
         -1,
         [...request.values()],
@@ -472,14 +479,20 @@ export class KafkaConsumer implements Consumer {
         }
         const records: LogRecord[] = [];
         let next = fetchedAt;
-        for (const batch of p.records ?? []) next = appendBatch(batch, fetchedAt, next, records);
+        const batches = p.records ?? [];
+        if (this.readCommitted) {
+          next = appendCommitted(batches, p.abortedTransactions ?? [], fetchedAt, records);
+        } else {
+          for (const batch of batches) next = appendBatch(batch, fetchedAt, next, records);
+        }
         this.positions.set(k, next);
         if (records.length > 0) {
           out.push({
             topic,
             partition: p.partitionIndex,
             records,
-            highWatermark: Number(p.highWatermark),
+            // read_committed never reads past the last stable offset: lag is measured to it.
+            highWatermark: Number(this.readCommitted ? p.lastStableOffset : p.highWatermark),
           });
         }
       }
@@ -533,6 +546,50 @@ function appendBatch(batch: RecordsBatch, from: number, next: number, out: LogRe
     }
   }
   return Math.max(next, end);
+}
+
+/**
+ * read_committed, as Kafka's Fetcher: the broker returns records up to the last stable
+ * offset and the transactions aborted in that range (producer id, first offset). From an
+ * aborted transaction's first offset, that producer's transactional batches are skipped
+ * until its ABORT marker; control batches (the markers) are never records. Returns the
+ * next position.
+ */
+function appendCommitted(
+  batches: readonly RecordsBatch[],
+  abortedTransactions: readonly { producerId: bigint; firstOffset: bigint }[],
+  from: number,
+  out: LogRecord[],
+): number {
+  const aborted = [...abortedTransactions].sort((a, b) =>
+    a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+  );
+  const abortedProducers = new Set<bigint>();
+  let nextAborted = 0;
+  let next = from;
+  for (const batch of batches) {
+    const last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+    while (nextAborted < aborted.length && aborted[nextAborted]!.firstOffset <= last) {
+      abortedProducers.add(aborted[nextAborted++]!.producerId);
+    }
+    const transactional = (batch.attributes & TRANSACTIONAL_BATCH) !== 0;
+    if ((batch.attributes & CONTROL_BATCH) !== 0) {
+      if (transactional && isAbortMarker(batch)) abortedProducers.delete(batch.producerId);
+    } else if (transactional && abortedProducers.has(batch.producerId)) {
+      // An aborted transaction's records: skipped, but the position moves past them.
+    } else {
+      next = appendBatch(batch, from, next, out);
+      continue;
+    }
+    next = Math.max(next, Number(last) + 1);
+  }
+  return next;
+}
+
+/** A control record's key is version:int16 type:int16, type 0 = ABORT, 1 = COMMIT. */
+function isAbortMarker(batch: RecordsBatch): boolean {
+  const k = batch.records[0]?.key;
+  return k !== undefined && k !== null && k.length >= 4 && k.readInt16BE(2) === 0;
 }
 
 function key(topic: string, partition: number): string {

@@ -1,5 +1,6 @@
 import {
   type Consumer,
+  type IsolationLevel,
   InvalidArgumentError,
   type LogClient,
   type LogRecord,
@@ -23,11 +24,16 @@ interface ConsumeFlags extends LogFlags {
   printKey?: boolean;
   keySerde: string;
   valueSerde: string;
+  isolation: string;
 }
 
 // A group member that is assigned nothing (others hold every partition) has nothing to
 // catch up on; this many empty polls after joining is how long it waits to be sure.
 const EMPTY_ASSIGNMENT_POLLS = 10;
+// read_committed stops short of the log end while a transaction is open (its records and
+// everything after wait for its end): this many empty polls in a row and it says so and
+// stops, instead of waiting for a commit that may be far off.
+const STALLED_POLLS = 10;
 
 /*
  * Output line grammar:
@@ -55,9 +61,18 @@ export function registerConsumeCommand(program: Command): void {
       .option("--format <text|json>", "output format", "text")
       .option("--print-key", "text lines are key<TAB>value")
       .option("--key-serde <serde>", "string, json, msgpack or bytes (base64)", "string")
-      .option("--value-serde <serde>", "string, json, msgpack or bytes (base64)", "string"),
+      .option("--value-serde <serde>", "string, json, msgpack or bytes (base64)", "string")
+      .option(
+        "--isolation <level>",
+        "read_uncommitted (every record) or read_committed (committed transactions only)",
+        "read_uncommitted",
+      ),
   ).action(async (topic: string, flags: ConsumeFlags) => {
     const format = oneOf("--format", flags.format, ["text", "json"] as const);
+    const isolation = oneOf("--isolation", flags.isolation, [
+      "read_uncommitted",
+      "read_committed",
+    ] as const);
     const keys = RecordCodec.fromFlag("--key-serde", flags.keySerde, "key");
     const values = RecordCodec.fromFlag("--value-serde", flags.valueSerde, "value");
     const starts = [flags.fromBeginning, flags.offset, flags.fromTime].filter(
@@ -148,15 +163,18 @@ export function registerConsumeCommand(program: Command): void {
               fromBeginning: flags.fromBeginning === true,
               offset,
               fromTime,
+              isolation,
             })
           : log.consumer({
               groupId: flags.group,
               clientId: "tributary-consume",
+              isolation,
               autoOffsetReset: flags.fromBeginning || !flags.follow ? "earliest" : "latest",
             });
       if (flags.group !== undefined) await consumer.subscribe([topic]);
       let count = 0;
       let emptyAssignmentPolls = 0;
+      let stalledPolls = 0;
       try {
         while (!stopping && !out.closed && count < max) {
           const fetched = await consumer.poll({ maxWaitMs: flags.follow ? 500 : 200 });
@@ -185,6 +203,13 @@ export function registerConsumeCommand(program: Command): void {
           }
           if (assigned.every((tp) => (consumer.position(tp) ?? 0) >= (ends.get(tp.partition) ?? 0)))
             break;
+          stalledPolls = fetched.length > 0 ? 0 : stalledPolls + 1;
+          if (isolation === "read_committed" && stalledPolls >= STALLED_POLLS) {
+            note(
+              "stopped at the last stable offset: a transaction is still open, and what follows it is readable once it ends",
+            );
+            break;
+          }
         }
         if (flags.group !== undefined && consumer.assignment().length > 0) await consumer.commit();
       } finally {
@@ -201,9 +226,15 @@ async function assignedConsumer(
   log: LogClient,
   topic: string,
   partitions: number[],
-  start: { follow: boolean; fromBeginning: boolean; offset?: number; fromTime?: number },
+  start: {
+    follow: boolean;
+    fromBeginning: boolean;
+    offset?: number;
+    fromTime?: number;
+    isolation: IsolationLevel;
+  },
 ): Promise<Consumer> {
-  const consumer = log.consumer({ clientId: "tributary-consume" });
+  const consumer = log.consumer({ clientId: "tributary-consume", isolation: start.isolation });
   const tps = partitions.map((partition) => ({ topic, partition }));
   consumer.assign(tps);
   const earliest = new Map(

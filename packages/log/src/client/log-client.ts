@@ -1,4 +1,5 @@
 import type { LogRecord, ProducerRecord, TopicPartition } from "../record.js";
+import type { IsolationLevel } from "./isolation-level.js";
 import type { RetentionDeletion } from "../storage/retention-deletion.js";
 import type { TopicConfig } from "../topic-config.js";
 
@@ -173,6 +174,14 @@ export interface ConsumerOptions {
   clientId?: string;
   /** Where to start a partition with no committed offset. Default "latest", as Kafka. */
   autoOffsetReset?: AutoOffsetReset;
+  /**
+   * Kafka's isolation.level. "read_committed" returns the records of committed
+   * transactions only (and every non-transactional record), never reading past the last
+   * stable offset (the first offset of a transaction still open); "read_uncommitted"
+   * (Kafka's default) returns every record as it is appended. The embedded log and the
+   * broker take no transactional writes yet, so on them both read the same.
+   */
+  isolation?: IsolationLevel;
   /**
    * No heartbeat for this long and the group drops the member (its partitions move, its
    * commits are refused). Default 45,000, Kafka's since 3.0: heartbeats run on the event

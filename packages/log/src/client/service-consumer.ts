@@ -8,6 +8,7 @@ import type {
   FetchedPartition,
   RebalanceListener,
 } from "./log-client.js";
+import { checkIsolation } from "./isolation-level.js";
 import type { FetchRequest, FetchResponse, LogService } from "./log-service.js";
 import { type LogRecord, type TopicPartition, topicPartitionKey } from "../record.js";
 import { splitBatches } from "../record-batch.js";
@@ -89,6 +90,7 @@ export class ServiceConsumer implements Consumer {
     this.clientId = options.clientId ?? `consumer-${process.pid}`;
     this.groupInstanceId = options.groupInstanceId;
     this.autoOffsetReset = options.autoOffsetReset ?? "latest";
+    if (options.isolation !== undefined) checkIsolation(options.isolation);
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs;
     this.heartbeatIntervalMs =
       options.heartbeatIntervalMs ??

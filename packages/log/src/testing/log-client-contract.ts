@@ -274,6 +274,19 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       await a1.close().catch(() => {});
     });
 
+    it("read_committed reads records written outside transactions; an unknown isolation is refused", async () => {
+      await client.admin.createTopic("isolated", { partitions: 1 });
+      await client.producer().send("isolated", ids(0, 10));
+      const c = client.consumer({ isolation: "read_committed" });
+      c.assign([{ topic: "isolated", partition: 0 }]);
+      c.seek({ topic: "isolated", partition: 0 }, 0);
+      expect(await consumeUntil(c, 10)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+      await c.close();
+      expect(() => client.consumer({ isolation: "snapshot" as never })).toThrow(
+        /isolation 'snapshot': expected read_committed or read_uncommitted/,
+      );
+    });
+
     it("a long poll returns a record produced while it waits", async () => {
       await client.admin.createTopic("live", { partitions: 1 });
       const c = client.consumer();
