@@ -23,6 +23,7 @@ function gatedLog(log: LogClient, topic: string) {
   const wrapped: LogClient = {
     admin: log.admin,
     consumer: (o) => log.consumer(o),
+    transactionalProducer: (o) => log.transactionalProducer(o),
     close: () => log.close(),
     producer: (o) => {
       const p = log.producer(o);

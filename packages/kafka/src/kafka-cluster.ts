@@ -213,13 +213,32 @@ export class KafkaCluster {
     call: (connection: Connection) => Promise<T>,
     pool: ConnectionPool = this.client.connections,
   ): Promise<T> {
+    return this.onCoordinatorOf(0, wireGroupId, call, pool);
+  }
+
+  /** `call` on the transaction coordinator of `transactionalId` (wire name), as onCoordinator. */
+  async onTransactionCoordinator<T>(
+    transactionalId: string,
+    call: (connection: Connection) => Promise<T>,
+  ): Promise<T> {
+    return this.onCoordinatorOf(1, transactionalId, call, this.client.connections);
+  }
+
+  /** FindCoordinator's key types: 0 a group, 1 a transactional id. */
+  private async onCoordinatorOf<T>(
+    keyType: 0 | 1,
+    key: string,
+    call: (connection: Connection) => Promise<T>,
+    pool: ConnectionPool,
+  ): Promise<T> {
+    const cacheKey = `${keyType}:${key}`;
     return retryWithBackoff(
       async () => {
-        let nodeId = this.coordinators.get(wireGroupId);
+        let nodeId = this.coordinators.get(cacheKey);
         if (nodeId === undefined) {
-          const found = await this.client.findCoordinator({ keyType: 0, keys: [wireGroupId] });
+          const found = await this.client.findCoordinator({ keyType, keys: [key] });
           nodeId = found[0]!.nodeId;
-          this.coordinators.set(wireGroupId, nodeId);
+          this.coordinators.set(cacheKey, nodeId);
         }
         return call(await this.node(nodeId, pool));
       },
@@ -232,7 +251,7 @@ export class KafkaCluster {
             id === "COORDINATOR_LOAD_IN_PROGRESS"
           );
         },
-        onRetry: () => this.coordinators.delete(wireGroupId),
+        onRetry: () => this.coordinators.delete(cacheKey),
         initialDelayMs: 100,
         maxDelayMs: 1000,
         maxRetries: 10,

@@ -2,6 +2,7 @@ import type { Connection, ConnectionPool, RecordsBatch } from "@platformatic/kaf
 import {
   ClosedError,
   CONSUMER_TIMEOUT_DEFAULTS,
+  type ConsumerGroupMetadata,
   checkIsolation,
   type CommittedOffset,
   type Consumer,
@@ -18,6 +19,7 @@ import { fromKafkaError } from "./errors.js";
 import type { KafkaAdmin } from "./kafka-admin.js";
 import type { KafkaCluster, TopicInfo } from "./kafka-cluster.js";
 import { GroupMember } from "./group-member.js";
+import { offsetCommitTopics } from "./offset-commit-topics.js";
 
 /** The parts of a Fetch response this consumer reads. */
 interface FetchResponse {
@@ -125,6 +127,20 @@ export class KafkaConsumer implements Consumer {
     this.setAssignment(partitions);
   }
 
+  groupMetadata(): ConsumerGroupMetadata {
+    if (this.member === undefined || this.options.groupId === undefined) {
+      throw new InvalidArgumentError("groupMetadata needs a consumer with a groupId");
+    }
+    return {
+      groupId: this.options.groupId,
+      memberId: this.member.memberId,
+      generation: this.member.generationId,
+      ...(this.options.groupInstanceId === undefined
+        ? {}
+        : { groupInstanceId: this.options.groupInstanceId }),
+    };
+  }
+
   assignment(): TopicPartition[] {
     return this.assigned.map((tp) => ({ ...tp }));
   }
@@ -222,34 +238,7 @@ export class KafkaConsumer implements Consumer {
         return offset === undefined ? [] : [{ ...tp, offset }];
       });
     if (rows.length === 0) return;
-    const byTopic = new Map<
-      string,
-      {
-        partitionIndex: number;
-        committedOffset: bigint;
-        committedLeaderEpoch: number;
-        committedMetadata: string | null;
-      }[]
-    >();
-    for (const r of rows) {
-      if (!Number.isSafeInteger(r.offset) || r.offset < 0) {
-        throw new InvalidArgumentError(
-          `commit ${r.topic}-${r.partition} at ${r.offset}: an offset is an integer >= 0`,
-        );
-      }
-      const wire = this.cluster.wire(r.topic);
-      let list = byTopic.get(wire);
-      if (list === undefined) {
-        list = [];
-        byTopic.set(wire, list);
-      }
-      list.push({
-        partitionIndex: r.partition,
-        committedOffset: BigInt(r.offset),
-        committedLeaderEpoch: -1,
-        committedMetadata: r.metadata ?? null,
-      });
-    }
+    const topics = offsetCommitTopics(this.cluster, rows);
     // In group mode the commit is fenced by the generation this member joined; a manual
     // consumer commits as Kafka's simple consumer (generation -1, no member id).
     const grouped = this.subscription !== null;
@@ -276,7 +265,7 @@ export class KafkaConsumer implements Consumer {
             generation,
             memberId,
             grouped ? (this.options.groupInstanceId ?? null) : null,
-            [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+            topics,
           ),
         this.groupPool,
       );

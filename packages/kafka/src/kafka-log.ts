@@ -4,6 +4,8 @@ import type {
   LogClient,
   Producer,
   ProducerOptions,
+  TransactionalProducer,
+  TransactionalProducerOptions,
 } from "@tributary/log";
 import { ClosedError, ProtocolError } from "@tributary/log";
 import { fromKafkaError } from "./errors.js";
@@ -11,6 +13,7 @@ import { KafkaAdmin } from "./kafka-admin.js";
 import { KafkaCluster, type KafkaLogOptions } from "./kafka-cluster.js";
 import { KafkaConsumer } from "./kafka-consumer.js";
 import { KafkaProducer } from "./kafka-producer.js";
+import { KafkaTransactionalProducer } from "./kafka-transactional-producer.js";
 
 /**
  * Tributary's LogClient over an Apache Kafka cluster: the same admin, producer and
@@ -62,6 +65,18 @@ export class KafkaLog implements LogClient {
       options.clientId ?? this.cluster.clientId,
     );
     return this.track(p);
+  }
+
+  transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
+    this.checkOpen();
+    return this.track(
+      new KafkaTransactionalProducer(
+        this.cluster,
+        this.options,
+        options.clientId ?? this.cluster.clientId,
+        options,
+      ),
+    );
   }
 
   consumer(options: ConsumerOptions = {}): Consumer {

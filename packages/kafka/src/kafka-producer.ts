@@ -37,17 +37,7 @@ export class KafkaProducer implements Producer {
     options: KafkaLogOptions,
     clientId: string,
   ) {
-    this.producer = new KafkaJsProducer({
-      clientId,
-      bootstrapBrokers: cluster.brokers,
-      idempotent: true,
-      acks: -1,
-      autocreateTopics: false,
-      timeout: options.requestTimeoutMs ?? 30_000,
-      retries: 5,
-      retryDelay: 100,
-      ...cluster.security.connectionOptions(),
-    });
+    this.producer = new KafkaJsProducer(kafkaClientProducerOptions(cluster, options, clientId));
   }
 
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
@@ -135,6 +125,25 @@ export class KafkaProducer implements Producer {
     await this.queue;
     await this.producer.close();
   }
+}
+
+/** The Kafka client producer's settings: idempotent, acks=all, no auto-created topics. */
+export function kafkaClientProducerOptions(
+  cluster: KafkaCluster,
+  options: KafkaLogOptions,
+  clientId: string,
+) {
+  return {
+    clientId,
+    bootstrapBrokers: cluster.brokers,
+    idempotent: true,
+    acks: -1 as const,
+    autocreateTopics: false,
+    timeout: options.requestTimeoutMs ?? 30_000,
+    retries: 5,
+    retryDelay: 100,
+    ...cluster.security.connectionOptions(),
+  };
 }
 
 /**

@@ -14,6 +14,10 @@ export const ErrorCodes = [
   "OFFSET_OUT_OF_RANGE",
   "CORRUPT_RECORD",
   "RECORD_TOO_LARGE",
+  "PRODUCER_FENCED",
+  "INVALID_TXN_STATE",
+  "CONCURRENT_TRANSACTIONS",
+  "INVALID_PRODUCER_ID_MAPPING",
   "SERDE_DECODE",
   "SERDE_ENCODE",
   "DATA_DIR_LOCKED",
@@ -33,6 +37,7 @@ export const ErrorCodes = [
   "DISK_FULL",
   "TOO_MANY_OPEN_FILES",
   "STORAGE_ERROR",
+  "UNSUPPORTED",
   "INTERNAL",
 ] as const;
 
@@ -140,6 +145,36 @@ export class RecordTooLargeError extends TributaryError {
   constructor(message: string) {
     super("RECORD_TOO_LARGE", message);
     this.name = "RecordTooLargeError";
+  }
+}
+
+/**
+ * A transactional request refused (transactions/transaction-coordinator.ts, and the Kafka
+ * backend's transactional producer): PRODUCER_FENCED (a newer instance with the same
+ * transactional id, or a timeout, bumped the epoch: this producer must stop),
+ * INVALID_PRODUCER_ID_MAPPING (the id holds another producer id), INVALID_TXN_STATE (e.g.
+ * commit after abort, send outside a transaction), CONCURRENT_TRANSACTIONS (retriable: the
+ * last transaction's markers are still being written).
+ */
+export class TransactionError extends TributaryError {
+  constructor(
+    code:
+      | "PRODUCER_FENCED"
+      | "INVALID_TXN_STATE"
+      | "CONCURRENT_TRANSACTIONS"
+      | "INVALID_PRODUCER_ID_MAPPING",
+    message: string,
+  ) {
+    super(code, message, { retriable: code === "CONCURRENT_TRANSACTIONS" });
+    this.name = "TransactionError";
+  }
+}
+
+/** A capability this log does not have (yet); the message says where it exists. */
+export class UnsupportedError extends TributaryError {
+  constructor(message: string) {
+    super("UNSUPPORTED", message);
+    this.name = "UnsupportedError";
   }
 }
 

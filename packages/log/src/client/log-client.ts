@@ -19,6 +19,12 @@ import type { TopicConfig } from "../topic-config.js";
 export interface LogClient {
   readonly admin: Admin;
   producer(options?: ProducerOptions): Producer;
+  /**
+   * A producer whose sends and offset commits go in transactions (Kafka's transactional
+   * producer). On Kafka today; the embedded log and the broker refuse with UNSUPPORTED
+   * until their transaction coordinator is wired (transactions/transaction-coordinator.ts).
+   */
+  transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer;
   consumer(options?: ConsumerOptions): Consumer;
   close(): Promise<void>;
 }
@@ -157,6 +163,43 @@ export interface Producer {
   close(): Promise<void>;
 }
 
+export interface TransactionalProducerOptions extends ProducerOptions {
+  /**
+   * Kafka's transactional.id: stable across restarts of the same logical producer (a
+   * streams task's id, say), so a restarted instance fences its predecessor.
+   */
+  transactionalId: string;
+  /** Kafka's transaction.timeout.ms: a transaction open longer is aborted. Default 60 s. */
+  transactionTimeoutMs?: number;
+}
+
+/** A consumer's place in its group, for offsets committed inside a transaction. */
+export interface ConsumerGroupMetadata {
+  groupId: string;
+  memberId: string;
+  generation: number;
+  groupInstanceId?: string;
+}
+
+/**
+ * Kafka's transactional producer: `initTransactions` once (it fences any older instance
+ * with the same transactional id and aborts what that one left open), then per
+ * transaction `beginTransaction`, `send`s, `sendOffsets` for the consumed input, and
+ * `commitTransaction` or `abortTransaction`. A `read_committed` consumer sees the records
+ * and the group sees the offsets only if the transaction commits, and then all of them.
+ * A fenced producer's calls fail with PRODUCER_FENCED: it must close.
+ */
+export interface TransactionalProducer {
+  initTransactions(): Promise<void>;
+  beginTransaction(): Promise<void>;
+  send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]>;
+  /** Commits the consumer's positions inside the transaction (Kafka's sendOffsetsToTransaction). */
+  sendOffsets(offsets: readonly CommittedOffset[], group: ConsumerGroupMetadata): Promise<void>;
+  commitTransaction(): Promise<void>;
+  abortTransaction(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export type AutoOffsetReset = "earliest" | "latest" | "none";
 export type AssignorName = "range" | "sticky";
 
@@ -222,6 +265,11 @@ export interface FetchedPartition {
 }
 
 export interface Consumer {
+  /**
+   * Where this member stands in its group now (for `sendOffsets`); throws for a consumer
+   * without a group.
+   */
+  groupMetadata(): ConsumerGroupMetadata;
   /** Joins the group with these topics; assignment arrives on the next poll. */
   subscribe(topics: string[]): Promise<void>;
   /** Manual assignment (no group management). */

@@ -4,6 +4,7 @@ import type {
   AutoOffsetReset,
   CommittedOffset,
   Consumer,
+  ConsumerGroupMetadata,
   ConsumerOptions,
   FetchedPartition,
   RebalanceListener,
@@ -131,6 +132,18 @@ export class ServiceConsumer implements Consumer {
         paused: false,
       });
     }
+  }
+
+  groupMetadata(): ConsumerGroupMetadata {
+    if (this.groupId === undefined) {
+      throw new InvalidArgumentError("groupMetadata needs a consumer with a groupId");
+    }
+    return {
+      groupId: this.groupId,
+      memberId: this.memberId,
+      generation: this.generation,
+      ...(this.groupInstanceId === undefined ? {} : { groupInstanceId: this.groupInstanceId }),
+    };
   }
 
   assignment(): TopicPartition[] {

@@ -1,4 +1,4 @@
-import { ClosedError } from "../errors.js";
+import { ClosedError, UnsupportedError } from "../errors.js";
 import type {
   Admin,
   Consumer,
@@ -6,6 +6,8 @@ import type {
   LogClient,
   Producer,
   ProducerOptions,
+  TransactionalProducer,
+  TransactionalProducerOptions,
 } from "./log-client.js";
 import type { LogService } from "./log-service.js";
 import { MetadataCache } from "./metadata-cache.js";
@@ -31,6 +33,12 @@ export class ServiceLogClient implements LogClient {
   producer(options: ProducerOptions = {}): Producer {
     if (this.closed) throw new ClosedError("log client");
     return new ServiceProducer(this.service, this.metadata, undefined, options.deliveryTimeoutMs);
+  }
+
+  transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
+    throw new UnsupportedError(
+      `transactional producer '${options.transactionalId}': transactions are not yet served by the embedded log or the broker (their coordinator is built, the partitions' markers are not); run on Kafka (--kafka) for transactions`,
+    );
   }
 
   consumer(options: ConsumerOptions = {}): Consumer {

@@ -1,0 +1,251 @@
+import { Producer as KafkaClientProducer, type MessageToProduce } from "@platformatic/kafka";
+import {
+  ClosedError,
+  type CommittedOffset,
+  type ConsumerGroupMetadata,
+  InvalidArgumentError,
+  partitionForKey,
+  type ProduceResult,
+  type ProducerRecord,
+  StickyPartitioner,
+  TransactionError,
+  type TransactionalProducer,
+  type TransactionalProducerOptions,
+  UnknownTopicError,
+} from "@tributary/log";
+import { fromKafkaError, kafkaErrorId } from "./errors.js";
+import type { KafkaCluster, KafkaLogOptions } from "./kafka-cluster.js";
+import { kafkaClientProducerOptions } from "./kafka-producer.js";
+import { offsetCommitTopics } from "./offset-commit-topics.js";
+
+/**
+ * LogClient's TransactionalProducer over Kafka's transactions, through the Kafka client's
+ * transactional producer (InitProducerId, AddPartitionsToTxn, EndTxn) plus
+ * AddOffsetsToTxn and TxnOffsetCommit sent here for `sendOffsets`, which takes a
+ * Tributary consumer's group metadata rather than the client's own consumer.
+ *
+ * Partitions are chosen as KafkaProducer chooses them (murmur2, sticky), so a record lands
+ * where it would outside a transaction. Calls run one at a time.
+ */
+/** The Kafka client's open transaction (its class is not exported by name). */
+type Transaction = Awaited<ReturnType<KafkaClientProducer["beginTransaction"]>>;
+
+export class KafkaTransactionalProducer implements TransactionalProducer {
+  private readonly producer: KafkaClientProducer;
+  private readonly sticky = new StickyPartitioner();
+  private readonly transactionalId: string;
+  private transaction: Transaction | undefined;
+  private initialized = false;
+  private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly cluster: KafkaCluster,
+    options: KafkaLogOptions,
+    clientId: string,
+    producerOptions: TransactionalProducerOptions,
+  ) {
+    if (
+      typeof producerOptions.transactionalId !== "string" ||
+      producerOptions.transactionalId.length === 0
+    ) {
+      throw new InvalidArgumentError("transactionalProducer needs a non-empty transactionalId");
+    }
+    // The transactional id is namespaced like topics and groups, so tests sharing a
+    // cluster never fence each other.
+    this.transactionalId = cluster.wire(producerOptions.transactionalId);
+    this.producer = new KafkaClientProducer({
+      ...kafkaClientProducerOptions(cluster, options, clientId),
+      transactionalId: this.transactionalId,
+    });
+  }
+
+  initTransactions(): Promise<void> {
+    return this.serial(async () => {
+      // The client sends InitProducerId when a transaction first begins: begin one and
+      // drop it locally (nothing was sent in it), which fences every older instance and
+      // makes Kafka abort what one left open.
+      // A new instance must say "no producer id yet" (-1/-1, KIP-360): the Kafka client
+      // 1.x sends 0/0 unless told, which Kafka refuses with PRODUCER_FENCED once another
+      // instance has used the transactional id.
+      const t = await this.call("init transactions", () =>
+        this.producer.beginTransaction({ producerId: -1n, producerEpoch: -1 }),
+      );
+      await t.cancel();
+      this.initialized = true;
+    });
+  }
+
+  beginTransaction(): Promise<void> {
+    return this.serial(async () => {
+      this.checkReady();
+      if (this.transaction !== undefined) {
+        throw new TransactionError(
+          "INVALID_TXN_STATE",
+          `producer '${this.transactionalId}' already has an open transaction: commit or abort it first`,
+        );
+      }
+      this.transaction = await this.call("begin a transaction", () =>
+        this.producer.beginTransaction(),
+      );
+    });
+  }
+
+  send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
+    return this.serial(async () => {
+      const t = this.open("send");
+      this.cluster.checkTopicName(topic);
+      if (records.length === 0) return [];
+      const info = await this.cluster.topic(topic);
+      const messages = records.map((r): MessageToProduce => {
+        let partition: number;
+        if (r.partition !== undefined) {
+          partition = r.partition;
+          if (!Number.isInteger(partition) || partition < 0 || partition >= info.partitions) {
+            throw new UnknownTopicError(topic, partition);
+          }
+        } else if (r.key !== undefined && r.key !== null) {
+          partition = partitionForKey(r.key, info.partitions);
+        } else partition = this.sticky.partition(topic, info.partitions);
+        const m: MessageToProduce = {
+          topic: info.wireName,
+          partition,
+          key: r.key ?? undefined,
+          value: r.value ?? undefined,
+          timestamp: BigInt(r.timestamp ?? Date.now()),
+        };
+        if (r.headers !== undefined) {
+          m.headers = new Map(
+            Object.entries(r.headers).map(([k, v]) => [
+              Buffer.from(k),
+              typeof v === "string" ? Buffer.from(v) : v,
+            ]),
+          );
+        }
+        return m;
+      });
+      this.sticky.nextBatch();
+      const result = await this.call(`send to '${topic}'`, () => t.send({ messages }));
+      const counts = new Map<number, number>();
+      for (const m of messages) counts.set(m.partition!, (counts.get(m.partition!) ?? 0) + 1);
+      return (result.offsets ?? [])
+        .map((o) => ({
+          topic,
+          partition: o.partition,
+          baseOffset: Number(o.offset),
+          lastOffset: Number(o.offset) + (counts.get(o.partition) ?? 1) - 1,
+        }))
+        .sort((a, b) => a.partition - b.partition);
+    });
+  }
+
+  sendOffsets(offsets: readonly CommittedOffset[], group: ConsumerGroupMetadata): Promise<void> {
+    return this.serial(async () => {
+      this.open("sendOffsets");
+      if (offsets.length === 0) return;
+      const wireGroupId = this.cluster.wire(group.groupId);
+      const producerId = this.producer.producerId;
+      const producerEpoch = this.producer.producerEpoch;
+      if (producerId === undefined || producerEpoch === undefined) {
+        throw new TransactionError(
+          "INVALID_TXN_STATE",
+          `producer '${this.transactionalId}' has no producer id yet: call initTransactions() first`,
+        );
+      }
+      const addOffsets = await this.cluster.api("AddOffsetsToTxn");
+      await this.call("add the group's offsets to the transaction", () =>
+        this.cluster.onTransactionCoordinator(this.transactionalId, (c) =>
+          addOffsets(c, this.transactionalId, producerId, producerEpoch, wireGroupId),
+        ),
+      );
+      const topics = offsetCommitTopics(this.cluster, offsets);
+      const txnOffsetCommit = await this.cluster.api("TxnOffsetCommit");
+      await this.call(`commit offsets of group '${group.groupId}' in the transaction`, () =>
+        this.cluster.onCoordinator(wireGroupId, (c) =>
+          txnOffsetCommit(
+            c,
+            this.transactionalId,
+            wireGroupId,
+            producerId,
+            producerEpoch,
+            group.generation,
+            group.memberId,
+            group.groupInstanceId ?? null,
+            topics,
+          ),
+        ),
+      );
+    });
+  }
+
+  commitTransaction(): Promise<void> {
+    return this.end(true);
+  }
+
+  abortTransaction(): Promise<void> {
+    return this.end(false);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.producer.close();
+  }
+
+  private end(commit: boolean): Promise<void> {
+    return this.serial(async () => {
+      const t = this.open(commit ? "commitTransaction" : "abortTransaction");
+      try {
+        await this.call(`${commit ? "commit" : "abort"} the transaction`, () =>
+          commit ? t.commit() : t.abort(),
+        );
+      } finally {
+        this.transaction = undefined;
+      }
+    });
+  }
+
+  private open(what: string): Transaction {
+    this.checkReady();
+    if (this.transaction === undefined) {
+      throw new TransactionError(
+        "INVALID_TXN_STATE",
+        `${what} on producer '${this.transactionalId}' outside a transaction: call beginTransaction() first`,
+      );
+    }
+    return this.transaction;
+  }
+
+  private checkReady(): void {
+    if (this.closed) throw new ClosedError("transactional producer");
+    if (!this.initialized) {
+      throw new TransactionError(
+        "INVALID_TXN_STATE",
+        `producer '${this.transactionalId}' is not initialized: call initTransactions() first`,
+      );
+    }
+  }
+
+  /** Runs a client call; Kafka's fencing errors become PRODUCER_FENCED, the rest as usual. */
+  private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const id = kafkaErrorId(err);
+      if (id === "PRODUCER_FENCED" || id === "INVALID_PRODUCER_EPOCH") {
+        throw new TransactionError(
+          "PRODUCER_FENCED",
+          `${what}: producer '${this.transactionalId}' was fenced by a newer instance with the same transactional id (or its transaction timed out): close it`,
+        );
+      }
+      throw fromKafkaError(err, what);
+    }
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
