@@ -6,6 +6,8 @@
  *
  *   npm run bench:peers -- [--records 300000] [--restore-keys 1000000] [--rounds 3]
  *                          [--only wordCount,stateless,windowedCount,streamJoin,restore]
+ *   env: TRIBUTARY_KAFKA_PORT (29092), TRIBUTARY_KAFKA_STATE (kafka-broker.ts),
+ *        PEERS_QUIX=0 (no Quix Streams), PEERS_CPU_PROF_DIR (CPU profiles of the workers)
  *
  * Each run is a child process (a JVM, or a Node worker: tributary-worker.ts) measured from
  * outside between its first record and its committed stop (child-run.ts): records/s, CPU
@@ -25,10 +27,11 @@ import { runMeasured, type Measured } from "./child-run.js";
 import { createOutput, deleteTopics, fillInputs, fillRestore, inputTopics } from "./inputs.js";
 import { type Broker, startBroker } from "./kafka-broker.js";
 import { buildKafkaStreamsApp, kafkaStreamsArgs } from "./kafka-streams-app.js";
+import { quixPython, quixScript } from "./quix-streams-app.js";
 import { difference, readResults, type Results, total } from "./results.js";
 import { isWorkload, WORKLOAD, WORKLOADS, type WorkloadName } from "./workloads.js";
 
-const SYSTEMS = ["kafkaStreams", "tributaryKafka", "tributaryEmbedded"] as const;
+const SYSTEMS = ["kafkaStreams", "tributaryKafka", "tributaryEmbedded", "quixStreams"] as const;
 type System = (typeof SYSTEMS)[number];
 
 const { values: opts } = parseArgs({
@@ -54,6 +57,8 @@ if (!(N >= 20_000 && N % 20_000 === 0)) {
 }
 const workloads = only as WorkloadName[];
 const RUN_TIMEOUT_MS = 20 * 60_000;
+/** PEERS_CPU_PROF_DIR=dir: each Tributary worker writes a V8 CPU profile there, named after its run. */
+const PROFILE_DIR = process.env.PEERS_CPU_PROF_DIR;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-peers-"));
 const embeddedDir = path.join(root, "embedded-log");
 const workerScript = path.join(import.meta.dirname, "tributary-worker.ts");
@@ -78,11 +83,76 @@ async function withLog<T>(
   }
 }
 
+interface Context {
+  broker: Broker;
+  kafka: LogClient;
+  classpath: string;
+  /** Names this benchmark run's topics. */
+  tag: string;
+  /** Quix's python, when it is in the race (word count only). */
+  quixPython: string | null;
+}
+
+/** The child process of one run: a JVM, a Python or a Node worker. */
+function command(
+  system: System,
+  w: WorkloadName,
+  ctx: Context,
+  run: { appId: string; stateDir: string; n: number; inputs: string[]; output: string },
+): { command: string; args: string[] } {
+  const { appId, stateDir, n, inputs, output } = run;
+  if (system === "kafkaStreams") {
+    const r = {
+      workload: w,
+      bootstrap: ctx.broker.bootstrap,
+      appId,
+      stateDir,
+      records: n,
+      inputs,
+      output,
+    };
+    return { command: "java", args: kafkaStreamsArgs(ctx.classpath, r) };
+  }
+  if (system === "quixStreams") {
+    // -W ignore: quixstreams' dependencies print deprecation warnings at import
+    const args = [
+      "-W",
+      "ignore",
+      quixScript,
+      ctx.broker.bootstrap,
+      appId,
+      stateDir,
+      String(n),
+      inputs[0]!,
+      output,
+    ];
+    return { command: ctx.quixPython!, args };
+  }
+  const log =
+    system === "tributaryKafka" ? `kafka:${ctx.broker.bootstrap}` : `embedded:${embeddedDir}`;
+  const processed = String(WORKLOAD[w].tributaryProcessed(n));
+  return {
+    command: process.execPath,
+    args: [
+      "--import",
+      "tsx",
+      workerScript,
+      w,
+      log,
+      appId,
+      stateDir,
+      processed,
+      inputs.join(","),
+      output,
+    ],
+  };
+}
+
 async function runOne(
   w: WorkloadName,
   system: System,
   round: number,
-  ctx: { broker: Broker; kafka: LogClient; classpath: string; tag: string },
+  ctx: Context,
 ): Promise<{ sample: Sample; results: Results | null }> {
   const spec = WORKLOAD[w];
   const appId = `peers-${ctx.tag}-${w}-${system}-r${round}`;
@@ -95,43 +165,12 @@ async function runOne(
   });
   const stateDir = path.join(root, `state-${appId}`);
   const label = `${w} on ${system}, round ${round}`;
-  const measured =
-    system === "kafkaStreams"
-      ? await runMeasured({
-          label,
-          command: "java",
-          args: kafkaStreamsArgs(ctx.classpath, {
-            workload: w,
-            bootstrap: ctx.broker.bootstrap,
-            appId,
-            stateDir,
-            records: n,
-            inputs,
-            output,
-          }),
-          brokerPid: ctx.broker.pid,
-          timeoutMs: RUN_TIMEOUT_MS,
-        })
-      : await runMeasured({
-          label,
-          command: process.execPath,
-          args: [
-            "--import",
-            "tsx",
-            workerScript,
-            w,
-            system === "tributaryKafka"
-              ? `kafka:${ctx.broker.bootstrap}`
-              : `embedded:${embeddedDir}`,
-            appId,
-            stateDir,
-            String(spec.tributaryProcessed(n)),
-            inputs.join(","),
-            output,
-          ],
-          brokerPid: system === "tributaryKafka" ? ctx.broker.pid : null,
-          timeoutMs: RUN_TIMEOUT_MS,
-        });
+  const measured = await runMeasured({
+    label,
+    ...command(system, w, ctx, { appId, stateDir, n, inputs, output }),
+    brokerPid: system === "tributaryEmbedded" ? null : ctx.broker.pid,
+    timeoutMs: RUN_TIMEOUT_MS,
+  });
   fs.rmSync(stateDir, { recursive: true, force: true });
   if (w === "restore" && measured.reported.records !== RESTORE_KEYS) {
     throw new Error(`${label}: restored ${measured.reported.records} records, not ${RESTORE_KEYS}`);
@@ -169,9 +208,18 @@ async function main(): Promise<void> {
       .join(" ")}`,
   );
   const classpath = buildKafkaStreamsApp();
+  const quix = workloads.includes("wordCount") ? quixPython() : { skipped: "no word count run" };
+  if ("skipped" in quix) console.log(`Quix Streams skipped: ${quix.skipped}`);
   const broker = startBroker();
   const kafka = await openKafkaLog({ brokers: broker.bootstrap, clientId: "tributary-peer-bench" });
   const tag = Date.now().toString(36);
+  const ctx: Context = {
+    broker,
+    kafka,
+    classpath,
+    tag,
+    quixPython: "python" in quix ? quix.python : null,
+  };
   const samples = new Map<string, Sample[]>();
   try {
     console.log("filling the inputs on Kafka and on the embedded log ...");
@@ -181,14 +229,12 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const w of workloads) {
         // a different system goes first each round, so a drift in load hits all alike
-        const order = SYSTEMS.map((_, i) => SYSTEMS[(i + round - 1) % SYSTEMS.length]!);
+        const systems = SYSTEMS.filter(
+          (x) => x !== "quixStreams" || (w === "wordCount" && ctx.quixPython !== null),
+        );
+        const order = systems.map((_, i) => systems[(i + round - 1) % systems.length]!);
         for (const system of order) {
-          const { sample, results } = await runOne(w, system, round, {
-            broker,
-            kafka,
-            classpath,
-            tag,
-          });
+          const { sample, results } = await runOne(w, system, round, ctx);
           console.log(`round ${round} ${w.padEnd(13)} ${system.padEnd(17)} ${describe(sample)}`);
           samples.set(`${w}/${system}`, [...(samples.get(`${w}/${system}`) ?? []), sample]);
           if (results === null) continue;
