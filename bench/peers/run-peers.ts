@@ -131,9 +131,14 @@ function command(
   const log =
     system === "tributaryKafka" ? `kafka:${ctx.broker.bootstrap}` : `embedded:${embeddedDir}`;
   const processed = String(WORKLOAD[w].tributaryProcessed(n));
+  const profile =
+    PROFILE_DIR === undefined
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${appId}.cpuprofile`];
   return {
     command: process.execPath,
     args: [
+      ...profile,
       "--import",
       "tsx",
       workerScript,
