@@ -57,7 +57,8 @@ if (!(N >= 20_000 && N % 20_000 === 0)) {
 }
 const workloads = only as WorkloadName[];
 const RUN_TIMEOUT_MS = 20 * 60_000;
-/** PEERS_CPU_PROF_DIR=dir: each Tributary worker writes a V8 CPU profile there, named after its run. */
+/** PEERS_CPU_PROF_DIR=dir: each Tributary worker writes V8 CPU profiles into dir/<its run>
+ * (the largest file is the main thread's: profile-summary.ts reads it). */
 const PROFILE_DIR = process.env.PEERS_CPU_PROF_DIR;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-peers-"));
 const embeddedDir = path.join(root, "embedded-log");
@@ -114,18 +115,7 @@ function command(
     return { command: "java", args: kafkaStreamsArgs(ctx.classpath, r) };
   }
   if (system === "quixStreams") {
-    // -W ignore: quixstreams' dependencies print deprecation warnings at import
-    const args = [
-      "-W",
-      "ignore",
-      quixScript,
-      ctx.broker.bootstrap,
-      appId,
-      stateDir,
-      String(n),
-      inputs[0]!,
-      output,
-    ];
+    const args = [quixScript, ctx.broker.bootstrap, appId, stateDir, String(n), inputs[0]!, output];
     return { command: ctx.quixPython!, args };
   }
   const log =
@@ -134,7 +124,8 @@ function command(
   const profile =
     PROFILE_DIR === undefined
       ? []
-      : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${appId}.cpuprofile`];
+      : // a folder per run: tsx's loader thread writes a profile of its own beside the main one
+        ["--cpu-prof", `--cpu-prof-dir=${path.join(PROFILE_DIR, appId)}`];
   return {
     command: process.execPath,
     args: [
