@@ -15,6 +15,7 @@ import { ProgressView } from "../progress-view.js";
 import { serveRunMetrics } from "../run-metrics.js";
 import { resolveWorkerBroker } from "../worker-broker.js";
 import { Supervisor } from "../supervisor.js";
+import { addLogFormatOption, logFormatFlag } from "../worker-logger.js";
 import { runWorkerProcess } from "../worker-process.js";
 import type { WorkerSpec } from "../worker-messages.js";
 
@@ -29,6 +30,7 @@ interface RunFlags extends LogFlags {
   failOnDrop?: boolean;
   metrics?: string;
   allowIncompatible?: boolean;
+  logFormat?: string;
 }
 
 /**
@@ -41,8 +43,7 @@ interface RunFlags extends LogFlags {
  */
 export function registerRunCommand(program: Command): void {
   addLogOptions(
-    program
-      .command("run <app>")
+    addLogFormatOption(program.command("run <app>"))
       .description("run a topology file as worker processes, with live progress")
       .option("--workers <n>", "number of worker processes", "1")
       .option(
@@ -84,6 +85,7 @@ export function registerRunCommand(program: Command): void {
     const store = oneOf("--store", flags.store, ["rocksdb", "memory"] as const);
     const maxRestarts = parseInteger("--max-restarts", flags.maxRestarts, 0, 1_000_000);
     const progress = oneOf("--progress", flags.progress, ["auto", "plain", "none"] as const);
+    const logFormat = logFormatFlag(flags.logFormat);
     const token = flags.tokenFile === undefined ? undefined : readTokenFile(flags.tokenFile);
     const { app, topology } = await loadApp(file);
     const verbose = process.argv.includes("--verbose");
@@ -113,6 +115,8 @@ export function registerRunCommand(program: Command): void {
         ...(flags.kafka === undefined ? {} : { kafka: flags.kafka }),
         stateDir: path.resolve(flags.stateDir ?? path.join(flags.data, "state")),
         storeEngine: store,
+        logFormat,
+        name: app.applicationId,
         ...(token === undefined ? {} : { token }),
         ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
       };

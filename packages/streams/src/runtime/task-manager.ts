@@ -21,6 +21,8 @@ import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import type { StateStore } from "./key-value-store.js";
 import { StreamTask } from "./stream-task.js";
 import { WatermarkPublisher } from "./watermark-publisher.js";
+import { cacheReads } from "./cache-stats.js";
+import type { TaskMetrics, TaskRestoredEvent } from "./worker.js";
 
 /** A task as the worker runs it: the StreamTask plus what the runtime keeps beside it. */
 interface RunningTask {
@@ -37,6 +39,8 @@ interface RunningTask {
   readonly watermarks: WatermarkPublisher | null;
   /** Wall clock of its last processed record, for idleness. */
   lastRecordAt: number;
+  /** Input records it processed (for per-task metrics). */
+  processed: number;
 }
 
 /** Most records a task with several inputs processes per prefetch (about what one fetch
@@ -74,6 +78,8 @@ export interface TaskManagerOptions {
   idleTimeoutMs?: number;
   /** The worker's global stores, handed to every task. */
   globalStores?: ReadonlyMap<string, StateStore>;
+  /** A task's stores are open and restored (see WorkerOptions.onTaskRestored). */
+  onTaskRestored?: (event: TaskRestoredEvent) => void;
 }
 
 /**
@@ -110,6 +116,8 @@ export class TaskManager {
   /** When the running slice of processing ends (performance.now()): see run. */
   private sliceEnd = 0;
   private readonly closedDrops = noDrops();
+  /** What the closed tasks counted, per task id (a task run again adds to it). */
+  private readonly closedMetrics = new Map<string, TaskMetrics>();
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -123,6 +131,16 @@ export class TaskManager {
     for (const t of this.tasks.values()) addTaskDrops(n, t.task, t.stores);
     for (const t of this.suspended.values()) addTaskDrops(n, t.task, t.stores);
     return n;
+  }
+
+  /** Per task id, what each task this manager has run counted (closed ones included). */
+  taskMetrics(): Record<string, TaskMetrics> {
+    const out: Record<string, TaskMetrics> = {};
+    for (const [id, m] of this.closedMetrics) out[id] = { ...m };
+    for (const t of [...this.tasks.values(), ...this.suspended.values()]) {
+      out[t.id] = addTaskMetrics(out[t.id] ?? noTaskMetrics(), t);
+    }
+    return out;
   }
 
   async onAssigned(partitions: readonly TopicPartition[]): Promise<void> {
@@ -339,6 +357,7 @@ export class TaskManager {
       const slice = t.task.processSlice(topic, partition, records, i, this.sliceEnd);
       i = slice.next;
       this.processed += slice.input;
+      t.processed += slice.input;
       this.sinceCommit.set(topic, (this.sinceCommit.get(topic) ?? 0) + slice.input);
     }
     t.lastRecordAt = Date.now();
@@ -455,10 +474,14 @@ export class TaskManager {
    * none): a close without a commit leaves them to be processed again, and says so.
    */
   uncommitted(): string {
-    return [...this.sinceCommit]
-      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    return Object.entries(this.uncommittedCounts())
       .map(([topic, n]) => `${topic}: ${n}`)
       .join(", ");
+  }
+
+  /** Records processed since the last commit, per source topic (sorted by topic). */
+  uncommittedCounts(): Record<string, number> {
+    return Object.fromEntries([...this.sinceCommit].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   }
 
   /** Closes every task, suspended ones too, without committing. */
@@ -475,6 +498,7 @@ export class TaskManager {
 
   private async create(sub: SubTopology, partition: number): Promise<RunningTask> {
     const id = sub.taskId(partition);
+    const started = performance.now();
     const opened = await openTaskStores(sub.stores, id, partition, this.options.stores);
     const { app, collector } = this.options;
     let task: StreamTask;
@@ -502,6 +526,7 @@ export class TaskManager {
       throw e;
     }
     const stores = sub.stores.map((spec) => opened.get(spec.name)!);
+    this.options.onTaskRestored?.({ taskId: id, durationMs: performance.now() - started });
     return {
       id,
       task,
@@ -511,6 +536,7 @@ export class TaskManager {
       group: this.partitionGroup(sub, partition),
       watermarks: this.publisherOf(sub, partition),
       lastRecordAt: Date.now(),
+      processed: 0,
     };
   }
 
@@ -605,9 +631,41 @@ export class TaskManager {
 
   private async close(t: RunningTask): Promise<void> {
     addTaskDrops(this.closedDrops, t.task, t.stores);
+    this.closedMetrics.set(
+      t.id,
+      addTaskMetrics(this.closedMetrics.get(t.id) ?? noTaskMetrics(), t),
+    );
     t.task.close();
     await Promise.all(t.stores.map((s) => s.closed()));
   }
+}
+
+function noTaskMetrics(): TaskMetrics {
+  return {
+    processed: 0,
+    deadLettered: 0,
+    deserializationFailed: 0,
+    droppedLate: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+  };
+}
+
+/** `into` plus what the running task `t` counted. */
+function addTaskMetrics(into: TaskMetrics, t: RunningTask): TaskMetrics {
+  const drops = noDrops();
+  addTaskDrops(drops, t.task, t.stores);
+  const m = { ...into };
+  m.processed += t.processed;
+  m.deadLettered += drops.deadLettered;
+  m.deserializationFailed += drops.deserializationFailed;
+  m.droppedLate += drops.late;
+  for (const s of t.stores) {
+    const r = cacheReads(s);
+    m.cacheHits += r.hits;
+    m.cacheMisses += r.misses;
+  }
+  return m;
 }
 
 /** The time a source's timestamp extractor gives a record (null: its timestamp). */
