@@ -38,12 +38,15 @@ export function workerLogger(
   bindings: { worker: number } & Record<string, string | number>,
 ): Logger {
   const options = { base: { pid: process.pid, ...bindings } };
-  if (format === "json") return pino(options, pino.destination({ dest: 2, sync: true }));
+  const stderr = pino.destination({ dest: 2, sync: true });
+  // stderr gone (the supervisor's pipe closed): nothing can be told, and a write error
+  // must not keep the worker from stopping (an unhandled 'error' would throw in stop()).
+  stderr.on("error", () => {});
+  if (format === "json") return pino(options, stderr);
   return pino(
     options,
     PinoPretty({
-      destination: 2,
-      sync: true,
+      destination: stderr,
       colorize: process.stderr.isTTY === true,
       translateTime: "HH:MM:ss.l",
       singleLine: true,

@@ -13,7 +13,7 @@ import { type LogFlags, addLogOptions, readTokenFile, withLog } from "../log-fla
 import { oneOf, parseInteger } from "../flags.js";
 import { note, printJson, printTable } from "../output.js";
 import { ProgressView } from "../progress-view.js";
-import { serveRunMetrics } from "../run-metrics.js";
+import { type RunMetrics, serveRunMetrics } from "../run-metrics.js";
 import { Supervisor } from "../supervisor.js";
 import { resolveWorkerBroker } from "../worker-broker.js";
 import type { WorkerSpec } from "../worker-messages.js";
@@ -89,6 +89,7 @@ export function registerConnectCommand(program: Command): void {
         logFormat,
         name: path.basename(file),
       };
+      let metrics: RunMetrics | undefined;
       const supervisor = new Supervisor({
         workers,
         spec,
@@ -98,6 +99,7 @@ export function registerConnectCommand(program: Command): void {
         },
         view,
         maxRestarts,
+        onSamples: (samples) => metrics?.observe(samples),
       });
       const tasks = plans.reduce((n, p) => n + p.tasks.length, 0);
       note(
@@ -111,14 +113,10 @@ export function registerConnectCommand(program: Command): void {
       };
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
+      // Before the workers start: their first reports carry restore durations.
+      metrics = await serveRunMetrics(flags.metrics, path.basename(file), supervisor, "connect");
       supervisor.start();
-      const metricsServer = await serveRunMetrics(
-        flags.metrics,
-        path.basename(file),
-        () => supervisor.progress(),
-        "connect",
-      );
-      process.exitCode = await supervisor.finished.finally(() => metricsServer?.close());
+      process.exitCode = await supervisor.finished.finally(() => metrics?.server.close());
       note("stopped connectors");
     } finally {
       await started?.stop();

@@ -12,7 +12,7 @@ import { oneOf, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";
 import { note } from "../output.js";
 import { ProgressView } from "../progress-view.js";
-import { serveRunMetrics } from "../run-metrics.js";
+import { type RunMetrics, serveRunMetrics } from "../run-metrics.js";
 import { resolveWorkerBroker } from "../worker-broker.js";
 import { Supervisor } from "../supervisor.js";
 import { addLogFormatOption, logFormatFlag } from "../worker-logger.js";
@@ -120,6 +120,7 @@ export function registerRunCommand(program: Command): void {
         ...(token === undefined ? {} : { token }),
         ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
       };
+      let metrics: RunMetrics | undefined;
       const supervisor = new Supervisor({
         workers,
         spec,
@@ -131,6 +132,7 @@ export function registerRunCommand(program: Command): void {
         committedLag: () => committedLag(admin!.admin, topology),
         view,
         maxRestarts,
+        onSamples: (samples) => metrics?.observe(samples),
       });
       note(
         `running app ${app.applicationId} with ${workers} worker${workers === 1 ? "" : "s"} on ${address}${broker === undefined ? "" : ` (broker started for ${flags.data})`}${tracker === undefined ? "" : ", until caught up"}`,
@@ -143,14 +145,10 @@ export function registerRunCommand(program: Command): void {
       };
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
+      // Before the workers start: their first reports carry restore durations.
+      metrics = await serveRunMetrics(flags.metrics, app.applicationId, supervisor, "app");
       supervisor.start();
-      const metricsServer = await serveRunMetrics(
-        flags.metrics,
-        app.applicationId,
-        () => supervisor.progress(),
-        "app",
-      );
-      const code = await supervisor.finished.finally(() => metricsServer?.close());
+      const code = await supervisor.finished.finally(() => metrics?.server.close());
       const totals = supervisor.totals();
       note(
         `stopped app ${app.applicationId}: ${describeTotals(totals, app.config.deadLetterTopic)}`,
