@@ -14,14 +14,14 @@ import type { SubTopology, Topology } from "../topology/topology.js";
 import { BatchPrefetcher } from "./batch-prefetcher.js";
 import { EventTime } from "./event-time.js";
 import type { TopicLayout } from "./internal-topics.js";
-import { PartitionGroup, type RecordTime } from "./partition-group.js";
+import { PartitionGroup, type RecordTime, type SourceRun } from "./partition-group.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
 import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import type { StateStore } from "./key-value-store.js";
 import { StreamTask } from "./stream-task.js";
 import { WatermarkPublisher } from "./watermark-publisher.js";
-import { cacheReads } from "./cache-stats.js";
+import { addTaskMetrics, noTaskMetrics } from "./task-metrics.js";
 import type { TaskMetrics, TaskRestoredEvent } from "./worker.js";
 
 /** A task as the worker runs it: the StreamTask plus what the runtime keeps beside it. */
@@ -78,6 +78,12 @@ export interface TaskManagerOptions {
   idleTimeoutMs?: number;
   /** The worker's global stores, handed to every task. */
   globalStores?: ReadonlyMap<string, StateStore>;
+  /**
+   * Lowest time first across the worker's single-input tasks (WorkerOptions
+   * orderTasksByTime): their fetched records wait in one PartitionGroup over all of their
+   * partitions, and the task whose next record has the smallest time goes next.
+   */
+  orderTasksByTime?: boolean;
   /** A task's stores are open and restored (see WorkerOptions.onTaskRestored). */
   onTaskRestored?: (event: TaskRestoredEvent) => void;
 }
@@ -118,6 +124,8 @@ export class TaskManager {
   private readonly closedDrops = noDrops();
   /** What the closed tasks counted, per task id (a task run again adds to it). */
   private readonly closedMetrics = new Map<string, TaskMetrics>();
+  /** The single-input tasks' partitions, in time order across them (orderTasksByTime). */
+  private scheduler: PartitionGroup | null = null;
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -180,11 +188,53 @@ export class TaskManager {
         this.tasks.get(sub.taskId(tp.partition))!,
       );
     }
+    this.rebuildScheduler();
+  }
+
+  /**
+   * A new scheduler over the partitions of the single-input tasks now running. What the
+   * old one still buffered for a partition that stays is fetched again: the consumer is
+   * sought back to its first buffered record (and resumed if it was paused).
+   */
+  private rebuildScheduler(): void {
+    const old = this.scheduler;
+    this.scheduler = null;
+    if (old !== null) {
+      const consumer = this.options.consumer();
+      for (const [key, t] of this.byPartition) {
+        if (t.group !== null) continue;
+        const first = old.firstBufferedOffset(key);
+        if (first !== undefined)
+          consumer.seek({ topic: t.task.sourceTopics[0]!, partition: t.task.partition }, first);
+      }
+      const paused = old.clear();
+      if (paused.length > 0) consumer.resume(paused);
+    }
+    if (this.options.orderTasksByTime !== true) return;
+    const inputs: { tp: TopicPartition; timeOf: RecordTime | null }[] = [];
+    for (const t of this.tasks.values()) {
+      if (t.group !== null) continue;
+      const topic = t.task.sourceTopics[0]!;
+      const sub = this.options.topology.subtopologyReading(topic)!;
+      inputs.push({
+        tp: { topic, partition: t.task.partition },
+        timeOf: extractedTime(sub.sources.get(topic)!, topic, t.task.partition),
+      });
+    }
+    if (inputs.length < 2) return;
+    this.scheduler = new PartitionGroup(inputs, {
+      maxTaskIdleMs: this.options.maxTaskIdleMs ?? 0,
+      maxQueuedBytes: MAX_QUEUED_BYTES,
+      lagOf: (tp) => this.lagOf(tp),
+    });
   }
 
   /** Commits everything, then suspends the tasks of these partitions. */
   async onRevoked(partitions: readonly TopicPartition[]): Promise<void> {
     await this.commit();
+    // committed up to the first buffered records: fetched again from there
+    const paused = this.scheduler?.clear() ?? [];
+    if (paused.length > 0) this.options.consumer().resume(paused);
     for (const tp of partitions) {
       const t = this.byPartition.get(topicPartitionKey(tp.topic, tp.partition));
       if (t === undefined) continue;
@@ -210,6 +260,7 @@ export class TaskManager {
       await this.close(t);
     }
     this.sinceCommit.clear();
+    if (this.scheduler !== null) this.rebuildScheduler();
   }
 
   /**
@@ -236,6 +287,10 @@ export class TaskManager {
         t.group.add(key, f.records);
         continue;
       }
+      if (this.scheduler !== null) {
+        this.scheduler.add(key, f.records);
+        continue;
+      }
       if (f.records.length === 0) continue;
       if (seen.has(t)) later.push(f);
       else {
@@ -250,7 +305,7 @@ export class TaskManager {
     );
     for (const { t, f } of parallel) await this.run(t, f.topic, f.partition, f.records);
     for (const f of later) await this.process(f);
-    if (this.hasGroups) await this.drainGroups();
+    if (this.hasGroups || this.scheduler !== null) await this.drainGroups();
   }
 
   /** Runs one fetched batch: prefetch the keys it reads, then process it. */
@@ -273,21 +328,36 @@ export class TaskManager {
    * pauses the partitions whose queue grew too large, resuming those that drained.
    */
   private async drainGroups(): Promise<void> {
-    for (const t of this.tasks.values()) if (t.group !== null) await this.drain(t);
-    if (this.endsWanted.size > 0 && (await this.lookUpEnds())) {
-      for (const t of this.tasks.values()) if (t.group !== null) await this.drain(t);
-    }
+    const drainAll = async () => {
+      const scheduler = this.scheduler;
+      if (scheduler !== null) {
+        await this.drain(scheduler, (r) =>
+          this.byPartition.get(topicPartitionKey(r.topic, r.partition)),
+        );
+      }
+      for (const t of this.tasks.values()) if (t.group !== null) await this.drain(t.group, () => t);
+    };
+    await drainAll();
+    if (this.endsWanted.size > 0 && (await this.lookUpEnds())) await drainAll();
     const consumer = this.options.consumer();
-    for (const t of this.tasks.values()) {
-      if (t.group === null) continue;
-      const { pause, resume } = t.group.pausesWanted();
+    for (const group of [this.scheduler, ...[...this.tasks.values()].map((t) => t.group)]) {
+      if (group === null) continue;
+      const { pause, resume } = group.pausesWanted();
       if (pause.length > 0) consumer.pause(pause);
       if (resume.length > 0) consumer.resume(resume);
     }
   }
 
-  private async drain(t: RunningTask): Promise<void> {
-    const group = t.group!;
+  /**
+   * Runs what a PartitionGroup hands out, in its time order: a task's own group, or the
+   * worker-wide scheduler of the single-input tasks (lowest time first across them). Each
+   * batch's runs are prefetched per task (one prefetch serves all of a task's runs of the
+   * batch), then processed in the group's order.
+   */
+  private async drain(
+    group: PartitionGroup,
+    taskOf: (run: SourceRun) => RunningTask | undefined,
+  ): Promise<void> {
     for (;;) {
       const runs = group.nextBatch(Date.now(), MAX_GROUP_BATCH);
       if (runs === null) {
@@ -296,8 +366,20 @@ export class TaskManager {
         }
         return;
       }
-      if (t.prefetcher.active) await t.prefetcher.prefetchRuns(runs);
-      for (const r of runs) await this.run(t, r.topic, r.partition, r.records);
+      const byTask = new Map<RunningTask, SourceRun[]>();
+      for (const r of runs) {
+        const t = taskOf(r);
+        if (t !== undefined) byTask.set(t, [...(byTask.get(t) ?? []), r]);
+      }
+      await Promise.all(
+        [...byTask].map(([t, rs]) =>
+          t.prefetcher.active ? t.prefetcher.prefetchRuns(rs) : undefined,
+        ),
+      );
+      for (const r of runs) {
+        const t = taskOf(r);
+        if (t !== undefined) await this.run(t, r.topic, r.partition, r.records);
+      }
     }
   }
 
@@ -450,8 +532,9 @@ export class TaskManager {
       for (const tp of t.progressed.values()) {
         // never past a record still buffered in the task's PartitionGroup
         const offset =
-          t.group?.firstBufferedOffset(topicPartitionKey(tp.topic, tp.partition)) ??
-          consumer.position(tp);
+          (t.group ?? this.scheduler)?.firstBufferedOffset(
+            topicPartitionKey(tp.topic, tp.partition),
+          ) ?? consumer.position(tp);
         if (offset !== undefined) {
           offsets.push({
             topic: tp.topic,
@@ -491,6 +574,9 @@ export class TaskManager {
     this.suspended.clear();
     this.byPartition.clear();
     this.sinceCommit.clear();
+    const paused = this.scheduler?.clear() ?? [];
+    this.scheduler = null;
+    if (paused.length > 0) this.options.consumer().resume(paused);
     const errors: unknown[] = [];
     for (const t of all) await this.close(t).catch((e) => errors.push(e));
     if (errors.length > 0) throw errors[0];
@@ -638,34 +724,6 @@ export class TaskManager {
     t.task.close();
     await Promise.all(t.stores.map((s) => s.closed()));
   }
-}
-
-function noTaskMetrics(): TaskMetrics {
-  return {
-    processed: 0,
-    deadLettered: 0,
-    deserializationFailed: 0,
-    droppedLate: 0,
-    cacheHits: 0,
-    cacheMisses: 0,
-  };
-}
-
-/** `into` plus what the running task `t` counted. */
-function addTaskMetrics(into: TaskMetrics, t: RunningTask): TaskMetrics {
-  const drops = noDrops();
-  addTaskDrops(drops, t.task, t.stores);
-  const m = { ...into };
-  m.processed += t.processed;
-  m.deadLettered += drops.deadLettered;
-  m.deserializationFailed += drops.deserializationFailed;
-  m.droppedLate += drops.late;
-  for (const s of t.stores) {
-    const r = cacheReads(s);
-    m.cacheHits += r.hits;
-    m.cacheMisses += r.misses;
-  }
-  return m;
 }
 
 /** The time a source's timestamp extractor gives a record (null: its timestamp). */
