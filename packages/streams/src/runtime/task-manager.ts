@@ -369,7 +369,10 @@ export class TaskManager {
       const byTask = new Map<RunningTask, SourceRun[]>();
       for (const r of runs) {
         const t = taskOf(r);
-        if (t !== undefined) byTask.set(t, [...(byTask.get(t) ?? []), r]);
+        if (t === undefined) continue;
+        const rs = byTask.get(t);
+        if (rs === undefined) byTask.set(t, [r]);
+        else rs.push(r);
       }
       await Promise.all(
         [...byTask].map(([t, rs]) =>
