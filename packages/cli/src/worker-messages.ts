@@ -40,6 +40,8 @@ export interface WorkerSpec {
   commitIntervalMs?: number;
   storeEngine?: "rocksdb" | "memory";
   sessionTimeoutMs?: number;
+  /** Lowest time first across the worker's tasks (--order-tasks-by-time). */
+  orderTasksByTime?: boolean;
   /** How the worker logs on stderr (--log-format; JSON lines when absent). */
   logFormat?: LogFormat;
   /** The app id or connect file name, on every log line. */

@@ -23,6 +23,7 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         ...(spec.commitIntervalMs === undefined ? {} : { commitIntervalMs: spec.commitIntervalMs }),
         ...(spec.storeEngine === undefined ? {} : { storeEngine: spec.storeEngine }),
         ...(spec.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: spec.sessionTimeoutMs }),
+        ...(spec.orderTasksByTime === true ? { orderTasksByTime: true } : {}),
         onRestore: (e) => {
           const now = Date.now();
           if (e.done < e.total && now - lastRestoreReport < RESTORE_REPORT_MS) return;

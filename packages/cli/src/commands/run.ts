@@ -31,6 +31,7 @@ interface RunFlags extends LogFlags {
   metrics?: string;
   allowIncompatible?: boolean;
   logFormat?: string;
+  orderTasksByTime?: boolean;
 }
 
 /**
@@ -66,6 +67,10 @@ export function registerRunCommand(program: Command): void {
       .option(
         "--allow-incompatible",
         "deploy even if `tributary plan` finds the topology incompatible with the deployed one",
+      )
+      .option(
+        "--order-tasks-by-time",
+        "within each worker, run the task whose next record is oldest first (replays history in time order)",
       )
       .option(
         "--fail-on-drop",
@@ -117,6 +122,7 @@ export function registerRunCommand(program: Command): void {
         storeEngine: store,
         logFormat,
         name: app.applicationId,
+        ...(flags.orderTasksByTime === true ? { orderTasksByTime: true } : {}),
         ...(token === undefined ? {} : { token }),
         ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
       };
