@@ -4,6 +4,8 @@ import type { RunTotals } from "./supervisor.js";
 export interface ProgressSnapshot extends RunTotals {
   workers: number;
   wanted: number;
+  /** Running workers that have their tasks (created, stores restored). */
+  assigned: number;
   lag: number;
   restoreDone: number;
   restoreTotal: number;
@@ -111,6 +113,7 @@ function emptySnapshot(): ProgressSnapshot {
   return {
     workers: 0,
     wanted: 0,
+    assigned: 0,
     processed: 0,
     deadLettered: 0,
     deserializationFailed: 0,

@@ -1,7 +1,23 @@
 import { type RunningMetricsServer, startMetricsServer } from "@tributary/log";
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import type { TaskMetrics } from "@tributary/streams";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { note } from "./output.js";
 import type { ProgressSnapshot } from "./progress-view.js";
+import type { WorkerSamples } from "./worker-messages.js";
+
+/** What the endpoint reads when scraped: the supervisor's view of the run. */
+export interface RunSource {
+  progress(): ProgressSnapshot;
+  /** Per task, the counts of every worker process (see Supervisor.taskTotals). */
+  taskTotals(): ReadonlyMap<string, TaskMetrics>;
+  rebalances(): number;
+}
+
+export interface RunMetrics {
+  readonly server: RunningMetricsServer;
+  /** Adds a worker's measured durations to the histograms. */
+  observe(samples: WorkerSamples): void;
+}
 
 /**
  * The --metrics endpoint of `tributary run` or `tributary connect run` (none without the
@@ -10,17 +26,30 @@ import type { ProgressSnapshot } from "./progress-view.js";
 export async function serveRunMetrics(
   listen: string | undefined,
   name: string,
-  progress: () => ProgressSnapshot,
+  source: RunSource,
   kind: "app" | "connect",
-): Promise<RunningMetricsServer | undefined> {
+): Promise<RunMetrics | undefined> {
   if (listen === undefined) return undefined;
+  const registry = runMetricsRegistry(name, source, kind);
   const server = await startMetricsServer({
     listen,
-    registry: runMetricsRegistry(name, progress, kind),
-    ready: runReadiness(progress),
+    registry,
+    ready: runReadiness(() => source.progress()),
   });
   note(`metrics on http://${server.address}/metrics`);
-  return server;
+  const commits = registry.getSingleMetric("tributary_app_commit_duration_seconds") as
+    | Histogram
+    | undefined;
+  const restores = registry.getSingleMetric("tributary_app_restore_duration_seconds") as
+    | Histogram
+    | undefined;
+  return {
+    server,
+    observe(samples) {
+      for (const ms of samples.commitMs) commits?.observe(ms / 1000);
+      for (const r of samples.restores) restores?.observe(r.ms / 1000);
+    },
+  };
 }
 
 /**
@@ -30,9 +59,16 @@ export async function serveRunMetrics(
  *   tributary_app_records_processed_total, tributary_app_records_dead_lettered_total,
  *   tributary_app_records_undecodable_total, tributary_app_records_dropped_late_total,
  *   tributary_app_lag_records, tributary_app_workers{state=running|wanted},
- *   tributary_app_restore_remaining_records
+ *   tributary_app_restore_remaining_records, tributary_app_rebalances_total;
+ * per task (label `task`, e.g. 0_1):
+ *   tributary_app_task_records_processed_total, tributary_app_task_records_dead_lettered_total,
+ *   tributary_app_task_records_dropped_late_total, tributary_app_record_cache_hits_total,
+ *   tributary_app_record_cache_misses_total;
+ * histograms (seconds) of what workers measured:
+ *   tributary_app_commit_duration_seconds, tributary_app_restore_duration_seconds (a
+ *   task's stores opened and restored from their changelogs);
  * plus the supervisor process's own Node.js metrics. /readyz is ready once every worker
- * runs and no store is restoring.
+ * has its tasks and no store is restoring.
  *
  * `tributary connect run --metrics` serves the same totals of its connector workers as
  * tributary_connect_* labelled with the connect file's name (records processed: sent by
@@ -41,9 +77,10 @@ export async function serveRunMetrics(
  */
 export function runMetricsRegistry(
   app: string,
-  progress: () => ProgressSnapshot,
+  source: RunSource,
   kind: "app" | "connect" = "app",
 ): Registry {
+  const progress = () => source.progress();
   const registry = new Registry();
   registry.setDefaultLabels({ [kind]: app });
   collectDefaultMetrics({ register: registry });
@@ -109,14 +146,61 @@ export function runMetricsRegistry(
       this.set(Math.max(0, p.restoreTotal - p.restoreDone));
     },
   });
+  new Counter({
+    name: "tributary_app_rebalances_total",
+    help: "Task assignments the worker processes received (each process's first included)",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(source.rebalances());
+    },
+  });
+  // Per task: series name, help, the count it reads.
+  const perTask: [string, string, keyof TaskMetrics][] = [
+    ["task_records_processed_total", "Input records processed, per task", "processed"],
+    ["task_records_dead_lettered_total", "Records sent to the dead-letter topic", "deadLettered"],
+    ["task_records_dropped_late_total", "Records windows and joins dropped as late", "droppedLate"],
+    ["record_cache_hits_total", "Store reads the write-back cache answered", "cacheHits"],
+    ["record_cache_misses_total", "Store reads the write-back cache did not hold", "cacheMisses"],
+  ];
+  for (const [name, help, field] of perTask) {
+    new Counter({
+      name: `tributary_app_${name}`,
+      help,
+      labelNames: ["task"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [task, m] of source.taskTotals()) this.inc({ task }, m[field]);
+      },
+    });
+  }
+  new Histogram({
+    name: "tributary_app_commit_duration_seconds",
+    help: "Commits of the worker processes (stores flushed, outputs and changelogs acknowledged, offsets committed)",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  new Histogram({
+    name: "tributary_app_restore_duration_seconds",
+    help: "A task's stores opened and restored from their changelogs",
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+    registers,
+  });
   return registry;
 }
 
-/** /readyz: every worker runs and has reported, and nothing is restoring. */
+/**
+ * /readyz: every worker runs and has its tasks (a worker reports them once their stores
+ * are restored), and no store is restoring (after a later rebalance).
+ */
 export function runReadiness(progress: () => ProgressSnapshot): () => true | string {
   return () => {
     const p = progress();
     if (p.workers < p.wanted) return `${p.workers} of ${p.wanted} workers running`;
+    if (p.assigned < p.wanted) {
+      return `${p.assigned} of ${p.wanted} workers have their tasks (joining the group, restoring stores)`;
+    }
     if (p.restoreDone < p.restoreTotal)
       return `restoring: ${p.restoreDone} of ${p.restoreTotal} records`;
     return true;

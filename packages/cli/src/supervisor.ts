@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import type { WorkerMetrics } from "@tributary/streams";
+import type { TaskMetrics, WorkerMetrics } from "@tributary/streams";
 import type { CaughtUpTracker } from "./caught-up.js";
 import { CliError } from "./errors.js";
 import type { ProgressSnapshot, ProgressView } from "./progress-view.js";
-import type { FromWorker, ToWorker, WorkerSpec } from "./worker-messages.js";
+import type { FromWorker, ToWorker, WorkerSamples, WorkerSpec } from "./worker-messages.js";
 
 export interface SupervisorOptions {
   workers: number;
@@ -18,6 +18,8 @@ export interface SupervisorOptions {
   /** Consecutive early deaths of one worker slot before giving up. */
   maxRestarts?: number;
   stopTimeoutMs?: number;
+  /** Durations a worker measured (commits, restores), for the run's histograms. */
+  onSamples?: (samples: WorkerSamples) => void;
 }
 
 interface Slot {
@@ -25,8 +27,12 @@ interface Slot {
   child: ChildProcess | null;
   startedAt: number;
   metrics: WorkerMetrics | null;
+  /** Its process reported its first assignment (tasks created, stores restored). */
+  assigned: boolean;
   /** What this slot's earlier processes counted (a restarted one counts from 0). */
   retired: RunTotals;
+  retiredTasks: Map<string, TaskMetrics>;
+  retiredRebalances: number;
   failures: number;
   lastError: string | null;
   restore: Map<string, { done: number; total: number }>;
@@ -73,7 +79,10 @@ export class Supervisor {
         child: null,
         startedAt: 0,
         metrics: null,
+        assigned: false,
         retired: noTotals(),
+        retiredTasks: new Map(),
+        retiredRebalances: 0,
         failures: 0,
         lastError: null,
         restore: new Map(),
@@ -126,6 +135,7 @@ export class Supervisor {
     slot.child = child;
     slot.startedAt = Date.now();
     slot.metrics = null;
+    slot.assigned = false;
     slot.restore.clear();
     child.on("message", (m: FromWorker) => this.onMessage(slot, m));
     // "close", not "exit": it comes after the last IPC message (the final metrics).
@@ -135,12 +145,14 @@ export class Supervisor {
   private onMessage(slot: Slot, m: FromWorker): void {
     switch (m.type) {
       case "started":
+        slot.assigned = true;
         this.options.view.message(
           `worker ${slot.index} (pid ${slot.child?.pid}): tasks ${m.tasks.length === 0 ? "none" : m.tasks.join(" ")}`,
         );
         break;
       case "metrics":
         slot.metrics = m.metrics;
+        if (m.samples !== undefined) this.options.onSamples?.(m.samples);
         break;
       case "restore":
         slot.restore.set(`${m.taskId}/${m.store}`, { done: m.done, total: m.total });
@@ -158,8 +170,13 @@ export class Supervisor {
     signal: NodeJS.Signals | null,
   ): void {
     if (slot.child !== child) return;
-    if (slot.metrics !== null) addTotals(slot.retired, slot.metrics);
+    if (slot.metrics !== null) {
+      addTotals(slot.retired, slot.metrics);
+      addTaskTotals(slot.retiredTasks, slot.metrics.taskMetrics ?? {});
+      slot.retiredRebalances += slot.metrics.rebalances ?? 0;
+    }
     slot.metrics = null;
+    slot.assigned = false;
     slot.child = null;
     if (this.stopping !== null) return;
     const ranMs = Date.now() - slot.startedAt;
@@ -239,6 +256,23 @@ export class Supervisor {
     return t;
   }
 
+  /** Per task, what every worker process counted for it (dead ones included). */
+  taskTotals(): Map<string, TaskMetrics> {
+    const t = new Map<string, TaskMetrics>();
+    for (const s of this.slots) {
+      addTaskTotals(t, Object.fromEntries(s.retiredTasks));
+      if (s.metrics !== null) addTaskTotals(t, s.metrics.taskMetrics ?? {});
+    }
+    return t;
+  }
+
+  /** Assignments the run's worker processes received (each process's first included). */
+  rebalances(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.retiredRebalances + (s.metrics?.rebalances ?? 0);
+    return n;
+  }
+
   /** The run as the progress line shows it: workers, totals, lag, restore. */
   progress(): ProgressSnapshot {
     return this.snapshot();
@@ -247,11 +281,13 @@ export class Supervisor {
   private snapshot(): ProgressSnapshot {
     let lag = 0;
     let workers = 0;
+    let assigned = 0;
     let restoreDone = 0;
     let restoreTotal = 0;
     for (const s of this.slots) {
       lag += s.metrics?.totalLag ?? 0;
       if (s.child !== null) workers++;
+      if (s.child !== null && s.assigned) assigned++;
       for (const r of s.restore.values()) {
         if (r.done >= r.total) continue;
         restoreDone += r.done;
@@ -261,6 +297,7 @@ export class Supervisor {
     return {
       workers,
       wanted: this.options.workers,
+      assigned,
       ...this.totals(),
       lag: this.lagWhileDown ?? lag,
       restoreDone,
@@ -280,6 +317,22 @@ export interface RunTotals {
 
 function noTotals(): RunTotals {
   return { processed: 0, deadLettered: 0, deserializationFailed: 0, droppedLate: 0 };
+}
+
+function addTaskTotals(into: Map<string, TaskMetrics>, tasks: Record<string, TaskMetrics>): void {
+  for (const [id, m] of Object.entries(tasks)) {
+    const t = into.get(id);
+    if (t === undefined) {
+      into.set(id, { ...m });
+      continue;
+    }
+    t.processed += m.processed;
+    t.deadLettered += m.deadLettered;
+    t.deserializationFailed += m.deserializationFailed;
+    t.droppedLate += m.droppedLate;
+    t.cacheHits += m.cacheHits;
+    t.cacheMisses += m.cacheMisses;
+  }
 }
 
 function addTotals(into: RunTotals, m: RunTotals | WorkerMetrics): void {

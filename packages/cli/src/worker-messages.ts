@@ -1,11 +1,13 @@
 import type { WorkerMetrics } from "@tributary/streams";
+import type { LogFormat } from "./worker-logger.js";
 
 /*
  * Messages between `tributary run` and its worker processes, over Node's IPC channel
  * (JSON-serialised objects):
  *   supervisor → worker   { type: "stop" }
  *   worker → supervisor   { type: "started", tasks: string[] }
- *                         { type: "metrics", metrics: WorkerMetrics }          (every tick)
+ *                         { type: "metrics", metrics: WorkerMetrics,           (every tick)
+ *                           samples: WorkerSamples }
  *                         { type: "restore", taskId, store, done, total }      (throttled)
  *                         { type: "failed", message: string }                  (then exit 1)
  */
@@ -13,9 +15,17 @@ export type ToWorker = { type: "stop" };
 
 export type FromWorker =
   | { type: "started"; tasks: string[] }
-  | { type: "metrics"; metrics: WorkerMetrics }
+  | { type: "metrics"; metrics: WorkerMetrics; samples?: WorkerSamples }
   | { type: "restore"; taskId: string; store: string; done: number; total: number }
   | { type: "failed"; message: string };
+
+/** Durations a worker measured since its last report, for the run's histograms. */
+export interface WorkerSamples {
+  /** Each commit's duration, ms. */
+  commitMs: number[];
+  /** Each task's stores opened and restored, ms. */
+  restores: { task: string; ms: number }[];
+}
 
 /** What the hidden `_worker` command gets from the supervisor, as one JSON argument. */
 export interface WorkerSpec {
@@ -32,4 +42,10 @@ export interface WorkerSpec {
   sessionTimeoutMs?: number;
   /** Static group membership for this worker slot (see Supervisor). */
   groupInstanceId?: string;
+  /** Lowest time first across the worker's tasks (--order-tasks-by-time). */
+  orderTasksByTime?: boolean;
+  /** How the worker logs on stderr (--log-format; JSON lines when absent). */
+  logFormat?: LogFormat;
+  /** The app id or connect file name, on every log line. */
+  name?: string;
 }

@@ -12,7 +12,7 @@ const RESTORE_REPORT_MS = 200;
  */
 export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
   return runSupervisedWorker<Worker>(spec, {
-    async start(connect, send) {
+    async start(connect, send, logger, samples) {
       const { app } = await loadApp(spec.appFile);
       const log = await connect();
       let lastRestoreReport = 0;
@@ -24,6 +24,7 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         ...(spec.storeEngine === undefined ? {} : { storeEngine: spec.storeEngine }),
         ...(spec.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: spec.sessionTimeoutMs }),
         ...(spec.groupInstanceId === undefined ? {} : { groupInstanceId: spec.groupInstanceId }),
+        ...(spec.orderTasksByTime === true ? { orderTasksByTime: true } : {}),
         onRestore: (e) => {
           const now = Date.now();
           if (e.done < e.total && now - lastRestoreReport < RESTORE_REPORT_MS) return;
@@ -31,11 +32,14 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
           void send({ type: "restore", ...e });
         },
         onTasksAssigned: (tasks) => void send({ type: "started", tasks }),
-        warn: (message) => process.stderr.write(`worker ${spec.index}: ${message}\n`),
+        onCommit: (e) => void samples.commitMs.push(e.durationMs),
+        onTaskRestored: (e) => void samples.restores.push({ task: e.taskId, ms: e.durationMs }),
+        warn: (message, fields) => logger.warn(fields ?? {}, message),
       });
       await worker.start();
       return worker;
     },
     metrics: (worker) => worker.metrics(),
+    deadLetterTopic: (worker) => worker.app.config.deadLetterTopic,
   });
 }

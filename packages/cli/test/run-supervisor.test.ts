@@ -8,6 +8,7 @@ import {
   cli,
   eventually,
   expectOneLineError,
+  jsonLines,
   runCli,
   spawnCli,
   tempDir,
@@ -74,6 +75,16 @@ describe("tributary run", () => {
       /^tributary: worker 0 exited with code 1 3 times in a row: .*boom in the worker/,
     );
     expect(r.stderr.match(/restarting in/g)).toHaveLength(2);
+    // Each worker process logged its failure as a JSON line, as a log shipper reads it.
+    const failed = jsonLines<{ event: string; worker: number; msg: string }>(
+      r.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .join("\n"),
+    ).filter((l) => l.event === "failed");
+    expect(failed).toHaveLength(3);
+    for (const f of failed)
+      expect(f).toMatchObject({ worker: 0, msg: expect.stringMatching(/boom in the worker/) });
   });
 
   it("refuses a missing app file, a file that does not compile, and missing topics, in one line", () => {

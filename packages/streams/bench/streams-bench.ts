@@ -22,6 +22,7 @@
  * BENCH_ONLY=stateless,count,windowed,join,restore (any of them, comma-separated) runs just
  * those measurements (after the fill and the raw baseline), e.g. to profile one:
  * `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
+ * BENCH_ORDER_TASKS_BY_TIME=1 runs the workers with orderTasksByTime.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -43,6 +44,8 @@ const bytes = Serdes.bytes();
 /** The generated records carry old event times: time retention must not delete them mid-run. */
 const KEEP = { retentionMs: -1 };
 const ONLY = new Set((process.env.BENCH_ONLY ?? "").split(",").filter((x) => x !== ""));
+/** BENCH_ORDER_TASKS_BY_TIME=1: workers schedule their tasks lowest time first. */
+const ORDER_TASKS_BY_TIME = process.env.BENCH_ORDER_TASKS_BY_TIME === "1";
 const want = (run: string): boolean => ONLY.size === 0 || ONLY.has(run);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-streams-bench-"));
 
@@ -114,6 +117,7 @@ async function runUntil(log: LogClient, app: App, n: number, stateDir: string): 
   const worker = runWorker(app, {
     log,
     stateDir,
+    orderTasksByTime: ORDER_TASKS_BY_TIME,
     onTasksAssigned: () => {
       if (t === 0) {
         t = performance.now();

@@ -37,6 +37,9 @@ export {
   type CommitEvent,
   type RestoreProgressEvent,
   type WorkerMetrics,
+  type TaskMetrics,
+  type TaskRestoredEvent,
+  type WarnFields,
   type WorkerOptions,
   type WorkerState,
 } from "./runtime/worker.js";

@@ -13,10 +13,11 @@ import { type LogFlags, addLogOptions, readTokenFile, withLog } from "../log-fla
 import { oneOf, parseInteger } from "../flags.js";
 import { note, printJson, printTable } from "../output.js";
 import { ProgressView } from "../progress-view.js";
-import { serveRunMetrics } from "../run-metrics.js";
+import { type RunMetrics, serveRunMetrics } from "../run-metrics.js";
 import { Supervisor } from "../supervisor.js";
 import { resolveWorkerBroker } from "../worker-broker.js";
 import type { WorkerSpec } from "../worker-messages.js";
+import { addLogFormatOption, logFormatFlag } from "../worker-logger.js";
 import { runSupervisedWorker } from "../worker-shell.js";
 
 interface ConnectRunFlags extends LogFlags {
@@ -25,6 +26,7 @@ interface ConnectRunFlags extends LogFlags {
   maxRestarts: string;
   metricsDir?: string;
   metrics?: string;
+  logFormat?: string;
 }
 
 /** What `_connect-worker` gets: the run's worker spec plus the worker count. */
@@ -46,8 +48,7 @@ export function registerConnectCommand(program: Command): void {
     .description("data integration: run source and sink connectors, show their status");
 
   addLogOptions(
-    connect
-      .command("run <file>")
+    addLogFormatOption(connect.command("run <file>"))
       .description("run the connectors of a connect file (JSON, TS or JS) as worker processes")
       .option("--workers <n>", "number of worker processes", "1")
       .option(
@@ -66,6 +67,7 @@ export function registerConnectCommand(program: Command): void {
     const workers = parseInteger("--workers", flags.workers, 1, 256);
     const maxRestarts = parseInteger("--max-restarts", flags.maxRestarts, 0, 1_000_000);
     const progress = oneOf("--progress", flags.progress, ["auto", "plain", "none"] as const);
+    const logFormat = logFormatFlag(flags.logFormat);
     const token = flags.tokenFile === undefined ? undefined : readTokenFile(flags.tokenFile);
     // Every config is checked here, once, before a worker starts.
     const plans = await loadConnectFile(file);
@@ -84,7 +86,10 @@ export function registerConnectCommand(program: Command): void {
         ...(token === undefined ? {} : { token }),
         workers,
         ...(flags.metricsDir === undefined ? {} : { metricsDir: path.resolve(flags.metricsDir) }),
+        logFormat,
+        name: path.basename(file),
       };
+      let metrics: RunMetrics | undefined;
       const supervisor = new Supervisor({
         workers,
         spec,
@@ -94,6 +99,7 @@ export function registerConnectCommand(program: Command): void {
         },
         view,
         maxRestarts,
+        onSamples: (samples) => metrics?.observe(samples),
       });
       const tasks = plans.reduce((n, p) => n + p.tasks.length, 0);
       note(
@@ -107,14 +113,10 @@ export function registerConnectCommand(program: Command): void {
       };
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
+      // Before the workers start: their first reports carry restore durations.
+      metrics = await serveRunMetrics(flags.metrics, path.basename(file), supervisor, "connect");
       supervisor.start();
-      const metricsServer = await serveRunMetrics(
-        flags.metrics,
-        path.basename(file),
-        () => supervisor.progress(),
-        "connect",
-      );
-      process.exitCode = await supervisor.finished.finally(() => metricsServer?.close());
+      process.exitCode = await supervisor.finished.finally(() => metrics?.server.close());
       note("stopped connectors");
     } finally {
       await started?.stop();
@@ -191,14 +193,14 @@ function runConnectWorkerProcess(spec: ConnectWorkerSpec): Promise<void> {
       ? undefined
       : path.join(spec.metricsDir, `connect-worker-${spec.index}.prom`);
   return runSupervisedWorker<ConnectWorker>(spec, {
-    async start(connect, send) {
+    async start(connect, send, logger) {
       const plans: ConnectorPlan[] = await loadConnectFile(spec.appFile);
       const worker = new ConnectWorker({
         log: await connect(),
         plans,
         index: spec.index,
         workers: spec.workers,
-        warn: (m) => process.stderr.write(`worker ${spec.index}: ${m}\n`),
+        warn: (m) => logger.warn(m),
       });
       await worker.start();
       void send({
@@ -224,6 +226,8 @@ function asWorkerMetrics(w: ConnectWorker): WorkerMetrics {
   return {
     state: "running",
     tasks: w.taskIds,
+    taskMetrics: {},
+    rebalances: 0,
     recordsProcessed: m.total("records_sent") + m.total("records_put"),
     recordsSent: m.total("records_sent"),
     deadLettered: m.total("records_dead_lettered"),

@@ -12,9 +12,10 @@ import { oneOf, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";
 import { note } from "../output.js";
 import { ProgressView } from "../progress-view.js";
-import { serveRunMetrics } from "../run-metrics.js";
+import { type RunMetrics, serveRunMetrics } from "../run-metrics.js";
 import { resolveWorkerBroker } from "../worker-broker.js";
 import { Supervisor } from "../supervisor.js";
+import { addLogFormatOption, logFormatFlag } from "../worker-logger.js";
 import { runWorkerProcess } from "../worker-process.js";
 import type { WorkerSpec } from "../worker-messages.js";
 
@@ -29,6 +30,8 @@ interface RunFlags extends LogFlags {
   failOnDrop?: boolean;
   metrics?: string;
   allowIncompatible?: boolean;
+  logFormat?: string;
+  orderTasksByTime?: boolean;
 }
 
 /**
@@ -41,8 +44,7 @@ interface RunFlags extends LogFlags {
  */
 export function registerRunCommand(program: Command): void {
   addLogOptions(
-    program
-      .command("run <app>")
+    addLogFormatOption(program.command("run <app>"))
       .description("run a topology file as worker processes, with live progress")
       .option("--workers <n>", "number of worker processes", "1")
       .option(
@@ -67,6 +69,10 @@ export function registerRunCommand(program: Command): void {
         "deploy even if `tributary plan` finds the topology incompatible with the deployed one",
       )
       .option(
+        "--order-tasks-by-time",
+        "within each worker, run the task whose next record is oldest first (replays history in time order)",
+      )
+      .option(
         "--fail-on-drop",
         "exit 1 if any record was dead-lettered or dropped as late (the summary says how many)",
       )
@@ -84,6 +90,7 @@ export function registerRunCommand(program: Command): void {
     const store = oneOf("--store", flags.store, ["rocksdb", "memory"] as const);
     const maxRestarts = parseInteger("--max-restarts", flags.maxRestarts, 0, 1_000_000);
     const progress = oneOf("--progress", flags.progress, ["auto", "plain", "none"] as const);
+    const logFormat = logFormatFlag(flags.logFormat);
     const token = flags.tokenFile === undefined ? undefined : readTokenFile(flags.tokenFile);
     const { app, topology } = await loadApp(file);
     const verbose = process.argv.includes("--verbose");
@@ -113,9 +120,13 @@ export function registerRunCommand(program: Command): void {
         ...(flags.kafka === undefined ? {} : { kafka: flags.kafka }),
         stateDir: path.resolve(flags.stateDir ?? path.join(flags.data, "state")),
         storeEngine: store,
+        logFormat,
+        name: app.applicationId,
+        ...(flags.orderTasksByTime === true ? { orderTasksByTime: true } : {}),
         ...(token === undefined ? {} : { token }),
         ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
       };
+      let metrics: RunMetrics | undefined;
       const supervisor = new Supervisor({
         workers,
         spec,
@@ -127,6 +138,7 @@ export function registerRunCommand(program: Command): void {
         committedLag: () => committedLag(admin!.admin, topology),
         view,
         maxRestarts,
+        onSamples: (samples) => metrics?.observe(samples),
       });
       note(
         `running app ${app.applicationId} with ${workers} worker${workers === 1 ? "" : "s"} on ${address}${broker === undefined ? "" : ` (broker started for ${flags.data})`}${tracker === undefined ? "" : ", until caught up"}`,
@@ -139,14 +151,10 @@ export function registerRunCommand(program: Command): void {
       };
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
+      // Before the workers start: their first reports carry restore durations.
+      metrics = await serveRunMetrics(flags.metrics, app.applicationId, supervisor, "app");
       supervisor.start();
-      const metricsServer = await serveRunMetrics(
-        flags.metrics,
-        app.applicationId,
-        () => supervisor.progress(),
-        "app",
-      );
-      const code = await supervisor.finished.finally(() => metricsServer?.close());
+      const code = await supervisor.finished.finally(() => metrics?.server.close());
       const totals = supervisor.totals();
       note(
         `stopped app ${app.applicationId}: ${describeTotals(totals, app.config.deadLetterTopic)}`,

@@ -1,3 +1,4 @@
+import type { WarnFields } from "./worker.js";
 import * as os from "node:os";
 import type { LogClient, Producer } from "@tributary/log";
 import type { Worker } from "./worker.js";
@@ -70,7 +71,7 @@ export class AppStatusPublisher {
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<void> = Promise.resolve();
   private clientId = "";
-  private warn: (message: string) => void = () => {};
+  private warn: (message: string, fields?: WarnFields) => void = () => {};
   private readonly restores = new Map<string, { done: number; total: number }>();
   private topicReady = false;
   /** The topology's text and Mermaid descriptions, made once (they never change). */
@@ -84,7 +85,11 @@ export class AppStatusPublisher {
     return `${os.hostname()}:${process.pid}:${this.clientId}`;
   }
 
-  start(log: LogClient, clientId: string, warn?: (message: string) => void): void {
+  start(
+    log: LogClient,
+    clientId: string,
+    warn?: (message: string, fields?: WarnFields) => void,
+  ): void {
     this.log = log;
     this.clientId = clientId;
     if (warn !== undefined) this.warn = warn;
@@ -121,6 +126,7 @@ export class AppStatusPublisher {
       this.failures++;
       this.warn(
         `last app status not written to ${APP_STATUS_TOPIC} within ${STOP_WAIT_MS} ms; the console shows this worker as stale`,
+        { event: "app-status-not-published", topic: APP_STATUS_TOPIC },
       );
     }
     await this.producer?.close().catch(() => {});
@@ -153,6 +159,13 @@ export class AppStatusPublisher {
       this.failures++;
       this.warn(
         `app status not published to ${APP_STATUS_TOPIC} (${e instanceof Error ? e.message : String(e)}); the console shows this worker as stale until the next one succeeds`,
+        {
+          event: "app-status-not-published",
+          topic: APP_STATUS_TOPIC,
+          ...(typeof (e as { code?: unknown }).code === "string"
+            ? { code: (e as { code: string }).code }
+            : {}),
+        },
       );
     }
   }

@@ -1,3 +1,4 @@
+import type { WarnFields } from "./worker.js";
 import path from "node:path";
 import type { Consumer, LogClient, LogRecord, TopicPartition } from "@tributary/log";
 import {
@@ -17,7 +18,7 @@ export interface GlobalStoreUpdaterOptions {
   log: LogClient;
   clientId: string;
   engine: "rocksdb" | "memory";
-  warn?: (message: string) => void;
+  warn?: (message: string, fields?: WarnFields) => void;
   /** Bootstrap progress of a store: records read so far of the `total` its local copy
    * lacked, reported as a task store's restore is. */
   onBootstrapProgress?: (store: string, done: number, total: number) => void;
@@ -99,6 +100,12 @@ export class GlobalStoreUpdater {
         // the topic was deleted and made again: the local copy describes another log
         this.options.warn?.(
           `global store '${p.store.name}' holds ${p.tp.topic}-${p.tp.partition} up to offset ${at}, past its end ${end} (the topic was recreated): reading it again from the start`,
+          {
+            event: "global-store-reread",
+            store: p.store.name,
+            topic: p.tp.topic,
+            partition: p.tp.partition,
+          },
         );
         await this.wipe(k, p);
       }
@@ -164,6 +171,14 @@ export class GlobalStoreUpdater {
     if (this.skippedNullKeys > 0 && changes.length < records.length) {
       this.options.warn?.(
         `global store '${p.store.name}': skipped ${records.length - changes.length} records of ${p.tp.topic}-${p.tp.partition} with a null key (${this.skippedNullKeys} so far): a table entry needs a key`,
+        {
+          event: "null-keys-skipped",
+          store: p.store.name,
+          topic: p.tp.topic,
+          partition: p.tp.partition,
+          skipped: records.length - changes.length,
+          skippedTotal: this.skippedNullKeys,
+        },
       );
     }
   }

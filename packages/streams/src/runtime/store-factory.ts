@@ -1,3 +1,4 @@
+import type { WarnFields } from "./worker.js";
 import { type LogClient, type Producer, retryWithBackoff } from "@tributary/log";
 import {
   type KeyValueStoreOptions,
@@ -44,7 +45,7 @@ export interface StoreFactoryOptions {
   /** How long to retry a store whose RocksDB lock another process still holds. */
   lockWaitMs: number;
   onRestoreProgress?: (taskId: string, store: string, done: number, total: number) => void;
-  warn?: (message: string) => void;
+  warn?: (message: string, fields?: WarnFields) => void;
 }
 
 /**
@@ -77,7 +78,12 @@ export async function openTaskStores(
           : { changelog: { client: options.log, partition, producer: options.producer } }),
         onRestoreProgress: (done: number, total: number) =>
           options.onRestoreProgress?.(taskId, spec.name, done, total),
-        ...(options.warn === undefined ? {} : { warn: options.warn }),
+        ...(options.warn === undefined
+          ? {}
+          : {
+              warn: (message: string) =>
+                options.warn?.(message, { event: "store-warning", task: taskId, store: spec.name }),
+            }),
       };
       stores.set(spec.name, await withLockRetry(options.lockWaitMs, () => openOne(spec, common)));
     }

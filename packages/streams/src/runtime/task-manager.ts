@@ -14,13 +14,15 @@ import type { SubTopology, Topology } from "../topology/topology.js";
 import { BatchPrefetcher } from "./batch-prefetcher.js";
 import { EventTime } from "./event-time.js";
 import type { TopicLayout } from "./internal-topics.js";
-import { PartitionGroup, type RecordTime } from "./partition-group.js";
+import { PartitionGroup, type RecordTime, type SourceRun } from "./partition-group.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
 import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import type { StateStore } from "./key-value-store.js";
 import { StreamTask } from "./stream-task.js";
 import { WatermarkPublisher } from "./watermark-publisher.js";
+import { addTaskMetrics, noTaskMetrics } from "./task-metrics.js";
+import type { TaskMetrics, TaskRestoredEvent } from "./worker.js";
 
 /** A task as the worker runs it: the StreamTask plus what the runtime keeps beside it. */
 interface RunningTask {
@@ -37,6 +39,8 @@ interface RunningTask {
   readonly watermarks: WatermarkPublisher | null;
   /** Wall clock of its last processed record, for idleness. */
   lastRecordAt: number;
+  /** Input records it processed (for per-task metrics). */
+  processed: number;
 }
 
 /** Most records a task with several inputs processes per prefetch (about what one fetch
@@ -74,6 +78,14 @@ export interface TaskManagerOptions {
   idleTimeoutMs?: number;
   /** The worker's global stores, handed to every task. */
   globalStores?: ReadonlyMap<string, StateStore>;
+  /**
+   * Lowest time first across the worker's single-input tasks (WorkerOptions
+   * orderTasksByTime): their fetched records wait in one PartitionGroup over all of their
+   * partitions, and the task whose next record has the smallest time goes next.
+   */
+  orderTasksByTime?: boolean;
+  /** A task's stores are open and restored (see WorkerOptions.onTaskRestored). */
+  onTaskRestored?: (event: TaskRestoredEvent) => void;
 }
 
 /**
@@ -110,6 +122,10 @@ export class TaskManager {
   /** When the running slice of processing ends (performance.now()): see run. */
   private sliceEnd = 0;
   private readonly closedDrops = noDrops();
+  /** What the closed tasks counted, per task id (a task run again adds to it). */
+  private readonly closedMetrics = new Map<string, TaskMetrics>();
+  /** The single-input tasks' partitions, in time order across them (orderTasksByTime). */
+  private scheduler: PartitionGroup | null = null;
 
   constructor(private readonly options: TaskManagerOptions) {}
 
@@ -123,6 +139,16 @@ export class TaskManager {
     for (const t of this.tasks.values()) addTaskDrops(n, t.task, t.stores);
     for (const t of this.suspended.values()) addTaskDrops(n, t.task, t.stores);
     return n;
+  }
+
+  /** Per task id, what each task this manager has run counted (closed ones included). */
+  taskMetrics(): Record<string, TaskMetrics> {
+    const out: Record<string, TaskMetrics> = {};
+    for (const [id, m] of this.closedMetrics) out[id] = { ...m };
+    for (const t of [...this.tasks.values(), ...this.suspended.values()]) {
+      out[t.id] = addTaskMetrics(out[t.id] ?? noTaskMetrics(), t);
+    }
+    return out;
   }
 
   async onAssigned(partitions: readonly TopicPartition[]): Promise<void> {
@@ -162,11 +188,53 @@ export class TaskManager {
         this.tasks.get(sub.taskId(tp.partition))!,
       );
     }
+    this.rebuildScheduler();
+  }
+
+  /**
+   * A new scheduler over the partitions of the single-input tasks now running. What the
+   * old one still buffered for a partition that stays is fetched again: the consumer is
+   * sought back to its first buffered record (and resumed if it was paused).
+   */
+  private rebuildScheduler(): void {
+    const old = this.scheduler;
+    this.scheduler = null;
+    if (old !== null) {
+      const consumer = this.options.consumer();
+      for (const [key, t] of this.byPartition) {
+        if (t.group !== null) continue;
+        const first = old.firstBufferedOffset(key);
+        if (first !== undefined)
+          consumer.seek({ topic: t.task.sourceTopics[0]!, partition: t.task.partition }, first);
+      }
+      const paused = old.clear();
+      if (paused.length > 0) consumer.resume(paused);
+    }
+    if (this.options.orderTasksByTime !== true) return;
+    const inputs: { tp: TopicPartition; timeOf: RecordTime | null }[] = [];
+    for (const t of this.tasks.values()) {
+      if (t.group !== null) continue;
+      const topic = t.task.sourceTopics[0]!;
+      const sub = this.options.topology.subtopologyReading(topic)!;
+      inputs.push({
+        tp: { topic, partition: t.task.partition },
+        timeOf: extractedTime(sub.sources.get(topic)!, topic, t.task.partition),
+      });
+    }
+    if (inputs.length < 2) return;
+    this.scheduler = new PartitionGroup(inputs, {
+      maxTaskIdleMs: this.options.maxTaskIdleMs ?? 0,
+      maxQueuedBytes: MAX_QUEUED_BYTES,
+      lagOf: (tp) => this.lagOf(tp),
+    });
   }
 
   /** Commits everything, then suspends the tasks of these partitions. */
   async onRevoked(partitions: readonly TopicPartition[]): Promise<void> {
     await this.commit();
+    // committed up to the first buffered records: fetched again from there
+    const paused = this.scheduler?.clear() ?? [];
+    if (paused.length > 0) this.options.consumer().resume(paused);
     for (const tp of partitions) {
       const t = this.byPartition.get(topicPartitionKey(tp.topic, tp.partition));
       if (t === undefined) continue;
@@ -192,6 +260,7 @@ export class TaskManager {
       await this.close(t);
     }
     this.sinceCommit.clear();
+    if (this.scheduler !== null) this.rebuildScheduler();
   }
 
   /**
@@ -218,6 +287,10 @@ export class TaskManager {
         t.group.add(key, f.records);
         continue;
       }
+      if (this.scheduler !== null) {
+        this.scheduler.add(key, f.records);
+        continue;
+      }
       if (f.records.length === 0) continue;
       if (seen.has(t)) later.push(f);
       else {
@@ -232,7 +305,7 @@ export class TaskManager {
     );
     for (const { t, f } of parallel) await this.run(t, f.topic, f.partition, f.records);
     for (const f of later) await this.process(f);
-    if (this.hasGroups) await this.drainGroups();
+    if (this.hasGroups || this.scheduler !== null) await this.drainGroups();
   }
 
   /** Runs one fetched batch: prefetch the keys it reads, then process it. */
@@ -255,21 +328,36 @@ export class TaskManager {
    * pauses the partitions whose queue grew too large, resuming those that drained.
    */
   private async drainGroups(): Promise<void> {
-    for (const t of this.tasks.values()) if (t.group !== null) await this.drain(t);
-    if (this.endsWanted.size > 0 && (await this.lookUpEnds())) {
-      for (const t of this.tasks.values()) if (t.group !== null) await this.drain(t);
-    }
+    const drainAll = async () => {
+      const scheduler = this.scheduler;
+      if (scheduler !== null) {
+        await this.drain(scheduler, (r) =>
+          this.byPartition.get(topicPartitionKey(r.topic, r.partition)),
+        );
+      }
+      for (const t of this.tasks.values()) if (t.group !== null) await this.drain(t.group, () => t);
+    };
+    await drainAll();
+    if (this.endsWanted.size > 0 && (await this.lookUpEnds())) await drainAll();
     const consumer = this.options.consumer();
-    for (const t of this.tasks.values()) {
-      if (t.group === null) continue;
-      const { pause, resume } = t.group.pausesWanted();
+    for (const group of [this.scheduler, ...[...this.tasks.values()].map((t) => t.group)]) {
+      if (group === null) continue;
+      const { pause, resume } = group.pausesWanted();
       if (pause.length > 0) consumer.pause(pause);
       if (resume.length > 0) consumer.resume(resume);
     }
   }
 
-  private async drain(t: RunningTask): Promise<void> {
-    const group = t.group!;
+  /**
+   * Runs what a PartitionGroup hands out, in its time order: a task's own group, or the
+   * worker-wide scheduler of the single-input tasks (lowest time first across them). Each
+   * batch's runs are prefetched per task (one prefetch serves all of a task's runs of the
+   * batch), then processed in the group's order.
+   */
+  private async drain(
+    group: PartitionGroup,
+    taskOf: (run: SourceRun) => RunningTask | undefined,
+  ): Promise<void> {
     for (;;) {
       const runs = group.nextBatch(Date.now(), MAX_GROUP_BATCH);
       if (runs === null) {
@@ -278,8 +366,23 @@ export class TaskManager {
         }
         return;
       }
-      if (t.prefetcher.active) await t.prefetcher.prefetchRuns(runs);
-      for (const r of runs) await this.run(t, r.topic, r.partition, r.records);
+      const byTask = new Map<RunningTask, SourceRun[]>();
+      for (const r of runs) {
+        const t = taskOf(r);
+        if (t === undefined) continue;
+        const rs = byTask.get(t);
+        if (rs === undefined) byTask.set(t, [r]);
+        else rs.push(r);
+      }
+      await Promise.all(
+        [...byTask].map(([t, rs]) =>
+          t.prefetcher.active ? t.prefetcher.prefetchRuns(rs) : undefined,
+        ),
+      );
+      for (const r of runs) {
+        const t = taskOf(r);
+        if (t !== undefined) await this.run(t, r.topic, r.partition, r.records);
+      }
     }
   }
 
@@ -339,6 +442,7 @@ export class TaskManager {
       const slice = t.task.processSlice(topic, partition, records, i, this.sliceEnd);
       i = slice.next;
       this.processed += slice.input;
+      t.processed += slice.input;
       this.sinceCommit.set(topic, (this.sinceCommit.get(topic) ?? 0) + slice.input);
     }
     t.lastRecordAt = Date.now();
@@ -431,8 +535,9 @@ export class TaskManager {
       for (const tp of t.progressed.values()) {
         // never past a record still buffered in the task's PartitionGroup
         const offset =
-          t.group?.firstBufferedOffset(topicPartitionKey(tp.topic, tp.partition)) ??
-          consumer.position(tp);
+          (t.group ?? this.scheduler)?.firstBufferedOffset(
+            topicPartitionKey(tp.topic, tp.partition),
+          ) ?? consumer.position(tp);
         if (offset !== undefined) {
           offsets.push({
             topic: tp.topic,
@@ -455,10 +560,14 @@ export class TaskManager {
    * none): a close without a commit leaves them to be processed again, and says so.
    */
   uncommitted(): string {
-    return [...this.sinceCommit]
-      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    return Object.entries(this.uncommittedCounts())
       .map(([topic, n]) => `${topic}: ${n}`)
       .join(", ");
+  }
+
+  /** Records processed since the last commit, per source topic (sorted by topic). */
+  uncommittedCounts(): Record<string, number> {
+    return Object.fromEntries([...this.sinceCommit].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   }
 
   /** Closes every task, suspended ones too, without committing. */
@@ -468,6 +577,9 @@ export class TaskManager {
     this.suspended.clear();
     this.byPartition.clear();
     this.sinceCommit.clear();
+    const paused = this.scheduler?.clear() ?? [];
+    this.scheduler = null;
+    if (paused.length > 0) this.options.consumer().resume(paused);
     const errors: unknown[] = [];
     for (const t of all) await this.close(t).catch((e) => errors.push(e));
     if (errors.length > 0) throw errors[0];
@@ -475,6 +587,7 @@ export class TaskManager {
 
   private async create(sub: SubTopology, partition: number): Promise<RunningTask> {
     const id = sub.taskId(partition);
+    const started = performance.now();
     const opened = await openTaskStores(sub.stores, id, partition, this.options.stores);
     const { app, collector } = this.options;
     let task: StreamTask;
@@ -502,6 +615,7 @@ export class TaskManager {
       throw e;
     }
     const stores = sub.stores.map((spec) => opened.get(spec.name)!);
+    this.options.onTaskRestored?.({ taskId: id, durationMs: performance.now() - started });
     return {
       id,
       task,
@@ -511,6 +625,7 @@ export class TaskManager {
       group: this.partitionGroup(sub, partition),
       watermarks: this.publisherOf(sub, partition),
       lastRecordAt: Date.now(),
+      processed: 0,
     };
   }
 
@@ -605,6 +720,10 @@ export class TaskManager {
 
   private async close(t: RunningTask): Promise<void> {
     addTaskDrops(this.closedDrops, t.task, t.stores);
+    this.closedMetrics.set(
+      t.id,
+      addTaskMetrics(this.closedMetrics.get(t.id) ?? noTaskMetrics(), t),
+    );
     t.task.close();
     await Promise.all(t.stores.map((s) => s.closed()));
   }

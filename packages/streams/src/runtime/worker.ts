@@ -38,9 +38,35 @@ export interface CommitEvent {
 
 export type WorkerState = "created" | "starting" | "running" | "stopping" | "stopped" | "failed";
 
+/** A task's counts on this worker since the worker started (a task that closed keeps its
+ * last counts), for per-task metrics. */
+export interface TaskMetrics {
+  /** Input records the task processed. */
+  processed: number;
+  deadLettered: number;
+  deserializationFailed: number;
+  droppedLate: number;
+  /** Reads of its stores' write-back caches that found the key, and that did not. */
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+/** Structured fields of a warning, for a logger (the message says the same in words). */
+export type WarnFields = Record<string, string | number | boolean | Record<string, number>>;
+
+export interface TaskRestoredEvent {
+  taskId: string;
+  /** Opening the task's stores and replaying their changelogs, in ms. */
+  durationMs: number;
+}
+
 export interface WorkerMetrics {
   state: WorkerState;
   tasks: string[];
+  /** Per task id, every task this worker has run. */
+  taskMetrics: Record<string, TaskMetrics>;
+  /** Assignments received (the first one included). */
+  rebalances: number;
   recordsProcessed: number;
   /** Records sent to output, repartition and dead-letter topics and acknowledged. */
   recordsSent: number;
@@ -105,14 +131,26 @@ export interface WorkerOptions {
    * among what is buffered).
    */
   maxTaskIdleMs?: number;
+  /**
+   * Lowest time first across this worker's tasks that read one partition: fetched records
+   * wait in one queue per partition and the task whose next record has the smallest time
+   * (its source's timestamp extractor decides) goes next, so history replays in time order
+   * within the worker. At most 8 MiB of keys and values wait per partition (then it is
+   * paused). Default false: each task runs its batches as fetched. See
+   * docs/streams-runtime.md "Replaying history in time order".
+   */
+  orderTasksByTime?: boolean;
   /** Overrides the app's `idleTimeoutMs` (AppConfig). */
   idleTimeoutMs?: number;
   onRestore?(event: RestoreProgressEvent): void;
   onCommit?(event: CommitEvent): void;
   onTasksAssigned?(taskIds: string[]): void;
+  /** A task's stores are open and restored: it is about to process. */
+  onTaskRestored?(event: TaskRestoredEvent): void;
   /** The error that stopped the worker (also the rejection of `done`). */
   onError?(error: Error): void;
-  warn?(message: string): void;
+  /** A warning; `fields` carry what it says as data (event, counts, error code). */
+  warn?(message: string, fields?: WarnFields): void;
 }
 
 /**
@@ -142,6 +180,7 @@ export class Worker {
   private lost: TopicPartition[] = [];
   private restored = 0;
   private restoredMark = new Map<string, number>();
+  private rebalances = 0;
   private readonly status = new AppStatusPublisher(this);
   private settle!: { resolve: () => void; reject: (e: Error) => void };
   /** Settles when the worker has stopped: resolves after `stop()`, rejects on failure. */
@@ -191,6 +230,7 @@ export class Worker {
         collector: this.collector,
         consumer: () => this.consumer!,
         maxTaskIdleMs: options.maxTaskIdleMs ?? 0,
+        orderTasksByTime: options.orderTasksByTime ?? false,
         layout,
         idleTimeoutMs: options.idleTimeoutMs ?? app.config.idleTimeoutMs,
         endOffsets: (topic) => log.admin.listOffsets(topic, "latest"),
@@ -208,6 +248,7 @@ export class Worker {
             this.restoreProgress(taskId, store, done, total),
           ...(options.warn === undefined ? {} : { warn: options.warn }),
         },
+        ...(options.onTaskRestored === undefined ? {} : { onTaskRestored: options.onTaskRestored }),
       });
       const manager = this.manager;
       const sources = topology.subtopologies.flatMap((s) => s.sourceTopics);
@@ -234,6 +275,7 @@ export class Worker {
             if (this.failure !== null) return;
             await this.closeLost();
             await manager.onAssigned(partitions);
+            this.rebalances++;
             options.onTasksAssigned?.(manager.taskIds());
           },
           onPartitionsRevoked: async (partitions) => {
@@ -245,6 +287,7 @@ export class Worker {
               if (!isFenced(e) && !isRebalancing(e)) throw e;
               this.options.warn?.(
                 `commit on revocation refused (${errorText(e)}); closing tasks${repeated(manager)}`,
+                warnFields("revoke-commit-refused", e, manager),
               );
               await manager.closeAll();
             }
@@ -289,6 +332,8 @@ export class Worker {
     return {
       state: this.state,
       tasks: this.manager?.taskIds() ?? [],
+      taskMetrics: this.manager?.taskMetrics() ?? {},
+      rebalances: this.rebalances,
       recordsProcessed: this.manager?.processed ?? 0,
       recordsSent: this.collector?.sent ?? 0,
       deadLettered: drops.deadLettered,
@@ -362,6 +407,7 @@ export class Worker {
       if (isFenced(e)) {
         this.options.warn?.(
           `commit fenced (${errorText(e)}); closing tasks and rejoining${repeated(manager)}`,
+          warnFields("commit-fenced", e, manager),
         );
         await manager.closeAll();
         return;
@@ -372,7 +418,10 @@ export class Worker {
       // the restarted worker reprocess everything since the last commit on top of stores
       // that already held it, once per failed commit.
       if (isRebalancing(e)) {
-        this.options.warn?.(`commit deferred (${errorText(e)}); the next commit carries it`);
+        this.options.warn?.(
+          `commit deferred (${errorText(e)}); the next commit carries it`,
+          warnFields("commit-deferred", e),
+        );
         return;
       }
       throw e;
@@ -385,6 +434,10 @@ export class Worker {
     this.lost = [];
     this.options.warn?.(
       `${lost.length} partitions lost (the group dropped this worker: its session expired, or it did not poll within maxPollIntervalMs); closing their tasks${repeated(this.manager!)}`,
+      {
+        ...warnFields("partitions-lost", undefined, this.manager!),
+        partitions: lost.map((tp) => topicPartitionKey(tp.topic, tp.partition)).join(","),
+      },
     );
     for (const tp of lost) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
     await this.manager?.onLost(lost);
@@ -440,6 +493,16 @@ function repeated(manager: TaskManager): string {
   return what === ""
     ? ""
     : `; processed since the last commit, to be processed again (at-least-once): ${what}`;
+}
+
+/** A warning's fields: what happened, the error's code, what is processed again. */
+function warnFields(event: string, e?: unknown, manager?: TaskManager): WarnFields {
+  const fields: WarnFields = { event };
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string") fields.code = code;
+  const again = manager?.uncommittedCounts();
+  if (again !== undefined && Object.keys(again).length > 0) fields.reprocessed = again;
+  return fields;
 }
 
 function errorText(e: unknown): string {
