@@ -14,6 +14,7 @@ export const ErrorCodes = [
   "OFFSET_OUT_OF_RANGE",
   "CORRUPT_RECORD",
   "RECORD_TOO_LARGE",
+  "UNSUPPORTED_COMPRESSION",
   "SERDE_DECODE",
   "SERDE_ENCODE",
   "DATA_DIR_LOCKED",
@@ -139,6 +140,17 @@ export class RecordTooLargeError extends TributaryError {
   constructor(message: string) {
     super("RECORD_TOO_LARGE", message);
     this.name = "RecordTooLargeError";
+  }
+}
+
+/**
+ * A record batch is compressed (Kafka's attribute bits 0-2): Tributary writes and reads
+ * uncompressed batches only. The message names the codec.
+ */
+export class UnsupportedCompressionError extends TributaryError {
+  constructor(message: string) {
+    super("UNSUPPORTED_COMPRESSION", message);
+    this.name = "UnsupportedCompressionError";
   }
 }
 

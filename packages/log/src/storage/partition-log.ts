@@ -13,7 +13,7 @@ import { type PartitionCheckpoint, writeCheckpointAsync } from "./partition-chec
 import { LogCleaner } from "./log-cleaner.js";
 import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
 import { stampProducedBatches } from "./produced-batches.js";
-import { LOG_OVERHEAD, readInt64 } from "../record-batch.js";
+import { batchEndOffset, LOG_OVERHEAD } from "../record-batch.js";
 import {
   describeRetentionDeletions,
   type RetentionDeletion,
@@ -731,9 +731,4 @@ export class PartitionLog {
       );
     }
   }
-}
-
-/** The offset after the batch at `p` of `buf`. */
-function batchEndOffset(buf: Buffer, p: number): number {
-  return readInt64(buf, p) + buf.readInt32BE(p + 19) + 1;
 }
