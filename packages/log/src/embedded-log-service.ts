@@ -1,3 +1,4 @@
+import { ProducerIdAllocator } from "./storage/producer-id-allocator.js";
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -85,6 +86,7 @@ export class EmbeddedLogService implements LogService {
   /** Set while started on a full disk: what produce is answered until the reserve is back. */
   private readOnly: StorageError | null = null;
   private reserveCheckedAt = 0;
+  private readonly producerIds: ProducerIdAllocator;
 
   private constructor(
     readonly dataDir: string,
@@ -94,7 +96,9 @@ export class EmbeddedLogService implements LogService {
     private readonly now: () => number,
     private readonly reserve: DiskReserve,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.producerIds = new ProducerIdAllocator(dataDir);
+  }
 
   static async open(
     dataDir: string,
@@ -205,6 +209,11 @@ export class EmbeddedLogService implements LogService {
 
   async listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]> {
     return listOffsetsOf(this.registry, topic, spec);
+  }
+
+  async initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    this.checkOpen();
+    return this.producerIds.allocate();
   }
 
   produce(topic: string, partition: number, batch: Buffer): Promise<ProduceAck> {

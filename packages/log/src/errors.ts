@@ -15,6 +15,8 @@ export const ErrorCodes = [
   "CORRUPT_RECORD",
   "RECORD_TOO_LARGE",
   "UNSUPPORTED_COMPRESSION",
+  "OUT_OF_ORDER_SEQUENCE",
+  "PRODUCER_FENCED",
   "SERDE_DECODE",
   "SERDE_ENCODE",
   "DATA_DIR_LOCKED",
@@ -151,6 +153,26 @@ export class UnsupportedCompressionError extends TributaryError {
   constructor(message: string) {
     super("UNSUPPORTED_COMPRESSION", message);
     this.name = "UnsupportedCompressionError";
+  }
+}
+
+/**
+ * An idempotent producer's batch does not carry the next sequence number of its partition
+ * (storage/producer-state.ts): a batch before it is missing. Retriable: the missing batch
+ * is usually a retry still in flight, and once it lands this one fits.
+ */
+export class OutOfOrderSequenceError extends TributaryError {
+  constructor(message: string) {
+    super("OUT_OF_ORDER_SEQUENCE", message, { retriable: true });
+    this.name = "OutOfOrderSequenceError";
+  }
+}
+
+/** A producer's epoch is older than the partition has seen for its id: a newer instance took over. */
+export class ProducerFencedError extends TributaryError {
+  constructor(message: string) {
+    super("PRODUCER_FENCED", message);
+    this.name = "ProducerFencedError";
   }
 }
 

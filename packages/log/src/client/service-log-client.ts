@@ -30,7 +30,13 @@ export class ServiceLogClient implements LogClient {
 
   producer(options: ProducerOptions = {}): Producer {
     if (this.closed) throw new ClosedError("log client");
-    return new ServiceProducer(this.service, this.metadata, undefined, options.deliveryTimeoutMs);
+    return new ServiceProducer(
+      this.service,
+      this.metadata,
+      undefined,
+      options.deliveryTimeoutMs,
+      options.idempotent ?? true,
+    );
   }
 
   consumer(options: ConsumerOptions = {}): Consumer {
