@@ -40,7 +40,7 @@ export class ServiceProducer implements Producer {
   private stickyCounter = Math.floor(Math.random() * 1024);
   private readonly retryPolicy: RetryPolicy;
   /** The producer id and epoch, once asked for (idempotent producers only). */
-  private producerId: Promise<{ producerId: number; producerEpoch: number }> | null = null;
+  private producerId: Promise<{ producerId: number; producerEpoch: number } | null> | null = null;
   /** The next sequence number per "topic-partition". */
   private readonly sequences = new Map<string, number>();
   /** Batches in flight per "topic-partition", and the sends waiting for a slot, in order. */
@@ -84,10 +84,20 @@ export class ServiceProducer implements Producer {
     return mergeAcks(acks);
   }
 
-  /** The producer id, asked for once; a failed ask is asked again by the next send. */
-  private initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+  /**
+   * The producer id, asked for once; a failed ask is asked again by the next send. Null
+   * from a broker too old to hand out ids (UNKNOWN_REQUEST): then the producer sends as
+   * before, at-least-once.
+   */
+  private initProducerId(): Promise<{ producerId: number; producerEpoch: number } | null> {
     if (this.producerId === null) {
-      this.producerId = retryWithBackoff(() => this.service.initProducerId(), this.retryPolicy);
+      this.producerId = retryWithBackoff(
+        () => this.service.initProducerId(),
+        this.retryPolicy,
+      ).catch((err) => {
+        if (err instanceof TributaryError && err.code === "UNKNOWN_REQUEST") return null;
+        throw err;
+      });
       this.producerId.catch(() => {
         this.producerId = null;
       });

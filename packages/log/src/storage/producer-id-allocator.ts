@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { crc32c } from "@node-rs/crc32";
-import { CorruptRecordError } from "../errors.js";
+import { CorruptRecordError, errnoOf, StorageError, storageRemedy } from "../errors.js";
 import { writeFileDurably } from "./durable-file.js";
 
 const FILE = "producer-ids";
@@ -27,18 +27,33 @@ export class ProducerIdAllocator {
 
   /** A new producer id (epoch 0). Synchronous: one small fsynced write per 1,000 ids. */
   allocate(): { producerId: number; producerEpoch: number } {
+    this.reserveBlock();
+    return { producerId: this.next++, producerEpoch: 0 };
+  }
+
+  /**
+   * Reserves the next block of ids unless some are left; the log calls it at open too,
+   * so that the first producer after a start needs no write (the disk may be full by then).
+   */
+  reserveBlock(): void {
     if (this.next === this.blockEnd) {
       const start = Math.max(this.readReserved(), this.blockEnd);
       const body = `tributary-producer-ids 1\nnext-block ${start + BLOCK}\n`;
-      writeFileDurably(
-        path.join(this.dataDir, FILE),
-        `${body}crc32c ${crc32c(Buffer.from(body))}\n`,
-        0o644,
-      );
+      const file = path.join(this.dataDir, FILE);
+      try {
+        writeFileDurably(file, `${body}crc32c ${crc32c(Buffer.from(body))}\n`, 0o644);
+      } catch (err) {
+        // A full disk: retriable, as a refused append is; the producer asks again.
+        const errno = errnoOf(err);
+        if (errno === undefined) throw err;
+        throw new StorageError(
+          `could not reserve producer ids in ${file} (${errno}): ${storageRemedy(errno)}`,
+          err,
+        );
+      }
       this.next = start;
       this.blockEnd = start + BLOCK;
     }
-    return { producerId: this.next++, producerEpoch: 0 };
   }
 
   private readReserved(): number {
