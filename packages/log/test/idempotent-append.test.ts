@@ -117,6 +117,42 @@ describe("idempotent appends", () => {
     });
   }
 
+  it("still recognises retries after compaction rewrote the batches and a crash lost the snapshot's tail", async () => {
+    const dir = tempDir();
+    const config = {
+      cleanupPolicy: "compact" as const,
+      segmentBytes: 1024,
+      minCompactionLagMs: 0,
+      flushPolicy: "always" as const,
+    };
+    const log = openLog(dir, config);
+    // Batch i: keys "a<i>" (kept) and "x" (superseded by every later batch), padded so each
+    // batch fills a segment; compaction rewrites each sealed one without its "x".
+    const batches = Array.from({ length: 4 }, (_, i) =>
+      encodeBatch(
+        [
+          { key: Buffer.from(`a${i}`), value: seqValue(i * 2, 300) },
+          { key: Buffer.from("x"), value: seqValue(i * 2 + 1, 300) },
+        ],
+        { producerId: 21, producerEpoch: 0, baseSequence: i * 2 },
+      ),
+    );
+    const acks = [];
+    for (const b of batches) acks.push(await appendCopy(log, b));
+    expect(log.compact(Date.now() + 60_000)).toBeGreaterThan(0);
+    // As after a SIGKILL: the snapshot is the one from the open, so the state is rebuilt
+    // from the compacted batches.
+    fs.rmSync(path.join(dir, ".clean-shutdown"), { force: true });
+    const reopened = openLog(dir, config);
+    const end = reopened.logEndOffset;
+    for (let i = 0; i < batches.length; i++) {
+      expect(await appendCopy(reopened, batches[i]!)).toEqual(acks[i]);
+    }
+    expect(reopened.logEndOffset).toBe(end);
+    await reopened.close();
+    await log.close();
+  });
+
   it("forgets a producer silent for producer.id.expiration.ms", async () => {
     const clock = new ManualClock();
     const log = PartitionLogClass.open(tempDir(), {
