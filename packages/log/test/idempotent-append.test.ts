@@ -177,6 +177,24 @@ describe("idempotent appends", () => {
     await log.close();
   });
 
+  it("a producer whose batch was refused for good goes on with its next sends", async () => {
+    const log = await openEmbeddedLog(tempDir(), { maintenanceIntervalMs: 0 });
+    try {
+      await log.admin.createTopic("t", { partitions: 1, config: { maxMessageBytes: 1024 } });
+      const producer = log.producer();
+      await producer.send("t", [{ value: Buffer.from("first") }]);
+      await expect(producer.send("t", [{ value: Buffer.alloc(4000) }])).rejects.toMatchObject({
+        code: "RECORD_TOO_LARGE",
+      });
+      // Its sequence numbers were never stored: without a fresh start this is a gap.
+      expect(await producer.send("t", [{ value: Buffer.from("after") }])).toEqual([
+        { topic: "t", partition: 0, baseOffset: 1, lastOffset: 1 },
+      ]);
+    } finally {
+      await log.close();
+    }
+  });
+
   it("hands out producer ids that stay unique across restarts", async () => {
     const dir = tempDir();
     const seen = new Set<number>();

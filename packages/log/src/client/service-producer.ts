@@ -105,6 +105,11 @@ export class ServiceProducer implements Producer {
     return this.producerId;
   }
 
+  private resetSequences(): void {
+    this.producerId = null;
+    this.sequences.clear();
+  }
+
   /**
    * Runs `send` once fewer than MAX_IN_FLIGHT_PER_PARTITION batches of partition `key` are
    * in flight; waiting sends go in the order they came, which is their sequence order.
@@ -165,7 +170,13 @@ export class ServiceProducer implements Producer {
         }
         throw err;
       }
-    }, this.retryPolicy);
+    }, this.retryPolicy).catch((err) => {
+      // The batch's sequence numbers were never stored, so the partition would refuse every
+      // later one as a gap: later sends start over with a new producer id (unknown to the
+      // log, so any first sequence is taken). Batches already in flight fail as gaps.
+      if (this.producerId !== null) this.resetSequences();
+      throw err;
+    });
     return { topic, partition, baseOffset: ack.baseOffset, lastOffset: ack.lastOffset };
   }
 
