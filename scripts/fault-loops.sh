@@ -6,6 +6,8 @@
 #   refusal; its report line gives the case count and the seed);
 # - rounds of filling a real tmpfs under a partition and freeing it (nothing of a failed
 #   append stored, every acknowledged record kept in order; needs root to mount);
+# - an idempotent producer while the broker is SIGKILLed and restarted (every acked record
+#   stored exactly once, in order; TRIBUTARY_PRODUCER_KILLS kills, 1,500 records each);
 # - the state store's committer (always a whole commit at or after the last ack);
 # - the stateful worker (state restored from the changelog, no input lost) and word-count
 #   workers killed in turn (they repeat no more than their uncommitted tails);
@@ -24,6 +26,7 @@ report=${1:-.ci/out/vitest-fault-loops.json}
 mkdir -p "$(dirname "$report")"
 export TRIBUTARY_FAULT_ROUNDS=${TRIBUTARY_FAULT_ROUNDS:-150}
 export TRIBUTARY_FAULT_SECONDS=${TRIBUTARY_FAULT_SECONDS:-150}
+export TRIBUTARY_PRODUCER_KILLS=${TRIBUTARY_PRODUCER_KILLS:-25}
 export TRIBUTARY_WORKER_KILLS=${TRIBUTARY_WORKER_KILLS:-25}
 export TRIBUTARY_HOSTILE_IDLE=${TRIBUTARY_HOSTILE_IDLE:-20000}
 export TRIBUTARY_HOSTILE_UNAUTH=${TRIBUTARY_HOSTILE_UNAUTH:-5000}
@@ -37,6 +40,7 @@ exec npx vitest run \
   packages/log/test/crash-recovery.test.ts \
   packages/log/test/corruption-campaign.test.ts \
   packages/log/test/full-disk-writes-resume.test.ts \
+  packages/log/test/idempotent-producer-across-broker-kills.test.ts \
   packages/state/test/crash-restore.test.ts \
   packages/streams/test/worker-crash-restore.test.ts \
   packages/streams/test/worker-kill-repeats-only-uncommitted-tail.test.ts \

@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   partitionForKey,
   type ProduceResult,
+  ProducerFencedError,
   type ProducerRecord,
   StickyPartitioner,
   TransactionError,
@@ -234,8 +235,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     } catch (err) {
       const id = kafkaErrorId(err);
       if (id === "PRODUCER_FENCED" || id === "INVALID_PRODUCER_EPOCH") {
-        throw new TransactionError(
-          "PRODUCER_FENCED",
+        throw new ProducerFencedError(
           `${what}: producer '${this.transactionalId}' was fenced by a newer instance with the same transactional id (or its transaction timed out): close it`,
         );
       }

@@ -36,8 +36,9 @@ async function appendRun(
   sends: ProducerRecord[][],
   total: number,
   inFlight: number,
+  idempotent = true,
 ): Promise<number> {
-  const producer = log.producer();
+  const producer = log.producer({ idempotent });
   const start = process.hrtime.bigint();
   let sent = 0;
   let i = 0;
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
   const appendSecs = await appendRun(log, "bench", sends, RECORDS, 1);
   const appendPerSec = RECORDS / appendSecs;
   rows.push([
-    "append, flush os (producer.send)",
+    "append, flush os (producer.send, idempotent)",
     appendPerSec,
     (RECORDS * bytesPerRecord) / appendSecs,
     `${((appendPerSec / baselinePerSec) * 100).toFixed(0)}% of baseline`,
@@ -164,6 +165,18 @@ async function main(): Promise<void> {
     consumePerSec,
     (RECORDS * bytesPerRecord) / consumeSecs,
     "-",
+  ]);
+
+  // The same without idempotence (at-least-once), into a topic of its own, for the cost
+  // of producer ids and sequence checks; after the consume run, which it would disturb.
+  await log.admin.createTopic("plain", { partitions: PARTITIONS, config: { flushPolicy: "os" } });
+  const plainSecs = await appendRun(log, "plain", sends, RECORDS, 1, false);
+  const appendAtLeastOncePerSec = RECORDS / plainSecs;
+  rows.push([
+    "append, flush os, idempotent: false",
+    appendAtLeastOncePerSec,
+    (RECORDS * bytesPerRecord) / plainSecs,
+    `${((appendAtLeastOncePerSec / baselinePerSec) * 100).toFixed(0)}% of baseline; idempotent is ${((appendPerSec / appendAtLeastOncePerSec) * 100).toFixed(0)}% of it`,
   ]);
   await log.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -217,6 +230,7 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       appendPerSec: Math.round(appendPerSec),
+      appendAtLeastOncePerSec: Math.round(appendAtLeastOncePerSec),
       baselinePerSec: Math.round(baselinePerSec),
       consumePerSec: Math.round(consumePerSec),
       durableAppendPerSec: Math.round(durableAppendPerSec),

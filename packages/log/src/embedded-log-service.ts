@@ -1,3 +1,4 @@
+import { ProducerIdAllocator } from "./storage/producer-id-allocator.js";
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -60,6 +61,11 @@ export interface EmbeddedLogOptions {
    * Default 1 MiB; 0 keeps none.
    */
   diskReserveBytes?: number;
+  /**
+   * How long a partition remembers an idempotent producer with no append (Kafka's broker
+   * setting producer.id.expiration.ms). Default one day.
+   */
+  producerIdExpirationMs?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -85,6 +91,7 @@ export class EmbeddedLogService implements LogService {
   /** Set while started on a full disk: what produce is answered until the reserve is back. */
   private readOnly: StorageError | null = null;
   private reserveCheckedAt = 0;
+  private readonly producerIds: ProducerIdAllocator;
 
   private constructor(
     readonly dataDir: string,
@@ -94,7 +101,9 @@ export class EmbeddedLogService implements LogService {
     private readonly now: () => number,
     private readonly reserve: DiskReserve,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.producerIds = new ProducerIdAllocator(dataDir);
+  }
 
   static async open(
     dataDir: string,
@@ -108,7 +117,13 @@ export class EmbeddedLogService implements LogService {
     const now = options.now ?? Date.now;
     let registry: TopicRegistry | undefined;
     try {
-      registry = TopicRegistry.open(dir, { now, logger });
+      registry = TopicRegistry.open(dir, {
+        now,
+        logger,
+        ...(options.producerIdExpirationMs === undefined
+          ? {}
+          : { producerIdExpirationMs: options.producerIdExpirationMs }),
+      });
       if (!registry.has(CONSUMER_OFFSETS_TOPIC)) {
         registry.create(CONSUMER_OFFSETS_TOPIC, {
           partitions: 1,
@@ -142,6 +157,7 @@ export class EmbeddedLogService implements LogService {
           `the disk holding ${dir} is nearly full: no room for the ${reserve.bytes}-byte ${reserve.path} that lets the log start on a full disk`,
         );
       }
+      if (!diskFull) service.reserveProducerIds();
       service.startMaintenance(options.maintenanceIntervalMs ?? 30_000);
       return service;
     } catch (err) {
@@ -205,6 +221,20 @@ export class EmbeddedLogService implements LogService {
 
   async listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]> {
     return listOffsetsOf(this.registry, topic, spec);
+  }
+
+  /** Reserves producer ids at open; on a full disk the first initProducerId tries again. */
+  private reserveProducerIds(): void {
+    try {
+      this.producerIds.reserveBlock();
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+    }
+  }
+
+  async initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    this.checkOpen();
+    return this.producerIds.allocate();
   }
 
   produce(topic: string, partition: number, batch: Buffer): Promise<ProduceAck> {

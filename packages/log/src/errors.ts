@@ -18,6 +18,8 @@ export const ErrorCodes = [
   "INVALID_TXN_STATE",
   "CONCURRENT_TRANSACTIONS",
   "INVALID_PRODUCER_ID_MAPPING",
+  "UNSUPPORTED_COMPRESSION",
+  "OUT_OF_ORDER_SEQUENCE",
   "SERDE_DECODE",
   "SERDE_ENCODE",
   "DATA_DIR_LOCKED",
@@ -150,19 +152,14 @@ export class RecordTooLargeError extends TributaryError {
 
 /**
  * A transactional request refused (transactions/transaction-coordinator.ts, and the Kafka
- * backend's transactional producer): PRODUCER_FENCED (a newer instance with the same
- * transactional id, or a timeout, bumped the epoch: this producer must stop),
+ * backend's transactional producer; a fenced producer gets ProducerFencedError):
  * INVALID_PRODUCER_ID_MAPPING (the id holds another producer id), INVALID_TXN_STATE (e.g.
  * commit after abort, send outside a transaction), CONCURRENT_TRANSACTIONS (retriable: the
  * last transaction's markers are still being written).
  */
 export class TransactionError extends TributaryError {
   constructor(
-    code:
-      | "PRODUCER_FENCED"
-      | "INVALID_TXN_STATE"
-      | "CONCURRENT_TRANSACTIONS"
-      | "INVALID_PRODUCER_ID_MAPPING",
+    code: "INVALID_TXN_STATE" | "CONCURRENT_TRANSACTIONS" | "INVALID_PRODUCER_ID_MAPPING",
     message: string,
   ) {
     super(code, message, { retriable: code === "CONCURRENT_TRANSACTIONS" });
@@ -175,6 +172,37 @@ export class UnsupportedError extends TributaryError {
   constructor(message: string) {
     super("UNSUPPORTED", message);
     this.name = "UnsupportedError";
+  }
+}
+
+/**
+ * A record batch is compressed (Kafka's attribute bits 0-2): Tributary writes and reads
+ * uncompressed batches only. The message names the codec.
+ */
+export class UnsupportedCompressionError extends TributaryError {
+  constructor(message: string) {
+    super("UNSUPPORTED_COMPRESSION", message);
+    this.name = "UnsupportedCompressionError";
+  }
+}
+
+/**
+ * An idempotent producer's batch does not carry the next sequence number of its partition
+ * (storage/producer-state.ts): a batch before it is missing. Retriable: the missing batch
+ * is usually a retry still in flight, and once it lands this one fits.
+ */
+export class OutOfOrderSequenceError extends TributaryError {
+  constructor(message: string) {
+    super("OUT_OF_ORDER_SEQUENCE", message, { retriable: true });
+    this.name = "OutOfOrderSequenceError";
+  }
+}
+
+/** A producer's epoch is older than the partition has seen for its id: a newer instance took over. */
+export class ProducerFencedError extends TributaryError {
+  constructor(message: string) {
+    super("PRODUCER_FENCED", message);
+    this.name = "ProducerFencedError";
   }
 }
 

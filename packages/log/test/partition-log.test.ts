@@ -4,8 +4,9 @@ import {
   CorruptRecordError,
   OffsetOutOfRangeError,
   RecordTooLargeError,
+  UnsupportedCompressionError,
 } from "../src/errors.js";
-import { encodeBatch, splitBatches } from "../src/record-batch.js";
+import { encodeBatch, RecordBatch, splitBatches } from "../src/record-batch.js";
 import {
   ManualClock,
   openLog,
@@ -144,8 +145,14 @@ describe("PartitionLog append and read", () => {
       RecordTooLargeError,
     );
     const badMagic = seqBatch(1, 1);
-    badMagic.writeInt8(9, 12);
+    badMagic.writeInt8(9, 16);
     await expect(log.append(badMagic)).rejects.toThrow(CorruptRecordError);
+    // A compressed batch (attributes bits 0-2: 2 = snappy), correctly signed, is refused by name.
+    const compressed = seqBatch(1, 1);
+    compressed.writeInt16BE(2, 21);
+    compressed.writeUInt32BE(new RecordBatch(compressed).computeCrc(), 17);
+    await expect(log.append(compressed)).rejects.toThrow(UnsupportedCompressionError);
+    await expect(log.append(compressed)).rejects.toThrow(/compressed with snappy/);
     expect(log.logEndOffset).toBe(1);
     expect(await log.append(seqBatch(1, 2))).toEqual({ baseOffset: 1, lastOffset: 2 });
     await log.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CorruptRecordError } from "../src/errors.js";
+import { CorruptRecordError, UnsupportedCompressionError } from "../src/errors.js";
 import {
   BATCH_HEADER_SIZE,
   encodeBatch,
@@ -32,8 +32,16 @@ describe("record batch", () => {
     expect(batch.recordCount).toBe(5);
     expect(batch.lastOffset).toBe(1004);
     expect(batch.sizeInBytes).toBe(buf.length);
-    expect(batch.baseTimestamp).toBe(0);
+    expect(batch.magic).toBe(2);
+    // Kafka's baseTimestamp is the first record's; the others are deltas, here negative
+    // (5, 0) and beyond 32 bits (2^45), so both varlong paths are taken.
+    expect(batch.baseTimestamp).toBe(1_700_000_000_123);
     expect(batch.maxTimestamp).toBe(2 ** 45);
+    expect(batch.producerId).toBe(-1);
+    expect(batch.producerEpoch).toBe(-1);
+    expect(batch.baseSequence).toBe(-1);
+    expect(batch.partitionLeaderEpoch).toBe(-1);
+    expect(batch.attributes).toBe(0);
     const out = batch.records();
     expect(out.map((r) => r.offset)).toEqual([1000, 1001, 1002, 1003, 1004]);
     expect(out[0]!.key!.toString()).toBe("k1");
@@ -48,6 +56,29 @@ describe("record batch", () => {
     expect(out[4]!.headers.ünï!.toString()).toBe("çødé");
     expect([...out[4]!.value!]).toEqual([0, 1, 2, 255]);
     expect(out[4]!.timestamp).toBe(2 ** 45);
+    expect(out[1]!.timestamp).toBe(5);
+    expect(out[3]!.timestamp).toBe(0);
+  });
+
+  it("writes the producer id, epoch and base sequence into the header", () => {
+    const batch = new RecordBatch(
+      encodeBatch(records, { producerId: 2 ** 40 + 7, producerEpoch: 3, baseSequence: 1234 }),
+    );
+    batch.verify();
+    expect(batch.producerId).toBe(2 ** 40 + 7);
+    expect(batch.producerEpoch).toBe(3);
+    expect(batch.baseSequence).toBe(1234);
+  });
+
+  it("refuses to decode a compressed batch, naming the codec", () => {
+    const buf = encodeBatch(records);
+    buf.writeInt16BE(4, 21); // attributes: zstd
+    const batch = new RecordBatch(buf);
+    buf.writeUInt32BE(batch.computeCrc(), 17);
+    batch.verify();
+    expect(batch.compression).toBe(4);
+    expect(() => batch.records()).toThrow(UnsupportedCompressionError);
+    expect(() => batch.records()).toThrow(/compressed with zstd/);
   });
 
   it("uses the clock for records without a timestamp", () => {
@@ -71,9 +102,11 @@ describe("record batch", () => {
     expect(batch.nextOffset).toBe(18);
   });
 
-  it("detects any flipped byte covered by the batch check (all but the base offset)", () => {
+  it("detects any flipped byte covered by the batch check (all but the base offset and leader epoch)", () => {
     const clean = encodeBatch(records);
     for (let i = 8; i < clean.length; i++) {
+      // partitionLeaderEpoch (bytes 12..15) is outside Kafka's CRC, as the base offset is.
+      if (i >= 12 && i < 16) continue;
       for (const bit of [0x01, 0x80]) {
         const buf = Buffer.from(clean);
         buf[i]! ^= bit;
@@ -95,10 +128,13 @@ describe("record batch", () => {
     const buf = encodeBatch([
       { key: Buffer.from("key"), value: Buffer.from("value"), timestamp: 1 },
     ]);
-    // Claim a longer key than the record holds, and re-sign the batch so only structure catches it.
-    buf.writeInt32BE(1000, BATCH_HEADER_SIZE + 16);
+    // Claim a longer key than the record holds (record: length, attributes, timestamp delta,
+    // offset delta, then the key length varint), and re-sign the batch so only structure
+    // catches it.
+    expect(buf[BATCH_HEADER_SIZE + 4]).toBe(6); // zigzag(3)
+    buf[BATCH_HEADER_SIZE + 4] = 0x7e; // zigzag(63)
     const batch = new RecordBatch(buf);
-    buf.writeUInt32BE(batch.computeCrc(), 13);
+    buf.writeUInt32BE(batch.computeCrc(), 17);
     batch.verify();
     expect(() => batch.records()).toThrow(CorruptRecordError);
   });

@@ -14,6 +14,9 @@ import {
   OffsetOutOfRangeError,
   ProtocolError,
   RecordTooLargeError,
+  UnsupportedCompressionError,
+  OutOfOrderSequenceError,
+  ProducerFencedError,
   SerdeDecodeError,
   SerdeEncodeError,
   TopicExistsError,
@@ -76,6 +79,8 @@ export const ApiKey = {
   UpsertUser: 22,
   DeleteUser: 23,
   ListUsers: 24,
+  /** {} → { producerId, producerEpoch }: a new idempotent producer id (Kafka's InitProducerId). */
+  InitProducerId: 25,
   /** Server → client only: a connection-level error, after which the server closes. */
   Error: 255,
 } as const;
@@ -148,6 +153,9 @@ const ERROR_CLASSES: Record<string, { prototype: TributaryError }> = {
   OffsetOutOfRangeError,
   CorruptRecordError,
   RecordTooLargeError,
+  UnsupportedCompressionError,
+  OutOfOrderSequenceError,
+  ProducerFencedError,
   SerdeDecodeError,
   SerdeEncodeError,
   DataDirLockedError,

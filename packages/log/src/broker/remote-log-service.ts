@@ -108,6 +108,12 @@ export class RemoteLogService implements LogService {
   listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]> {
     return this.read(ApiKey.ListOffsets, { topic, spec }) as Promise<PartitionOffset[]>;
   }
+  initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    return this.read(ApiKey.InitProducerId, {}) as Promise<{
+      producerId: number;
+      producerEpoch: number;
+    }>;
+  }
   produce(topic: string, partition: number, batch: Buffer): Promise<ProduceAck> {
     return this.write(ApiKey.Produce, { topic, partition, batch }) as Promise<ProduceAck>;
   }

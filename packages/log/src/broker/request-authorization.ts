@@ -27,6 +27,8 @@ const NEEDS = new Map<number, (b: Body) => Need[]>([
   [ApiKey.PartitionCount, (b) => [["describe", "topic", topicOf(b)]]],
   [ApiKey.ListOffsets, (b) => [["describe", "topic", topicOf(b)]]],
   [ApiKey.Produce, (b) => [["write", "topic", topicOf(b)]]],
+  // An id alone writes nothing; each produce that uses it is checked for write.
+  [ApiKey.InitProducerId, () => cluster],
   [
     ApiKey.Fetch,
     (b) =>

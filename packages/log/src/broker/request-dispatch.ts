@@ -128,6 +128,7 @@ const handlers = new Map<number, RequestHandler>([
   ],
   [ApiKey.DescribeTopic, (s, b) => s.describeTopic(str(b, "name"))],
   [ApiKey.PartitionCount, (s, b) => s.partitionCount(str(b, "topic"))],
+  [ApiKey.InitProducerId, (s) => s.initProducerId()],
   [ApiKey.ListOffsets, (s, b) => s.listOffsets(str(b, "topic"), offsetSpec(b))],
   [
     ApiKey.Produce,

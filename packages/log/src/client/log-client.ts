@@ -143,6 +143,13 @@ export interface ProducerOptions {
   clientId?: string;
   /** How long a send keeps retrying retriable failures (a broker reconnecting). Default 30 s. */
   deliveryTimeoutMs?: number;
+  /**
+   * Idempotent delivery (default true, as in Kafka 3+): the producer gets a producer id
+   * from the log and numbers its batches per partition, so a batch retried after a lost
+   * ack is stored once, and the log refuses a gap in the numbers. False: a retry may store
+   * a batch twice (at-least-once).
+   */
+  idempotent?: boolean;
 }
 
 export interface ProduceResult {

@@ -38,6 +38,13 @@ export interface LogService {
   partitionCount(topic: string): Promise<number>;
   listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]>;
 
+  /**
+   * A new idempotent producer id and epoch (Kafka's InitProducerId), unique across
+   * restarts of the log. The producer stamps them, with a sequence number per partition,
+   * into its batches; the log then appends a retried batch only once.
+   */
+  initProducerId(): Promise<{ producerId: number; producerEpoch: number }>;
+
   /** Appends one encoded batch (record-batch.ts); resolves per the topic's flush policy. */
   produce(topic: string, partition: number, batch: Buffer): Promise<ProduceAck>;
   /**

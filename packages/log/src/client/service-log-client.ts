@@ -32,7 +32,13 @@ export class ServiceLogClient implements LogClient {
 
   producer(options: ProducerOptions = {}): Producer {
     if (this.closed) throw new ClosedError("log client");
-    return new ServiceProducer(this.service, this.metadata, undefined, options.deliveryTimeoutMs);
+    return new ServiceProducer(
+      this.service,
+      this.metadata,
+      undefined,
+      options.deliveryTimeoutMs,
+      options.idempotent ?? true,
+    );
   }
 
   transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {

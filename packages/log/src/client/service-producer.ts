@@ -15,21 +15,43 @@ const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000;
 /** Per-record bytes the batch format adds (record-batch.ts), for the size estimate. */
 const RECORD_OVERHEAD = 32;
 
+/** Sequence numbers wrap to 0 after 2^31 - 1, as Kafka's. */
+const SEQUENCE_WRAP = 2 ** 31;
+/**
+ * Batches of one partition in flight at once, for an idempotent producer: the log keeps
+ * the last five batches per producer to recognise retries (Kafka's limit on
+ * max.in.flight.requests.per.connection with idempotence), so a retry is never older.
+ */
+const MAX_IN_FLIGHT_PER_PARTITION = 5;
+
 /**
  * The producer over a LogService: partitions, encodes one batch per partition, and sends
  * the batches concurrently. An ack carries the offsets the log gave; what it guarantees is
  * the topic's flush policy (topic-config.ts).
+ *
+ * Idempotent by default: before its first batch it gets a producer id from the log
+ * (`initProducerId`), and stamps each batch with it, its epoch and the partition's next
+ * sequence number; a batch is encoded once and retried as the same bytes, so the log
+ * recognises a retry of a batch it already has and answers with the original offsets
+ * (storage/producer-state.ts).
  */
 export class ServiceProducer implements Producer {
   private closed = false;
   private stickyCounter = Math.floor(Math.random() * 1024);
   private readonly retryPolicy: RetryPolicy;
+  /** The producer id and epoch, once asked for (idempotent producers only). */
+  private producerId: Promise<{ producerId: number; producerEpoch: number } | null> | null = null;
+  /** The next sequence number per "topic-partition". */
+  private readonly sequences = new Map<string, number>();
+  /** Batches in flight per "topic-partition", and the sends waiting for a slot, in order. */
+  private readonly inFlight = new Map<string, { count: number; waiting: (() => void)[] }>();
 
   constructor(
     private readonly service: LogService,
     private readonly metadata: MetadataCache,
     private readonly batchBytes = DEFAULT_BATCH_BYTES,
     deliveryTimeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
+    private readonly idempotent = true,
   ) {
     this.retryPolicy = {
       retryIf: (err) => err instanceof TributaryError && err.retriable,
@@ -43,29 +65,99 @@ export class ServiceProducer implements Producer {
     if (this.closed) throw new ClosedError("producer");
     if (records.length === 0) return [];
     const partitions = await this.metadata.partitionCount(topic);
+    const producer = this.idempotent ? await this.initProducerId() : null;
     const byPartition = this.partition(topic, records, partitions);
     const sends: Promise<ProduceResult>[] = [];
     for (let p = 0; p < byPartition.length; p++) {
       const group = byPartition[p];
       if (group === undefined || group.length === 0) continue;
-      for (const chunk of this.chunk(group)) sends.push(this.sendBatch(topic, p, chunk));
+      for (const chunk of this.chunk(group)) {
+        const batch = this.encode(topic, p, chunk, producer);
+        sends.push(
+          producer === null
+            ? this.sendBatch(topic, p, batch)
+            : this.sendInOrder(`${topic}-${p}`, () => this.sendBatch(topic, p, batch)),
+        );
+      }
     }
     const acks = await Promise.all(sends);
     return mergeAcks(acks);
   }
 
   /**
-   * Sends one batch, retrying retriable failures (a broker connection lost and coming
-   * back) with backoff until the delivery timeout. A batch whose ack was lost may already
-   * be in the log, so a retry can duplicate it: delivery is at-least-once, as Kafka's
-   * producer without idempotence.
+   * The producer id, asked for once; a failed ask is asked again by the next send. Null
+   * from a broker too old to hand out ids (UNKNOWN_REQUEST): then the producer sends as
+   * before, at-least-once.
    */
-  private async sendBatch(
+  private initProducerId(): Promise<{ producerId: number; producerEpoch: number } | null> {
+    if (this.producerId === null) {
+      this.producerId = retryWithBackoff(
+        () => this.service.initProducerId(),
+        this.retryPolicy,
+      ).catch((err) => {
+        if (err instanceof TributaryError && err.code === "UNKNOWN_REQUEST") return null;
+        throw err;
+      });
+      this.producerId.catch(() => {
+        this.producerId = null;
+      });
+    }
+    return this.producerId;
+  }
+
+  private resetSequences(): void {
+    this.producerId = null;
+    this.sequences.clear();
+  }
+
+  /**
+   * Runs `send` once fewer than MAX_IN_FLIGHT_PER_PARTITION batches of partition `key` are
+   * in flight; waiting sends go in the order they came, which is their sequence order.
+   */
+  private async sendInOrder<T>(key: string, send: () => Promise<T>): Promise<T> {
+    let slots = this.inFlight.get(key);
+    if (slots === undefined) {
+      slots = { count: 0, waiting: [] };
+      this.inFlight.set(key, slots);
+    }
+    if (slots.count < MAX_IN_FLIGHT_PER_PARTITION) slots.count++;
+    else await new Promise<void>((resolve) => slots.waiting.push(resolve));
+    try {
+      return await send();
+    } finally {
+      // Hand the slot straight to the next waiting send, so none can overtake it.
+      const next = slots.waiting.shift();
+      if (next !== undefined) next();
+      else slots.count--;
+    }
+  }
+
+  /** Encodes one batch, stamped with the producer id and the partition's next sequence. */
+  private encode(
     topic: string,
     partition: number,
     records: readonly ProducerRecord[],
-  ): Promise<ProduceResult> {
-    const batch = encodeBatch(records);
+    producer: { producerId: number; producerEpoch: number } | null,
+  ): Buffer {
+    if (producer === null) return encodeBatch(records);
+    const key = `${topic}-${partition}`;
+    const baseSequence = this.sequences.get(key) ?? 0;
+    this.sequences.set(key, (baseSequence + records.length) % SEQUENCE_WRAP);
+    return encodeBatch(records, {
+      producerId: producer.producerId,
+      producerEpoch: producer.producerEpoch,
+      baseSequence,
+    });
+  }
+
+  /**
+   * Sends one batch, retrying retriable failures (a broker connection lost and coming
+   * back; a sequence gap while an earlier batch is still being retried) with backoff until
+   * the delivery timeout. A batch whose ack was lost may already be in the log: an
+   * idempotent producer's retry is recognised there and stored once; without idempotence
+   * a retry can duplicate it (at-least-once).
+   */
+  private async sendBatch(topic: string, partition: number, batch: Buffer): Promise<ProduceResult> {
     const ack = await retryWithBackoff(async () => {
       try {
         return await this.service.produce(topic, partition, batch);
@@ -78,7 +170,13 @@ export class ServiceProducer implements Producer {
         }
         throw err;
       }
-    }, this.retryPolicy);
+    }, this.retryPolicy).catch((err) => {
+      // The batch's sequence numbers were never stored, so the partition would refuse every
+      // later one as a gap: later sends start over with a new producer id (unknown to the
+      // log, so any first sequence is taken). Batches already in flight fail as gaps.
+      if (this.producerId !== null) this.resetSequences();
+      throw err;
+    });
     return { topic, partition, baseOffset: ack.baseOffset, lastOffset: ack.lastOffset };
   }
 

@@ -1,21 +1,36 @@
-import { MAGIC, RecordBatch } from "../record-batch.js";
+import {
+  batchHeaderSize,
+  batchLastOffsetDelta,
+  batchMagic,
+  batchRecordCount,
+  LEGACY_MAGIC,
+  LOG_OVERHEAD,
+  MAGIC,
+  RecordBatch,
+} from "../record-batch.js";
 
-/** Field positions inside a stored batch (see the grammar in record-batch.ts). */
-const OFF_MAGIC = 12;
-const OFF_LAST_OFFSET_DELTA = 19;
-const OFF_RECORD_COUNT = 39;
-
-/** What is wrong with the batch at `p`, or null: version, CRC, record count, offsets. */
+/**
+ * What is wrong with the batch at `p` (whole in `buf`), or null: version, length, CRC,
+ * record count, offsets. Both formats (record-batch.ts) are accepted.
+ */
 export function batchProblem(buf: Buffer, p: number): string | null {
-  const magic = buf.readInt8(p + OFF_MAGIC);
-  if (magic !== MAGIC) return `format version ${magic}, expected ${MAGIC}`;
+  if (p + LOG_OVERHEAD + 5 > buf.length) return "a partial batch header";
+  const magic = batchMagic(buf, p);
+  if (magic !== MAGIC && magic !== LEGACY_MAGIC) {
+    return `format version ${magic}, expected ${MAGIC} (or ${LEGACY_MAGIC})`;
+  }
+  const length = buf.readInt32BE(p + 8);
+  const headerSize = batchHeaderSize(buf, p);
+  if (length < headerSize - LOG_OVERHEAD || p + LOG_OVERHEAD + length > buf.length) {
+    return `batch length ${length} does not hold a ${headerSize}-byte header`;
+  }
   const batch = new RecordBatch(buf, p);
   const stored = batch.crc;
   const actual = batch.computeCrc();
   if (stored !== actual) return `CRC mismatch (stored ${stored}, computed ${actual})`;
-  const count = buf.readInt32BE(p + OFF_RECORD_COUNT);
+  const count = batchRecordCount(buf, p);
   if (count <= 0) return `record count ${count}`;
-  const lastDelta = buf.readInt32BE(p + OFF_LAST_OFFSET_DELTA);
+  const lastDelta = batchLastOffsetDelta(buf, p);
   if (lastDelta < count - 1)
     return `last offset delta ${lastDelta} is below record count ${count} - 1`;
   return null;

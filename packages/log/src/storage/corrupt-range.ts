@@ -4,6 +4,9 @@ import { CorruptRecordError } from "../errors.js";
 import { OFFSET_INDEX_ENTRY_SIZE } from "./offset-index.js";
 import {
   BATCH_HEADER_SIZE,
+  batchLastOffsetDelta,
+  batchMagic,
+  LEGACY_MAGIC,
   LOG_OVERHEAD,
   MAGIC,
   type RecordBatch,
@@ -12,8 +15,6 @@ import {
 import { TIME_INDEX_ENTRY_SIZE } from "./time-index.js";
 
 const OFF_LENGTH = 8;
-const OFF_MAGIC = 12;
-const OFF_LAST_OFFSET_DELTA = 19;
 const RESYNC_CHUNK_BYTES = 1024 * 1024;
 
 /**
@@ -56,14 +57,15 @@ export function findNextValidBatch(
   while (chunkStart + BATCH_HEADER_SIZE <= size) {
     const chunk = readAt(chunkStart, Math.min(RESYNC_CHUNK_BYTES, size - chunkStart));
     for (let p = 0; p + BATCH_HEADER_SIZE <= chunk.length; p++) {
-      if (chunk[p + OFF_MAGIC] !== MAGIC) continue;
+      const magic = batchMagic(chunk, p);
+      if (magic !== MAGIC && magic !== LEGACY_MAGIC) continue;
       const length = chunk.readInt32BE(p + OFF_LENGTH);
       const position = chunkStart + p;
       if (length < BATCH_HEADER_SIZE - LOG_OVERHEAD || position + LOG_OVERHEAD + length > size) {
         continue;
       }
       const base = readInt64(chunk, p);
-      const last = base + chunk.readInt32BE(p + OFF_LAST_OFFSET_DELTA);
+      const last = base + batchLastOffsetDelta(chunk, p);
       if (base < minOffset || last > maxOffset || last < base) continue;
       const whole =
         p + LOG_OVERHEAD + length <= chunk.length

@@ -5,7 +5,7 @@ import { batchProblem } from "./batch-problem.js";
 import { LogSegment, MAX_RELATIVE_OFFSET } from "./log-segment.js";
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX } from "./segment-files.js";
 import type { LogRecord } from "../record.js";
-import { encodeBatchAt, type RecordBatch } from "../record-batch.js";
+import { encodeBatchAt, MAGIC, type RecordBatch } from "../record-batch.js";
 import type { TopicConfig } from "../topic-config.js";
 
 const WRITE_BUFFER_BYTES = 1024 * 1024;
@@ -129,9 +129,10 @@ export class LogCleaner {
           const records = batch.records();
           const kept = records.filter(keep);
           removed += records.length - kept.length;
-          if (kept.length === records.length) out.write(batch.bytes());
+          // A whole v2 batch is copied as it is; a magic-1 one is rewritten as v2 too.
+          if (kept.length === records.length && batch.magic === MAGIC) out.write(batch.bytes());
           else if (kept.length > 0) {
-            out.write(encodeBatchAt(kept, batch.baseOffset, batch.lastOffsetDelta));
+            out.write(encodeBatchAt(kept, batch.baseOffset, batch.lastOffsetDelta, batch));
           }
         });
       }

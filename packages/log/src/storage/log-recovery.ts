@@ -13,7 +13,7 @@ import {
   TIME_INDEX_SUFFIX,
 } from "./segment-files.js";
 import { type PartitionCheckpoint, readCheckpoint } from "./partition-checkpoint.js";
-import { BATCH_HEADER_SIZE } from "../record-batch.js";
+import { BATCH_HEADER_SIZE, batchRecordCount } from "../record-batch.js";
 
 /**
  * Opening a partition directory after a clean or unclean shutdown. Responsible for:
@@ -302,7 +302,7 @@ function settleDamage(
 function tornBatchClaim(segment: LogSegment, position: number, expectedOffset: number): number {
   if (segment.size - position < BATCH_HEADER_SIZE) return 0;
   const header = segment.readHeader(position);
-  const count = header.buffer.readInt32BE(header.position + 39);
+  const count = batchRecordCount(header.buffer, header.position);
   return header.baseOffset === expectedOffset && count > 0 && count < 1_000_000 ? count : 0;
 }
 

@@ -13,7 +13,14 @@ import { CorruptRecordError } from "../errors.js";
 import { OffsetIndex } from "./offset-index.js";
 import { logMetrics } from "./log-metrics.js";
 import { readFullyAt, writeFully } from "./positioned-io.js";
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatch, readInt64 } from "../record-batch.js";
+import {
+  BATCH_HEADER_SIZE,
+  batchLastOffsetDelta,
+  batchMaxTimestamp,
+  LOG_OVERHEAD,
+  RecordBatch,
+  readInt64,
+} from "../record-batch.js";
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFileName } from "./segment-files.js";
 import { TimeIndex } from "./time-index.js";
 
@@ -30,10 +37,9 @@ async function fsyncFile(p: string): Promise<void> {
   }
 }
 
-/** Field positions inside a stored batch (see the grammar in record-batch.ts). */
+/** batchLength's position inside a stored batch (see the grammar in record-batch.ts). */
 const OFF_LENGTH = 8;
-const OFF_LAST_OFFSET_DELTA = 19;
-const OFF_MAX_TIMESTAMP = 31;
+/** Every whole batch of either format has at least BATCH_HEADER_SIZE bytes (record-batch.ts). */
 const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 /** Relative offsets in the indexes are uint32. */
 export const MAX_RELATIVE_OFFSET = 0xffffffff;
@@ -159,8 +165,8 @@ export class LogSegment {
       const base = readInt64(buf, p);
       this.trackBatch(
         base,
-        base + buf.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1,
-        readInt64(buf, p + OFF_MAX_TIMESTAMP),
+        base + batchLastOffsetDelta(buf, p) + 1,
+        batchMaxTimestamp(buf, p),
         filePosition + (p - start),
         batchSize,
       );
@@ -288,7 +294,7 @@ export class LogSegment {
           throw this.corrupt(problem, position + p, base);
         }
         if (base >= limitOffset) return null;
-        floor = base + chunk.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1;
+        floor = base + batchLastOffsetDelta(chunk, p) + 1;
         if (floor > offset) {
           const start = position + p;
           let data = chunk.subarray(p);
@@ -336,7 +342,7 @@ export class LogSegment {
         if (end === 0) throw this.corrupt(problem, start, base);
         break;
       }
-      floor = base + data.readInt32BE(end + OFF_LAST_OFFSET_DELTA) + 1;
+      floor = base + batchLastOffsetDelta(data, end) + 1;
       end += batchSize;
     }
     return data.subarray(0, end);
@@ -349,7 +355,7 @@ export class LogSegment {
   private offsetProblem(data: Buffer, p: number, position: number, floor: number): string | null {
     const base = readInt64(data, p);
     if (base < floor) return `batch offset ${base} goes back before ${floor}`;
-    const next = base + data.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1;
+    const next = base + batchLastOffsetDelta(data, p) + 1;
     const after = position + LOG_OVERHEAD + data.readInt32BE(p + OFF_LENGTH);
     if (after + 8 > this.size || this.corruptRanges.some((r) => r.start === after)) return null;
     const following =
@@ -565,7 +571,7 @@ export class LogSegment {
 
   private firstBatchTimestamp(): number {
     const h = this.readAt(0, Math.min(BATCH_HEADER_SIZE, this.size));
-    return h.length === BATCH_HEADER_SIZE ? readInt64(h, OFF_MAX_TIMESTAMP) : Date.now();
+    return h.length === BATCH_HEADER_SIZE ? batchMaxTimestamp(h, 0) : Date.now();
   }
 
   /**

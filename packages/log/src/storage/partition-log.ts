@@ -1,6 +1,12 @@
 import fs from "node:fs";
 import type { Logger } from "pino";
-import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "../errors.js";
+import {
+  ClosedError,
+  errnoOf,
+  InvalidArgumentError,
+  OffsetOutOfRangeError,
+  TributaryError,
+} from "../errors.js";
 import {
   hasCleanShutdownMarker,
   loadSegments,
@@ -13,7 +19,13 @@ import { type PartitionCheckpoint, writeCheckpointAsync } from "./partition-chec
 import { LogCleaner } from "./log-cleaner.js";
 import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
 import { stampProducedBatches } from "./produced-batches.js";
-import { LOG_OVERHEAD, readInt64 } from "../record-batch.js";
+import { batchEndOffset, LOG_OVERHEAD, RecordBatch } from "../record-batch.js";
+import {
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  type ProducedBatch,
+  ProducerState,
+  lastSequenceOf,
+} from "./producer-state.js";
 import {
   describeRetentionDeletions,
   type RetentionDeletion,
@@ -35,6 +47,11 @@ export interface PartitionLogOptions {
    * truncations and damage found at open (warn). Default: warnings on stderr.
    */
   logger?: Logger;
+  /**
+   * How long an idempotent producer with no append is remembered (Kafka's
+   * producer.id.expiration.ms); default one day.
+   */
+  producerIdExpirationMs?: number;
 }
 
 export interface ReadOptions {
@@ -108,6 +125,8 @@ export class PartitionLog {
   /** Where the last compaction's input ended, and when it has new work regardless. */
   private compactedUpTo = -1;
   private compactAgainAt = Number.POSITIVE_INFINITY;
+  /** Idempotent producers' epochs and last batches, for deduplicating retries. */
+  private readonly producers: ProducerState;
 
   private constructor(
     readonly dir: string,
@@ -132,6 +151,17 @@ export class PartitionLog {
     this.hw = end;
     this.recoveryPoint = end;
     this.checkpointedSegmentBase = this.active.baseOffset;
+    this.producers = new ProducerState(
+      this.name,
+      options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+    );
+    this.producers.restore(
+      dir,
+      (offset) => this.read(offset, 1024 * 1024).records,
+      this.startOffset,
+      end,
+      this.now(),
+    );
     this.startFlushTimer();
   }
 
@@ -246,7 +276,25 @@ export class PartitionLog {
       if (this.stall.active) this.retryWrites();
       const baseOffset = this.logEndOffset;
       stampProducedBatches(batch, baseOffset, this.config.maxMessageBytes, this.name);
+      const idempotent = this.checkProducer(batch);
+      if (idempotent !== null && idempotent.duplicate !== null) {
+        return this.duplicateAck(idempotent.duplicate);
+      }
       const lastOffset = this.writeBatches(batch) - 1;
+      if (idempotent !== null) {
+        const { producerId, epoch, firstSequence, count } = idempotent;
+        this.producers.record(
+          producerId,
+          epoch,
+          {
+            firstSequence,
+            lastSequence: lastSequenceOf(firstSequence, count),
+            baseOffset,
+            lastOffset,
+          },
+          this.now(),
+        );
+      }
       this.stall.end();
       const result = { baseOffset, lastOffset };
       if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
@@ -255,6 +303,45 @@ export class PartitionLog {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * For a batch of an idempotent producer (producerId >= 0; such a batch comes alone, as
+   * in Kafka): its producer fields, and the earlier append it repeats, if any. Throws for a
+   * fenced epoch or a sequence gap (producer-state.ts). Null for other batches.
+   */
+  private checkProducer(buf: Buffer): {
+    producerId: number;
+    epoch: number;
+    firstSequence: number;
+    count: number;
+    duplicate: ProducedBatch | null;
+  } | null {
+    const batch = new RecordBatch(buf, 0);
+    const producerId = batch.producerId;
+    if (producerId < 0) return null;
+    if (batch.sizeInBytes !== buf.length) {
+      throw new InvalidArgumentError(
+        `append to ${this.name}: a batch of idempotent producer ${producerId} must be sent alone, not with other batches in one append`,
+      );
+    }
+    const epoch = batch.producerEpoch;
+    const firstSequence = batch.baseSequence;
+    const count = batch.recordCount;
+    const duplicate = this.producers.check(producerId, epoch, firstSequence, count, this.now());
+    return { producerId, epoch, firstSequence, count, duplicate };
+  }
+
+  /**
+   * The ack of a retried batch already in the log: its original offsets, once they are
+   * visible (under "always", after the fsync that the original is waiting for).
+   */
+  private duplicateAck(
+    original: ProducedBatch,
+  ): Promise<{ baseOffset: number; lastOffset: number }> {
+    const result = { baseOffset: original.baseOffset, lastOffset: original.lastOffset };
+    if (original.lastOffset < this.hw) return Promise.resolve(result);
+    return this.scheduleFlush().then(() => result);
   }
 
   /**
@@ -530,6 +617,7 @@ export class PartitionLog {
 
   private writeCheckpointNow(): void {
     const checkpoint = this.checkpointNow();
+    this.producers.writeSnapshot(this.dir, this.logEndOffset, this.now());
     writeCheckpoint(this.dir, checkpoint);
     // Recovery restarts at the segment holding the recovery point, so only a move into a
     // later segment is worth a checkpoint write.
@@ -677,6 +765,7 @@ export class PartitionLog {
       try {
         for (const segment of this.segments) await segment.close();
         this.recoveryPoint = this.logEndOffset;
+        this.producers.writeSnapshot(this.dir, this.logEndOffset, this.now());
         await writeCheckpointAsync(this.dir, this.checkpointNow());
         await writeCleanShutdownMarker(this.dir);
         return;
@@ -731,9 +820,4 @@ export class PartitionLog {
       );
     }
   }
-}
-
-/** The offset after the batch at `p` of `buf`. */
-function batchEndOffset(buf: Buffer, p: number): number {
-  return readInt64(buf, p) + buf.readInt32BE(p + 19) + 1;
 }

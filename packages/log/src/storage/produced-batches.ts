@@ -1,12 +1,29 @@
-import { CorruptRecordError, InvalidArgumentError, RecordTooLargeError } from "../errors.js";
+import {
+  CorruptRecordError,
+  InvalidArgumentError,
+  RecordTooLargeError,
+  UnsupportedCompressionError,
+} from "../errors.js";
 import { batchProblem } from "./batch-problem.js";
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, setBaseOffset } from "../record-batch.js";
+import {
+  BATCH_HEADER_SIZE,
+  batchLastOffsetDelta,
+  batchRecordCount,
+  COMPRESSION_MASK,
+  CONTROL_FLAG,
+  compressionName,
+  LOG_OVERHEAD,
+  RecordBatch,
+  setBaseOffset,
+  TRANSACTIONAL_FLAG,
+} from "../record-batch.js";
 import { MAX_MESSAGE_BYTES_LIMIT } from "../topic-config.js";
 
 /**
  * Validates each batch in `buf` (one or more back to back, as a producer sends them):
  * format version, declared length equal to the bytes given, CRC, recordCount > 0,
- * lastOffsetDelta = recordCount - 1 (producer batches are gapless), size <=
+ * lastOffsetDelta = recordCount - 1 (producer batches are gapless), no compression and no
+ * transactional or control bits (neither is supported yet), size <=
  * `maxMessageBytes`. A bad batch throws before anything is changed. Then stamps the base
  * offsets in place, from `firstOffset` on (the caller's buffer is modified). `name` is the
  * partition's, for the errors.
@@ -30,6 +47,8 @@ export function stampProducedBatches(
   let next = firstOffset;
   let p = 0;
   while (p < buf.length) {
+    // Every whole batch of either format is at least BATCH_HEADER_SIZE bytes (a magic-1
+    // header is smaller, but its smallest record is larger).
     if (p + BATCH_HEADER_SIZE > buf.length) {
       throw badBatch(p, `${buf.length - p} trailing bytes are too few for a batch header`);
     }
@@ -48,8 +67,20 @@ export function stampProducedBatches(
     }
     const problem = batchProblem(buf, p);
     if (problem !== null) throw badBatch(p, problem);
-    const lastDelta = buf.readInt32BE(p + 19);
-    const count = buf.readInt32BE(p + 39);
+    const attributes = new RecordBatch(buf, p).attributes;
+    if ((attributes & COMPRESSION_MASK) !== 0) {
+      throw new UnsupportedCompressionError(
+        `rejected append to ${name}: the batch at byte ${p} of the request is compressed with ${compressionName(attributes & COMPRESSION_MASK)}; Tributary stores uncompressed batches only: produce without compression`,
+      );
+    }
+    if ((attributes & (TRANSACTIONAL_FLAG | CONTROL_FLAG)) !== 0) {
+      throw badBatch(
+        p,
+        `attributes ${attributes} mark a transactional or control batch; transactions are not supported yet`,
+      );
+    }
+    const lastDelta = batchLastOffsetDelta(buf, p);
+    const count = batchRecordCount(buf, p);
     if (lastDelta !== count - 1) {
       throw badBatch(
         p,

@@ -37,6 +37,8 @@ export interface TopicRegistryOptions {
   now?: () => number;
   /** Given to every partition log: retention deletions, write stalls, truncations and damage. */
   logger?: Logger;
+  /** Given to every partition log (producer.id.expiration.ms); default one day. */
+  producerIdExpirationMs?: number;
 }
 
 interface TopicEntry {
@@ -81,6 +83,7 @@ export class TopicRegistry {
     private readonly topics: Map<string, TopicEntry>,
     private readonly now: () => number,
     private readonly logger: Logger | undefined,
+    private readonly producerIdExpirationMs: number | undefined,
   ) {}
 
   /** Loads every topic of `dataDir` (created if missing) and opens its partition logs. */
@@ -94,13 +97,16 @@ export class TopicRegistry {
       for (const file of fs.readdirSync(dir).sort()) {
         if (!file.endsWith(META_SUFFIX)) continue;
         const meta = readMetadata(dir, file, options.logger);
-        topics.set(meta.name, { meta, logs: openLogs(dir, meta, now, options.logger) });
+        topics.set(meta.name, {
+          meta,
+          logs: openLogs(dir, meta, now, options.logger, options.producerIdExpirationMs),
+        });
       }
     } catch (e) {
       for (const t of topics.values()) for (const log of t.logs) void log.close();
       throw e;
     }
-    return new TopicRegistry(dir, topics, now, options.logger);
+    return new TopicRegistry(dir, topics, now, options.logger, options.producerIdExpirationMs);
   }
 
   /** Creates a topic with `partitions` empty partitions; TopicExistsError if it exists. */
@@ -129,7 +135,7 @@ export class TopicRegistry {
     writeMetadata(this.dataDir, meta);
     let logs: PartitionLog[];
     try {
-      logs = openLogs(this.dataDir, meta, this.now, this.logger);
+      logs = openLogs(this.dataDir, meta, this.now, this.logger, this.producerIdExpirationMs);
     } catch (e) {
       // Undo the commit so a failed create leaves no topic behind.
       fs.rmSync(this.path(name, META_SUFFIX), { force: true });
@@ -259,6 +265,7 @@ function openLogs(
   meta: TopicMetadata,
   now: () => number,
   logger: Logger | undefined,
+  producerIdExpirationMs: number | undefined,
 ): PartitionLog[] {
   const logs: PartitionLog[] = [];
   try {
@@ -272,6 +279,7 @@ function openLogs(
           config: meta.config,
           now,
           logger,
+          ...(producerIdExpirationMs === undefined ? {} : { producerIdExpirationMs }),
         }),
       );
     }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, TransactionError } from "../errors.js";
+import { InvalidArgumentError, ProducerFencedError, TransactionError } from "../errors.js";
 import type { LogRecord, ProducerRecord, TopicPartition } from "../record.js";
 import {
   decodeTransactionKey,
@@ -326,8 +326,7 @@ export class TransactionCoordinator {
       );
     }
     if (producerEpoch < m.producerEpoch) {
-      throw new TransactionError(
-        "PRODUCER_FENCED",
+      throw new ProducerFencedError(
         `producer ${producerId} of '${transactionalId}' at epoch ${producerEpoch} was fenced by epoch ${m.producerEpoch} (a newer instance started, or its transaction timed out): stop this producer`,
       );
     }

@@ -1,0 +1,282 @@
+import fs from "node:fs";
+import path from "node:path";
+import { crc32c } from "@node-rs/crc32";
+import {
+  CorruptRecordError,
+  InvalidArgumentError,
+  OutOfOrderSequenceError,
+  ProducerFencedError,
+} from "../errors.js";
+import { type RecordBatch, splitBatches } from "../record-batch.js";
+import { writeFileDurably } from "./durable-file.js";
+
+/** Kafka keeps the last five batches of each producer, as many as it may have in flight. */
+export const PRODUCER_BATCHES_KEPT = 5;
+/** Kafka's producer.id.expiration.ms default: a producer silent for a day is forgotten. */
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000;
+const SNAPSHOT_FILE = "producer.snapshot";
+const SEQUENCE_WRAP = 2 ** 31;
+
+/** One appended batch of an idempotent producer: its sequence range and where it went. */
+export interface ProducedBatch {
+  firstSequence: number;
+  lastSequence: number;
+  baseOffset: number;
+  lastOffset: number;
+}
+
+interface ProducerEntry {
+  epoch: number;
+  /** Oldest first, at most PRODUCER_BATCHES_KEPT. */
+  batches: ProducedBatch[];
+  /** Clock time of the last append, for expiry. */
+  lastAppendAt: number;
+}
+
+/** The sequence number after `seq`: sequences wrap at 2^31 to 0, as Kafka's. */
+function nextSequence(seq: number): number {
+  return seq + 1 === SEQUENCE_WRAP ? 0 : seq + 1;
+}
+
+/** The last sequence of a batch starting at `first` with `count` records. */
+export function lastSequenceOf(first: number, count: number): number {
+  return (first + count - 1) % SEQUENCE_WRAP;
+}
+
+/**
+ * What a partition knows about its idempotent producers (Kafka's ProducerStateManager):
+ * per producer id the current epoch and the last five batches (sequence range and
+ * offsets). Responsible for:
+ * - deciding, before an append, whether a batch is new (the next sequence), a retry of one
+ *   already appended (same sequence range: its original offsets are returned and nothing
+ *   is written), out of order (a gap: OutOfOrderSequenceError) or from a fenced epoch
+ *   (ProducerFencedError);
+ * - the snapshot file, `producer.snapshot` (format below and in docs/formats.md), written
+ *   at checkpoints and clean close; on open the partition loads it and replays the batches
+ *   after its offset (`replay`), so a broker killed at any point keeps deduplicating;
+ * - expiry: a producer with no append for `expirationMs` is forgotten (its next batch
+ *   starts afresh, whatever its sequence).
+ *
+ * Not thread-safe; the partition log calls it from its synchronous append path.
+ *
+ *   producer.snapshot (text, replaced atomically via writeFileDurably) =>
+ *     "tributary-producer-snapshot 1" LF
+ *     "end-offset " decimal LF        the state covers every batch below this offset
+ *     ["producer " id " " epoch " " lastAppendAt (" " firstSeq ":" lastSeq ":" baseOffset
+ *       ":" lastOffset){1..5} LF]
+ *     "crc32c " decimal LF            CRC-32C of every byte before this line
+ */
+export class ProducerState {
+  private readonly producers = new Map<number, ProducerEntry>();
+
+  constructor(
+    private readonly name: string,
+    private readonly expirationMs: number = DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  ) {}
+
+  get producerCount(): number {
+    return this.producers.size;
+  }
+
+  /**
+   * Checks the batch `batch` of producer `producerId` before it is appended: returns the
+   * batch it repeats (a retry: do not append it again), or null when it is the next one.
+   * Throws ProducerFencedError for an epoch older than the producer's, and
+   * OutOfOrderSequenceError for a sequence that skips or goes back.
+   */
+  check(
+    producerId: number,
+    epoch: number,
+    firstSequence: number,
+    count: number,
+    now: number,
+  ): ProducedBatch | null {
+    if (firstSequence < 0) {
+      throw new InvalidArgumentError(
+        `batch for ${this.name} names producer ${producerId} but no base sequence (${firstSequence}): an idempotent batch needs both`,
+      );
+    }
+    const entry = this.live(producerId, now);
+    if (entry === undefined) return null;
+    if (epoch < entry.epoch) {
+      throw new ProducerFencedError(
+        `producer ${producerId} with epoch ${epoch} is fenced on ${this.name}: a newer instance has epoch ${entry.epoch}; close this producer`,
+      );
+    }
+    if (epoch > entry.epoch) {
+      if (firstSequence === 0) return null;
+      throw new OutOfOrderSequenceError(
+        `producer ${producerId} starts epoch ${epoch} on ${this.name} at sequence ${firstSequence}, expected 0`,
+      );
+    }
+    const lastSequence = lastSequenceOf(firstSequence, count);
+    for (const b of entry.batches) {
+      if (b.firstSequence === firstSequence && b.lastSequence === lastSequence) return b;
+    }
+    const last = entry.batches.at(-1);
+    const expected = last === undefined ? firstSequence : nextSequence(last.lastSequence);
+    if (firstSequence !== expected) {
+      throw new OutOfOrderSequenceError(
+        `producer ${producerId} sent sequence ${firstSequence} to ${this.name}, expected ${expected}: ${firstSequence > expected || firstSequence < expected - SEQUENCE_WRAP / 2 ? "a batch before it is missing (still in flight, or lost)" : "it is older than the last five batches kept"}`,
+      );
+    }
+    return null;
+  }
+
+  /** Records an appended batch (after `check` said it was new, or when replaying the log). */
+  record(producerId: number, epoch: number, batch: ProducedBatch, now: number): void {
+    let entry = this.producers.get(producerId);
+    if (entry === undefined || epoch !== entry.epoch) {
+      entry = { epoch, batches: [], lastAppendAt: now };
+      this.producers.set(producerId, entry);
+    }
+    entry.batches.push(batch);
+    if (entry.batches.length > PRODUCER_BATCHES_KEPT) entry.batches.shift();
+    entry.lastAppendAt = Math.max(entry.lastAppendAt, now);
+  }
+
+  /** Replays a batch read from the log (open, recovery): records it if it has a producer. */
+  replay(batch: RecordBatch, now: number): void {
+    const producerId = batch.producerId;
+    if (producerId < 0 || batch.baseSequence < 0) return;
+    this.record(
+      producerId,
+      batch.producerEpoch,
+      {
+        firstSequence: batch.baseSequence,
+        lastSequence: lastSequenceOf(batch.baseSequence, batch.lastOffsetDelta + 1),
+        baseOffset: batch.baseOffset,
+        lastOffset: batch.lastOffset,
+      },
+      now,
+    );
+  }
+
+  /** Forgets producers with no append for `expirationMs`; returns how many. */
+  expire(now: number): number {
+    let n = 0;
+    for (const [id, entry] of this.producers) {
+      if (now - entry.lastAppendAt >= this.expirationMs) {
+        this.producers.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private live(producerId: number, now: number): ProducerEntry | undefined {
+    const entry = this.producers.get(producerId);
+    if (entry !== undefined && now - entry.lastAppendAt >= this.expirationMs) {
+      this.producers.delete(producerId);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Writes the snapshot of the state as of `endOffset` into partition directory `dir`. */
+  writeSnapshot(dir: string, endOffset: number, now: number): void {
+    this.expire(now);
+    let body = `tributary-producer-snapshot 1\nend-offset ${endOffset}\n`;
+    for (const [id, e] of this.producers) {
+      const batches = e.batches
+        .map((b) => `${b.firstSequence}:${b.lastSequence}:${b.baseOffset}:${b.lastOffset}`)
+        .join(" ");
+      body += `producer ${id} ${e.epoch} ${e.lastAppendAt} ${batches}\n`;
+    }
+    writeFileDurably(
+      path.join(dir, SNAPSHOT_FILE),
+      `${body}crc32c ${crc32c(Buffer.from(body))}\n`,
+      0o644,
+    );
+  }
+
+  /**
+   * Loads the snapshot of partition directory `dir`; returns the offset it covers up to,
+   * or null when there is none or it is unreadable (then the whole log is replayed).
+   */
+  loadSnapshot(dir: string): { endOffset: number } | { problem: string } | null {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, SNAPSHOT_FILE), "latin1");
+    } catch {
+      return null;
+    }
+    const crcAt = text.lastIndexOf("crc32c ");
+    const body = crcAt < 0 ? "" : text.slice(0, crcAt);
+    const lines = body.split("\n");
+    const end = /^end-offset (\d+)$/.exec(lines[1] ?? "");
+    if (
+      lines[0] !== "tributary-producer-snapshot 1" ||
+      end === null ||
+      text.slice(crcAt) !== `crc32c ${crc32c(Buffer.from(body, "latin1"))}\n`
+    ) {
+      return { problem: `${SNAPSHOT_FILE} of ${this.name} fails its format or CRC check` };
+    }
+    this.producers.clear();
+    for (const line of lines.slice(2)) {
+      if (line === "") continue;
+      const [, id, epoch, at, ...batches] = line.split(" ");
+      const entry: ProducerEntry = { epoch: Number(epoch), batches: [], lastAppendAt: Number(at) };
+      for (const b of batches) {
+        const [firstSequence, lastSequence, baseOffset, lastOffset] = b.split(":").map(Number);
+        entry.batches.push({
+          firstSequence: firstSequence!,
+          lastSequence: lastSequence!,
+          baseOffset: baseOffset!,
+          lastOffset: lastOffset!,
+        });
+      }
+      this.producers.set(Number(id), entry);
+    }
+    return { endOffset: Number(end[1]) };
+  }
+
+  /**
+   * Restores the state on open: the snapshot, then every batch after it, read with
+   * `read(offset)` (whole batches from `offset`, empty at the end) up to `endOffset`. A
+   * snapshot past the log's end (the log lost its unflushed tail in a machine crash) or
+   * unreadable is dropped and the log replayed from `startOffset`, so a retry of a batch
+   * that was lost is appended again rather than called a duplicate. Returns the number of
+   * batches replayed.
+   */
+  restore(
+    dir: string,
+    read: (offset: number) => Buffer,
+    startOffset: number,
+    endOffset: number,
+    now: number,
+  ): number {
+    const loaded = this.loadSnapshot(dir);
+    // No snapshot at all: the log was last opened by a version without idempotent
+    // producers (every open writes one before its first append), so no batch has any.
+    if (loaded === null) return 0;
+    let offset = startOffset;
+    if (loaded !== null && "endOffset" in loaded && loaded.endOffset <= endOffset) {
+      offset = Math.max(loaded.endOffset, startOffset);
+    } else {
+      this.producers.clear();
+    }
+    let replayed = 0;
+    while (offset < endOffset) {
+      let chunk: Buffer;
+      try {
+        chunk = read(offset);
+      } catch (err) {
+        // Damage the partition already reports: go on after it when its end is known.
+        const resumeAt = err instanceof CorruptRecordError ? err.location.resumeAt : undefined;
+        if (resumeAt === undefined || resumeAt <= offset) break;
+        offset = resumeAt;
+        continue;
+      }
+      const { batches } = splitBatches(chunk);
+      if (batches.length === 0) break;
+      for (const batch of batches) {
+        if (batch.nextOffset <= offset) continue;
+        this.replay(batch, now);
+        replayed++;
+        offset = batch.nextOffset;
+      }
+    }
+    return replayed;
+  }
+}
