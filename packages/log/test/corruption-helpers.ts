@@ -40,19 +40,25 @@ export function storedBatches(dir: string): StoredBatch[] {
   return out;
 }
 
+/**
+ * Bytes 12..15 of a v2 batch, its partitionLeaderEpoch: outside the CRC in Kafka's format
+ * (a leader stamps it at append) and read by nothing in Tributary, so damage confined to
+ * it leaves every record intact and the batch is rightly served.
+ */
+const LEADER_EPOCH_FROM = 12;
+const LEADER_EPOCH_TO = 16;
+
 /** The sequence numbers of the batches that no byte range of `damaged` touches. */
 export function intactSeqs(
   batches: readonly StoredBatch[],
   damaged: readonly { file: string; from: number; to: number }[],
 ): number[] {
-  return batches
-    .filter(
-      (b) =>
-        !damaged.some(
-          (d) => d.file === b.file && d.from < b.position + b.size && d.to > b.position,
-        ),
-    )
-    .flatMap((b) => b.seqs);
+  const harms = (b: StoredBatch, d: { file: string; from: number; to: number }) =>
+    d.file === b.file &&
+    d.from < b.position + b.size &&
+    d.to > b.position &&
+    !(d.from >= b.position + LEADER_EPOCH_FROM && d.to <= b.position + LEADER_EPOCH_TO);
+  return batches.filter((b) => !damaged.some((d) => harms(b, d))).flatMap((b) => b.seqs);
 }
 
 export function flipByte(file: string, position: number, mask = 0x40): void {
