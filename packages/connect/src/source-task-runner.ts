@@ -49,16 +49,17 @@ export async function runSourceTask(options: {
   }
 }
 
-/** One send per topic, all at once: each keeps its records' order, per partition. */
+/**
+ * One send per topic, all at once: each keeps its records' order, per partition. A source
+ * record is a producer record (key, value, timestamp, headers), so it is sent as it is.
+ */
 async function sendInOrder(producer: Producer, records: SourceRecord[]): Promise<void> {
-  const byTopic = new Map<string, ProducerRecord[]>();
-  for (const r of records) {
-    mapEntry(byTopic, r.topic, () => []).push({
-      key: r.key,
-      value: r.value,
-      ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
-      ...(r.headers === undefined ? {} : { headers: r.headers }),
-    });
+  const first = records[0]!.topic;
+  if (records.every((r) => r.topic === first)) {
+    await producer.send(first, records);
+    return;
   }
+  const byTopic = new Map<string, ProducerRecord[]>();
+  for (const r of records) mapEntry(byTopic, r.topic, () => []).push(r);
   await Promise.all([...byTopic].map(([topic, list]) => producer.send(topic, list)));
 }

@@ -42,6 +42,18 @@ export function encodeEnvelope(e: ChangeEnvelope): Buffer {
   return Buffer.from(JSON.stringify(e));
 }
 
+/**
+ * An envelope's JSON split around its `after` value: head + JSON(after) + tail is
+ * encodeEnvelope's output, byte for byte. Records of one table and batch share it.
+ */
+export function envelopeAround(e: Omit<ChangeEnvelope, "after">): { head: Buffer; tail: Buffer } {
+  const rest = JSON.stringify({ op: e.op, ts_ms: e.ts_ms, source: e.source });
+  return {
+    head: Buffer.from(`{"before":${JSON.stringify(e.before)},"after":`),
+    tail: Buffer.from(`,${rest.slice(1)}`),
+  };
+}
+
 /** Reads an envelope back; undefined when the value is not one (e.g. a plain row). */
 export function asEnvelope(value: unknown): ChangeEnvelope | undefined {
   if (value === null || typeof value !== "object") return undefined;

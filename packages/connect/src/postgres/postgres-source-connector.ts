@@ -8,7 +8,14 @@ import {
   defineSourceConnector,
 } from "../connector.js";
 import { ConnectError } from "../errors.js";
-import { type Op, type Row, encodeEnvelope, encodeKey } from "./change-envelope.js";
+import {
+  type ChangeEnvelope,
+  type Op,
+  type Row,
+  encodeEnvelope,
+  encodeKey,
+  envelopeAround,
+} from "./change-envelope.js";
 import { parseLsn } from "./lsn.js";
 import {
   type TableInfo,
@@ -43,7 +50,7 @@ const CONFIG = {
     default: 10_000,
     min: 1,
     max: 1_000_000,
-    doc: "rows per snapshot fetch",
+    doc: "records per snapshot batch sent to the log",
   },
   maxBatchRecords: {
     type: "int",
@@ -156,12 +163,12 @@ export class PostgresSourceTask implements SourceTask {
     if (slot !== undefined)
       await this.client.query("SELECT pg_drop_replication_slot($1)", [this.slot]);
     const created = await createSlotWithSnapshot(this.config.connection, this.slot);
-    const snapshot = await TableSnapshot.open(
-      this.config.connection,
-      created,
-      tables,
-      this.config.snapshotFetchRows,
-    );
+    const snapshot = await TableSnapshot.open(this.config.connection, created, tables, {
+      batchRecords: this.config.snapshotFetchRows,
+      topicOf: (t) => this.topicOf(t),
+      envelope: (t, now) => this.snapshotEnvelope(t, created.consistentPoint, now),
+      warn: (m) => context.warn(m),
+    });
     this.phase = { kind: "snapshot", snapshot, consistentPoint: created.consistentPoint };
   }
 
@@ -195,16 +202,8 @@ export class PostgresSourceTask implements SourceTask {
     if (this.failure !== null) throw this.failure;
     const phase = this.phase;
     if (phase.kind === "snapshot") {
-      const now = Date.now();
       const batch = await phase.snapshot.next();
-      const records = batch.rows.map(({ table, row }) =>
-        this.changeRecord(table, "r", null, row, {
-          lsn: phase.consistentPoint,
-          txId: null,
-          ts: now,
-          snapshot: true,
-        }),
-      );
+      const records = batch.records;
       this.context.count("snapshot_rows", records.length);
       if (batch.done) {
         await phase.snapshot.close();
@@ -408,6 +407,33 @@ export class PostgresSourceTask implements SourceTask {
     this.wake?.();
   }
 
+  /** A snapshot record's envelope around `after`: a read ("r") at the slot's start. */
+  private snapshotEnvelope(table: TableInfo, lsn: string, now: number) {
+    return envelopeAround({
+      before: null,
+      op: "r",
+      ts_ms: now,
+      source: this.sourceBlock(table, { lsn, txId: null, ts: now, snapshot: true }),
+    });
+  }
+
+  private sourceBlock(
+    table: TableInfo,
+    meta: { lsn: string | null; txId: number | null; ts: number; snapshot: boolean },
+  ): ChangeEnvelope["source"] {
+    return {
+      connector: "postgresql",
+      name: this.config.topicPrefix,
+      db: this.database,
+      schema: table.schema,
+      table: table.table,
+      lsn: meta.lsn,
+      txId: meta.txId,
+      snapshot: meta.snapshot,
+      ts_ms: meta.ts,
+    };
+  }
+
   private changeRecord(
     table: TableInfo,
     op: Op,
@@ -424,17 +450,7 @@ export class PostgresSourceTask implements SourceTask {
         after,
         op,
         ts_ms: Date.now(),
-        source: {
-          connector: "postgresql",
-          name: this.config.topicPrefix,
-          db: this.database,
-          schema: table.schema,
-          table: table.table,
-          lsn: meta.lsn,
-          txId: meta.txId,
-          snapshot: meta.snapshot,
-          ts_ms: meta.ts,
-        },
+        source: this.sourceBlock(table, meta),
       }),
       ...(meta.ts === 0 ? {} : { timestamp: meta.ts }),
     };
