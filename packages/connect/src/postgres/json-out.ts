@@ -21,6 +21,12 @@ export class JsonOut {
     this.mark = this.pos;
   }
 
+  /** Forgets everything written: only for a scratch buffer whose views never escape. */
+  clear(): void {
+    this.pos = 0;
+    this.mark = 0;
+  }
+
   /** Bytes written since `begin()` (positions relative to the value stay valid if it moves). */
   get written(): number {
     return this.pos - this.mark;

@@ -8,14 +8,8 @@ import {
   defineSourceConnector,
 } from "../connector.js";
 import { ConnectError } from "../errors.js";
-import {
-  type ChangeEnvelope,
-  type Op,
-  type Row,
-  encodeEnvelope,
-  encodeKey,
-  envelopeAround,
-} from "./change-envelope.js";
+import { ChangeRecordEncoder } from "./change-record-encoder.js";
+import { type DecodedChange, PgoutputChanges } from "./pgoutput-changes.js";
 import { parseLsn } from "./lsn.js";
 import {
   type TableInfo,
@@ -88,16 +82,9 @@ export const postgresSourceConnector = defineSourceConnector({
   createTask: () => new PostgresSourceTask(),
 });
 
-interface Change {
-  table: TableInfo;
-  op: Op;
-  before: Row | null;
-  after: Row | null;
-}
-
 interface OpenTransaction {
   xid: number;
-  changes: Change[];
+  changes: DecodedChange[];
 }
 
 type Phase =
@@ -111,6 +98,8 @@ export class PostgresSourceTask implements SourceTask {
   private context!: SourceTaskContext;
   private client: pg.Client | null = null;
   private tables = new Map<string, TableInfo>();
+  private encoder!: ChangeRecordEncoder;
+  private readonly changes = new PgoutputChanges((relation) => this.tableOf(relation));
   private slot = "";
   private database = "";
   private publication = "";
@@ -136,6 +125,11 @@ export class PostgresSourceTask implements SourceTask {
     this.client = await connectPostgres(this.config.connection);
     const db = await this.client.query<{ d: string }>("SELECT current_database() AS d");
     this.database = db.rows[0]!.d;
+    this.encoder = new ChangeRecordEncoder({
+      connector: this.config.topicPrefix,
+      db: this.database,
+      topicOf: (t) => this.topicOf(t),
+    });
     const tables = await describeSourceTables(this.client, this.config.tables, "config.tables");
     for (const t of tables) this.tables.set(`${t.schema}.${t.table}`, t);
     await ensurePublication(this.client, this.publication, tables);
@@ -166,7 +160,11 @@ export class PostgresSourceTask implements SourceTask {
     const snapshot = await TableSnapshot.open(this.config.connection, created, tables, {
       batchRecords: this.config.snapshotFetchRows,
       topicOf: (t) => this.topicOf(t),
-      envelope: (t, now) => this.snapshotEnvelope(t, created.consistentPoint, now),
+      envelope: (t, now) => {
+        const meta = { lsn: created.consistentPoint, txId: null, ts: now, snapshot: true };
+        this.encoder.begin(meta, now);
+        return this.encoder.envelope(t, "r", null);
+      },
       warn: (m) => context.warn(m),
     });
     this.phase = { kind: "snapshot", snapshot, consistentPoint: created.consistentPoint };
@@ -285,7 +283,11 @@ export class PostgresSourceTask implements SourceTask {
   private async startStreaming(fromLsn: string): Promise<void> {
     this.confirmedLsn = this.lastPolledLsn = this.serverLsn = fromLsn;
     this.stream = new ReplicationStream(this.config.connection, this.publication, {
-      onMessage: (_lsn, m) => this.onMessage(m),
+      onRowMessage: (payload) => {
+        const tx = this.tx;
+        if (tx !== null) this.changes.decode(payload, (c) => tx.changes.push(c));
+      },
+      onMessage: (m) => this.onMessage(m),
       onKeepalive: (lsn, replyRequested) => {
         if (parseLsn(lsn) > parseLsn(this.serverLsn)) this.serverLsn = lsn;
         if (replyRequested) this.stream?.confirm(this.confirmedLsn);
@@ -308,23 +310,8 @@ export class PostgresSourceTask implements SourceTask {
       case "begin":
         this.tx = { xid: m.xid, changes: [] };
         return;
-      case "insert":
-        this.onChange(m.relation, "c", null, m.new);
-        return;
-      case "update": {
-        const table = this.tableOf(m.relation);
-        if (table === undefined || this.tx === null) return;
-        const oldKey = m.key === null ? null : encodeKey(table.keyColumns, m.key);
-        const newKey = encodeKey(table.keyColumns, m.new);
-        if (oldKey !== null && !oldKey.equals(newKey)) {
-          // The key changed: the old key's row is gone (delete + tombstone), a new one is born.
-          this.onChange(m.relation, "d", m.old ?? m.key, null);
-          this.onChange(m.relation, "c", null, m.new);
-        } else this.onChange(m.relation, "u", m.old, m.new);
-        return;
-      }
-      case "delete":
-        this.onChange(m.relation, "d", m.old ?? m.key, null);
+      case "relation":
+        this.changes.relation(m);
         return;
       case "truncate":
         this.context.count("truncates_ignored");
@@ -340,19 +327,9 @@ export class PostgresSourceTask implements SourceTask {
     }
   }
 
+  /** The selected table a relation message names, if any. */
   private tableOf(relation: Pgoutput.MessageRelation): TableInfo | undefined {
     return this.tables.get(`${relation.schema}.${relation.name}`);
-  }
-
-  private onChange(
-    relation: Pgoutput.MessageRelation,
-    op: Op,
-    before: Row | null,
-    after: Row | null,
-  ): void {
-    const table = this.tableOf(relation);
-    if (table === undefined || this.tx === null) return;
-    this.tx.changes.push({ table, op, before, after });
   }
 
   /**
@@ -366,9 +343,9 @@ export class PostgresSourceTask implements SourceTask {
     if (tx === null) return;
     const perTable = new Map<string, number>();
     const headers = { "tx.id": String(tx.xid) };
-    const meta = { lsn: commitEndLsn, txId: tx.xid, ts: commitMs, snapshot: false };
+    this.encoder.begin({ lsn: commitEndLsn, txId: tx.xid, ts: commitMs, snapshot: false });
     for (const c of tx.changes) {
-      const r = this.changeRecord(c.table, c.op, c.before, c.after, meta);
+      const r = this.encoder.record(c.table, c.op, c.body, c.key);
       r.headers = headers;
       this.buffer.push(r);
       if (c.op === "d") {
@@ -405,55 +382,6 @@ export class PostgresSourceTask implements SourceTask {
       this.stream?.pause();
     }
     this.wake?.();
-  }
-
-  /** A snapshot record's envelope around `after`: a read ("r") at the slot's start. */
-  private snapshotEnvelope(table: TableInfo, lsn: string, now: number) {
-    return envelopeAround({
-      before: null,
-      op: "r",
-      ts_ms: now,
-      source: this.sourceBlock(table, { lsn, txId: null, ts: now, snapshot: true }),
-    });
-  }
-
-  private sourceBlock(
-    table: TableInfo,
-    meta: { lsn: string | null; txId: number | null; ts: number; snapshot: boolean },
-  ): ChangeEnvelope["source"] {
-    return {
-      connector: "postgresql",
-      name: this.config.topicPrefix,
-      db: this.database,
-      schema: table.schema,
-      table: table.table,
-      lsn: meta.lsn,
-      txId: meta.txId,
-      snapshot: meta.snapshot,
-      ts_ms: meta.ts,
-    };
-  }
-
-  private changeRecord(
-    table: TableInfo,
-    op: Op,
-    before: Row | null,
-    after: Row | null,
-    meta: { lsn: string | null; txId: number | null; ts: number; snapshot: boolean },
-  ): SourceRecord {
-    const keyRow = after ?? before ?? {};
-    return {
-      topic: this.topicOf(table),
-      key: encodeKey(table.keyColumns, keyRow),
-      value: encodeEnvelope({
-        before,
-        after,
-        op,
-        ts_ms: Date.now(),
-        source: this.sourceBlock(table, meta),
-      }),
-      ...(meta.ts === 0 ? {} : { timestamp: meta.ts }),
-    };
   }
 
   async stop(): Promise<void> {

@@ -2,6 +2,7 @@ import pg from "pg";
 import type { SourceRecord } from "../connector.js";
 import { type BinaryValueJson, binaryValueJson } from "./binary-value-json.js";
 import type { BinaryCopyRows } from "./binary-copy-rows.js";
+import { objectKeyOrder } from "./change-envelope.js";
 import type { JsonOut } from "./json-out.js";
 import { type TableInfo, ident, qualified } from "./postgres-catalog.js";
 
@@ -154,17 +155,4 @@ export class SnapshotRowEncoder {
     const key = out.end();
     return { topic: this.topic, key, value, timestamp };
   }
-}
-
-/**
- * The order in which a JS object lists properties added in `names` order (JSON.stringify
- * follows it): integer-like names first, ascending, then the others as added.
- */
-function objectKeyOrder(names: readonly string[]): number[] {
-  const isIndex = (n: string) => /^(0|[1-9]\d*)$/.test(n) && Number(n) < 4294967295;
-  const all = names.map((_, i) => i);
-  return [
-    ...all.filter((i) => isIndex(names[i]!)).sort((a, b) => Number(names[a]) - Number(names[b])),
-    ...all.filter((i) => !isIndex(names[i]!)),
-  ];
 }
