@@ -51,9 +51,16 @@ export class JsonOut {
   }
 
   bytes(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    const n = b.length;
+    this.room(n);
+    if (n > 24) this.buf.set(b, this.pos);
+    else {
+      // Short constants (column names) are copied faster here than by TypedArray.set.
+      const buf = this.buf;
+      const p = this.pos;
+      for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+    }
+    this.pos += n;
   }
 
   /** Copies `src[start, end)` as is. */
