@@ -341,8 +341,9 @@ export class PostgresSourceTask implements SourceTask {
     const tx = this.tx;
     this.tx = null;
     if (tx === null) return;
-    const perTable = new Map<string, number>();
-    const headers = { "tx.id": String(tx.xid) };
+    const perTable = new Map<TableInfo, number>();
+    // One Buffer for all the transaction's records: the log copies it, no encoding per record.
+    const headers = { "tx.id": Buffer.from(String(tx.xid)) };
     this.encoder.begin({ lsn: commitEndLsn, txId: tx.xid, ts: commitMs, snapshot: false });
     for (const c of tx.changes) {
       const r = this.encoder.record(c.table, c.op, c.body, c.key);
@@ -351,8 +352,7 @@ export class PostgresSourceTask implements SourceTask {
       if (c.op === "d") {
         this.buffer.push({ topic: r.topic, key: r.key, value: null, timestamp: commitMs, headers });
       }
-      const name = `${c.table.schema}.${c.table.table}`;
-      perTable.set(name, (perTable.get(name) ?? 0) + 1);
+      perTable.set(c.table, (perTable.get(c.table) ?? 0) + 1);
     }
     this.buffer.push({
       topic: `${this.config.topicPrefix}.transactions`,
@@ -362,8 +362,8 @@ export class PostgresSourceTask implements SourceTask {
           status: "END",
           id: String(tx.xid),
           event_count: tx.changes.length,
-          data_collections: [...perTable].map(([data_collection, event_count]) => ({
-            data_collection,
+          data_collections: [...perTable].map(([table, event_count]) => ({
+            data_collection: `${table.schema}.${table.table}`,
             event_count,
           })),
           lsn: commitEndLsn,
