@@ -1,6 +1,7 @@
 import type { SourceRecord } from "../connector.js";
 import { type ChangeEnvelope, type Op, type Row, envelopeAround } from "./change-envelope.js";
 import { JsonOut } from "./json-out.js";
+import type { DecodedChange } from "./pgoutput-changes.js";
 import type { TableInfo } from "./postgres-catalog.js";
 
 /** What the records of one transaction (or one snapshot batch) share. */
@@ -40,11 +41,12 @@ export class ChangeRecordEncoder {
     return envelopeAround({ before, op, ts_ms: this.now, source: this.source(table) });
   }
 
-  /** The record of a change whose envelope up to `after` is `body` (pgoutput-changes.ts). */
-  record(table: TableInfo, op: Op, body: Buffer, key: Buffer): SourceRecord {
+  /** The record of a decoded change (pgoutput-changes.ts): its body, then the tail. */
+  record(c: DecodedChange): SourceRecord {
+    const { table, op, key } = c;
     const out = this.out;
     out.begin();
-    out.bytes(body);
+    out.copy(c.chunk, c.start, c.end);
     out.bytes(this.tail(table, op));
     const record: SourceRecord = { topic: this.names.topicOf(table), key, value: out.end() };
     if (this.meta.ts !== 0) record.timestamp = this.meta.ts;

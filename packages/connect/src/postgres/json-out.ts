@@ -39,6 +39,22 @@ export class JsonOut {
     return v;
   }
 
+  /**
+   * Ends the value without making a view of it: it is `buf[start, pos)` of the buffer
+   * `buf` is now (kept by the caller while needed); returns `start`.
+   */
+  endSpan(): number {
+    const start = this.mark;
+    this.mark = this.pos;
+    return start;
+  }
+
+  /** Copies `src[start, end)` (natively: for longer runs). */
+  copy(src: Buffer, start: number, end: number): void {
+    this.room(end - start);
+    this.pos += src.copy(this.buf, this.pos, start, end);
+  }
+
   /** Makes room for `n` more bytes, moving the value being written if needed. */
   room(n: number): void {
     if (this.pos + n <= this.buf.length) return;

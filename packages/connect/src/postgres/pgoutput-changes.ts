@@ -9,8 +9,13 @@ import { type TextValueJson, textValueJson } from "./text-value-json.js";
 export interface DecodedChange {
   table: TableInfo;
   op: Op;
-  /** `{"before":…,"after":…` — the envelope without its closing part (from `op` on). */
-  body: Buffer;
+  /**
+   * `{"before":…,"after":…` — the envelope without its closing part (from `op` on) — is
+   * `chunk[start, end)` (no view per change: it is copied into the record at commit).
+   */
+  chunk: Buffer;
+  start: number;
+  end: number;
   key: Buffer;
 }
 
@@ -163,7 +168,8 @@ export class PgoutputChanges {
     out.text(',"after":');
     if (after === null) out.text("null");
     else this.writeRow(shape, after, shape.order, false);
-    return { table: shape.table, op, body: out.end(), key: keyBuf };
+    const start = out.endSpan();
+    return { table: shape.table, op, chunk: out.buf, start, end: out.pos, key: keyBuf };
   }
 
   /** A row object's JSON; `nullIsAbsent`: a NULL is left out (the old-key object). */

@@ -346,7 +346,7 @@ export class PostgresSourceTask implements SourceTask {
     const headers = { "tx.id": Buffer.from(String(tx.xid)) };
     this.encoder.begin({ lsn: commitEndLsn, txId: tx.xid, ts: commitMs, snapshot: false });
     for (const c of tx.changes) {
-      const r = this.encoder.record(c.table, c.op, c.body, c.key);
+      const r = this.encoder.record(c);
       r.headers = headers;
       this.buffer.push(r);
       if (c.op === "d") {
