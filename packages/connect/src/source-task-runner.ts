@@ -54,12 +54,16 @@ export async function runSourceTask(options: {
  * record is a producer record (key, value, timestamp, headers), so it is sent as it is.
  */
 async function sendInOrder(producer: Producer, records: SourceRecord[]): Promise<void> {
-  const first = records[0]!.topic;
-  if (records.every((r) => r.topic === first)) {
-    await producer.send(first, records);
-    return;
-  }
   const byTopic = new Map<string, ProducerRecord[]>();
-  for (const r of records) mapEntry(byTopic, r.topic, () => []).push(r);
-  await Promise.all([...byTopic].map(([topic, list]) => producer.send(topic, list)));
+  // Records come in runs of one topic (a transaction's changes, then its END event).
+  let topic = "";
+  let list: ProducerRecord[] = [];
+  for (const r of records) {
+    if (r.topic !== topic) {
+      topic = r.topic;
+      list = mapEntry(byTopic, topic, () => []);
+    }
+    list.push(r);
+  }
+  await Promise.all([...byTopic].map(([t, l]) => producer.send(t, l)));
 }

@@ -34,7 +34,10 @@ export class JsonOut {
 
   /** The value written since `begin()`. */
   end(): Buffer {
-    const v = this.buf.subarray(this.mark, this.pos);
+    // Buffer.from(arrayBuffer, offset, length) makes the same view as subarray, faster
+    // (it skips the clamping): this runs twice per record.
+    const b = this.buf;
+    const v = Buffer.from(b.buffer, b.byteOffset + this.mark, this.pos - this.mark);
     this.mark = this.pos;
     return v;
   }
