@@ -10,7 +10,8 @@ import { ConnectWorker } from "../src/connect-worker.js";
 /**
  * `npm run bench -w @tributary/connect`: the three connector paths, each beside a
  * baseline measured in the same run on the same data:
- *  - snapshot rows/s     — the source's initial snapshot into the log, vs COPY … TO STDOUT (psql);
+ *  - snapshot rows/s     — the source's initial snapshot into the log, vs psql running the
+ *                          COPY (SELECT …) TO STDOUT (FORMAT binary) the source runs;
  *  - changes/s           — the source catching up on streamed changes into the log, vs
  *                          pg_recvlogical reading the same WAL range to /dev/null;
  *  - sink rows/s         — the Postgres sink applying change records, vs bare batched
@@ -58,7 +59,18 @@ async function until(probe: () => boolean | Promise<boolean>, what: string): Pro
   }
 }
 
+const COLUMNS = ["id", "name", "email", "score", "updated_at"];
+
 const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);
+
+/**
+ * This process's CPU time (user + system) per item since `from`, in µs: unlike rows/s it
+ * hardly moves with the machine's load, so runs on a busy machine still compare.
+ */
+function cpuUsPer(n: number, from: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(from);
+  return Math.round(((used.user + used.system) / n) * 100) / 100;
+}
 
 async function main(): Promise<void> {
   const base = pgUrl();
@@ -98,19 +110,23 @@ async function main(): Promise<void> {
 
     // Snapshot: ours, then COPY TO STDOUT of the same table.
     let t = Date.now();
+    let cpu = process.cpuUsage();
     let worker = new ConnectWorker({ log, plans: planConnectors(file), index: 0, workers: 1 });
     await worker.start();
     await until(() => worker.metrics.total("offset_commits") >= 1, "the snapshot");
     const snapshotRowsPerSec = rate(ROWS, Date.now() - t);
+    const snapshotCpuUsPerRow = cpuUsPer(ROWS, cpu);
     await worker.stop();
     t = Date.now();
-    const copy = spawnSync(pgBin("psql"), [url, "-c", "COPY customers TO STDOUT"], {
+    // The statement the source runs for this table (every column has a binary reader).
+    const snapshotBaseline = `COPY (SELECT ${COLUMNS.join(", ")} FROM customers) TO STDOUT (FORMAT binary)`;
+    const copy = spawnSync(pgBin("psql"), [url, "-c", snapshotBaseline], {
       stdio: ["ignore", "ignore", "inherit"],
     });
     if (copy.status !== 0) throw new Error("psql COPY failed");
     const snapshotBaselinePerSec = rate(ROWS, Date.now() - t);
     console.error(
-      `snapshot: ${snapshotRowsPerSec} rows/s (COPY TO STDOUT ${snapshotBaselinePerSec} rows/s)`,
+      `snapshot: ${snapshotRowsPerSec} rows/s (psql ${snapshotBaseline}: ${snapshotBaselinePerSec} rows/s)`,
     );
 
     // Changes: a second slot sees the same WAL; the changes are made while the source is
@@ -130,6 +146,7 @@ async function main(): Promise<void> {
       { lsn: string },
     ];
     t = Date.now();
+    cpu = process.cpuUsage();
     worker = new ConnectWorker({ log, plans: planConnectors(file), index: 0, workers: 1 });
     await worker.start();
     await until(
@@ -138,6 +155,7 @@ async function main(): Promise<void> {
       "the changes",
     );
     const changesPerSec = rate(CHANGES, Date.now() - t);
+    const changesCpuUsPerChange = cpuUsPer(CHANGES, cpu);
     await worker.stop();
     t = Date.now();
     const recv = spawnSync(
@@ -183,10 +201,12 @@ async function main(): Promise<void> {
       0,
     );
     t = Date.now();
+    cpu = process.cpuUsage();
     worker = new ConnectWorker({ log, plans: planConnectors(sinkFile), index: 0, workers: 1 });
     await worker.start();
     await until(() => worker.metrics.total("records_put") >= topicEnd, "the sink");
     const sinkRowsPerSec = rate(topicEnd, Date.now() - t);
+    const sinkCpuUsPerRow = cpuUsPer(topicEnd, cpu);
     await worker.stop();
     const rows = (await query(url, "SELECT * FROM customers ORDER BY id")) as Record<
       string,
@@ -200,7 +220,7 @@ async function main(): Promise<void> {
     // Same number of row writes as the sink made, in batches like its polls.
     while (applied < topicEnd) {
       const slice = rows.slice(applied % rows.length, (applied % rows.length) + batch);
-      const cols = ["id", "name", "email", "score", "updated_at"];
+      const cols = COLUMNS;
       await c.query(
         `INSERT INTO baseline SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])
          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, score = EXCLUDED.score, updated_at = EXCLUDED.updated_at`,
@@ -217,10 +237,15 @@ async function main(): Promise<void> {
       `${JSON.stringify({
         snapshotRowsPerSec,
         snapshotBaselinePerSec,
+        snapshotBaseline: "psql COPY (SELECT …) TO STDOUT (FORMAT binary)",
         changesPerSec,
         changesBaselinePerSec,
         sinkRowsPerSec,
         sinkBaselinePerSec,
+        snapshotCpuUsPerRow,
+        changesCpuUsPerChange,
+        sinkCpuUsPerRow,
+        load: os.loadavg()[0]!.toFixed(1),
         rows: ROWS,
         changes: CHANGES,
         sinkRecords: topicEnd,

@@ -49,16 +49,21 @@ export async function runSourceTask(options: {
   }
 }
 
-/** One send per topic, all at once: each keeps its records' order, per partition. */
+/**
+ * One send per topic, all at once: each keeps its records' order, per partition. A source
+ * record is a producer record (key, value, timestamp, headers), so it is sent as it is.
+ */
 async function sendInOrder(producer: Producer, records: SourceRecord[]): Promise<void> {
   const byTopic = new Map<string, ProducerRecord[]>();
+  // Records come in runs of one topic (a transaction's changes, then its END event).
+  let topic = "";
+  let list: ProducerRecord[] = [];
   for (const r of records) {
-    mapEntry(byTopic, r.topic, () => []).push({
-      key: r.key,
-      value: r.value,
-      ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
-      ...(r.headers === undefined ? {} : { headers: r.headers }),
-    });
+    if (r.topic !== topic) {
+      topic = r.topic;
+      list = mapEntry(byTopic, topic, () => []);
+    }
+    list.push(r);
   }
-  await Promise.all([...byTopic].map(([topic, list]) => producer.send(topic, list)));
+  await Promise.all([...byTopic].map(([t, l]) => producer.send(t, l)));
 }

@@ -114,7 +114,12 @@ describe.skipIf(NO_PG)("the Postgres source over time", () => {
       op: "c",
       after: { id: 2, name: "bob", city: "Oslo" },
     });
+    // The key comes back after its tombstone: the replica gets the row again.
     await sql(source, "INSERT INTO people VALUES (2, 'bob', 'Oslo')");
+    await waitFor(
+      "the row again in the replica",
+      async () => (await sql(replica, "SELECT 1 FROM people WHERE id = 2")).length === 1,
+    );
     expect(await sql(replica, "SELECT id, name, city FROM people ORDER BY id")).toEqual([
       { id: 1, name: "ann", city: "Rome" },
       { id: 2, name: "bob", city: "Oslo" },

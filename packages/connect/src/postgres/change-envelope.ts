@@ -32,14 +32,16 @@ export interface ChangeEnvelope {
   };
 }
 
-export function encodeKey(keyColumns: readonly string[], row: Row): Buffer {
-  const key: Row = {};
-  for (const c of keyColumns) key[c] = row[c] ?? null;
-  return Buffer.from(JSON.stringify(key));
-}
-
-export function encodeEnvelope(e: ChangeEnvelope): Buffer {
-  return Buffer.from(JSON.stringify(e));
+/**
+ * An envelope's JSON split around its `after` value: head + JSON(after) + tail is
+ * JSON.stringify(envelope), byte for byte. Records of one table and batch share it.
+ */
+export function envelopeAround(e: Omit<ChangeEnvelope, "after">): { head: Buffer; tail: Buffer } {
+  const rest = JSON.stringify({ op: e.op, ts_ms: e.ts_ms, source: e.source });
+  return {
+    head: Buffer.from(`{"before":${JSON.stringify(e.before)},"after":`),
+    tail: Buffer.from(`,${rest.slice(1)}`),
+  };
 }
 
 /** Reads an envelope back; undefined when the value is not one (e.g. a plain row). */
@@ -48,4 +50,17 @@ export function asEnvelope(value: unknown): ChangeEnvelope | undefined {
   const v = value as Partial<ChangeEnvelope>;
   if (typeof v.op !== "string" || !("after" in v) || !("before" in v)) return undefined;
   return v as ChangeEnvelope;
+}
+
+/**
+ * The order in which a JS object lists properties added in `names` order (JSON.stringify
+ * follows it): integer-like names first, ascending, then the others as added.
+ */
+export function objectKeyOrder(names: readonly string[]): number[] {
+  const isIndex = (n: string) => /^(0|[1-9]\d*)$/.test(n) && Number(n) < 4294967295;
+  const all = names.map((_, i) => i);
+  return [
+    ...all.filter((i) => isIndex(names[i]!)).sort((a, b) => Number(names[a]) - Number(names[b])),
+    ...all.filter((i) => !isIndex(names[i]!)),
+  ];
 }

@@ -8,7 +8,8 @@ import {
   defineSourceConnector,
 } from "../connector.js";
 import { ConnectError } from "../errors.js";
-import { type Op, type Row, encodeEnvelope, encodeKey } from "./change-envelope.js";
+import { ChangeRecordEncoder } from "./change-record-encoder.js";
+import { type DecodedChange, PgoutputChanges } from "./pgoutput-changes.js";
 import { parseLsn } from "./lsn.js";
 import {
   type TableInfo,
@@ -43,7 +44,7 @@ const CONFIG = {
     default: 10_000,
     min: 1,
     max: 1_000_000,
-    doc: "rows per snapshot fetch",
+    doc: "records per snapshot batch sent to the log",
   },
   maxBatchRecords: {
     type: "int",
@@ -81,16 +82,9 @@ export const postgresSourceConnector = defineSourceConnector({
   createTask: () => new PostgresSourceTask(),
 });
 
-interface Change {
-  table: TableInfo;
-  op: Op;
-  before: Row | null;
-  after: Row | null;
-}
-
 interface OpenTransaction {
   xid: number;
-  changes: Change[];
+  changes: DecodedChange[];
 }
 
 type Phase =
@@ -104,6 +98,8 @@ export class PostgresSourceTask implements SourceTask {
   private context!: SourceTaskContext;
   private client: pg.Client | null = null;
   private tables = new Map<string, TableInfo>();
+  private encoder!: ChangeRecordEncoder;
+  private readonly changes = new PgoutputChanges((relation) => this.tableOf(relation));
   private slot = "";
   private database = "";
   private publication = "";
@@ -129,6 +125,11 @@ export class PostgresSourceTask implements SourceTask {
     this.client = await connectPostgres(this.config.connection);
     const db = await this.client.query<{ d: string }>("SELECT current_database() AS d");
     this.database = db.rows[0]!.d;
+    this.encoder = new ChangeRecordEncoder({
+      connector: this.config.topicPrefix,
+      db: this.database,
+      topicOf: (t) => this.topicOf(t),
+    });
     const tables = await describeSourceTables(this.client, this.config.tables, "config.tables");
     for (const t of tables) this.tables.set(`${t.schema}.${t.table}`, t);
     await ensurePublication(this.client, this.publication, tables);
@@ -156,12 +157,16 @@ export class PostgresSourceTask implements SourceTask {
     if (slot !== undefined)
       await this.client.query("SELECT pg_drop_replication_slot($1)", [this.slot]);
     const created = await createSlotWithSnapshot(this.config.connection, this.slot);
-    const snapshot = await TableSnapshot.open(
-      this.config.connection,
-      created,
-      tables,
-      this.config.snapshotFetchRows,
-    );
+    const snapshot = await TableSnapshot.open(this.config.connection, created, tables, {
+      batchRecords: this.config.snapshotFetchRows,
+      topicOf: (t) => this.topicOf(t),
+      envelope: (t, now) => {
+        const meta = { lsn: created.consistentPoint, txId: null, ts: now, snapshot: true };
+        this.encoder.begin(meta, now);
+        return this.encoder.envelope(t, "r", null);
+      },
+      warn: (m) => context.warn(m),
+    });
     this.phase = { kind: "snapshot", snapshot, consistentPoint: created.consistentPoint };
   }
 
@@ -195,16 +200,8 @@ export class PostgresSourceTask implements SourceTask {
     if (this.failure !== null) throw this.failure;
     const phase = this.phase;
     if (phase.kind === "snapshot") {
-      const now = Date.now();
       const batch = await phase.snapshot.next();
-      const records = batch.rows.map(({ table, row }) =>
-        this.changeRecord(table, "r", null, row, {
-          lsn: phase.consistentPoint,
-          txId: null,
-          ts: now,
-          snapshot: true,
-        }),
-      );
+      const records = batch.records;
       this.context.count("snapshot_rows", records.length);
       if (batch.done) {
         await phase.snapshot.close();
@@ -286,7 +283,11 @@ export class PostgresSourceTask implements SourceTask {
   private async startStreaming(fromLsn: string): Promise<void> {
     this.confirmedLsn = this.lastPolledLsn = this.serverLsn = fromLsn;
     this.stream = new ReplicationStream(this.config.connection, this.publication, {
-      onMessage: (_lsn, m) => this.onMessage(m),
+      onRowMessage: (payload) => {
+        const tx = this.tx;
+        if (tx !== null) this.changes.decode(payload, (c) => tx.changes.push(c));
+      },
+      onMessage: (m) => this.onMessage(m),
       onKeepalive: (lsn, replyRequested) => {
         if (parseLsn(lsn) > parseLsn(this.serverLsn)) this.serverLsn = lsn;
         if (replyRequested) this.stream?.confirm(this.confirmedLsn);
@@ -309,23 +310,8 @@ export class PostgresSourceTask implements SourceTask {
       case "begin":
         this.tx = { xid: m.xid, changes: [] };
         return;
-      case "insert":
-        this.onChange(m.relation, "c", null, m.new);
-        return;
-      case "update": {
-        const table = this.tableOf(m.relation);
-        if (table === undefined || this.tx === null) return;
-        const oldKey = m.key === null ? null : encodeKey(table.keyColumns, m.key);
-        const newKey = encodeKey(table.keyColumns, m.new);
-        if (oldKey !== null && !oldKey.equals(newKey)) {
-          // The key changed: the old key's row is gone (delete + tombstone), a new one is born.
-          this.onChange(m.relation, "d", m.old ?? m.key, null);
-          this.onChange(m.relation, "c", null, m.new);
-        } else this.onChange(m.relation, "u", m.old, m.new);
-        return;
-      }
-      case "delete":
-        this.onChange(m.relation, "d", m.old ?? m.key, null);
+      case "relation":
+        this.changes.relation(m);
         return;
       case "truncate":
         this.context.count("truncates_ignored");
@@ -341,19 +327,9 @@ export class PostgresSourceTask implements SourceTask {
     }
   }
 
+  /** The selected table a relation message names, if any. */
   private tableOf(relation: Pgoutput.MessageRelation): TableInfo | undefined {
     return this.tables.get(`${relation.schema}.${relation.name}`);
-  }
-
-  private onChange(
-    relation: Pgoutput.MessageRelation,
-    op: Op,
-    before: Row | null,
-    after: Row | null,
-  ): void {
-    const table = this.tableOf(relation);
-    if (table === undefined || this.tx === null) return;
-    this.tx.changes.push({ table, op, before, after });
   }
 
   /**
@@ -365,18 +341,18 @@ export class PostgresSourceTask implements SourceTask {
     const tx = this.tx;
     this.tx = null;
     if (tx === null) return;
-    const perTable = new Map<string, number>();
-    const headers = { "tx.id": String(tx.xid) };
-    const meta = { lsn: commitEndLsn, txId: tx.xid, ts: commitMs, snapshot: false };
+    const perTable = new Map<TableInfo, number>();
+    // One Buffer for all the transaction's records: the log copies it, no encoding per record.
+    const headers = { "tx.id": Buffer.from(String(tx.xid)) };
+    this.encoder.begin({ lsn: commitEndLsn, txId: tx.xid, ts: commitMs, snapshot: false });
     for (const c of tx.changes) {
-      const r = this.changeRecord(c.table, c.op, c.before, c.after, meta);
+      const r = this.encoder.record(c);
       r.headers = headers;
       this.buffer.push(r);
       if (c.op === "d") {
         this.buffer.push({ topic: r.topic, key: r.key, value: null, timestamp: commitMs, headers });
       }
-      const name = `${c.table.schema}.${c.table.table}`;
-      perTable.set(name, (perTable.get(name) ?? 0) + 1);
+      perTable.set(c.table, (perTable.get(c.table) ?? 0) + 1);
     }
     this.buffer.push({
       topic: `${this.config.topicPrefix}.transactions`,
@@ -386,8 +362,8 @@ export class PostgresSourceTask implements SourceTask {
           status: "END",
           id: String(tx.xid),
           event_count: tx.changes.length,
-          data_collections: [...perTable].map(([data_collection, event_count]) => ({
-            data_collection,
+          data_collections: [...perTable].map(([table, event_count]) => ({
+            data_collection: `${table.schema}.${table.table}`,
             event_count,
           })),
           lsn: commitEndLsn,
@@ -406,38 +382,6 @@ export class PostgresSourceTask implements SourceTask {
       this.stream?.pause();
     }
     this.wake?.();
-  }
-
-  private changeRecord(
-    table: TableInfo,
-    op: Op,
-    before: Row | null,
-    after: Row | null,
-    meta: { lsn: string | null; txId: number | null; ts: number; snapshot: boolean },
-  ): SourceRecord {
-    const keyRow = after ?? before ?? {};
-    return {
-      topic: this.topicOf(table),
-      key: encodeKey(table.keyColumns, keyRow),
-      value: encodeEnvelope({
-        before,
-        after,
-        op,
-        ts_ms: Date.now(),
-        source: {
-          connector: "postgresql",
-          name: this.config.topicPrefix,
-          db: this.database,
-          schema: table.schema,
-          table: table.table,
-          lsn: meta.lsn,
-          txId: meta.txId,
-          snapshot: meta.snapshot,
-          ts_ms: meta.ts,
-        },
-      }),
-      ...(meta.ts === 0 ? {} : { timestamp: meta.ts }),
-    };
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
 import { ConnectError } from "../errors.js";
+import { PgoutputChanges } from "./pgoutput-changes.js";
 import { connectPostgres } from "./postgres-catalog.js";
 import { formatLsn, parseLsn } from "./lsn.js";
 
@@ -17,7 +18,8 @@ const PG_EPOCH_US = 946_684_800_000_000n;
 
 /**
  * A logical replication stream with pgoutput on its own connection, decoded by
- * pg-logical-replication's parser. Messages reach `onMessage` strictly in stream order,
+ * pg-logical-replication's parser, except row messages, which go undecoded to
+ * `onRowMessage` (pgoutput-changes.ts). Messages arrive strictly in stream order,
  * keepalives included (`onKeepalive` with the server's position), so "nothing is pending
  * before this keepalive" is a fact, not a race. `pause()`/`resume()` stop reading the
  * socket (backpressure reaches Postgres through TCP). `confirm(lsn)` sends a standby
@@ -38,7 +40,9 @@ export class ReplicationStream {
     private readonly url: string,
     publication: string,
     private readonly handlers: {
-      onMessage(lsn: string, message: Pgoutput.Message): void;
+      /** A row message (Insert, Update, Delete) as sent, for pgoutput-changes.ts. */
+      onRowMessage(payload: Buffer): void;
+      onMessage(message: Pgoutput.Message): void;
       onKeepalive(serverLsn: string, replyRequested: boolean): void;
       onError(err: Error): void;
     },
@@ -56,9 +60,11 @@ export class ReplicationStream {
       if (this.failure !== null) return;
       try {
         if (chunk[0] === 0x77) {
-          // XLogData: 'w' dataStart:int64 walEnd:int64 sendTime:int64 payload
-          const lsn = formatLsn(chunk.readBigUInt64BE(1));
-          this.handlers.onMessage(lsn, this.plugin.parse(chunk.subarray(25)));
+          // XLogData: 'w' dataStart:int64 walEnd:int64 sendTime:int64 payload (the
+          // positions that matter, commit LSNs, are in the payload's commit message)
+          const payload = chunk.subarray(25);
+          if (PgoutputChanges.isRowMessage(payload)) this.handlers.onRowMessage(payload);
+          else this.handlers.onMessage(this.plugin.parse(payload));
         } else if (chunk[0] === 0x6b) {
           // Primary keepalive: 'k' walEnd:int64 sendTime:int64 replyRequested:uint8
           this.handlers.onKeepalive(formatLsn(chunk.readBigUInt64BE(1)), chunk[17] === 1);
