@@ -4,18 +4,21 @@ import type { WorkerMetrics } from "@tributary/streams";
  * Messages between `tributary run` and its worker processes, over Node's IPC channel
  * (JSON-serialised objects):
  *   supervisor → worker   { type: "stop" }
+ *                         { type: "stop-reading-inputs" }   (a promote: drain, read no input)
  *   worker → supervisor   { type: "started", tasks: string[] }
  *                         { type: "metrics", metrics: WorkerMetrics }          (every tick)
  *                         { type: "restore", taskId, store, done, total }      (throttled)
  *                         { type: "failed", message: string }                  (then exit 1)
+ *                         { type: "inputs-stopped" }   (its input positions are committed)
  */
-export type ToWorker = { type: "stop" };
+export type ToWorker = { type: "stop" } | { type: "stop-reading-inputs" };
 
 export type FromWorker =
   | { type: "started"; tasks: string[] }
   | { type: "metrics"; metrics: WorkerMetrics }
   | { type: "restore"; taskId: string; store: string; done: number; total: number }
-  | { type: "failed"; message: string };
+  | { type: "failed"; message: string }
+  | { type: "inputs-stopped" };
 
 /** What the hidden `_worker` command gets from the supervisor, as one JSON argument. */
 export interface WorkerSpec {
@@ -30,4 +33,13 @@ export interface WorkerSpec {
   commitIntervalMs?: number;
   storeEngine?: "rocksdb" | "memory";
   sessionTimeoutMs?: number;
+  /** Runs the app as this side-by-side version (`run --as`). */
+  version?: {
+    name: string;
+    outputs: "shadow" | "real";
+    /** Never past the live app's committed input offsets (while a shadow). */
+    trail: boolean;
+  };
+  /** Reads no input from the start: the live app of a promote, draining. */
+  inputsStopped?: boolean;
 }
