@@ -1,84 +1,39 @@
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import type { LogClient } from "@tributary/log";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  appDir,
+  BIN,
+  CLI_DIR,
   cleanup,
-  cli,
   eventually,
   expectOneLineError,
-  jsonLines,
   runCli,
   spawnCli,
   startBroker,
   tempDir,
+  tsxArgs,
 } from "./helpers.js";
-import { describeGroup } from "./reprocess-scenario.js";
+import {
+  committedLines,
+  counts,
+  lines,
+  readTopic,
+  type Line,
+  setUp,
+  tokenise,
+  total,
+} from "./side-by-side-scenario.js";
 
-afterEach(cleanup);
-
-/**
- * Word count with a second output: `tokens`, one record per input line (its words joined),
- * so the real output can be checked per input record for gaps and duplicates. Version 2
- * changes the tokeniser: it lower-cases.
- */
-const app = (lower: boolean) => `
-import { Serdes, defineApp } from "@tributary/streams";
-const str = Serdes.string();
-const split = (line: string) => line${lower ? ".toLowerCase()" : ""}.split(/[^A-Za-z]+/).filter((w) => w.length > 0);
-export default defineApp({
-  applicationId: "wc",
-  topology: (b) => {
-    const lines = b.stream<string, string>("lines", { keySerde: str, valueSerde: str });
-    lines.mapValues((line) => split(line).join(" ")).to("tokens", { keySerde: str, valueSerde: str });
-    lines
-      .flatMapValues(split)
-      .groupBy((_k, w) => w, { name: "words", keySerde: str, valueSerde: str })
-      .count({ storeName: "counts" })
-      .toStream()
-      .to("counts", { keySerde: str, valueSerde: Serdes.json<number | null>() });
-  },
+const logs: LogClient[] = [];
+afterEach(async () => {
+  for (const l of logs.splice(0)) await l.close().catch(() => {});
+  await cleanup();
 });
-`;
-
-const WORDS = ["alpha", "Alpha", "BETA", "beta", "gamma", "Delta", "delta", "Pi", "rho", "Sigma"];
-const T0 = Date.parse("2024-03-01T00:00:00Z");
-
-/** Lines `from`..`from+n-1`, keyed line-<i>, one a minute of event time. */
-function lines(from: number, n: number): { key: string; value: string; timestamp: number }[] {
-  let s = 17 + from;
-  const next = () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s;
-  };
-  return Array.from({ length: n }, (_, j) => ({
-    key: `line-${String(from + j).padStart(5, "0")}`,
-    value: Array.from({ length: 1 + (next() % 5) }, () => WORDS[next() % WORDS.length]).join(" "),
-    timestamp: T0 + (from + j) * 60_000,
-  }));
-}
-
-function counts(history: { value: string }[], lower: boolean): Map<string, number> {
-  const c = new Map<string, number>();
-  for (const l of history) {
-    for (const w of (lower ? l.value.toLowerCase() : l.value).split(/[^A-Za-z]+/)) {
-      if (w.length > 0) c.set(w, (c.get(w) ?? 0) + 1);
-    }
-  }
-  return c;
-}
-
-interface Row {
-  partition: number;
-  offset: number;
-  key: string;
-  value: unknown;
-}
-
-const consume = (topic: string, where: string[], serde = "string") =>
-  jsonLines<Row>(cli(["consume", topic, "--format", "json", "--value-serde", serde, ...where]));
 
 interface Comparison {
+  phase: string;
   behindLive: number;
   outputs: {
     live: string;
@@ -94,52 +49,54 @@ interface Comparison {
   }[];
 }
 
-function setup() {
-  const data = tempDir();
-  const apps = appDir();
-  fs.writeFileSync(path.join(apps, "wc-v1.ts"), app(false));
-  fs.writeFileSync(path.join(apps, "wc-v2.ts"), app(true));
-  // Workers reach the log through --broker, so their state dir is named (else it would be
-  // ./.tributary/state of the test's working directory).
-  const state = ["--state-dir", path.join(data, "state")];
-  return { data, state, v1: path.join(apps, "wc-v1.ts"), v2: path.join(apps, "wc-v2.ts") };
-}
-
-function createTopics(where: string[]): void {
-  for (const t of ["lines", "counts", "tokens"]) {
-    cli(["topics", "create", t, "--partitions", "2", "--config", "retention.ms=-1", ...where]);
-  }
-}
-
-function produce(where: string[], rows: { key: string; value: string; timestamp: number }[]) {
-  cli(["produce", "lines", "--format", "json", ...where], {
-    input: rows.map((r) => JSON.stringify(r)).join("\n"),
-  });
-}
-
-const committed = (group: string, where: string[]) =>
-  describeGroup(group, where)
-    .offsets.filter((o) => o.topic === "lines")
-    .reduce((n, o) => n + o.offset, 0);
-
 const RUN = ["--commit-interval-ms", "200", "--progress", "none"];
 
+/** Waits for `what`, adding what the given runs said to a timeout's message. */
+const waitFor = <T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  runs: { stderr: () => string }[],
+) =>
+  eventually(what, check).catch((e: Error) => {
+    throw new Error(`${e.message}; the runs said: ${runs.map((r) => r.stderr()).join(" | ")}`);
+  });
+
+/** What compare must report for counts over `history`: v1 counts "Alpha" and "alpha" apart. */
+function expectedDiff(history: { value: string }[]) {
+  const live = counts(history, false);
+  const v2 = counts(history, true);
+  const keys = [...new Set([...live.keys(), ...v2.keys()])].sort();
+  return {
+    changed: keys.filter((k) => live.has(k) && v2.has(k) && live.get(k) !== v2.get(k)),
+    onlyInLive: keys.filter((k) => live.has(k) && !v2.has(k)),
+    onlyInVersion: keys.filter((k) => !live.has(k) && v2.has(k)),
+    equal: keys.filter((k) => live.get(k) === v2.get(k)).length,
+  };
+}
+
 describe("side-by-side reprocessing: run --as, compare, promote, abandon", () => {
-  it("compare reports exactly the words whose counts differ; promote leaves the real outputs with no gap and no duplicate", async () => {
-    const { data, state, v1, v2 } = setup();
-    const broker = await startBroker(data);
+  it("v2 trails the live app; compare reports exactly the words whose counts differ; promote leaves the real outputs with no gap and no duplicate", async () => {
+    const broker = await startBroker(tempDir());
     const where = ["--broker", broker.address];
-    createTopics(where);
+    const { data, log, v1, v2, produce } = await setUp(broker.address);
+    logs.push(log);
+    const state = ["--state-dir", path.join(data, "state")];
     const part1 = lines(0, 200);
-    produce(where, part1);
+    await produce(part1);
 
-    const live = spawnCli(["run", v1, ...RUN, ...state, ...where]);
-    await eventually("the live app to process part 1", () =>
-      committed("wc", where) === part1.length ? true : undefined,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}; live run said: ${live.stderr()}`);
-    });
+    // Part 1 is processed by the live app; part 2 arrives while it is stopped.
+    let live = spawnCli(["run", v1, ...RUN, ...state, ...where]);
+    await waitFor(
+      "the live app to process part 1",
+      async () => (total(await committedLines(log, "wc")) === 200 ? true : undefined),
+      [live],
+    );
+    live.child.kill("SIGTERM");
+    expect(await live.exited).toBe(0);
+    const part2 = lines(200, 100);
+    await produce(part2);
 
+    // v2 from the earliest offsets, beside it: it goes no further than the live app did.
     const shadow = spawnCli([
       "run",
       v2,
@@ -151,118 +108,141 @@ describe("side-by-side reprocessing: run --as, compare, promote, abandon", () =>
       ...state,
       ...where,
     ]);
-    // What compare must say once v2 has caught up: v1 counts "Alpha" and "alpha" apart.
-    const liveCounts = counts(part1, false);
-    const v2Counts = counts(part1, true);
-    const keys = [...new Set([...liveCounts.keys(), ...v2Counts.keys()])].sort();
-    const expected = {
-      changed: keys.filter(
-        (k) => liveCounts.has(k) && v2Counts.has(k) && liveCounts.get(k) !== v2Counts.get(k),
-      ),
-      onlyInLive: keys.filter((k) => liveCounts.has(k) && !v2Counts.has(k)),
-      onlyInVersion: keys.filter((k) => !liveCounts.has(k) && v2Counts.has(k)),
-      equal: keys.filter((k) => liveCounts.get(k) === v2Counts.get(k)).length,
+    await waitFor(
+      "v2 to reach the live app's committed offsets",
+      async () => (total(await committedLines(log, "wc.v2")) === 200 ? true : undefined),
+      [shadow],
+    );
+    // compare, until it says what the reference says (v2's repartition topic drained and
+    // both sides read to their ends): a wrong report ends in a timeout showing the last one
+    const compare = async (history: Line[]) => {
+      const diff = expectedDiff(history);
+      const expected = {
+        behindLive: 0,
+        counts: {
+          equal: diff.equal,
+          changed: diff.changed,
+          onlyInLive: diff.onlyInLive,
+          onlyInVersion: diff.onlyInVersion,
+        },
+        tokens: {
+          equal: history.filter((l) => l.value === l.value.toLowerCase()).length,
+          changed: history
+            .filter((l) => l.value !== l.value.toLowerCase())
+            .map((l) => l.key)
+            .sort(),
+        },
+      };
+      let last = "";
+      await eventually("compare to report what the reference says", async () => {
+        const out = runCli(["compare", "wc", "v2", "--json", "--samples", "1000", ...where]);
+        last = out.stdout + out.stderr;
+        if (out.status !== 0) return undefined;
+        const r = JSON.parse(out.stdout) as Comparison;
+        const c = r.outputs.find((o) => o.live === "counts")!;
+        const t = r.outputs.find((o) => o.live === "tokens")!;
+        const got = {
+          behindLive: r.behindLive,
+          counts: {
+            equal: c.equal,
+            changed: c.samples.changed.map((x) => x.key),
+            onlyInLive: c.samples.onlyInLive.map((x) => x.key),
+            onlyInVersion: c.samples.onlyInVersion.map((x) => x.key),
+          },
+          tokens: { equal: t.equal, changed: t.samples.changed.map((x) => x.key) },
+        };
+        return JSON.stringify(got) === JSON.stringify(expected) ? true : undefined;
+      }).catch((e: Error) => {
+        throw new Error(
+          `${e.message}: expected ${JSON.stringify(expected)}, last said ${last}; the runs said: ${shadow.stderr()} | ${live.stderr()}`,
+        );
+      });
     };
-    expect(expected.changed.length).toBeGreaterThan(0);
-    expect(expected.onlyInLive.length).toBeGreaterThan(0);
-    const report = await eventually("v2 to catch up with the live app", () => {
-      // the version's record appears once its run has prepared it
-      const out = runCli(["compare", "wc", "v2", "--json", "--samples", "1000", ...where]);
-      if (out.status !== 0) return undefined;
-      const r = JSON.parse(out.stdout) as Comparison;
-      const c = r.outputs.find((o) => o.live === "counts")!;
-      return r.behindLive === 0 &&
-        c.equal + c.changed + c.onlyInLive + c.onlyInVersion === keys.length &&
-        c.changed === expected.changed.length
-        ? r
-        : undefined;
-    }).catch((e: Error) => {
-      throw new Error(`${e.message}; v2 run said: ${shadow.stderr()}`);
-    });
-    const c = report.outputs.find((o) => o.live === "counts")!;
-    expect(c.samples.changed.map((s) => s.key)).toEqual(expected.changed);
-    expect(c.samples.onlyInLive.map((s) => s.key)).toEqual(expected.onlyInLive);
-    expect(c.samples.onlyInVersion.map((s) => s.key)).toEqual(expected.onlyInVersion);
-    expect(c.equal).toBe(expected.equal);
-    const t = report.outputs.find((o) => o.live === "tokens")!;
-    const upper = part1.filter((l) => l.value !== l.value.toLowerCase()).map((l) => l.key);
-    expect(t.samples.changed.map((s) => s.key)).toEqual(upper.sort());
-    expect(t.equal).toBe(part1.length - upper.length);
-    // The shadow wrote shadow topics only: the real ones hold the live app's output alone.
-    expect(
-      consume("tokens", where).every(
-        (r) =>
-          r.value ===
-          part1
-            .find((l) => l.key === r.key)!
-            .value.split(/[^A-Za-z]+/)
-            .filter(Boolean)
-            .join(" "),
-      ),
-    ).toBe(true);
+    expect(expectedDiff(part1).changed.length).toBeGreaterThan(0);
+    expect(expectedDiff(part1).onlyInLive.length).toBeGreaterThan(0);
+    await compare(part1);
+    expect(total(await committedLines(log, "wc.v2"))).toBe(200);
 
-    // Part 2 arrives while both run; then the promote.
-    const part2 = lines(200, 150);
-    produce(where, part2);
-    const promote = spawnCli(["promote", "wc", "v2", ...where]);
-    expect(await live.exited).toBe(0);
-    const liveEnds = new Map<number, number>();
-    for (const r of consume("counts", where)) {
-      liveEnds.set(r.partition, Math.max(liveEnds.get(r.partition) ?? 0, r.offset + 1));
-    }
-    expect(await promote.exited, promote.stderr()).toBe(0);
-    expect(promote.stdout()).toMatch(/^promoted wc to v2: wc\.v2 writes /m);
-    expect(live.stderr()).toMatch(/being promoted/);
-    // The old app's final committed input offsets: where v2 took over.
-    const fence = new Map(
-      describeGroup("wc", where)
-        .offsets.filter((o) => o.topic === "lines")
-        .map((o) => [o.partition, o.offset]),
+    // The live app again: it processes part 2, and v2 follows it.
+    live = spawnCli(["run", v1, ...RUN, ...state, ...where]);
+    await waitFor(
+      "both to process part 2",
+      async () =>
+        total(await committedLines(log, "wc")) === 300 &&
+        total(await committedLines(log, "wc.v2")) === 300
+          ? true
+          : undefined,
+      [live, shadow],
+    );
+    await compare([...part1, ...part2]);
+    expect(total(await committedLines(log, "wc.v2"))).toBe(300);
+    // The shadow wrote shadow topics only: the real tokens are v1's, one per line.
+    const before = await readTopic(log, "tokens");
+    expect(before.map((r) => r.value)).toEqual(
+      before.map((r) =>
+        tokenise([...part1, ...part2].find((l) => l.key === r.key)!.value, false).join(" "),
+      ),
     );
 
-    const part3 = lines(350, 100);
-    produce(where, part3);
-    const history = [...part1, ...part2, ...part3];
-    await eventually("v2 to process part 3 on the real outputs", () =>
-      committed("wc.v2", where) === history.length &&
-      consume("tokens", where).length >= history.length
-        ? true
-        : undefined,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}; v2 run said: ${shadow.stderr()}`);
-    });
+    // Part 3 arrives as the promote starts: the live app stops reading input, drains and
+    // stops by itself; v2 catches up to exactly where it stopped, then writes the real topics.
+    await produce(lines(300, 100));
+    const promote = spawnCli(["promote", "wc", "v2", ...where]);
+    expect(await live.exited, live.stderr()).toBe(0);
+    expect(live.stderr()).toMatch(/being promoted/);
+    const liveEnds = new Map(
+      (await log.admin.listOffsets("counts", "latest")).map((o) => [o.partition, o.offset]),
+    );
+    expect(await promote.exited, promote.stderr()).toBe(0);
+    expect(promote.stdout()).toMatch(
+      /^promoted wc to v2: wc\.v2 writes counts, tokens from input offsets lines-0@\d+ lines-1@\d+$/m,
+    );
+    // Where v2 took over: the old app's final committed input offsets.
+    const fence = await committedLines(log, "wc");
+    await produce(lines(400, 100));
+    const history = lines(0, 500);
+    const finalCounts = counts(history, true);
+    const latestCounts = async () => {
+      const latest = new Map<string, number>();
+      for (const r of await readTopic(log, "counts")) latest.set(r.key, JSON.parse(r.value));
+      return latest;
+    };
+    // both outputs complete: a line each in tokens, each word's count at the reference
+    await waitFor("v2 to process part 4 on the real outputs", async () => {
+      if (total(await committedLines(log, "wc.v2")) !== 500) return undefined;
+      if ((await readTopic(log, "tokens")).length < 500) return undefined;
+      const latest = await latestCounts();
+      return [...finalCounts].every(([k, n]) => latest.get(k) === n) ? true : undefined;
+    }, [shadow]);
+    expect(shadow.stderr()).toMatch(/promoted: restarting the workers on the real output topics/);
 
-    // Per input record: every line once in the real tokens topic, written by v1 below the
+    // Per input record: every line once in the real tokens topic, tokenised by v1 below the
     // fence and by v2 (lower-cased) from it on.
-    const input = consume("lines", where);
-    const tokens = consume("tokens", where);
-    expect(tokens.length).toBe(history.length);
-    const byKey = new Map(tokens.map((r) => [r.key, r.value as string]));
-    expect(byKey.size).toBe(history.length);
+    const input = await readTopic(log, "lines");
+    const tokens = await readTopic(log, "tokens");
+    expect(tokens.length).toBe(500);
+    const byKey = new Map(tokens.map((r) => [r.key, r.value]));
+    expect(byKey.size).toBe(500);
+    let fromV2 = 0;
     for (const r of input) {
-      const fromV2 = r.offset >= fence.get(r.partition)!;
-      const text = fromV2 ? (r.value as string).toLowerCase() : (r.value as string);
+      const v2Wrote = r.offset >= fence.get(r.partition)!;
+      if (v2Wrote) fromV2++;
       expect(byKey.get(r.key), `${r.key} at lines-${r.partition}@${r.offset}`).toBe(
-        text
-          .split(/[^A-Za-z]+/)
-          .filter(Boolean)
-          .join(" "),
+        tokenise(r.value, v2Wrote).join(" "),
       );
     }
-    // Per key sequence of counts: what v2 wrote after the live app's last record goes up
-    // strictly (no duplicate), starts above v2's count before the fence (no gap: its state
-    // carried the history), and ends at the reference over the whole history.
+    expect(fromV2).toBeGreaterThanOrEqual(100);
+    // Per key, the counts v2 wrote to the real topic (after the live app's last record) go up
+    // strictly (no duplicate), start above v2's count before the fence (its state carried
+    // the history: no gap) and end at the reference over the whole history.
     const beforeFence = counts(
-      input
-        .filter((r) => r.offset < fence.get(r.partition)!)
-        .map((r) => ({ value: r.value as string })),
+      input.filter((r) => r.offset < fence.get(r.partition)!),
       true,
     );
-    const finalCounts = counts(history, true);
     const written = new Map<string, number[]>();
-    for (const r of consume("counts", where, "json").sort((a, b) => a.offset - b.offset)) {
+    for (const r of await readTopic(log, "counts")) {
       if (r.offset < liveEnds.get(r.partition)!) continue;
-      written.set(r.key, [...(written.get(r.key) ?? []), r.value as number]);
+      written.set(r.key, [...(written.get(r.key) ?? []), JSON.parse(r.value) as number]);
     }
     expect([...written.keys()].sort()).toEqual(
       [...finalCounts.keys()].filter((k) => finalCounts.get(k) !== beforeFence.get(k)).sort(),
@@ -279,35 +259,18 @@ describe("side-by-side reprocessing: run --as, compare, promote, abandon", () =>
     expect(expectOneLineError(old)).toMatch(/promoted to version v2.*--as v2/);
   });
 
-  it("abandon removes the version's topics, group, state and record; bad input names the flag or what exists", async () => {
-    const { data, state, v1, v2 } = setup();
-    const broker = await startBroker(data);
+  it("abandon removes the version's topics, group, state and record; an unknown version names those there are", async () => {
+    const broker = await startBroker(tempDir());
     const where = ["--broker", broker.address];
+    const { data, log, v1, v2, produce } = await setUp(broker.address);
+    logs.push(log);
     const stateDir = path.join(data, "state");
-    createTopics(where);
-    produce(where, lines(0, 40));
+    const state = ["--state-dir", stateDir];
+    await produce(lines(0, 40));
     const batch = runCli(["run", v1, "--until-caught-up", ...RUN, ...state, ...where]);
     expect(batch.status, batch.stderr).toBe(0);
 
-    // Bad input, before any version exists.
-    const badAs = runCli(["run", v2, "--as", "v 2", "--from", "earliest", ...where]);
-    expect(badAs.status).toBe(2);
-    expect(expectOneLineError(badAs)).toMatch(/--as v 2/);
-    const fromAlone = runCli(["run", v2, "--from", "earliest", ...where]);
-    expect(fromAlone.status).toBe(2);
-    expect(expectOneLineError(fromAlone)).toMatch(/--from .*--as/);
-    const badFrom = runCli(["run", v2, "--as", "v2", "--from", "yesterday", ...where]);
-    expect(badFrom.status).toBe(2);
-    expect(expectOneLineError(badFrom)).toMatch(/--from yesterday/);
-    const noFrom = runCli(["run", v2, "--as", "v2", ...where]);
-    expect(noFrom.status).toBe(2);
-    expect(expectOneLineError(noFrom)).toMatch(/--from is needed/);
-    const none = runCli(["compare", "wc", "v2", ...where]);
-    expect(none.status).toBe(1);
-    expect(expectOneLineError(none)).toMatch(
-      /no version v2 of app wc: app wc has no side-by-side version/,
-    );
-
+    // From 00:20 on: lines 20..39 only (event time one a minute from 00:00).
     const shadow = runCli([
       "run",
       v2,
@@ -316,25 +279,16 @@ describe("side-by-side reprocessing: run --as, compare, promote, abandon", () =>
       "--from",
       "2024-03-01T00:20:00Z",
       "--until-caught-up",
-      "--state-dir",
-      stateDir,
       ...RUN,
+      ...state,
       ...where,
     ]);
     expect(shadow.status, shadow.stderr).toBe(0);
-    // From 00:20 on: lines 20..39 only.
-    expect(
-      consume("tokens.v2", where)
-        .map((r) => r.key)
-        .sort(),
-    ).toEqual(lines(20, 20).map((l) => l.key));
-    const unknown = runCli(["promote", "wc", "v3", ...where]);
-    expect(unknown.status).toBe(1);
-    expect(expectOneLineError(unknown)).toMatch(
-      /no version v3 of app wc: app wc has v2 \(shadow\)/,
+    expect((await readTopic(log, "tokens.v2")).map((r) => r.key).sort()).toEqual(
+      lines(20, 20).map((l) => l.key),
     );
-    const topicsBefore = cli(["topics", "list", ...where]).split("\n");
-    expect(topicsBefore).toEqual(
+    const topics = await log.admin.listTopics();
+    expect(topics).toEqual(
       expect.arrayContaining([
         "counts.v2",
         "tokens.v2",
@@ -344,21 +298,70 @@ describe("side-by-side reprocessing: run --as, compare, promote, abandon", () =>
     );
     expect(fs.existsSync(path.join(stateDir, "wc.v2"))).toBe(true);
 
-    const out = cli(["abandon", "wc", "v2", "--state-dir", stateDir, ...where]);
-    expect(out).toMatch(/^abandoned wc v2/);
-    const topicsAfter = cli(["topics", "list", ...where]).split("\n");
-    expect(topicsAfter.filter((t) => t.includes(".v2"))).toEqual([]);
-    expect(topicsAfter).toEqual(
-      expect.arrayContaining(["counts", "tokens", "wc-words-repartition"]),
+    const unknown = await runAsync(["promote", "wc", "v3", ...where]);
+    const abandoned = await runAsync(["abandon", "wc", "v2", ...state, ...where]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /^tributary: no version v3 of app wc: app wc has v2 \(shadow\)\n$/,
     );
+    expect(abandoned.code, abandoned.stderr).toBe(0);
+    expect(abandoned.stdout).toMatch(/^abandoned wc v2/);
+    const left = await log.admin.listTopics();
+    expect(left.filter((t) => t.includes("v2"))).toEqual([]);
+    expect(left).toEqual(expect.arrayContaining(["counts", "tokens", "wc-words-repartition"]));
     expect(fs.existsSync(path.join(stateDir, "wc.v2"))).toBe(false);
     expect(fs.existsSync(path.join(stateDir, "wc"))).toBe(true);
-    const groups = JSON.parse(cli(["groups", "list", "--format", "json", ...where])) as {
-      groupId: string;
-    }[];
-    expect(groups.map((g) => g.groupId)).not.toContain("wc.v2");
-    const again = runCli(["abandon", "wc", "v2", ...where]);
+    expect((await log.admin.listGroups()).map((g) => g.groupId)).not.toContain("wc.v2");
+    const again = runCli(["compare", "wc", "v2", ...where]);
     expect(again.status).toBe(1);
-    expect(expectOneLineError(again)).toMatch(/no version v2 of app wc/);
+    expect(expectOneLineError(again)).toMatch(
+      /no version v2 of app wc: app wc has no side-by-side version/,
+    );
+  });
+
+  it("bad flags name the flag and what to give", async () => {
+    const data = tempDir();
+    const app = path.join(data, "app.ts");
+    fs.writeFileSync(app, "export default {};\n");
+    const at = ["--data", data];
+    const results = await Promise.all([
+      runAsync(["run", app, "--as", "v 2", "--from", "earliest", ...at]),
+      runAsync(["run", app, "--from", "earliest", ...at]),
+      runAsync(["run", app, "--as", "v2", "--from", "yesterday", ...at]),
+      runAsync(["compare", "wc", "v2", "--samples", "-1", ...at]),
+      runAsync(["promote", "wc", "v2", "--timeout", "soon", ...at]),
+    ]);
+    const expected = [
+      /^tributary: --as v 2: a version name may only hold ASCII letters, digits/,
+      /^tributary: --from starts a side-by-side version: give it with --as <version>/,
+      /^tributary: --from yesterday: expected an ISO-8601 date-time/,
+      /^tributary: --samples -1: expected an integer from 0/,
+      /^tributary: --timeout soon: expected a duration/,
+    ];
+    results.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+      expect(r.stderr).toMatch(expected[i]!);
+    });
   });
 });
+
+/** A CLI command run to its end without blocking the test's event loop (so several at once). */
+function runAsync(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...tsxArgs(), BIN, ...args], {
+    cwd: CLI_DIR,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  // "close": after the output is read to its end
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}

@@ -65,7 +65,7 @@ export function registerPromoteCommand(program: Command): void {
         await writeShadow(log, record);
         const at = record.fence!.map((f) => `${f.topic}-${f.partition}@${f.offset}`).join(" ");
         process.stdout.write(
-          `promoted ${app} to ${version}: ${record.applicationId} writes ${Object.keys(record.outputs).join(", ")} from input offsets ${at || "(none committed)"}\n`,
+          `promoted ${app} to ${version}: ${record.applicationId} writes ${Object.keys(record.outputs).sort().join(", ")} from input offsets ${at || "(none committed)"}\n`,
         );
       } else {
         process.stdout.write(`${app} is already promoted to ${version}\n`);
