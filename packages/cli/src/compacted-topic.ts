@@ -8,7 +8,7 @@ export type LatestByKey = Map<string, { offset: number; value: Buffer | null }>;
 
 /**
  * Reads a topic from its start to the end it has now and keeps the latest record of each
- * key (UTF-8): what the CLI's own compacted topics (`_tributary_topologies`,
+ * key (as text in `keyEncoding`, UTF-8 by default; base64 keeps binary keys apart): what the CLI's own compacted topics (`_tributary_topologies`,
  * `_tributary_shadows`) and an app's table-like outputs are read as. A tombstone stays
  * in the map with a null value. An absent topic reads as empty.
  */
@@ -17,6 +17,7 @@ export async function readLatestByKey(
   topic: string,
   clientId: string,
   keep: (key: string) => boolean = () => true,
+  keyEncoding: BufferEncoding = "utf8",
 ): Promise<LatestByKey> {
   const latest: LatestByKey = new Map();
   const topics = await log.admin.listTopics({ includeInternal: true });
@@ -45,7 +46,7 @@ export async function readLatestByKey(
         const end = remaining.get(fetched.partition) ?? 0;
         for (const r of fetched.records) {
           if (r.offset >= end) break;
-          const key = r.key?.toString("utf8");
+          const key = r.key?.toString(keyEncoding);
           if (key !== undefined && keep(key)) latest.set(key, { offset: r.offset, value: r.value });
         }
         const last = fetched.records.at(-1);

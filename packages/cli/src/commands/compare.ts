@@ -65,8 +65,8 @@ export function registerCompareCommand(program: Command): void {
           compareTables(
             live,
             shadow,
-            await readLatestByKey(log, live, "tributary-compare"),
-            await readLatestByKey(log, shadow, "tributary-compare"),
+            await readLatestByKey(log, live, "tributary-compare", undefined, "base64"),
+            await readLatestByKey(log, shadow, "tributary-compare", undefined, "base64"),
             samples,
           ),
         );
@@ -100,9 +100,13 @@ function compareTables(
     onlyInVersion: 0,
     samples: { changed: [], onlyInLive: [], onlyInVersion: [] },
   };
-  for (const key of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const x = a.get(key)?.value ?? null;
-    const y = b.get(key)?.value ?? null;
+  const keys = [...new Set([...a.keys(), ...b.keys()])].map((k) => ({
+    k,
+    key: show(Buffer.from(k, "base64")),
+  }));
+  for (const { k, key } of keys.sort((p, q) => (p.key < q.key ? -1 : p.key > q.key ? 1 : 0))) {
+    const x = a.get(k)?.value ?? null;
+    const y = b.get(k)?.value ?? null;
     if (x === null && y === null) continue;
     if (x !== null && y !== null) {
       if (x.equals(y)) c.equal++;
@@ -118,7 +122,7 @@ function compareTables(
   return c;
 }
 
-/** UTF-8 text as it is; other bytes as base64. */
+/** UTF-8 text as it is; other bytes as base64 (keys and values alike). */
 function show(value: Buffer): string {
   const text = value.toString("utf8");
   return Buffer.from(text, "utf8").equals(value) ? text : `base64:${value.toString("base64")}`;
