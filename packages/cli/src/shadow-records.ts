@@ -78,13 +78,15 @@ export async function requireShadow(
   app: string,
   version: string,
 ): Promise<ShadowRecord> {
-  const all = await readShadows(log, app);
-  const found = all.find((r) => r.version === version);
+  const all = await readShadows(log);
+  const found = all.find((r) => r.app === app && r.version === version);
   if (found !== undefined) return found;
+  const mine = all.filter((r) => r.app === app);
+  const others = [...new Set(all.map((r) => r.app))].filter((a) => a !== app);
   const there =
-    all.length === 0
-      ? `app ${app} has no side-by-side version (start one with tributary run app.ts --as ${version} --from earliest)`
-      : `app ${app} has ${all.map((r) => `${r.version} (${r.phase})`).join(", ")}`;
+    mine.length > 0
+      ? `app ${app} has ${mine.map((r) => `${r.version} (${r.phase})`).join(", ")}`
+      : `app ${app} has no side-by-side version (start one with tributary run app.ts --as ${version} --from earliest)${others.length === 0 ? "" : `; apps with versions: ${others.join(", ")}`}`;
   throw new CliError("VERSION_UNKNOWN", `no version ${version} of app ${app}: ${there}`);
 }
 
