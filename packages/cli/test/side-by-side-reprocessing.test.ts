@@ -75,7 +75,7 @@ function expectedDiff(history: { value: string }[]) {
 }
 
 describe("side-by-side reprocessing: run --as, compare, promote, abandon", () => {
-  it("v2 trails the live app; compare reports exactly the words whose counts differ; promote leaves the real outputs with no gap and no duplicate", async () => {
+  it("v2 trails the live app; compare reports exactly the words whose counts differ; a promote SIGKILLed midway is finished by running it again, leaving the real outputs with no gap and no duplicate", async () => {
     const broker = await startBroker(tempDir());
     const where = ["--broker", broker.address];
     const { data, log, v1, v2, produce } = await setUp(broker.address);
@@ -97,7 +97,7 @@ describe("side-by-side reprocessing: run --as, compare, promote, abandon", () =>
     await produce(part2);
 
     // v2 from the earliest offsets, beside it: it goes no further than the live app did.
-    const shadow = spawnCli([
+    let shadow = spawnCli([
       "run",
       v2,
       "--as",
@@ -184,15 +184,29 @@ describe("side-by-side reprocessing: run --as, compare, promote, abandon", () =>
       ),
     );
 
-    // Part 3 arrives as the promote starts: the live app stops reading input, drains and
-    // stops by itself; v2 catches up to exactly where it stopped, then writes the real topics.
+    // Part 3 arrives as a promote starts, while v2's run is stopped: the live app stops
+    // reading input, drains and stops by itself, and the promote records where it stopped,
+    // then waits for v2. It is SIGKILLed there, midway.
+    shadow.child.kill("SIGTERM");
+    expect(await shadow.exited, shadow.stderr()).toBe(0);
     await produce(lines(300, 100));
-    const promote = spawnCli(["promote", "wc", "v2", ...where]);
+    const interrupted = spawnCli(["promote", "wc", "v2", ...where]);
     expect(await live.exited, live.stderr()).toBe(0);
     expect(live.stderr()).toMatch(/being promoted/);
     const liveEnds = new Map(
       (await log.admin.listOffsets("counts", "latest")).map((o) => [o.partition, o.offset]),
     );
+    const record = await waitFor("the promote to record where the live app stopped", async () => {
+      const rows = (await readTopic(log, "_tributary_shadows")).filter((r) => r.key === "wc/v2");
+      const r = JSON.parse(rows.at(-1)!.value) as { phase: string; fence: unknown[] | null };
+      return r.fence !== null ? r : undefined;
+    }, [interrupted]);
+    expect(record.phase).toBe("promoting");
+    interrupted.child.kill("SIGKILL");
+    await interrupted.exited;
+    // v2 runs again (no --from: it goes on where it stood), and the promote is run again.
+    shadow = spawnCli(["run", v2, "--as", "v2", ...RUN, ...state, ...where]);
+    const promote = spawnCli(["promote", "wc", "v2", ...where]);
     expect(await promote.exited, promote.stderr()).toBe(0);
     expect(promote.stdout()).toMatch(
       /^promoted wc to v2: wc\.v2 writes counts, tokens from input offsets lines-0@\d+ lines-1@\d+$/m,
