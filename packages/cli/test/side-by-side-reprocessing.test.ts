@@ -75,7 +75,7 @@ function expectedDiff(history: { value: string }[]) {
 }
 
 describe("side-by-side reprocessing: run --as, compare, promote, abandon", () => {
-  it("v2 trails the live app; compare reports exactly the words whose counts differ; a promote SIGKILLed midway is finished by running it again, leaving the real outputs with no gap and no duplicate", async () => {
+  it("v2 trails the live app; compare reports exactly the words whose counts differ; a promote SIGKILLed midway (the old app started meanwhile only drains) is finished by running it again, leaving the real outputs with no gap and no duplicate", async () => {
     const broker = await startBroker(tempDir());
     const where = ["--broker", broker.address];
     const { data, log, v1, v2, produce } = await setUp(broker.address);
@@ -198,12 +198,24 @@ describe("side-by-side reprocessing: run --as, compare, promote, abandon", () =>
     );
     const record = await waitFor("the promote to record where the live app stopped", async () => {
       const rows = (await readTopic(log, "_tributary_shadows")).filter((r) => r.key === "wc/v2");
-      const r = JSON.parse(rows.at(-1)!.value) as { phase: string; fence: unknown[] | null };
+      const r = JSON.parse(rows.at(-1)!.value) as {
+        phase: string;
+        fence: { partition: number; offset: number }[] | null;
+      };
       return r.fence !== null ? r : undefined;
     }, [interrupted]);
     expect(record.phase).toBe("promoting");
     interrupted.child.kill("SIGKILL");
     await interrupted.exited;
+    // The old app started meanwhile, with new input there: it reads none of it, drains and
+    // stops by itself, and its committed offsets stay where the promote recorded them.
+    await produce(lines(400, 50));
+    const restarted = spawnCli(["run", v1, ...RUN, ...state, ...where]);
+    expect(await restarted.exited, restarted.stderr()).toBe(0);
+    expect(restarted.stderr()).toMatch(/is being replaced by version v2/);
+    expect([...(await committedLines(log, "wc"))].sort()).toEqual(
+      record.fence!.map((f) => [f.partition, f.offset]).sort(),
+    );
     // v2 runs again (no --from: it goes on where it stood), and the promote is run again.
     shadow = spawnCli(["run", v2, "--as", "v2", ...RUN, ...state, ...where]);
     const promote = spawnCli(["promote", "wc", "v2", ...where]);
@@ -213,7 +225,7 @@ describe("side-by-side reprocessing: run --as, compare, promote, abandon", () =>
     );
     // Where v2 took over: the old app's final committed input offsets.
     const fence = await committedLines(log, "wc");
-    await produce(lines(400, 100));
+    await produce(lines(450, 50));
     const history = lines(0, 500);
     const finalCounts = counts(history, true);
     const latestCounts = async () => {
