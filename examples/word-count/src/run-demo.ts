@@ -84,6 +84,9 @@ async function main(): Promise<number> {
       "--until-caught-up",
       "--progress",
       "plain",
+      // For people: the workers' own lines (each one's totals at its stop) as text, not JSON.
+      "--log-format",
+      "pretty",
       "--data",
       data,
     ]);

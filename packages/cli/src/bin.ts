@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { registerAbandonCommand } from "./commands/abandon.js";
 import { registerSecurityCommands } from "./commands/acls.js";
 import { registerBrokerCommand } from "./commands/broker.js";
 import { registerConsoleCommand } from "./commands/console.js";
+import { registerCompareCommand } from "./commands/compare.js";
 import { registerConnectCommand } from "./commands/connect.js";
 import { registerConsumeCommand } from "./commands/consume.js";
 import { registerDescribeCommand } from "./commands/describe.js";
@@ -11,6 +13,7 @@ import { registerInitCommand } from "./commands/init.js";
 import { registerLogCommand } from "./commands/log.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerProduceCommand } from "./commands/produce.js";
+import { registerPromoteCommand } from "./commands/promote.js";
 import { registerResetCommand } from "./commands/reset.js";
 import { registerRunCommand } from "./commands/run.js";
 import { registerTopicsCommand } from "./commands/topics.js";
@@ -34,6 +37,9 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerPlanCommand,
   registerResetCommand,
   registerRunCommand,
+  registerCompareCommand,
+  registerPromoteCommand,
+  registerAbandonCommand,
   registerInitCommand,
   registerSecurityCommands,
   registerConsoleCommand,

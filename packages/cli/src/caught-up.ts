@@ -24,10 +24,33 @@ export class CaughtUpTracker {
       for (const o of await admin.listOffsets(topic, "latest"))
         ends.set(`${o.topic}\0${o.partition}`, o.offset);
     }
+    return CaughtUpTracker.to(admin, topology, ends);
+  }
+
+  /**
+   * Tracks an app's way to given input offsets (`topic\0partition` -> offset) with its
+   * repartition topics drained: a version catching up to where the live app stopped; with
+   * no offsets, only the drain (the live app, its inputs stopped).
+   */
+  static to(
+    admin: Admin,
+    topology: Topology,
+    offsets: ReadonlyMap<string, number>,
+  ): CaughtUpTracker {
     const repartition = topology.internalTopics
       .filter((t) => t.purpose === "repartition")
       .map((t) => t.name);
-    return new CaughtUpTracker(admin, topology.applicationId, ends, repartition);
+    return CaughtUpTracker.of(admin, topology.applicationId, offsets, repartition);
+  }
+
+  /** The same, for an app known by its id and repartition topics (no topology file). */
+  static of(
+    admin: Admin,
+    applicationId: string,
+    offsets: ReadonlyMap<string, number>,
+    repartitionTopics: readonly string[],
+  ): CaughtUpTracker {
+    return new CaughtUpTracker(admin, applicationId, offsets, repartitionTopics);
   }
 
   /**

@@ -11,7 +11,12 @@ import { TributaryError } from "@tributary/log";
  * - REPAIR_DECLINED: `log repair` was not confirmed, so nothing changed;
  * - DEPLOY_REFUSED: `run` found the topology incompatible with the deployed one (the plan
  *   says why) and was not given --allow-incompatible;
- * - DEPLOY_RECORD: the deployed topology's record could not be read or written.
+ * - DEPLOY_RECORD: the deployed topology's record could not be read or written;
+ * - LOG_READ: one of the CLI's own topics could not be read to its end;
+ * - VERSION_UNKNOWN: no side-by-side version of that name (the message lists those there are);
+ * - VERSION_STATE: the version is in the wrong phase for the command (e.g. abandoning a
+ *   promoted one, running the old app after a promote);
+ * - PROMOTE_TIMEOUT: `promote` gave up waiting (nothing is undone: run it again).
  */
 export type CliErrorCode =
   | "APP_FILE"
@@ -22,7 +27,11 @@ export type CliErrorCode =
   | "LOG_DAMAGED"
   | "REPAIR_DECLINED"
   | "DEPLOY_REFUSED"
-  | "DEPLOY_RECORD";
+  | "DEPLOY_RECORD"
+  | "LOG_READ"
+  | "VERSION_UNKNOWN"
+  | "VERSION_STATE"
+  | "PROMOTE_TIMEOUT";
 
 export class CliError extends TributaryError<CliErrorCode> {
   constructor(code: CliErrorCode, message: string, options: ErrorOptions = {}) {

@@ -37,6 +37,8 @@ interface Slot {
   lastError: string | null;
   restore: Map<string, { done: number; total: number }>;
   restartTimer: NodeJS.Timeout | null;
+  /** Its worker said its input positions are committed and it reads no more input. */
+  inputsStopped: boolean;
 }
 
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
@@ -53,6 +55,9 @@ const HEALTHY_AFTER_MS = 30_000;
 export class Supervisor {
   private readonly slots: Slot[] = [];
   private stopping: Promise<void> | null = null;
+  private restarting = false;
+  private inputsStopped = false;
+  private readonly inputsWaiters: (() => void)[] = [];
   private tick: NodeJS.Timeout | null = null;
   private checking = false;
   /**
@@ -66,7 +71,7 @@ export class Supervisor {
   /** Resolves with the exit code once the run is over (stopped, caught up or given up). */
   readonly finished: Promise<number>;
 
-  constructor(private readonly options: SupervisorOptions) {
+  constructor(private options: SupervisorOptions) {
     this.finished = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -87,6 +92,7 @@ export class Supervisor {
         lastError: null,
         restore: new Map(),
         restartTimer: null,
+        inputsStopped: false,
       };
       this.slots.push(slot);
       this.spawn(slot);
@@ -98,20 +104,7 @@ export class Supervisor {
   stop(code = 0, error?: Error): Promise<void> {
     this.stopping ??= (async () => {
       if (this.tick !== null) clearInterval(this.tick);
-      const timeout = this.options.stopTimeoutMs ?? 30_000;
-      await Promise.all(
-        this.slots.map(async (slot) => {
-          if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
-          const child = slot.child;
-          if (child === null || child.exitCode !== null || child.signalCode !== null) return;
-          const exited = new Promise((resolve) => child.once("close", resolve));
-          if (child.connected) child.send({ type: "stop" } satisfies ToWorker);
-          else child.kill("SIGTERM");
-          const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
-          await exited;
-          clearTimeout(timer);
-        }),
-      );
+      await Promise.all(this.slots.map((slot) => this.stopChild(slot)));
       this.options.view.close(this.snapshot());
       if (error !== undefined) this.settle.reject(error);
       else this.settle.resolve(code);
@@ -119,12 +112,66 @@ export class Supervisor {
     return this.stopping;
   }
 
+  /**
+   * Tells every worker to read no more input (each finishes what it has and commits its
+   * input positions; a worker started later starts so), and resolves once all have.
+   */
+  stopReadingInputs(): Promise<void> {
+    this.inputsStopped = true;
+    for (const slot of this.slots) {
+      if (slot.child?.connected === true) {
+        slot.child.send({ type: "stop-reading-inputs" } satisfies ToWorker);
+      }
+    }
+    return new Promise((resolve) => {
+      this.inputsWaiters.push(resolve);
+      this.checkInputsStopped();
+    });
+  }
+
+  /**
+   * Stops every worker cleanly and starts them again with `spec` (a promoted version now
+   * writing the real outputs); the run goes on.
+   */
+  async restartWith(spec: Omit<WorkerSpec, "index">): Promise<void> {
+    this.restarting = true;
+    try {
+      await Promise.all(this.slots.map((slot) => this.stopChild(slot)));
+    } finally {
+      this.restarting = false;
+    }
+    this.options.spec = spec;
+    for (const slot of this.slots) if (this.stopping === null) this.spawn(slot);
+  }
+
+  private async stopChild(slot: Slot): Promise<void> {
+    if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+    slot.restartTimer = null;
+    const child = slot.child;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("close", resolve));
+    if (child.connected) child.send({ type: "stop" } satisfies ToWorker);
+    else child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), this.options.stopTimeoutMs ?? 30_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private checkInputsStopped(): void {
+    if (this.inputsWaiters.length === 0) return;
+    if (this.slots.some((s) => s.child !== null && !s.inputsStopped)) return;
+    if (this.slots.every((s) => s.child === null)) return;
+    for (const resolve of this.inputsWaiters.splice(0)) resolve();
+  }
+
   private spawn(slot: Slot): void {
     const spec: WorkerSpec = {
       ...this.options.spec,
       index: slot.index,
       groupInstanceId: `run-${this.runId}-worker-${slot.index}`,
+      ...(this.inputsStopped ? { inputsStopped: true } : {}),
     };
+    slot.inputsStopped = false;
     const { execPath, args } = this.options.command;
     // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which then
     // stops the workers in order instead of them racing it.
@@ -160,6 +207,10 @@ export class Supervisor {
       case "failed":
         slot.lastError = m.message;
         break;
+      case "inputs-stopped":
+        slot.inputsStopped = true;
+        this.checkInputsStopped();
+        break;
     }
   }
 
@@ -178,7 +229,7 @@ export class Supervisor {
     slot.metrics = null;
     slot.assigned = false;
     slot.child = null;
-    if (this.stopping !== null) return;
+    if (this.stopping !== null || this.restarting) return;
     const ranMs = Date.now() - slot.startedAt;
     slot.failures = ranMs >= HEALTHY_AFTER_MS ? 1 : slot.failures + 1;
     const how = signal === null ? `exited with code ${code}` : `was killed by ${signal}`;

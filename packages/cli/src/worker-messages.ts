@@ -5,19 +5,22 @@ import type { LogFormat } from "./worker-logger.js";
  * Messages between `tributary run` and its worker processes, over Node's IPC channel
  * (JSON-serialised objects):
  *   supervisor → worker   { type: "stop" }
+ *                         { type: "stop-reading-inputs" }   (a promote: drain, read no input)
  *   worker → supervisor   { type: "started", tasks: string[] }
  *                         { type: "metrics", metrics: WorkerMetrics,           (every tick)
  *                           samples: WorkerSamples }
  *                         { type: "restore", taskId, store, done, total }      (throttled)
  *                         { type: "failed", message: string }                  (then exit 1)
+ *                         { type: "inputs-stopped" }   (its input positions are committed)
  */
-export type ToWorker = { type: "stop" };
+export type ToWorker = { type: "stop" } | { type: "stop-reading-inputs" };
 
 export type FromWorker =
   | { type: "started"; tasks: string[] }
   | { type: "metrics"; metrics: WorkerMetrics; samples?: WorkerSamples }
   | { type: "restore"; taskId: string; store: string; done: number; total: number }
-  | { type: "failed"; message: string };
+  | { type: "failed"; message: string }
+  | { type: "inputs-stopped" };
 
 /** Durations a worker measured since its last report, for the run's histograms. */
 export interface WorkerSamples {
@@ -48,4 +51,13 @@ export interface WorkerSpec {
   logFormat?: LogFormat;
   /** The app id or connect file name, on every log line. */
   name?: string;
+  /** Runs the app as this side-by-side version (`run --as`). */
+  version?: {
+    name: string;
+    outputs: "shadow" | "real";
+    /** Never past the live app's committed input offsets (while a shadow). */
+    trail: boolean;
+  };
+  /** Reads no input from the start: the live app of a promote, draining. */
+  inputsStopped?: boolean;
 }

@@ -1,6 +1,7 @@
-import { type Worker, runWorker } from "@tributary/streams";
+import { type Worker, runWorker, versionedApp } from "@tributary/streams";
 import { loadApp } from "./load-app.js";
-import type { WorkerSpec } from "./worker-messages.js";
+import { trailLimit } from "./trail-limit.js";
+import type { ToWorker, WorkerSpec } from "./worker-messages.js";
 import { runSupervisedWorker } from "./worker-shell.js";
 const RESTORE_REPORT_MS = 200;
 
@@ -13,8 +14,11 @@ const RESTORE_REPORT_MS = 200;
 export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
   return runSupervisedWorker<Worker>(spec, {
     async start(connect, send, logger, samples) {
-      const { app } = await loadApp(spec.appFile);
+      const loaded = (await loadApp(spec.appFile)).app;
+      const v = spec.version;
+      const app = v === undefined ? loaded : versionedApp(loaded, v.name, v.outputs);
       const log = await connect();
+      const inputLimit = v?.trail === true ? await trailLimit(log, loaded) : undefined;
       let lastRestoreReport = 0;
       const worker = runWorker(app, {
         log,
@@ -35,7 +39,15 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         onCommit: (e) => void samples.commitMs.push(e.durationMs),
         onTaskRestored: (e) => void samples.restores.push({ task: e.taskId, ms: e.durationMs }),
         warn: (message, fields) => logger.warn(fields ?? {}, message),
+        ...(inputLimit === undefined ? {} : { inputLimit: inputLimit.limit }),
       });
+      void worker.done.finally(() => inputLimit?.close());
+      const stopReading = () =>
+        void worker.stopReadingInputs().then(() => send({ type: "inputs-stopped" }));
+      process.on("message", (m: ToWorker) => {
+        if (m?.type === "stop-reading-inputs") stopReading();
+      });
+      if (spec.inputsStopped === true) stopReading();
       await worker.start();
       return worker;
     },

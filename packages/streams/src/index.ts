@@ -61,6 +61,13 @@ export {
   type DeployedTopology,
 } from "./topology/deployed-topology.js";
 export {
+  shadowTopicName,
+  versionedApp,
+  versionedApplicationId,
+  type VersionOutputs,
+} from "./topology/versioned-app.js";
+export type { InputLimit } from "./runtime/input-fence.js";
+export {
   formatPlan,
   planDeploy,
   type ChangeVerdict,
@@ -77,6 +84,7 @@ export type {
 export {
   changelogTopicName,
   deadLetterTopicName,
+  nameProblem,
   repartitionTopicName,
 } from "./topology/internal-names.js";
 export { observeTopic, type ObserveTopicOptions, type TopicRecord } from "./rx/observe-topic.js";

@@ -8,6 +8,7 @@ import {
 import type { Command } from "commander";
 import { forgetDeployedTopology } from "../deployed-topologies.js";
 import { type LogFlags, addLogOptions, appStateDir, withLog } from "../log-flags.js";
+import { internalTopicsOf } from "../app-internal-topics.js";
 import { CliError } from "../errors.js";
 import { collectList, oneOf, parseDatetime, parseDuration, parseInteger } from "../flags.js";
 import { loadApp } from "../load-app.js";
@@ -239,29 +240,6 @@ const REPARTITION = /-(repartition|subscription-registration-topic|subscription-
 
 function isRepartition(topic: string): boolean {
   return REPARTITION.test(topic);
-}
-
-/**
- * The app's repartition-like and changelog topics: `<appId>-<name>-repartition|changelog`
- * and a foreign-key join's subscription topics.
- * Another app whose id extends this one (`orders` and `orders-enriched`) owns the topics
- * under its longer prefix; known groups tell which ids exist.
- */
-async function internalTopicsOf(log: LogClient, appId: string): Promise<string[]> {
-  const prefix = `${appId}-`;
-  const longer = (await log.admin.listGroups())
-    .map((g) => `${g.groupId}-`)
-    .filter((p) => p.length > prefix.length && p.startsWith(prefix));
-  return (await log.admin.listTopics())
-    .filter(
-      (t) =>
-        t.startsWith(prefix) &&
-        /^.+-(repartition|changelog|subscription-registration-topic|subscription-response-topic)$/.test(
-          t.slice(prefix.length),
-        ) &&
-        !longer.some((p) => t.startsWith(p)),
-    )
-    .sort();
 }
 
 function isChangelog(topic: string): boolean {

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { type LogClient, openLog } from "@tributary/log";
+import { InvalidArgumentError, type LogClient, openLog } from "@tributary/log";
 import { type Topology, deployedTopology, formatPlan, planDeploy } from "@tributary/streams";
 import type { Command } from "commander";
 import { CaughtUpTracker } from "../caught-up.js";
@@ -16,6 +16,8 @@ import { type RunMetrics, serveRunMetrics } from "../run-metrics.js";
 import { resolveWorkerBroker } from "../worker-broker.js";
 import { Supervisor } from "../supervisor.js";
 import { addLogFormatOption, logFormatFlag } from "../worker-logger.js";
+import { liveRunAs, parseFrom, parseVersion, versionRunAs } from "../side-by-side-run.js";
+import { watchVersions } from "../version-watch.js";
 import { runWorkerProcess } from "../worker-process.js";
 import type { WorkerSpec } from "../worker-messages.js";
 
@@ -32,6 +34,8 @@ interface RunFlags extends LogFlags {
   allowIncompatible?: boolean;
   logFormat?: string;
   orderTasksByTime?: boolean;
+  as?: string;
+  from?: string;
 }
 
 /**
@@ -65,6 +69,14 @@ export function registerRunCommand(program: Command): void {
         "5",
       )
       .option(
+        "--as <version>",
+        "run as a new version beside the live app: own application id <app>.<version>, outputs to <output>.<version> (docs/reprocessing.md)",
+      )
+      .option(
+        "--from <earliest|time>",
+        "with a new --as version: read the inputs from their start, or from this time (ISO-8601 or epoch ms)",
+      )
+      .option(
         "--allow-incompatible",
         "deploy even if `tributary plan` finds the topology incompatible with the deployed one",
       )
@@ -92,7 +104,14 @@ export function registerRunCommand(program: Command): void {
     const progress = oneOf("--progress", flags.progress, ["auto", "plain", "none"] as const);
     const logFormat = logFormatFlag(flags.logFormat);
     const token = flags.tokenFile === undefined ? undefined : readTokenFile(flags.tokenFile);
-    const { app, topology } = await loadApp(file);
+    const version = flags.as === undefined ? undefined : parseVersion(flags.as);
+    const from = flags.from === undefined ? undefined : parseFrom(flags.from);
+    if (from !== undefined && version === undefined) {
+      throw new InvalidArgumentError(
+        "--from starts a side-by-side version: give it with --as <version> (to reprocess the app itself, use tributary reset)",
+      );
+    }
+    const loaded = await loadApp(file);
     const verbose = process.argv.includes("--verbose");
 
     const { address, started: broker } = await resolveWorkerBroker(flags, token, verbose);
@@ -103,10 +122,21 @@ export function registerRunCommand(program: Command): void {
           ? await openLog({ broker: address, token })
           : await openCliLog(flags);
       // The workers would fail on these one after another; say it once, before starting them.
-      for (const t of new Set([...topology.sourceTopics(), ...topology.sinkTopics()])) {
+      for (const t of new Set([
+        ...loaded.topology.sourceTopics(),
+        ...loaded.topology.sinkTopics(),
+      ])) {
         await admin.admin.describeTopic(t);
       }
-      await checkDeploy(admin, topology, flags.allowIncompatible === true);
+      const runAs =
+        version === undefined
+          ? await liveRunAs(admin, loaded.app, loaded.topology)
+          : await versionRunAs(admin, loaded.app, loaded.topology, version, from);
+      const { app, topology } = runAs;
+      // a version is a deploy of its own, beside the live app: nothing of the live one to orphan
+      if (version === undefined) {
+        await checkDeploy(admin, topology, flags.allowIncompatible === true);
+      }
       const tracker = flags.untilCaughtUp
         ? await CaughtUpTracker.start(admin.admin, topology)
         : undefined;
@@ -125,6 +155,7 @@ export function registerRunCommand(program: Command): void {
         ...(flags.orderTasksByTime === true ? { orderTasksByTime: true } : {}),
         ...(token === undefined ? {} : { token }),
         ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
+        ...runAs.spec,
       };
       let metrics: RunMetrics | undefined;
       const supervisor = new Supervisor({
@@ -154,7 +185,19 @@ export function registerRunCommand(program: Command): void {
       // Before the workers start: their first reports carry restore durations.
       metrics = await serveRunMetrics(flags.metrics, app.applicationId, supervisor, "app");
       supervisor.start();
-      const code = await supervisor.finished.finally(() => metrics?.server.close());
+      const endWatch = watchVersions({
+        log: admin,
+        app: loaded.app.applicationId,
+        ...(version === undefined ? {} : { version }),
+        topology,
+        supervisor,
+        spec,
+        draining: spec.inputsStopped === true,
+      });
+      const code = await supervisor.finished.finally(() => {
+        endWatch();
+        metrics?.server.close();
+      });
       const totals = supervisor.totals();
       note(
         `stopped app ${app.applicationId}: ${describeTotals(totals, app.config.deadLetterTopic)}`,

@@ -73,7 +73,7 @@ export function defineApp(definition: AppDefinition): App {
   const build = (options?: BuildOptions): Topology => {
     const builder = new StreamsBuilder();
     topology(builder);
-    return builder.build(applicationId, options);
+    return builder.build(options?.applicationId ?? applicationId, options);
   };
   return {
     applicationId,

@@ -17,6 +17,14 @@ import type { Consumed, Materialized } from "./options.js";
 export interface BuildOptions {
   /** Partition counts of the topics the app reads, for the co-partitioning check. */
   partitionsOf?: (topic: string) => number | undefined;
+  /**
+   * The name under which the app's output topics (the sinks that are not its internal
+   * topics) are written: a side-by-side version writes `<output>.<version>`
+   * (topology/versioned-app.ts). Default: as the topology names them.
+   */
+  outputTopic?: (topic: string) => string;
+  /** Builds under another application id (defineApp's build; a side-by-side version's). */
+  applicationId?: string;
 }
 
 /**
@@ -140,7 +148,7 @@ export class StreamsBuilder {
    */
   build(applicationId: string, options: BuildOptions = {}): Topology {
     checkName(applicationId, "applicationId");
-    const topology = compileGraph(this.context.nodes, applicationId);
+    const topology = compileGraph(this.context.nodes, applicationId, options.outputTopic);
     if (options.partitionsOf !== undefined) topology.checkCoPartitioning(options.partitionsOf);
     return topology;
   }

@@ -14,7 +14,11 @@ import { RepartitionNode } from "./repartition-node.js";
  *    topological (a node is made after its parents), so the result — names, sub-topology
  *    ids — depends only on the DSL calls. The graph itself is not changed.
  */
-export function compileGraph(nodes: readonly GraphNode[], applicationId: string): Topology {
+export function compileGraph(
+  nodes: readonly GraphNode[],
+  applicationId: string,
+  outputTopic?: (topic: string) => string,
+): Topology {
   const rekeyed = new Map<GraphNode, boolean>();
   const isRekeyed = (n: GraphNode): boolean => {
     let r = rekeyed.get(n);
@@ -35,5 +39,5 @@ export function compileGraph(nodes: readonly GraphNode[], applicationId: string)
     });
     n.writeTo(builder, outputs);
   }
-  return builder.build();
+  return builder.build(outputTopic);
 }

@@ -12,6 +12,7 @@ import type { Topology } from "../topology/topology.js";
 import { AppStatusPublisher } from "./app-status-publisher.js";
 import { noDrops } from "./drop-counts.js";
 import { GlobalStoreUpdater } from "./global-store-updater.js";
+import { InputFence, type InputLimit } from "./input-fence.js";
 import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
 import { TaskManager } from "./task-manager.js";
@@ -142,6 +143,11 @@ export interface WorkerOptions {
   orderTasksByTime?: boolean;
   /** Overrides the app's `idleTimeoutMs` (AppConfig). */
   idleTimeoutMs?: number;
+  /**
+   * Input offsets not to process past, per partition of the app's source topics (see
+   * InputFence): a side-by-side version trails the live app's committed offsets with it.
+   */
+  inputLimit?: InputLimit;
   onRestore?(event: RestoreProgressEvent): void;
   onCommit?(event: CommitEvent): void;
   onTasksAssigned?(taskIds: string[]): void;
@@ -186,6 +192,8 @@ export class Worker {
   /** Settles when the worker has stopped: resolves after `stop()`, rejects on failure. */
   readonly done: Promise<void>;
   readonly topology: Topology;
+  private readonly fence: InputFence;
+  private fenceCommitted: (() => void)[] = [];
 
   constructor(
     readonly app: App,
@@ -195,6 +203,7 @@ export class Worker {
       throw new StreamsArgumentError("runWorker needs options.stateDir (where stores live)");
     }
     this.topology = app.build();
+    this.fence = new InputFence(new Set(this.topology.sourceTopics()), options.inputLimit);
     this.done = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -325,6 +334,16 @@ export class Worker {
     await this.done.catch(() => {});
   }
 
+  /**
+   * Stops reading input where each partition stands (the worker keeps processing its
+   * internal topics) and resolves once that position is committed: what a live app does
+   * before a new version takes over its outputs (`tributary promote`).
+   */
+  stopReadingInputs(): Promise<void> {
+    this.fence.here();
+    return new Promise((resolve) => this.fenceCommitted.push(resolve));
+  }
+
   metrics(): WorkerMetrics {
     let totalLag = 0;
     for (const v of this.lag.values()) totalLag += v;
@@ -354,7 +373,9 @@ export class Worker {
     let lastCommit = Date.now();
     try {
       while (this.state === "running") {
+        this.fence.release(consumer);
         const fetched = await consumer.poll({ maxWaitMs: pollMaxWaitMs });
+        this.fence.apply(consumer, fetched);
         await this.globals?.update();
         await this.closeLost();
         await manager.processAll(fetched);
@@ -368,6 +389,7 @@ export class Worker {
         const now = Date.now();
         manager.punctuate(now);
         if (
+          this.fenceCommitted.length > 0 ||
           now - lastCommit >= interval ||
           manager.commitNeeded() ||
           this.collector!.backlogged(MAX_UNACKED_OUTPUT_BYTES)
@@ -393,14 +415,19 @@ export class Worker {
 
   private async commit(manager: TaskManager): Promise<void> {
     const started = Date.now();
+    const waiting = this.fenceCommitted;
+    this.fenceCommitted = [];
     try {
       const partitions = await manager.commit();
+      for (const resolve of waiting) resolve();
       this.options.onCommit?.({
         partitions,
         recordsProcessed: manager.processed,
         durationMs: Date.now() - started,
       });
     } catch (e) {
+      // not committed: whoever waits for it waits for the next commit
+      this.fenceCommitted.push(...waiting);
       // Fenced: a rebalance gave our partitions away while we worked. Their tasks are
       // someone else's now; close them without committing and rejoin (Kafka's
       // TaskMigratedException). What they processed is processed again by the new owner.

@@ -187,8 +187,13 @@ export class TopologyBuilder {
     this.internalTopics.set(topic.name, topic);
   }
 
-  build(): Topology {
-    const list = [...this.nodes.values()];
+  /** Builds the Topology; `outputTopic` renames the sinks that are not internal topics. */
+  build(outputTopic?: (topic: string) => string): Topology {
+    const list = [...this.nodes.values()].map((n) =>
+      n.kind === "sink" && outputTopic !== undefined && !this.internalTopics.has(n.topic)
+        ? { ...n, topic: outputTopic(n.topic) }
+        : n,
+    );
     // union-find over node indexes
     const parent = list.map((_, i) => i);
     const find = (i: number): number => {
