@@ -26,7 +26,16 @@ export {
   type ChangelogOptions,
   type KeyValueStoreOptions,
   openKeyValueStore,
+  wrapEngine,
+  type WrapOptions,
 } from "./store-builder.js";
+export {
+  memoryKeyValueStore,
+  memorySessionStore,
+  memoryWindowStore,
+  type MemoryStoreOptions,
+  type MemoryTimeStoreOptions,
+} from "./memory/memory-stores.js";
 export {
   SegmentedBytesStore,
   type SegmentedEntry,

@@ -156,10 +156,13 @@ export class PersistentKeyValueStore<K, V>
   }
 
   /**
-   * RocksDB reads are asynchronous, so a synchronous scan cannot exist here; processors
-   * read by key. Tools scan with `inner.range()` outside processing.
+   * On the memory engine (the test driver), every entry. RocksDB reads are asynchronous,
+   * so a synchronous scan cannot exist there; processors read by key. Tools scan with
+   * `inner.range()` outside processing.
    */
   all(): IterableIterator<[K, V]> {
+    const sync = this.inner.allSync();
+    if (sync !== undefined) return sync;
     throw new StreamsArgumentError(
       `store '${this.name}' is persistent: it cannot be scanned synchronously inside processing; read it by key, or scan it with inner.range() outside the task`,
     );
@@ -167,7 +170,12 @@ export class PersistentKeyValueStore<K, V>
 
   /** The count at the last commit (RocksDB's estimate plus what the cache held). */
   approximateNumEntries(): number {
-    return this.count;
+    // the memory engine (the test driver) counts now; RocksDB's estimate is async
+    const sync = this.inner.allSync();
+    if (sync === undefined) return this.count;
+    let n = 0;
+    for (const _ of sync) n++;
+    return n;
   }
 
   prefetch(keys: readonly K[]): Promise<void> {
