@@ -1,10 +1,4 @@
 import type { LogRecord, ProducerRecord } from "@tributary/log";
-import {
-  type KeyValueChange,
-  memoryKeyValueStore,
-  memorySessionStore,
-  memoryWindowStore,
-} from "@tributary/state";
 import type { Observable } from "rxjs";
 import type { App } from "../dsl/define-app.js";
 import {
@@ -13,7 +7,6 @@ import {
   UnknownStoreError,
   UnknownStreamsTopicError,
 } from "../errors.js";
-import { EventTime } from "../runtime/event-time.js";
 import { GlobalKeyValueStore } from "../runtime/global-key-value-store.js";
 import { resolveLayout, type TopicLayout } from "../runtime/internal-topics.js";
 import type {
@@ -22,18 +15,13 @@ import type {
   StoreChange,
 } from "../runtime/key-value-store.js";
 import type { RecordCollector } from "../runtime/record-collector.js";
-import {
-  processorStore,
-  retentionOf,
-  type RuntimeStore,
-  type StateStoreOfSpec,
-} from "../runtime/store-factory.js";
+import type { RuntimeStore } from "../runtime/store-factory.js";
 import { StreamTask } from "../runtime/stream-task.js";
+import { eventTimeFor, watermarkPublisherFor } from "../runtime/task-time.js";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../runtime/task-manager.js";
-import { WatermarkPublisher } from "../runtime/watermark-publisher.js";
+import type { WatermarkPublisher } from "../runtime/watermark-publisher.js";
 import { storeChanges$ } from "../rx/store-changes.js";
 import { Serdes, type Serde } from "../serdes.js";
-import type { StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { droppedRecords } from "../windows/dropped-records.js";
 import {
@@ -41,6 +29,7 @@ import {
   PersistentWindowStore,
 } from "../windows/persistent-window-store.js";
 import type { ReadableSessionStore, ReadableWindowStore } from "../windows/window-store.js";
+import { openDriverStore } from "./driver-stores.js";
 import { DriverTopics, type InterleaveOrder } from "./driver-topics.js";
 import {
   PartitionedKeyValueView,
@@ -98,9 +87,6 @@ interface DriverTask {
   watermarks: WatermarkPublisher | null;
   lastRecordAt: number;
 }
-
-/** Write-back cache of each store (it does not change what a topology outputs). */
-const WRITE_BACK_CACHE_BYTES = 1024 * 1024;
 
 /**
  * Runs an app's topology in memory, synchronously, as workers run it (Kafka's
@@ -450,30 +436,16 @@ export class TopologyTestDriver {
   private createTask(sub: SubTopology, partition: number): DriverTask {
     const stores = new Map<string, RuntimeStore>();
     for (const spec of sub.stores) {
-      stores.set(spec.name, this.openStore(spec, sub.taskId(partition), partition));
+      stores.set(spec.name, openDriverStore(spec, sub.taskId(partition), partition, this.topics));
     }
-    const internalIn = sub.sourceTopics.filter((t) => this.internal.has(t));
-    let eventTime: EventTime | undefined;
-    if (internalIn.length > 0) {
-      const writersOf = (topic: string) =>
-        this.topology.subtopologies
-          .filter((s) => s.sinkTopics.includes(topic))
-          .flatMap((s) =>
-            Array.from({ length: this.layout.tasksPerSubtopology.get(s.id)! }, (_, p) =>
-              s.taskId(p),
-            ),
-          );
-      eventTime = new EventTime(
-        {
-          internal: internalIn.map((topic) => ({ topic, writers: writersOf(topic) })),
-          sources: sub.sourceTopics.filter((t) => !this.internal.has(t)),
-        },
-        -1,
-        this.wallClock,
-        (topic) => this.idleTimeoutOf(sub, topic),
-      );
-    }
-    const internalOut = sub.sinkTopics.filter((t) => this.internal.has(t));
+    const eventTime = eventTimeFor(
+      this.topology,
+      sub,
+      this.internal,
+      this.layout,
+      { time: -1, now: this.wallClock },
+      (topic) => this.idleTimeoutOf(sub, topic),
+    );
     const task = new StreamTask({
       applicationId: this.app.applicationId,
       subtopology: sub,
@@ -484,53 +456,11 @@ export class TopologyTestDriver {
       deadLetterTopic: this.app.config.deadLetterTopic,
       clock: () => this.wallClock,
       recordCacheBytes: this.options.cacheMaxBytes ?? 0,
-      ...(eventTime === undefined ? {} : { eventTime, internalTopics: this.internal }),
+      ...(eventTime === null ? {} : { eventTime, internalTopics: this.internal }),
       globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
     });
-    return {
-      task,
-      sub,
-      stores,
-      watermarks:
-        internalOut.length === 0
-          ? null
-          : new WatermarkPublisher(
-              sub.id,
-              partition,
-              internalOut.map((topic) => ({
-                topic,
-                partitions: this.layout.partitions.get(topic)!,
-              })),
-            ),
-      lastRecordAt: this.wallClock,
-    };
-  }
-
-  /** The store of @tributary/state on the memory engine, restored from this driver's
-   * changelog partition (copied from `restoreFrom`), as processors see it. */
-  private openStore(spec: StoreSpec, taskId: string, partition: number): RuntimeStore {
-    const topic = spec.changelogTopic;
-    const records = topic === null ? [] : this.topics.records(topic, partition);
-    const restored: KeyValueChange[] = records.map((r) => ({ key: r.key!, value: r.value }));
-    const common = {
-      name: spec.name,
-      keySerde: spec.keySerde,
-      valueSerde: spec.valueSerde,
-      cacheBytes: spec.caching === false ? 0 : WRITE_BACK_CACHE_BYTES,
-      changelog: topic === null ? null : this.topics.changelog(topic, partition),
-      restore: { records: restored, nextOffset: records.length },
-    };
-    let state: StateStoreOfSpec;
-    if (spec.type === "window") {
-      state = memoryWindowStore({
-        ...common,
-        retentionMs: retentionOf(spec),
-        retainDuplicates: spec.retainDuplicates ?? false,
-      });
-    } else if (spec.type === "session") {
-      state = memorySessionStore({ ...common, retentionMs: retentionOf(spec) });
-    } else state = memoryKeyValueStore(common);
-    return processorStore(spec, state, taskId);
+    const watermarks = watermarkPublisherFor(sub, partition, this.internal, this.layout);
+    return { task, sub, stores, watermarks, lastRecordAt: this.wallClock };
   }
 
   private keyValueView(name: string): PartitionedKeyValueView<unknown, unknown> {
