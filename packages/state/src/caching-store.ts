@@ -6,7 +6,7 @@ import {
   type KeyValueEntry,
   keyString,
 } from "./key-value-bytes-store.js";
-import { mergeRange, sortedOverlay } from "./merged-range.js";
+import { mergeRange, mergeRangeSync, sortedOverlay } from "./merged-range.js";
 
 export interface CacheEntry {
   key: Buffer;
@@ -214,11 +214,21 @@ export class CachingStore implements KeyValueBytesStore {
   }
 
   range(range?: KeyRange): AsyncIterable<KeyValueEntry> {
+    return mergeRange(this.inner.range(range), this.overlay(range));
+  }
+
+  get rangeSync(): ((range?: KeyRange) => Iterable<KeyValueEntry>) | undefined {
+    const below = this.inner.rangeSync;
+    if (below === undefined) return undefined;
+    return (range) => mergeRangeSync(below.call(this.inner, range), this.overlay(range));
+  }
+
+  /** The dirty entries within `range`, sorted: what the layer below does not hold yet. */
+  private overlay(range: KeyRange | undefined): KeyValueChange[] {
     for (const e of this.dirty.values()) this.bytesOf(e);
-    const overlay = sortedOverlay(this.dirty.values() as IterableIterator<KeyValueChange>, (k) =>
+    return sortedOverlay(this.dirty.values() as IterableIterator<KeyValueChange>, (k) =>
       inRange(k, range),
     );
-    return mergeRange(this.inner.range(range), overlay);
   }
 
   async approximateCount(): Promise<number> {

@@ -9,13 +9,19 @@ import {
   type KeyValueEntry,
   keyString,
 } from "./key-value-bytes-store.js";
-import { mergeRange, sortedOverlay } from "./merged-range.js";
+import { mergeRange, mergeRangeSync, sortedOverlay } from "./merged-range.js";
 
 /** Where a store's changes go: its compacted changelog topic, the task's partition. */
 export interface ChangelogTarget {
   producer: Producer;
   topic: string;
   partition: number;
+  /**
+   * Appends the records before returning and gives the offset after the last: a changelog
+   * in memory (the streams test driver's). With it and a synchronous engine (memory), a
+   * commit is done when `commit()` returns, as a synchronous test needs.
+   */
+  appendSync?: (records: readonly ProducerRecord[]) => number;
 }
 
 /** Bytes of keys and values per changelog send, below the default max.message.bytes (8 MiB). */
@@ -42,6 +48,8 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
   private pendingBytes = 0;
   private failure: unknown = null;
   private commitChain: Promise<void> = Promise.resolve();
+  /** Commits started and not yet settled. */
+  private committing = 0;
 
   constructor(
     private readonly engine: KeyValueEngine,
@@ -84,6 +92,17 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
   }
 
   range(range?: KeyRange): AsyncIterable<KeyValueEntry> {
+    return mergeRange(this.engine.range(range), this.overlay(range));
+  }
+
+  get rangeSync(): ((range?: KeyRange) => Iterable<KeyValueEntry>) | undefined {
+    const below = this.engine.rangeSync;
+    if (below === undefined) return undefined;
+    return (range) => mergeRangeSync(below.call(this.engine, range), this.overlay(range));
+  }
+
+  /** Pending and in-flight changes within `range`, sorted (pending wins). */
+  private overlay(range: KeyRange | undefined): KeyValueChange[] {
     this.checkUsable();
     let changes: Iterable<KeyValueChange> = this.pending.values();
     if (this.inFlight !== null) {
@@ -91,8 +110,7 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
       for (const [s, c] of this.pending) merged.set(s, c);
       changes = merged.values();
     }
-    const overlay = sortedOverlay(changes, (k) => inRange(k, range));
-    return mergeRange(this.engine.range(range), overlay);
+    return sortedOverlay(changes, (k) => inRange(k, range));
   }
 
   async approximateCount(): Promise<number> {
@@ -106,9 +124,29 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
   }
 
   commit(): Promise<void> {
-    // Commits run one after another so the engine sees batches in changelog order.
-    const next = this.commitChain.then(() => this.commitPending());
-    this.commitChain = next.catch(() => {});
+    if (this.committing === 0 && this.commitsSync()) {
+      try {
+        this.checkUsable();
+        if (this.pending.size > 0) this.commitSync();
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    // Commits run one after another so the engine sees batches in changelog order. With
+    // none in flight one starts at once: its changelog append is sent before commit()
+    // returns (a synchronous producer, the test driver's, has the records by then).
+    const next =
+      this.committing === 0
+        ? this.commitPending()
+        : this.commitChain.then(() => this.commitPending());
+    this.committing++;
+    const settled = next
+      .catch(() => {})
+      .then(() => {
+        this.committing--;
+      });
+    this.commitChain = settled;
     return next;
   }
 
@@ -136,6 +174,33 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
     } finally {
       this.inFlight = null;
     }
+  }
+
+  /** The whole commit, synchronously (see commitsSync). */
+  private commitSync(): void {
+    const writeSync = this.engine.writeSync!;
+    const appendSync = this.changelog === null ? null : this.changelog.appendSync!;
+    const changes = [...this.pending.values()];
+    this.pending = new Map();
+    this.pendingBytes = 0;
+    try {
+      const partition = this.changelog?.partition ?? 0;
+      const offset =
+        appendSync === null
+          ? null
+          : appendSync(changes.map((c) => ({ key: c.key, value: c.value, partition })));
+      writeSync.call(this.engine, changes, offset);
+    } catch (e) {
+      this.failure = e;
+      throw new StoreCommitFailedError(this.name, e);
+    }
+  }
+
+  /** Whether both the changelog and the engine commit synchronously (not RocksDB, not a
+   * broker: the test driver's memory stores). */
+  private commitsSync(): boolean {
+    if (this.engine.writeSync === undefined) return false;
+    return this.changelog === null || this.changelog.appendSync !== undefined;
   }
 
   /** Appends the changes in sends of bounded size; returns the next offset after them. */

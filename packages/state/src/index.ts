@@ -10,6 +10,7 @@ export type {
 export { isReservedKey, RESERVED_KEY_PREFIX } from "./key-value-bytes-store.js";
 export { KeyValueStore, type KeyValueStoreMetrics, type StoreSerde } from "./key-value-store.js";
 export { CachingStore, type CacheStats } from "./caching-store.js";
+export { type CachedChange, RecordCache, type RecordCacheListener } from "./record-cache.js";
 export { ChangeLoggingStore, type ChangelogTarget } from "./change-logging-store.js";
 export {
   type ChangelogBounds,
@@ -26,7 +27,16 @@ export {
   type ChangelogOptions,
   type KeyValueStoreOptions,
   openKeyValueStore,
+  wrapEngine,
+  type WrapOptions,
 } from "./store-builder.js";
+export {
+  memoryKeyValueStore,
+  memorySessionStore,
+  memoryWindowStore,
+  type MemoryStoreOptions,
+  type MemoryTimeStoreOptions,
+} from "./memory/memory-stores.js";
 export {
   SegmentedBytesStore,
   type SegmentedEntry,

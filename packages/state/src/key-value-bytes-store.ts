@@ -59,7 +59,14 @@ export interface KeyValueEngine {
    * write: after a crash the engine holds either all of it or none of it.
    */
   write(changes: readonly KeyValueChange[], changelogOffset: number | null): Promise<void>;
+  /** `write`, done before it returns: a synchronous engine (memory) has it. */
+  writeSync?(changes: readonly KeyValueChange[], changelogOffset: number | null): void;
   range(range?: KeyRange): AsyncIterable<KeyValueEntry>;
+  /**
+   * A synchronous engine (memory) scans synchronously too: the layers above then answer
+   * any read at once, prefetched or not (the test driver runs on it). Absent: RocksDB.
+   */
+  rangeSync?(range?: KeyRange): Iterable<KeyValueEntry>;
   approximateCount(): Promise<number>;
   close(): Promise<void>;
 }
@@ -73,6 +80,8 @@ export interface KeyValueBytesStore {
   prefetch(keys: readonly Buffer[], known?: readonly KeyValueChange[]): Promise<void>;
   /** Sorted by key bytes; sees every put so far, committed or not. */
   range(range?: KeyRange): AsyncIterable<KeyValueEntry>;
+  /** `range`, synchronously; present when the engine below scans synchronously. */
+  rangeSync?(range?: KeyRange): Iterable<KeyValueEntry>;
   approximateCount(): Promise<number>;
   /** Pushes buffered changes one layer down (the cache's flush); synchronous. */
   flush(): void;

@@ -1,7 +1,12 @@
 import { ReservedKeyError, StateStoreError } from "./errors.js";
 import type { RestoreResult } from "./changelog-restorer.js";
 import { CachingStore, NOT_DECODED } from "./caching-store.js";
-import { isReservedKey, type KeyValueBytesStore, keyString } from "./key-value-bytes-store.js";
+import {
+  isReservedKey,
+  type KeyValueBytesStore,
+  type KeyValueEntry,
+  keyString,
+} from "./key-value-bytes-store.js";
 
 /**
  * The shape of a serde, as `Serde<T>` in @tributary/log (structural, so any serde of the
@@ -154,6 +159,19 @@ export class KeyValueStore<K, V> {
 
   all(): AsyncGenerator<[K, V]> {
     return this.range();
+  }
+
+  /** Every entry, synchronously, in key-byte order; undefined on RocksDB (async only). */
+  allSync(): IterableIterator<[K, V]> | undefined {
+    const scan = this.bytes.rangeSync;
+    if (scan === undefined) return undefined;
+    return this.decodeAll(scan.call(this.bytes));
+  }
+
+  private *decodeAll(entries: Iterable<KeyValueEntry>): IterableIterator<[K, V]> {
+    for (const e of entries) {
+      yield [this.keySerde.deserialize(e.key), this.valueSerde.deserialize(e.value) as V];
+    }
   }
 
   approximateCount(): Promise<number> {

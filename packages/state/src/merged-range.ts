@@ -9,25 +9,51 @@ export async function* mergeRange(
   below: AsyncIterable<KeyValueEntry>,
   overlay: readonly KeyValueChange[],
 ): AsyncGenerator<KeyValueEntry> {
-  let i = 0;
-  for await (const entry of below) {
-    let shadowed = false;
-    while (i < overlay.length) {
-      const o = overlay[i] as KeyValueChange;
+  if (overlay.length === 0) {
+    yield* below;
+    return;
+  }
+  const merge = new OverlayMerge(overlay);
+  for await (const entry of below) yield* merge.next(entry);
+  yield* merge.rest();
+}
+
+/** mergeRange over a layer below that scans synchronously (the memory engine). */
+export function* mergeRangeSync(
+  below: Iterable<KeyValueEntry>,
+  overlay: readonly KeyValueChange[],
+): Generator<KeyValueEntry> {
+  const merge = new OverlayMerge(overlay);
+  for (const entry of below) yield* merge.next(entry);
+  yield* merge.rest();
+}
+
+/** The merge's state: how far the overlay has been emitted. */
+class OverlayMerge {
+  private i = 0;
+
+  constructor(private readonly overlay: readonly KeyValueChange[]) {}
+
+  /** The overlay entries before `entry`, then `entry` unless the overlay shadows it. */
+  *next(entry: KeyValueEntry): Generator<KeyValueEntry> {
+    const overlay = this.overlay;
+    while (this.i < overlay.length) {
+      const o = overlay[this.i] as KeyValueChange;
       const c = Buffer.compare(o.key, entry.key);
       if (c > 0) break;
-      i++;
+      this.i++;
       if (o.value !== null) yield { key: o.key, value: o.value };
-      if (c === 0) {
-        shadowed = true;
-        break;
-      }
+      if (c === 0) return;
     }
-    if (!shadowed) yield entry;
+    yield entry;
   }
-  for (; i < overlay.length; i++) {
-    const o = overlay[i] as KeyValueChange;
-    if (o.value !== null) yield { key: o.key, value: o.value };
+
+  /** The overlay entries after the last one below. */
+  *rest(): Generator<KeyValueEntry> {
+    for (; this.i < this.overlay.length; this.i++) {
+      const o = this.overlay[this.i] as KeyValueChange;
+      if (o.value !== null) yield { key: o.key, value: o.value };
+    }
   }
 }
 

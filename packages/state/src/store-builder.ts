@@ -1,6 +1,6 @@
 import type { LogClient, Producer } from "@tributary/log";
 import { CachingStore } from "./caching-store.js";
-import { ChangeLoggingStore } from "./change-logging-store.js";
+import { type ChangelogTarget, ChangeLoggingStore } from "./change-logging-store.js";
 import {
   changelogBounds,
   type RestoreProgress,
@@ -123,18 +123,37 @@ export async function openKeyValueStore<K, V>(
     producer = changelog.client.producer({ clientId: `${applicationId}-${taskId}-${name}` });
     ownProducer = producer;
   }
-  let bytes: KeyValueBytesStore = new ChangeLoggingStore(
-    engine,
-    changelog === undefined || topic === null || producer === undefined
-      ? null
-      : { producer, topic, partition: changelog.partition },
-    options.commitThresholdBytes,
-  );
-  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
-  if (cacheBytes > 0) bytes = new CachingStore(bytes, cacheBytes);
+  const bytes = wrapEngine(engine, {
+    changelog:
+      changelog === undefined || topic === null || producer === undefined
+        ? null
+        : { producer, topic, partition: changelog.partition },
+    cacheBytes: options.cacheBytes,
+    commitThresholdBytes: options.commitThresholdBytes,
+  });
   const closeProducer = ownProducer;
   return new KeyValueStore(bytes, options.keySerde, options.valueSerde, {
     restored,
     onClose: closeProducer === null ? undefined : () => closeProducer.close(),
   });
+}
+
+export interface WrapOptions {
+  /** Where changes go at commit; null: a local-only store. */
+  changelog: ChangelogTarget | null;
+  /** Write-back cache bytes; 0 turns it off. Default 10 MiB. */
+  cacheBytes?: number | undefined;
+  commitThresholdBytes?: number | undefined;
+}
+
+/**
+ * The byte layers over an opened (and restored) engine, in Kafka's order, the one place
+ * it is written: caching(change-logging(engine)). The typed (metered) layer goes on top:
+ * KeyValueStore for key-value stores, SegmentedBytesStore then WindowStore/SessionStore
+ * for the time-keyed ones.
+ */
+export function wrapEngine(engine: KeyValueEngine, options: WrapOptions): KeyValueBytesStore {
+  const logged = new ChangeLoggingStore(engine, options.changelog, options.commitThresholdBytes);
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  return cacheBytes > 0 ? new CachingStore(logged, cacheBytes) : logged;
 }

@@ -114,8 +114,6 @@ export type {
   WindowStore,
   WindowStoreEntry,
 } from "./windows/window-store.js";
-export { InMemoryWindowStore } from "./windows/in-memory-window-store.js";
-export { InMemorySessionStore } from "./windows/in-memory-session-store.js";
 export type { JoinType, ValueJoiner } from "./joins/join-type.js";
 
 // The Processor API: custom processors with stores and punctuation.

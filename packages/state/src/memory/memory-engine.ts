@@ -36,6 +36,11 @@ export class MemoryEngine implements KeyValueEngine {
   }
 
   async write(changes: readonly KeyValueChange[], changelogOffset: number | null): Promise<void> {
+    this.writeSync(changes, changelogOffset);
+  }
+
+  /** `write`, done before it returns (a restore that must not wait: the test driver). */
+  writeSync(changes: readonly KeyValueChange[], changelogOffset: number | null): void {
     this.checkOpen();
     for (const c of changes) {
       // Copies: the caller's buffers may be views into a fetched batch or reused.
@@ -47,11 +52,15 @@ export class MemoryEngine implements KeyValueEngine {
   }
 
   async *range(range?: KeyRange): AsyncGenerator<KeyValueEntry> {
+    yield* this.rangeSync(range);
+  }
+
+  rangeSync(range?: KeyRange): KeyValueEntry[] {
     this.checkOpen();
     const entries: KeyValueEntry[] = [];
     for (const e of this.data.values()) if (inRange(e.key, range)) entries.push(e);
     entries.sort((a, b) => Buffer.compare(a.key, b.key));
-    yield* entries;
+    return entries;
   }
 
   async approximateCount(): Promise<number> {

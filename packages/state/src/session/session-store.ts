@@ -73,6 +73,16 @@ export class SessionStore<K, V> extends SegmentedStore<K> {
     return null;
   }
 
+  /** `all`, synchronously: only on the memory engine (the test driver reads it back). */
+  allSync(from = 0, to = Number.MAX_SAFE_INTEGER): SessionEntry<K, V>[] {
+    return this.segments.allSync(from, to).map((e) => ({
+      key: this.keySerde.deserialize(e.key),
+      start: Number(e.tail.readBigInt64BE(0)),
+      end: e.time,
+      value: this.valueSerde.deserialize(e.value) as V,
+    }));
+  }
+
   /** Every live session ending within [from, to] (all keys; async scan). */
   async *all(from = 0, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<SessionEntry<K, V>> {
     for await (const e of this.segments.all(from, to)) {

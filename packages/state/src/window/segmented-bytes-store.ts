@@ -1,5 +1,5 @@
 import { KeyNotPrefetchedError, StateStoreError } from "../errors.js";
-import type { KeyValueBytesStore } from "../key-value-bytes-store.js";
+import type { KeyRange, KeyValueBytesStore, KeyValueEntry } from "../key-value-bytes-store.js";
 
 /*
  * Key layout of the time-keyed stores (window and session), in the key-value byte layers
@@ -97,6 +97,8 @@ export class SegmentedBytesStore {
   private observed = -1;
   /** Set by `expireBy`: entries expire behind this time, not behind `observed`. */
   private expiryTime: number | null = null;
+  /** Segments below this one were deleted by a commit (-1: none yet since open). */
+  private expiredBelow = -1;
   /** Puts dropped because their time had already expired. */
   expiredPuts = 0;
   /** Entries deleted by segment expiry. */
@@ -247,10 +249,35 @@ export class SegmentedBytesStore {
     this.liveEntries = seen;
   }
 
+  /** Every live entry of `key`, by (time, tail), read synchronously (memory engine). */
+  private loadSync(key: Buffer): SegmentedEntry[] {
+    const list: SegmentedEntry[] = [];
+    if (this.observed < 0) return list;
+    const first = Math.floor(Math.max(0, this.expiryLine + 1) / this.segmentIntervalMs);
+    const last = Math.floor(this.observed / this.segmentIntervalMs);
+    // one scan of the live segments (there may be millions of empty ones before the first
+    // record's): the memory engine reads them all at the same cost
+    const range = { from: segmentPrefix(first), to: segmentPrefix(last + 1) };
+    const wanted = key.toString("latin1");
+    for (const e of this.bytes.rangeSync!(range)) {
+      const len = e.key.readUInt32BE(8);
+      if (e.key.toString("latin1", KEY_OFFSET, KEY_OFFSET + len) !== wanted) continue;
+      const d = decodeSegmentedKey(e.key);
+      list.push({ key, time: d.time, tail: Buffer.from(d.tail), value: e.value });
+    }
+    return list;
+  }
+
   /** Live entries of a prefetched key with fromTime <= time <= toTime, by (time, tail). */
   fetch(key: Buffer, fromTime: number, toTime: number): SegmentedEntry[] {
-    const list = this.fetched.get(key.toString("latin1"));
-    if (list === undefined) throw new KeyNotPrefetchedError(this.name, key);
+    const s = key.toString("latin1");
+    let list = this.fetched.get(s);
+    if (list === undefined) {
+      if (this.bytes.rangeSync === undefined) throw new KeyNotPrefetchedError(this.name, key);
+      // a synchronous engine answers at once; kept (and updated by puts) like a prefetch
+      list = this.loadSync(key);
+      this.fetched.set(s, list);
+    }
     const low = Math.max(fromTime, this.expiryLine + 1);
     const out: SegmentedEntry[] = [];
     for (const e of list) {
@@ -262,14 +289,37 @@ export class SegmentedBytesStore {
 
   /** Every live entry with fromTime <= time <= toTime, in (segment, key, time) order. */
   async *all(fromTime = 0, toTime = Number.MAX_SAFE_INTEGER): AsyncGenerator<SegmentedEntry> {
-    const low = Math.max(fromTime, this.expiryLine + 1);
-    const from = segmentPrefix(Math.floor(low / this.segmentIntervalMs));
-    const to = segmentPrefix(Math.floor(Math.min(toTime, 2 ** 52) / this.segmentIntervalMs) + 1);
-    for await (const e of this.bytes.range({ from, to })) {
+    const { low, range } = this.allRange(fromTime, toTime);
+    for await (const e of this.bytes.range(range)) {
       const d = decodeSegmentedKey(e.key);
       if (d.time < low || d.time > toTime) continue;
       yield { key: d.key, time: d.time, tail: d.tail, value: e.value };
     }
+  }
+
+  /** `all`, synchronously: only over a synchronous engine (memory), else it throws. */
+  allSync(fromTime = 0, toTime = Number.MAX_SAFE_INTEGER): SegmentedEntry[] {
+    const scan = this.bytes.rangeSync;
+    if (scan === undefined) {
+      throw new StateStoreError(
+        "INVALID_ARGUMENT",
+        `store '${this.name}' is on RocksDB: it cannot be scanned synchronously; use all()`,
+      );
+    }
+    const { low, range } = this.allRange(fromTime, toTime);
+    const out: SegmentedEntry[] = [];
+    for (const e of scan.call(this.bytes, range)) {
+      const d = decodeSegmentedKey(e.key);
+      if (d.time >= low && d.time <= toTime) out.push({ ...d, value: e.value });
+    }
+    return out;
+  }
+
+  private allRange(fromTime: number, toTime: number): { low: number; range: KeyRange } {
+    const low = Math.max(fromTime, this.expiryLine + 1);
+    const from = segmentPrefix(Math.floor(low / this.segmentIntervalMs));
+    const to = segmentPrefix(Math.floor(Math.min(toTime, 2 ** 52) / this.segmentIntervalMs) + 1);
+    return { low, range: { from, to } };
   }
 
   /**
@@ -277,7 +327,15 @@ export class SegmentedBytesStore {
    * (cache flush → changelog append → one engine batch with the changelog offset).
    */
   async commit(): Promise<void> {
-    await this.expireSegments();
+    // over a synchronous engine nothing is awaited before the layers' commit starts
+    const range = this.expiredRange();
+    if (range !== undefined && this.bytes.rangeSync !== undefined) {
+      this.expire(this.bytes.rangeSync(range));
+    } else if (range !== undefined) {
+      const doomed: KeyValueEntry[] = [];
+      for await (const e of this.bytes.range(range)) doomed.push(e);
+      this.expire(doomed);
+    }
     await this.bytes.commit();
   }
 
@@ -294,15 +352,24 @@ export class SegmentedBytesStore {
     await this.bytes.close();
   }
 
-  private async expireSegments(): Promise<void> {
-    if (this.observed < 0) return;
+  /** The keys of the segments wholly below the expiry line; undefined: none. */
+  private expiredRange(): { from?: Buffer; to: Buffer } | undefined {
+    if (this.observed < 0) return undefined;
     const line = this.expiryLine;
-    if (line < 0) return;
-    // segments whose last ms is at or below the line are wholly expired
+    if (line < 0) return undefined;
+    // segments whose last ms is at or below the line are wholly expired; those below the
+    // last expiry are empty already (puts there are refused), so only the new ones are read
     const below = Math.floor((line + 1) / this.segmentIntervalMs);
-    const end = segmentPrefix(below);
+    if (below <= this.expiredBelow) return undefined;
+    const from = this.expiredBelow;
+    this.expiredBelow = below;
+    return { ...(from <= 0 ? {} : { from: segmentPrefix(from) }), to: segmentPrefix(below) };
+  }
+
+  /** Deletes these entries (a scan of expiredRange()): tombstones, logged like any put. */
+  private expire(entries: Iterable<KeyValueEntry>): void {
     const doomed: Buffer[] = [];
-    for await (const e of this.bytes.range({ to: end })) doomed.push(Buffer.from(e.key));
+    for (const e of entries) doomed.push(Buffer.from(e.key));
     for (const k of doomed) this.bytes.put(k, null);
     this.expiredEntries += doomed.length;
   }
@@ -312,9 +379,18 @@ export class SegmentedBytesStore {
    * the last segment. Call once before use.
    */
   async init(): Promise<void> {
+    if (this.bytes.rangeSync !== undefined) return this.initSync();
     const seg = await this.lastSegment();
     if (seg === null) return;
     for await (const e of this.bytes.range({ from: segmentPrefix(seg) })) {
+      const t = decodeSegmentedKey(e.key).time;
+      if (t > this.observed) this.observed = t;
+    }
+  }
+
+  /** `init` over a synchronous engine: the observed time is the largest time stored. */
+  initSync(): void {
+    for (const e of this.bytes.rangeSync!()) {
       const t = decodeSegmentedKey(e.key).time;
       if (t > this.observed) this.observed = t;
     }

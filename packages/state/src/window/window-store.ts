@@ -99,6 +99,15 @@ export class WindowStore<K, V> extends SegmentedStore<K> {
     }));
   }
 
+  /** `all`, synchronously: only on the memory engine (the test driver reads it back). */
+  allSync(from = 0, to = Number.MAX_SAFE_INTEGER): WindowEntry<K, V>[] {
+    return this.segments.allSync(from, to).map((e) => ({
+      key: this.keySerde.deserialize(e.key),
+      start: e.time,
+      value: this.valueSerde.deserialize(e.value) as V,
+    }));
+  }
+
   /** Every live window with `from <= start <= to` (all keys; async scan). */
   async *all(from = 0, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<WindowEntry<K, V>> {
     for await (const e of this.segments.all(from, to)) {

@@ -61,15 +61,73 @@ export async function ensureTopics(
     );
   }
 
+  const repartition = topology.internalTopics.filter((t) => t.purpose === "repartition");
+  for (const t of repartition) {
+    const n = await countOf(t.name);
+    if (n !== undefined) partitions.set(t.name, n);
+  }
+  const { tasksPerSubtopology } = resolveLayout(topology, partitions);
+  for (const t of repartition) {
+    if (!existing.has(t.name)) {
+      await admin.createTopic(t.name, {
+        partitions: partitions.get(t.name)!,
+        // Retention goes by record time, and reprocessing history writes old event times
+        // here: time retention would delete records before they are read. Kafka Streams
+        // sets retention.ms=-1 on repartition topics too (and purges read records).
+        config: { cleanupPolicy: "delete", retentionMs: -1 },
+        ifNotExists: true,
+      });
+    }
+  }
+
+  for (const sub of topology.subtopologies) {
+    const tasks = tasksPerSubtopology.get(sub.id)!;
+    for (const store of sub.stores) {
+      const topic = store.changelogTopic;
+      if (topic === null || !internal.has(topic)) continue;
+      const n = await countOf(topic);
+      if (n === undefined) {
+        await admin.createTopic(topic, {
+          partitions: tasks,
+          config: { cleanupPolicy: "compact" },
+          ifNotExists: true,
+        });
+        partitions.set(topic, tasks);
+      } else if (n < tasks) {
+        throw new CopartitioningError(
+          `changelog '${topic}' has ${n} partitions but store '${store.name}' has ${tasks} tasks (sub-topology ${sub.id} reads ${sub.sourceTopics.map((t) => `${t}: ${partitions.get(t)}`).join(", ")}): the input grew after the changelog was made; reset the app (tributary reset --app ${topology.applicationId}) to rebuild its state`,
+        );
+      } else partitions.set(topic, n);
+    }
+  }
+
+  if (!existing.has(deadLetterTopic)) {
+    // Kept regardless of age: a dead-lettered copy keeps its record's (maybe months old)
+    // timestamp, and time retention would delete it before anyone looked at it.
+    await admin.createTopic(deadLetterTopic, {
+      partitions: 1,
+      ifNotExists: true,
+      config: { cleanupPolicy: "delete", retentionMs: -1 },
+    });
+  }
+  return { partitions, tasksPerSubtopology };
+}
+
+/**
+ * The partition counts of the app's repartition topics and the tasks per sub-topology,
+ * from `partitions` (every user topic's count, and the repartition topics that exist):
+ * what ensureTopics creates, and what the test driver lays its tasks out by. Adds the
+ * repartition topics' counts to `partitions`; throws a CopartitioningError as described
+ * at ensureTopics.
+ */
+export function resolveLayout(topology: Topology, partitions: Map<string, number>): TopicLayout {
   // Repartition topics: resolved in rounds, since a sub-topology may read one that another
   // sub-topology writes from its own repartition input. A repartition topic feeding a join
   // takes the count of the join's other inputs (Kafka's co-partition groups), so the join
   // is co-partitioned by construction; otherwise that of the sub-topology writing it.
   const repartition = topology.internalTopics.filter((t) => t.purpose === "repartition");
   for (const t of repartition) {
-    const n = await countOf(t.name);
-    if (n !== undefined) partitions.set(t.name, n);
-    else if (t.partitions !== null) partitions.set(t.name, t.partitions);
+    if (!partitions.has(t.name) && t.partitions !== null) partitions.set(t.name, t.partitions);
   }
   const writerCount = (topic: string): number | undefined => {
     const writers = topology.subtopologies.filter((s) => s.sinkTopics.includes(topic));
@@ -108,19 +166,7 @@ export async function ensureTopics(
     }
   }
   checkJoinsCopartitioned(topology, partitions);
-  for (const t of repartition) {
-    if (!existing.has(t.name)) {
-      await admin.createTopic(t.name, {
-        partitions: partitions.get(t.name)!,
-        // Retention goes by record time, and reprocessing history writes old event times
-        // here: time retention would delete records before they are read. Kafka Streams
-        // sets retention.ms=-1 on repartition topics too (and purges read records).
-        config: { cleanupPolicy: "delete", retentionMs: -1 },
-        ifNotExists: true,
-      });
-    }
-  }
-
+  checkJoinsCopartitioned(topology, partitions);
   const tasksPerSubtopology = new Map<number, number>();
   for (const sub of topology.subtopologies) {
     const counts = sub.sourceTopics.map((t) => partitions.get(t)!);
@@ -128,36 +174,6 @@ export async function ensureTopics(
     tasksPerSubtopology.set(sub.id, Math.max(...counts));
   }
 
-  for (const sub of topology.subtopologies) {
-    const tasks = tasksPerSubtopology.get(sub.id)!;
-    for (const store of sub.stores) {
-      const topic = store.changelogTopic;
-      if (topic === null || !internal.has(topic)) continue;
-      const n = await countOf(topic);
-      if (n === undefined) {
-        await admin.createTopic(topic, {
-          partitions: tasks,
-          config: { cleanupPolicy: "compact" },
-          ifNotExists: true,
-        });
-        partitions.set(topic, tasks);
-      } else if (n < tasks) {
-        throw new CopartitioningError(
-          `changelog '${topic}' has ${n} partitions but store '${store.name}' has ${tasks} tasks (sub-topology ${sub.id} reads ${sub.sourceTopics.map((t) => `${t}: ${partitions.get(t)}`).join(", ")}): the input grew after the changelog was made; reset the app (tributary reset --app ${topology.applicationId}) to rebuild its state`,
-        );
-      } else partitions.set(topic, n);
-    }
-  }
-
-  if (!existing.has(deadLetterTopic)) {
-    // Kept regardless of age: a dead-lettered copy keeps its record's (maybe months old)
-    // timestamp, and time retention would delete it before anyone looked at it.
-    await admin.createTopic(deadLetterTopic, {
-      partitions: 1,
-      ifNotExists: true,
-      config: { cleanupPolicy: "delete", retentionMs: -1 },
-    });
-  }
   return { partitions, tasksPerSubtopology };
 }
 

@@ -1,5 +1,9 @@
 import type { RecordHeaders } from "@tributary/log";
-import { KeyNotPrefetchedError, type KeyValueStore as StateKeyValueStore } from "@tributary/state";
+import {
+  KeyNotPrefetchedError,
+  RecordCache,
+  type KeyValueStore as StateKeyValueStore,
+} from "@tributary/state";
 import { PrefetchMissError, StreamsArgumentError } from "../errors.js";
 import type {
   ObservableKeyValueStore,
@@ -7,20 +11,6 @@ import type {
   StoreChangeListener,
 } from "./key-value-store.js";
 import type { CacheFlushListener, RecordCachingStore } from "./processors/record-cache.js";
-
-/** One key's change waiting for the next flush of the record cache. */
-interface PendingChange<K, V> {
-  key: K;
-  newValue: V | null;
-  /** The value as of the previous flush: what downstream saw last. */
-  oldValue: V | null;
-  timestamp: number;
-  headers: RecordHeaders;
-  size: number;
-}
-
-/** Estimated heap cost of a pending change beyond its key and value (objects, Map slot). */
-const PENDING_OVERHEAD_BYTES = 120;
 
 /**
  * The processor-facing KeyValueStore (runtime/key-value-store.ts) over a store of
@@ -32,11 +22,10 @@ const PENDING_OVERHEAD_BYTES = 120;
  *
  * A read of a key the runtime did not prefetch throws PrefetchMissError (see errors.ts).
  *
- * The record cache (`recordCacheBytes` > 0; Kafka's statestore.cache.max.bytes): an
+ * The record cache (`recordCacheBytes` > 0; @tributary/state's RecordCache): an
  * aggregation that registers a flush listener writes with `putCached`; the store writes
- * through at once (reads see the latest value) but keeps the latest change per key and
- * hands it to the listener on `flush()` — commit step 1, before outputs and changelogs
- * are flushed — or when the pending changes pass the budget (estimated heap bytes).
+ * through at once (reads see the latest value) and the cache keeps the latest change per
+ * key for the listener, handed on at `flush()` (commit step 1) or past the budget.
  */
 export class PersistentKeyValueStore<K, V>
   implements ObservableKeyValueStore<K, V>, RecordCachingStore<K, V>
@@ -44,11 +33,8 @@ export class PersistentKeyValueStore<K, V>
   private listeners: StoreChangeListener<K, V>[] = [];
   private count = 0;
   private closing: Promise<void> | null = null;
-  private flushListener: CacheFlushListener<K, V> | null = null;
-  /** map key (the key itself, or a string for object keys) -> pending change */
-  private readonly pending = new Map<unknown, PendingChange<K, V>>();
-  private pendingBytes = 0;
-  private flushing = false;
+  /** The record cache, once an aggregation registered its flush listener. */
+  private cache: RecordCache<K, V> | null = null;
 
   /** Record cache budget; 0 (the default) forwards every update. */
   recordCacheBytes = 0;
@@ -65,7 +51,7 @@ export class PersistentKeyValueStore<K, V>
 
   setFlushListener(listener: CacheFlushListener<K, V>): boolean {
     if (this.recordCacheBytes <= 0) return false;
-    this.flushListener = listener;
+    this.cache = new RecordCache(this.recordCacheBytes, listener);
     return true;
   }
 
@@ -78,46 +64,18 @@ export class PersistentKeyValueStore<K, V>
   ): void {
     if (value === null) this.delete(key);
     else this.put(key, value);
-    const id = mapKey(key);
-    const p = this.pending.get(id);
-    if (p !== undefined) {
-      const size = PENDING_OVERHEAD_BYTES + estimateBytes(key) + estimateBytes(value);
-      this.pendingBytes += size - p.size;
-      p.newValue = value;
-      p.timestamp = timestamp;
-      p.headers = headers;
-      p.size = size;
-    } else {
-      const size = PENDING_OVERHEAD_BYTES + estimateBytes(key) + estimateBytes(value);
-      this.pending.set(id, { key, newValue: value, oldValue, timestamp, headers, size });
-      this.pendingBytes += size;
-    }
-    if (this.pendingBytes > this.recordCacheBytes) this.flushCache();
+    this.cache?.put(key, value, oldValue, timestamp, headers);
   }
 
   /** Keys whose change awaits the next flush: the runtime keeps them prefetched in the
    * task's other stores, which processors downstream of the flush may read. */
   pendingKeys(): IterableIterator<K> | null {
-    if (this.pending.size === 0) return null;
-    return mapKeys(this.pending.values());
+    return this.cache?.pendingKeys() ?? null;
   }
 
   /** Hands every pending change to the flush listener, in first-update order. */
   flushCache(): void {
-    if (this.pending.size === 0 || this.flushing || this.flushListener === null) return;
-    this.flushing = true;
-    try {
-      const listener = this.flushListener;
-      for (const p of this.pending.values()) {
-        // a key created and deleted between two flushes never existed downstream
-        if (p.newValue === null && p.oldValue === null) continue;
-        listener(p.key, { newValue: p.newValue, oldValue: p.oldValue }, p.timestamp, p.headers);
-      }
-    } finally {
-      this.pending.clear();
-      this.pendingBytes = 0;
-      this.flushing = false;
-    }
+    this.cache?.flush();
   }
 
   get name(): string {
@@ -156,10 +114,13 @@ export class PersistentKeyValueStore<K, V>
   }
 
   /**
-   * RocksDB reads are asynchronous, so a synchronous scan cannot exist here; processors
-   * read by key. Tools scan with `inner.range()` outside processing.
+   * On the memory engine (the test driver), every entry. RocksDB reads are asynchronous,
+   * so a synchronous scan cannot exist there; processors read by key. Tools scan with
+   * `inner.range()` outside processing.
    */
   all(): IterableIterator<[K, V]> {
+    const sync = this.inner.allSync();
+    if (sync !== undefined) return sync;
     throw new StreamsArgumentError(
       `store '${this.name}' is persistent: it cannot be scanned synchronously inside processing; read it by key, or scan it with inner.range() outside the task`,
     );
@@ -167,7 +128,12 @@ export class PersistentKeyValueStore<K, V>
 
   /** The count at the last commit (RocksDB's estimate plus what the cache held). */
   approximateNumEntries(): number {
-    return this.count;
+    // the memory engine (the test driver) counts now; RocksDB's estimate is async
+    const sync = this.inner.allSync();
+    if (sync === undefined) return this.count;
+    let n = 0;
+    for (const _ of sync) n++;
+    return n;
   }
 
   prefetch(keys: readonly K[]): Promise<void> {
@@ -208,8 +174,7 @@ export class PersistentKeyValueStore<K, V>
   close(): void {
     this.listeners = [];
     // not flushed: closing without a commit drops what was not committed anyway
-    this.pending.clear();
-    this.pendingBytes = 0;
+    this.cache?.clear();
     this.closing ??= this.inner.close();
   }
 
@@ -219,29 +184,5 @@ export class PersistentKeyValueStore<K, V>
 
   private emit(change: StoreChange<K, V>): void {
     for (const l of this.listeners) l(change);
-  }
-}
-
-function mapKey(key: unknown): unknown {
-  if (typeof key !== "object" || key === null) return key;
-  if (Buffer.isBuffer(key)) return `b:${key.toString("latin1")}`;
-  return `j:${JSON.stringify(key)}`;
-}
-
-function* mapKeys<K, V>(pending: IterableIterator<PendingChange<K, V>>): IterableIterator<K> {
-  for (const p of pending) yield p.key;
-}
-
-/** A rough heap size: the budget bounds memory, it is not an exact count. */
-function estimateBytes(x: unknown): number {
-  switch (typeof x) {
-    case "string":
-      return 16 + 2 * x.length;
-    case "object":
-      if (x === null) return 0;
-      if (Buffer.isBuffer(x)) return 64 + x.length;
-      return 256;
-    default:
-      return 8;
   }
 }

@@ -5,7 +5,10 @@ import {
   openKeyValueStore,
   openSessionStore,
   openWindowStore,
+  type SessionStore as StateSessionStore,
   StateStoreError,
+  type KeyValueStore as StateKeyValueStore,
+  type WindowStore as StateWindowStore,
 } from "@tributary/state";
 import { StreamsArgumentError } from "../errors.js";
 import type { StoreSpec } from "../topology/node-spec.js";
@@ -97,6 +100,12 @@ export async function openTaskStores(
 
 type CommonOptions = Omit<KeyValueStoreOptions<unknown, unknown>, "keySerde" | "valueSerde">;
 
+/** A store of @tributary/state of any kind, as opened for one spec. */
+export type StateStoreOfSpec =
+  | StateKeyValueStore<unknown, unknown>
+  | StateWindowStore<unknown, unknown>
+  | StateSessionStore<unknown, unknown>;
+
 /**
  * One store of the spec's type, with the engine, restore and change-logging the state
  * package builds: window stores (windowed aggregations, join buffers) and session stores
@@ -106,30 +115,58 @@ type CommonOptions = Omit<KeyValueStoreOptions<unknown, unknown>, "keySerde" | "
  */
 async function openOne(spec: StoreSpec, common: CommonOptions): Promise<RuntimeStore> {
   const serdes = { keySerde: spec.keySerde, valueSerde: spec.valueSerde };
+  let state: StateStoreOfSpec;
   if (spec.type === "window" || spec.type === "session") {
-    if (spec.retentionMs === undefined) {
-      throw new StreamsArgumentError(
-        `${spec.type} store '${spec.name}' has no retentionMs: the DSL sets it from the windows (size + grace); give one to a store built by hand`,
-      );
-    }
-    const timed = { ...common, ...serdes, retentionMs: spec.retentionMs };
-    return spec.type === "window"
-      ? new PersistentWindowStore(
-          await openWindowStore<unknown, unknown>({
+    const timed = { ...common, ...serdes, retentionMs: retentionOf(spec) };
+    state =
+      spec.type === "window"
+        ? await openWindowStore<unknown, unknown>({
             ...timed,
             retainDuplicates: spec.retainDuplicates ?? false,
-          }),
-        )
-      : new PersistentSessionStore(await openSessionStore<unknown, unknown>(timed));
+          })
+        : await openSessionStore<unknown, unknown>(timed);
+  } else state = await openKeyValueStore<unknown, unknown>({ ...common, ...serdes });
+  if (spec.inMemory !== true || spec.type === "window" || spec.type === "session") {
+    return processorStore(spec, state, common.taskId);
   }
-  const inner = await openKeyValueStore<unknown, unknown>({ ...common, ...serdes });
-  if (spec.inMemory !== true) return new PersistentKeyValueStore(inner, common.taskId);
   try {
-    return await LoggedMemoryKeyValueStore.open(inner, spec.keySerde, spec.valueSerde);
+    const kv = state as StateKeyValueStore<unknown, unknown>;
+    return await LoggedMemoryKeyValueStore.open(kv, spec.keySerde, spec.valueSerde);
   } catch (e) {
-    await inner.close().catch(() => {});
+    await state.close().catch(() => {});
     throw e;
   }
+}
+
+/** The retention a window or session store spec must carry. */
+export function retentionOf(spec: StoreSpec): number {
+  if (spec.retentionMs === undefined) {
+    throw new StreamsArgumentError(
+      `${spec.type} store '${spec.name}' has no retentionMs: the DSL sets it from the windows (size + grace); give one to a store built by hand`,
+    );
+  }
+  return spec.retentionMs;
+}
+
+/**
+ * What processors and the runtime see of an opened state store (synchronously: the test
+ * driver builds its memory stores so). A key-value spec held in memory needs a store
+ * whose engine scans synchronously here (memory); openOne loads a RocksDB one itself.
+ */
+export function processorStore(
+  spec: StoreSpec,
+  state: StateStoreOfSpec,
+  taskId: string,
+): RuntimeStore {
+  if (spec.type === "window") {
+    return new PersistentWindowStore(state as StateWindowStore<unknown, unknown>);
+  }
+  if (spec.type === "session") {
+    return new PersistentSessionStore(state as StateSessionStore<unknown, unknown>);
+  }
+  const kv = state as StateKeyValueStore<unknown, unknown>;
+  if (spec.inMemory !== true) return new PersistentKeyValueStore(kv, taskId);
+  return LoggedMemoryKeyValueStore.openSync(kv, spec.keySerde, spec.valueSerde);
 }
 
 function withLockRetry<T>(waitMs: number, open: () => Promise<T>): Promise<T> {

@@ -12,7 +12,8 @@ import { StreamsArgumentError } from "../errors.js";
 import type { SourceSpec } from "../topology/node-spec.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { BatchPrefetcher } from "./batch-prefetcher.js";
-import { EventTime } from "./event-time.js";
+import type { EventTime } from "./event-time.js";
+import { eventTimeFor, watermarkPublisherFor } from "./task-time.js";
 import type { TopicLayout } from "./internal-topics.js";
 import { PartitionGroup, type RecordTime, type SourceRun } from "./partition-group.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
@@ -20,7 +21,7 @@ import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./s
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import type { StateStore } from "./key-value-store.js";
 import { StreamTask } from "./stream-task.js";
-import { WatermarkPublisher } from "./watermark-publisher.js";
+import type { WatermarkPublisher } from "./watermark-publisher.js";
 import { addTaskMetrics, noTaskMetrics } from "./task-metrics.js";
 import type { TaskMetrics, TaskRestoredEvent } from "./worker.js";
 
@@ -645,38 +646,24 @@ export class TaskManager {
    */
   private eventTimeOf(sub: SubTopology, committed: CommittedTime): EventTime | null {
     const layout = this.options.layout;
-    const internal = sub.sourceTopics.filter((t) => this.internalTopics.has(t));
-    if (layout === undefined || internal.length === 0) return null;
-    const writersOf = (topic: string): string[] =>
-      this.options.topology.subtopologies
-        .filter((s) => s.sinkTopics.includes(topic))
-        .flatMap((s) => {
-          const n = layout.tasksPerSubtopology.get(s.id) ?? 0;
-          return Array.from({ length: n }, (_, p) => s.taskId(p));
-        });
-    const et = new EventTime(
-      {
-        internal: internal.map((topic) => ({ topic, writers: writersOf(topic) })),
-        sources: sub.sourceTopics.filter((t) => !this.internalTopics.has(t)),
-      },
-      committed.time,
-      Date.now(),
+    if (layout === undefined) return null;
+    const et = eventTimeFor(
+      this.options.topology,
+      sub,
+      this.internalTopics,
+      layout,
+      { time: committed.time, now: Date.now() },
       (topic) => this.idleTimeoutOf(sub, topic),
     );
-    if (committed.writers !== "") et.restoreWriters(committed.writers);
+    if (et !== null && committed.writers !== "") et.restoreWriters(committed.writers);
     return et;
   }
 
   /** The publisher of a task whose sub-topology writes internal topics; null if none. */
   private publisherOf(sub: SubTopology, partition: number): WatermarkPublisher | null {
     const layout = this.options.layout;
-    const topics = sub.sinkTopics.filter((t) => this.internalTopics.has(t));
-    if (layout === undefined || topics.length === 0) return null;
-    return new WatermarkPublisher(
-      sub.id,
-      partition,
-      topics.map((topic) => ({ topic, partitions: layout.partitions.get(topic) ?? 0 })),
-    );
+    if (layout === undefined) return null;
+    return watermarkPublisherFor(sub, partition, this.internalTopics, layout);
   }
 
   /** The queues of a task reading several partitions; null for one (no per-record cost). */

@@ -7,27 +7,70 @@ import {
   UnknownStoreError,
   UnknownStreamsTopicError,
 } from "../errors.js";
-import type { StoreSpec } from "../topology/node-spec.js";
-import { droppedRecords } from "../windows/dropped-records.js";
-import { InMemorySessionStore } from "../windows/in-memory-session-store.js";
-import { InMemoryWindowStore } from "../windows/in-memory-window-store.js";
-import type { ReadableSessionStore, ReadableWindowStore } from "../windows/window-store.js";
 import { GlobalKeyValueStore } from "../runtime/global-key-value-store.js";
-import { InMemoryKeyValueStore } from "../runtime/in-memory-key-value-store.js";
-import type { KeyValueStore, StoreChange } from "../runtime/key-value-store.js";
+import { resolveLayout, type TopicLayout } from "../runtime/internal-topics.js";
+import type {
+  KeyValueStore,
+  ObservableKeyValueStore,
+  StoreChange,
+} from "../runtime/key-value-store.js";
 import type { RecordCollector } from "../runtime/record-collector.js";
+import type { RuntimeStore } from "../runtime/store-factory.js";
 import { StreamTask } from "../runtime/stream-task.js";
+import { eventTimeFor, watermarkPublisherFor } from "../runtime/task-time.js";
+import { DEFAULT_IDLE_TIMEOUT_MS } from "../runtime/task-manager.js";
+import type { WatermarkPublisher } from "../runtime/watermark-publisher.js";
 import { storeChanges$ } from "../rx/store-changes.js";
 import { Serdes, type Serde } from "../serdes.js";
-import type { Topology } from "../topology/topology.js";
+import type { SubTopology, Topology } from "../topology/topology.js";
+import { droppedRecords } from "../windows/dropped-records.js";
+import {
+  PersistentSessionStore,
+  PersistentWindowStore,
+} from "../windows/persistent-window-store.js";
+import type { ReadableSessionStore, ReadableWindowStore } from "../windows/window-store.js";
+import { openDriverStore } from "./driver-stores.js";
+import { DriverTopics, type InterleaveOrder } from "./driver-topics.js";
+import {
+  PartitionedKeyValueView,
+  PartitionedSessionView,
+  PartitionedWindowView,
+} from "./partitioned-store-view.js";
 import { TestInputTopic, type TestInputTopicOptions } from "./test-input-topic.js";
 import { TestOutputTopic } from "./test-output-topic.js";
 
 export interface TopologyTestDriverOptions {
   /** The mock wall clock's start, and the default start time of input topics (ms). */
   initialTime?: number;
-  /** Partition counts of input topics: joins' co-partitioning is checked against them. */
+  /**
+   * Partitions of every topic the app reads or writes (default 1). With more, the driver
+   * runs one task per sub-topology and partition as workers do, routes records by the
+   * producer's partitioner, and carries repartition topics between tasks with their
+   * watermarks: a windowed topology then behaves as in a multi-partition run. Use the
+   * count your topics have in production (4 is a good habit).
+   */
+  partitions?: number;
+  /** Partition counts of particular topics (over `partitions`); joins' co-partitioning is
+   * checked against them. */
   topicPartitions?: Readonly<Record<string, number>>;
+  /**
+   * The order in which tasks read what was piped (default "as-piped": each piped record is
+   * processed to completion before pipeInput returns). "round-robin" and "by-partition"
+   * hold piped records until the test reads something (an output, a store), advances the
+   * clock or calls `process()`, then interleave the partitions as a real run can: one
+   * record of each partition in turn, or each partition whole, lowest first.
+   */
+  interleave?: InterleaveOrder;
+  /**
+   * The record cache of aggregation stores (the worker's `cacheMaxBytes`): aggregates
+   * forward at commit, latest per key, instead of on every update. Default 0.
+   */
+  cacheMaxBytes?: number;
+  /**
+   * Commits (cache flush, watermarks, changelog appends) as the wall clock passes each
+   * interval, or on `commit()`. Default: after every piped record (Kafka's driver).
+   */
+  commitIntervalMs?: number;
   /**
    * Simulates a restart: the new driver's stores are restored from the changelogs the
    * given (closed or open) driver wrote, as a task on a new worker restores them; stream
@@ -36,77 +79,113 @@ export interface TopologyTestDriverOptions {
   restoreFrom?: TopologyTestDriver;
 }
 
-type DriverStore =
-  | InMemoryKeyValueStore<unknown, unknown>
-  | InMemoryWindowStore<unknown, unknown>
-  | InMemorySessionStore<unknown, unknown>;
-
-interface ChangelogRecord {
-  key: Buffer;
-  value: Buffer | null;
+/** A task as the driver runs it, with what the task manager keeps beside it. */
+interface DriverTask {
+  task: StreamTask;
+  sub: SubTopology;
+  stores: Map<string, RuntimeStore>;
+  watermarks: WatermarkPublisher | null;
+  lastRecordAt: number;
 }
 
-interface StoredRecord extends LogRecord {}
-
 /**
- * Runs an app's topology in memory, synchronously, as one partition (Kafka's
- * TopologyTestDriver): one task per sub-topology, in-memory stores, and topics as arrays.
- * Piping a record processes it to completion before returning — including every record it
- * sends through repartition topics (or to any topic the topology also reads) — so outputs
- * and stores can be checked right after. Window and session stores are in memory too,
- * with the retention of the real ones; every store logs its changes so that a second
- * driver can start from them (`restoreFrom`, a simulated restart). Every store update is forwarded (no cache), so
- * outputs show every intermediate aggregate. Time moves only by hand.
+ * Runs an app's topology in memory, synchronously, as workers run it (Kafka's
+ * TopologyTestDriver, grown to several partitions): one task per sub-topology and
+ * partition, the stores of @tributary/state on the memory engine (write-back cache,
+ * change-logging in the changelog format production writes, the record cache with
+ * `cacheMaxBytes`), repartition topics carried between tasks with their watermarks, and
+ * a commit in the worker's order. Topics are in-memory partitions. Time moves only by
+ * hand: `advanceWallClockTime` fires punctuations and lets quiet inputs go idle (after the
+ * app's `idleTimeoutMs`), which closes the last windows as on a live worker.
  */
 export class TopologyTestDriver {
   readonly topology: Topology;
-  private readonly tasks: StreamTask[] = [];
-  private readonly taskByTopic = new Map<string, StreamTask>();
-  private readonly stores = new Map<string, DriverStore>();
+  private readonly layout: TopicLayout;
+  private readonly topics: DriverTopics;
+  private readonly tasks: DriverTask[] = [];
+  /** topic -> tasks reading it, by partition */
+  private readonly taskOf = new Map<string, DriverTask[]>();
   /** Global tables: topic -> its store, updated as records are piped to the topic. */
   private readonly globals = new Map<string, GlobalKeyValueStore<unknown, unknown>>();
-  /** Changelog topic → every change its store logged, in order (for restoreFrom). */
-  private readonly changelogs = new Map<string, ChangelogRecord[]>();
-  private readonly topics = new Map<string, { records: StoredRecord[]; read: number }>();
-  private readonly pending: { topic: string; record: LogRecord }[] = [];
-  private readonly nextOffset = new Map<string, number>();
+  private readonly internal: ReadonlySet<string>;
+  private readonly collector: RecordCollector;
   private wallClock: number;
-  private draining = false;
+  private lastCommitAt: number;
+  private running = false;
+  private uncommitted = false;
+  private failure: unknown = null;
+  /** Topics the topology wrote (not changelogs). */
+  private readonly produced = new Set<string>();
   private closed = false;
 
   constructor(
     readonly app: App,
-    options: TopologyTestDriverOptions = {},
+    private readonly options: TopologyTestDriverOptions = {},
   ) {
     this.wallClock = options.initialTime ?? 0;
-    const partitions = options.topicPartitions;
+    this.lastCommitAt = this.wallClock;
+    const given = options.topicPartitions ?? {};
+    const countOf = (t: string) => given[t] ?? options.partitions ?? 1;
     this.topology = app.build(
-      partitions === undefined ? {} : { partitionsOf: (t: string) => partitions[t] },
+      options.topicPartitions === undefined && options.partitions === undefined
+        ? {}
+        : { partitionsOf: countOf },
+    );
+    const partitions = new Map<string, number>();
+    const topology = this.topology;
+    for (const t of [
+      ...topology.sourceTopics(),
+      ...topology.globalTopics(),
+      ...topology.sinkTopics(),
+    ]) {
+      partitions.set(t, countOf(t));
+    }
+    this.layout = resolveLayout(topology, partitions);
+    this.internal = new Set(
+      topology.internalTopics.filter((t) => t.purpose === "repartition").map((t) => t.name),
+    );
+    const changelogPartitions = new Map<string, number>();
+    for (const sub of topology.subtopologies) {
+      for (const s of sub.stores) {
+        if (s.changelogTopic !== null) {
+          changelogPartitions.set(s.changelogTopic, this.layout.tasksPerSubtopology.get(sub.id)!);
+        }
+      }
+    }
+    const consumed = new Set(topology.subtopologies.flatMap((s) => s.sourceTopics));
+    this.topics = new DriverTopics(
+      (t) =>
+        this.layout.partitions.get(t) ??
+        changelogPartitions.get(t) ??
+        (t === app.config.deadLetterTopic ? 1 : countOf(t)),
+      consumed,
+      options.interleave ?? "as-piped",
+      () => this.wallClock,
     );
     const restoreFrom = options.restoreFrom;
-    const collector: RecordCollector = { send: (topic, record) => this.append(topic, record) };
-    for (const g of this.topology.globalStores) {
+    if (restoreFrom !== undefined) {
+      for (const t of changelogPartitions.keys()) this.topics.copyFrom(restoreFrom.topics, t);
+    }
+    this.collector = {
+      send: (topic, record) => {
+        this.produced.add(topic);
+        this.append(topic, record);
+      },
+    };
+    for (const g of topology.globalStores) {
       this.globals.set(g.topic, new GlobalKeyValueStore(g.storeName, g.keySerde, g.valueSerde));
     }
-    const globalStores = new Map([...this.globals.values()].map((g) => [g.name, g]));
-    for (const sub of this.topology.subtopologies) {
-      const task = new StreamTask({
-        applicationId: app.applicationId,
-        subtopology: sub,
-        partition: 0,
-        collector,
-        openStore: (spec) => {
-          const store = this.openStore(spec, restoreFrom);
-          this.stores.set(spec.name, store);
-          return store;
-        },
-        errorHandling: app.config.errorHandling,
-        deadLetterTopic: app.config.deadLetterTopic,
-        clock: () => this.wallClock,
-        globalStores,
-      });
-      this.tasks.push(task);
-      for (const t of sub.sourceTopics) this.taskByTopic.set(t, task);
+    for (const sub of topology.subtopologies) {
+      const n = this.layout.tasksPerSubtopology.get(sub.id)!;
+      for (let p = 0; p < n; p++) {
+        const t = this.createTask(sub, p);
+        this.tasks.push(t);
+        for (const topic of sub.sourceTopics) {
+          const list = this.taskOf.get(topic) ?? [];
+          list[p] = t;
+          this.taskOf.set(topic, list);
+        }
+      }
     }
   }
 
@@ -167,28 +246,28 @@ export class TopologyTestDriver {
     );
   }
 
-  /** A key-value store, or a global table's (read-only) store. */
+  /** A key-value store (over every partition's instance), or a global table's store. */
   getKeyValueStore<K = unknown, V = unknown>(name: string): KeyValueStore<K, V> {
     const global = [...this.globals.values()].find((g) => g.name === name);
     if (global !== undefined) return global as unknown as KeyValueStore<K, V>;
-    return this.store(name) as unknown as KeyValueStore<K, V>;
+    return this.keyValueView(name) as unknown as KeyValueStore<K, V>;
   }
 
   /** A window store (windowed aggregations, join buffers), read back with all()/fetch. */
   getWindowStore<K = unknown, V = unknown>(name: string): ReadableWindowStore<K, V> {
-    const s = this.store(name);
-    if (!(s instanceof InMemoryWindowStore)) {
+    const parts = this.instances(name);
+    if (!parts.every((s) => s instanceof PersistentWindowStore)) {
       throw new StreamsArgumentError(`store '${name}' is not a window store`);
     }
-    return s as unknown as ReadableWindowStore<K, V>;
+    return new PartitionedWindowView(parts as unknown as ReadableWindowStore<K, V>[]);
   }
 
   getSessionStore<K = unknown, V = unknown>(name: string): ReadableSessionStore<K, V> {
-    const s = this.store(name);
-    if (!(s instanceof InMemorySessionStore)) {
+    const parts = this.instances(name);
+    if (!parts.every((s) => s instanceof PersistentSessionStore)) {
       throw new StreamsArgumentError(`store '${name}' is not a session store`);
     }
-    return s as unknown as ReadableSessionStore<K, V>;
+    return new PartitionedSessionView(parts as unknown as ReadableSessionStore<K, V>[]);
   }
 
   /**
@@ -196,168 +275,226 @@ export class TopologyTestDriver {
    * every task; with `store`, only those of the operation owning that store.
    */
   droppedRecords(store?: string): number {
-    if (store !== undefined) return droppedRecords(this.store(store));
+    const stores =
+      store !== undefined
+        ? this.instances(store)
+        : this.tasks.flatMap((t) => [...t.stores.values()]);
     let n = 0;
-    for (const s of this.stores.values()) n += droppedRecords(s);
+    for (const s of stores) n += droppedRecords(s);
     return n;
   }
 
   /** Every change to the named store, as it happens. */
   storeChanges$<K = unknown, V = unknown>(name: string): Observable<StoreChange<K, V>> {
-    const s = this.store(name);
-    if (!(s instanceof InMemoryKeyValueStore)) {
-      throw new StreamsArgumentError(`store '${name}' is not a key-value store`);
-    }
-    return storeChanges$(s as unknown as InMemoryKeyValueStore<K, V>);
+    return storeChanges$(this.keyValueView(name) as unknown as ObservableKeyValueStore<K, V>);
   }
 
-  /** Moves the mock wall clock and fires wall-clock punctuations that are due. */
+  /**
+   * Moves the mock wall clock: fires wall-clock punctuations that are due, marks idle the
+   * inputs that got nothing for `idleTimeoutMs` (their tasks' event time then moves on, as
+   * on a worker), and commits when a commit interval passed.
+   */
   advanceWallClockTime(ms: number): void {
     this.checkOpen();
+    this.process();
     this.wallClock += ms;
-    for (const t of this.tasks) t.advanceWallClock(this.wallClock);
-    this.drain();
+    const now = this.wallClock;
+    for (const t of this.tasks) {
+      t.task.advanceWallClock(now);
+      const et = t.task.eventTimeKeeper();
+      if (et?.checkIdle(now, (topic) => this.topics.caughtUp(topic, t.task.partition))) {
+        t.task.advanceEventTime();
+      }
+    }
+    const interval = this.options.commitIntervalMs;
+    if (interval === undefined || now - this.lastCommitAt >= interval) this.commit();
+    this.process();
+  }
+
+  /**
+   * Commits as a worker does: record caches forward what they hold, each task publishes
+   * its watermark to the repartition topics it writes, stores append their changelogs.
+   * Then processes what that produced.
+   */
+  commit(): void {
+    this.checkOpen();
+    this.process();
+    this.commitNow();
+    this.process();
+  }
+
+  /** Processes everything piped and produced so far (held under an interleave order). */
+  process(): void {
+    this.checkOpen();
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (;;) {
+        const next = this.topics.next();
+        if (next === undefined) {
+          if (this.options.commitIntervalMs !== undefined || !this.uncommitted) break;
+          this.commitNow();
+          continue;
+        }
+        const t = this.taskOf.get(next.topic)![next.partition]!;
+        t.lastRecordAt = this.wallClock;
+        this.uncommitted = true;
+        t.task.process(next.topic, next.partition, next.record);
+      }
+    } catch (e) {
+      // as before a commit on a worker that stops: what the record produced is not
+      // processed further
+      this.topics.skipAll();
+      throw e;
+    } finally {
+      this.running = false;
+    }
+    this.throwFailure();
   }
 
   /** Topics written so far (outputs, repartition topics, the dead-letter topic). */
   producedTopicNames(): string[] {
-    return [...this.topics.keys()];
+    return [...this.produced];
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.tasks) t.close();
+    for (const t of this.tasks) t.task.close();
   }
 
-  /** @internal Appends an input record and processes it to completion. */
+  /** @internal Appends an input record; processes it to completion unless held. */
   pipe(topic: string, record: ProducerRecord): void {
     this.checkOpen();
-    const task = this.taskByTopic.get(topic);
-    if (task === undefined && !this.globals.has(topic)) {
+    if (!this.taskOf.has(topic) && !this.globals.has(topic)) {
       throw new UnknownStreamsTopicError(`the topology does not read topic '${topic}'`);
     }
-    const log = this.toLogRecord(topic, record);
-    if (this.applyGlobal(topic, log)) return;
-    this.pending.push({ topic, record: log });
-    this.drain();
+    this.append(topic, record);
+    if ((this.options.interleave ?? "as-piped") === "as-piped") this.process();
   }
 
   /** @internal */
   readOutput(topic: string): LogRecord | undefined {
     this.checkOpen();
-    const t = this.topics.get(topic);
-    if (t === undefined || t.read >= t.records.length) return undefined;
-    return t.records[t.read++];
+    this.process();
+    return this.topics.readOutput(topic);
   }
 
   /** @internal */
   outputSize(topic: string): number {
-    const t = this.topics.get(topic);
-    return t === undefined ? 0 : t.records.length - t.read;
+    this.process();
+    return this.topics.outputSize(topic);
   }
 
   private append(topic: string, record: ProducerRecord): void {
-    const log = this.toLogRecord(topic, record);
-    let t = this.topics.get(topic);
-    if (t === undefined) {
-      t = { records: [], read: 0 };
-      this.topics.set(topic, t);
-    }
-    t.records.push(log);
-    if (this.taskByTopic.has(topic)) this.pending.push({ topic, record: log });
-    this.applyGlobal(topic, log);
-  }
-
-  /** A record of a global table's topic updates its store at once (as a worker's
-   * updater does before the next batch); true when `topic` is one. */
-  private applyGlobal(topic: string, record: LogRecord): boolean {
-    const store = this.globals.get(topic);
-    if (store === undefined) return false;
-    if (record.key !== null && record.key.length > 0) store.apply(record.key, record.value);
-    return true;
-  }
-
-  private drain(): void {
-    // processing sends records to repartition topics; they are processed here, after the
-    // record that made them, never re-entrantly inside it
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.pending.length > 0) {
-        const { topic, record } = this.pending.shift()!;
-        this.taskByTopic.get(topic)!.process(topic, 0, record);
-      }
-    } finally {
-      this.draining = false;
-      this.pending.length = 0;
+    const { record: stored } = this.topics.append(topic, record);
+    const global = this.globals.get(topic);
+    // a global table's record updates its store at once (as a worker's updater does
+    // before the next batch)
+    if (global !== undefined && stored.key !== null && stored.key.length > 0) {
+      global.apply(stored.key, stored.value);
     }
   }
 
-  private toLogRecord(topic: string, r: ProducerRecord): LogRecord {
-    const offset = this.nextOffset.get(topic) ?? 0;
-    this.nextOffset.set(topic, offset + 1);
-    const headers: Record<string, Buffer> = {};
-    for (const [k, v] of Object.entries(r.headers ?? {})) {
-      headers[k] = typeof v === "string" ? Buffer.from(v, "utf8") : v;
+  /** The commit of TaskManager.commit, synchronously (the memory engine's is). */
+  private commitNow(): void {
+    this.uncommitted = false;
+    this.lastCommitAt = this.wallClock;
+    for (const t of this.tasks) for (const s of t.stores.values()) s.flush();
+    const now = this.wallClock;
+    for (const t of this.tasks) {
+      t.watermarks?.publish(this.collector, t.task.streamTime(), this.idle(t, now), now);
     }
-    return {
-      offset,
-      timestamp: r.timestamp ?? this.wallClock,
-      key: r.key ?? null,
-      value: r.value,
-      headers,
-    };
-  }
-
-  private openStore(spec: StoreSpec, restoreFrom: TopologyTestDriver | undefined): DriverStore {
-    const topic = spec.changelogTopic;
-    const log: ChangelogRecord[] = [];
-    if (topic !== null) this.changelogs.set(topic, log);
-    const restore = topic === null ? [] : (restoreFrom?.changelogs.get(topic) ?? []);
-    if (spec.type === "window" || spec.type === "session") {
-      const retention = spec.retentionMs ?? Number.MAX_SAFE_INTEGER;
-      const store =
-        spec.type === "window"
-          ? new InMemoryWindowStore(
-              spec.name,
-              spec.keySerde,
-              spec.valueSerde,
-              retention,
-              spec.retainDuplicates ?? false,
-            )
-          : new InMemorySessionStore(spec.name, spec.keySerde, spec.valueSerde, retention);
-      for (const r of restore) {
-        store.restore(r.key, r.value);
-        log.push(r);
-      }
-      if (topic !== null) store.changeLogger = (key, value) => log.push({ key, value });
-      return store;
-    }
-    const store = new InMemoryKeyValueStore(spec.name, spec.keySerde, spec.valueSerde);
-    for (const r of restore) {
-      store.put(
-        spec.keySerde.deserialize(r.key),
-        r.value === null ? null : spec.valueSerde.deserialize(r.value),
-      );
-      log.push(r);
-    }
-    if (topic !== null) {
-      store.addChangeListener((c) => {
-        log.push({
-          key: spec.keySerde.serialize(c.key) as Buffer,
-          value: c.newValue === null ? null : spec.valueSerde.serialize(c.newValue),
+    for (const t of this.tasks) {
+      for (const s of t.stores.values()) {
+        s.commit().catch((e: unknown) => {
+          this.failure ??= e;
         });
-      });
+      }
     }
-    return store;
   }
 
-  private store(name: string): DriverStore {
+  /** Whether every input of a task is idle (as TaskManager.idle). */
+  private idle(t: DriverTask, now: number): boolean {
+    const et = t.task.eventTimeKeeper();
+    if (et !== null) return et.allIdle();
+    return t.sub.sourceTopics.every(
+      (topic) =>
+        now - t.lastRecordAt >= this.idleTimeoutOf(t.sub, topic) &&
+        this.topics.caughtUp(topic, t.task.partition),
+    );
+  }
+
+  private idleTimeoutOf(sub: SubTopology, topic: string): number {
+    return (
+      sub.sources.get(topic)?.idleTimeoutMs ??
+      this.app.config.idleTimeoutMs ??
+      DEFAULT_IDLE_TIMEOUT_MS
+    );
+  }
+
+  private createTask(sub: SubTopology, partition: number): DriverTask {
+    const stores = new Map<string, RuntimeStore>();
+    for (const spec of sub.stores) {
+      stores.set(spec.name, openDriverStore(spec, sub.taskId(partition), partition, this.topics));
+    }
+    const eventTime = eventTimeFor(
+      this.topology,
+      sub,
+      this.internal,
+      this.layout,
+      { time: -1, now: this.wallClock },
+      (topic) => this.idleTimeoutOf(sub, topic),
+    );
+    const task = new StreamTask({
+      applicationId: this.app.applicationId,
+      subtopology: sub,
+      partition,
+      collector: this.collector,
+      openStore: (spec) => stores.get(spec.name)!,
+      errorHandling: this.app.config.errorHandling,
+      deadLetterTopic: this.app.config.deadLetterTopic,
+      clock: () => this.wallClock,
+      recordCacheBytes: this.options.cacheMaxBytes ?? 0,
+      ...(eventTime === null ? {} : { eventTime, internalTopics: this.internal }),
+      globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
+    });
+    const watermarks = watermarkPublisherFor(sub, partition, this.internal, this.layout);
+    return { task, sub, stores, watermarks, lastRecordAt: this.wallClock };
+  }
+
+  private keyValueView(name: string): PartitionedKeyValueView<unknown, unknown> {
+    const parts = this.instances(name);
+    if (
+      parts.some((s) => s instanceof PersistentWindowStore || s instanceof PersistentSessionStore)
+    ) {
+      throw new StreamsArgumentError(`store '${name}' is not a key-value store`);
+    }
+    return new PartitionedKeyValueView(
+      parts as unknown as ObservableKeyValueStore<unknown, unknown>[],
+    );
+  }
+
+  /** Every partition's instance of a store. */
+  private instances(name: string): RuntimeStore[] {
     this.checkOpen();
-    const s = this.stores.get(name);
-    if (s === undefined) throw new UnknownStoreError(name, [...this.stores.keys()]);
-    return s;
+    this.process();
+    const parts = this.tasks.flatMap((t) => {
+      const s = t.stores.get(name);
+      return s === undefined ? [] : [s];
+    });
+    if (parts.length === 0) {
+      const names = new Set(this.tasks.flatMap((t) => [...t.stores.keys()]));
+      throw new UnknownStoreError(name, [...names]);
+    }
+    return parts;
+  }
+
+  private throwFailure(): void {
+    const e = this.failure;
+    if (e === null) return;
+    this.failure = null;
+    throw e;
   }
 
   private checkOpen(): void {

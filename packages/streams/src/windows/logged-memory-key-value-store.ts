@@ -2,6 +2,7 @@ import type { KeyValueStore as StateKeyValueStore } from "@tributary/state";
 import { InMemoryKeyValueStore } from "../runtime/in-memory-key-value-store.js";
 import type { KeyValueStore } from "../runtime/key-value-store.js";
 import type { Serde } from "../serdes.js";
+import { StreamsArgumentError } from "../errors.js";
 
 /**
  * A key-value store kept whole in memory and backed by a store of @tributary/state for
@@ -26,6 +27,23 @@ export class LoggedMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
   ): Promise<LoggedMemoryKeyValueStore<K, V>> {
     const memory = new InMemoryKeyValueStore<K, V>(inner.name, keySerde, valueSerde);
     for await (const [k, v] of inner.all()) memory.put(k, v);
+    return new LoggedMemoryKeyValueStore(memory, inner);
+  }
+
+  /** `open` over a store whose engine scans synchronously (memory: the test driver). */
+  static openSync<K, V>(
+    inner: StateKeyValueStore<K, V>,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): LoggedMemoryKeyValueStore<K, V> {
+    const entries = inner.allSync();
+    if (entries === undefined) {
+      throw new StreamsArgumentError(
+        `store '${inner.name}' is on RocksDB: open it with LoggedMemoryKeyValueStore.open`,
+      );
+    }
+    const memory = new InMemoryKeyValueStore<K, V>(inner.name, keySerde, valueSerde);
+    for (const [k, v] of entries) memory.put(k, v);
     return new LoggedMemoryKeyValueStore(memory, inner);
   }
 

@@ -1,7 +1,7 @@
 import type {
-  SessionStore,
+  ReadableSessionStore,
+  ReadableWindowStore,
   SessionStoreEntry,
-  WindowStore,
   WindowStoreEntry,
 } from "./window-store.js";
 
@@ -26,6 +26,7 @@ export interface StateWindowStore<K, V> extends StateTimeStore {
   fetch(key: K, windowStart: number): V | null;
   fetchRange(key: K, from: number, to: number): WindowStoreEntry<K, V>[];
   prefetch(keys: Iterable<K>): Promise<void>;
+  allSync(): WindowStoreEntry<K, V>[];
 }
 
 export interface StateSessionStore<K, V> extends StateTimeStore {
@@ -33,6 +34,7 @@ export interface StateSessionStore<K, V> extends StateTimeStore {
   remove(key: K, start: number, end: number): void;
   findSessions(key: K, earliestEnd: number, latestStart: number): SessionStoreEntry<K, V>[];
   prefetch(keys: Iterable<K>): Promise<void>;
+  allSync(): SessionStoreEntry<K, V>[];
 }
 
 /**
@@ -85,7 +87,10 @@ abstract class PersistentTimeStore {
   }
 }
 
-export class PersistentWindowStore<K, V> extends PersistentTimeStore implements WindowStore<K, V> {
+export class PersistentWindowStore<K, V>
+  extends PersistentTimeStore
+  implements ReadableWindowStore<K, V>
+{
   constructor(protected readonly state: StateWindowStore<K, V>) {
     super();
   }
@@ -102,6 +107,11 @@ export class PersistentWindowStore<K, V> extends PersistentTimeStore implements 
     return this.state.fetchRange(key, from, to);
   }
 
+  /** Every live window: on the memory engine only (the test driver reads it back). */
+  all(): WindowStoreEntry<K, V>[] {
+    return this.state.allSync();
+  }
+
   prefetch(keys: Iterable<K>): Promise<void> {
     return this.state.prefetch(keys);
   }
@@ -109,7 +119,7 @@ export class PersistentWindowStore<K, V> extends PersistentTimeStore implements 
 
 export class PersistentSessionStore<K, V>
   extends PersistentTimeStore
-  implements SessionStore<K, V>
+  implements ReadableSessionStore<K, V>
 {
   constructor(protected readonly state: StateSessionStore<K, V>) {
     super();
@@ -125,6 +135,11 @@ export class PersistentSessionStore<K, V>
 
   findSessions(key: K, earliestEnd: number, latestStart: number): SessionStoreEntry<K, V>[] {
     return this.state.findSessions(key, earliestEnd, latestStart);
+  }
+
+  /** Every live session: on the memory engine only (the test driver reads it back). */
+  all(): SessionStoreEntry<K, V>[] {
+    return this.state.allSync();
   }
 
   prefetch(keys: Iterable<K>): Promise<void> {

@@ -3,8 +3,8 @@ import type { StateStore } from "../runtime/key-value-store.js";
 /**
  * The window and session store interfaces processors code against, synchronous like the
  * key-value one. @tributary/state's WindowStore and SessionStore satisfy them once the
- * runtime has awaited their `prefetch(keys)` for the batch; the test driver uses the
- * in-memory ones.
+ * runtime has awaited their `prefetch(keys)` for the batch (on the memory engine, which
+ * the test driver uses, at once).
  */
 export interface WindowStoreEntry<K, V> {
   key: K;
