@@ -6,8 +6,8 @@ import * as readline from "node:readline";
 import { connectBroker, findRunningBroker } from "@tributary/log";
 import { afterEach, describe, expect, it } from "vitest";
 
-// `tributary broker` as a user runs it: node --import tsx packages/cli/src/bin.ts broker ...
-const BIN = path.resolve(import.meta.dirname, "../src/bin.ts");
+// `tributary broker` as a user runs it: node packages/cli/dist/bin.js broker ...
+const BIN = path.resolve(import.meta.dirname, "../dist/bin.js");
 const CWD = path.resolve(import.meta.dirname, "..");
 
 interface Running {
@@ -27,7 +27,7 @@ function tempDir(): string {
 }
 
 function startBroker(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, ["--import", "tsx", BIN, "broker", ...args], {
+  const child = spawn(process.execPath, [BIN, "broker", ...args], {
     cwd: CWD,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -50,7 +50,7 @@ function startBroker(args: string[]): Promise<Running> {
 }
 
 function runCli(args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", BIN, ...args], {
+  return spawnSync(process.execPath, [BIN, ...args], {
     cwd: CWD,
     encoding: "utf8",
     timeout: 240_000, // a hang guard, not an expected duration (loaded machines)

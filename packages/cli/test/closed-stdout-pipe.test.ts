@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN, CLI_DIR, cleanup, cli, tempDir, tsxArgs } from "./helpers.js";
+import { BIN, CLI_DIR, cleanup, cli, tempDir } from "./helpers.js";
 
 afterEach(cleanup);
 
 /** Runs the command with its stdout pipe already closed by the reader, as `| head` does. */
 function runIntoClosedPipe(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [...tsxArgs(), BIN, ...args], {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd: CLI_DIR,
     stdio: ["ignore", "pipe", "pipe"],
   });

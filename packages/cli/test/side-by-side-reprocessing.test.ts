@@ -13,7 +13,6 @@ import {
   spawnCli,
   startBroker,
   tempDir,
-  tsxArgs,
 } from "./helpers.js";
 import {
   committedLines,
@@ -376,7 +375,7 @@ describe("side-by-side reprocessing: run --as, compare, promote, abandon", () =>
 function runAsync(
   args: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [...tsxArgs(), BIN, ...args], {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd: CLI_DIR,
     stdio: ["ignore", "pipe", "pipe"],
   });
