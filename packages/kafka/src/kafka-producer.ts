@@ -1,14 +1,13 @@
 import { Producer as KafkaJsProducer, type MessageToProduce } from "@platformatic/kafka";
 import {
   ClosedError,
-  partitionForKey,
   type Producer,
   type ProduceResult,
   type ProducerRecord,
   StickyPartitioner,
-  UnknownTopicError,
 } from "@tributary/log";
 import { fromKafkaError } from "./errors.js";
+import { kafkaMessages } from "./kafka-messages.js";
 import type { KafkaCluster, KafkaLogOptions } from "./kafka-cluster.js";
 
 /**
@@ -54,69 +53,16 @@ export class KafkaProducer implements Producer {
     this.cluster.checkTopicName(topic);
     if (records.length === 0) return [];
     const info = await this.cluster.topic(topic);
-    const n = info.partitions;
-    const now = BigInt(Date.now());
-    const messages: MessageToProduce[] = new Array(records.length);
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      let partition: number;
-      if (r.partition !== undefined) {
-        partition = r.partition;
-        if (!Number.isInteger(partition) || partition < 0 || partition >= n) {
-          throw new UnknownTopicError(topic, partition);
-        }
-      } else if (r.key !== undefined && r.key !== null) {
-        partition = partitionForKey(r.key, n);
-      } else {
-        partition = this.sticky.partition(topic, n);
-      }
-      const message: MessageToProduce = {
-        topic: info.wireName,
-        partition,
-        // The Kafka client writes undefined as a null key/value on the wire.
-        key: r.key ?? undefined,
-        value: r.value ?? undefined,
-        timestamp: r.timestamp === undefined ? now : BigInt(r.timestamp),
-      };
-      if (r.headers !== undefined) {
-        const headers = new Map<Buffer, Buffer>();
-        for (const [k, v] of Object.entries(r.headers)) {
-          headers.set(Buffer.from(k), typeof v === "string" ? Buffer.from(v) : v);
-        }
-        message.headers = headers;
-      }
-      messages[i] = message;
-    }
-    this.sticky.nextBatch();
-    const first = new Map<number, ProduceResult>();
-    const last = new Map<number, ProduceResult>();
-    for (const chunk of timestampSafeChunks(messages)) {
-      let result: Awaited<ReturnType<KafkaJsProducer["send"]>>;
+    const messages = kafkaMessages(topic, info, records, this.sticky);
+    return sendInChunks(topic, messages, async (chunk) => {
       try {
-        result = await this.producer.send({ messages: chunk.messages });
+        return await this.producer.send({ messages: chunk });
       } catch (err) {
         // A leader may have moved: the next send starts from fresh metadata.
         this.cluster.invalidate();
         throw fromKafkaError(err, `send to '${topic}'`, topic);
       }
-      for (const o of result.offsets ?? []) {
-        const count = chunk.counts.get(o.partition) ?? 1;
-        const baseOffset = Number(o.offset);
-        const row = {
-          topic,
-          partition: o.partition,
-          baseOffset,
-          lastOffset: baseOffset + count - 1,
-        };
-        if (!first.has(o.partition)) first.set(o.partition, row);
-        last.set(o.partition, row);
-      }
-    }
-    const out = [...first.values()].map((f) => ({
-      ...f,
-      lastOffset: last.get(f.partition)!.lastOffset,
-    }));
-    return out.sort((a, b) => a.partition - b.partition);
+    });
   }
 
   async close(): Promise<void> {
@@ -144,6 +90,36 @@ export function kafkaClientProducerOptions(
     retryDelay: 100,
     ...cluster.security.connectionOptions(),
   };
+}
+
+/**
+ * Sends `messages` (of one topic) as timestampSafeChunks, one after another, and merges
+ * the acks into one result per partition: its first base offset and last offset.
+ */
+export async function sendInChunks(
+  topic: string,
+  messages: MessageToProduce[],
+  send: (
+    chunk: MessageToProduce[],
+  ) => Promise<{ offsets?: { partition: number; offset: bigint }[] }>,
+): Promise<ProduceResult[]> {
+  const first = new Map<number, ProduceResult>();
+  const last = new Map<number, ProduceResult>();
+  for (const chunk of timestampSafeChunks(messages)) {
+    const result = await send(chunk.messages);
+    for (const o of result.offsets ?? []) {
+      const count = chunk.counts.get(o.partition) ?? 1;
+      const baseOffset = Number(o.offset);
+      const row = { topic, partition: o.partition, baseOffset, lastOffset: baseOffset + count - 1 };
+      if (!first.has(o.partition)) first.set(o.partition, row);
+      last.set(o.partition, row);
+    }
+  }
+  const out = [...first.values()].map((f) => ({
+    ...f,
+    lastOffset: last.get(f.partition)!.lastOffset,
+  }));
+  return out.sort((a, b) => a.partition - b.partition);
 }
 
 /**

@@ -1,10 +1,9 @@
-import { Producer as KafkaClientProducer, type MessageToProduce } from "@platformatic/kafka";
+import { Producer as KafkaClientProducer } from "@platformatic/kafka";
 import {
   ClosedError,
   type CommittedOffset,
   type ConsumerGroupMetadata,
   InvalidArgumentError,
-  partitionForKey,
   type ProduceResult,
   ProducerFencedError,
   type ProducerRecord,
@@ -12,11 +11,11 @@ import {
   TransactionError,
   type TransactionalProducer,
   type TransactionalProducerOptions,
-  UnknownTopicError,
 } from "@tributary/log";
 import { fromKafkaError, kafkaErrorId } from "./errors.js";
 import type { KafkaCluster, KafkaLogOptions } from "./kafka-cluster.js";
-import { kafkaClientProducerOptions } from "./kafka-producer.js";
+import { kafkaMessages } from "./kafka-messages.js";
+import { kafkaClientProducerOptions, sendInChunks } from "./kafka-producer.js";
 import { offsetCommitTopics } from "./offset-commit-topics.js";
 
 /**
@@ -98,45 +97,10 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       this.cluster.checkTopicName(topic);
       if (records.length === 0) return [];
       const info = await this.cluster.topic(topic);
-      const messages = records.map((r): MessageToProduce => {
-        let partition: number;
-        if (r.partition !== undefined) {
-          partition = r.partition;
-          if (!Number.isInteger(partition) || partition < 0 || partition >= info.partitions) {
-            throw new UnknownTopicError(topic, partition);
-          }
-        } else if (r.key !== undefined && r.key !== null) {
-          partition = partitionForKey(r.key, info.partitions);
-        } else partition = this.sticky.partition(topic, info.partitions);
-        const m: MessageToProduce = {
-          topic: info.wireName,
-          partition,
-          key: r.key ?? undefined,
-          value: r.value ?? undefined,
-          timestamp: BigInt(r.timestamp ?? Date.now()),
-        };
-        if (r.headers !== undefined) {
-          m.headers = new Map(
-            Object.entries(r.headers).map(([k, v]) => [
-              Buffer.from(k),
-              typeof v === "string" ? Buffer.from(v) : v,
-            ]),
-          );
-        }
-        return m;
-      });
-      this.sticky.nextBatch();
-      const result = await this.call(`send to '${topic}'`, () => t.send({ messages }));
-      const counts = new Map<number, number>();
-      for (const m of messages) counts.set(m.partition!, (counts.get(m.partition!) ?? 0) + 1);
-      return (result.offsets ?? [])
-        .map((o) => ({
-          topic,
-          partition: o.partition,
-          baseOffset: Number(o.offset),
-          lastOffset: Number(o.offset) + (counts.get(o.partition) ?? 1) - 1,
-        }))
-        .sort((a, b) => a.partition - b.partition);
+      // Split as the plain producer splits (batch size, the client's timestamp bug).
+      return sendInChunks(topic, kafkaMessages(topic, info, records, this.sticky), (chunk) =>
+        this.call(`send to '${topic}'`, () => t.send({ messages: chunk })),
+      );
     });
   }
 

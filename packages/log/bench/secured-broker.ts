@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { AclBinding } from "../src/security/acl.js";
 import { SecurityStore } from "../src/security/security-store.js";
+import { selfSignedCertificate } from "../src/testing/self-signed-certificate.js";
 
 /** What the secured run's children need: the broker's data and TLS dirs, the clients' options. */
 export interface SecuredBroker {
@@ -26,54 +26,8 @@ export const ADMIN_USER = { username: "admin", password: "admin-secret-1" };
 export function prepareSecuredBroker(dir: string, topics: readonly string[]): SecuredBroker {
   const tlsDir = path.join(dir, "tls");
   const dataDir = path.join(dir, "data");
-  fs.mkdirSync(tlsDir, { recursive: true });
   fs.mkdirSync(dataDir, { recursive: true });
-  const f = (name: string) => path.join(tlsDir, name);
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-  const subject = (cn: string) => ["-subj", `/CN=${cn}`];
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    f("ca.key"),
-    "-out",
-    f("ca.pem"),
-    "-days",
-    "2",
-    ...subject("tributary-bench-ca"),
-  );
-  openssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    f("broker.key"),
-    "-out",
-    f("broker.csr"),
-    ...subject("127.0.0.1"),
-  );
-  fs.writeFileSync(f("ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    f("broker.csr"),
-    "-CA",
-    f("ca.pem"),
-    "-CAkey",
-    f("ca.key"),
-    "-CAcreateserial",
-    "-out",
-    f("broker.pem"),
-    "-days",
-    "2",
-    "-extfile",
-    f("ext.cnf"),
-  );
+  const certs = selfSignedCertificate(tlsDir);
 
   const store = SecurityStore.open(dataDir);
   store.upsertUser(ADMIN_USER.username, ADMIN_USER.password);
@@ -105,6 +59,6 @@ export function prepareSecuredBroker(dir: string, topics: readonly string[]): Se
   }
   store.addAcls(acls);
   const client = (user: typeof BENCH_USER) =>
-    JSON.stringify({ sasl: user, tlsCaFile: f("ca.pem") });
+    JSON.stringify({ sasl: user, tlsCaFile: certs.caFile });
   return { dataDir, tlsDir, clientEnv: client(BENCH_USER), adminEnv: client(ADMIN_USER) };
 }

@@ -184,7 +184,8 @@ function headerBytes(v: Buffer | string): number {
   return typeof v === "string" ? Buffer.byteLength(v) : v.length;
 }
 
-function headersSize(headers: RecordHeaders): number {
+/** The bytes a record's headers take in a v2 batch, their count included (less its 1-byte minimum). */
+export function headersSize(headers: RecordHeaders): number {
   let size = 0;
   let count = 0;
   for (const k in headers) {

@@ -86,10 +86,10 @@ export function writeVarlong(buf: Uint8Array, pos: number, n: number): number {
 }
 
 /**
- * Reads a varint at `pos`; the position after it is left in `varintEnd`. Records are
- * mostly short, so the one- and two-byte cases come first, with no loop.
+ * The one- and two-byte cases both readers share, with no loop (records are mostly short:
+ * lengths, offset deltas, small timestamp deltas). NaN when the value is longer.
  */
-export function readVarint(buf: Uint8Array, pos: number): number {
+function readShort(buf: Uint8Array, pos: number): number {
   const b0 = buf[pos]!;
   if (b0 < 0x80) {
     varintEnd = pos + 1;
@@ -101,7 +101,13 @@ export function readVarint(buf: Uint8Array, pos: number): number {
     varintEnd = pos + 2;
     return (v >>> 1) ^ -(v & 1);
   }
-  return readLongVarint(buf, pos);
+  return Number.NaN;
+}
+
+/** Reads a varint at `pos`; the position after it is left in `varintEnd`. */
+export function readVarint(buf: Uint8Array, pos: number): number {
+  const v = readShort(buf, pos);
+  return Number.isNaN(v) ? readLongVarint(buf, pos) : v;
 }
 
 function readLongVarint(buf: Uint8Array, pos: number): number {
@@ -118,21 +124,11 @@ function readLongVarint(buf: Uint8Array, pos: number): number {
 
 /** Reads a varlong at `pos`; the position after it is left in `varintEnd`. */
 export function readVarlong(buf: Uint8Array, pos: number): number {
-  const b0 = buf[pos]!;
-  if (b0 < 0x80) {
-    varintEnd = pos + 1;
-    return (b0 >>> 1) ^ -(b0 & 1);
-  }
-  const b1 = buf[pos + 1]!;
-  if (b1 < 0x80) {
-    const v = (b0 & 0x7f) | (b1 << 7);
-    varintEnd = pos + 2;
-    return (v >>> 1) ^ -(v & 1);
-  }
-  let b = b0;
+  const short = readShort(buf, pos);
+  if (!Number.isNaN(short)) return short;
+  let b = buf[pos++]!;
   let v = b & 0x7f;
   let scale = 0x80;
-  pos++;
   for (let i = 1; i < 10; i++) {
     b = buf[pos++]!;
     v += (b & 0x7f) * scale;

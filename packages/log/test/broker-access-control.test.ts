@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { type RunningBroker, startBroker } from "../src/broker/run-broker.js";
 import { openSecurityAdmin } from "../src/broker/security-admin.js";
 import type { LogClient } from "../src/client/log-client.js";
 import { SecurityStore } from "../src/security/security-store.js";
+import { selfSignedCertificate } from "../src/testing/self-signed-certificate.js";
 import { tempDir } from "./broker-helpers.js";
 
 /**
@@ -191,58 +191,11 @@ describe("a broker with TLS", () => {
 
   beforeAll(async () => {
     tlsDir = tempDir("tributary-tls-");
-    const f = (name: string) => path.join(tlsDir, name);
-    const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-    // A self-signed CA, and a certificate for 127.0.0.1 signed by it.
-    openssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      f("ca.key"),
-      "-out",
-      f("ca.pem"),
-      "-days",
-      "2",
-      "-subj",
-      "/CN=tributary-test-ca",
-    );
-    openssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      f("broker.key"),
-      "-out",
-      f("broker.csr"),
-      "-subj",
-      "/CN=127.0.0.1",
-    );
-    fs.writeFileSync(f("ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      f("broker.csr"),
-      "-CA",
-      f("ca.pem"),
-      "-CAkey",
-      f("ca.key"),
-      "-CAcreateserial",
-      "-out",
-      f("broker.pem"),
-      "-days",
-      "2",
-      "-extfile",
-      f("ext.cnf"),
-    );
+    const certs = selfSignedCertificate(tlsDir);
     tlsBroker = await startBroker({
       dataDir: path.join(tlsDir, "data"),
       address: "tls://127.0.0.1:0",
-      tls: { cert: fs.readFileSync(f("broker.pem")), key: fs.readFileSync(f("broker.key")) },
+      tls: { cert: fs.readFileSync(certs.certFile), key: fs.readFileSync(certs.keyFile) },
     });
   });
 

@@ -3,8 +3,8 @@ import type { ProduceResult, Producer } from "./log-client.js";
 import type { LogService } from "./log-service.js";
 import type { MetadataCache } from "./metadata-cache.js";
 import { partitionForKey } from "./partitioner.js";
-import type { ProducerRecord, RecordHeaders } from "../record.js";
-import { encodeBatch } from "../record-batch.js";
+import type { ProducerRecord } from "../record.js";
+import { encodeBatch, headersSize } from "../record-batch.js";
 import { type RetryPolicy, retryWithBackoff } from "../retry-with-backoff.js";
 
 /** Records for one partition are split into batches no bigger than this (estimated). */
@@ -223,7 +223,7 @@ export class ServiceProducer implements Producer {
       // Headers count too: a dead-letter record carries its error in them, and 3,792 of
       // those once made one 9.4 MB batch that the topic's 8 MiB max.message.bytes refused,
       // failing the worker on every restart.
-      if (r.headers !== undefined) size += headerBytes(r.headers);
+      if (r.headers !== undefined) size += headersSize(r.headers);
       if (bytes + size > this.batchBytes && i > start) {
         yield records.slice(start, i);
         start = i;
@@ -237,16 +237,6 @@ export class ServiceProducer implements Producer {
   async close(): Promise<void> {
     this.closed = true;
   }
-}
-
-/** The bytes headers take in a batch (each name and value with a length prefix). */
-function headerBytes(headers: RecordHeaders): number {
-  let n = 0;
-  for (const k in headers) {
-    const v = headers[k]!;
-    n += 8 + Buffer.byteLength(k) + (typeof v === "string" ? Buffer.byteLength(v) : v.length);
-  }
-  return n;
 }
 
 /** One result per partition: the first base offset and the last offset of its batches. */

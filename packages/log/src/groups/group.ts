@@ -95,7 +95,7 @@ export class Group {
 
   join(req: JoinGroupRequest): Promise<JoinGroupResponse> {
     this.checkOpen();
-    let member = req.memberId === "" ? undefined : this.members.get(req.memberId);
+    const member = req.memberId === "" ? undefined : this.members.get(req.memberId);
     if (this.assignorName !== null && this.members.size > 0 && req.assignor !== this.assignorName) {
       const onlyMember = member !== undefined && this.members.size === 1;
       if (!onlyMember) {
@@ -121,29 +121,7 @@ export class Group {
       // A new member, or one whose id we no longer know (its session expired, or the
       // coordinator restarted): either way it joins with a fresh id, so anything still
       // using the old id stays fenced.
-      member = {
-        memberId: `${req.clientId || "member"}-${randomUUID()}`,
-        instanceId,
-        clientId: req.clientId,
-        topics: [...new Set(req.topics)],
-        sessionTimeoutMs: req.sessionTimeoutMs,
-        rebalanceTimeoutMs: req.rebalanceTimeoutMs,
-        claimed: req.owned ?? [],
-        assignment: [],
-        assigned: false,
-        joined: false,
-        pending: null,
-        sessionTimer: null,
-        sessionTimerMs: 0,
-      };
-      this.members.set(member.memberId, member);
-      const promise = this.waitForAssignment(member);
-      if (this.state === "Empty") this.startRebalance(true);
-      else if (this.state === "PreparingRebalance") {
-        if (this.delayTimer !== null) this.extendInitialDelay();
-        else this.maybeComplete();
-      } else this.startRebalance(false);
-      return promise;
+      return this.joinAsNew(this.addMember(req, instanceId));
     }
 
     const changed = !sameTopics(member.topics, req.topics);
@@ -153,12 +131,7 @@ export class Group {
     member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     member.claimed = req.owned ?? [];
     if (this.state === "Stable" && !changed && member.pending === null) {
-      this.touch(member);
-      return Promise.resolve({
-        memberId: member.memberId,
-        generation: this.generation,
-        assignment: member.assignment.slice(),
-      });
+      return Promise.resolve(this.currentShare(member));
     }
     const promise = this.waitForAssignment(member);
     if (this.state === "Stable" || (this.state === "CompletingRebalance" && changed)) {
@@ -184,36 +157,57 @@ export class Group {
     );
     this.fenced.add(previous.memberId);
     if (this.fenced.size > 1000) this.fenced.delete(this.fenced.values().next().value as string);
+    const member = this.addMember(req, previous.instanceId);
+    // It takes over what the group gave its predecessor.
+    member.assignment = previous.assignment;
+    member.assigned = previous.assigned;
+    if (previous.assigned) member.claimed = previous.assignment;
+    if (this.state === "Stable" && unchanged && member.assigned) {
+      return Promise.resolve(this.currentShare(member));
+    }
+    return this.joinAsNew(member);
+  }
+
+  /** A member with a fresh id, in the group, not yet joined to a generation. */
+  private addMember(req: JoinGroupRequest, instanceId: string | null): GroupMember {
     const member: GroupMember = {
       memberId: `${req.clientId || "member"}-${randomUUID()}`,
-      instanceId: previous.instanceId,
+      instanceId,
       clientId: req.clientId,
       topics: [...new Set(req.topics)],
       sessionTimeoutMs: req.sessionTimeoutMs,
       rebalanceTimeoutMs: req.rebalanceTimeoutMs,
-      claimed: previous.assigned ? previous.assignment : (req.owned ?? []),
-      assignment: previous.assignment,
-      assigned: previous.assigned,
+      claimed: req.owned ?? [],
+      assignment: [],
+      assigned: false,
       joined: false,
       pending: null,
       sessionTimer: null,
       sessionTimerMs: 0,
     };
     this.members.set(member.memberId, member);
-    if (this.state === "Stable" && unchanged && member.assigned) {
-      this.touch(member);
-      return Promise.resolve({
-        memberId: member.memberId,
-        generation: this.generation,
-        assignment: member.assignment.slice(),
-      });
-    }
+    return member;
+  }
+
+  /** A member that is new to the generation waits for the rebalance its arrival starts. */
+  private joinAsNew(member: GroupMember): Promise<JoinGroupResponse> {
     const promise = this.waitForAssignment(member);
-    if (this.state === "PreparingRebalance") {
+    if (this.state === "Empty") this.startRebalance(true);
+    else if (this.state === "PreparingRebalance") {
       if (this.delayTimer !== null) this.extendInitialDelay();
       else this.maybeComplete();
     } else this.startRebalance(false);
     return promise;
+  }
+
+  /** A member's share of the current generation, its session restarted. */
+  private currentShare(member: GroupMember): JoinGroupResponse {
+    this.touch(member);
+    return {
+      memberId: member.memberId,
+      generation: this.generation,
+      assignment: member.assignment.slice(),
+    };
   }
 
   private byInstance(instanceId: string): GroupMember | undefined {

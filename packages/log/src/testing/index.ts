@@ -16,3 +16,4 @@ export {
   type BrokerProc,
 } from "./start-broker-process.js";
 export { stoppedPollerLeavesGroup } from "./consumer-poll-timeout.js";
+export { selfSignedCertificate, type TestCertificates } from "./self-signed-certificate.js";
