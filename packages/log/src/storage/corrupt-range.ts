@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import { batchProblem } from "./batch-problem.js";
 import { CorruptRecordError } from "../errors.js";
-import { OFFSET_INDEX_ENTRY_SIZE } from "./offset-index.js";
+import { MAX_RELATIVE_OFFSET, OFFSET_INDEX_ENTRY_SIZE } from "./offset-index.js";
+import type { BatchVisit, ScanResult } from "./batch-scan.js";
 import {
   BATCH_HEADER_SIZE,
   batchLastOffsetDelta,
@@ -162,4 +163,71 @@ export function gapProblem(
     return `batch offset ${batch.baseOffset} leaves a gap before it in a topic that is not compacted, and nothing after it confirms its offsets: its base offset is damaged`;
   }
   return null;
+}
+
+/** What `findCorruptRanges` reads a segment file with. */
+export interface ScannedFile {
+  baseOffset: number;
+  size: number;
+  scan(from: number, visit: (batch: RecordBatch, position: number) => BatchVisit): ScanResult;
+  readAt(position: number, length: number): Buffer;
+}
+
+/**
+ * Re-verifies every batch of a segment file: structure, CRC, offsets ascending from
+ * `expectedOffset` and below `limitOffset` (the next segment's base), and a batch that
+ * leaves a gap before it must also end before the next one starts (gapProblem). Never
+ * truncates: a batch that fails starts a corrupt range, which ends at the next valid batch
+ * (found byte by byte) or at the end of the file. `onBatch` gets every valid batch in
+ * order, `onResume` is called before the first one after a range.
+ */
+export function findCorruptRanges(
+  file: ScannedFile,
+  bounds: { expectedOffset: number; limitOffset: number; gaplessTail: boolean },
+  onBatch: (batch: RecordBatch, position: number) => void,
+  onResume: () => void,
+): CorruptRange[] {
+  const ranges: CorruptRange[] = [];
+  const { limitOffset, gaplessTail } = bounds;
+  let next = Math.max(bounds.expectedOffset, file.baseOffset);
+  const maxOffset = Math.min(file.baseOffset + MAX_RELATIVE_OFFSET, limitOffset - 1);
+  let resumed = false;
+  let from = 0;
+  for (;;) {
+    const result = file.scan(from, (batch, position) => {
+      const problem = batchProblem(batch.buffer, batch.position);
+      if (problem !== null) return problem;
+      const base = batch.baseOffset;
+      if (base < next) return `batch offset ${base} goes back before ${next}`;
+      if (batch.lastOffset > maxOffset) {
+        return `batch offsets ${base} to ${batch.lastOffset} run past ${maxOffset}, the last this segment may hold`;
+      }
+      if (base > next && !resumed) {
+        const gap = gapProblem(batch, position, {
+          fileSize: file.size,
+          readAt: file.readAt,
+          gaplessTail,
+          limitOffset,
+        });
+        if (gap !== null) return gap;
+      }
+      resumed = false;
+      onBatch(batch, position);
+      next = batch.nextOffset;
+    });
+    if (result.problem === null) break;
+    const resume = findNextValidBatch(file.readAt, result.position + 1, file.size, next, maxOffset);
+    ranges.push({
+      start: result.position,
+      end: resume ?? file.size,
+      fromOffset: next,
+      toOffset: resume === null ? null : readInt64(file.readAt(resume, 8), 0),
+      problem: result.problem,
+    });
+    if (resume === null) break;
+    onResume();
+    resumed = true;
+    from = resume;
+  }
+  return ranges;
 }

@@ -14,6 +14,7 @@ import {
 } from "./segment-files.js";
 import { type PartitionCheckpoint, readCheckpoint } from "./partition-checkpoint.js";
 import { BATCH_HEADER_SIZE, batchRecordCount } from "../record-batch.js";
+import type { TopicConfig } from "../topic-config.js";
 
 /**
  * Opening a partition directory after a clean or unclean shutdown. Responsible for:
@@ -73,6 +74,36 @@ export interface LoadedLog {
   truncatedBytes: number;
   /** Whether any segment was re-verified (then its data is flushed before use). */
   recovered: boolean;
+}
+
+/**
+ * A partition's segments ready for appends: loaded and recovered (`loadSegments`), an
+ * empty first segment created if there is none, every segment but the last sealed, and
+ * the log start offset clamped to the log end (retention went past what survived a
+ * crash: start again where the log ends).
+ */
+export function openSegments(
+  dir: string,
+  config: TopicConfig,
+  logger: Logger,
+): { segments: LogSegment[]; logStartOffset: number; recovered: boolean } {
+  const interval = config.indexIntervalBytes;
+  const loaded = loadSegments(dir, interval, logger, !config.cleanupPolicy.includes("compact"));
+  const segments = loaded.segments;
+  if (segments.length === 0) segments.push(LogSegment.create(dir, loaded.logStartOffset, interval));
+  const last = segments[segments.length - 1]!;
+  const logStartOffset = Math.min(loaded.logStartOffset, last.nextOffset);
+  // Only the last segment takes appends; re-verified ones get their rebuilt index files.
+  for (const segment of segments) if (segment !== last) segment.seal();
+  // While running, segment.ms counts from the clock time of a segment's first append.
+  // After a reopen only the records' own times are known, and replayed history carries
+  // old ones: counting from those would roll the segment on the first append after
+  // every restart. The file's creation time is the clock time we lost.
+  if (last.rollTimestamp !== null) {
+    const created = fs.statSync(last.logPath).birthtimeMs;
+    if (created > 0) last.rollTimestamp = Math.max(last.rollTimestamp, created);
+  }
+  return { segments, logStartOffset, recovered: loaded.recovered };
 }
 
 /**

@@ -3,12 +3,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { type BatchVisit, type ScanResult, scanBatches } from "./batch-scan.js";
 import { batchProblem } from "./batch-problem.js";
-import {
-  type CorruptRange,
-  corruptRangeError,
-  findNextValidBatch,
-  gapProblem,
-} from "./corrupt-range.js";
+import { type CorruptRange, findCorruptRanges, corruptRangeError } from "./corrupt-range.js";
 import { CorruptRecordError } from "../errors.js";
 import { OffsetIndex } from "./offset-index.js";
 import { logMetrics } from "./log-metrics.js";
@@ -41,8 +36,6 @@ async function fsyncFile(p: string): Promise<void> {
 const OFF_LENGTH = 8;
 /** Every whole batch of either format has at least BATCH_HEADER_SIZE bytes (record-batch.ts). */
 const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
-/** Relative offsets in the indexes are uint32. */
-export const MAX_RELATIVE_OFFSET = 0xffffffff;
 
 /** A segment's append state at one moment, for undoing a failed append (see rollbackTo). */
 export interface SegmentMark {
@@ -482,7 +475,6 @@ export class LogSegment {
   ): CorruptRange[] {
     this.limitOffset = limitOffset;
     this.gaplessTail = gaplessTail;
-    let resumed = false;
     this.offsetIndex.clear();
     this.timeIndex.clear();
     this.bytesSinceLastIndexEntry = 0;
@@ -490,53 +482,29 @@ export class LogSegment {
     this.nextOffset = this.baseOffset;
     this.lastBatchOffset = this.baseOffset;
     this.rollTimestamp = null;
-    this.corruptRanges = [];
-    let next = Math.max(expectedOffset, this.baseOffset);
-    const maxOffset = Math.min(this.baseOffset + MAX_RELATIVE_OFFSET, limitOffset - 1);
-    let from = 0;
-    for (;;) {
-      const result = this.scan(from, (batch, position) => {
-        const problem = batchProblem(batch.buffer, batch.position);
-        if (problem !== null) return problem;
-        const base = batch.baseOffset;
-        if (base < next) return `batch offset ${base} goes back before ${next}`;
-        if (batch.lastOffset > maxOffset) {
-          return `batch offsets ${base} to ${batch.lastOffset} run past ${maxOffset}, the last this segment may hold`;
-        }
-        if (base > next && !resumed) {
-          const problem = gapProblem(batch, position, {
-            fileSize: this.size,
-            readAt: (p, n) => this.readAt(p, n),
-            gaplessTail,
-            limitOffset,
-          });
-          if (problem !== null) return problem;
-        }
-        resumed = false;
+    this.corruptRanges = findCorruptRanges(
+      {
+        baseOffset: this.baseOffset,
+        size: this.size,
+        scan: (from, visit) => this.scan(from, visit),
+        readAt: (p, n) => this.readAt(p, n),
+      },
+      { expectedOffset, limitOffset, gaplessTail },
+      (batch, position) => {
         if (this.rollTimestamp === null) this.rollTimestamp = batch.maxTimestamp;
-        this.trackBatch(base, batch.nextOffset, batch.maxTimestamp, position, batch.sizeInBytes);
-        next = batch.nextOffset;
-      });
-      if (result.problem === null) break;
-      const resume = findNextValidBatch(
-        (p, n) => this.readAt(p, n),
-        result.position + 1,
-        this.size,
-        next,
-        maxOffset,
-      );
-      this.corruptRanges.push({
-        start: result.position,
-        end: resume ?? this.size,
-        fromOffset: next,
-        toOffset: resume === null ? null : readInt64(this.readAt(resume, 8), 0),
-        problem: result.problem,
-      });
-      if (resume === null) break;
-      this.bytesSinceLastIndexEntry = this.indexIntervalBytes;
-      resumed = true;
-      from = resume;
-    }
+        this.trackBatch(
+          batch.baseOffset,
+          batch.nextOffset,
+          batch.maxTimestamp,
+          position,
+          batch.sizeInBytes,
+        );
+      },
+      // The first valid batch after damage gets an index entry of its own.
+      () => {
+        this.bytesSinceLastIndexEntry = this.indexIntervalBytes;
+      },
+    );
     this.indexesDurable = false;
     this.verified = true;
     return this.corruptRanges;

@@ -1,5 +1,8 @@
 import { SparseIndex } from "./sparse-index.js";
 
+/** Relative offsets in the indexes are uint32. */
+export const MAX_RELATIVE_OFFSET = 0xffffffff;
+
 /**
  * The sparse offset index of one segment: it maps an offset to the byte position in the
  * segment's .log file of a batch at or before it, so a read scans at most about

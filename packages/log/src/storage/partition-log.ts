@@ -1,30 +1,23 @@
 import fs from "node:fs";
 import type { Logger } from "pino";
-import {
-  ClosedError,
-  errnoOf,
-  InvalidArgumentError,
-  OffsetOutOfRangeError,
-  TributaryError,
-} from "../errors.js";
+import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "../errors.js";
 import {
   hasCleanShutdownMarker,
-  loadSegments,
+  openSegments,
   removeCleanShutdownMarker,
   writeCheckpoint,
   writeCleanShutdownMarker,
 } from "./log-recovery.js";
 import { syncDirectory, syncDirectoryAsync } from "./durable-file.js";
 import { type PartitionCheckpoint, writeCheckpointAsync } from "./partition-checkpoint.js";
-import { LogCleaner } from "./log-cleaner.js";
-import { LogSegment, MAX_RELATIVE_OFFSET, type SegmentMark } from "./log-segment.js";
+import { LogSegment, type SegmentMark } from "./log-segment.js";
+import { MAX_RELATIVE_OFFSET } from "./offset-index.js";
 import { stampProducedBatches } from "./produced-batches.js";
-import { batchEndOffset, LOG_OVERHEAD, RecordBatch } from "../record-batch.js";
+import { batchEndOffset, LOG_OVERHEAD } from "../record-batch.js";
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
   type ProducedBatch,
   ProducerState,
-  lastSequenceOf,
 } from "./producer-state.js";
 import {
   describeRetentionDeletions,
@@ -34,6 +27,8 @@ import {
 import { storageLogger } from "./storage-logger.js";
 import type { TopicConfig } from "../topic-config.js";
 import { WriteStall } from "./write-stall.js";
+import { GroupCommit, type GroupCommitHooks } from "./group-commit.js";
+import { CompactionSchedule } from "./compaction-schedule.js";
 
 const EMPTY: Buffer = Buffer.alloc(0);
 export interface PartitionLogOptions {
@@ -62,11 +57,6 @@ export interface ReadOptions {
    * the check costs little next to the read; a caller that verifies itself may turn it off.
    */
   verify?: boolean;
-}
-
-interface FlushWaiter {
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 /**
@@ -108,10 +98,8 @@ export class PartitionLog {
   private recoveryPoint: number;
   private checkpointedSegmentBase: number;
   private readonly listeners = new Set<() => void>();
-  private flushWaiters: FlushWaiter[] = [];
-  private flushRunning: Promise<void> | null = null;
+  private readonly commits: GroupCommit;
   private directoryDirty = false;
-  private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** The close in progress (or done); null until close() is called. */
   private closing: Promise<void> | null = null;
@@ -119,12 +107,8 @@ export class PartitionLog {
   private failure: unknown = null;
   private readonly stall: WriteStall;
   private lastDeletion: RetentionDeletion | null = null;
-  /** The last flush failed: what it covered may not be on disk, so close is not clean. */
-  private flushFailed = false;
   private readonly logger: Logger;
-  /** Where the last compaction's input ended, and when it has new work regardless. */
-  private compactedUpTo = -1;
-  private compactAgainAt = Number.POSITIVE_INFINITY;
+  private readonly compaction: CompactionSchedule;
   /** Idempotent producers' epochs and last batches, for deduplicating retries. */
   private readonly producers: ProducerState;
 
@@ -145,6 +129,8 @@ export class PartitionLog {
       partition: options.partition,
     });
     this.stall = new WriteStall(this.name, this.logger);
+    this.commits = new GroupCommit(this.commitHooks());
+    this.compaction = new CompactionSchedule(dir, this.name, this.logger);
     this.segments = segments;
     const end = this.active.nextOffset;
     this.startOffset = Math.min(logStartOffset, end);
@@ -171,32 +157,14 @@ export class PartitionLog {
    */
   static open(dir: string, options: PartitionLogOptions): PartitionLog {
     fs.mkdirSync(dir, { recursive: true });
-    const interval = options.config.indexIntervalBytes;
     const clean = hasCleanShutdownMarker(dir);
-    const gapless = !options.config.cleanupPolicy.includes("compact");
-    const loaded = loadSegments(dir, interval, storageLogger(options.logger), gapless);
-    const segments = loaded.segments;
-    let logStartOffset = loaded.logStartOffset;
-    if (segments.length === 0) {
-      segments.push(LogSegment.create(dir, logStartOffset, interval));
-    }
-    const last = segments[segments.length - 1]!;
-    if (logStartOffset > last.nextOffset) {
-      // Retention went past what survived a crash: start again where the log ends.
-      logStartOffset = last.nextOffset;
-    }
-    // Only the last segment takes appends; re-verified ones get their rebuilt index files.
-    for (const segment of segments) if (segment !== last) segment.seal();
-    // While running, segment.ms counts from the clock time of a segment's first append.
-    // After a reopen only the records' own times are known, and replayed history carries
-    // old ones: counting from those would roll the segment on the first append after
-    // every restart. The file's creation time is the clock time we lost.
-    if (last.rollTimestamp !== null) {
-      const created = fs.statSync(last.logPath).birthtimeMs;
-      if (created > 0) last.rollTimestamp = Math.max(last.rollTimestamp, created);
-    }
+    const { segments, logStartOffset, recovered } = openSegments(
+      dir,
+      options.config,
+      storageLogger(options.logger),
+    );
     const log = new PartitionLog(dir, options, segments, logStartOffset);
-    log.prepareWritesOrStall(loaded.recovered || !clean);
+    log.prepareWritesOrStall(recovered || !clean);
     return log;
   }
 
@@ -276,24 +244,13 @@ export class PartitionLog {
       if (this.stall.active) this.retryWrites();
       const baseOffset = this.logEndOffset;
       stampProducedBatches(batch, baseOffset, this.config.maxMessageBytes, this.name);
-      const idempotent = this.checkProducer(batch);
+      const idempotent = this.producers.checkAppend(batch, this.now());
       if (idempotent !== null && idempotent.duplicate !== null) {
         return this.duplicateAck(idempotent.duplicate);
       }
       const lastOffset = this.writeBatches(batch) - 1;
       if (idempotent !== null) {
-        const { producerId, epoch, firstSequence, count } = idempotent;
-        this.producers.record(
-          producerId,
-          epoch,
-          {
-            firstSequence,
-            lastSequence: lastSequenceOf(firstSequence, count),
-            baseOffset,
-            lastOffset,
-          },
-          this.now(),
-        );
+        this.producers.recordAppend(idempotent, baseOffset, lastOffset, this.now());
       }
       this.stall.end();
       const result = { baseOffset, lastOffset };
@@ -303,33 +260,6 @@ export class PartitionLog {
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  /**
-   * For a batch of an idempotent producer (producerId >= 0; such a batch comes alone, as
-   * in Kafka): its producer fields, and the earlier append it repeats, if any. Throws for a
-   * fenced epoch or a sequence gap (producer-state.ts). Null for other batches.
-   */
-  private checkProducer(buf: Buffer): {
-    producerId: number;
-    epoch: number;
-    firstSequence: number;
-    count: number;
-    duplicate: ProducedBatch | null;
-  } | null {
-    const batch = new RecordBatch(buf, 0);
-    const producerId = batch.producerId;
-    if (producerId < 0) return null;
-    if (batch.sizeInBytes !== buf.length) {
-      throw new InvalidArgumentError(
-        `append to ${this.name}: a batch of idempotent producer ${producerId} must be sent alone, not with other batches in one append`,
-      );
-    }
-    const epoch = batch.producerEpoch;
-    const firstSequence = batch.baseSequence;
-    const count = batch.recordCount;
-    const duplicate = this.producers.check(producerId, epoch, firstSequence, count, this.now());
-    return { producerId, epoch, firstSequence, count, duplicate };
   }
 
   /**
@@ -550,54 +480,48 @@ export class PartitionLog {
 
   /** Joins the next group commit: resolves when an fdatasync started after this call ends. */
   private scheduleFlush(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.flushWaiters.push({ resolve, reject });
-      if (this.flushRunning === null) this.runFlush();
-    });
+    return this.commits.schedule();
   }
 
-  private runFlush(): void {
-    const waiters = this.flushWaiters;
-    this.flushWaiters = [];
-    const target = this.logEndOffset;
-    const work: Promise<void>[] = [];
-    for (const segment of this.segments) if (segment.needsFlush) work.push(segment.flushAsync());
-    const syncsDirectory = this.directoryDirty;
-    if (syncsDirectory) {
-      this.directoryDirty = false;
-      work.push(syncDirectoryAsync(this.dir));
-    }
-    const fail = (err: unknown) => {
-      this.flushRunning = null;
-      if (syncsDirectory) this.directoryDirty = true;
-      let answer = err;
-      this.flushFailed = true;
-      if (errnoOf(err) === undefined) this.failure ??= err;
-      else if (!this.closed) {
-        answer = this.stall.enter(err, "a flush", null);
+  /** The group commit's hooks: what a round syncs, and what its outcome does to the log. */
+  private commitHooks(): GroupCommitHooks {
+    return {
+      start: () => {
+        const work: Promise<void>[] = [];
+        for (const segment of this.segments) {
+          if (segment.needsFlush) work.push(segment.flushAsync());
+        }
+        const syncsDirectory = this.directoryDirty;
+        if (syncsDirectory) {
+          this.directoryDirty = false;
+          work.push(syncDirectoryAsync(this.dir));
+        }
+        return {
+          target: this.logEndOffset,
+          work,
+          undo: () => {
+            if (syncsDirectory) this.directoryDirty = true;
+          },
+        };
+      },
+      durable: (target) => this.onFlushed(target),
+      failed: (err) => {
+        if (errnoOf(err) === undefined) {
+          this.failure ??= err;
+          return err;
+        }
+        if (this.closed) return err;
+        const answer = this.stall.enter(err, "a flush", null);
         this.stall.retryLater(() => {
-          if (this.closed || this.flushRunning !== null) return;
+          if (this.closed || this.commits.busy) return;
           this.scheduleFlush().then(
             () => this.stall.end(),
             () => {},
           );
         });
-      }
-      for (const w of waiters) w.reject(answer);
-      for (const w of this.flushWaiters.splice(0)) w.reject(answer);
+        return answer;
+      },
     };
-    this.flushRunning = Promise.all(work).then(() => {
-      try {
-        this.onFlushed(target);
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      this.flushRunning = null;
-      this.flushFailed = false;
-      for (const w of waiters) w.resolve();
-      if (this.flushWaiters.length > 0) this.runFlush();
-    }, fail);
   }
 
   private onFlushed(target: number): void {
@@ -688,37 +612,7 @@ export class PartitionLog {
     // Compaction writes before it frees: on a full disk it waits for writes to resume.
     if (this.stall.active) return 0;
     const limit = Math.min(this.hw, this.recoveryPoint);
-    const lagHorizon = now - this.config.minCompactionLagMs;
-    let n = 0;
-    while (n < this.segments.length - 1) {
-      const segment = this.segments[n]!;
-      if (!segment.sealed || segment.nextOffset > limit || segment.maxTimestamp > lagHorizon) break;
-      n++;
-    }
-    if (n === 0) return 0;
-    const end = this.segments[n - 1]!.nextOffset;
-    if (end === this.compactedUpTo && now < this.compactAgainAt) return 0;
-    const input = this.segments.slice(0, n);
-    const result = new LogCleaner(this.dir, this.config).clean(input, now);
-    this.segments.splice(0, n, ...result.segments);
-    this.compactedUpTo = end;
-    this.compactAgainAt = result.nextTombstoneExpiry;
-    if (result.recordsRemoved > 0) {
-      const superseded = result.recordsRemoved - result.tombstonesRemoved;
-      this.logger.info(
-        {
-          event: "compaction-removed",
-          segments: n,
-          fromOffset: input[0]!.baseOffset,
-          toOffset: end,
-          records: result.recordsRemoved,
-          superseded,
-          tombstones: result.tombstonesRemoved,
-        },
-        `compacted ${n} segment(s) of ${this.name}, offsets ${input[0]!.baseOffset}..${end - 1}: removed ${superseded} record(s) superseded by a newer record of the same key and ${result.tombstonesRemoved} tombstone(s) older than delete.retention.ms=${this.config.deleteRetentionMs}`,
-      );
-    }
-    return result.recordsRemoved;
+    return this.compaction.run(this.segments, limit, this.config, now);
   }
 
   updateConfig(config: TopicConfig): void {
@@ -728,16 +622,14 @@ export class PartitionLog {
     this.startFlushTimer();
   }
 
+  /** Under flush "interval", a round of the group commit every flushIntervalMs that has work. */
   private startFlushTimer(): void {
-    if (this.flushTimer !== null) clearInterval(this.flushTimer);
-    this.flushTimer = null;
-    if (this.config.flushPolicy !== "interval") return;
-    this.flushTimer = setInterval(() => {
-      if (!this.closed && this.failure === null && !this.stall.active && this.active.needsFlush) {
-        this.scheduleFlush().catch(() => {});
-      }
-    }, this.config.flushIntervalMs);
-    this.flushTimer.unref();
+    const due = () =>
+      !this.closed && this.failure === null && !this.stall.active && this.active.needsFlush;
+    this.commits.every(
+      this.config.flushPolicy === "interval" ? this.config.flushIntervalMs : 0,
+      due,
+    );
   }
 
   /**
@@ -757,11 +649,11 @@ export class PartitionLog {
   private async closeFiles(): Promise<void> {
     this.closed = true;
     this.stopTimer();
-    await this.drainFlushes();
+    await this.commits.drain();
     // After a failed append the files are as before it (it was undone), so a clean close
     // is tried; after a failed fsync, an fsync that now succeeds proves nothing (the kernel
     // may have dropped the pages), so the next open re-verifies instead.
-    if (this.failure === null && !this.flushFailed) {
+    if (this.failure === null && !this.commits.lastFailed) {
       try {
         for (const segment of this.segments) await segment.close();
         this.recoveryPoint = this.logEndOffset;
@@ -787,18 +679,13 @@ export class PartitionLog {
   async deleteFiles(): Promise<void> {
     this.closed = true;
     this.stopTimer();
-    await this.drainFlushes();
+    await this.commits.drain();
     for (const segment of this.segments) segment.release();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private async drainFlushes(): Promise<void> {
-    while (this.flushRunning !== null) await this.flushRunning;
-  }
-
   private stopTimer(): void {
-    if (this.flushTimer !== null) clearInterval(this.flushTimer);
-    this.flushTimer = null;
+    this.commits.every(0, () => false);
     this.stall.cancel();
   }
 

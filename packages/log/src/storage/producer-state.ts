@@ -7,7 +7,7 @@ import {
   OutOfOrderSequenceError,
   ProducerFencedError,
 } from "../errors.js";
-import { type RecordBatch, splitBatches } from "../record-batch.js";
+import { RecordBatch, splitBatches } from "../record-batch.js";
 import { writeFileDurably } from "./durable-file.js";
 
 /** Kafka keeps the last five batches of each producer, as many as it may have in flight. */
@@ -66,6 +66,16 @@ export function lastSequenceOf(first: number, count: number): number {
  *       ":" lastOffset){1..5} LF]
  *     "crc32c " decimal LF            CRC-32C of every byte before this line
  */
+/** An idempotent producer's batch about to be appended (ProducerState.checkAppend). */
+export interface IdempotentAppend {
+  producerId: number;
+  epoch: number;
+  firstSequence: number;
+  count: number;
+  /** The earlier append this batch repeats (a retry), or null when it is new. */
+  duplicate: ProducedBatch | null;
+}
+
 export class ProducerState {
   private readonly producers = new Map<number, ProducerEntry>();
 
@@ -121,6 +131,38 @@ export class ProducerState {
       );
     }
     return null;
+  }
+
+  /**
+   * For a batch of an idempotent producer (producerId >= 0; such a batch comes alone, as
+   * in Kafka): its producer fields, and the earlier append it repeats, if any (`check`).
+   * Null for other batches.
+   */
+  checkAppend(buf: Buffer, now: number): IdempotentAppend | null {
+    const batch = new RecordBatch(buf, 0);
+    const producerId = batch.producerId;
+    if (producerId < 0) return null;
+    if (batch.sizeInBytes !== buf.length) {
+      throw new InvalidArgumentError(
+        `append to ${this.name}: a batch of idempotent producer ${producerId} must be sent alone, not with other batches in one append`,
+      );
+    }
+    const epoch = batch.producerEpoch;
+    const firstSequence = batch.baseSequence;
+    const count = batch.recordCount;
+    const duplicate = this.check(producerId, epoch, firstSequence, count, now);
+    return { producerId, epoch, firstSequence, count, duplicate };
+  }
+
+  /** Records the append `checkAppend` found new, at the offsets the log gave it. */
+  recordAppend(a: IdempotentAppend, baseOffset: number, lastOffset: number, now: number): void {
+    const lastSequence = lastSequenceOf(a.firstSequence, a.count);
+    this.record(
+      a.producerId,
+      a.epoch,
+      { firstSequence: a.firstSequence, lastSequence, baseOffset, lastOffset },
+      now,
+    );
   }
 
   /** Records an appended batch (after `check` said it was new, or when replaying the log). */

@@ -1,4 +1,5 @@
 import { type LogRecord, type TopicPartition, topicPartitionKey } from "@tributary/log";
+import type { SourceSpec } from "../topology/node-spec.js";
 
 /** A stretch of one partition's records, in offset order, that a task processes in one go. */
 export interface SourceRun {
@@ -265,4 +266,22 @@ export class PartitionGroup {
     q.idleDeadline ??= now + idle;
     return now >= q.idleDeadline;
   }
+}
+
+/** The time a source's timestamp extractor gives a record (null: its timestamp). */
+export function extractedTime(
+  spec: SourceSpec,
+  topic: string,
+  partition: number,
+): RecordTime | null {
+  const extract = spec.timestampExtractor;
+  if (extract === null) return null;
+  return (record, partitionTime) => {
+    const key = record.key === null ? null : spec.keySerde.deserialize(record.key);
+    const value = record.value === null ? null : spec.valueSerde.deserialize(record.value);
+    return extract(
+      { key, value, timestamp: record.timestamp, topic, partition, offset: record.offset },
+      partitionTime,
+    );
+  };
 }

@@ -9,13 +9,18 @@ import {
 } from "@tributary/log";
 import type { App } from "../dsl/define-app.js";
 import { StreamsArgumentError } from "../errors.js";
-import type { SourceSpec } from "../topology/node-spec.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { BatchPrefetcher } from "./batch-prefetcher.js";
 import type { EventTime } from "./event-time.js";
-import { eventTimeFor, watermarkPublisherFor } from "./task-time.js";
+import {
+  type CommittedTime,
+  committedTaskTime,
+  encodeStreamTime,
+  eventTimeFor,
+  watermarkPublisherFor,
+} from "./task-time.js";
 import type { TopicLayout } from "./internal-topics.js";
-import { PartitionGroup, type RecordTime, type SourceRun } from "./partition-group.js";
+import { extractedTime, PartitionGroup, type SourceRun } from "./partition-group.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
 import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
@@ -212,22 +217,31 @@ export class TaskManager {
       if (paused.length > 0) consumer.resume(paused);
     }
     if (this.options.orderTasksByTime !== true) return;
-    const inputs: { tp: TopicPartition; timeOf: RecordTime | null }[] = [];
+    const inputs: { sub: SubTopology; topic: string; partition: number }[] = [];
     for (const t of this.tasks.values()) {
       if (t.group !== null) continue;
       const topic = t.task.sourceTopics[0]!;
       const sub = this.options.topology.subtopologyReading(topic)!;
-      inputs.push({
-        tp: { topic, partition: t.task.partition },
-        timeOf: extractedTime(sub.sources.get(topic)!, topic, t.task.partition),
-      });
+      inputs.push({ sub, topic, partition: t.task.partition });
     }
-    if (inputs.length < 2) return;
-    this.scheduler = new PartitionGroup(inputs, {
-      maxTaskIdleMs: this.options.maxTaskIdleMs ?? 0,
-      maxQueuedBytes: MAX_QUEUED_BYTES,
-      lagOf: (tp) => this.lagOf(tp),
-    });
+    if (inputs.length >= 2) this.scheduler = this.timeOrderedQueues(inputs);
+  }
+
+  /** Queues over these inputs that hand out records lowest time first (PartitionGroup). */
+  private timeOrderedQueues(
+    inputs: readonly { sub: SubTopology; topic: string; partition: number }[],
+  ): PartitionGroup {
+    return new PartitionGroup(
+      inputs.map(({ sub, topic, partition }) => ({
+        tp: { topic, partition },
+        timeOf: extractedTime(sub.sources.get(topic)!, topic, partition),
+      })),
+      {
+        maxTaskIdleMs: this.options.maxTaskIdleMs ?? 0,
+        maxQueuedBytes: MAX_QUEUED_BYTES,
+        lagOf: (tp) => this.lagOf(tp),
+      },
+    );
   }
 
   /** Commits everything, then suspends the tasks of these partitions. */
@@ -593,7 +607,12 @@ export class TaskManager {
     const { app, collector } = this.options;
     let task: StreamTask;
     try {
-      const committed = await this.committedStreamTime(sub, partition);
+      const committed = await committedTaskTime(
+        sub,
+        partition,
+        this.internalTopics,
+        this.options.consumer(),
+      );
       const eventTime = this.eventTimeOf(sub, committed);
       task = new StreamTask({
         streamTime: committed.time,
@@ -669,40 +688,7 @@ export class TaskManager {
   /** The queues of a task reading several partitions; null for one (no per-record cost). */
   private partitionGroup(sub: SubTopology, partition: number): PartitionGroup | null {
     if (sub.sourceTopics.length < 2) return null;
-    return new PartitionGroup(
-      sub.sourceTopics.map((topic) => ({
-        tp: { topic, partition },
-        timeOf: extractedTime(sub.sources.get(topic)!, topic, partition),
-      })),
-      {
-        maxTaskIdleMs: this.options.maxTaskIdleMs ?? 0,
-        maxQueuedBytes: MAX_QUEUED_BYTES,
-        lagOf: (tp) => this.lagOf(tp),
-      },
-    );
-  }
-
-  /**
-   * The stream time committed with the task's input offsets (the largest of its
-   * partitions'), or -1. Only tasks that keep state care: windows and joins decide what is
-   * late by it, so a restarted task must not start over from -1 and let through records
-   * an uninterrupted run drops (Kafka commits partition time the same way).
-   */
-  private async committedStreamTime(sub: SubTopology, partition: number): Promise<CommittedTime> {
-    const keepsTime =
-      sub.stores.length > 0 ||
-      sub.sourceTopics.some((t) => this.internalTopics.has(t)) ||
-      sub.sinkTopics.some((t) => this.internalTopics.has(t));
-    if (!keepsTime) return { time: -1, writers: "" };
-    const tps = sub.sourceTopics.map((topic) => ({ topic, partition }));
-    let best: CommittedTime = { time: -1, writers: "" };
-    for (const c of await this.options.consumer().committed(tps)) {
-      const d = decodeStreamTime(c.metadata);
-      if (d.time > best.time || (d.time === best.time && d.writers.length > best.writers.length)) {
-        best = d;
-      }
-    }
-    return best;
+    return this.timeOrderedQueues(sub.sourceTopics.map((topic) => ({ sub, topic, partition })));
   }
 
   private async close(t: RunningTask): Promise<void> {
@@ -716,48 +702,5 @@ export class TaskManager {
   }
 }
 
-/** The time a source's timestamp extractor gives a record (null: its timestamp). */
-function extractedTime(spec: SourceSpec, topic: string, partition: number): RecordTime | null {
-  const extract = spec.timestampExtractor;
-  if (extract === null) return null;
-  return (record, partitionTime) => {
-    const key = record.key === null ? null : spec.keySerde.deserialize(record.key);
-    const value = record.value === null ? null : spec.valueSerde.deserialize(record.value);
-    return extract(
-      { key, value, timestamp: record.timestamp, topic, partition, offset: record.offset },
-      partitionTime,
-    );
-  };
-}
-
 /** Default idleTimeoutMs: see docs/streams-runtime.md "Idle inputs". */
 export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
-
-/** What a task committed about time: its stream time and its writers' watermarks. */
-interface CommittedTime {
-  time: number;
-  /** EventTime.encodeWriters' vector without its ";w=" ("" when none). */
-  writers: string;
-}
-
-/*
- * Offset commit metadata of a task's input partitions (the task's stream time then, and
- * for a task reading internal topics its writers' watermarks, see EventTime):
- *   Metadata => "st=" streamTime:decimal ms [";w=" writers]
- * Anything else (another tool's metadata, none) reads as "not known": -1.
- */
-function encodeStreamTime(time: number, et: EventTime | null): string | undefined {
-  const writers = et?.encodeWriters() ?? "";
-  if (time < 0 && writers === "") return undefined;
-  return `st=${time}${writers}`;
-}
-
-function decodeStreamTime(metadata: string | undefined): CommittedTime {
-  if (metadata === undefined || !metadata.startsWith("st=")) return { time: -1, writers: "" };
-  const sep = metadata.indexOf(";w=");
-  const t = Number(metadata.slice(3, sep < 0 ? undefined : sep));
-  return {
-    time: Number.isSafeInteger(t) && t >= 0 ? t : -1,
-    writers: sep < 0 ? "" : metadata.slice(sep + 3),
-  };
-}

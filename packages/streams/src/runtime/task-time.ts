@@ -1,3 +1,4 @@
+import type { Consumer } from "@tributary/log";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { EventTime } from "./event-time.js";
 import type { TopicLayout } from "./internal-topics.js";
@@ -55,4 +56,61 @@ export function watermarkPublisherFor(
     partition,
     topics.map((topic) => ({ topic, partitions: layout.partitions.get(topic) ?? 0 })),
   );
+}
+
+/** What a task committed about time: its stream time and its writers' watermarks. */
+export interface CommittedTime {
+  time: number;
+  /** EventTime.encodeWriters' vector without its ";w=" ("" when none). */
+  writers: string;
+}
+
+/*
+ * Offset commit metadata of a task's input partitions (the task's stream time then, and
+ * for a task reading internal topics its writers' watermarks, see EventTime):
+ *   Metadata => "st=" streamTime:decimal ms [";w=" writers]
+ * Anything else (another tool's metadata, none) reads as "not known": -1.
+ */
+export function encodeStreamTime(time: number, et: EventTime | null): string | undefined {
+  const writers = et?.encodeWriters() ?? "";
+  if (time < 0 && writers === "") return undefined;
+  return `st=${time}${writers}`;
+}
+
+function decodeStreamTime(metadata: string | undefined): CommittedTime {
+  if (metadata === undefined || !metadata.startsWith("st=")) return { time: -1, writers: "" };
+  const sep = metadata.indexOf(";w=");
+  const t = Number(metadata.slice(3, sep < 0 ? undefined : sep));
+  return {
+    time: Number.isSafeInteger(t) && t >= 0 ? t : -1,
+    writers: sep < 0 ? "" : metadata.slice(sep + 3),
+  };
+}
+
+/**
+ * The stream time committed with a task's input offsets (the largest of its partitions'),
+ * or -1. Only tasks that keep state care: windows and joins decide what is late by it, so
+ * a restarted task must not start over from -1 and let through records an uninterrupted
+ * run drops (Kafka commits partition time the same way).
+ */
+export async function committedTaskTime(
+  sub: SubTopology,
+  partition: number,
+  internalTopics: ReadonlySet<string>,
+  consumer: Consumer,
+): Promise<CommittedTime> {
+  const keepsTime =
+    sub.stores.length > 0 ||
+    sub.sourceTopics.some((t) => internalTopics.has(t)) ||
+    sub.sinkTopics.some((t) => internalTopics.has(t));
+  if (!keepsTime) return { time: -1, writers: "" };
+  const tps = sub.sourceTopics.map((topic) => ({ topic, partition }));
+  let best: CommittedTime = { time: -1, writers: "" };
+  for (const c of await consumer.committed(tps)) {
+    const d = decodeStreamTime(c.metadata);
+    if (d.time > best.time || (d.time === best.time && d.writers.length > best.writers.length)) {
+      best = d;
+    }
+  }
+  return best;
 }
