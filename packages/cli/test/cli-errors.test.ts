@@ -18,6 +18,7 @@ describe("errors are one line, no stack, exit code != 0", () => {
       ["produce", "t", "--value-serde", "yaml", "--data", data],
       ["consume", "t", "--from-time", "yesterday", "--data", data],
       ["consume", "t", "--group", "g", "--offset", "3", "--data", data],
+      ["consume", "t", "--isolation", "serializable", "--data", data],
       ["topics", "create", "bad/name", "--data", data],
       ["topics", "list", "--kafka", "127.0.0.1:1", "--broker", "127.0.0.1:2"],
     ];
