@@ -1,5 +1,5 @@
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
-import { BranchProcessor, PassThroughProcessor } from "../runtime/processors/stream-processors.js";
+import { BranchProcessor, PassThroughProcessor } from "../operators/stream-processors.js";
 import { StreamsArgumentError } from "../errors.js";
 import { KStream } from "./kstream.js";
 import type { Branched, Named } from "./options.js";

@@ -1,6 +1,6 @@
 import type { GraphNode } from "../graph/graph-node.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
-import { StreamAggregateProcessor } from "../runtime/processors/stream-aggregate.js";
+import { StreamAggregateProcessor } from "../operators/stream-aggregate.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import { AggregateBuilder, type Fold, folds } from "./aggregate-builder.js";
 import type { GraphContext } from "./graph-context.js";

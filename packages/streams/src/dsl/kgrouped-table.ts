@@ -1,7 +1,7 @@
 import type { GraphNode } from "../graph/graph-node.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
 import { changeSerde } from "../runtime/change.js";
-import { TableAggregateProcessor } from "../runtime/processors/table-aggregate.js";
+import { TableAggregateProcessor } from "../operators/table-aggregate.js";
 import type { Serde } from "../serdes.js";
 import { AggregateBuilder } from "./aggregate-builder.js";
 import type { GraphContext } from "./graph-context.js";

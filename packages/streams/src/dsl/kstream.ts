@@ -17,7 +17,7 @@ import {
   PassThroughProcessor,
   PeekProcessor,
   SelectKeyProcessor,
-} from "../runtime/processors/stream-processors.js";
+} from "../operators/stream-processors.js";
 import type { KeyValue } from "../runtime/stream-record.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import { BranchedKStream } from "./branched-kstream.js";

@@ -7,12 +7,12 @@ import { SuppressProcessor, suppressBufferValueSerde } from "../windows/suppress
 import type { Suppressed } from "../windows/suppressed.js";
 import type { Window, Windowed } from "../windows/windowed.js";
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
-import { TableGroupByProcessor } from "../runtime/processors/table-aggregate.js";
+import { TableGroupByProcessor } from "../operators/table-aggregate.js";
 import {
   TableFilterProcessor,
   TableMapValuesProcessor,
   TableToStreamProcessor,
-} from "../runtime/processors/table-processors.js";
+} from "../operators/table-processors.js";
 import type { KeyValue } from "../runtime/stream-record.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import { checkName, type GraphContext } from "./graph-context.js";

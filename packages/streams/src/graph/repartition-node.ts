@@ -1,4 +1,4 @@
-import { DropNullKeyProcessor } from "../runtime/processors/stream-processors.js";
+import { DropNullKeyProcessor } from "../operators/stream-processors.js";
 import { repartitionTopicName } from "../topology/internal-names.js";
 import type { TopologyBuilder } from "../topology/topology-builder.js";
 import { GraphNode, type RepartitionRequest } from "./graph-node.js";

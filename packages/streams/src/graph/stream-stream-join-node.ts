@@ -1,7 +1,7 @@
 import type { Buffered } from "../joins/join-buffer-serde.js";
 import { StreamStreamJoinProcessor } from "../joins/stream-stream-join-processor.js";
 import type { JoinType, ValueJoiner } from "../joins/join-type.js";
-import { PassThroughProcessor } from "../runtime/processors/stream-processors.js";
+import { PassThroughProcessor } from "../operators/stream-processors.js";
 import type { Serde } from "../serdes.js";
 import type { TopologyBuilder } from "../topology/topology-builder.js";
 import type { JoinWindows } from "../windows/join-windows.js";

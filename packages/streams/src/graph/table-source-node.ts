@@ -1,4 +1,4 @@
-import { TableSourceProcessor } from "../runtime/processors/table-processors.js";
+import { TableSourceProcessor } from "../operators/table-processors.js";
 import type { Serde } from "../serdes.js";
 import type { TimestampExtractor } from "../topology/node-spec.js";
 import type { TopologyBuilder } from "../topology/topology-builder.js";

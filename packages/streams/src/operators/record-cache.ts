@@ -1,5 +1,5 @@
 import type { RecordHeaders } from "@tributary/log";
-import type { Change } from "../change.js";
+import type { Change } from "../runtime/change.js";
 
 /** Receives a cached aggregate's latest change when its record cache flushes. */
 export type CacheFlushListener<K, V> = (

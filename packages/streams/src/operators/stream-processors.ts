@@ -1,5 +1,5 @@
-import type { Processor, ProcessorContext } from "../processor.js";
-import type { KeyValue, StreamRecord } from "../stream-record.js";
+import type { Processor, ProcessorContext } from "../runtime/processor.js";
+import type { KeyValue, StreamRecord } from "../runtime/stream-record.js";
 
 /**
  * The stateless KStream processors. Each keeps the record's timestamp and headers; the

@@ -1,8 +1,8 @@
 import type { RecordHeaders } from "@tributary/log";
-import type { Change } from "../change.js";
-import type { KeyValueStore } from "../key-value-store.js";
-import type { Processor, ProcessorContext } from "../processor.js";
-import type { KeyValue, StreamRecord } from "../stream-record.js";
+import type { Change } from "../runtime/change.js";
+import type { KeyValueStore } from "../runtime/key-value-store.js";
+import type { Processor, ProcessorContext } from "../runtime/processor.js";
+import type { KeyValue, StreamRecord } from "../runtime/stream-record.js";
 import { type RecordCachingStore, recordCache } from "./record-cache.js";
 
 /**

@@ -10,7 +10,7 @@ import type {
   StoreChange,
   StoreChangeListener,
 } from "./key-value-store.js";
-import type { CacheFlushListener, RecordCachingStore } from "./processors/record-cache.js";
+import type { CacheFlushListener, RecordCachingStore } from "../operators/record-cache.js";
 
 /**
  * The processor-facing KeyValueStore (runtime/key-value-store.ts) over a store of
