@@ -1,7 +1,8 @@
 // The public surface of @tributary/streams. Everything not listed here is internal.
 export * from "./errors.js";
 export { Serdes, defaultSerde, type Serde } from "./serdes.js";
-export { defineApp, type App, type AppConfig, type AppDefinition } from "./dsl/define-app.js";
+export { defineApp, type AppDefinition } from "./dsl/define-app.js";
+export type { App, AppConfig, BuildOptions } from "./topology/app.js";
 export { StreamsBuilder } from "./dsl/streams-builder.js";
 export { KStream } from "./dsl/kstream.js";
 export { KTable } from "./dsl/ktable.js";

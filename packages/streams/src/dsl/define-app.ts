@@ -1,44 +1,15 @@
 import { StreamsArgumentError } from "../errors.js";
-import type { ErrorHandling } from "../runtime/stream-task.js";
 import { deadLetterTopicName } from "../topology/internal-names.js";
+import type { App, AppConfig, BuildOptions } from "../topology/app.js";
 import type { Topology } from "../topology/topology.js";
-import type { TopologyDescription } from "../topology/topology-description.js";
 import { checkName } from "./graph-context.js";
-import { type BuildOptions, StreamsBuilder } from "./streams-builder.js";
-
-export interface AppConfig {
-  /**
-   * A record that cannot be decoded, or whose processing throws: "dead-letter" (default)
-   * sends it, with the error in `tributary.error.*` headers, to `deadLetterTopic` and goes
-   * on; "fail" stops the app with a ProcessingError naming the record's place.
-   */
-  errorHandling?: ErrorHandling;
-  /** Default `<applicationId>-dlq`. */
-  deadLetterTopic?: string;
-  /**
-   * A source partition that gets no record for this long, while caught up, stops holding
-   * event time back (docs/streams-runtime.md "Idle inputs"). Default 10,000 ms: a live app
-   * with one quiet partition still emits its final windows that long after the others.
-   */
-  idleTimeoutMs?: number;
-}
+import { StreamsBuilder } from "./streams-builder.js";
 
 export interface AppDefinition {
   /** Names the consumer group, and prefixes every internal topic and store changelog. */
   applicationId: string;
   topology: (builder: StreamsBuilder) => void;
   config?: AppConfig;
-}
-
-/** What a topology file exports by default; the runtime, the CLI and the test driver
- * take it. */
-export interface App {
-  readonly applicationId: string;
-  readonly config: Readonly<Required<AppConfig>>;
-  /** Runs the topology function on a fresh builder and compiles the result (checking
-   * joins' co-partitioning when given the topics' partition counts). */
-  build(options?: BuildOptions): Topology;
-  describe(): TopologyDescription;
 }
 
 export function defineApp(definition: AppDefinition): App {

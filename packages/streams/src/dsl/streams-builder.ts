@@ -4,6 +4,7 @@ import { StreamSourceNode } from "../graph/stream-source-node.js";
 import { TableSourceNode } from "../graph/table-source-node.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import type { TimestampExtractor } from "../topology/node-spec.js";
+import type { BuildOptions } from "../topology/app.js";
 import type { Topology } from "../topology/topology.js";
 import { StreamsArgumentError, TopologyError } from "../errors.js";
 import type { ProcessorStateStore } from "../processor/processor-stores.js";
@@ -13,19 +14,6 @@ import { checkName, GraphContext } from "./graph-context.js";
 import { KStream } from "./kstream.js";
 import { KTable } from "./ktable.js";
 import type { Consumed, Materialized } from "./options.js";
-
-export interface BuildOptions {
-  /** Partition counts of the topics the app reads, for the co-partitioning check. */
-  partitionsOf?: (topic: string) => number | undefined;
-  /**
-   * The name under which the app's output topics (the sinks that are not its internal
-   * topics) are written: a side-by-side version writes `<output>.<version>`
-   * (topology/versioned-app.ts). Default: as the topology names them.
-   */
-  outputTopic?: (topic: string) => string;
-  /** Builds under another application id (defineApp's build; a side-by-side version's). */
-  applicationId?: string;
-}
 
 /**
  * Where a topology starts: `stream()` and `table()` read topics; the streams and tables

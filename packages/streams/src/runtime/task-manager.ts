@@ -7,7 +7,7 @@ import {
   type TopicPartition,
   topicPartitionKey,
 } from "@tributary/log";
-import type { App } from "../dsl/define-app.js";
+import type { App } from "../topology/app.js";
 import { StreamsArgumentError } from "../errors.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { BatchPrefetcher } from "./batch-prefetcher.js";

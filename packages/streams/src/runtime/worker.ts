@@ -6,7 +6,7 @@ import {
   type TopicPartition,
   topicPartitionKey,
 } from "@tributary/log";
-import type { App } from "../dsl/define-app.js";
+import type { App } from "../topology/app.js";
 import { StreamsArgumentError, StreamsClosedError, WorkerFailedError } from "../errors.js";
 import type { Topology } from "../topology/topology.js";
 import { AppStatusPublisher } from "./app-status-publisher.js";

@@ -1,6 +1,6 @@
 import type { LogRecord, ProducerRecord } from "@tributary/log";
 import type { Observable } from "rxjs";
-import type { App } from "../dsl/define-app.js";
+import type { App } from "../topology/app.js";
 import {
   StreamsArgumentError,
   StreamsClosedError,

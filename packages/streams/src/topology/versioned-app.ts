@@ -1,5 +1,4 @@
-import type { App } from "../dsl/define-app.js";
-import type { BuildOptions } from "../dsl/streams-builder.js";
+import type { App, BuildOptions } from "./app.js";
 import { StreamsArgumentError } from "../errors.js";
 import { deadLetterTopicName, nameProblem } from "./internal-names.js";
 

@@ -1,0 +1,50 @@
+import type { ErrorHandling } from "../runtime/stream-task.js";
+import type { TopologyDescription } from "./topology-description.js";
+import type { Topology } from "./topology.js";
+
+/*
+ * What the runtime, the CLI and the test driver take: an application id, its config, and
+ * a way to compile its topology. The DSL's `defineApp` makes one; the runtime only ever
+ * sees the compiled Topology it builds, never the DSL (no runtime file imports dsl/).
+ */
+
+export interface AppConfig {
+  /**
+   * A record that cannot be decoded, or whose processing throws: "dead-letter" (default)
+   * sends it, with the error in `tributary.error.*` headers, to `deadLetterTopic` and goes
+   * on; "fail" stops the app with a ProcessingError naming the record's place.
+   */
+  errorHandling?: ErrorHandling;
+  /** Default `<applicationId>-dlq`. */
+  deadLetterTopic?: string;
+  /**
+   * A source partition that gets no record for this long, while caught up, stops holding
+   * event time back (docs/streams-runtime.md "Idle inputs"). Default 10,000 ms: a live app
+   * with one quiet partition still emits its final windows that long after the others.
+   */
+  idleTimeoutMs?: number;
+}
+
+export interface BuildOptions {
+  /** Partition counts of the topics the app reads, for the co-partitioning check. */
+  partitionsOf?: (topic: string) => number | undefined;
+  /**
+   * The name under which the app's output topics (the sinks that are not its internal
+   * topics) are written: a side-by-side version writes `<output>.<version>`
+   * (topology/versioned-app.ts). Default: as the topology names them.
+   */
+  outputTopic?: (topic: string) => string;
+  /** Builds under another application id (defineApp's build; a side-by-side version's). */
+  applicationId?: string;
+}
+
+/** What a topology file exports by default (`defineApp`); the runtime, the CLI and the
+ * test driver take it. */
+export interface App {
+  readonly applicationId: string;
+  readonly config: Readonly<Required<AppConfig>>;
+  /** Runs the topology function on a fresh builder and compiles the result (checking
+   * joins' co-partitioning when given the topics' partition counts). */
+  build(options?: BuildOptions): Topology;
+  describe(): TopologyDescription;
+}
