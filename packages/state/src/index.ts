@@ -55,3 +55,25 @@ export {
   type SessionEntry,
   type SessionStoreOptions,
 } from "./session/session-store.js";
+
+// What processors see of a store (the Processor API's views), and the stores that give
+// them over the ones above.
+export type {
+  ObservableKeyValueStore,
+  ProcessorKeyValueStore,
+  ProcessorSessionStore,
+  ProcessorStateStore,
+  ProcessorWindowStore,
+  ReadableSessionStore,
+  ReadableWindowStore,
+  ReadOnlyKeyValueStore,
+  StateStore,
+  StoreChange,
+  StoreChangeListener,
+} from "./processor/processor-stores.js";
+export { InMemoryKeyValueStore } from "./processor/in-memory-key-value-store.js";
+export { LoggedMemoryKeyValueStore } from "./processor/logged-memory-key-value-store.js";
+export {
+  PersistentSessionStore,
+  PersistentWindowStore,
+} from "./processor/persistent-window-store.js";

@@ -20,15 +20,6 @@ export type {
   Repartitioned,
 } from "./dsl/options.js";
 export type { KeyValue, RecordMetadata, StreamRecord } from "./runtime/stream-record.js";
-export type {
-  KeyValueStore,
-  ObservableKeyValueStore,
-  ReadOnlyKeyValueStore,
-  StateStore,
-  StoreChange,
-  StoreChangeListener,
-} from "./runtime/key-value-store.js";
-export { InMemoryKeyValueStore } from "./runtime/in-memory-key-value-store.js";
 export { type Change, changeSerde } from "./runtime/change.js";
 export type { RecordCollector } from "./runtime/record-collector.js";
 export { StreamTask, type ErrorHandling, type StreamTaskOptions } from "./runtime/stream-task.js";
@@ -107,14 +98,6 @@ export {
   windowedSerde,
 } from "./windows/windowed.js";
 export { droppedRecords } from "./windows/dropped-records.js";
-export type {
-  ReadableSessionStore,
-  ReadableWindowStore,
-  SessionStore,
-  SessionStoreEntry,
-  WindowStore,
-  WindowStoreEntry,
-} from "./windows/window-store.js";
 export type { JoinType, ValueJoiner } from "./joins/join-type.js";
 
 // The Processor API: custom processors with stores and punctuation.
@@ -131,12 +114,25 @@ export type {
   ProcessorSupplier,
 } from "./processor/processor.js";
 export type { ProcessorContext } from "./processor/processor-context.js";
-export type {
-  ProcessorKeyValueStore,
-  ProcessorSessionStore,
-  ProcessorStateStore,
-  ProcessorWindowStore,
-} from "./processor/processor-stores.js";
+// The stores processors see are @tributary/state's (re-exported so a topology file needs
+// only @tributary/streams): the Processor* views, distinct from the state package's own
+// KeyValueStore/WindowStore/SessionStore (the typed stores underneath).
+export {
+  InMemoryKeyValueStore,
+  type ObservableKeyValueStore,
+  type ProcessorKeyValueStore,
+  type ProcessorSessionStore,
+  type ProcessorStateStore,
+  type ProcessorWindowStore,
+  type ReadableSessionStore,
+  type ReadableWindowStore,
+  type ReadOnlyKeyValueStore,
+  type SessionEntry,
+  type StateStore,
+  type StoreChange,
+  type StoreChangeListener,
+  type WindowEntry,
+} from "@tributary/state";
 export {
   type KeyValueStoreSupplier,
   type SessionStoreSupplier,

@@ -7,13 +7,15 @@ import {
   openEmbeddedLog,
   type ProducerRecord,
 } from "@tributary/log";
-import { openKeyValueStore } from "@tributary/state";
+import {
+  LoggedMemoryKeyValueStore,
+  openKeyValueStore,
+  openWindowStore,
+  PersistentWindowStore,
+} from "@tributary/state";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openWindowStore } from "../../state/src/window/window-store.js";
 import { defineApp, Serdes, StreamTask } from "../src/index.js";
 import type { StoreSpec } from "../src/topology/node-spec.js";
-import { LoggedMemoryKeyValueStore } from "../src/windows/logged-memory-key-value-store.js";
-import { PersistentWindowStore } from "../src/windows/persistent-window-store.js";
 import { untilWindowCloses } from "../src/windows/suppressed.js";
 import { TimeWindows } from "../src/windows/time-windows.js";
 import { windowedSerde } from "../src/windows/windowed.js";

@@ -1,9 +1,9 @@
-import type { Serde } from "../serdes.js";
+import type { Serde } from "@tributary/log";
 import type {
   ObservableKeyValueStore,
   StoreChange,
   StoreChangeListener,
-} from "./key-value-store.js";
+} from "./processor-stores.js";
 
 /**
  * A key-value store in a Map, for the test driver and for tasks without durable state.

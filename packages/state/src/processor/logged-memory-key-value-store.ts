@@ -1,18 +1,18 @@
-import type { KeyValueStore as StateKeyValueStore } from "@tributary/state";
-import { InMemoryKeyValueStore } from "../runtime/in-memory-key-value-store.js";
-import type { KeyValueStore } from "../runtime/key-value-store.js";
-import type { Serde } from "../serdes.js";
-import { StreamsArgumentError } from "../errors.js";
+import type { Serde } from "@tributary/log";
+import { StateStoreError } from "../errors.js";
+import type { KeyValueStore as StateKeyValueStore } from "../key-value-store.js";
+import { InMemoryKeyValueStore } from "./in-memory-key-value-store.js";
+import type { ProcessorKeyValueStore, StateStore } from "./processor-stores.js";
 
 /**
- * A key-value store kept whole in memory and backed by a store of @tributary/state for
+ * A key-value store kept whole in memory and backed by a KeyValueStore of this package for
  * its changelog (Kafka's in-memory suppression buffer, InMemoryTimeOrderedKeyValueBuffer):
  * for the stores a processor scans synchronously — the suppression buffer, a join's
  * pending records — which a RocksDB store cannot do inside processing. `open` loads what
  * the state store restored; every write goes to both, so commit appends it to the
  * changelog and a restart restores it.
  */
-export class LoggedMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
+export class LoggedMemoryKeyValueStore<K, V> implements ProcessorKeyValueStore<K, V>, StateStore {
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -38,7 +38,8 @@ export class LoggedMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
   ): LoggedMemoryKeyValueStore<K, V> {
     const entries = inner.allSync();
     if (entries === undefined) {
-      throw new StreamsArgumentError(
+      throw new StateStoreError(
+        "INVALID_ARGUMENT",
         `store '${inner.name}' is on RocksDB: open it with LoggedMemoryKeyValueStore.open`,
       );
     }

@@ -1,45 +1,12 @@
-import type {
-  ReadableSessionStore,
-  ReadableWindowStore,
-  SessionStoreEntry,
-  WindowStoreEntry,
-} from "./window-store.js";
+import type { SessionEntry, SessionStore } from "../session/session-store.js";
+import type { SegmentedStore } from "../window/segmented-store.js";
+import type { WindowEntry, WindowStore } from "../window/window-store.js";
+import type { ReadableSessionStore, ReadableWindowStore } from "./processor-stores.js";
 
 /**
- * What the adapters use of @tributary/state's WindowStore and SessionStore (structural:
- * the state package's index does not export those classes yet).
- */
-interface StateTimeStore {
-  readonly name: string;
-  readonly segments: {
-    prefetch(keys: readonly Buffer[]): Promise<void>;
-    flush(): void;
-    expireBy(time: number): void;
-  };
-  commit(): Promise<void>;
-  commitNeeded(): boolean;
-  close(): Promise<void>;
-}
-
-export interface StateWindowStore<K, V> extends StateTimeStore {
-  put(key: K, windowStart: number, value: V | null): boolean;
-  fetch(key: K, windowStart: number): V | null;
-  fetchRange(key: K, from: number, to: number): WindowStoreEntry<K, V>[];
-  prefetch(keys: Iterable<K>): Promise<void>;
-  allSync(): WindowStoreEntry<K, V>[];
-}
-
-export interface StateSessionStore<K, V> extends StateTimeStore {
-  put(key: K, start: number, end: number, value: V): boolean;
-  remove(key: K, start: number, end: number): void;
-  findSessions(key: K, earliestEnd: number, latestStart: number): SessionStoreEntry<K, V>[];
-  prefetch(keys: Iterable<K>): Promise<void>;
-  allSync(): SessionStoreEntry<K, V>[];
-}
-
-/**
- * The processor-facing window and session stores over those of @tributary/state, with
- * the runtime's half beside them, as PersistentKeyValueStore does for key-value stores:
+ * The processor-facing window and session stores over this package's WindowStore and
+ * SessionStore, with the runtime's half beside them, as the streams runtime's
+ * PersistentKeyValueStore does for key-value stores:
  * `prefetchBytes` (every live entry of the batch's keys, so reads are synchronous),
  * `flush`, `commit` (expired segments dropped, changelog append, one engine batch),
  * `commitNeeded`, `close` and `closed`.
@@ -47,7 +14,7 @@ export interface StateSessionStore<K, V> extends StateTimeStore {
 abstract class PersistentTimeStore {
   private closing: Promise<void> | null = null;
 
-  protected abstract readonly state: StateTimeStore;
+  protected abstract readonly state: SegmentedStore<unknown>;
 
   get name(): string {
     return this.state.name;
@@ -91,7 +58,7 @@ export class PersistentWindowStore<K, V>
   extends PersistentTimeStore
   implements ReadableWindowStore<K, V>
 {
-  constructor(protected readonly state: StateWindowStore<K, V>) {
+  constructor(protected readonly state: WindowStore<K, V>) {
     super();
   }
 
@@ -103,12 +70,12 @@ export class PersistentWindowStore<K, V>
     return this.state.fetch(key, windowStart);
   }
 
-  fetchRange(key: K, from: number, to: number): WindowStoreEntry<K, V>[] {
+  fetchRange(key: K, from: number, to: number): WindowEntry<K, V>[] {
     return this.state.fetchRange(key, from, to);
   }
 
   /** Every live window: on the memory engine only (the test driver reads it back). */
-  all(): WindowStoreEntry<K, V>[] {
+  all(): WindowEntry<K, V>[] {
     return this.state.allSync();
   }
 
@@ -121,7 +88,7 @@ export class PersistentSessionStore<K, V>
   extends PersistentTimeStore
   implements ReadableSessionStore<K, V>
 {
-  constructor(protected readonly state: StateSessionStore<K, V>) {
+  constructor(protected readonly state: SessionStore<K, V>) {
     super();
   }
 
@@ -133,12 +100,12 @@ export class PersistentSessionStore<K, V>
     this.state.remove(key, start, end);
   }
 
-  findSessions(key: K, earliestEnd: number, latestStart: number): SessionStoreEntry<K, V>[] {
+  findSessions(key: K, earliestEnd: number, latestStart: number): SessionEntry<K, V>[] {
     return this.state.findSessions(key, earliestEnd, latestStart);
   }
 
   /** Every live session: on the memory engine only (the test driver reads it back). */
-  all(): SessionStoreEntry<K, V>[] {
+  all(): SessionEntry<K, V>[] {
     return this.state.allSync();
   }
 

@@ -1,4 +1,5 @@
 import { compileGraph } from "../graph/compile-graph.js";
+import type { ProcessorStateStore } from "@tributary/state";
 import { GlobalTableNode } from "../graph/global-table-node.js";
 import { StreamSourceNode } from "../graph/stream-source-node.js";
 import { TableSourceNode } from "../graph/table-source-node.js";
@@ -7,7 +8,6 @@ import type { TimestampExtractor } from "../topology/node-spec.js";
 import type { BuildOptions } from "../topology/app.js";
 import type { Topology } from "../topology/topology.js";
 import { StreamsArgumentError, TopologyError } from "../errors.js";
-import type { ProcessorStateStore } from "../processor/processor-stores.js";
 import type { StoreBuilder } from "../processor/store-builder.js";
 import { GlobalKTable } from "./global-ktable.js";
 import { checkName, GraphContext } from "./graph-context.js";

@@ -1,5 +1,5 @@
 import type { Change } from "../runtime/change.js";
-import type { KeyValueStore } from "../runtime/key-value-store.js";
+import type { ProcessorKeyValueStore } from "@tributary/state";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import type { Serde } from "../serdes.js";
@@ -111,7 +111,7 @@ export class ResponseResolverProcessor<K, V, VR>
   implements Processor<K, SubscriptionResponse, K, Change<VR>>
 {
   private ctx!: ProcessorContext<K, Change<VR>>;
-  private left!: KeyValueStore<K, V>;
+  private left!: ProcessorKeyValueStore<K, V>;
   staleResponses = 0;
 
   constructor(
@@ -122,7 +122,7 @@ export class ResponseResolverProcessor<K, V, VR>
 
   init(context: ProcessorContext<K, Change<VR>>): void {
     this.ctx = context;
-    this.left = context.getStateStore<KeyValueStore<K, V>>(this.leftStore);
+    this.left = context.getStateStore<ProcessorKeyValueStore<K, V>>(this.leftStore);
   }
 
   process(r: StreamRecord<K, SubscriptionResponse>): void {
@@ -146,13 +146,13 @@ export class ResponseResolverProcessor<K, V, VR>
  * (so aggregations downstream can retract); a retraction of nothing is not forwarded. */
 export class ForeignKeyJoinOutputProcessor<K, VR> implements Processor<K, Change<VR>> {
   private ctx!: ProcessorContext<K, Change<VR>>;
-  private store!: KeyValueStore<K, VR>;
+  private store!: ProcessorKeyValueStore<K, VR>;
 
   constructor(private readonly storeName: string) {}
 
   init(context: ProcessorContext<K, Change<VR>>): void {
     this.ctx = context;
-    this.store = context.getStateStore<KeyValueStore<K, VR>>(this.storeName);
+    this.store = context.getStateStore<ProcessorKeyValueStore<K, VR>>(this.storeName);
   }
 
   process(r: StreamRecord<K, Change<VR>>): void {

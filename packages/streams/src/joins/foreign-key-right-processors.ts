@@ -1,5 +1,5 @@
 import type { Change } from "../runtime/change.js";
-import type { KeyValueStore } from "../runtime/key-value-store.js";
+import type { ProcessorKeyValueStore } from "@tributary/state";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import {
@@ -24,8 +24,8 @@ export class SubscriptionReceiveProcessor<KO, VO>
   implements Processor<KO, Subscription, Buffer, SubscriptionResponse>
 {
   private ctx!: ProcessorContext<Buffer, SubscriptionResponse>;
-  private subscriptions!: KeyValueStore<KO, Subscriber[]>;
-  private right!: KeyValueStore<KO, VO>;
+  private subscriptions!: ProcessorKeyValueStore<KO, Subscriber[]>;
+  private right!: ProcessorKeyValueStore<KO, VO>;
 
   constructor(
     private readonly subscriptionStore: string,
@@ -67,7 +67,7 @@ export class ForeignTableChangeProcessor<KO, VO>
   implements Processor<KO, Change<VO>, Buffer, SubscriptionResponse>
 {
   private ctx!: ProcessorContext<Buffer, SubscriptionResponse>;
-  private subscriptions!: KeyValueStore<KO, Subscriber[]>;
+  private subscriptions!: ProcessorKeyValueStore<KO, Subscriber[]>;
 
   constructor(private readonly subscriptionStore: string) {}
 

@@ -1,5 +1,5 @@
-import type { ReadOnlyKeyValueStore, StateStore } from "../runtime/key-value-store.js";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
+import type { ReadOnlyKeyValueStore, StateStore } from "@tributary/state";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import type { ValueJoiner } from "./join-type.js";
 import { forwardJoined } from "./stream-table-join-processor.js";

@@ -1,10 +1,9 @@
-import type { KeyValueStore } from "../runtime/key-value-store.js";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
+import type { ProcessorKeyValueStore, ProcessorWindowStore } from "@tributary/state";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import type { Serde } from "../serdes.js";
 import { recordDropped } from "../windows/dropped-records.js";
 import type { JoinWindows } from "../windows/join-windows.js";
-import type { WindowStore } from "../windows/window-store.js";
 import type { Buffered } from "./join-buffer-serde.js";
 import { decodePendingKey, pendingKey } from "./join-buffer-serde.js";
 import type { JoinType, ValueJoiner } from "./join-type.js";
@@ -45,9 +44,9 @@ export interface StreamStreamJoinSide {
  */
 export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, unknown, K, VR> {
   private ctx!: ProcessorContext<K, VR>;
-  private thisStore!: WindowStore<K, Buffered<unknown>>;
-  private otherStore!: WindowStore<K, Buffered<unknown>>;
-  private pending: KeyValueStore<Buffer, Buffer> | null = null;
+  private thisStore!: ProcessorWindowStore<K, Buffered<unknown>>;
+  private otherStore!: ProcessorWindowStore<K, Buffered<unknown>>;
+  private pending: ProcessorKeyValueStore<Buffer, Buffer> | null = null;
   private seq = (Date.now() * 1000) >>> 0;
 
   constructor(
@@ -60,7 +59,9 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
     this.thisStore = context.getStateStore(this.side.thisStore);
     this.otherStore = context.getStateStore(this.side.otherStore);
     if (this.side.pendingStore !== null) {
-      const pending = context.getStateStore<KeyValueStore<Buffer, Buffer>>(this.side.pendingStore);
+      const pending = context.getStateStore<ProcessorKeyValueStore<Buffer, Buffer>>(
+        this.side.pendingStore,
+      );
       this.pending = pending;
       if (!earliestPending.has(pending)) {
         let first = Number.POSITIVE_INFINITY;
@@ -112,7 +113,7 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
   }
 
   private emitUnmatched(now: number): void {
-    const pending = this.pending as KeyValueStore<Buffer, Buffer>;
+    const pending = this.pending as ProcessorKeyValueStore<Buffer, Buffer>;
     const { windows } = this.side;
     const waitMs = Math.min(windows.afterMs, windows.beforeMs) + windows.graceMs;
     const first = earliestPending.get(pending) ?? Number.POSITIVE_INFINITY;
@@ -158,7 +159,7 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
       .find((e) => e.value.seq === seq);
   }
 
-  private sideStore(left: boolean): WindowStore<K, Buffered<unknown>> {
+  private sideStore(left: boolean): ProcessorWindowStore<K, Buffered<unknown>> {
     return left === this.side.left ? this.thisStore : this.otherStore;
   }
 }

@@ -1,5 +1,5 @@
-import type { KeyValueStore } from "../runtime/key-value-store.js";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
+import type { ProcessorKeyValueStore } from "@tributary/state";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import type { ValueJoiner } from "./join-type.js";
 
@@ -11,7 +11,7 @@ import type { ValueJoiner } from "./join-type.js";
  */
 export class StreamTableJoinProcessor<K, V, VT, VR> implements Processor<K, V, K, VR> {
   private ctx!: ProcessorContext<K, VR>;
-  private table!: KeyValueStore<K, VT>;
+  private table!: ProcessorKeyValueStore<K, VT>;
 
   constructor(
     private readonly tableStore: string,
@@ -21,7 +21,7 @@ export class StreamTableJoinProcessor<K, V, VT, VR> implements Processor<K, V, K
 
   init(context: ProcessorContext<K, VR>): void {
     this.ctx = context;
-    this.table = context.getStateStore<KeyValueStore<K, VT>>(this.tableStore);
+    this.table = context.getStateStore<ProcessorKeyValueStore<K, VT>>(this.tableStore);
   }
 
   process(r: StreamRecord<K, V>): void {

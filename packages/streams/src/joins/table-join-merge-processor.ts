@@ -1,5 +1,5 @@
 import type { Change } from "../runtime/change.js";
-import type { KeyValueStore } from "../runtime/key-value-store.js";
+import type { ProcessorKeyValueStore } from "@tributary/state";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 
@@ -7,14 +7,14 @@ import type { StreamRecord } from "../runtime/stream-record.js";
  * joined table when it has a store (null deletes). */
 export class TableJoinMergeProcessor<K, V> implements Processor<K, Change<V>, K, Change<V>> {
   private ctx!: ProcessorContext<K, Change<V>>;
-  private store: KeyValueStore<K, V> | null = null;
+  private store: ProcessorKeyValueStore<K, V> | null = null;
 
   constructor(private readonly storeName: string | null) {}
 
   init(context: ProcessorContext<K, Change<V>>): void {
     this.ctx = context;
     if (this.storeName !== null) {
-      this.store = context.getStateStore<KeyValueStore<K, V>>(this.storeName);
+      this.store = context.getStateStore<ProcessorKeyValueStore<K, V>>(this.storeName);
     }
   }
 

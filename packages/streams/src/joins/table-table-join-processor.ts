@@ -1,5 +1,5 @@
 import type { Change } from "../runtime/change.js";
-import type { KeyValueStore } from "../runtime/key-value-store.js";
+import type { ProcessorKeyValueStore } from "@tributary/state";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import type { JoinType, ValueJoiner } from "./join-type.js";
@@ -15,7 +15,7 @@ export class TableTableJoinProcessor<K, V1, V2, VR>
   implements Processor<K, Change<unknown>, K, Change<VR>>
 {
   private ctx!: ProcessorContext<K, Change<VR>>;
-  private other!: KeyValueStore<K, unknown>;
+  private other!: ProcessorKeyValueStore<K, unknown>;
 
   constructor(
     private readonly left: boolean,
@@ -26,7 +26,7 @@ export class TableTableJoinProcessor<K, V1, V2, VR>
 
   init(context: ProcessorContext<K, Change<VR>>): void {
     this.ctx = context;
-    this.other = context.getStateStore<KeyValueStore<K, unknown>>(this.otherStore);
+    this.other = context.getStateStore<ProcessorKeyValueStore<K, unknown>>(this.otherStore);
   }
 
   process(r: StreamRecord<K, Change<unknown>>): void {

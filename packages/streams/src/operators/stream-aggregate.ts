@@ -1,6 +1,6 @@
 import type { RecordHeaders } from "@tributary/log";
+import type { ProcessorKeyValueStore } from "@tributary/state";
 import type { Change } from "../runtime/change.js";
-import type { KeyValueStore } from "../runtime/key-value-store.js";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import { type RecordCachingStore, recordCache } from "./record-cache.js";
@@ -17,7 +17,7 @@ import { type RecordCachingStore, recordCache } from "./record-cache.js";
  */
 export class StreamAggregateProcessor<K, V, A> implements Processor<K, V, K, Change<A>> {
   private ctx!: ProcessorContext<K, Change<A>>;
-  private store!: KeyValueStore<K, A>;
+  private store!: ProcessorKeyValueStore<K, A>;
   private cache: RecordCachingStore<K, A> | null = null;
   /** Records skipped for a null key or value. */
   skipped = 0;
@@ -29,7 +29,7 @@ export class StreamAggregateProcessor<K, V, A> implements Processor<K, V, K, Cha
 
   init(context: ProcessorContext<K, Change<A>>): void {
     this.ctx = context;
-    this.store = context.getStateStore<KeyValueStore<K, A>>(this.storeName);
+    this.store = context.getStateStore<ProcessorKeyValueStore<K, A>>(this.storeName);
     this.cache = recordCache<K, A>(this.store, (key, value, timestamp, headers) =>
       this.emit(key, value, timestamp, headers),
     );

@@ -1,6 +1,6 @@
 import type { RecordHeaders } from "@tributary/log";
+import type { ProcessorKeyValueStore } from "@tributary/state";
 import type { Change } from "../runtime/change.js";
-import type { KeyValueStore } from "../runtime/key-value-store.js";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { KeyValue, StreamRecord } from "../runtime/stream-record.js";
 import { type RecordCachingStore, recordCache } from "./record-cache.js";
@@ -70,7 +70,7 @@ function sameKey(a: unknown, b: unknown): boolean {
  */
 export class TableAggregateProcessor<K, V, A> implements Processor<K, Change<V>, K, Change<A>> {
   private ctx!: ProcessorContext<K, Change<A>>;
-  private store!: KeyValueStore<K, A>;
+  private store!: ProcessorKeyValueStore<K, A>;
   private cache: RecordCachingStore<K, A> | null = null;
 
   constructor(
@@ -82,7 +82,7 @@ export class TableAggregateProcessor<K, V, A> implements Processor<K, Change<V>,
 
   init(context: ProcessorContext<K, Change<A>>): void {
     this.ctx = context;
-    this.store = context.getStateStore<KeyValueStore<K, A>>(this.storeName);
+    this.store = context.getStateStore<ProcessorKeyValueStore<K, A>>(this.storeName);
     this.cache = recordCache<K, A>(this.store, (key, value, timestamp, headers) =>
       this.emit(key, value, timestamp, headers),
     );

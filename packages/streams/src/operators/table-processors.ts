@@ -1,5 +1,5 @@
 import type { Change } from "../runtime/change.js";
-import type { KeyValueStore } from "../runtime/key-value-store.js";
+import type { ProcessorKeyValueStore } from "@tributary/state";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 
@@ -13,13 +13,13 @@ import type { StreamRecord } from "../runtime/stream-record.js";
 /** table(): the latest value per key from a changelog-style topic; null deletes. */
 export class TableSourceProcessor<K, V> implements Processor<K, V | null, K, Change<V>> {
   private ctx!: ProcessorContext<K, Change<V>>;
-  private store!: KeyValueStore<K, V>;
+  private store!: ProcessorKeyValueStore<K, V>;
 
   constructor(private readonly storeName: string) {}
 
   init(context: ProcessorContext<K, Change<V>>): void {
     this.ctx = context;
-    this.store = context.getStateStore<KeyValueStore<K, V>>(this.storeName);
+    this.store = context.getStateStore<ProcessorKeyValueStore<K, V>>(this.storeName);
   }
 
   process(r: StreamRecord<K, V | null>): void {
@@ -41,7 +41,11 @@ export class TableSourceProcessor<K, V> implements Processor<K, V | null, K, Cha
 }
 
 /** Applies an update to an optional materializing store; null deletes. */
-function materialize<K, V>(store: KeyValueStore<K, V> | null, key: K, value: V | null): void {
+function materialize<K, V>(
+  store: ProcessorKeyValueStore<K, V> | null,
+  key: K,
+  value: V | null,
+): void {
   if (store === null) return;
   if (value === null) store.delete(key);
   else store.put(key, value);
@@ -49,7 +53,7 @@ function materialize<K, V>(store: KeyValueStore<K, V> | null, key: K, value: V |
 
 export class TableMapValuesProcessor<K, V, V2> implements Processor<K, Change<V>, K, Change<V2>> {
   private ctx!: ProcessorContext<K, Change<V2>>;
-  private store: KeyValueStore<K, V2> | null = null;
+  private store: ProcessorKeyValueStore<K, V2> | null = null;
 
   constructor(
     private readonly mapper: (value: V, key: K) => V2,
@@ -59,7 +63,7 @@ export class TableMapValuesProcessor<K, V, V2> implements Processor<K, Change<V>
   init(context: ProcessorContext<K, Change<V2>>): void {
     this.ctx = context;
     if (this.storeName !== null) {
-      this.store = context.getStateStore<KeyValueStore<K, V2>>(this.storeName);
+      this.store = context.getStateStore<ProcessorKeyValueStore<K, V2>>(this.storeName);
     }
   }
 
@@ -79,7 +83,7 @@ export class TableMapValuesProcessor<K, V, V2> implements Processor<K, Change<V>
 
 export class TableFilterProcessor<K, V> implements Processor<K, Change<V>, K, Change<V>> {
   private ctx!: ProcessorContext<K, Change<V>>;
-  private store: KeyValueStore<K, V> | null = null;
+  private store: ProcessorKeyValueStore<K, V> | null = null;
 
   constructor(
     private readonly predicate: (key: K, value: V) => boolean,
@@ -90,7 +94,7 @@ export class TableFilterProcessor<K, V> implements Processor<K, Change<V>, K, Ch
   init(context: ProcessorContext<K, Change<V>>): void {
     this.ctx = context;
     if (this.storeName !== null) {
-      this.store = context.getStateStore<KeyValueStore<K, V>>(this.storeName);
+      this.store = context.getStateStore<ProcessorKeyValueStore<K, V>>(this.storeName);
     }
   }
 

@@ -1,4 +1,5 @@
 import { KeyChangedError, StreamsArgumentError } from "../errors.js";
+import type { ProcessorStateStore } from "@tributary/state";
 import type {
   Processor as TaskProcessor,
   ProcessorContext as TaskProcessorContext,
@@ -7,7 +8,6 @@ import type { RecordMetadata, StreamRecord } from "../runtime/stream-record.js";
 import type { AnyProcessorSupplier } from "../topology/node-spec.js";
 import type { Processor } from "./processor.js";
 import type { ProcessorContext } from "./processor-context.js";
-import type { ProcessorStateStore } from "./processor-stores.js";
 import { type Cancellable, PunctuationType, type Punctuator } from "./punctuation-type.js";
 import { Record } from "./record.js";
 

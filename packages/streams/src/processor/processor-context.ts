@@ -1,6 +1,6 @@
 import type { RecordMetadata } from "../runtime/stream-record.js";
+import type { ProcessorStateStore } from "@tributary/state";
 import type { Cancellable, PunctuationType, Punctuator } from "./punctuation-type.js";
-import type { ProcessorStateStore } from "./processor-stores.js";
 import type { Record } from "./record.js";
 
 /**

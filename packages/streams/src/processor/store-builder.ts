@@ -1,14 +1,14 @@
 import { StreamsArgumentError } from "../errors.js";
-import type { StoreDraft } from "../graph/graph-node.js";
-import type { Serde } from "../serdes.js";
-import { nameProblem } from "../topology/internal-names.js";
-import type { StoreType } from "../topology/node-spec.js";
 import type {
   ProcessorKeyValueStore,
   ProcessorSessionStore,
   ProcessorStateStore,
   ProcessorWindowStore,
-} from "./processor-stores.js";
+} from "@tributary/state";
+import type { StoreDraft } from "../graph/graph-node.js";
+import type { Serde } from "../serdes.js";
+import { nameProblem } from "../topology/internal-names.js";
+import type { StoreType } from "../topology/node-spec.js";
 
 /** Which store, before serdes are given (Kafka's *BytesStoreSupplier): see `Stores`. */
 export interface StoreSupplier<S extends ProcessorStateStore> {

@@ -1,12 +1,12 @@
 import { StreamsArgumentError } from "../errors.js";
-import type { Serde } from "../serdes.js";
-import type { StoreType } from "../topology/node-spec.js";
 import type {
   ProcessorKeyValueStore,
   ProcessorSessionStore,
   ProcessorStateStore,
   ProcessorWindowStore,
-} from "./processor-stores.js";
+} from "@tributary/state";
+import type { Serde } from "../serdes.js";
+import type { StoreType } from "../topology/node-spec.js";
 import {
   type KeyValueStoreSupplier,
   type SessionStoreSupplier,

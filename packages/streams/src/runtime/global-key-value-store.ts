@@ -1,6 +1,6 @@
 import { StreamsArgumentError } from "../errors.js";
+import type { ReadOnlyKeyValueStore, StateStore } from "@tributary/state";
 import type { Serde } from "../serdes.js";
-import type { ReadOnlyKeyValueStore, StateStore } from "./key-value-store.js";
 
 interface Entry {
   key: Buffer;

@@ -1,20 +1,18 @@
 import type { RecordHeaders } from "@tributary/log";
 import {
   KeyNotPrefetchedError,
+  type ObservableKeyValueStore,
   RecordCache,
   type KeyValueStore as StateKeyValueStore,
+  type StoreChange,
+  type StoreChangeListener,
 } from "@tributary/state";
 import { PrefetchMissError, StreamsArgumentError } from "../errors.js";
-import type {
-  ObservableKeyValueStore,
-  StoreChange,
-  StoreChangeListener,
-} from "./key-value-store.js";
 import type { CacheFlushListener, RecordCachingStore } from "../operators/record-cache.js";
 
 /**
- * The processor-facing KeyValueStore (runtime/key-value-store.ts) over a store of
- * @tributary/state: one store, two views. The state store is the engine (RocksDB behind the
+ * The processor-facing key-value store (@tributary/state's ObservableKeyValueStore) over
+ * that package's typed KeyValueStore: one store, two views. The state store is the engine (RocksDB behind the
  * write-back cache and change-logging, typed by the store's serdes); this class only maps
  * the streams contract onto it — absent is `undefined` rather than null, `delete` returns
  * the old value, change listeners for `storeChanges$` — and gives the runtime the

@@ -1,5 +1,5 @@
 import { StoreNotConnectedError, UnknownChildError } from "../errors.js";
-import type { StateStore } from "./key-value-store.js";
+import type { ProcessorStateStore, StateStore } from "@tributary/state";
 import type { Cancellable, Processor, ProcessorContext, PunctuationType } from "./processor.js";
 import type { RecordMetadata, StreamRecord } from "./stream-record.js";
 
@@ -87,13 +87,13 @@ export class ProcessorNode implements ProcessorContext<unknown, unknown> {
     for (let i = 0; i < children.length; i++) children[i]!.process(record);
   }
 
-  getStateStore<S extends StateStore>(name: string): S {
+  getStateStore<S extends ProcessorStateStore>(name: string): S {
     const store = this.storeNames.includes(name) ? this.task.store(name) : undefined;
     if (store === undefined) {
       const inTask = this.task.store(name) !== undefined;
       throw new StoreNotConnectedError(name, this.name, this.storeNames, inTask);
     }
-    return store as S;
+    return store as ProcessorStateStore as S;
   }
 
   streamTime(): number {

@@ -1,5 +1,5 @@
 import type { Cancellable, PunctuationType } from "../processor/punctuation-type.js";
-import type { StateStore } from "./key-value-store.js";
+import type { ProcessorStateStore } from "@tributary/state";
 import type { RecordMetadata, StreamRecord } from "./stream-record.js";
 
 /**
@@ -28,7 +28,7 @@ export interface ProcessorContext<KOut, VOut> {
   readonly taskId: string;
   /** Sends a record to every child, or only to the child with this name. */
   forward(record: StreamRecord<KOut, VOut>, childName?: string): void;
-  getStateStore<S extends StateStore>(name: string): S;
+  getStateStore<S extends ProcessorStateStore>(name: string): S;
   /** The task's stream time: the largest timestamp it has seen, or for a task reading
    * internal topics on a worker, the low watermark of its upstream tasks; -1 before any. */
   streamTime(): number;

@@ -2,22 +2,20 @@ import type { WarnFields } from "./worker.js";
 import { type LogClient, type Producer, retryWithBackoff } from "@tributary/log";
 import {
   type KeyValueStoreOptions,
+  LoggedMemoryKeyValueStore,
   openKeyValueStore,
   openSessionStore,
   openWindowStore,
+  PersistentSessionStore,
+  PersistentWindowStore,
   type SessionStore as StateSessionStore,
+  type StateStore,
   StateStoreError,
   type KeyValueStore as StateKeyValueStore,
   type WindowStore as StateWindowStore,
 } from "@tributary/state";
 import { StreamsArgumentError } from "../errors.js";
 import type { StoreSpec } from "../topology/node-spec.js";
-import { LoggedMemoryKeyValueStore } from "../windows/logged-memory-key-value-store.js";
-import {
-  PersistentSessionStore,
-  PersistentWindowStore,
-} from "../windows/persistent-window-store.js";
-import type { StateStore } from "./key-value-store.js";
 import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
 
 /**

@@ -1,5 +1,5 @@
 import { Observable } from "rxjs";
-import type { ObservableKeyValueStore, StoreChange } from "../runtime/key-value-store.js";
+import type { ObservableKeyValueStore, StoreChange } from "@tributary/state";
 
 /**
  * A store's changes as an Observable: every put and delete, with old and new value, as it

@@ -1,15 +1,13 @@
 import { StreamsArgumentError } from "../errors.js";
 import type {
-  KeyValueStore,
   ObservableKeyValueStore,
-  StoreChangeListener,
-} from "../runtime/key-value-store.js";
-import type {
+  ProcessorKeyValueStore,
   ReadableSessionStore,
   ReadableWindowStore,
-  SessionStoreEntry,
-  WindowStoreEntry,
-} from "../windows/window-store.js";
+  SessionEntry,
+  StoreChangeListener,
+  WindowEntry,
+} from "@tributary/state";
 
 /**
  * One store name across the test driver's tasks: each partition's task has its own
@@ -69,7 +67,7 @@ export class PartitionedKeyValueView<K, V> implements ObservableKeyValueStore<K,
 
   close(): void {}
 
-  private holder(key: K): KeyValueStore<K, V> {
+  private holder(key: K): ProcessorKeyValueStore<K, V> {
     return this.parts.find((s) => s.get(key) !== undefined) ?? this.parts[0]!;
   }
 }
@@ -95,11 +93,11 @@ export class PartitionedWindowView<K, V> implements ReadableWindowStore<K, V> {
     return null;
   }
 
-  fetchRange(key: K, from: number, to: number): WindowStoreEntry<K, V>[] {
+  fetchRange(key: K, from: number, to: number): WindowEntry<K, V>[] {
     return this.parts.flatMap((s) => s.fetchRange(key, from, to));
   }
 
-  all(): WindowStoreEntry<K, V>[] {
+  all(): WindowEntry<K, V>[] {
     return this.parts.flatMap((s) => s.all());
   }
 
@@ -127,11 +125,11 @@ export class PartitionedSessionView<K, V> implements ReadableSessionStore<K, V> 
     for (const s of this.parts) s.remove(key, start, end);
   }
 
-  findSessions(key: K, earliestEnd: number, latestStart: number): SessionStoreEntry<K, V>[] {
+  findSessions(key: K, earliestEnd: number, latestStart: number): SessionEntry<K, V>[] {
     return this.parts.flatMap((s) => s.findSessions(key, earliestEnd, latestStart));
   }
 
-  all(): SessionStoreEntry<K, V>[] {
+  all(): SessionEntry<K, V>[] {
     return this.parts.flatMap((s) => s.all());
   }
 

@@ -1,4 +1,13 @@
 import type { LogRecord, ProducerRecord } from "@tributary/log";
+import {
+  PersistentSessionStore,
+  PersistentWindowStore,
+  type ObservableKeyValueStore,
+  type ProcessorKeyValueStore,
+  type ReadableSessionStore,
+  type ReadableWindowStore,
+  type StoreChange,
+} from "@tributary/state";
 import type { Observable } from "rxjs";
 import type { App } from "../topology/app.js";
 import {
@@ -9,11 +18,6 @@ import {
 } from "../errors.js";
 import { GlobalKeyValueStore } from "../runtime/global-key-value-store.js";
 import { resolveLayout, type TopicLayout } from "../runtime/internal-topics.js";
-import type {
-  KeyValueStore,
-  ObservableKeyValueStore,
-  StoreChange,
-} from "../runtime/key-value-store.js";
 import type { RecordCollector } from "../runtime/record-collector.js";
 import type { RuntimeStore } from "../runtime/store-factory.js";
 import { StreamTask } from "../runtime/stream-task.js";
@@ -24,11 +28,6 @@ import { storeChanges$ } from "../rx/store-changes.js";
 import { Serdes, type Serde } from "../serdes.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { droppedRecords } from "../windows/dropped-records.js";
-import {
-  PersistentSessionStore,
-  PersistentWindowStore,
-} from "../windows/persistent-window-store.js";
-import type { ReadableSessionStore, ReadableWindowStore } from "../windows/window-store.js";
 import { openDriverStore } from "./driver-stores.js";
 import { DriverTopics, type InterleaveOrder } from "./driver-topics.js";
 import {
@@ -247,10 +246,10 @@ export class TopologyTestDriver {
   }
 
   /** A key-value store (over every partition's instance), or a global table's store. */
-  getKeyValueStore<K = unknown, V = unknown>(name: string): KeyValueStore<K, V> {
+  getKeyValueStore<K = unknown, V = unknown>(name: string): ProcessorKeyValueStore<K, V> {
     const global = [...this.globals.values()].find((g) => g.name === name);
-    if (global !== undefined) return global as unknown as KeyValueStore<K, V>;
-    return this.keyValueView(name) as unknown as KeyValueStore<K, V>;
+    if (global !== undefined) return global as unknown as ProcessorKeyValueStore<K, V>;
+    return this.keyValueView(name) as unknown as ProcessorKeyValueStore<K, V>;
   }
 
   /** A window store (windowed aggregations, join buffers), read back with all()/fetch. */

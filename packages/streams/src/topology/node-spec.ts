@@ -81,7 +81,7 @@ export interface StoreSpec {
   /**
    * The processor scans this key-value store synchronously (suppression buffer, a join's
    * pending records): keep it whole in memory, backed by its changelog
-   * (windows/logged-memory-key-value-store.ts), not behind a prefetch.
+   * (@tributary/state's LoggedMemoryKeyValueStore), not behind a prefetch.
    */
   readonly inMemory?: boolean;
   /** false: no write-back cache, every write goes straight to change-logging. */

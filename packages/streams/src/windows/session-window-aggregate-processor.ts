@@ -1,10 +1,10 @@
 import type { Change } from "../runtime/change.js";
+import type { ProcessorSessionStore } from "@tributary/state";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import { recordDropped } from "./dropped-records.js";
 import type { SessionWindows } from "./session-windows.js";
 import type { Windowed } from "./windowed.js";
-import type { SessionStore } from "./window-store.js";
 
 /**
  * count/reduce/aggregate over SessionWindows (Kafka's KStreamSessionWindowAggregate): the
@@ -18,7 +18,7 @@ export class SessionWindowAggregateProcessor<K, V, A>
   implements Processor<K, V, Windowed<K>, Change<A>>
 {
   private ctx!: ProcessorContext<Windowed<K>, Change<A>>;
-  private store!: SessionStore<K, A>;
+  private store!: ProcessorSessionStore<K, A>;
 
   constructor(
     private readonly storeName: string,
@@ -30,7 +30,7 @@ export class SessionWindowAggregateProcessor<K, V, A>
 
   init(context: ProcessorContext<Windowed<K>, Change<A>>): void {
     this.ctx = context;
-    this.store = context.getStateStore<SessionStore<K, A>>(this.storeName);
+    this.store = context.getStateStore<ProcessorSessionStore<K, A>>(this.storeName);
   }
 
   process(r: StreamRecord<K, V>): void {

@@ -1,10 +1,10 @@
 import type { Change } from "../runtime/change.js";
+import type { ProcessorWindowStore } from "@tributary/state";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import { recordDropped } from "./dropped-records.js";
 import type { SlidingWindows } from "./sliding-windows.js";
 import type { Windowed } from "./windowed.js";
-import type { WindowStore } from "./window-store.js";
 
 /**
  * count/reduce/aggregate over SlidingWindows. The windows are Kafka's: for each record at
@@ -24,8 +24,8 @@ export class SlidingWindowAggregateProcessor<K, V, A>
   implements Processor<K, V, Windowed<K>, Change<A>>
 {
   private ctx!: ProcessorContext<Windowed<K>, Change<A>>;
-  private store!: WindowStore<K, A>;
-  private records!: WindowStore<K, V>;
+  private store!: ProcessorWindowStore<K, A>;
+  private records!: ProcessorWindowStore<K, V>;
 
   constructor(
     private readonly storeName: string,
@@ -36,8 +36,8 @@ export class SlidingWindowAggregateProcessor<K, V, A>
 
   init(context: ProcessorContext<Windowed<K>, Change<A>>): void {
     this.ctx = context;
-    this.store = context.getStateStore<WindowStore<K, A>>(this.storeName);
-    this.records = context.getStateStore<WindowStore<K, V>>(this.recordsStoreName);
+    this.store = context.getStateStore<ProcessorWindowStore<K, A>>(this.storeName);
+    this.records = context.getStateStore<ProcessorWindowStore<K, V>>(this.recordsStoreName);
   }
 
   process(r: StreamRecord<K, V>): void {

@@ -1,6 +1,6 @@
 import { Serdes } from "@tributary/log";
+import type { ProcessorKeyValueStore } from "@tributary/state";
 import type { Change } from "../runtime/change.js";
-import type { KeyValueStore } from "../runtime/key-value-store.js";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import type { Serde } from "../serdes.js";
@@ -41,7 +41,7 @@ export const suppressBufferValueSerde: Serde<SuppressedEntry> = Serdes.msgpack<S
  */
 export class SuppressProcessor<K, V> implements Processor<Windowed<K>, Change<V>> {
   private ctx!: ProcessorContext<Windowed<K>, Change<V>>;
-  private buffer!: KeyValueStore<Buffer, SuppressedEntry>;
+  private buffer!: ProcessorKeyValueStore<Buffer, SuppressedEntry>;
   /** Earliest closing time in the buffer (Infinity when empty). */
   private nextClose = Number.POSITIVE_INFINITY;
 
@@ -54,7 +54,9 @@ export class SuppressProcessor<K, V> implements Processor<Windowed<K>, Change<V>
 
   init(context: ProcessorContext<Windowed<K>, Change<V>>): void {
     this.ctx = context;
-    this.buffer = context.getStateStore<KeyValueStore<Buffer, SuppressedEntry>>(this.storeName);
+    this.buffer = context.getStateStore<ProcessorKeyValueStore<Buffer, SuppressedEntry>>(
+      this.storeName,
+    );
     for (const [k] of this.buffer.all()) {
       this.nextClose = Number(k.readBigInt64BE(0));
       break;

@@ -1,10 +1,10 @@
 import type { Change } from "../runtime/change.js";
+import type { ProcessorWindowStore } from "@tributary/state";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import { recordDropped } from "./dropped-records.js";
 import type { TimeWindows } from "./time-windows.js";
 import type { Windowed } from "./windowed.js";
-import type { WindowStore } from "./window-store.js";
 
 /**
  * count/reduce/aggregate over TimeWindows (Kafka's KStreamWindowAggregate): folds the
@@ -15,7 +15,7 @@ import type { WindowStore } from "./window-store.js";
  */
 export class WindowAggregateProcessor<K, V, A> implements Processor<K, V, Windowed<K>, Change<A>> {
   private ctx!: ProcessorContext<Windowed<K>, Change<A>>;
-  private store!: WindowStore<K, A>;
+  private store!: ProcessorWindowStore<K, A>;
 
   constructor(
     private readonly storeName: string,
@@ -25,7 +25,7 @@ export class WindowAggregateProcessor<K, V, A> implements Processor<K, V, Window
 
   init(context: ProcessorContext<Windowed<K>, Change<A>>): void {
     this.ctx = context;
-    this.store = context.getStateStore<WindowStore<K, A>>(this.storeName);
+    this.store = context.getStateStore<ProcessorWindowStore<K, A>>(this.storeName);
   }
 
   process(r: StreamRecord<K, V>): void {
