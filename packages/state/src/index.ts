@@ -27,9 +27,8 @@ export {
   type ChangelogOptions,
   type KeyValueStoreOptions,
   openKeyValueStore,
-  wrapEngine,
-  type WrapOptions,
 } from "./store-builder.js";
+export { DEFAULT_CACHE_BYTES, KeyValueStoreBuilder } from "./key-value-store-builder.js";
 export {
   memoryKeyValueStore,
   memorySessionStore,

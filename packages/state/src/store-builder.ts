@@ -1,14 +1,13 @@
 import type { LogClient, Producer } from "@tributary/log";
-import { CachingStore } from "./caching-store.js";
-import { type ChangelogTarget, ChangeLoggingStore } from "./change-logging-store.js";
 import {
   changelogBounds,
   type RestoreProgress,
   type RestoreResult,
   restoreFromChangelog,
 } from "./changelog-restorer.js";
-import type { KeyValueBytesStore, KeyValueEngine } from "./key-value-bytes-store.js";
-import { KeyValueStore, type StoreSerde } from "./key-value-store.js";
+import type { KeyValueEngine } from "./key-value-bytes-store.js";
+import type { KeyValueStore, StoreSerde } from "./key-value-store.js";
+import { KeyValueStoreBuilder } from "./key-value-store-builder.js";
 import { MemoryEngine } from "./memory/memory-engine.js";
 import { RocksDbEngine, type RocksDbEngineOptions } from "./rocksdb/rocksdb-engine.js";
 import { changelogTopicName, storeDirectory, validateStateName } from "./store-names.js";
@@ -48,13 +47,10 @@ export interface KeyValueStoreOptions<K, V> {
   rocksdb?: Omit<RocksDbEngineOptions, "warn">;
 }
 
-const DEFAULT_CACHE_BYTES = 10 * 1024 * 1024;
-
 /**
  * Opens a key-value store ready for processing: engine opened (a corrupt one moved aside
- * and recreated), the changelog tail restored, and the layers wrapped in Kafka's order:
- *
- *   KeyValueStore(CachingStore(ChangeLoggingStore(engine)))
+ * and recreated), the changelog tail restored, and the layers wrapped in Kafka's order by
+ * KeyValueStoreBuilder: metered(caching(change-logging(engine))).
  *
  * Restore replays only the changelog tail after the offset the engine stored. It starts
  * from the beginning when there is no local state (memory engine, new machine, deleted
@@ -123,37 +119,17 @@ export async function openKeyValueStore<K, V>(
     producer = changelog.client.producer({ clientId: `${applicationId}-${taskId}-${name}` });
     ownProducer = producer;
   }
-  const bytes = wrapEngine(engine, {
-    changelog:
+  const closeProducer = ownProducer;
+  return new KeyValueStoreBuilder(engine, options.keySerde, options.valueSerde)
+    .withCachingEnabled(options.cacheBytes)
+    .withLoggingEnabled(
       changelog === undefined || topic === null || producer === undefined
         ? null
         : { producer, topic, partition: changelog.partition },
-    cacheBytes: options.cacheBytes,
-    commitThresholdBytes: options.commitThresholdBytes,
-  });
-  const closeProducer = ownProducer;
-  return new KeyValueStore(bytes, options.keySerde, options.valueSerde, {
-    restored,
-    onClose: closeProducer === null ? undefined : () => closeProducer.close(),
-  });
-}
-
-export interface WrapOptions {
-  /** Where changes go at commit; null: a local-only store. */
-  changelog: ChangelogTarget | null;
-  /** Write-back cache bytes; 0 turns it off. Default 10 MiB. */
-  cacheBytes?: number | undefined;
-  commitThresholdBytes?: number | undefined;
-}
-
-/**
- * The byte layers over an opened (and restored) engine, in Kafka's order, the one place
- * it is written: caching(change-logging(engine)). The typed (metered) layer goes on top:
- * KeyValueStore for key-value stores, SegmentedBytesStore then WindowStore/SessionStore
- * for the time-keyed ones.
- */
-export function wrapEngine(engine: KeyValueEngine, options: WrapOptions): KeyValueBytesStore {
-  const logged = new ChangeLoggingStore(engine, options.changelog, options.commitThresholdBytes);
-  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
-  return cacheBytes > 0 ? new CachingStore(logged, cacheBytes) : logged;
+    )
+    .withCommitThresholdBytes(options.commitThresholdBytes)
+    .build({
+      restored,
+      onClose: closeProducer === null ? undefined : () => closeProducer.close(),
+    });
 }

@@ -1,8 +1,8 @@
 import type { ChangelogTarget } from "../change-logging-store.js";
 import type { KeyValueChange } from "../key-value-bytes-store.js";
-import { KeyValueStore, type StoreSerde } from "../key-value-store.js";
+import type { KeyValueStore, StoreSerde } from "../key-value-store.js";
+import { KeyValueStoreBuilder } from "../key-value-store-builder.js";
 import { SessionStore } from "../session/session-store.js";
-import { wrapEngine } from "../store-builder.js";
 import { validateStateName } from "../store-names.js";
 import { SegmentedBytesStore } from "../window/segmented-bytes-store.js";
 import { WindowStore } from "../window/window-store.js";
@@ -35,7 +35,7 @@ export interface MemoryTimeStoreOptions<K, V> extends MemoryStoreOptions<K, V> {
  * so a topology's test (the streams test driver) runs on what production runs.
  */
 export function memoryKeyValueStore<K, V>(options: MemoryStoreOptions<K, V>): KeyValueStore<K, V> {
-  return new KeyValueStore(memoryBytes(options), options.keySerde, options.valueSerde);
+  return memoryLayers(options).build();
 }
 
 export function memoryWindowStore<K, V>(
@@ -58,17 +58,20 @@ export function memorySessionStore<K, V>(
   return new SessionStore<K, V>(segments, options.keySerde, options.valueSerde, extras);
 }
 
-function memoryBytes<K, V>(options: MemoryStoreOptions<K, V>) {
+/** A memory engine restored from `options.restore`, under the layers every store has. */
+function memoryLayers<K, V>(options: MemoryStoreOptions<K, V>): KeyValueStoreBuilder<K, V> {
   validateStateName("store name", options.name);
   const engine = new MemoryEngine(options.name);
   if (options.restore !== undefined && options.restore.records.length > 0) {
     engine.writeSync(options.restore.records, options.restore.nextOffset);
   }
-  return wrapEngine(engine, { changelog: options.changelog, cacheBytes: options.cacheBytes });
+  return new KeyValueStoreBuilder(engine, options.keySerde, options.valueSerde)
+    .withCachingEnabled(options.cacheBytes)
+    .withLoggingEnabled(options.changelog);
 }
 
 function memorySegments<K, V>(options: MemoryTimeStoreOptions<K, V>) {
-  const bytes = memoryBytes(options);
+  const bytes = memoryLayers(options).buildBytes();
   const segments = new SegmentedBytesStore(bytes, { retentionMs: options.retentionMs });
   segments.initSync();
   return { segments, extras: { restored: null, close: () => segments.close() } };
