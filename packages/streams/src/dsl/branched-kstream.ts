@@ -1,7 +1,7 @@
 import { ProcessorGraphNode } from "../graph/processor-graph-node.js";
 import { BranchProcessor, PassThroughProcessor } from "../operators/stream-processors.js";
 import { StreamsArgumentError } from "../errors.js";
-import { KStream } from "./kstream.js";
+import type { KStream } from "./kstream.js";
 import type { Branched, Named } from "./options.js";
 
 /**
@@ -67,7 +67,12 @@ export class BranchedKStream<K, V> {
     const node = ctx.add(new ProcessorGraphNode(name, () => new PassThroughProcessor()), [
       this.branchNode,
     ]);
-    const stream = new KStream<K, V>(ctx, node, this.parent.keySerde, this.parent.valueSerde);
+    const stream = new ctx.classes.KStream<K, V>(
+      ctx,
+      node,
+      this.parent.keySerde,
+      this.parent.valueSerde,
+    );
     if (branched.chain === undefined) this.result.set(name, stream);
     else {
       const chained = branched.chain(stream);

@@ -5,7 +5,7 @@ import { TableAggregateProcessor } from "../operators/table-aggregate.js";
 import type { Serde } from "../serdes.js";
 import { AggregateBuilder } from "./aggregate-builder.js";
 import type { GraphContext } from "./graph-context.js";
-import { KTable } from "./ktable.js";
+import type { KTable } from "./ktable.js";
 import type { Materialized, Named } from "./options.js";
 
 /**
@@ -86,7 +86,7 @@ export class KGroupedTable<K, V> {
       { stores: [plan.store], repartition },
     );
     this.context.add(node, [this.node]);
-    return new KTable<K, A>(
+    return new this.context.classes.KTable<K, A>(
       this.context,
       node,
       storeName,

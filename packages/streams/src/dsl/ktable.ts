@@ -18,7 +18,7 @@ import { defaultSerde, type Serde } from "../serdes.js";
 import { checkName, type GraphContext } from "./graph-context.js";
 import { KGroupedTable } from "./kgrouped-table.js";
 import { foreignKeyJoin } from "./foreign-key-join.js";
-import { KStream } from "./kstream.js";
+import type { KStream } from "./kstream.js";
 import type { Grouped, Materialized, Named } from "./options.js";
 
 /** What a windowed aggregation's table knows about its windows. */
@@ -276,7 +276,7 @@ export class KTable<K, V> {
     const name = this.context.name("KTABLE-TOSTREAM-", named);
     const node = new ProcessorGraphNode(name, () => new TableToStreamProcessor<K, V>());
     this.context.add(node, [this.node]);
-    return new KStream<K, V | null>(
+    return new this.context.classes.KStream<K, V | null>(
       this.context,
       node,
       this.keySerde,

@@ -9,7 +9,7 @@ import type { JoinType, ValueJoiner } from "../joins/join-type.js";
 import { defaultSerde, type Serde } from "../serdes.js";
 import type { JoinWindows } from "../windows/join-windows.js";
 import type { GlobalKTable } from "./global-ktable.js";
-import { KStream } from "./kstream.js";
+import type { KStream } from "./kstream.js";
 import type { KTable } from "./ktable.js";
 import type { Joined, Named } from "./options.js";
 
@@ -74,7 +74,7 @@ export function streamStreamJoin<K, V, V2, VR>(
     rightRepartition: repartition("right", rightValues),
   });
   ctx.add(node, [left.node, right.node]);
-  return new KStream<K, VR>(ctx, node, joined.keySerde ?? left.keySerde, undefined);
+  return new ctx.classes.KStream<K, VR>(ctx, node, joined.keySerde ?? left.keySerde, undefined);
 }
 
 export function streamTableJoin<K, V, VT, VR>(
@@ -112,7 +112,7 @@ export function streamTableJoin<K, V, VT, VR>(
     },
   );
   ctx.add(node, [stream.node, table.node]);
-  return new KStream<K, VR>(ctx, node, joined.keySerde ?? stream.keySerde, undefined);
+  return new ctx.classes.KStream<K, VR>(ctx, node, joined.keySerde ?? stream.keySerde, undefined);
 }
 
 export function streamGlobalTableJoin<K, V, GK, GV, VR>(
@@ -141,5 +141,5 @@ export function streamGlobalTableJoin<K, V, GK, GV, VR>(
     joiner as ValueJoiner<unknown, unknown, unknown>,
   );
   ctx.add(node, [stream.node]);
-  return new KStream<K, VR>(ctx, node, stream.keySerde, undefined);
+  return new ctx.classes.KStream<K, VR>(ctx, node, stream.keySerde, undefined);
 }

@@ -22,7 +22,7 @@ import type { Consumed, Materialized } from "./options.js";
  */
 export class StreamsBuilder {
   /** @internal */
-  readonly context = new GraphContext();
+  readonly context = new GraphContext({ KStream, KTable });
 
   stream<K = unknown, V = unknown>(
     topics: string | readonly string[],
