@@ -1,8 +1,6 @@
 // @tributary/streams/testing: run topologies in memory, in tests, without a log.
-export {
-  TopologyTestDriver,
-  type TopologyTestDriverOptions,
-} from "./topology-test-driver.js";
+export { TopologyTestDriver } from "./topology-test-driver.js";
+export type { TopologyTestDriverOptions } from "./topology-test-driver-options.js";
 export {
   TestInputTopic,
   type TestInputRecord,
