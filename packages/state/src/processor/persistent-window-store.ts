@@ -11,13 +11,17 @@ import type { ReadableSessionStore, ReadableWindowStore } from "./processor-stor
  * `flush`, `commit` (expired segments dropped, changelog append, one engine batch),
  * `commitNeeded`, `close` and `closed`.
  */
-abstract class PersistentTimeStore {
+abstract class PersistentTimeStore<K> {
   private closing: Promise<void> | null = null;
 
-  protected abstract readonly state: SegmentedStore<unknown>;
+  protected abstract readonly state: SegmentedStore<K>;
 
   get name(): string {
     return this.state.name;
+  }
+
+  prefetch(keys: Iterable<K>): Promise<void> {
+    return this.state.prefetch(keys);
   }
 
   prefetchBytes(keys: readonly Buffer[]): Promise<void> {
@@ -55,7 +59,7 @@ abstract class PersistentTimeStore {
 }
 
 export class PersistentWindowStore<K, V>
-  extends PersistentTimeStore
+  extends PersistentTimeStore<K>
   implements ReadableWindowStore<K, V>
 {
   constructor(protected readonly state: WindowStore<K, V>) {
@@ -78,14 +82,10 @@ export class PersistentWindowStore<K, V>
   all(): WindowEntry<K, V>[] {
     return this.state.allSync();
   }
-
-  prefetch(keys: Iterable<K>): Promise<void> {
-    return this.state.prefetch(keys);
-  }
 }
 
 export class PersistentSessionStore<K, V>
-  extends PersistentTimeStore
+  extends PersistentTimeStore<K>
   implements ReadableSessionStore<K, V>
 {
   constructor(protected readonly state: SessionStore<K, V>) {
@@ -107,9 +107,5 @@ export class PersistentSessionStore<K, V>
   /** Every live session: on the memory engine only (the test driver reads it back). */
   all(): SessionEntry<K, V>[] {
     return this.state.allSync();
-  }
-
-  prefetch(keys: Iterable<K>): Promise<void> {
-    return this.state.prefetch(keys);
   }
 }
