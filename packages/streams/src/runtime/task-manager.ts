@@ -7,7 +7,6 @@ import {
   type TopicPartition,
   topicPartitionKey,
 } from "@tributary/log";
-import type { StateStore } from "@tributary/state";
 import type { App } from "../topology/app.js";
 import { StreamsArgumentError } from "../errors.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
@@ -25,6 +24,7 @@ import { extractedTime, PartitionGroup, type SourceRun } from "./partition-group
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
 import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
+import type { StateStore } from "@tributary/state";
 import { StreamTask } from "./stream-task.js";
 import type { WatermarkPublisher } from "./watermark-publisher.js";
 import { addTaskMetrics, noTaskMetrics } from "./task-metrics.js";
