@@ -51,14 +51,17 @@ function materialize<K, V>(
   else store.put(key, value);
 }
 
-export class TableMapValuesProcessor<K, V, V2> implements Processor<K, Change<V>, K, Change<V2>> {
+/**
+ * A table operator whose result may be materialized (mapValues, filter with a store
+ * name): each update goes to its store, when it has one, and on to the children.
+ */
+abstract class MaterializingTableProcessor<K, V, V2>
+  implements Processor<K, Change<V>, K, Change<V2>>
+{
   private ctx!: ProcessorContext<K, Change<V2>>;
   private store: ProcessorKeyValueStore<K, V2> | null = null;
 
-  constructor(
-    private readonly mapper: (value: V, key: K) => V2,
-    private readonly storeName: string | null,
-  ) {}
+  constructor(private readonly storeName: string | null) {}
 
   init(context: ProcessorContext<K, Change<V2>>): void {
     this.ctx = context;
@@ -67,10 +70,10 @@ export class TableMapValuesProcessor<K, V, V2> implements Processor<K, Change<V>
     }
   }
 
-  process(r: StreamRecord<K, Change<V>>): void {
-    const c = r.value;
-    const newValue = c.newValue === null ? null : this.mapper(c.newValue, r.key);
-    const oldValue = c.oldValue === null ? null : this.mapper(c.oldValue, r.key);
+  abstract process(r: StreamRecord<K, Change<V>>): void;
+
+  /** Materializes the new value (null deletes) and forwards the update. */
+  protected emit(r: StreamRecord<K, Change<V>>, newValue: V2 | null, oldValue: V2 | null): void {
     materialize(this.store, r.key, newValue);
     this.ctx.forward({
       key: r.key,
@@ -81,21 +84,29 @@ export class TableMapValuesProcessor<K, V, V2> implements Processor<K, Change<V>
   }
 }
 
-export class TableFilterProcessor<K, V> implements Processor<K, Change<V>, K, Change<V>> {
-  private ctx!: ProcessorContext<K, Change<V>>;
-  private store: ProcessorKeyValueStore<K, V> | null = null;
+export class TableMapValuesProcessor<K, V, V2> extends MaterializingTableProcessor<K, V, V2> {
+  constructor(
+    private readonly mapper: (value: V, key: K) => V2,
+    storeName: string | null,
+  ) {
+    super(storeName);
+  }
 
+  process(r: StreamRecord<K, Change<V>>): void {
+    const c = r.value;
+    const newValue = c.newValue === null ? null : this.mapper(c.newValue, r.key);
+    const oldValue = c.oldValue === null ? null : this.mapper(c.oldValue, r.key);
+    this.emit(r, newValue, oldValue);
+  }
+}
+
+export class TableFilterProcessor<K, V> extends MaterializingTableProcessor<K, V, V> {
   constructor(
     private readonly predicate: (key: K, value: V) => boolean,
     private readonly negate: boolean,
-    private readonly storeName: string | null,
-  ) {}
-
-  init(context: ProcessorContext<K, Change<V>>): void {
-    this.ctx = context;
-    if (this.storeName !== null) {
-      this.store = context.getStateStore<ProcessorKeyValueStore<K, V>>(this.storeName);
-    }
+    storeName: string | null,
+  ) {
+    super(storeName);
   }
 
   process(r: StreamRecord<K, Change<V>>): void {
@@ -103,13 +114,7 @@ export class TableFilterProcessor<K, V> implements Processor<K, Change<V>, K, Ch
     const newValue = c.newValue !== null && this.keep(r.key, c.newValue) ? c.newValue : null;
     const oldValue = c.oldValue !== null && this.keep(r.key, c.oldValue) ? c.oldValue : null;
     if (newValue === null && oldValue === null) return;
-    materialize(this.store, r.key, newValue);
-    this.ctx.forward({
-      key: r.key,
-      value: { newValue, oldValue },
-      timestamp: r.timestamp,
-      headers: r.headers,
-    });
+    this.emit(r, newValue, oldValue);
   }
 
   private keep(key: K, value: V): boolean {
