@@ -28,7 +28,7 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         ...(spec.storeEngine === undefined ? {} : { storeEngine: spec.storeEngine }),
         ...(spec.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: spec.sessionTimeoutMs }),
         ...(spec.groupInstanceId === undefined ? {} : { groupInstanceId: spec.groupInstanceId }),
-        ...(spec.orderTasksByTime === true ? { orderTasksByTime: true } : {}),
+        ...(spec.orderTasksByTime === undefined ? {} : { orderTasksByTime: spec.orderTasksByTime }),
         onRestore: (e) => {
           const now = Date.now();
           if (e.done < e.total && now - lastRestoreReport < RESTORE_REPORT_MS) return;

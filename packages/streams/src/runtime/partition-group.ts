@@ -28,6 +28,14 @@ export interface PartitionGroupOptions {
   /** Buffered bytes (keys and values) above which a partition should be paused. */
   maxQueuedBytes: number;
   lagOf: LagOf;
+  /**
+   * How far (ms of record time) the partition with the oldest head may run past the next
+   * partition's head before the group switches to that one. 0 (the default, a task's own
+   * inputs): strict time order, as Kafka Streams. The worker-wide scheduler across tasks
+   * allows a little, so tasks whose records carry the same times run in long slices
+   * instead of alternating every few records.
+   */
+  slackMs?: number;
 }
 
 /**
@@ -190,6 +198,7 @@ export class PartitionGroup {
       else if (!this.emptyReady(q, now)) return null;
     }
     if (!any) return null;
+    const slack = this.options.slackMs ?? 0;
     const runs: SourceRun[] = [];
     let n = 0;
     while (n < max) {
@@ -204,7 +213,7 @@ export class PartitionGroup {
       }
       if (head === null) break;
       const records: LogRecord[] = [];
-      n += head.takeWhile(bound, max - n, records);
+      n += head.takeWhile(bound + slack, max - n, records);
       const last = runs[runs.length - 1];
       if (last?.topic === head.tp.topic && last.partition === head.tp.partition) {
         for (const r of records) last.records.push(r);

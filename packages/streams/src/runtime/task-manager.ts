@@ -56,6 +56,9 @@ const MAX_GROUP_BATCH = 16_384;
 /** Buffered bytes per input partition of such a task above which the partition is paused
  * (about eight full partition fetches: bounds memory while one input waits for another). */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** How far (ms of record time) the worker-wide scheduler lets one task run past the next
+ * oldest task's head: tasks over the same moments run in slices, not record by record. */
+export const TASK_ORDER_SLACK_MS = 1_000;
 /** Least time between two end-offset lookups of a partition whose lag is not known. */
 const END_LOOKUP_INTERVAL_MS = 200;
 /**
@@ -224,12 +227,16 @@ export class TaskManager {
       const sub = this.options.topology.subtopologyReading(topic)!;
       inputs.push({ sub, topic, partition: t.task.partition });
     }
-    if (inputs.length >= 2) this.scheduler = this.timeOrderedQueues(inputs);
+    if (inputs.length >= 2) this.scheduler = this.timeOrderedQueues(inputs, TASK_ORDER_SLACK_MS);
   }
 
-  /** Queues over these inputs that hand out records lowest time first (PartitionGroup). */
+  /**
+   * Queues over these inputs that hand out records lowest time first (PartitionGroup):
+   * strictly inside a task (slack 0), within `slackMs` across the worker's tasks.
+   */
   private timeOrderedQueues(
     inputs: readonly { sub: SubTopology; topic: string; partition: number }[],
+    slackMs = 0,
   ): PartitionGroup {
     return new PartitionGroup(
       inputs.map(({ sub, topic, partition }) => ({
@@ -240,6 +247,7 @@ export class TaskManager {
         maxTaskIdleMs: this.options.maxTaskIdleMs ?? 0,
         maxQueuedBytes: MAX_QUEUED_BYTES,
         lagOf: (tp) => this.lagOf(tp),
+        slackMs,
       },
     );
   }

@@ -136,8 +136,9 @@ export interface WorkerOptions {
    * Lowest time first across this worker's tasks that read one partition: fetched records
    * wait in one queue per partition and the task whose next record has the smallest time
    * (its source's timestamp extractor decides) goes next, so history replays in time order
-   * within the worker. At most 8 MiB of keys and values wait per partition (then it is
-   * paused). Default false: each task runs its batches as fetched. See
+   * within the worker (within TASK_ORDER_SLACK_MS of record time). At most 8 MiB of keys
+   * and values wait per partition (then it is paused). Default true; false: each task runs
+   * its batches as fetched. See
    * docs/streams-runtime.md "Replaying history in time order".
    */
   orderTasksByTime?: boolean;
@@ -239,7 +240,7 @@ export class Worker {
         collector: this.collector,
         consumer: () => this.consumer!,
         maxTaskIdleMs: options.maxTaskIdleMs ?? 0,
-        orderTasksByTime: options.orderTasksByTime ?? false,
+        orderTasksByTime: options.orderTasksByTime ?? true,
         layout,
         idleTimeoutMs: options.idleTimeoutMs ?? app.config.idleTimeoutMs,
         endOffsets: (topic) => log.admin.listOffsets(topic, "latest"),
