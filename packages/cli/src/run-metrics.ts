@@ -76,7 +76,8 @@ export async function serveRunMetrics(
  * `tributary connect run --metrics` serves the same totals of its connector workers as
  * tributary_connect_* labelled with the connect file's name (records processed: sent by
  * sources and put by sinks; lag: the sinks'), without the stream-only series (decoding,
- * windows, restore).
+ * windows, restore), and per connector task the series of registerConnectTaskMetrics;
+ * its /readyz also waits for every connector task to serve.
  */
 export function runMetricsRegistry(
   app: string,
