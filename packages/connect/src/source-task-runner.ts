@@ -66,6 +66,14 @@ export async function runSourceTask(options: {
  * record is a producer record (key, value, timestamp, headers), so it is sent as it is.
  */
 async function sendInOrder(producer: Producer, records: SourceRecord[]): Promise<void> {
+  const first = records[0]!.topic;
+  let one = true;
+  for (let i = 1; i < records.length && one; i++) one = records[i]!.topic === first;
+  // A snapshot batch is all one table's: sent as it is, not copied into a list per topic.
+  if (one) {
+    await producer.send(first, records);
+    return;
+  }
   const byTopic = new Map<string, ProducerRecord[]>();
   // Records come in runs of one topic (a transaction's changes, then its END event).
   let topic = "";
