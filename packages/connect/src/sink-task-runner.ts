@@ -45,10 +45,9 @@ export async function runSinkTask(options: {
         const pos = consumer.position({ topic: f.topic, partition: f.partition }) ?? 0;
         lag.set(`${f.topic}-${f.partition}`, Math.max(0, f.highWatermark - pos));
       }
-      context.gauge(
-        "lag",
-        [...lag.values()].reduce((a, b) => a + b, 0),
-      );
+      let behind = 0;
+      for (const n of lag.values()) behind += n;
+      context.gauge("lag", behind);
       context.serving(true);
       if (records.length === 0) continue;
       context.count("records_received", records.length);

@@ -7,8 +7,9 @@ import { type KeyedTopic, offsetKey } from "./keyed-topic.js";
 /**
  * Runs one source task until `stopped()` says so: poll → send to the log → (once every
  * partition acknowledged) store the offsets the batch carries in the offsets topic →
- * `task.commit(offsets)`, with the next poll running meanwhile. So an offset is stored, and the source told, only for records
- * the log holds: a crash anywhere repeats at most the records after the stored offset.
+ * `task.commit(offsets)`, with the next poll running meanwhile. So an offset is stored,
+ * and the source told, only for records the log holds: a crash anywhere repeats at most
+ * the records after the stored offset.
  * Records of one topic are sent in poll order in one call, which keeps per-key order.
  */
 export async function runSourceTask(options: {
