@@ -11,6 +11,9 @@ export interface ProgressSnapshot extends RunTotals {
   restoreTotal: number;
   /** Input records still to process before --until-caught-up is done. */
   remaining?: number;
+  /** Connector runs: tasks of running workers that serve, of all their tasks. */
+  tasksServing?: number;
+  tasksTotal?: number;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type ConnectTaskReport, TASK_COUNTERS, TASK_GAUGES } from "@tributary/connect";
 import { type RunningMetricsServer, startMetricsServer } from "@tributary/log";
 import type { TaskMetrics } from "@tributary/streams";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
@@ -11,6 +12,8 @@ export interface RunSource {
   /** Per task, the counts of every worker process (see Supervisor.taskTotals). */
   taskTotals(): ReadonlyMap<string, TaskMetrics>;
   rebalances(): number;
+  /** Connector runs: per task, what its worker processes reported. */
+  connectTasks?: { totals(): ReadonlyMap<string, ConnectTaskReport> };
 }
 
 export interface RunMetrics {
@@ -73,7 +76,8 @@ export async function serveRunMetrics(
  * `tributary connect run --metrics` serves the same totals of its connector workers as
  * tributary_connect_* labelled with the connect file's name (records processed: sent by
  * sources and put by sinks; lag: the sinks'), without the stream-only series (decoding,
- * windows, restore).
+ * windows, restore), and per connector task the series of registerConnectTaskMetrics;
+ * its /readyz also waits for every connector task to serve.
  */
 export function runMetricsRegistry(
   app: string,
@@ -126,7 +130,10 @@ export function runMetricsRegistry(
       this.set({ state: "wanted" }, p.wanted);
     },
   });
-  if (kind === "connect") return registry;
+  if (kind === "connect") {
+    registerConnectTaskMetrics(registers, () => source.connectTasks?.totals() ?? new Map());
+    return registry;
+  }
   total(
     "records_undecodable_total",
     "Of the dead-lettered records, those that could not be decoded",
@@ -191,8 +198,56 @@ export function runMetricsRegistry(
 }
 
 /**
+ * Per connector task (labels `task`, e.g. cdc-0, and `connector`), read when scraped:
+ * tributary_connect_task_<counter>_total for each of TASK_COUNTERS (records sent, received,
+ * put, dead-lettered, restarts, snapshot rows, changes, ...), summed over the worker
+ * processes that ran the task; tributary_connect_task_<gauge> for each of TASK_GAUGES
+ * (sink lag, replication lag in WAL bytes, confirmed LSN, snapshot progress);
+ * tributary_connect_task_records_per_second and tributary_connect_task_serving (0/1).
+ */
+function registerConnectTaskMetrics(
+  registers: Registry[],
+  tasks: () => ReadonlyMap<string, ConnectTaskReport>,
+): void {
+  const labelNames = ["task", "connector"];
+  const perTask = (read: (r: ConnectTaskReport) => number | undefined) =>
+    function (this: Gauge | Counter) {
+      this.reset();
+      for (const [task, r] of tasks()) {
+        const v = read(r);
+        if (v !== undefined) this.inc({ task, connector: r.connector }, v);
+      }
+    };
+  for (const [name, help] of TASK_COUNTERS) {
+    new Counter({
+      name: `tributary_connect_task_${name}_total`,
+      help,
+      labelNames,
+      registers,
+      collect: perTask((r) => r.counters[name] ?? 0),
+    });
+  }
+  const gauge = (name: string, help: string, read: (r: ConnectTaskReport) => number | undefined) =>
+    new Gauge({ name, help, labelNames, registers, collect: perTask(read) });
+  for (const [name, help] of TASK_GAUGES) {
+    gauge(`tributary_connect_task_${name}`, help, (r) => r.gauges[name]);
+  }
+  gauge(
+    "tributary_connect_task_records_per_second",
+    "Records a task moved per second lately (sent by a source, put by a sink)",
+    (r) => Math.round(r.recordsPerSec * 100) / 100,
+  );
+  gauge(
+    "tributary_connect_task_serving",
+    "1 once the task serves (a source's snapshot or stream delivers, a sink polls)",
+    (r) => (r.serving ? 1 : 0),
+  );
+}
+
+/**
  * /readyz: every worker runs and has its tasks (a worker reports them once their stores
- * are restored), and no store is restoring (after a later rebalance).
+ * are restored), no store is restoring (after a later rebalance), and for connectors
+ * every task serves (a source's snapshot or catch-up has started delivering).
  */
 export function runReadiness(progress: () => ProgressSnapshot): () => true | string {
   return () => {
@@ -203,6 +258,9 @@ export function runReadiness(progress: () => ProgressSnapshot): () => true | str
     }
     if (p.restoreDone < p.restoreTotal)
       return `restoring: ${p.restoreDone} of ${p.restoreTotal} records`;
+    if (p.tasksTotal !== undefined && (p.tasksServing ?? 0) < p.tasksTotal) {
+      return `${p.tasksServing ?? 0} of ${p.tasksTotal} connector tasks serving (starting, snapshot or catch-up not begun, or restarting)`;
+    }
     return true;
   };
 }

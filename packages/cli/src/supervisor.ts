@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { TaskMetrics, WorkerMetrics } from "@tributary/streams";
 import type { CaughtUpTracker } from "./caught-up.js";
+import { ConnectTaskTotals } from "./connect-task-totals.js";
 import { CliError } from "./errors.js";
 import type { ProgressSnapshot, ProgressView } from "./progress-view.js";
 import type { FromWorker, ToWorker, WorkerSamples, WorkerSpec } from "./worker-messages.js";
@@ -20,6 +21,11 @@ export interface SupervisorOptions {
   stopTimeoutMs?: number;
   /** Durations a worker measured (commits, restores), for the run's histograms. */
   onSamples?: (samples: WorkerSamples) => void;
+  /**
+   * Connector workers: the run is ready only once every task of every worker serves
+   * (reported in their metrics, see ConnectTaskTotals).
+   */
+  tasksMustServe?: boolean;
 }
 
 interface Slot {
@@ -29,6 +35,8 @@ interface Slot {
   metrics: WorkerMetrics | null;
   /** Its process reported its first assignment (tasks created, stores restored). */
   assigned: boolean;
+  /** The tasks its process said it runs. */
+  tasks: string[];
   /** What this slot's earlier processes counted (a restarted one counts from 0). */
   retired: RunTotals;
   retiredTasks: Map<string, TaskMetrics>;
@@ -54,6 +62,8 @@ const HEALTHY_AFTER_MS = 30_000;
  */
 export class Supervisor {
   private readonly slots: Slot[] = [];
+  /** What connector workers report per task (nothing for `tributary run`). */
+  readonly connectTasks = new ConnectTaskTotals();
   private stopping: Promise<void> | null = null;
   private restarting = false;
   private inputsStopped = false;
@@ -85,6 +95,7 @@ export class Supervisor {
         startedAt: 0,
         metrics: null,
         assigned: false,
+        tasks: [],
         retired: noTotals(),
         retiredTasks: new Map(),
         retiredRebalances: 0,
@@ -193,12 +204,14 @@ export class Supervisor {
     switch (m.type) {
       case "started":
         slot.assigned = true;
+        slot.tasks = m.tasks;
         this.options.view.message(
           `worker ${slot.index} (pid ${slot.child?.pid}): tasks ${m.tasks.length === 0 ? "none" : m.tasks.join(" ")}`,
         );
         break;
       case "metrics":
         slot.metrics = m.metrics;
+        if (m.connectTasks !== undefined) this.connectTasks.report(slot.index, m.connectTasks);
         if (m.samples !== undefined) this.options.onSamples?.(m.samples);
         break;
       case "restore":
@@ -226,8 +239,10 @@ export class Supervisor {
       addTaskTotals(slot.retiredTasks, slot.metrics.taskMetrics ?? {});
       slot.retiredRebalances += slot.metrics.rebalances ?? 0;
     }
+    this.connectTasks.retire(slot.index);
     slot.metrics = null;
     slot.assigned = false;
+    slot.tasks = [];
     slot.child = null;
     if (this.stopping !== null || this.restarting) return;
     const ranMs = Date.now() - slot.startedAt;
@@ -335,7 +350,13 @@ export class Supervisor {
     let assigned = 0;
     let restoreDone = 0;
     let restoreTotal = 0;
+    let tasksServing = 0;
+    let tasksTotal = 0;
     for (const s of this.slots) {
+      if (s.child !== null && s.assigned) {
+        tasksTotal += s.tasks.length;
+        for (const t of s.tasks) if (this.connectTasks.serving(s.index, t)) tasksServing++;
+      }
       lag += s.metrics?.totalLag ?? 0;
       if (s.child !== null) workers++;
       if (s.child !== null && s.assigned) assigned++;
@@ -353,6 +374,7 @@ export class Supervisor {
       lag: this.lagWhileDown ?? lag,
       restoreDone,
       restoreTotal,
+      ...(this.options.tasksMustServe === true ? { tasksServing, tasksTotal } : {}),
       ...(this.remaining === undefined ? {} : { remaining: this.remaining }),
     };
   }

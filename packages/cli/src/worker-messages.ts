@@ -1,3 +1,4 @@
+import type { ConnectTaskReport } from "@tributary/connect";
 import type { WorkerMetrics } from "@tributary/streams";
 import type { LogFormat } from "./worker-logger.js";
 
@@ -8,7 +9,7 @@ import type { LogFormat } from "./worker-logger.js";
  *                         { type: "stop-reading-inputs" }   (a promote: drain, read no input)
  *   worker → supervisor   { type: "started", tasks: string[] }
  *                         { type: "metrics", metrics: WorkerMetrics,           (every tick)
- *                           samples: WorkerSamples }
+ *                           samples: WorkerSamples, connectTasks? }
  *                         { type: "restore", taskId, store, done, total }      (throttled)
  *                         { type: "failed", message: string }                  (then exit 1)
  *                         { type: "inputs-stopped" }   (its input positions are committed)
@@ -17,7 +18,13 @@ export type ToWorker = { type: "stop" } | { type: "stop-reading-inputs" };
 
 export type FromWorker =
   | { type: "started"; tasks: string[] }
-  | { type: "metrics"; metrics: WorkerMetrics; samples?: WorkerSamples }
+  | {
+      type: "metrics";
+      metrics: WorkerMetrics;
+      samples?: WorkerSamples;
+      /** A connector worker's per-task figures (ConnectWorker.taskReports). */
+      connectTasks?: Record<string, ConnectTaskReport>;
+    }
   | { type: "restore"; taskId: string; store: string; done: number; total: number }
   | { type: "failed"; message: string }
   | { type: "inputs-stopped" };

@@ -1,3 +1,4 @@
+import type { ConnectTaskReport } from "@tributary/connect";
 import { type LogClient, openLog } from "@tributary/log";
 import type { WorkerMetrics } from "@tributary/streams";
 import type { Logger } from "pino";
@@ -28,6 +29,8 @@ export interface WorkerBody<W extends SupervisedWorker> {
   ): Promise<W>;
   /** The counts the supervisor's progress line and summary are built from. */
   metrics(worker: W): WorkerMetrics;
+  /** A connector worker's per-task figures, sent with each metrics report. */
+  connectTasks?(worker: W): Record<string, ConnectTaskReport>;
   /** Where dead-lettered records go, for the drop warnings (see drop-log.ts). */
   deadLetterTopic?(worker: W): string;
   /** Called with each metrics report (e.g. to write a metrics file). */
@@ -66,7 +69,13 @@ export async function runSupervisedWorker<W extends SupervisedWorker>(
     const metrics = body.metrics(w);
     dropsSeen = logNewDrops(logger, dropsSeen, metrics, body.deadLetterTopic?.(w));
     const sent = { commitMs: samples.commitMs.splice(0), restores: samples.restores.splice(0) };
-    await send({ type: "metrics", metrics, samples: sent });
+    const connectTasks = body.connectTasks?.(w);
+    await send({
+      type: "metrics",
+      metrics,
+      samples: sent,
+      ...(connectTasks === undefined ? {} : { connectTasks }),
+    });
   };
   const logStopped = (w: W) => {
     const m = body.metrics(w);

@@ -1,7 +1,7 @@
 import * as os from "node:os";
 import type { LogClient } from "@tributary/log";
 import { type ConnectorPlan, tasksForWorker } from "./connect-file.js";
-import { ConnectMetrics } from "./connect-metrics.js";
+import { ConnectMetrics, type ConnectTaskReport } from "./connect-metrics.js";
 import type { TaskContext } from "./connector.js";
 import { KeyedTopic, OFFSETS_TOPIC, STATUS_TOPIC } from "./keyed-topic.js";
 import { runSinkTask } from "./sink-task-runner.js";
@@ -78,6 +78,11 @@ export class ConnectWorker {
     return Promise.all(this.runs).then(() => {});
   }
 
+  /** Per task of this worker: its counters, gauges, rate and whether it serves. */
+  taskReports(): Record<string, ConnectTaskReport> {
+    return this.metrics.taskReports();
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     for (const wake of this.wakers) wake();
@@ -117,7 +122,10 @@ export class ConnectWorker {
         log: this.options.log,
         warn,
         count: (name, by) => this.metrics.count(name, taskPlan.id, by),
+        gauge: (name, value) => this.metrics.gauge(name, taskPlan.id, value),
+        serving: (serving) => this.metrics.serving(taskPlan.id, serving),
       };
+      this.metrics.task(taskPlan.id, plan.name);
       try {
         await report("RUNNING");
         const stopped = () => this.stopping;
@@ -139,7 +147,6 @@ export class ConnectWorker {
             log: this.options.log,
             context,
             stopped,
-            onLag: (lag) => this.metrics.gauge("lag", taskPlan.id, lag),
           });
         }
       } catch (err) {
@@ -147,6 +154,7 @@ export class ConnectWorker {
         lastError = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
         failures = Date.now() - startedAt >= HEALTHY_AFTER_MS ? 1 : failures + 1;
         restarts++;
+        this.metrics.serving(taskPlan.id, false);
         this.metrics.count("task_restarts", taskPlan.id);
         const delay = BACKOFF_MS[Math.min(failures - 1, BACKOFF_MS.length - 1)]!;
         warn(`failed: ${lastError}; restarting in ${delay} ms`);

@@ -55,6 +55,10 @@ export interface TaskContext {
   warn(message: string): void;
   /** Adds to a named counter of this task (exported as a Prometheus counter). */
   count(name: string, by?: number): void;
+  /** Sets a named gauge of this task (exported as a Prometheus gauge). */
+  gauge(name: string, value: number): void;
+  /** Says whether the task serves (the runtime sets it; /readyz waits for every task). */
+  serving(serving: boolean): void;
 }
 
 export interface SourceTaskContext extends TaskContext {
@@ -66,7 +70,9 @@ export interface SourceTask {
   start(config: Record<string, unknown>, context: SourceTaskContext): Promise<void>;
   /**
    * The next records, waiting a little when there are none (resolve [] after ~1 s so the
-   * runtime can check for stop). Records of one source partition come in order.
+   * runtime can check for stop). Records of one source partition come in order. The
+   * runtime calls it again while it still sends the previous batch (never two polls at
+   * once): `commit` for that batch may come during the next poll.
    */
   poll(): Promise<SourceRecord[]>;
   /** Offsets of records the log acknowledged, now stored in the offsets topic. */

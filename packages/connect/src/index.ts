@@ -32,7 +32,12 @@ export {
   type TaskStatus,
   type TaskState,
 } from "./connect-worker.js";
-export { ConnectMetrics } from "./connect-metrics.js";
+export {
+  ConnectMetrics,
+  TASK_COUNTERS,
+  TASK_GAUGES,
+  type ConnectTaskReport,
+} from "./connect-metrics.js";
 export { KeyedTopic, OFFSETS_TOPIC, STATUS_TOPIC, offsetKey } from "./keyed-topic.js";
 export { BUILT_IN_CONNECTORS } from "./built-in-connectors.js";
 export {

@@ -25,7 +25,6 @@ export async function runSinkTask(options: {
   log: LogClient;
   context: TaskContext;
   stopped: () => boolean;
-  onLag: (lag: number) => void;
 }): Promise<void> {
   const { plan, taskPlan, task, log, context, stopped } = options;
   const consumer: Consumer = log.consumer({
@@ -46,8 +45,12 @@ export async function runSinkTask(options: {
         const pos = consumer.position({ topic: f.topic, partition: f.partition }) ?? 0;
         lag.set(`${f.topic}-${f.partition}`, Math.max(0, f.highWatermark - pos));
       }
-      options.onLag([...lag.values()].reduce((a, b) => a + b, 0));
+      let behind = 0;
+      for (const n of lag.values()) behind += n;
+      context.gauge("lag", behind);
+      context.serving(true);
       if (records.length === 0) continue;
+      context.count("records_received", records.length);
       let batch = records;
       for (let attempt = 0; ; attempt++) {
         try {

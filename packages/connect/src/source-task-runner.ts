@@ -7,8 +7,9 @@ import { type KeyedTopic, offsetKey } from "./keyed-topic.js";
 /**
  * Runs one source task until `stopped()` says so: poll → send to the log → (once every
  * partition acknowledged) store the offsets the batch carries in the offsets topic →
- * `task.commit(offsets)`. So an offset is stored, and the source told, only for records
- * the log holds: a crash anywhere repeats at most the records after the stored offset.
+ * `task.commit(offsets)`, with the next poll running meanwhile. So an offset is stored,
+ * and the source told, only for records the log holds: a crash anywhere repeats at most
+ * the records after the stored offset.
  * Records of one topic are sent in poll order in one call, which keeps per-key order.
  */
 export async function runSourceTask(options: {
@@ -27,23 +28,35 @@ export async function runSourceTask(options: {
     ...context,
     storedOffset: (partition) => stored.get(offsetKey(plan.name, partition)),
   });
+  // Batch n + 1 is polled while batch n is sent and its offsets stored: the source's
+  // reading and decoding overlap the log's append and acknowledgement. Sends stay one at
+  // a time and in poll order, so per-key order and the order of offsets are kept.
+  let inFlight: Promise<void> = Promise.resolve();
+  const deliver = async (records: SourceRecord[]) => {
+    await sendInOrder(producer, records);
+    context.count("records_sent", records.length);
+    const latest = new Map<string, unknown>();
+    for (const r of records) {
+      if (r.sourceOffset !== undefined) latest.set(r.sourceOffset.partition, r.sourceOffset.offset);
+    }
+    if (latest.size === 0) return;
+    await offsets.put([...latest].map(([p, o]) => [offsetKey(plan.name, p), o]));
+    context.count("offset_commits");
+    await task.commit?.(latest);
+  };
   try {
     while (!stopped()) {
       const records = await task.poll();
+      context.serving(true);
+      await inFlight;
       if (records.length === 0) continue;
-      await sendInOrder(producer, records);
-      context.count("records_sent", records.length);
-      const latest = new Map<string, unknown>();
-      for (const r of records) {
-        if (r.sourceOffset !== undefined)
-          latest.set(r.sourceOffset.partition, r.sourceOffset.offset);
-      }
-      if (latest.size === 0) continue;
-      await offsets.put([...latest].map(([p, o]) => [offsetKey(plan.name, p), o]));
-      context.count("offset_commits");
-      await task.commit?.(latest);
+      inFlight = deliver(records);
+      // Its failure is thrown by the await above (or below), not as an unhandled rejection.
+      inFlight.catch(() => {});
     }
+    await inFlight;
   } finally {
+    await inFlight.catch(() => {});
     await task.stop().catch(() => {});
     await producer.close().catch(() => {});
   }
@@ -54,6 +67,14 @@ export async function runSourceTask(options: {
  * record is a producer record (key, value, timestamp, headers), so it is sent as it is.
  */
 async function sendInOrder(producer: Producer, records: SourceRecord[]): Promise<void> {
+  const first = records[0]!.topic;
+  let one = true;
+  for (let i = 1; i < records.length && one; i++) one = records[i]!.topic === first;
+  // A snapshot batch is all one table's: sent as it is, not copied into a list per topic.
+  if (one) {
+    await producer.send(first, records);
+    return;
+  }
   const byTopic = new Map<string, ProducerRecord[]>();
   // Records come in runs of one topic (a transaction's changes, then its END event).
   let topic = "";

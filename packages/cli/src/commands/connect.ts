@@ -100,6 +100,7 @@ export function registerConnectCommand(program: Command): void {
         view,
         maxRestarts,
         onSamples: (samples) => metrics?.observe(samples),
+        tasksMustServe: true,
       });
       const tasks = plans.reduce((n, p) => n + p.tasks.length, 0);
       note(
@@ -211,6 +212,7 @@ function runConnectWorkerProcess(spec: ConnectWorkerSpec): Promise<void> {
       return worker;
     },
     metrics: asWorkerMetrics,
+    connectTasks: (worker) => worker.taskReports(),
     onReport(worker) {
       if (metricsFile === undefined) return;
       // Written whole then renamed, so a collector never reads half a file.

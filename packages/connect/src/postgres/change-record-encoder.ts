@@ -22,6 +22,7 @@ export interface ChangeMeta {
 export class ChangeRecordEncoder {
   private readonly out = new JsonOut();
   private tails = new Map<TableInfo, Map<Op, Buffer>>();
+  private readonly topics = new Map<TableInfo, string>();
   private meta: ChangeMeta = { lsn: null, txId: null, ts: 0, snapshot: false };
   private now = 0;
 
@@ -48,9 +49,22 @@ export class ChangeRecordEncoder {
     out.begin();
     out.copy(c.chunk, c.start, c.end);
     out.bytes(this.tail(table, op));
-    const record: SourceRecord = { topic: this.names.topicOf(table), key, value: out.end() };
+    const record: SourceRecord = { topic: this.topicOf(table), key, value: out.end() };
     if (this.meta.ts !== 0) record.timestamp = this.meta.ts;
     return record;
+  }
+
+  /**
+   * The table's topic name, built once: one string per table, not per record (and the
+   * same string object, which the runtime compares by reference when grouping by topic).
+   */
+  private topicOf(table: TableInfo): string {
+    let topic = this.topics.get(table);
+    if (topic === undefined) {
+      topic = this.names.topicOf(table);
+      this.topics.set(table, topic);
+    }
+    return topic;
   }
 
   private tail(table: TableInfo, op: Op): Buffer {

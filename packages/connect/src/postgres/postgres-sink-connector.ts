@@ -68,11 +68,13 @@ export class PostgresSinkTask implements SinkTask {
   async put(records: SinkRecord[]): Promise<void> {
     const latest = new Map<string, Change>();
     for (const record of records) {
-      const change = await this.decode(record);
-      latest.set(
-        `${change.table.schema}.${change.table.table}\u0000${JSON.stringify(change.key)}`,
-        change,
-      );
+      // Synchronous per record: a new topic or a new column (rare) is the only await.
+      const table = this.targets.get(record.topic) ?? (await this.target(record.topic));
+      const change = this.decode(record, table);
+      if (change.row !== null && hasMissingColumn(table, change.row)) {
+        await this.addMissingColumns(table, change.row);
+      }
+      latest.set(`${table.schema}.${table.table}\u0000${JSON.stringify(change.key)}`, change);
     }
     const changes = [...latest.values()];
     try {
@@ -101,8 +103,7 @@ export class PostgresSinkTask implements SinkTask {
     this.context.count("rows_deleted", changes.filter((c) => c.row === null).length);
   }
 
-  private async decode(record: SinkRecord): Promise<Change> {
-    const table = await this.target(record.topic);
+  private decode(record: SinkRecord, table: TargetTable): Change {
     let key: unknown;
     try {
       key = record.key === null ? null : JSON.parse(record.key.toString());
@@ -132,13 +133,17 @@ export class PostgresSinkTask implements SinkTask {
     if (row !== null && (typeof row !== "object" || Array.isArray(row))) {
       throw new BadRecordError(record, "the value is neither a change envelope nor a JSON object");
     }
-    if (row !== null) await this.addMissingColumns(table, row as Row);
-    return {
-      table,
-      key: key as Row,
-      row: row === null ? null : { ...(row as Row), ...(key as Row) },
-      record,
-    };
+    if (row === null) return { table, key: key as Row, row: null, record };
+    // The key's values win (as { ...row, ...key } would), set on the parsed row, which is
+    // ours: no copy of every row (an envelope's after already holds the same key values).
+    const r = row as Row;
+    if (Object.hasOwn(key, "__proto__"))
+      return { table, key: key as Row, row: { ...r, ...key }, record };
+    for (const k in key as Row) {
+      const v = (key as Row)[k];
+      if (r[k] !== v) r[k] = v;
+    }
+    return { table, key: key as Row, row: r, record };
   }
 
   private async target(topic: string): Promise<TargetTable> {
@@ -171,9 +176,9 @@ export class PostgresSinkTask implements SinkTask {
 
   /** A column added at the source arrives as a new field: add it here too. */
   private async addMissingColumns(table: TargetTable, row: Row): Promise<void> {
+    if (!this.config.addColumns) return;
     for (const [name, value] of Object.entries(row)) {
       if (table.columns.has(name) || value === undefined) continue;
-      if (!this.config.addColumns) continue;
       const type =
         typeof value === "number"
           ? "numeric"
@@ -234,4 +239,12 @@ export class PostgresSinkTask implements SinkTask {
     await this.client?.end().catch(() => {});
     this.client = null;
   }
+}
+
+/** Whether `row` has a field (with a value) that `table` has no column for. */
+function hasMissingColumn(table: TargetTable, row: Row): boolean {
+  for (const name in row) {
+    if (!table.columns.has(name) && row[name] !== undefined) return true;
+  }
+  return false;
 }

@@ -17,6 +17,7 @@ import {
   createSlotWithSnapshot,
   describeSourceTables,
   ensurePublication,
+  qualified,
   readSlot,
 } from "./postgres-catalog.js";
 import { ReplicationStream } from "./replication-stream.js";
@@ -142,8 +143,11 @@ export class PostgresSourceTask implements SourceTask {
         retriable: true,
       });
     }
+    context.gauge("snapshot_tables", tables.length);
     if (stored?.snapshotDone && slot !== undefined) {
+      context.gauge("snapshot_tables_done", tables.length);
       this.confirmedLsn = this.lastPolledLsn = stored.lsn;
+      this.reportPosition();
       this.phase = { kind: "snapshot-done", consistentPoint: stored.lsn };
       return;
     }
@@ -156,6 +160,8 @@ export class PostgresSourceTask implements SourceTask {
     // repeats, which keyed consumers absorb.
     if (slot !== undefined)
       await this.client.query("SELECT pg_drop_replication_slot($1)", [this.slot]);
+    context.gauge("snapshot_tables_done", 0);
+    context.gauge("snapshot_rows_estimated", await estimateRows(this.client, tables));
     const created = await createSlotWithSnapshot(this.config.connection, this.slot);
     const snapshot = await TableSnapshot.open(this.config.connection, created, tables, {
       batchRecords: this.config.snapshotFetchRows,
@@ -203,6 +209,7 @@ export class PostgresSourceTask implements SourceTask {
       const batch = await phase.snapshot.next();
       const records = batch.records;
       this.context.count("snapshot_rows", records.length);
+      this.context.gauge("snapshot_tables_done", phase.snapshot.tablesDone);
       if (batch.done) {
         await phase.snapshot.close();
         records.push(this.heartbeat(phase.consistentPoint));
@@ -274,6 +281,13 @@ export class PostgresSourceTask implements SourceTask {
     if (o === undefined) return;
     this.confirmedLsn = o.lsn;
     this.stream?.confirm(o.lsn);
+    this.reportPosition();
+  }
+
+  /** The confirmed position and how far the server is ahead of it, as gauges. */
+  private reportPosition(): void {
+    this.context.gauge("confirmed_lsn", Number(parseLsn(this.confirmedLsn)));
+    this.context.gauge("replication_lag_bytes", this.lag());
   }
 
   lag(): number {
@@ -289,7 +303,10 @@ export class PostgresSourceTask implements SourceTask {
       },
       onMessage: (m) => this.onMessage(m),
       onKeepalive: (lsn, replyRequested) => {
-        if (parseLsn(lsn) > parseLsn(this.serverLsn)) this.serverLsn = lsn;
+        if (parseLsn(lsn) > parseLsn(this.serverLsn)) {
+          this.serverLsn = lsn;
+          this.context.gauge("replication_lag_bytes", this.lag());
+        }
         if (replyRequested) this.stream?.confirm(this.confirmedLsn);
       },
       onError: (err) => {
@@ -391,4 +408,16 @@ export class PostgresSourceTask implements SourceTask {
     await this.client?.end().catch(() => {});
     this.client = null;
   }
+}
+
+/**
+ * The rows the tables hold by Postgres' statistics (what the planner uses), for the
+ * snapshot's progress: pg_class.reltuples, -1 (counted as 0) for a table never analysed.
+ */
+async function estimateRows(client: pg.Client, tables: TableInfo[]): Promise<number> {
+  const res = await client.query<{ n: number }>(
+    "SELECT coalesce(sum(greatest(reltuples, 0)), 0)::float8 AS n FROM pg_class WHERE oid = ANY($1::regclass[])",
+    [tables.map(qualified)],
+  );
+  return Math.round(res.rows[0]?.n ?? 0);
 }

@@ -60,6 +60,11 @@ export class TableSnapshot {
     return new TableSnapshot(reader, slot.connection, tables, extraFloatDigits, options);
   }
 
+  /** Tables read completely so far. */
+  get tablesDone(): number {
+    return this.index;
+  }
+
   /** The next records: at least `batchRecords` of them unless the snapshot ends first. */
   async next(): Promise<SnapshotBatch> {
     const records: SourceRecord[] = [];
