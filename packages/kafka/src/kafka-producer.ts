@@ -46,10 +46,10 @@ export class KafkaProducer implements Producer {
       transactionalId: null,
       timeoutMs,
       identity: () => {
-        this.identity ??= this.initProducerId(timeoutMs);
         // A failed InitProducerId is asked again on the next send.
-        this.identity.catch(() => {
+        this.identity ??= this.initProducerId(timeoutMs).catch((err) => {
           this.identity = undefined;
+          throw err;
         });
         return this.identity;
       },

@@ -25,7 +25,10 @@ export interface RecordBatchSenderOptions {
    * UNKNOWN_PRODUCER_ID) or whose last batch may or may not have been written (retries ran
    * out on a lost answer), so the next batches start a fresh producer id at sequence 0, as
    * Kafka's Java producer does for an idempotent producer (KIP-360). Absent (transactional),
-   * such errors are thrown: the transaction must be aborted.
+   * such errors are thrown and the transaction must be aborted; a batch whose answer was
+   * lost then counts as written: if it was not, the partition's next batch is refused as
+   * OUT_OF_ORDER_SEQUENCE_NUMBER (loud), where reusing its sequence for other records could
+   * have Kafka take them for the lost batch's retry and drop them (silent).
    */
   resetIdentity?(): void;
   /** Runs before `partitions` of `info` get their first records (AddPartitionsToTxn). */
@@ -107,11 +110,11 @@ export class RecordBatchSender {
     let batches = new Map<number, Buffer>();
     let leaders = info.leaders;
     let refresh = false;
-    /** The last attempt lost an answer: its batches may or may not be in the log. */
-    let uncertain = false;
+    /** Partitions whose answer the last attempt lost: their batches may or may not be in the log. */
+    let uncertain: number[] = [];
     await retryWithBackoff(
       async () => {
-        uncertain = false;
+        uncertain = [];
         const identity = await this.options.identity();
         if (
           encodedFor === undefined ||
@@ -151,7 +154,7 @@ export class RecordBatchSender {
             try {
               await this.produceTo(leader, info, list, chunk, acked, errors);
             } catch (err) {
-              if (isConnectionError(err)) uncertain = true;
+              if (isConnectionError(err)) for (const b of list) uncertain.push(b.partition);
               errors.push(err);
             }
           }),
@@ -178,7 +181,13 @@ export class RecordBatchSender {
       },
     ).catch((err) => {
       // Whether the last batches were written is unknown: their sequences cannot be reused.
-      if (uncertain) this.options.resetIdentity?.();
+      if (uncertain.length > 0 && this.options.resetIdentity !== undefined) {
+        this.options.resetIdentity();
+      } else {
+        for (const partition of uncertain) {
+          this.advance(info.wireName, partition, chunk.get(partition)!.length);
+        }
+      }
       throw err;
     });
     return acked;
@@ -211,10 +220,14 @@ export class RecordBatchSender {
         }
         const count = chunk.get(p.index)!.length;
         acked.set(p.index, { baseOffset: Number(p.baseOffset), count });
-        const key = seqKey(info.wireName, p.index);
-        this.sequences.set(key, ((this.sequences.get(key) ?? 0) + count) % SEQUENCE_WRAP);
+        this.advance(info.wireName, p.index, count);
       }
     }
+  }
+
+  private advance(wireTopic: string, partition: number, count: number): void {
+    const key = seqKey(wireTopic, partition);
+    this.sequences.set(key, ((this.sequences.get(key) ?? 0) + count) % SEQUENCE_WRAP);
   }
 
   /** Sequences belong to one producer id and epoch: a new one starts every partition at 0. */
