@@ -10,7 +10,8 @@ import {
   ProtocolError as KafkaProtocolError,
   type Reader,
 } from "@platformatic/kafka";
-import { InvalidArgumentError } from "@tributary/log";
+import { readCompactArray } from "./compact-array.js";
+import { VersionedApi } from "./versioned-api.js";
 
 /** One partition of a Fetch response, its records left as the bytes Kafka sent. */
 export interface FetchedPartitionBytes {
@@ -42,7 +43,7 @@ export interface FetchPartition {
  * every record of every batch into objects (which Tributary then turned into its records:
  * two objects per record, and the garbage of both); its request builder is reused as it is.
  * Versions 13 to 17 share this layout (13 is the first with topic ids; later ones only add
- * tagged fields, which the reader skips):
+ * tagged fields, which compact-array.ts skips correctly where the client's reader does not):
  *
  *   FetchResponse (v13-v17) =>
  *     throttle_time_ms:INT32 error_code:INT16 session_id:INT32
@@ -70,35 +71,37 @@ function parseResponse(
   if (errorCode !== 0) throw new KafkaProtocolError(errorCode);
   reader.readInt32();
   return {
-    responses: reader.readArray((r) => ({
-      topicId: r.readUUID(),
-      partitions: r.readArray((r) => {
-        const partitionIndex = r.readInt32();
-        const partitionError = r.readInt16();
-        const highWatermark = r.readInt64();
-        const lastStableOffset = r.readInt64();
-        r.readInt64();
-        const abortedTransactions = r.readNullableArray((r) => ({
-          producerId: r.readInt64(),
-          firstOffset: r.readInt64(),
-        }));
-        r.readInt32();
-        const size = r.readUnsignedVarInt() - 1;
-        let records: Buffer | null = null;
-        if (size > 0) {
-          records = r.buffer.slice(r.position, r.position + size);
-          r.skip(size);
-        }
-        return {
-          partitionIndex,
-          errorCode: partitionError,
-          highWatermark,
-          lastStableOffset,
-          abortedTransactions,
-          records,
-        };
-      }),
-    })),
+    responses:
+      readCompactArray(reader, (r) => ({
+        topicId: r.readUUID(),
+        partitions:
+          readCompactArray(r, (r) => {
+            const partitionIndex = r.readInt32();
+            const partitionError = r.readInt16();
+            const highWatermark = r.readInt64();
+            const lastStableOffset = r.readInt64();
+            r.readInt64();
+            const abortedTransactions = readCompactArray(r, (r) => ({
+              producerId: r.readInt64(),
+              firstOffset: r.readInt64(),
+            }));
+            r.readInt32();
+            const size = r.readUnsignedVarInt() - 1;
+            let records: Buffer | null = null;
+            if (size > 0) {
+              records = r.buffer.slice(r.position, r.position + size);
+              r.skip(size);
+            }
+            return {
+              partitionIndex,
+              errorCode: partitionError,
+              highWatermark,
+              lastStableOffset,
+              abortedTransactions,
+              records,
+            };
+          }) ?? [],
+      })) ?? [],
   };
 }
 
@@ -117,31 +120,18 @@ type FetchApi = API<
   FetchResponse
 >;
 
-const REQUESTS: Record<number, (...args: never[]) => unknown> = {
-  13: fetchV13.createRequest,
-  14: fetchV14.createRequest,
-  15: fetchV15.createRequest,
-  16: fetchV16.createRequest,
-  17: fetchV17.createRequest,
-};
-const apis = new Map<number, FetchApi>();
-
-/** The Fetch API with undecoded records at `version` (the broker's and client's highest, capped at 17). */
-export function fetchBytesApi(version: number): FetchApi {
-  const v = Math.min(version, 17);
-  const createRequest = REQUESTS[v];
-  if (createRequest === undefined) {
-    throw new InvalidArgumentError(
-      `the Kafka broker speaks Fetch up to version ${version}; Tributary needs 13 or later (Kafka 3.1+)`,
-    );
-  }
-  let api = apis.get(v);
-  if (api === undefined) {
-    api = createAPI(1, v, createRequest as never, parseResponse) as FetchApi;
-    apis.set(v, api);
-  }
-  return api;
-}
+type RequestBuilder = (...args: never[]) => unknown;
+const fetchApi = new VersionedApi<FetchApi, RequestBuilder>(
+  "Fetch",
+  {
+    13: fetchV13.createRequest,
+    14: fetchV14.createRequest,
+    15: fetchV15.createRequest,
+    16: fetchV16.createRequest,
+    17: fetchV17.createRequest,
+  },
+  (v, createRequest) => createAPI(1, v, createRequest as never, parseResponse) as FetchApi,
+);
 
 /** One Fetch of `topics` from `connection` (their leader), long-polling up to `maxWaitMs`. */
 export function fetchBytes(
@@ -150,16 +140,18 @@ export function fetchBytes(
   options: { maxWaitMs: number; maxBytes: number; readCommitted: boolean },
   topics: { topicId: string; partitions: FetchPartition[] }[],
 ): Promise<FetchResponse> {
-  return fetchBytesApi(version).async(
-    connection,
-    options.maxWaitMs,
-    1,
-    options.maxBytes,
-    options.readCommitted ? 1 : 0,
-    0,
-    -1,
-    topics,
-    [],
-    "",
-  );
+  return fetchApi
+    .at(version)
+    .async(
+      connection,
+      options.maxWaitMs,
+      1,
+      options.maxBytes,
+      options.readCommitted ? 1 : 0,
+      0,
+      -1,
+      topics,
+      [],
+      "",
+    );
 }

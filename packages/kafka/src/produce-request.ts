@@ -1,16 +1,6 @@
-import {
-  type API,
-  type Connection,
-  createAPI,
-  produceV9,
-  produceV10,
-  produceV11,
-  type Reader,
-  Writer,
-} from "@platformatic/kafka";
-import { InvalidArgumentError } from "@tributary/log";
-
-type ProduceResponse = produceV11.ProduceResponse;
+import { type API, type Connection, createAPI, type Reader, Writer } from "@platformatic/kafka";
+import { readCompactArray, skipTaggedFields } from "./compact-array.js";
+import { VersionedApi } from "./versioned-api.js";
 
 /** One partition's finished record batch (Kafka's RecordBatch v2, encoded by @tributary/log). */
 export interface PartitionBatch {
@@ -28,7 +18,7 @@ export interface PartitionBatch {
  * is written here; the client's connection (correlation ids, SASL, TLS, timeouts), its
  * Writer and its response parser are reused. Versions 9 to 11 share this request layout
  * (9 is the first flexible one; 10 and 11 only add response fields), all of which Kafka
- * 2.8 to 4.1 accept:
+ * 4.1 accepts:
  *
  *   ProduceRequest (v9-v11) =>
  *     transactional_id:COMPACT_NULLABLE_STRING  null outside a transaction
@@ -64,27 +54,62 @@ function createRequest(
     .appendTaggedFields();
 }
 
-type Parser = (
-  correlationId: number,
-  apiKey: number,
-  apiVersion: number,
-  reader: Reader,
-) => ProduceResponse;
+/** The parts of a partition's answer the sender reads. */
+export interface ProducePartitionResponse {
+  index: number;
+  errorCode: number;
+  baseOffset: bigint;
+  errorMessage: string | null;
+}
+
+export interface ProduceResponse {
+  responses: { name: string; partitionResponses: ProducePartitionResponse[] }[];
+}
 
 /**
- * The client's parser throws on any partition's error code; the sender decides per
- * partition (retry, advance, fail), so the response itself is returned either way.
+ * Every partition's answer, errors included: the sender decides per partition (retry,
+ * advance, fail). (The client's parser throws on any error code and misreads the tagged
+ * fields a NOT_LEADER_OR_FOLLOWER answer carries: compact-array.ts.)
+ *
+ *   ProduceResponse (v9-v11) =>
+ *     responses:COMPACT_ARRAY[
+ *       name:COMPACT_STRING
+ *       partition_responses:COMPACT_ARRAY[
+ *         index:INT32 error_code:INT16 base_offset:INT64 log_append_time_ms:INT64
+ *         log_start_offset:INT64
+ *         record_errors:COMPACT_ARRAY[batch_index:INT32 message:COMPACT_NULLABLE_STRING TAG_BUFFER]
+ *         error_message:COMPACT_NULLABLE_STRING
+ *         TAG_BUFFER]                          v10+: current_leader (tag 0)
+ *       TAG_BUFFER]
+ *     throttle_time_ms:INT32
+ *     TAG_BUFFER                               v10+: node_endpoints (tag 0)
  */
-function lenient(parse: Parser): Parser {
-  return (correlationId, apiKey, apiVersion, reader) => {
-    try {
-      return parse(correlationId, apiKey, apiVersion, reader);
-    } catch (err) {
-      const response = (err as { response?: ProduceResponse }).response;
-      if (response !== undefined && Array.isArray(response.responses)) return response;
-      throw err;
-    }
-  };
+function parseResponse(
+  _correlationId: number,
+  _apiKey: number,
+  _apiVersion: number,
+  reader: Reader,
+): ProduceResponse {
+  const responses =
+    readCompactArray(reader, (r) => ({
+      name: r.readString(),
+      partitionResponses:
+        readCompactArray(r, (r) => {
+          const index = r.readInt32();
+          const errorCode = r.readInt16();
+          const baseOffset = r.readInt64();
+          r.readInt64();
+          r.readInt64();
+          readCompactArray(r, (r) => {
+            r.readInt32();
+            r.readNullableString();
+          });
+          return { index, errorCode, baseOffset, errorMessage: r.readNullableString() };
+        }) ?? [],
+    })) ?? [];
+  reader.readInt32();
+  skipTaggedFields(reader);
+  return { responses };
 }
 
 type ProduceBatches = API<
@@ -98,29 +123,12 @@ type ProduceBatches = API<
   ProduceResponse
 >;
 
-const PARSERS: Record<number, Parser> = {
-  9: produceV9.parseResponse as Parser,
-  10: produceV10.parseResponse as Parser,
-  11: produceV11.parseResponse as Parser,
-};
-const apis = new Map<number, ProduceBatches>();
-
-/** The Produce API for batches at `version` (the highest the broker and client share, capped at 11). */
-export function produceBatchesApi(version: number): ProduceBatches {
-  const v = Math.min(version, 11);
-  const parse = PARSERS[v];
-  if (parse === undefined) {
-    throw new InvalidArgumentError(
-      `the Kafka broker speaks Produce up to version ${version}; Tributary needs 9 or later (Kafka 2.8+)`,
-    );
-  }
-  let api = apis.get(v);
-  if (api === undefined) {
-    api = createAPI(0, v, createRequest, lenient(parse)) as ProduceBatches;
-    apis.set(v, api);
-  }
-  return api;
-}
+/** Versions 9-11 differ only in tagged fields, which the parser skips. */
+const produceApi = new VersionedApi<ProduceBatches, true>(
+  "Produce",
+  { 9: true, 10: true, 11: true },
+  (v) => createAPI(0, v, createRequest, parseResponse) as ProduceBatches,
+);
 
 /** Sends one Produce request of `topic`'s batches to `connection` (its partitions' leader). */
 export function produceBatches(
@@ -131,12 +139,5 @@ export function produceBatches(
   topic: string,
   batches: readonly PartitionBatch[],
 ): Promise<ProduceResponse> {
-  return produceBatchesApi(version).async(
-    connection,
-    transactionalId,
-    -1,
-    timeoutMs,
-    topic,
-    batches,
-  );
+  return produceApi.at(version).async(connection, transactionalId, -1, timeoutMs, topic, batches);
 }

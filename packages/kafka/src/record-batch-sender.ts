@@ -202,6 +202,8 @@ export class RecordBatchSender {
     acked: Map<number, { baseOffset: number; count: number }>,
     errors: unknown[],
   ): Promise<void> {
+    // A partition of a topic just created, or whose leader just failed, has none yet (-1).
+    if (leader < 0) throw new KafkaProtocolError("LEADER_NOT_AVAILABLE");
     this.version ??= await this.cluster.apiVersion("Produce");
     const connection = await this.cluster.node(leader, this.pool);
     const response = await produceBatches(

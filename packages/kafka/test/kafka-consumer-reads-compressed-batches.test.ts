@@ -1,7 +1,6 @@
 import { Producer as KafkaClientProducer } from "@platformatic/kafka";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { KafkaLog } from "../src/kafka-log.js";
-import { dropNamespace, kafkaBrokers, openTestLog, uniqueNamespace } from "./kafka-helpers.js";
+import { describe, expect, it } from "vitest";
+import { kafkaBrokers, suiteLog } from "./kafka-helpers.js";
 
 kafkaBrokers();
 
@@ -11,32 +10,24 @@ kafkaBrokers();
  * still read, records and positions as Kafka stored them.
  */
 describe("a Kafka consumer reading batches another producer compressed", () => {
-  const namespace = uniqueNamespace("gzip");
-  let log: KafkaLog;
-  beforeAll(async () => {
-    log = await openTestLog(namespace);
-  });
-  afterAll(async () => {
-    await log.close();
-    await dropNamespace(namespace);
-  });
+  const suite = suiteLog("gzip");
 
   it("reads gzip batches interleaved with Tributary's own, in order, keys, values and headers intact", async () => {
-    await log.admin.createTopic("mixed", { partitions: 1 });
+    await suite.log.admin.createTopic("mixed", { partitions: 1 });
     const gzip = new KafkaClientProducer({
       clientId: "gzip-writer",
       bootstrapBrokers: [kafkaBrokers()],
       compression: "gzip",
       acks: -1,
     });
-    const producer = log.producer();
+    const producer = suite.log.producer();
     const expected: string[] = [];
     try {
       for (let round = 0; round < 3; round++) {
         const zipped = Array.from({ length: 4 }, (_, i) => `z${round}-${i}`);
         await gzip.send({
           messages: zipped.map((v) => ({
-            topic: `${namespace}.mixed`,
+            topic: `${suite.namespace}.mixed`,
             partition: 0,
             key: Buffer.from(`k-${v}`),
             value: Buffer.from(v),
@@ -60,7 +51,7 @@ describe("a Kafka consumer reading batches another producer compressed", () => {
       await producer.close();
     }
 
-    const c = log.consumer();
+    const c = suite.consumer({});
     c.assign([{ topic: "mixed", partition: 0 }]);
     // From the middle of a compressed batch: the records before the position are not returned.
     c.seek({ topic: "mixed", partition: 0 }, 2);
@@ -76,7 +67,6 @@ describe("a Kafka consumer reading batches another producer compressed", () => {
           });
       if (Date.now() > deadline) throw new Error(`read ${seen.length} of ${expected.length - 2}`);
     }
-    await c.close();
     expect(seen).toEqual(
       expected.map((v, offset) => ({ offset, key: `k-${v}`, value: v, h: `h-${v}` })).slice(2),
     );

@@ -2,9 +2,8 @@ import type { RecordsBatch } from "@platformatic/kafka";
 import { encodeBatch } from "@tributary/log";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KafkaCluster, type TopicInfo } from "../src/kafka-cluster.js";
-import type { KafkaLog } from "../src/kafka-log.js";
 import { produceBatches } from "../src/produce-request.js";
-import { dropNamespace, kafkaBrokers, openTestLog, uniqueNamespace } from "./kafka-helpers.js";
+import { kafkaBrokers, suiteLog } from "./kafka-helpers.js";
 
 kafkaBrokers();
 
@@ -14,18 +13,16 @@ kafkaBrokers();
  * Kafka client's Fetch and its own batch decoder, not Tributary's.
  */
 describe("Kafka producers sending record batches Tributary encodes", () => {
-  const namespace = uniqueNamespace("ownbatch");
-  let log: KafkaLog;
+  const suite = suiteLog("ownbatch");
   let cluster: KafkaCluster;
-  beforeAll(async () => {
-    log = await openTestLog(namespace);
-    cluster = new KafkaCluster({ brokers: kafkaBrokers(), namespace, clientId: "ownbatch-test" });
+  beforeAll(() => {
+    cluster = new KafkaCluster({
+      brokers: kafkaBrokers(),
+      namespace: suite.namespace,
+      clientId: "ownbatch-test",
+    });
   });
-  afterAll(async () => {
-    await cluster.close();
-    await log.close();
-    await dropNamespace(namespace);
-  });
+  afterAll(() => cluster.close());
 
   /** Every batch of partition 0 of `topic` as Kafka's client decodes it (read_uncommitted). */
   async function batchesOf(topic: string, expectedRecords: number): Promise<RecordsBatch[]> {
@@ -68,7 +65,7 @@ describe("Kafka producers sending record batches Tributary encodes", () => {
   }
 
   it("an idempotent producer's sends are batches with its producer id, consecutive sequences and the records intact", async () => {
-    await log.admin.createTopic("plain", { partitions: 1 });
+    await suite.log.admin.createTopic("plain", { partitions: 1 });
     const sizes = [3, 5, 2];
     const sent = sizes.map((n, s) =>
       Array.from({ length: n }, (_, i) => ({
@@ -79,7 +76,7 @@ describe("Kafka producers sending record batches Tributary encodes", () => {
         partition: 0,
       })),
     );
-    const producer = log.producer();
+    const producer = suite.log.producer();
     const acks = [];
     for (const records of sent) acks.push(...(await producer.send("plain", records)));
     await producer.close();
@@ -120,7 +117,7 @@ describe("Kafka producers sending record batches Tributary encodes", () => {
   });
 
   it("a batch sent again with the same producer id and sequence (a retry after a lost answer) is stored once", async () => {
-    await log.admin.createTopic("retried", { partitions: 1 });
+    await suite.log.admin.createTopic("retried", { partitions: 1 });
     const info: TopicInfo = await cluster.topic("retried", true);
     const init = await cluster.api<{ producerId: bigint; producerEpoch: number }>("InitProducerId");
     const id = await init(await cluster.anyNode(), null, 30_000, -1n, -1);
@@ -162,8 +159,8 @@ describe("Kafka producers sending record batches Tributary encodes", () => {
   });
 
   it("a transactional producer's batches carry the transactional bit and its producer id; a commit makes them readable", async () => {
-    await log.admin.createTopic("txn", { partitions: 1 });
-    const producer = log.transactionalProducer({ transactionalId: "ownbatch-txn" });
+    await suite.log.admin.createTopic("txn", { partitions: 1 });
+    const producer = suite.log.transactionalProducer({ transactionalId: "ownbatch-txn" });
     await producer.initTransactions();
     await producer.beginTransaction();
     await producer.send("txn", [
@@ -187,7 +184,7 @@ describe("Kafka producers sending record batches Tributary encodes", () => {
     // Control record key: version:int16 type:int16, 1 = COMMIT.
     expect(markers[0]!.records[0]!.key!.readInt16BE(2)).toBe(1);
 
-    const c = log.consumer({ isolation: "read_committed" });
+    const c = suite.consumer({ isolation: "read_committed" });
     c.assign([{ topic: "txn", partition: 0 }]);
     c.seek({ topic: "txn", partition: 0 }, 0);
     const values: string[] = [];
@@ -195,7 +192,6 @@ describe("Kafka producers sending record batches Tributary encodes", () => {
       for (const fp of await c.poll({ maxWaitMs: 200 }))
         for (const r of fp.records) values.push(r.value!.toString());
     }
-    await c.close();
     expect(values).toEqual(["1", "2", "3"]);
   });
 });
