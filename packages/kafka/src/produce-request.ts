@@ -15,8 +15,8 @@ export interface PartitionBatch {
  * objects and encodes every record itself (createRecordsBatch through its DynamicBuffer),
  * with no way to hand it finished bytes, and that encoding was a quarter of the CPU of a
  * word count on Kafka plus much of its garbage (docs/benchmarks.md). Only the request body
- * is written here; the client's connection (correlation ids, SASL, TLS, timeouts), its
- * Writer and its response parser are reused. Versions 9 to 11 share this request layout
+ * is written and its answer read here; the client's connection (correlation ids, SASL, TLS,
+ * timeouts) and its Writer are reused. Versions 9 to 11 share this request layout
  * (9 is the first flexible one; 10 and 11 only add response fields), all of which Kafka
  * 4.1 accepts:
  *
