@@ -164,13 +164,24 @@ export class KafkaCluster {
 
   /** The API `name` at the highest version both the broker and the client speak. */
   async api<T>(name: string): Promise<(connection: Connection, ...args: unknown[]) => Promise<T>> {
-    const api = await new Promise<{ async: RawApi }>((resolve, reject) => {
+    const api = await this.negotiated(name);
+    return api.async as (connection: Connection, ...args: unknown[]) => Promise<T>;
+  }
+
+  /** The version of API `name` that api(name) speaks. */
+  async apiVersion(name: string): Promise<number> {
+    return (await this.negotiated(name)).version;
+  }
+
+  private negotiated(name: string): Promise<{ async: RawApi; version: number }> {
+    return new Promise((resolve, reject) => {
       // biome-ignore lint/suspicious/noExplicitAny: the client types this symbol loosely
-      (this.client as any)[kGetApi](name, (err: Error | null, found: { async: RawApi }) =>
-        err ? reject(err) : resolve(found),
+      (this.client as any)[kGetApi](
+        name,
+        (err: Error | null, found: { async: RawApi; version: number }) =>
+          err ? reject(err) : resolve(found),
       );
     });
-    return api.async as (connection: Connection, ...args: unknown[]) => Promise<T>;
   }
 
   /**
@@ -179,8 +190,8 @@ export class KafkaCluster {
    * other members) holds up everything behind it: each consumer fetches and runs its group
    * protocol on connections no one else uses.
    */
-  newPool(longestWaitMs = 0): ConnectionPool {
-    return new ConnectionPool(this.clientId, {
+  newPool(longestWaitMs = 0, clientId = this.clientId): ConnectionPool {
+    return new ConnectionPool(clientId, {
       connectTimeout: this.timeoutMs,
       requestTimeout: this.timeoutMs + longestWaitMs,
       ...this.security.connectionOptions(),
@@ -190,6 +201,17 @@ export class KafkaCluster {
   /** A connection to node `nodeId` (a partition leader or a coordinator). */
   async node(nodeId: number, pool: ConnectionPool = this.client.connections): Promise<Connection> {
     return pool.get(await this.broker(nodeId));
+  }
+
+  /** A connection to any node, for requests every node answers (InitProducerId without a transactional id). */
+  async anyNode(pool: ConnectionPool = this.client.connections): Promise<Connection> {
+    const metadata =
+      this.client.currentMetadata ??
+      (await this.client.metadata({ topics: [], forceUpdate: true }));
+    const first = metadata.brokers.keys().next();
+    if (first.done === true)
+      throw new InvalidArgumentError("the Kafka cluster metadata lists no nodes");
+    return this.node(first.value, pool);
   }
 
   private async broker(nodeId: number): Promise<Broker> {

@@ -1,4 +1,4 @@
-import type { Connection, ConnectionPool, RecordsBatch } from "@platformatic/kafka";
+import type { ConnectionPool } from "@platformatic/kafka";
 import {
   ClosedError,
   CONSUMER_TIMEOUT_DEFAULTS,
@@ -16,33 +16,16 @@ import {
   validateGroupId,
 } from "@tributary/log";
 import { fromKafkaError } from "./errors.js";
+import { type FetchPartition, type FetchResponse, fetchBytes } from "./fetch-request.js";
+import { appendFetched } from "./fetched-records.js";
 import type { KafkaAdmin } from "./kafka-admin.js";
 import type { KafkaCluster, TopicInfo } from "./kafka-cluster.js";
 import { GroupMember } from "./group-member.js";
 import { offsetCommitTopics } from "./offset-commit-topics.js";
 
-/** The parts of a Fetch response this consumer reads. */
-interface FetchResponse {
-  responses: {
-    topicId: string;
-    partitions: {
-      partitionIndex: number;
-      errorCode: number;
-      highWatermark: bigint;
-      lastStableOffset: bigint;
-      abortedTransactions?: { producerId: bigint; firstOffset: bigint }[] | null;
-      records?: RecordsBatch[];
-    }[];
-  }[];
-}
-
 /** Kafka's consumer defaults (fetch.max.bytes, max.partition.fetch.bytes). */
 const DEFAULT_MAX_POLL_BYTES = 50 * 1024 * 1024;
 const DEFAULT_MAX_PARTITION_FETCH_BYTES = 1024 * 1024;
-/** Record batch attribute bits (Kafka's RecordBatch): control batch, log-append time. */
-const CONTROL_BATCH = 0x20;
-const TRANSACTIONAL_BATCH = 0x10;
-const LOG_APPEND_TIME = 0x08;
 /** Kafka's error code for a fetch offset outside the log; other partition errors refresh metadata. */
 const OFFSET_OUT_OF_RANGE = 1;
 
@@ -72,6 +55,7 @@ export class KafkaConsumer implements Consumer {
   private readonly fetchPool: ConnectionPool;
   private readonly wireGroupId: string | undefined;
   private readonly readCommitted: boolean;
+  private fetchVersion: number | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -398,7 +382,7 @@ export class KafkaConsumer implements Consumer {
     maxWaitMs: number,
   ): Promise<{ fetched: FetchedPartition[]; retry: boolean }> {
     const fetchOffsets = new Map<string, number>();
-    const request = new Map<string, { topicId: string; partitions: object[] }>();
+    const request = new Map<string, { topicId: string; partitions: FetchPartition[] }>();
     const partitionMaxBytes =
       this.options.maxPartitionFetchBytes ?? DEFAULT_MAX_PARTITION_FETCH_BYTES;
     for (const tp of tps) {
@@ -420,28 +404,21 @@ export class KafkaConsumer implements Consumer {
     }
     let response: FetchResponse;
     try {
-      const fetch = await this.cluster.api<FetchResponse>("Fetch");
-      const connection: Connection = await this.cluster.node(leader, this.fetchPool);
-      response = await fetch(
-        connection,
-        maxWaitMs,
-        1,
-        this.options.maxPollBytes ?? DEFAULT_MAX_POLL_BYTES,
-        this.readCommitted ? 1 : 0,
-        0,
-        -1,
+      this.fetchVersion ??= await this.cluster.apiVersion("Fetch");
+      response = await fetchBytes(
+        await this.cluster.node(leader, this.fetchPool),
+        this.fetchVersion,
+        {
+          maxWaitMs,
+          maxBytes: this.options.maxPollBytes ?? DEFAULT_MAX_POLL_BYTES,
+          readCommitted: this.readCommitted,
+        },
         [...request.values()],
-        [],
-        "",
       );
     } catch (err) {
-      const partial = (err as { response?: FetchResponse }).response;
-      if (partial === undefined || !Array.isArray(partial.responses)) {
-        this.cluster.invalidate();
-        if (this.closed) return { fetched: [], retry: false };
-        throw fromKafkaError(err, "fetch");
-      }
-      response = partial;
+      this.cluster.invalidate();
+      if (this.closed) return { fetched: [], retry: false };
+      throw fromKafkaError(err, "fetch");
     }
     const byId = new Map<string, string>();
     for (const [topic, info] of infos) byId.set(info.id, topic);
@@ -467,13 +444,14 @@ export class KafkaConsumer implements Consumer {
           continue;
         }
         const records: LogRecord[] = [];
-        let next = fetchedAt;
-        const batches = p.records ?? [];
-        if (this.readCommitted) {
-          next = appendCommitted(batches, p.abortedTransactions ?? [], fetchedAt, records);
-        } else {
-          for (const batch of batches) next = appendBatch(batch, fetchedAt, next, records);
-        }
+        const next = appendFetched(
+          p.records,
+          fetchedAt,
+          this.readCommitted,
+          p.abortedTransactions,
+          `fetch from ${topic}-${p.partitionIndex}`,
+          records,
+        );
         this.positions.set(k, next);
         if (records.length > 0) {
           out.push({
@@ -503,82 +481,6 @@ export class KafkaConsumer implements Consumer {
   private checkOpen(): void {
     if (this.closed) throw new ClosedError("consumer");
   }
-}
-
-/**
- * Appends a fetched batch's records at or after `from` to `out` and returns the next
- * position. Kafka returns whole batches, so the first one may start before the fetch
- * offset; control batches (transaction markers) hold no application records but still
- * move the position past them.
- */
-function appendBatch(batch: RecordsBatch, from: number, next: number, out: LogRecord[]): number {
-  const first = Number(batch.firstOffset);
-  const end = first + batch.lastOffsetDelta + 1;
-  if ((batch.attributes & CONTROL_BATCH) === 0) {
-    const logAppendTime = (batch.attributes & LOG_APPEND_TIME) !== 0;
-    for (const r of batch.records) {
-      const offset = first + r.offsetDelta;
-      if (offset < from) continue;
-      const headers: Record<string, Buffer> = {};
-      for (const [hk, hv] of r.headers) {
-        if (hk !== null) headers[hk.toString()] = hv ?? Buffer.alloc(0);
-      }
-      out.push({
-        offset,
-        timestamp: Number(
-          logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta,
-        ),
-        key: r.key,
-        value: r.value,
-        headers,
-      });
-    }
-  }
-  return Math.max(next, end);
-}
-
-/**
- * read_committed, as Kafka's Fetcher: the broker returns records up to the last stable
- * offset and the transactions aborted in that range (producer id, first offset). From an
- * aborted transaction's first offset, that producer's transactional batches are skipped
- * until its ABORT marker; control batches (the markers) are never records. Returns the
- * next position.
- */
-function appendCommitted(
-  batches: readonly RecordsBatch[],
-  abortedTransactions: readonly { producerId: bigint; firstOffset: bigint }[],
-  from: number,
-  out: LogRecord[],
-): number {
-  const aborted = [...abortedTransactions].sort((a, b) =>
-    a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
-  );
-  const abortedProducers = new Set<bigint>();
-  let nextAborted = 0;
-  let next = from;
-  for (const batch of batches) {
-    const last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
-    while (nextAborted < aborted.length && aborted[nextAborted]!.firstOffset <= last) {
-      abortedProducers.add(aborted[nextAborted++]!.producerId);
-    }
-    const transactional = (batch.attributes & TRANSACTIONAL_BATCH) !== 0;
-    if ((batch.attributes & CONTROL_BATCH) !== 0) {
-      if (transactional && isAbortMarker(batch)) abortedProducers.delete(batch.producerId);
-    } else if (transactional && abortedProducers.has(batch.producerId)) {
-      // An aborted transaction's records: skipped, but the position moves past them.
-    } else {
-      next = appendBatch(batch, from, next, out);
-      continue;
-    }
-    next = Math.max(next, Number(last) + 1);
-  }
-  return next;
-}
-
-/** A control record's key is version:int16 type:int16, type 0 = ABORT, 1 = COMMIT. */
-function isAbortMarker(batch: RecordsBatch): boolean {
-  const k = batch.records[0]?.key;
-  return k !== undefined && k !== null && k.length >= 4 && k.readInt16BE(2) === 0;
 }
 
 function key(topic: string, partition: number): string {

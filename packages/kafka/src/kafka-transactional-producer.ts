@@ -1,4 +1,4 @@
-import { Producer as KafkaClientProducer } from "@platformatic/kafka";
+import { type ConnectionPool, Producer as KafkaClientProducer } from "@platformatic/kafka";
 import {
   ClosedError,
   type CommittedOffset,
@@ -13,10 +13,11 @@ import {
   type TransactionalProducerOptions,
 } from "@tributary/log";
 import { fromKafkaError, kafkaErrorId } from "./errors.js";
-import type { KafkaCluster, KafkaLogOptions } from "./kafka-cluster.js";
-import { kafkaMessages } from "./kafka-messages.js";
-import { kafkaClientProducerOptions, sendInChunks } from "./kafka-producer.js";
+import type { KafkaCluster, KafkaLogOptions, TopicInfo } from "./kafka-cluster.js";
+import { producerPool } from "./kafka-producer.js";
 import { offsetCommitTopics } from "./offset-commit-topics.js";
+import { type ProducerIdentity, RecordBatchSender } from "./record-batch-sender.js";
+import { recordsByPartition } from "./records-by-partition.js";
 
 /**
  * LogClient's TransactionalProducer over Kafka's transactions, through the Kafka client's
@@ -24,14 +25,20 @@ import { offsetCommitTopics } from "./offset-commit-topics.js";
  * AddOffsetsToTxn and TxnOffsetCommit sent here for `sendOffsets`, which takes a
  * Tributary consumer's group metadata rather than the client's own consumer.
  *
- * Partitions are chosen as KafkaProducer chooses them (murmur2, sticky), so a record lands
- * where it would outside a transaction. Calls run one at a time.
+ * The records themselves go as KafkaProducer sends them (RecordBatchSender: batches encoded
+ * by @tributary/log with the client's producer id and epoch and the transactional bit, in
+ * Produce requests naming the transactional id), after the client's transaction has added
+ * their partitions (AddPartitionsToTxn). Partitions are chosen as KafkaProducer chooses
+ * them (murmur2, sticky), so a record lands where it would outside a transaction. Calls run
+ * one at a time.
  */
 /** The Kafka client's open transaction (its class is not exported by name). */
 type Transaction = Awaited<ReturnType<KafkaClientProducer["beginTransaction"]>>;
 
 export class KafkaTransactionalProducer implements TransactionalProducer {
   private readonly producer: KafkaClientProducer;
+  private readonly pool: ConnectionPool;
+  private readonly sender: RecordBatchSender;
   private readonly sticky = new StickyPartitioner();
   private readonly transactionalId: string;
   private transaction: Transaction | undefined;
@@ -54,9 +61,25 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     // The transactional id is namespaced like topics and groups, so tests sharing a
     // cluster never fence each other.
     this.transactionalId = cluster.wire(producerOptions.transactionalId);
+    const timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.producer = new KafkaClientProducer({
-      ...kafkaClientProducerOptions(cluster, options, clientId),
+      clientId,
+      bootstrapBrokers: cluster.brokers,
+      idempotent: true,
+      acks: -1 as const,
+      autocreateTopics: false,
+      timeout: timeoutMs,
+      retries: 5,
+      retryDelay: 100,
+      ...cluster.security.connectionOptions(),
       transactionalId: this.transactionalId,
+    });
+    this.pool = producerPool(cluster, clientId);
+    this.sender = new RecordBatchSender(cluster, this.pool, {
+      transactionalId: this.transactionalId,
+      timeoutMs,
+      identity: async () => this.identity(),
+      beforeProduce: (info, partitions) => this.addPartitions(info, partitions),
     });
   }
 
@@ -93,15 +116,38 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
 
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
     return this.serial(async () => {
-      const t = this.open("send");
+      this.open("send");
       this.cluster.checkTopicName(topic);
       if (records.length === 0) return [];
       const info = await this.cluster.topic(topic);
-      // Split as the plain producer splits (batch size, the client's timestamp bug).
-      return sendInChunks(topic, kafkaMessages(topic, info, records, this.sticky), (chunk) =>
-        this.call(`send to '${topic}'`, () => t.send({ messages: chunk })),
-      );
+      const byPartition = recordsByPartition(topic, info, records, this.sticky);
+      return this.call(`send to '${topic}'`, () => this.sender.send(topic, info, byPartition));
     });
+  }
+
+  /** The client's producer id and epoch, which InitProducerId gave it in initTransactions. */
+  private identity(): ProducerIdentity {
+    const producerId = this.producer.producerId;
+    const producerEpoch = this.producer.producerEpoch;
+    if (producerId === undefined || producerEpoch === undefined) {
+      throw new TransactionError(
+        "INVALID_TXN_STATE",
+        `producer '${this.transactionalId}' has no producer id yet: call initTransactions() first`,
+      );
+    }
+    return { producerId: Number(producerId), producerEpoch };
+  }
+
+  /** AddPartitionsToTxn through the client's transaction, which remembers what it added. */
+  private async addPartitions(info: TopicInfo, partitions: readonly number[]): Promise<void> {
+    const t = this.open("send");
+    const metadata = { topics: new Map([[info.wireName, { partitionsCount: info.partitions }]]) };
+    await t.addPartitions(
+      metadata as unknown as Parameters<Transaction["addPartitions"]>[0],
+      partitions.map((partition) => ({ topic: info.wireName, partition })) as Parameters<
+        Transaction["addPartitions"]
+      >[1],
+    );
   }
 
   sendOffsets(offsets: readonly CommittedOffset[], group: ConsumerGroupMetadata): Promise<void> {
@@ -109,14 +155,9 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       this.open("sendOffsets");
       if (offsets.length === 0) return;
       const wireGroupId = this.cluster.wire(group.groupId);
-      const producerId = this.producer.producerId;
-      const producerEpoch = this.producer.producerEpoch;
-      if (producerId === undefined || producerEpoch === undefined) {
-        throw new TransactionError(
-          "INVALID_TXN_STATE",
-          `producer '${this.transactionalId}' has no producer id yet: call initTransactions() first`,
-        );
-      }
+      const identity = this.identity();
+      const producerId = BigInt(identity.producerId);
+      const producerEpoch = identity.producerEpoch;
       const addOffsets = await this.cluster.api("AddOffsetsToTxn");
       await this.call("add the group's offsets to the transaction", () =>
         this.cluster.onTransactionCoordinator(this.transactionalId, (c) =>
@@ -155,7 +196,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     if (this.closed) return;
     this.closed = true;
     await this.queue;
-    await this.producer.close();
+    await Promise.all([this.producer.close(), this.pool.close()]);
   }
 
   private end(commit: boolean): Promise<void> {

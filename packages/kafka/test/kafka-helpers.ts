@@ -57,6 +57,8 @@ export async function dropNamespace(namespace: string): Promise<void> {
  */
 export function suiteLog(prefix: string): {
   readonly log: KafkaLog;
+  /** The namespace's prefix of the log's names on the cluster (`<namespace>.<topic>`). */
+  readonly namespace: string;
   consumer(options: ConsumerOptions): Consumer;
 } {
   const namespace = uniqueNamespace(prefix);
@@ -75,6 +77,7 @@ export function suiteLog(prefix: string): {
       if (log === undefined) throw new Error("suiteLog: the log opens in beforeAll");
       return log;
     },
+    namespace,
     consumer(options) {
       const c = this.log.consumer(options);
       consumers.push(c);

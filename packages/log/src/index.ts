@@ -79,3 +79,13 @@ export {
   type PartitionDamage,
   type PartitionReport,
 } from "./storage/partition-check.js";
+// Kafka's RecordBatch v2 codec: @tributary/kafka encodes the batches it produces to Kafka,
+// and decodes the ones it fetches, with the same code as the log's disk and broker.
+export {
+  encodeBatch,
+  type EncodeOptions,
+  RecordBatch,
+  splitBatches,
+  TRANSACTIONAL_FLAG,
+  CONTROL_FLAG,
+} from "./record-batch.js";

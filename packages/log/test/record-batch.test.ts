@@ -70,6 +70,15 @@ describe("record batch", () => {
     expect(batch.baseSequence).toBe(1234);
   });
 
+  it("sets the transactional attribute bit (bit 4, inside the CRC) only when asked", () => {
+    const txn = new RecordBatch(encodeBatch(records, { transactional: true }));
+    txn.verify();
+    expect(txn.attributes).toBe(0x10);
+    expect(txn.isTransactional).toBe(true);
+    expect(txn.isControl).toBe(false);
+    expect(new RecordBatch(encodeBatch(records)).attributes).toBe(0);
+  });
+
   it("refuses to decode a compressed batch, naming the codec", () => {
     const buf = encodeBatch(records);
     buf.writeInt16BE(4, 21); // attributes: zstd

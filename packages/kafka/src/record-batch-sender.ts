@@ -1,0 +1,325 @@
+import { type ConnectionPool, ProtocolError as KafkaProtocolError } from "@platformatic/kafka";
+import {
+  encodeBatch,
+  type ProduceResult,
+  type ProducerRecord,
+  retryWithBackoff,
+} from "@tributary/log";
+import type { KafkaCluster, TopicInfo } from "./kafka-cluster.js";
+import { type PartitionBatch, produceBatches } from "./produce-request.js";
+
+/** The producer id and epoch an idempotent or transactional producer writes into its batches. */
+export interface ProducerIdentity {
+  producerId: number;
+  producerEpoch: number;
+}
+
+export interface RecordBatchSenderOptions {
+  /** Written into each Produce request; its batches then carry the transactional bit. */
+  transactionalId: string | null;
+  timeoutMs: number;
+  /** The identity for the next batches (InitProducerId runs here when there is none yet). */
+  identity(): Promise<ProducerIdentity>;
+  /**
+   * Forgets the identity whose sequences Kafka no longer matches (OUT_OF_ORDER_SEQUENCE_NUMBER,
+   * UNKNOWN_PRODUCER_ID) or whose last batch may or may not have been written (retries ran
+   * out on a lost answer), so the next batches start a fresh producer id at sequence 0, as
+   * Kafka's Java producer does for an idempotent producer (KIP-360). Absent (transactional),
+   * such errors are thrown and the transaction must be aborted; a batch whose answer was
+   * lost then counts as written: if it was not, the partition's next batch is refused as
+   * OUT_OF_ORDER_SEQUENCE_NUMBER (loud), where reusing its sequence for other records could
+   * have Kafka take them for the lost batch's retry and drop them (silent).
+   */
+  resetIdentity?(): void;
+  /** Runs before `partitions` of `info` get their first records (AddPartitionsToTxn). */
+  beforeProduce?(info: TopicInfo, partitions: readonly number[]): Promise<void>;
+}
+
+/**
+ * The most record bytes one batch holds. Kafka refuses a batch over the topic's
+ * max.message.bytes (1 MiB by default) as RECORD_TOO_LARGE, and a LogClient send of any
+ * length must go through, so larger sends are split; half the default leaves room for a
+ * topic configured a little lower.
+ */
+const MAX_BATCH_BYTES = 512 * 1024;
+/** A record's framing in a batch beyond its key, value and headers (varints, attributes). */
+const RECORD_OVERHEAD_BYTES = 24;
+/** Kafka's sequence numbers are int32 and wrap to 0 after 2^31 - 1. */
+const SEQUENCE_WRAP = 2 ** 31;
+/** Errors after which this producer id's sequences on the partition are unknown. */
+const SEQUENCE_LOST = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID"]);
+
+/**
+ * Sends a producer's records to Kafka as record batches it encodes itself (@tributary/log's
+ * encodeBatch, Kafka's v2 format) in Produce requests (produce-request.ts), one request
+ * per partition leader. Responsible for: splitting a send into batches of at most
+ * MAX_BATCH_BYTES per partition, the idempotent sequence number of every partition, and
+ * retrying what Kafka refused for a passing reason (a moved leader, too few replicas, a
+ * lost connection) with the same bytes, so the broker drops a batch it already has.
+ *
+ * One send at a time (the producers queue them): a partition's sequence advances when its
+ * batch is acknowledged, so two batches in flight to one partition would share a sequence.
+ */
+export class RecordBatchSender {
+  /** Next sequence per partition (`topic\0partition` on the wire), for `sequencesOf`. */
+  private readonly sequences = new Map<string, number>();
+  private sequencesOf: ProducerIdentity | undefined;
+  private version: number | undefined;
+
+  constructor(
+    private readonly cluster: KafkaCluster,
+    private readonly pool: ConnectionPool,
+    private readonly options: RecordBatchSenderOptions,
+  ) {}
+
+  /**
+   * Sends `byPartition` (one topic's records per partition, in order) and merges the acks.
+   * Throws the Kafka client's error as it is (the producers name the operation).
+   */
+  async send(
+    topic: string,
+    info: TopicInfo,
+    byPartition: Map<number, ProducerRecord[]>,
+  ): Promise<ProduceResult[]> {
+    const now = Date.now();
+    const chunks = splitIntoBatches(byPartition);
+    await this.options.beforeProduce?.(info, [...byPartition.keys()]);
+    const results = new Map<number, ProduceResult>();
+    for (const chunk of chunks) {
+      const acked = await this.sendChunk(topic, info, chunk, now);
+      for (const [partition, { baseOffset, count }] of acked) {
+        const lastOffset = baseOffset + count - 1;
+        const first = results.get(partition);
+        if (first === undefined)
+          results.set(partition, { topic, partition, baseOffset, lastOffset });
+        else first.lastOffset = lastOffset;
+      }
+    }
+    return [...results.values()].sort((a, b) => a.partition - b.partition);
+  }
+
+  /** One batch per partition of `chunk`, sent until acknowledged or failed for good. */
+  private async sendChunk(
+    topic: string,
+    info: TopicInfo,
+    chunk: Map<number, ProducerRecord[]>,
+    now: number,
+  ): Promise<Map<number, { baseOffset: number; count: number }>> {
+    const acked = new Map<number, { baseOffset: number; count: number }>();
+    let encodedFor: ProducerIdentity | undefined;
+    let batches = new Map<number, Buffer>();
+    let leaders = info.leaders;
+    let refresh = false;
+    /** Partitions whose answer the last attempt lost: their batches may or may not be in the log. */
+    let uncertain: number[] = [];
+    await retryWithBackoff(
+      async () => {
+        uncertain = [];
+        const identity = await this.options.identity();
+        if (
+          encodedFor === undefined ||
+          encodedFor.producerId !== identity.producerId ||
+          encodedFor.producerEpoch !== identity.producerEpoch
+        ) {
+          // First attempt, or a fresh producer id after a reset: (re-)encode what is left.
+          this.useSequencesOf(identity);
+          encodedFor = identity;
+          batches = new Map();
+          for (const [partition, records] of chunk) {
+            if (acked.has(partition)) continue;
+            batches.set(
+              partition,
+              encodeBatch(records, {
+                now,
+                producerId: identity.producerId,
+                producerEpoch: identity.producerEpoch,
+                baseSequence: this.sequences.get(seqKey(info.wireName, partition)) ?? 0,
+                transactional: this.options.transactionalId !== null,
+              }),
+            );
+          }
+        }
+        if (refresh) leaders = (await this.cluster.topic(topic, true)).leaders;
+        const byLeader = new Map<number, PartitionBatch[]>();
+        for (const [partition, batch] of batches) {
+          if (acked.has(partition)) continue;
+          const leader = leaders[partition] ?? -1;
+          const list = byLeader.get(leader);
+          if (list === undefined) byLeader.set(leader, [{ partition, batch }]);
+          else list.push({ partition, batch });
+        }
+        const errors: unknown[] = [];
+        await Promise.all(
+          [...byLeader].map(async ([leader, list]) => {
+            try {
+              await this.produceTo(leader, info, list, chunk, acked, errors);
+            } catch (err) {
+              if (isConnectionError(err)) for (const b of list) uncertain.push(b.partition);
+              errors.push(err);
+            }
+          }),
+        );
+        if (errors.length === 0) return;
+        refresh = true;
+        this.cluster.invalidate();
+        // A refusal that no retry cures decides; else any (they are all retried).
+        throw errors.find((e) => !isRetriable(e)) ?? errors[0];
+      },
+      {
+        retryIf: (err) => {
+          const id = (err as { apiId?: string }).apiId;
+          if (id !== undefined && SEQUENCE_LOST.has(id)) {
+            if (this.options.resetIdentity === undefined) return false;
+            this.options.resetIdentity();
+            return true;
+          }
+          return isRetriable(err);
+        },
+        initialDelayMs: 100,
+        maxDelayMs: 1000,
+        timeoutMs: this.options.timeoutMs,
+      },
+    ).catch((err) => {
+      // Whether the last batches were written is unknown: their sequences cannot be reused.
+      if (uncertain.length > 0 && this.options.resetIdentity !== undefined) {
+        this.options.resetIdentity();
+      } else {
+        for (const partition of uncertain) {
+          this.advance(info.wireName, partition, chunk.get(partition)!.length);
+        }
+      }
+      throw err;
+    });
+    return acked;
+  }
+
+  /** One Produce request to `leader`; acknowledged partitions go into `acked`. */
+  private async produceTo(
+    leader: number,
+    info: TopicInfo,
+    list: PartitionBatch[],
+    chunk: Map<number, ProducerRecord[]>,
+    acked: Map<number, { baseOffset: number; count: number }>,
+    errors: unknown[],
+  ): Promise<void> {
+    // A partition of a topic just created, or whose leader just failed, has none yet (-1).
+    if (leader < 0) throw new KafkaProtocolError("LEADER_NOT_AVAILABLE");
+    this.version ??= await this.cluster.apiVersion("Produce");
+    const connection = await this.cluster.node(leader, this.pool);
+    const response = await produceBatches(
+      connection,
+      this.version,
+      this.options.transactionalId,
+      this.options.timeoutMs,
+      info.wireName,
+      list,
+    );
+    for (const t of response.responses) {
+      for (const p of t.partitionResponses) {
+        if (p.errorCode !== 0) {
+          errors.push(new KafkaProtocolError(p.errorCode, p.errorMessage));
+          continue;
+        }
+        const count = chunk.get(p.index)!.length;
+        acked.set(p.index, { baseOffset: Number(p.baseOffset), count });
+        this.advance(info.wireName, p.index, count);
+      }
+    }
+  }
+
+  private advance(wireTopic: string, partition: number, count: number): void {
+    const key = seqKey(wireTopic, partition);
+    this.sequences.set(key, ((this.sequences.get(key) ?? 0) + count) % SEQUENCE_WRAP);
+  }
+
+  /** Sequences belong to one producer id and epoch: a new one starts every partition at 0. */
+  private useSequencesOf(identity: ProducerIdentity): void {
+    const last = this.sequencesOf;
+    if (
+      last === undefined ||
+      last.producerId !== identity.producerId ||
+      last.producerEpoch !== identity.producerEpoch
+    ) {
+      this.sequences.clear();
+      this.sequencesOf = identity;
+    }
+  }
+}
+
+function seqKey(wireTopic: string, partition: number): string {
+  return `${wireTopic}\u0000${partition}`;
+}
+
+/**
+ * A broker's refusal says whether it is passing (a moved leader, too few replicas); a lost
+ * connection or timeout is retried with the same bytes, which the broker deduplicates.
+ */
+export function isRetriable(err: unknown): boolean {
+  const e = err as KafkaClientError | null | undefined;
+  if (e === null || typeof e !== "object") return false;
+  if (typeof e.apiId === "string") return e.canRetry === true;
+  if (e.code === "PLT_KFK_NETWORK" || e.code === "PLT_KFK_TIMEOUT") return true;
+  return [...(e.errors ?? []), e.cause].some(isRetriable);
+}
+
+/** A network failure or timeout of the Kafka client (its codes), somewhere in `err`. */
+function isConnectionError(err: unknown): boolean {
+  const e = err as KafkaClientError | null | undefined;
+  if (e === null || typeof e !== "object") return false;
+  if (e.code === "PLT_KFK_NETWORK" || e.code === "PLT_KFK_TIMEOUT") return true;
+  return [...(e.errors ?? []), e.cause].some(isConnectionError);
+}
+
+interface KafkaClientError {
+  apiId?: string;
+  canRetry?: boolean;
+  code?: string;
+  errors?: unknown[];
+  cause?: unknown;
+}
+
+/**
+ * Splits each partition's records into batches of at most MAX_BATCH_BYTES and returns them
+ * as chunks: chunk i holds each partition's i-th batch (Kafka takes one batch per partition
+ * in an idempotent Produce request, so a partition's next batch goes in the next request).
+ */
+function splitIntoBatches(
+  byPartition: Map<number, ProducerRecord[]>,
+): Map<number, ProducerRecord[]>[] {
+  const chunks: Map<number, ProducerRecord[]>[] = [];
+  for (const [partition, records] of byPartition) {
+    let i = 0;
+    let start = 0;
+    let bytes = 0;
+    for (let r = 0; r < records.length; r++) {
+      const size = recordBytes(records[r]!);
+      if (bytes > 0 && bytes + size > MAX_BATCH_BYTES) {
+        chunkAt(chunks, i++).set(partition, records.slice(start, r));
+        start = r;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    chunkAt(chunks, i).set(partition, start === 0 ? records : records.slice(start));
+  }
+  return chunks;
+}
+
+function chunkAt(
+  chunks: Map<number, ProducerRecord[]>[],
+  i: number,
+): Map<number, ProducerRecord[]> {
+  while (chunks.length <= i) chunks.push(new Map());
+  return chunks[i]!;
+}
+
+function recordBytes(r: ProducerRecord): number {
+  let n = RECORD_OVERHEAD_BYTES + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  if (r.headers !== undefined) {
+    for (const k in r.headers) {
+      const v = r.headers[k]!;
+      n += k.length * 3 + (typeof v === "string" ? v.length * 3 : v.length) + 4;
+    }
+  }
+  return n;
+}
