@@ -11,14 +11,17 @@ import {
   TransactionError,
   type TransactionalProducer,
   type TransactionalProducerOptions,
+  retryWithBackoff,
 } from "@tributary/log";
 import { fromKafkaError, kafkaErrorId } from "./errors.js";
 import type { KafkaCluster, KafkaLogOptions, TopicInfo } from "./kafka-cluster.js";
 import { producerPool } from "./kafka-producer.js";
 import { offsetCommitTopics } from "./offset-commit-topics.js";
-import { type ProducerIdentity, RecordBatchSender } from "./record-batch-sender.js";
+import { isRetriable, type ProducerIdentity, RecordBatchSender } from "./record-batch-sender.js";
 import { recordsByPartition } from "./records-by-partition.js";
 
+/** How long initTransactions waits for Kafka to have a transaction coordinator. */
+const COORDINATOR_WAIT_MS = 60_000;
 /**
  * LogClient's TransactionalProducer over Kafka's transactions, through the Kafka client's
  * transactional producer (InitProducerId, AddPartitionsToTxn, EndTxn) plus
@@ -91,8 +94,19 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       // A new instance must say "no producer id yet" (-1/-1, KIP-360): the Kafka client
       // 1.x sends 0/0 unless told, which Kafka refuses with PRODUCER_FENCED once another
       // instance has used the transactional id.
+      // The first transactional producer on a cluster finds no coordinator until Kafka has
+      // made __transaction_state (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS: retriable),
+      // longer than the client's own few quick retries last.
       const t = await this.call("init transactions", () =>
-        this.producer.beginTransaction({ producerId: -1n, producerEpoch: -1 }),
+        retryWithBackoff(
+          () => this.producer.beginTransaction({ producerId: -1n, producerEpoch: -1 }),
+          {
+            retryIf: isRetriable,
+            initialDelayMs: 200,
+            maxDelayMs: 2000,
+            timeoutMs: COORDINATOR_WAIT_MS,
+          },
+        ),
       );
       await t.cancel();
       this.initialized = true;
