@@ -47,7 +47,7 @@ export interface StateSessionStore<K, V> extends StateTimeStore {
 abstract class PersistentTimeStore {
   private closing: Promise<void> | null = null;
 
-  protected abstract readonly state: StateTimeStore;
+  abstract readonly state: StateTimeStore;
 
   get name(): string {
     return this.state.name;
@@ -91,7 +91,7 @@ export class PersistentWindowStore<K, V>
   extends PersistentTimeStore
   implements ReadableWindowStore<K, V>
 {
-  constructor(protected readonly state: StateWindowStore<K, V>) {
+  constructor(readonly state: StateWindowStore<K, V>) {
     super();
   }
 
@@ -121,7 +121,7 @@ export class PersistentSessionStore<K, V>
   extends PersistentTimeStore
   implements ReadableSessionStore<K, V>
 {
-  constructor(protected readonly state: StateSessionStore<K, V>) {
+  constructor(readonly state: StateSessionStore<K, V>) {
     super();
   }
 
