@@ -127,7 +127,11 @@ export class QueryServer {
     const timeFrom = r.timeFrom ?? 0;
     const timeTo = r.timeTo ?? Number.MAX_SAFE_INTEGER;
     if (op === "get" || op === "fetch") {
-      if (r.key === undefined) throw new QueryError("BAD_REQUEST", `'${op}' needs a key`);
+      if (r.key === undefined)
+        throw new QueryError(
+          "BAD_REQUEST",
+          `'${op}' needs a key: a body { "key": { "json": <key> } } or { "key": { "b64": <serialized key> } }`,
+        );
       const key = keyBytesOf(spec, r.key);
       const partition = await this.partitions.partitionOf(sub, key);
       const taskId = sub.taskId(partition);
