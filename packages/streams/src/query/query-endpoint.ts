@@ -10,7 +10,8 @@ export const QUERY_ENDPOINT_INTERVAL_MS = 2000;
  * tombstone under its key.
  *
  *   QueryEndpoint => { v: 1, applicationId: string, memberId: string, url: string,
- *                      secured: bool, tasks: [string], restoring: [string],
+ *                      secured: bool, stores: { <name>: "key-value" | "window" | "session" },
+ *                      tasks: [string], restoring: [string],
  *                      publishedAt: ms, intervalMs: int }
  *
  * `tasks` are the tasks whose stores are open and queryable there; `restoring` those
@@ -22,6 +23,8 @@ export interface QueryEndpoint {
   memberId: string;
   url: string;
   secured: boolean;
+  /** The app's stores and their kinds (what a client without the app file can ask). */
+  stores: Record<string, "key-value" | "window" | "session">;
   tasks: string[];
   restoring: string[];
   publishedAt: number;
@@ -33,7 +36,8 @@ export function parseQueryEndpoint(value: Buffer): QueryEndpoint | null {
   try {
     const e = JSON.parse(value.toString("utf8")) as QueryEndpoint;
     if (e?.v !== 1 || typeof e.url !== "string" || !Array.isArray(e.tasks)) return null;
-    if (!Array.isArray(e.restoring)) return null;
+    if (!Array.isArray(e.restoring) || typeof e.stores !== "object" || e.stores === null)
+      return null;
     return e;
   } catch {
     return null;

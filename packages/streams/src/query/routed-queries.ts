@@ -185,6 +185,13 @@ export class RoutedQueries {
     }
   }
 
+  /** The kind of `store` as the workers advertise it (undefined: no worker has it, or no
+   * worker runs). */
+  async storeType(store: string): Promise<"key-value" | "window" | "session" | undefined> {
+    const endpoints = await this.current(false);
+    return endpoints.find((e) => e.stores[store] !== undefined)?.stores[store];
+  }
+
   /** The endpoints, re-read when asked (an answer said they moved) or none are known. */
   private async current(stale: boolean): Promise<QueryEndpoint[]> {
     const now = Date.now();

@@ -32,7 +32,7 @@ export class QueryEndpointPublisher {
     private readonly registry: LocalStoreRegistry,
     private readonly endpoint: Pick<
       QueryEndpoint,
-      "applicationId" | "memberId" | "url" | "secured"
+      "applicationId" | "memberId" | "url" | "secured" | "stores"
     >,
     private readonly warn: (message: string, fields?: WarnFields) => void,
   ) {}

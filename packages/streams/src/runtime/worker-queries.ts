@@ -42,6 +42,9 @@ export class WorkerQueries {
         memberId: `${os.hostname()}:${process.pid}:${clientId}`,
         url,
         secured: this.options.secret !== undefined,
+        stores: Object.fromEntries(
+          this.topology.subtopologies.flatMap((s) => s.stores.map((x) => [x.name, x.type])),
+        ),
       },
       warn,
     );
