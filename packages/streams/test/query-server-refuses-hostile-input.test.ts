@@ -288,7 +288,13 @@ describe("a worker's query server", () => {
     const publisher = new QueryEndpointPublisher(
       log,
       registry,
-      { applicationId: "query-app", memberId: "m1", url, secured: false },
+      {
+        applicationId: "query-app",
+        memberId: "m1",
+        url,
+        secured: false,
+        stores: { counts: "key-value" },
+      },
       () => {},
     );
     publisher.start("test");

@@ -39,7 +39,8 @@ export class WorkerQueries {
       this.registry,
       {
         applicationId: this.topology.applicationId,
-        memberId: `${os.hostname()}:${process.pid}:${clientId}`,
+        // the address too: workers of one process may share a client id
+        memberId: `${os.hostname()}:${process.pid}:${clientId}@${url}`,
         url,
         secured: this.options.secret !== undefined,
         stores: Object.fromEntries(
