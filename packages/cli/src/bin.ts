@@ -14,6 +14,7 @@ import { registerLogCommand } from "./commands/log.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerProduceCommand } from "./commands/produce.js";
 import { registerPromoteCommand } from "./commands/promote.js";
+import { registerQueryCommand } from "./commands/query.js";
 import { registerResetCommand } from "./commands/reset.js";
 import { registerRunCommand } from "./commands/run.js";
 import { registerTopicsCommand } from "./commands/topics.js";
@@ -40,6 +41,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerCompareCommand,
   registerPromoteCommand,
   registerAbandonCommand,
+  registerQueryCommand,
   registerInitCommand,
   registerSecurityCommands,
   registerConsoleCommand,

@@ -52,6 +52,9 @@ export interface WorkerSpec {
   sessionTimeoutMs?: number;
   /** Static group membership for this worker slot (see Supervisor). */
   groupInstanceId?: string;
+  /** Where workers serve queries (--query-listen): host:port (worker i on port + i,
+   * unless 0) or "off". */
+  queryListen?: string;
   /** Lowest time first across the worker's tasks (--order-tasks-by-time). */
   orderTasksByTime?: boolean;
   /** How the worker logs on stderr (--log-format; JSON lines when absent). */

@@ -1,4 +1,10 @@
-import { type Worker, runWorker, versionedApp } from "@tributary/streams";
+import {
+  type QueryServerOptions,
+  querySecretFromEnv,
+  runWorker,
+  versionedApp,
+  type Worker,
+} from "@tributary/streams";
 import { loadApp } from "./load-app.js";
 import { trailLimit } from "./trail-limit.js";
 import type { ToWorker, WorkerSpec } from "./worker-messages.js";
@@ -29,6 +35,7 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         ...(spec.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: spec.sessionTimeoutMs }),
         ...(spec.groupInstanceId === undefined ? {} : { groupInstanceId: spec.groupInstanceId }),
         ...(spec.orderTasksByTime === undefined ? {} : { orderTasksByTime: spec.orderTasksByTime }),
+        query: queryOptions(spec),
         onRestore: (e) => {
           const now = Date.now();
           if (e.done < e.total && now - lastRestoreReport < RESTORE_REPORT_MS) return;
@@ -54,4 +61,18 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
     metrics: (worker) => worker.metrics(),
     deadLetterTopic: (worker) => worker.app.config.deadLetterTopic,
   });
+}
+
+/** The worker's query server: --query-listen with the slot's port (port + index, so N
+ * workers of one run do not collide), and the secret from the environment. */
+function queryOptions(spec: WorkerSpec): QueryServerOptions | false {
+  const listen = spec.queryListen ?? "127.0.0.1:0";
+  if (listen === "off") return false;
+  const colon = listen.lastIndexOf(":");
+  const port = Number(listen.slice(colon + 1));
+  const secret = querySecretFromEnv();
+  return {
+    listen: port === 0 ? listen : `${listen.slice(0, colon)}:${port + spec.index}`,
+    ...(secret === undefined ? {} : { secret }),
+  };
 }

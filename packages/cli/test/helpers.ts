@@ -78,10 +78,11 @@ export interface Spawned {
 /** Starts a long-running command (broker, run, consume --follow); killed in cleanup(). */
 export function spawnCli(
   args: string[],
-  options: { cwd?: string; stdin?: "pipe" | "ignore" } = {},
+  options: { cwd?: string; stdin?: "pipe" | "ignore"; env?: NodeJS.ProcessEnv } = {},
 ): Spawned {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? CLI_DIR,
+    env: { ...process.env, ...options.env },
     stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
   });
   children.push(child);

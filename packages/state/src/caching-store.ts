@@ -223,12 +223,17 @@ export class CachingStore implements KeyValueBytesStore {
     return (range) => mergeRangeSync(below.call(this.inner, range), this.overlay(range));
   }
 
-  /** The dirty entries within `range`, sorted: what the layer below does not hold yet. */
+  /**
+   * The dirty entries within `range`, sorted: what the layer below does not hold yet. A
+   * copy of each: a scan is awaited between entries, and a put meanwhile resets the live
+   * entry's bytes (putDecoded), which made an interactive query read `undefined`.
+   */
   private overlay(range: KeyRange | undefined): KeyValueChange[] {
-    for (const e of this.dirty.values()) this.bytesOf(e);
-    return sortedOverlay(this.dirty.values() as IterableIterator<KeyValueChange>, (k) =>
-      inRange(k, range),
-    );
+    const changes: KeyValueChange[] = [];
+    for (const e of this.dirty.values()) {
+      if (inRange(e.key, range)) changes.push({ key: e.key, value: this.bytesOf(e) });
+    }
+    return sortedOverlay(changes, () => true);
   }
 
   async approximateCount(): Promise<number> {

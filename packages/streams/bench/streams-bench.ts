@@ -16,10 +16,13 @@
  *   local state (child process), and its RSS holding them (after a GC).
  * - windowed count (1-minute tumbling, 10,000 keys) and a stream-stream join (±5 s), on
  *   half the records each (windows-joins-bench.ts);
+ * - interactive queries: point queries through the routing layer (rate, p99) beside
+ *   direct reads of the same local stores (query-bench.ts);
  * Ends with one JSON line: {"statelessPerSec","wordCountPerSec","windowedCountPerSec",
- * "streamJoinPerSec","restorePerSec","rssMBMillionKeys"}.
+ * "streamJoinPerSec","queriesPerSec","queryP99Ms","localReadsPerSec","restorePerSec",
+ * "rssMBMillionKeys"}.
  *
- * BENCH_ONLY=stateless,count,windowed,join,restore (any of them, comma-separated) runs just
+ * BENCH_ONLY=stateless,count,windowed,join,query,restore (any of them, comma-separated) runs just
  * those measurements (after the fill and the raw baseline), e.g. to profile one:
  * `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
  * BENCH_ORDER_TASKS_BY_TIME=0 runs the workers without orderTasksByTime (on by default).
@@ -32,6 +35,7 @@ import * as readline from "node:readline";
 import { type LogClient, Serdes } from "@tributary/log";
 import { type App, defineApp, runWorker } from "../src/index.js";
 import { openBenchLog } from "./bench-log.js";
+import { queryBench } from "./query-bench.js";
 import { fillTimed, streamJoinApp, windowedCountApp } from "./windows-joins-bench.js";
 
 const argv = process.argv.slice(2);
@@ -217,7 +221,27 @@ async function main(): Promise<void> {
         ),
       );
     }
-    if (!want("restore")) return;
+    let query = { queriesPerSec: 0, queryP99Ms: 0, localReadsPerSec: 0 };
+    if (want("query")) {
+      const r = await queryBench(log, root, {
+        records: Math.min(N, 200_000),
+        keys: 10_000,
+        partitions: PARTITIONS,
+        queries: 20_000,
+        concurrency: 16,
+      });
+      query = r;
+      console.log(
+        `point queries via routing (2 workers, 16 in flight) ${String(r.queries).padStart(6)} queries ${r.queriesPerSec.toLocaleString("en-US").padStart(10)} /s  p99 ${r.queryP99Ms} ms`,
+      );
+      console.log(
+        `direct local RocksDB reads, same keys             ${String(r.queries).padStart(6)} reads   ${r.localReadsPerSec.toLocaleString("en-US").padStart(10)} /s  (queries at ${(r.queriesPerSec / r.localReadsPerSec).toFixed(2)}x)`,
+      );
+    }
+    if (!want("restore")) {
+      if (want("query")) console.log(JSON.stringify(query));
+      return;
+    }
 
     // restore: a changelog of RESTORE_KEYS distinct keys, read by a fresh worker process
     await log.admin.createTopic("restore-in", { partitions: 1 });
@@ -260,6 +284,9 @@ async function main(): Promise<void> {
         wordCountPerSec,
         windowedCountPerSec,
         streamJoinPerSec,
+        queriesPerSec: query.queriesPerSec,
+        queryP99Ms: query.queryP99Ms,
+        localReadsPerSec: query.localReadsPerSec,
         restorePerSec,
         rssMBMillionKeys: restored.rssMB,
       }),

@@ -23,6 +23,14 @@ export const StreamsErrorCodes = [
   "STORE_NOT_CONNECTED",
   "UNKNOWN_CHILD",
   "KEY_CHANGED",
+  "STORE_NOT_READY",
+  "NOT_OWNER",
+  "UNKNOWN_APP",
+  "BAD_KEY",
+  "BAD_REQUEST",
+  "REQUEST_TOO_LARGE",
+  "UNAUTHORIZED",
+  "QUERY_FAILED",
 ] as const;
 
 export type StreamsErrorCode = (typeof StreamsErrorCodes)[number];
@@ -218,4 +226,44 @@ export function isProcessorBug(e: unknown): boolean {
     e instanceof UnknownChildError ||
     e instanceof KeyChangedError
   );
+}
+
+/** The codes a query answer can carry (docs/interactive-queries.md "Errors"). */
+export type QueryErrorCode = Extract<
+  StreamsErrorCode,
+  | "STORE_NOT_READY"
+  | "NOT_OWNER"
+  | "UNKNOWN_APP"
+  | "UNKNOWN_STORE"
+  | "BAD_KEY"
+  | "BAD_REQUEST"
+  | "REQUEST_TOO_LARGE"
+  | "UNAUTHORIZED"
+  | "QUERY_FAILED"
+>;
+
+/**
+ * An interactive query failed: what a worker answered, or why no worker could answer.
+ * STORE_NOT_READY and NOT_OWNER are retriable (a rebalance or a restore is under way);
+ * the query client retries them itself until its timeout and then throws this.
+ */
+export class QueryError extends StreamsError {
+  declare readonly code: QueryErrorCode;
+  /** NOT_OWNER, STORE_NOT_READY: the task and partition the key belongs to. */
+  readonly taskId: string | undefined;
+  readonly partition: number | undefined;
+
+  constructor(
+    code: QueryErrorCode,
+    message: string,
+    options: StreamsErrorOptions & { taskId?: string; partition?: number } = {},
+  ) {
+    super(code, message, {
+      retriable: code === "STORE_NOT_READY" || code === "NOT_OWNER",
+      ...options,
+    });
+    this.name = "QueryError";
+    this.taskId = options.taskId;
+    this.partition = options.partition;
+  }
 }

@@ -1,7 +1,7 @@
 // The public surface of @tributary/streams. Everything not listed here is internal.
 export * from "./errors.js";
 export { Serdes, defaultSerde, type Serde } from "./serdes.js";
-export { defineApp, type AppDefinition } from "./dsl/define-app.js";
+export { defineApp, type AppDefinition, type QueryableStores } from "./dsl/define-app.js";
 export type { App, AppConfig, BuildOptions } from "./topology/app.js";
 export { StreamsBuilder } from "./dsl/streams-builder.js";
 export { KStream } from "./dsl/kstream.js";
@@ -36,6 +36,38 @@ export {
   type WorkerState,
 } from "./runtime/worker.js";
 export { PersistentKeyValueStore } from "./runtime/persistent-key-value-store.js";
+export type { QueryServerOptions } from "./runtime/query-server.js";
+export {
+  queryClient,
+  type KeyValueEntry,
+  type KeyValueStoreQuery,
+  type QueryClient,
+  type QueryClientOptions,
+  type StoreQueryOf,
+  type WindowedEntry,
+  type WindowedStoreQuery,
+} from "./query/query-client.js";
+export {
+  RoutedQueries,
+  type RoutedEntry,
+  type RoutedQueriesOptions,
+  type RoutedResult,
+} from "./query/routed-queries.js";
+export { querySecretFromEnv } from "./query/query-secret.js";
+export {
+  QUERY_ENDPOINTS_TOPIC,
+  QUERY_ENDPOINT_INTERVAL_MS,
+  type QueryEndpoint,
+} from "./query/query-endpoint.js";
+export { readQueryEndpoints } from "./query/endpoint-directory.js";
+export type {
+  KeyParam,
+  QueryAnswer,
+  QueryFailure,
+  QueryOp,
+  QueryRequest,
+  WireEntry,
+} from "./query/query-protocol.js";
 export { DeadLetterHeaders, type FailureStage } from "./runtime/dead-letter.js";
 export { Topology, SubTopology } from "./topology/topology.js";
 export {

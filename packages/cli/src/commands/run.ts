@@ -34,6 +34,7 @@ interface RunFlags extends LogFlags {
   allowIncompatible?: boolean;
   logFormat?: string;
   orderTasksByTime?: boolean;
+  queryListen: string;
   as?: string;
   from?: string;
 }
@@ -57,6 +58,11 @@ export function registerRunCommand(program: Command): void {
       )
       .option("--state-dir <dir>", "root of local state (default <data>/state)")
       .option("--metrics <host:port>", "serve Prometheus /metrics, /healthz and /readyz here")
+      .option(
+        "--query-listen <host:port>",
+        "where workers serve interactive queries (worker i on port+i; port 0: free ports; off: none)",
+        "127.0.0.1:0",
+      )
       .option("--commit-interval-ms <ms>", "how often workers commit (default 1000)")
       .option(
         "--store <engine>",
@@ -159,6 +165,7 @@ export function registerRunCommand(program: Command): void {
         ...(flags.orderTasksByTime === undefined
           ? {}
           : { orderTasksByTime: flags.orderTasksByTime }),
+        queryListen: queryListenFlag(flags.queryListen),
         ...(token === undefined ? {} : { token }),
         ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
         ...runAs.spec,
@@ -259,4 +266,15 @@ function describeTotals(t: RunTotals, deadLetterTopic: string): string {
   const undecodable =
     t.deserializationFailed === 0 ? "" : `, ${t.deserializationFailed} of them undecodable`;
   return `processed ${t.processed} record${t.processed === 1 ? "" : "s"}; ${t.deadLettered} dead-lettered to '${deadLetterTopic}'${undecodable}; ${t.droppedLate} dropped as late (their window had closed)`;
+}
+
+/** --query-listen: "off", or host:port (checked here, once, rather than in each worker). */
+function queryListenFlag(raw: string): string {
+  if (raw === "off" || /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(raw)) {
+    const port = Number(raw.slice(raw.lastIndexOf(":") + 1));
+    if (raw === "off" || port <= 65535) return raw;
+  }
+  throw new InvalidArgumentError(
+    `--query-listen ${raw}: expected host:port (127.0.0.1:0 picks free ports) or off`,
+  );
 }

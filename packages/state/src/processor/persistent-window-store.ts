@@ -14,7 +14,7 @@ import type { ReadableSessionStore, ReadableWindowStore } from "./processor-stor
 abstract class PersistentTimeStore<K> {
   private closing: Promise<void> | null = null;
 
-  protected abstract readonly state: SegmentedStore<K>;
+  abstract readonly state: SegmentedStore<K>;
 
   get name(): string {
     return this.state.name;
@@ -62,7 +62,7 @@ export class PersistentWindowStore<K, V>
   extends PersistentTimeStore<K>
   implements ReadableWindowStore<K, V>
 {
-  constructor(protected readonly state: WindowStore<K, V>) {
+  constructor(readonly state: WindowStore<K, V>) {
     super();
   }
 
@@ -88,7 +88,7 @@ export class PersistentSessionStore<K, V>
   extends PersistentTimeStore<K>
   implements ReadableSessionStore<K, V>
 {
-  constructor(protected readonly state: SessionStore<K, V>) {
+  constructor(readonly state: SessionStore<K, V>) {
     super();
   }
 

@@ -3,16 +3,29 @@ import { deadLetterTopicName } from "../topology/internal-names.js";
 import type { App, AppConfig, BuildOptions } from "../topology/app.js";
 import type { Topology } from "../topology/topology.js";
 import { checkName } from "./graph-context.js";
+import { KTable } from "./ktable.js";
 import { StreamsBuilder } from "./streams-builder.js";
 
-export interface AppDefinition {
+/**
+ * The tables a topology function returns to make their stores queryable with types:
+ * each property is a materialized table, named after its store (`{ counts }` where
+ * `counts` was made with `Materialized { storeName: "counts" }`). queryClient(app) takes
+ * the store names and the key and value types from here.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any table type; queryClient infers them
+export type QueryableStores = Record<string, KTable<any, any>>;
+
+export interface AppDefinition<S extends QueryableStores = QueryableStores> {
   /** Names the consumer group, and prefixes every internal topic and store changelog. */
   applicationId: string;
-  topology: (builder: StreamsBuilder) => void;
+  /** Builds the topology; may return the tables to query by store name (QueryableStores). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a topology function may return nothing
+  topology: (builder: StreamsBuilder) => S | void;
   config?: AppConfig;
 }
 
-export function defineApp(definition: AppDefinition): App {
+// biome-ignore lint/complexity/noBannedTypes: a topology that returns nothing has no queryable tables
+export function defineApp<S extends QueryableStores = {}>(definition: AppDefinition<S>): App<S> {
   const { applicationId, topology } = definition;
   if (typeof applicationId !== "string") {
     throw new StreamsArgumentError("defineApp needs an applicationId string");
@@ -43,7 +56,7 @@ export function defineApp(definition: AppDefinition): App {
   });
   const build = (options?: BuildOptions): Topology => {
     const builder = new StreamsBuilder();
-    topology(builder);
+    checkQueryable(topology(builder));
     return builder.build(options?.applicationId ?? applicationId, options);
   };
   return {
@@ -52,4 +65,24 @@ export function defineApp(definition: AppDefinition): App {
     build,
     describe: () => build().describe(),
   };
+}
+
+/** The tables a topology function returned must each be materialized under the store
+ * name they are returned as: that name is what queries use. */
+function checkQueryable(returned: unknown): void {
+  if (returned === undefined || returned === null) return;
+  if (typeof returned !== "object") {
+    throw new StreamsArgumentError(
+      `a topology function returns nothing, or { storeName: table } for queries; got a ${typeof returned}`,
+    );
+  }
+  for (const [name, table] of Object.entries(returned)) {
+    const store =
+      table instanceof KTable ? table.queryableStoreName() : `not a table (${typeof table})`;
+    if (store !== name) {
+      throw new StreamsArgumentError(
+        `the topology returned '${name}' for queries, but it is ${store === null ? "a table with no store" : `the store '${store}'`}: return each table under its store name ({ ${typeof store === "string" && !store.startsWith("not ") ? store : name}: table }), materialized with { storeName: "${name}" }`,
+      );
+    }
+  }
 }

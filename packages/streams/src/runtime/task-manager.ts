@@ -95,6 +95,12 @@ export interface TaskManagerOptions {
   orderTasksByTime?: boolean;
   /** A task's stores are open and restored (see WorkerOptions.onTaskRestored). */
   onTaskRestored?: (event: TaskRestoredEvent) => void;
+  /** A task's stores opened (restored) or about to close (null): interactive queries. */
+  onTaskStores?: (
+    taskId: string,
+    partition: number,
+    stores: ReadonlyMap<string, RuntimeStore> | null,
+  ) => void;
 }
 
 /**
@@ -644,6 +650,7 @@ export class TaskManager {
     }
     const stores = sub.stores.map((spec) => opened.get(spec.name)!);
     this.options.onTaskRestored?.({ taskId: id, durationMs: performance.now() - started });
+    this.options.onTaskStores?.(id, partition, opened);
     return {
       id,
       task,
@@ -700,6 +707,7 @@ export class TaskManager {
   }
 
   private async close(t: RunningTask): Promise<void> {
+    this.options.onTaskStores?.(t.id, t.task.partition, null);
     addTaskDrops(this.closedDrops, t.task, t.stores);
     this.closedMetrics.set(
       t.id,

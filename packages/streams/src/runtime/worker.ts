@@ -15,7 +15,9 @@ import { GlobalStoreUpdater } from "./global-store-updater.js";
 import { InputFence, type InputLimit } from "./input-fence.js";
 import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
+import type { QueryServerOptions } from "./query-server.js";
 import { TaskManager } from "./task-manager.js";
+import { WorkerQueries } from "./worker-queries.js";
 
 /** Output bytes awaiting acknowledgement above which the worker commits early (bounds
  * memory when the log is slower than processing). */
@@ -149,6 +151,12 @@ export interface WorkerOptions {
    * InputFence): a side-by-side version trails the live app's committed offsets with it.
    */
   inputLimit?: InputLimit;
+  /**
+   * Interactive queries (docs/interactive-queries.md): where the worker serves its local
+   * stores over HTTP and the secret it asks for. Default: 127.0.0.1 on a free port, no
+   * secret. false: not served.
+   */
+  query?: QueryServerOptions | false;
   onRestore?(event: RestoreProgressEvent): void;
   onCommit?(event: CommitEvent): void;
   onTasksAssigned?(taskIds: string[]): void;
@@ -195,6 +203,7 @@ export class Worker {
   readonly topology: Topology;
   private readonly fence: InputFence;
   private fenceCommitted: (() => void)[] = [];
+  private readonly queries: WorkerQueries | null;
 
   constructor(
     readonly app: App,
@@ -204,6 +213,8 @@ export class Worker {
       throw new StreamsArgumentError("runWorker needs options.stateDir (where stores live)");
     }
     this.topology = app.build();
+    this.queries =
+      options.query === false ? null : new WorkerQueries(this.topology, options.query ?? {});
     this.fence = new InputFence(new Set(this.topology.sourceTopics()), options.inputLimit);
     this.done = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -259,6 +270,7 @@ export class Worker {
           ...(options.warn === undefined ? {} : { warn: options.warn }),
         },
         ...(options.onTaskRestored === undefined ? {} : { onTaskRestored: options.onTaskRestored }),
+        ...(this.queries === null ? {} : { onTaskStores: this.queries.registry.onTaskStores }),
       });
       const manager = this.manager;
       const sources = topology.subtopologies.flatMap((s) => s.sourceTopics);
@@ -311,8 +323,10 @@ export class Worker {
       });
       await this.consumer.subscribe(sources);
       this.status.start(log, clientId, options.warn);
+      await this.queries?.start(log, clientId, options.warn ?? (() => {}));
     } catch (e) {
       this.state = "failed";
+      await this.queries?.stop();
       await this.release();
       const err = e instanceof Error ? e : new Error(String(e));
       this.failure = err;
@@ -343,6 +357,11 @@ export class Worker {
   stopReadingInputs(): Promise<void> {
     this.fence.here();
     return new Promise((resolve) => this.fenceCommitted.push(resolve));
+  }
+
+  /** Where this worker serves interactive queries ("" before start or when off). */
+  get queryUrl(): string {
+    return this.queries?.url ?? "";
   }
 
   metrics(): WorkerMetrics {
@@ -406,6 +425,7 @@ export class Worker {
       await consumer.close();
       await manager.closeAll();
       await this.status.stop();
+      await this.queries?.stop();
       await this.release();
       this.state = "stopped";
       this.settle.resolve();
@@ -483,6 +503,7 @@ export class Worker {
     await this.manager?.closeAll().catch(() => {});
     await this.consumer?.close().catch(() => {});
     await this.status.stop(err);
+    await this.queries?.stop();
     await this.release();
     this.options.onError?.(err);
     this.settle.reject(err);
@@ -501,6 +522,7 @@ export class Worker {
     this.restored += done >= mark ? done - mark : done;
     this.restoredMark.set(key, done >= total ? 0 : done);
     this.status.restoreProgress(taskId, store, done, total);
+    this.queries?.registry.restoreProgress(taskId, done, total);
     this.options.onRestore?.({ taskId, store, done, total });
   }
 }

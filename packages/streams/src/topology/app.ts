@@ -39,9 +39,13 @@ export interface BuildOptions {
 }
 
 /** What a topology file exports by default (`defineApp`); the runtime, the CLI and the
- * test driver take it. */
-export interface App {
+ * test driver take it. `S`: the tables the topology returns to be queried (the DSL's
+ * QueryableStores), for queryClient's types only. */
+// biome-ignore lint/complexity/noBannedTypes: an app without queryable tables has none
+export interface App<S = {}> {
   readonly applicationId: string;
+  /** Type only, never set: the queryable stores' tables (see QueryableStores). */
+  readonly queryableStores?: S;
   readonly config: Readonly<Required<AppConfig>>;
   /** Runs the topology function on a fresh builder and compiles the result (checking
    * joins' co-partitioning when given the topics' partition counts). */
