@@ -1,4 +1,4 @@
-import type { WorkerMetrics } from "@tributary/streams";
+import type { ProcessingGuarantee, WorkerMetrics } from "@tributary/streams";
 import type { LogFormat } from "./worker-logger.js";
 
 /*
@@ -45,6 +45,8 @@ export interface WorkerSpec {
   sessionTimeoutMs?: number;
   /** Static group membership for this worker slot (see Supervisor). */
   groupInstanceId?: string;
+  /** Overrides the app's processingGuarantee (--processing-guarantee). */
+  processingGuarantee?: ProcessingGuarantee;
   /** Lowest time first across the worker's tasks (--order-tasks-by-time). */
   orderTasksByTime?: boolean;
   /** How the worker logs on stderr (--log-format; JSON lines when absent). */

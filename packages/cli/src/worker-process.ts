@@ -29,6 +29,9 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         ...(spec.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: spec.sessionTimeoutMs }),
         ...(spec.groupInstanceId === undefined ? {} : { groupInstanceId: spec.groupInstanceId }),
         ...(spec.orderTasksByTime === true ? { orderTasksByTime: true } : {}),
+        ...(spec.processingGuarantee === undefined
+          ? {}
+          : { processingGuarantee: spec.processingGuarantee }),
         onRestore: (e) => {
           const now = Date.now();
           if (e.done < e.total && now - lastRestoreReport < RESTORE_REPORT_MS) return;

@@ -1,7 +1,18 @@
 // The public surface of @tributary/streams. Everything not listed here is internal.
 export * from "./errors.js";
 export { Serdes, defaultSerde, type Serde } from "./serdes.js";
-export { defineApp, type App, type AppConfig, type AppDefinition } from "./dsl/define-app.js";
+export {
+  checkProcessingGuarantee,
+  defineApp,
+  type App,
+  type AppConfig,
+  type AppDefinition,
+} from "./dsl/define-app.js";
+export {
+  PROCESSING_GUARANTEES,
+  type ProcessingGuarantee,
+} from "./runtime/task-committer.js";
+export { transactionalIdFor } from "./runtime/exactly-once-commit.js";
 export { StreamsBuilder } from "./dsl/streams-builder.js";
 export { KStream } from "./dsl/kstream.js";
 export { KTable } from "./dsl/ktable.js";

@@ -1,5 +1,6 @@
 import { StreamsArgumentError } from "../errors.js";
 import type { ErrorHandling } from "../runtime/stream-task.js";
+import { PROCESSING_GUARANTEES, type ProcessingGuarantee } from "../runtime/task-committer.js";
 import { deadLetterTopicName } from "../topology/internal-names.js";
 import type { Topology } from "../topology/topology.js";
 import type { TopologyDescription } from "../topology/topology-description.js";
@@ -21,6 +22,14 @@ export interface AppConfig {
    * with one quiet partition still emits its final windows that long after the others.
    */
   idleTimeoutMs?: number;
+  /**
+   * Kafka Streams' processing.guarantee. "at_least_once" (default): after a crash the
+   * records since the last commit are processed again, so outputs may repeat. "exactly_once":
+   * each commit is one transaction of outputs, changelog records and input offsets, and
+   * read_committed readers see every input's effect once (docs/streams-runtime.md
+   * "Processing guarantees" says where it does not reach: side effects, external calls).
+   */
+  processingGuarantee?: ProcessingGuarantee;
 }
 
 export interface AppDefinition {
@@ -62,8 +71,12 @@ export function defineApp(definition: AppDefinition): App {
       `idleTimeoutMs must be a number of ms >= 0, got ${String(idleTimeoutMs)}`,
     );
   }
+  const processingGuarantee = checkProcessingGuarantee(
+    definition.config?.processingGuarantee ?? "at_least_once",
+  );
   const config: Required<AppConfig> = Object.freeze({
     idleTimeoutMs,
+    processingGuarantee,
     errorHandling,
     deadLetterTopic: checkName(
       definition.config?.deadLetterTopic ?? deadLetterTopicName(applicationId),
@@ -81,4 +94,14 @@ export function defineApp(definition: AppDefinition): App {
     build,
     describe: () => build().describe(),
   };
+}
+
+/** A processing guarantee given by a user; throws naming the allowed values. */
+export function checkProcessingGuarantee(value: unknown): ProcessingGuarantee {
+  if (PROCESSING_GUARANTEES.includes(value as ProcessingGuarantee)) {
+    return value as ProcessingGuarantee;
+  }
+  throw new StreamsArgumentError(
+    `processingGuarantee must be ${PROCESSING_GUARANTEES.map((g) => `"${g}"`).join(" or ")}, got '${String(value)}'`,
+  );
 }
