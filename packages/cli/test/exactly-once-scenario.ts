@@ -60,7 +60,11 @@ interface Input {
 
 /** The generated input: ids 0..n-1 over KEYS keys, small positive amounts. */
 export function eosInput(n: number): Input[] {
-  return Array.from({ length: n }, (_, id) => ({ key: `k${(id * 7) % KEYS}`, id, v: 1 + (id % 9) }));
+  return Array.from({ length: n }, (_, id) => ({
+    key: `k${(id * 7) % KEYS}`,
+    id,
+    v: 1 + (id % 9),
+  }));
 }
 
 /** Sum, count, count per group and "sum/count" per key over the input, computed here. */
@@ -123,6 +127,19 @@ export function storeIdentities(stateDir: string, applicationId: string): Map<st
   return out;
 }
 
+/** Writes the records as JSON lines, about 400 a second, then ends the stream. */
+async function feed(stdin: NodeJS.WritableStream, records: readonly Input[]): Promise<void> {
+  for (let i = 0; i < records.length; i += 40) {
+    const lines = records
+      .slice(i, i + 40)
+      .map((r) => `${JSON.stringify({ key: r.key, value: { id: r.id, v: r.v } })}\n`)
+      .join("");
+    if (!stdin.write(lines)) await new Promise((resolve) => stdin.once("drain", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise<void>((resolve) => stdin.end(resolve));
+}
+
 /** The latest pid of each worker slot, from the supervisor's "worker N (pid P): tasks" lines. */
 function workerPids(stderr: string): Map<number, number> {
   const pids = new Map<number, number>();
@@ -144,10 +161,6 @@ export async function runEosScenario(o: EosScenarioOptions): Promise<EosScenario
     cli(["topics", "create", `${out}-${t}`, "--partitions", "3", ...o.where]);
   }
   const records = eosInput(o.records);
-  const produce = (chunk: readonly Input[]) =>
-    cli(["produce", input, "--format", "json", "--value-serde", "json", ...o.where], {
-      input: chunk.map((r) => JSON.stringify({ key: r.key, value: { id: r.id, v: r.v } })).join("\n"),
-    });
   const committedInput = () =>
     describeGroup(app, o.where)
       .offsets.filter((x) => x.topic === input)
@@ -174,20 +187,31 @@ export async function runEosScenario(o: EosScenarioOptions): Promise<EosScenario
     workerPids(run.stderr()).size === 3 ? true : undefined,
   );
 
-  const chunks = o.kills + 1;
-  const per = Math.ceil(records.length / chunks);
+  // The input flows the whole time (as the EOS test's driver), so each kill lands while
+  // the workers are processing, with a transaction open.
+  const producer = spawnCli(
+    [
+      "produce",
+      input,
+      "--format",
+      "json",
+      "--value-serde",
+      "json",
+      "--batch-size",
+      "20",
+      ...o.where,
+    ],
+    { stdin: "pipe" },
+  );
+  const feeding = feed(producer.child.stdin!, records);
   let identitiesBefore = new Map<string, string>();
-  for (let c = 0; c < chunks; c++) {
-    const chunk = records.slice(c * per, (c + 1) * per);
-    produce(chunk);
-    if (c === chunks - 1) break;
-    // Kill while the chunk is being processed: after some of it is committed, before all.
-    const target = c * per + Math.ceil(chunk.length / 3);
-    await eventually("the workers to commit part of the chunk", () =>
-      committedInput() >= target ? true : undefined,
+  const step = Math.floor(records.length / (o.kills + 1));
+  for (let k = 0; k < o.kills; k++) {
+    await eventually("the workers to commit their share of the input", () =>
+      committedInput() >= (k + 1) * step ? true : undefined,
     );
-    if (c === 0) identitiesBefore = storeIdentities(stateDir, app);
-    const slot = c % 3;
+    if (k === 0) identitiesBefore = storeIdentities(stateDir, app);
+    const slot = k % 3;
     const restarts = (run.stderr().match(/was killed by SIGKILL; restarting/g) ?? []).length;
     const pid = workerPids(run.stderr()).get(slot)!;
     process.kill(pid, "SIGKILL");
@@ -200,6 +224,9 @@ export async function runEosScenario(o: EosScenarioOptions): Promise<EosScenario
       workerPids(run.stderr()).get(slot) !== pid ? true : undefined,
     );
   }
+  await feeding;
+  const produced = await producer.exited;
+  if (produced !== 0) throw new Error(`produce exited ${produced}: ${producer.stderr()}`);
   await eventually(
     "every input record processed and committed, repartition included",
     () => {

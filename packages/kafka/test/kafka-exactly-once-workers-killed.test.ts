@@ -58,6 +58,13 @@ describe("exactly-once on Kafka with workers SIGKILLed in rotation", () => {
       kills: 2,
       records: 4_000,
     });
+    console.log(
+      "DEBUG dup echoes",
+      [...r.echoed.values()].filter((n) => n > 1).length,
+      "counts",
+      [...lastValues(r.counts)],
+      [...r.reference.counts],
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     const ids = [...r.echoed.keys()].sort((a, b) => a - b);
     expect(ids).toEqual(Array.from({ length: 4_000 }, (_, i) => i));
