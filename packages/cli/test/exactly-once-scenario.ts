@@ -24,6 +24,8 @@ export interface EosScenarioOptions {
   /** Input records in all. */
   records: number;
   commitIntervalMs?: number;
+  /** No kill starts after this many ms (the fault loops' time budget); default none. */
+  killBudgetMs?: number;
 }
 
 /** What the verifier read back, and what it expected. */
@@ -45,6 +47,7 @@ export interface EosScenarioResult {
   /** RocksDB IDENTITY of every store directory, before the first kill and at the end. */
   identitiesBefore: Map<string, string>;
   identitiesAfter: Map<string, string>;
+  /** Kills made (fewer than asked when the time budget ran out). */
   kills: number;
   stderr: string;
   exitCode: number | null;
@@ -92,7 +95,12 @@ export default defineApp({
   applicationId: "${applicationId}",
   topology: (b) => {
     const s = b.stream<string, { id: number; v: number }>("${input}", { keySerde: str, valueSerde: Serdes.json() });
-    s.mapValues((x) => x.id).to("${out}-echo", { keySerde: str, valueSerde: num });
+    // ~1 ms of work per record: the workers stay busy, so kills land inside commits
+    s.mapValues((x) => {
+      const until = performance.now() + 1;
+      while (performance.now() < until) {}
+      return x.id;
+    }).to("${out}-echo", { keySerde: str, valueSerde: num });
     const g = s.groupByKey();
     const sum = g.aggregate(() => 0, (_k, x, a: number) => a + x.v, { storeName: "sum", valueSerde: num });
     const cnt = g.count({ storeName: "cnt" });
@@ -127,11 +135,14 @@ export function storeIdentities(stateDir: string, applicationId: string): Map<st
   return out;
 }
 
-/** Writes the records as JSON lines, about 400 a second, then ends the stream. */
+/**
+ * Writes the records as JSON lines, about 1,500 a second (near what three workers at ~1 ms
+ * a record process, so they are rarely idle), then ends the stream.
+ */
 async function feed(stdin: NodeJS.WritableStream, records: readonly Input[]): Promise<void> {
-  for (let i = 0; i < records.length; i += 40) {
+  for (let i = 0; i < records.length; i += 150) {
     const lines = records
-      .slice(i, i + 40)
+      .slice(i, i + 150)
       .map((r) => `${JSON.stringify({ key: r.key, value: { id: r.id, v: r.v } })}\n`)
       .join("");
     if (!stdin.write(lines)) await new Promise((resolve) => stdin.once("drain", resolve));
@@ -206,7 +217,10 @@ export async function runEosScenario(o: EosScenarioOptions): Promise<EosScenario
   const feeding = feed(producer.child.stdin!, records);
   let identitiesBefore = new Map<string, string>();
   const step = Math.floor(records.length / (o.kills + 1));
-  for (let k = 0; k < o.kills; k++) {
+  const killsUntil = Date.now() + (o.killBudgetMs ?? Number.POSITIVE_INFINITY);
+  let kills = 0;
+  for (let k = 0; k < o.kills && Date.now() < killsUntil; k++) {
+    kills++;
     await eventually("the workers to commit their share of the input", () =>
       committedInput() >= (k + 1) * step ? true : undefined,
     );
@@ -279,7 +293,7 @@ export async function runEosScenario(o: EosScenarioOptions): Promise<EosScenario
     reference: eosReference(records),
     identitiesBefore,
     identitiesAfter: storeIdentities(stateDir, app),
-    kills: o.kills,
+    kills,
     stderr: run.stderr(),
     exitCode,
   };

@@ -19,21 +19,28 @@ afterEach(cleanup);
 const suffix = uniqueNamespace("eos");
 dropTopicsAfterAll(suffix);
 const where = ["--kafka", brokers];
+// scripts/fault-loops.sh runs it with many kills (TRIBUTARY_EOS_KILLS, bounded by
+// TRIBUTARY_FAULT_SECONDS); the Kafka suite with a few
+const KILLS = Number(process.env.TRIBUTARY_EOS_KILLS ?? 3);
+const RECORDS = Math.max(15_000, KILLS * 4_000);
+const KILL_BUDGET_MS = Number(process.env.TRIBUTARY_FAULT_SECONDS ?? 600) * 1000;
 
 describe("exactly-once on Kafka with workers SIGKILLed in rotation", () => {
   it("exactly_once: every aggregate equals the reference, no output twice, no store rebuilt", {
-    timeout: 600_000, // a hang guard (loaded machines)
+    timeout: 600_000 + KILL_BUDGET_MS, // a hang guard (loaded machines)
   }, async () => {
     const r = await runEosScenario({
       where,
       suffix: `${suffix}x`,
       guarantee: "exactly_once",
-      kills: 3,
-      records: 6_000,
+      kills: KILLS,
+      records: RECORDS,
+      killBudgetMs: KILL_BUDGET_MS,
     });
+    console.log(`exactly-once scenario on Kafka: ${r.kills} worker SIGKILLs, ${RECORDS} records`);
     expect(r.exitCode, r.stderr).toBe(0);
     const ids = [...r.echoed.keys()].sort((a, b) => a - b);
-    expect(ids).toEqual(Array.from({ length: 6_000 }, (_, i) => i));
+    expect(ids).toEqual(Array.from({ length: RECORDS }, (_, i) => i));
     expect([...r.echoed.values()].filter((n) => n !== 1)).toEqual([]);
     expect(lastValues(r.sums)).toEqual(r.reference.sums);
     expect(lastValues(r.counts)).toEqual(r.reference.counts);
@@ -55,8 +62,8 @@ describe("exactly-once on Kafka with workers SIGKILLed in rotation", () => {
       where,
       suffix: `${suffix}a`,
       guarantee: "at_least_once",
-      kills: 2,
-      records: 4_000,
+      kills: KILLS,
+      records: RECORDS,
     });
     console.log(
       "DEBUG dup echoes",
@@ -67,7 +74,10 @@ describe("exactly-once on Kafka with workers SIGKILLed in rotation", () => {
     );
     expect(r.exitCode, r.stderr).toBe(0);
     const ids = [...r.echoed.keys()].sort((a, b) => a - b);
-    expect(ids).toEqual(Array.from({ length: 4_000 }, (_, i) => i));
+    expect(ids).toEqual(Array.from({ length: RECORDS }, (_, i) => i));
+    // what the same kills did without transactions (repeats are allowed, and reported)
+    const repeated = [...r.echoed.values()].filter((n) => n > 1).length;
+    console.log(`at-least-once on Kafka: ${r.kills} kills, ${repeated} input records output twice`);
     for (const [k, n] of r.reference.counts) {
       expect(lastValues(r.counts).get(k)).toBeGreaterThanOrEqual(n);
     }
