@@ -12,8 +12,9 @@ import type { CommitSteps, TaskCommitter } from "./task-committer.js";
 
 /**
  * Kafka Streams' transaction.timeout.ms under exactly-once (10 s, not the producer's
- * 60 s): a transaction a crashed worker left open holds read_committed readers of its
- * partitions back until its successor fences it or this timeout aborts it.
+ * 60 s; three commit intervals when that is longer): a transaction a crashed worker left
+ * open holds read_committed readers of its partitions back until its successor fences it
+ * or this timeout aborts it.
  */
 export const EOS_TRANSACTION_TIMEOUT_MS = 10_000;
 
@@ -65,16 +66,19 @@ export class ExactlyOnceCommitter implements TaskCommitter {
   committed = 0;
   aborted = 0;
 
+  readonly transactionalId: string;
+
   constructor(
     log: LogClient,
-    readonly transactionalId: string,
-    clientId: string,
+    options: { transactionalId: string; clientId: string; commitIntervalMs: number },
     private readonly consumer: () => Consumer,
   ) {
+    this.transactionalId = options.transactionalId;
     this.txn = log.transactionalProducer({
-      clientId,
-      transactionalId,
-      transactionTimeoutMs: EOS_TRANSACTION_TIMEOUT_MS,
+      clientId: options.clientId,
+      transactionalId: options.transactionalId,
+      // a transaction lives about one commit interval: never time out a healthy one
+      transactionTimeoutMs: Math.max(EOS_TRANSACTION_TIMEOUT_MS, 3 * options.commitIntervalMs),
     });
     this.producer = {
       send: (topic, records) => this.send(topic, records),

@@ -252,7 +252,11 @@ export class Worker {
       if ((options.processingGuarantee ?? app.config.processingGuarantee) === "exactly_once") {
         const identity = options.groupInstanceId ?? clientId;
         const transactionalId = transactionalIdFor(app.applicationId, identity);
-        this.eos = new ExactlyOnceCommitter(log, transactionalId, clientId, () => this.consumer!);
+        this.eos = new ExactlyOnceCommitter(
+          log,
+          { transactionalId, clientId, commitIntervalMs: options.commitIntervalMs ?? 1000 },
+          () => this.consumer!,
+        );
         await this.eos.init();
       }
       const sends = this.eos?.producer ?? this.producer;
@@ -321,12 +325,16 @@ export class Worker {
             try {
               await manager.onRevoked(partitions);
             } catch (e) {
-              if (!isFenced(e) && !isRebalancing(e)) throw e;
+              // exactly-once: the transaction is aborted already; its tasks go back to the
+              // last commit when the new assignment recreates them
+              const aborted = e instanceof CommitAbortedError;
+              if (!aborted && !isFenced(e) && !isRebalancing(e)) throw e;
               this.options.warn?.(
                 `commit on revocation refused (${errorText(e)}); closing tasks${repeated(manager)}`,
-                warnFields("revoke-commit-refused", e, manager),
+                warnFields("revoke-commit-refused", aborted ? e.cause : e, manager),
               );
-              await manager.closeAll();
+              if (aborted) await this.rollBack(e.cause, null);
+              else await manager.closeAll();
             }
           },
           // The consumer reports a loss from its heartbeat timer, possibly while a batch
