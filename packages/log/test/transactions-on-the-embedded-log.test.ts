@@ -1,8 +1,16 @@
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ServiceLogClient } from "../src/client/service-log-client.js";
 import { encodeControlBatch } from "../src/control-batch.js";
 import { EmbeddedLogService } from "../src/embedded-log-service.js";
 import { encodeBatch, TRANSACTIONAL_FLAG } from "../src/record-batch.js";
+import { PartitionLog } from "../src/storage/partition-log.js";
+import { resolveTopicConfig } from "../src/topic-config.js";
+import { TRANSACTION_STATE_TOPIC } from "../src/transactions/log-transactions.js";
+import {
+  encodeTransactionKey,
+  encodeTransactionValue,
+} from "../src/transactions/transaction-record.js";
 import { removeTempDirs, tempDir } from "./storage-helpers.js";
 
 afterEach(removeTempDirs);
@@ -175,6 +183,74 @@ describe("transactions on the embedded log", () => {
       await c.poll({ maxWaitMs: 100 });
     }
     expect(c.position({ topic: "r", partition: 0 })).toBe(end);
+    await c.close();
+    await client.close();
+  });
+
+  it("completes a commit decided before a crash: the restarted log writes its markers and commits its offsets", async () => {
+    const dir = tempDir();
+    let { service } = await open(dir, 0);
+    await service.createTopic("pc", { partitions: 2 });
+    const ids = await service.initProducerId({
+      transactionalId: "pc",
+      transactionTimeoutMs: 60_000,
+    });
+    const ref = { transactionalId: "pc", ...ids };
+    const partitions = [0, 1].map((partition) => ({ topic: "pc", partition }));
+    await service.addPartitionsToTxn({ ...ref, partitions });
+    for (const { partition } of partitions) {
+      const batch = encodeBatch([value(partition)], {
+        ...ids,
+        baseSequence: 0,
+        attributes: TRANSACTIONAL_FLAG,
+      });
+      await service.produce("pc", partition, batch);
+    }
+    await service.txnOffsetCommit({
+      ...ref,
+      groupId: "pc-group",
+      memberId: "",
+      generation: -1,
+      offsets: [{ topic: "in", partition: 0, offset: 42 }],
+    });
+    const ongoing = service.transactionState("pc")!;
+    expect(ongoing.status).toBe("Ongoing");
+    await service.close();
+
+    // What a SIGKILL between journalling the decision and writing the markers leaves: the
+    // PrepareCommit record in __transaction_state, no marker in any partition.
+    const journal = PartitionLog.open(path.join(dir, `${TRANSACTION_STATE_TOPIC}-0`), {
+      topic: TRANSACTION_STATE_TOPIC,
+      partition: 0,
+      config: resolveTopicConfig({ cleanupPolicy: "compact", flushPolicy: "always" }),
+    });
+    await journal.append(
+      encodeBatch([
+        {
+          key: encodeTransactionKey("pc"),
+          value: encodeTransactionValue({ ...ongoing, status: "PrepareCommit" }),
+        },
+      ]),
+    );
+    await journal.close();
+
+    ({ service } = await open(dir, 0));
+    expect(service.transactionState("pc")?.status).toBe("CompleteCommit");
+    const client = new ServiceLogClient(service);
+    const c = client.consumer({ isolation: "read_committed" });
+    c.assign(partitions);
+    for (const tp of partitions) c.seek(tp, 0);
+    const seen: string[] = [];
+    const deadline = Date.now() + 60_000;
+    while (seen.length < 2 && Date.now() < deadline) {
+      for (const fp of await c.poll({ maxWaitMs: 100 })) {
+        for (const r of fp.records) seen.push(r.value!.toString());
+      }
+    }
+    expect(seen.sort()).toEqual(["0", "1"]);
+    expect(await service.fetchOffsets("pc-group")).toEqual([
+      { topic: "in", partition: 0, offset: 42 },
+    ]);
     await c.close();
     await client.close();
   });
