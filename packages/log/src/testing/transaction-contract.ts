@@ -84,25 +84,41 @@ export function transactionContractCases(client: () => LogClient): void {
     await consumer.close();
   });
 
-  it("a new instance fences the old one: its open transaction is aborted and its calls fail with PRODUCER_FENCED", async () => {
+  it("a new instance fences the old one: its open transaction (records and offsets) is aborted and its calls fail with PRODUCER_FENCED", async () => {
     const c = client();
     await c.admin.createTopic("txn-zombie", { partitions: 1 });
+    await c.admin.createTopic("txn-zombie-in", { partitions: 1 });
+    await c.producer().send("txn-zombie-in", values(0, 3));
+    const consumer = c.consumer({ groupId: "txn-zombie-group", autoOffsetReset: "earliest" });
+    await consumer.subscribe(["txn-zombie-in"]);
+    expect(await pollValues(consumer, 3, 60_000)).toHaveLength(3);
+    const group = consumer.groupMetadata();
+    const offsets = [{ topic: "txn-zombie-in", partition: 0, offset: 3 }];
+
     const old = c.transactionalProducer({ transactionalId: "txn-zombie-id" });
     await old.initTransactions();
     await old.beginTransaction();
     await old.send("txn-zombie", values(0, 5));
+    await old.sendOffsets(offsets, group);
+    // The new instance wakes: the old one's open transaction is aborted.
     const next = c.transactionalProducer({ transactionalId: "txn-zombie-id" });
     await next.initTransactions();
     await expect(old.send("txn-zombie", values(5, 6))).rejects.toMatchObject({
       code: "PRODUCER_FENCED",
     });
+    await expect(old.sendOffsets(offsets, group)).rejects.toMatchObject({
+      code: "PRODUCER_FENCED",
+    });
     await expect(old.commitTransaction()).rejects.toMatchObject({ code: "PRODUCER_FENCED" });
+    expect(await committedOffset(c, "txn-zombie-group")).toBeUndefined();
     await next.beginTransaction();
     await next.send("txn-zombie", values(100, 103));
     await next.commitTransaction();
+    // None of the zombie's records, before or after the fencing, is ever visible.
     expect(await readTopic(c, "txn-zombie", 1, "read_committed", 3)).toEqual([100, 101, 102]);
     await old.close();
     await next.close();
+    await consumer.close();
   });
 
   it("refuses a commit without a transaction, a send after an abort, and offsets from a stale generation", async () => {
