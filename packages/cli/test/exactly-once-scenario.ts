@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { expect } from "vitest";
 import { appDir, cli, eventually, jsonLines, spawnCli, tempDir } from "./helpers.js";
 import { describeGroup } from "./reprocess-scenario.js";
 
@@ -305,4 +306,27 @@ export function lastValues(m: Map<string, number[]>): Map<string, number> {
 /** Keys whose committed sequence repeats or goes back (an output record seen twice). */
 export function notStrictlyIncreasing(m: Map<string, number[]>): string[] {
   return [...m].filter(([, seq]) => seq.some((v, i) => i > 0 && v <= seq[i - 1]!)).map(([k]) => k);
+}
+
+/**
+ * What exactly-once promises, checked against the independent reference: every input once
+ * in the echo, every aggregate's last value the reference's, no aggregate output twice
+ * (each committed sequence strictly increasing), and every store seen before the first
+ * kill the same RocksDB database (IDENTITY) at the end: none rebuilt from empty.
+ */
+export function expectExactlyOnce(r: EosScenarioResult, records: number): void {
+  expect(r.exitCode, r.stderr).toBe(0);
+  const ids = [...r.echoed.keys()].sort((a, b) => a - b);
+  expect(ids).toEqual(Array.from({ length: records }, (_, i) => i));
+  expect([...r.echoed.values()].filter((n) => n !== 1)).toEqual([]);
+  expect(lastValues(r.sums)).toEqual(r.reference.sums);
+  expect(lastValues(r.counts)).toEqual(r.reference.counts);
+  expect(lastValues(r.groupCounts)).toEqual(r.reference.groupCounts);
+  expect(r.averages).toEqual(r.reference.averages);
+  expect(notStrictlyIncreasing(r.sums)).toEqual([]);
+  expect(notStrictlyIncreasing(r.counts)).toEqual([]);
+  expect(notStrictlyIncreasing(r.groupCounts)).toEqual([]);
+  expect(r.identitiesBefore.size).toBeGreaterThan(0);
+  for (const [store, id] of r.identitiesBefore) expect(r.identitiesAfter.get(store)).toBe(id);
+  expect(r.stderr).not.toMatch(/restoring from the start|moved aside/);
 }
