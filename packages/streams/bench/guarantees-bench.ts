@@ -11,7 +11,6 @@ import { type App, defineApp, type ProcessingGuarantee, type WorkerOptions } fro
 export async function measureGuarantees(
   log: LogClient,
   input: string,
-  n: number,
   partitions: number,
   run: (app: App, options: Partial<WorkerOptions>, label: string) => Promise<number>,
 ): Promise<{ atLeastOnce: number; exactlyOnce: number | null }> {

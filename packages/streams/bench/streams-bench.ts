@@ -202,17 +202,12 @@ async function main(): Promise<void> {
     if (want("guarantees")) {
       await log.admin.createTopic("bench-wc-in", { partitions: PARTITIONS, config: KEEP });
       await fill(log, "bench-wc-in", GN, word);
-      guarantees = await measureGuarantees(
-        log,
-        "bench-wc-in",
-        GN,
-        PARTITIONS,
-        async (app, o, label) =>
-          report(
-            label,
-            GN,
-            await runUntil(log, app, GN, path.join(root, `state-${app.applicationId}`), o),
-          ),
+      guarantees = await measureGuarantees(log, "bench-wc-in", PARTITIONS, async (app, o, label) =>
+        report(
+          label,
+          GN,
+          await runUntil(log, app, GN, path.join(root, `state-${app.applicationId}`), o),
+        ),
       );
     }
     const WN = Math.floor(N / 2);
