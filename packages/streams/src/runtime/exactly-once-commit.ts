@@ -118,6 +118,9 @@ export class ExactlyOnceCommitter implements TaskCommitter {
     } catch (e) {
       await this.abort(e);
       await Promise.allSettled(stores);
+      // Another live worker has this transactional id: rolling back would only be fenced
+      // again. The worker stops (the error says so).
+      if (producerFenced(e)) throw e;
       throw new CommitAbortedError(e);
     }
     this.barrier.release();
@@ -150,4 +153,11 @@ export class ExactlyOnceCommitter implements TaskCommitter {
     await this.abort(new Error("worker closing"));
     await this.txn.close();
   }
+}
+
+function producerFenced(e: unknown): boolean {
+  for (let c = e; c instanceof Error; c = c.cause) {
+    if ((c as { code?: unknown }).code === "PRODUCER_FENCED") return true;
+  }
+  return false;
 }
