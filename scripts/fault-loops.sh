@@ -13,6 +13,9 @@
 #   workers killed in turn (they repeat no more than their uncommitted tails);
 # - the broker against hostile clients at the size (20,000 idle and 5,000
 #   never-handshaking connections, one client that never reads; `npm test` runs 2,000/500);
+# - Kafka's streams_eos_test: three `tributary run` workers SIGKILLed in rotation under
+#   exactly-once, TRIBUTARY_EOS_KILLS kills, on the embedded log, and on Kafka too when
+#   TRIBUTARY_KAFKA_BROKERS names a broker (scripts/kafka.sh start);
 # - a database replicated through the log while its source and sink workers are SIGKILLed
 #   and PostgreSQL restarts (needs TRIBUTARY_PG_URL from scripts/postgres.sh start, or
 #   starts its own cluster).
@@ -36,6 +39,11 @@ export TRIBUTARY_CORRUPTION_SECONDS=${TRIBUTARY_CORRUPTION_SECONDS:-240}
 export TRIBUTARY_CONNECT_CHANGES=${TRIBUTARY_CONNECT_CHANGES:-30000}
 export TRIBUTARY_CONNECT_KILLS=${TRIBUTARY_CONNECT_KILLS:-12}
 export TRIBUTARY_CONNECT_RESTART_PG=${TRIBUTARY_CONNECT_RESTART_PG:-1}
+export TRIBUTARY_EOS_KILLS=${TRIBUTARY_EOS_KILLS:-15}
+kafka_tests=()
+if [[ -n "${TRIBUTARY_KAFKA_BROKERS:-}" ]]; then
+  kafka_tests+=(packages/kafka/test/kafka-exactly-once-workers-killed.test.ts)
+fi
 exec npx vitest run \
   packages/log/test/crash-recovery.test.ts \
   packages/log/test/corruption-campaign.test.ts \
@@ -46,4 +54,6 @@ exec npx vitest run \
   packages/streams/test/worker-kill-repeats-only-uncommitted-tail.test.ts \
   packages/log/test/broker-hostile-clients.test.ts \
   packages/connect/test/db-replica-end-to-end.test.ts \
+  packages/cli/test/exactly-once-workers-killed.test.ts \
+  "${kafka_tests[@]}" \
   --reporter=default --reporter=json --outputFile.json="$report"

@@ -1,5 +1,5 @@
 import type { ConnectTaskReport } from "@tributary/connect";
-import type { WorkerMetrics } from "@tributary/streams";
+import type { ProcessingGuarantee, WorkerMetrics } from "@tributary/streams";
 import type { LogFormat } from "./worker-logger.js";
 
 /*
@@ -55,6 +55,8 @@ export interface WorkerSpec {
   /** Where workers serve queries (--query-listen): host:port (worker i on port + i,
    * unless 0) or "off". */
   queryListen?: string;
+  /** Overrides the app's processingGuarantee (--processing-guarantee). */
+  processingGuarantee?: ProcessingGuarantee;
   /** Lowest time first across the worker's tasks (--order-tasks-by-time). */
   orderTasksByTime?: boolean;
   /** How the worker logs on stderr (--log-format; JSON lines when absent). */

@@ -36,6 +36,9 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         ...(spec.groupInstanceId === undefined ? {} : { groupInstanceId: spec.groupInstanceId }),
         ...(spec.orderTasksByTime === undefined ? {} : { orderTasksByTime: spec.orderTasksByTime }),
         query: queryOptions(spec),
+        ...(spec.processingGuarantee === undefined
+          ? {}
+          : { processingGuarantee: spec.processingGuarantee }),
         onRestore: (e) => {
           const now = Date.now();
           if (e.done < e.total && now - lastRestoreReport < RESTORE_REPORT_MS) return;

@@ -76,6 +76,22 @@ describe("tributary users and acls", () => {
       expect(cli(["acls", "list", "--principal", "User:alice", "--data", data])).toMatch(
         /User:alice\s+allow\s+write\s+topic\s+literal\s+orders/,
       );
+      cli([
+        "acls",
+        "add",
+        "--principal",
+        "User:alice",
+        "--operation",
+        "write",
+        "--transactional-id",
+        "alice-",
+        "--prefixed",
+        "--data",
+        data,
+      ]);
+      expect(cli(["acls", "list", "--principal", "User:alice", "--data", data])).toMatch(
+        /User:alice\s+allow\s+write\s+transactional-id\s+prefixed\s+alice-/,
+      );
     });
     asUser("alice", "alice-secret-1", () => {
       cli(["produce", "orders", "--data", data], { input: "first\nsecond\n" });
@@ -111,6 +127,8 @@ describe("tributary users and acls", () => {
       tempDir(),
     ]);
     expect(r.status).toBe(2);
-    expect(expectOneLineError(r)).toMatch(/exactly one of --topic NAME, --group NAME or --cluster/);
+    expect(expectOneLineError(r)).toMatch(
+      /exactly one of --topic NAME, --group NAME, --transactional-id ID or --cluster/,
+    );
   });
 });

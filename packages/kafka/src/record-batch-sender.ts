@@ -4,6 +4,7 @@ import {
   type ProduceResult,
   type ProducerRecord,
   retryWithBackoff,
+  TRANSACTIONAL_FLAG,
 } from "@tributary/log";
 import type { KafkaCluster, TopicInfo } from "./kafka-cluster.js";
 import { type PartitionBatch, produceBatches } from "./produce-request.js";
@@ -134,7 +135,7 @@ export class RecordBatchSender {
                 producerId: identity.producerId,
                 producerEpoch: identity.producerEpoch,
                 baseSequence: this.sequences.get(seqKey(info.wireName, partition)) ?? 0,
-                transactional: this.options.transactionalId !== null,
+                attributes: this.options.transactionalId !== null ? TRANSACTIONAL_FLAG : 0,
               }),
             );
           }

@@ -31,14 +31,21 @@ import type {
   GroupMemberRef,
   HeartbeatResponse,
   JoinGroupRequest,
+  InitTransactionRequest,
   JoinGroupResponse,
   LogService,
   ProduceAck,
+  TxnOffsetCommitRequest,
+  TxnProducerRef,
 } from "./client/log-service.js";
+import type { TopicPartition } from "./record.js";
+import { LogTransactions } from "./transactions/log-transactions.js";
+import type { TransactionMetadata } from "./transactions/transaction-record.js";
 import { isInternalTopic, quoteName } from "./names.js";
 import { PartitionLogOffsetJournal } from "./storage/partition-log-offset-journal.js";
 import type { PartitionLog } from "./storage/partition-log.js";
 import { TopicRegistry } from "./storage/topic-registry.js";
+import { fetchedBytes, readPartitions } from "./fetch-reader.js";
 
 export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
 
@@ -66,9 +73,10 @@ export interface EmbeddedLogOptions {
    * setting producer.id.expiration.ms). Default one day.
    */
   producerIdExpirationMs?: number;
+  /** How often transactions open past their timeout are aborted. Default 1 s; 0: never. */
+  transactionTimeoutCheckIntervalMs?: number;
 }
 
-const EMPTY = Buffer.alloc(0);
 /** While read-only after a start on a full disk, produce checks for room at most this often. */
 const RESERVE_CHECK_INTERVAL_MS = 1000;
 
@@ -92,6 +100,7 @@ export class EmbeddedLogService implements LogService {
   private readOnly: StorageError | null = null;
   private reserveCheckedAt = 0;
   private readonly producerIds: ProducerIdAllocator;
+  private transactions!: LogTransactions;
 
   private constructor(
     readonly dataDir: string,
@@ -158,6 +167,16 @@ export class EmbeddedLogService implements LogService {
         );
       }
       if (!diskFull) service.reserveProducerIds();
+      service.transactions = await LogTransactions.open({
+        registry,
+        groups,
+        allocateProducerId: async () => service.producerIds.allocate().producerId,
+        logger,
+        now,
+        ...(options.transactionTimeoutCheckIntervalMs === undefined
+          ? {}
+          : { timeoutCheckIntervalMs: options.transactionTimeoutCheckIntervalMs }),
+      });
       service.startMaintenance(options.maintenanceIntervalMs ?? 30_000);
       return service;
     } catch (err) {
@@ -232,9 +251,34 @@ export class EmbeddedLogService implements LogService {
     }
   }
 
-  async initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+  async initProducerId(
+    transaction?: InitTransactionRequest,
+  ): Promise<{ producerId: number; producerEpoch: number }> {
     this.checkOpen();
+    if (transaction !== undefined) return this.transactions.initProducerId(transaction);
     return this.producerIds.allocate();
+  }
+
+  /** A transactional id's coordinator state (a copy), for tools and tests; undefined if unknown. */
+  transactionState(transactionalId: string): TransactionMetadata | undefined {
+    return this.transactions.coordinator.describe(transactionalId);
+  }
+
+  async addPartitionsToTxn(
+    request: TxnProducerRef & { partitions: TopicPartition[] },
+  ): Promise<void> {
+    this.checkOpen();
+    return this.transactions.addPartitions(request);
+  }
+
+  async txnOffsetCommit(request: TxnOffsetCommitRequest): Promise<void> {
+    this.checkOpen();
+    return this.transactions.txnOffsetCommit(request);
+  }
+
+  async endTxn(request: TxnProducerRef & { commit: boolean }): Promise<void> {
+    this.checkOpen();
+    return this.transactions.endTxn(request);
   }
 
   produce(topic: string, partition: number, batch: Buffer): Promise<ProduceAck> {
@@ -246,6 +290,11 @@ export class EmbeddedLogService implements LogService {
     }
     const log = this.registry.partition(topic, partition);
     if (this.readOnly !== null && !this.leaveReadOnly()) return Promise.reject(this.readOnly);
+    try {
+      this.transactions.verifyProduce(topic, partition, batch);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return log.append(batch);
   }
 
@@ -266,8 +315,8 @@ export class EmbeddedLogService implements LogService {
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<FetchResponse[]> {
     this.checkOpen();
     const logs = requests.map((r) => this.logOrError(r));
-    let responses = this.readAll(requests, logs, options.maxBytes);
-    if (options.maxWaitMs <= 0 || totalBytes(responses) >= Math.max(1, options.minBytes)) {
+    let responses = readPartitions(requests, logs, options.maxBytes, options.isolation);
+    if (options.maxWaitMs <= 0 || fetchedBytes(responses) >= Math.max(1, options.minBytes)) {
       return responses;
     }
     // Long poll: wake on the first append to any requested partition, at maxWaitMs, or
@@ -285,7 +334,7 @@ export class EmbeddedLogService implements LogService {
       for (const log of logs) if (!(log instanceof Error)) unsubscribes.push(log.onAppend(done));
     });
     if (this.closed) return responses;
-    responses = this.readAll(requests, logs, options.maxBytes);
+    responses = readPartitions(requests, logs, options.maxBytes, options.isolation);
     return responses;
   }
 
@@ -296,46 +345,6 @@ export class EmbeddedLogService implements LogService {
       if (err instanceof TributaryError) return err;
       throw err;
     }
-  }
-
-  private readAll(
-    requests: FetchRequest[],
-    logs: (PartitionLog | TributaryError)[],
-    maxBytes: number,
-  ): FetchResponse[] {
-    let budget = maxBytes;
-    let sent = false;
-    const out: FetchResponse[] = [];
-    for (let i = 0; i < requests.length; i++) {
-      const r = requests[i]!;
-      const log = logs[i]!;
-      if (log instanceof Error) {
-        out.push(errorResponse(r, log));
-        continue;
-      }
-      // As Kafka's fetch.max.bytes: a bound, not a minimum; the first batch found is sent
-      // whatever its size, so a small or non-positive limit never stalls a consumer.
-      if (budget <= 0 && sent) {
-        out.push({
-          topic: r.topic,
-          partition: r.partition,
-          records: EMPTY,
-          highWatermark: log.highWatermark,
-          logStartOffset: log.logStartOffset,
-        });
-        continue;
-      }
-      try {
-        const read = log.read(r.offset, Math.min(r.maxBytes, budget));
-        budget -= read.records.length;
-        if (read.records.length > 0) sent = true;
-        out.push({ topic: r.topic, partition: r.partition, ...read });
-      } catch (err) {
-        if (!(err instanceof TributaryError)) throw err;
-        out.push(errorResponse(r, err));
-      }
-    }
-    return out;
   }
 
   joinGroup(request: JoinGroupRequest): Promise<JoinGroupResponse> {
@@ -429,6 +438,7 @@ export class EmbeddedLogService implements LogService {
     this.closed = true;
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     for (const wake of [...this.longPolls]) wake();
+    this.transactions?.close();
     await this.groups.close();
     await this.registry.close();
     this.lock.release();
@@ -495,21 +505,4 @@ function listOffsetsOf(
     out.push({ topic, partition: p, offset });
   }
   return out;
-}
-
-function totalBytes(responses: FetchResponse[]): number {
-  let n = 0;
-  for (const r of responses) n += r.records.length;
-  return n;
-}
-
-function errorResponse(r: FetchRequest, err: TributaryError): FetchResponse {
-  return {
-    topic: r.topic,
-    partition: r.partition,
-    records: EMPTY,
-    highWatermark: -1,
-    logStartOffset: -1,
-    error: { code: err.code, message: err.message },
-  };
 }

@@ -33,8 +33,8 @@ import {
  *     attributes:int16           bits 0-2 compression (0 none, 1 gzip, 2 snappy, 3 lz4,
  *                                4 zstd; only 0 is written, the others are refused),
  *                                bit 3 timestampType (0 create time), bit 4
- *                                isTransactional (a transactional producer's records),
- *                                bit 5 isControl (transaction markers)
+ *                                isTransactional (a transaction's records), bit 5
+ *                                isControl (a COMMIT/ABORT marker: control-batch.ts)
  *     lastOffsetDelta:int32      offset of the last record minus baseOffset; kept by
  *                                compaction even when the last record is removed
  *     baseTimestamp:int64        the first record's timestamp
@@ -175,8 +175,8 @@ export interface EncodeOptions {
   producerId?: number;
   producerEpoch?: number;
   baseSequence?: number;
-  /** Sets the isTransactional attribute bit: the records belong to the producer's open transaction. */
-  transactional?: boolean;
+  /** Attribute bits beyond compression (TRANSACTIONAL_FLAG, CONTROL_FLAG); default 0. */
+  attributes?: number;
 }
 
 /** Per-record body sizes between the two passes of encodeBatch; grown as needed, never shrunk. */
@@ -266,7 +266,7 @@ export function encodeBatch(
   dv.setInt32(OFF_LENGTH, size - LOG_OVERHEAD);
   dv.setInt32(OFF_LEADER_EPOCH, NO_PARTITION_LEADER_EPOCH);
   dv.setInt8(OFF_MAGIC, MAGIC);
-  dv.setInt16(OFF_ATTRIBUTES, options.transactional === true ? TRANSACTIONAL_FLAG : 0);
+  dv.setInt16(OFF_ATTRIBUTES, options.attributes ?? 0);
   dv.setInt32(OFF_LAST_OFFSET_DELTA, options.lastOffsetDelta ?? (deltas ? deltas[n - 1]! : n - 1));
   writeInt64(buf, baseTs, OFF_BASE_TIMESTAMP);
   writeInt64(buf, maxTs, OFF_MAX_TIMESTAMP);

@@ -65,6 +65,14 @@ beforeAll(async () => {
       permission: "allow",
     },
     {
+      principal: "User:alice",
+      resourceType: "transactional-id",
+      name: "alice-",
+      patternType: "prefixed",
+      operation: "write",
+      permission: "allow",
+    },
+    {
       principal: "User:bob",
       resourceType: "group",
       name: "billing-",
@@ -118,6 +126,24 @@ describe("a broker with ACLs", () => {
     ]);
     const bob = await as("bob");
     expect(await bob.admin.listTopics()).toEqual(["orders"]);
+  });
+
+  it("a transactional id needs WRITE on it (resource type transactional-id), and its topics WRITE", async () => {
+    const alice = await as("alice");
+    const mine = alice.transactionalProducer({ transactionalId: "alice-app" });
+    await mine.initTransactions();
+    await mine.beginTransaction();
+    await mine.send("orders", [{ value: Buffer.from("t1") }]);
+    await mine.commitTransaction();
+    await mine.close();
+    const other = alice.transactionalProducer({ transactionalId: "bob-app" });
+    await expect(other.initTransactions()).rejects.toThrow(
+      /principal 'User:alice' may not WRITE transactional-id 'bob-app'/,
+    );
+    const bob = await as("bob");
+    const bobs = bob.transactionalProducer({ transactionalId: "alice-app" });
+    // Bob may not use (and so fence) alice's id.
+    await expect(bobs.initTransactions()).rejects.toMatchObject({ code: "AUTHORIZATION_FAILED" });
   });
 
   it("a group needs READ on the group and on the topics it commits", async () => {

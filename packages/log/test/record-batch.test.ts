@@ -7,6 +7,7 @@ import {
   RecordBatch,
   setBaseOffset,
   splitBatches,
+  TRANSACTIONAL_FLAG,
 } from "../src/record-batch.js";
 
 const records = [
@@ -71,7 +72,7 @@ describe("record batch", () => {
   });
 
   it("sets the transactional attribute bit (bit 4, inside the CRC) only when asked", () => {
-    const txn = new RecordBatch(encodeBatch(records, { transactional: true }));
+    const txn = new RecordBatch(encodeBatch(records, { attributes: TRANSACTIONAL_FLAG }));
     txn.verify();
     expect(txn.attributes).toBe(0x10);
     expect(txn.isTransactional).toBe(true);

@@ -217,6 +217,10 @@ describe("transaction coordinator", () => {
       status: "Ongoing" as const,
       partitions: [tp("orders-é", 3), tp("out", 0)],
       groups: ["g1", "g2"],
+      offsets: [
+        { groupId: "g1", topic: "in", partition: 2, offset: 2 ** 35 + 1, metadata: "m" },
+        { groupId: "g2", topic: "in-é", partition: 0, offset: 0 },
+      ],
       startedAt: 1_700_000_000_123,
       updatedAt: 1_700_000_000_456,
     };

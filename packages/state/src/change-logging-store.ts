@@ -1,4 +1,5 @@
 import type { ProducerRecord, Producer } from "@tributary/log";
+import type { CommitBarrier } from "./commit-barrier.js";
 import { StateStoreError, StoreCommitFailedError } from "./errors.js";
 import {
   inRange,
@@ -22,6 +23,11 @@ export interface ChangelogTarget {
    * commit is done when `commit()` returns, as a synchronous test needs.
    */
   appendSync?: (records: readonly ProducerRecord[]) => number;
+  /**
+   * Exactly-once: `producer` sends inside the worker's transaction, and the engine batch
+   * of a commit waits at this barrier until that transaction commits (see CommitBarrier).
+   */
+  barrier?: CommitBarrier;
 }
 
 /** Bytes of keys and values per changelog send, below the default max.message.bytes (8 MiB). */
@@ -41,6 +47,11 @@ const RECORD_OVERHEAD_BYTES = 24;
  *
  * If a commit fails half way the layer refuses further use (StoreCommitFailedError): the
  * store must be closed and reopened, which restores whatever reached the changelog.
+ *
+ * With a CommitBarrier (exactly-once) the append goes into the caller's transaction and
+ * the engine batch is written only once the barrier is released (the transaction
+ * committed); an abort fails the commit as above, and the engine keeps the last
+ * committed batch and its offset, so reopening replays only the committed changelog tail.
  */
 export class ChangeLoggingStore implements KeyValueBytesStore {
   private pending = new Map<string, KeyValueChange>();
@@ -165,10 +176,16 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
     this.pendingBytes = 0;
     this.inFlight = batch;
     const changes = [...batch.values()];
+    const ticket = this.changelog?.barrier?.enter() ?? null;
     try {
       const offset = this.changelog === null ? null : await this.append(this.changelog, changes);
+      if (ticket !== null) {
+        ticket.appended();
+        await ticket.released;
+      }
       await this.engine.write(changes, offset);
     } catch (e) {
+      ticket?.failed(e);
       this.failure = e;
       throw new StoreCommitFailedError(this.name, e);
     } finally {

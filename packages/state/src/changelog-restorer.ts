@@ -1,4 +1,4 @@
-import type { LogClient, TopicPartition } from "@tributary/log";
+import type { IsolationLevel, LogClient, TopicPartition } from "@tributary/log";
 import { StateStoreError } from "./errors.js";
 import type { KeyValueChange, KeyValueEngine } from "./key-value-bytes-store.js";
 
@@ -30,10 +30,22 @@ export interface RestoreOptions {
   onProgress?: RestoreProgress;
   /** Max bytes per poll, so per engine write batch. */
   maxPollBytes?: number;
+  /**
+   * "read_committed" (exactly-once) replays committed transactions only: aborted records
+   * are skipped, and restore waits at a transaction still open (a crashed writer's, until
+   * its successor fences it or its timeout aborts it). Default "read_uncommitted".
+   */
+  isolation?: IsolationLevel;
 }
 
 /** How many polls in a row may return nothing before restore gives up. */
 const MAX_EMPTY_POLLS = 50;
+/**
+ * The same under read_committed: a transaction a crashed writer left open holds restore
+ * back until it is aborted, which takes up to the writer's transaction timeout (10 s
+ * under exactly-once), so this waits well past it (~100 ms per empty poll).
+ */
+const MAX_EMPTY_POLLS_READ_COMMITTED = 600;
 
 export async function changelogBounds(
   client: LogClient,
@@ -78,6 +90,7 @@ export async function restoreFromChangelog(
   }
   const consumer = client.consumer({
     clientId: `${topic}-${partition}-restore`,
+    ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
     ...(options.maxPollBytes === undefined ? {} : { maxPollBytes: options.maxPollBytes }),
   });
   const tp: TopicPartition = { topic, partition };
@@ -103,10 +116,12 @@ export async function restoreFromChangelog(
       // Offsets compaction removed count as covered once the consumer moved past them.
       const next = Math.min(to, Math.max(reached, consumer.position(tp) ?? reached));
       if (next === position) {
-        if (++emptyPolls >= MAX_EMPTY_POLLS) {
+        const limit =
+          options.isolation === "read_committed" ? MAX_EMPTY_POLLS_READ_COMMITTED : MAX_EMPTY_POLLS;
+        if (++emptyPolls >= limit) {
           throw new StateStoreError(
             "INTERNAL",
-            `restore of ${engine.name} from ${topic}-${partition} made no progress at offset ${position} (target ${to}) after ${MAX_EMPTY_POLLS} polls: is the changelog reachable?`,
+            `restore of ${engine.name} from ${topic}-${partition} made no progress at offset ${position} (target ${to}) after ${limit} polls: is the changelog reachable${options.isolation === "read_committed" ? ", or a transaction left open on it?" : "?"}`,
             { retriable: true },
           );
         }

@@ -12,6 +12,7 @@ export { KeyValueStore, type KeyValueStoreMetrics, type StoreSerde } from "./key
 export { CachingStore, type CacheStats } from "./caching-store.js";
 export { type CachedChange, RecordCache, type RecordCacheListener } from "./record-cache.js";
 export { ChangeLoggingStore, type ChangelogTarget } from "./change-logging-store.js";
+export { CommitBarrier, type CommitTicket } from "./commit-barrier.js";
 export {
   type ChangelogBounds,
   changelogBounds,

@@ -1,4 +1,5 @@
-import type { LogClient, Producer } from "@tributary/log";
+import type { IsolationLevel, LogClient, Producer } from "@tributary/log";
+import type { CommitBarrier } from "./commit-barrier.js";
 import {
   changelogBounds,
   type RestoreProgress,
@@ -23,6 +24,14 @@ export interface ChangelogOptions {
   createWithPartitions?: number;
   /** Producer to append with (shared by a task's stores); one is made when absent. */
   producer?: Producer;
+  /**
+   * Exactly-once: `producer` sends inside a transaction and each commit's engine batch
+   * waits here for it to commit (see CommitBarrier). Give `isolation: "read_committed"`
+   * with it.
+   */
+  barrier?: CommitBarrier;
+  /** How restore reads the changelog. Default "read_uncommitted". */
+  isolation?: IsolationLevel;
 }
 
 export interface KeyValueStoreOptions<K, V> {
@@ -104,6 +113,7 @@ export async function openKeyValueStore<K, V>(
         client: changelog.client,
         topic,
         partition: changelog.partition,
+        ...(changelog.isolation === undefined ? {} : { isolation: changelog.isolation }),
         ...(options.onRestoreProgress === undefined
           ? {}
           : { onProgress: options.onRestoreProgress }),
@@ -125,7 +135,12 @@ export async function openKeyValueStore<K, V>(
     .withLoggingEnabled(
       changelog === undefined || topic === null || producer === undefined
         ? null
-        : { producer, topic, partition: changelog.partition },
+        : {
+            producer,
+            topic,
+            partition: changelog.partition,
+            ...(changelog.barrier === undefined ? {} : { barrier: changelog.barrier }),
+          },
     )
     .withCommitThresholdBytes(options.commitThresholdBytes)
     .build({

@@ -18,11 +18,14 @@
  *   half the records each (windows-joins-bench.ts);
  * - interactive queries: point queries through the routing layer (rate, p99) beside
  *   direct reads of the same local stores (query-bench.ts);
+ * - word count at-least-once against exactly-once, at commit intervals of 100 ms and 1 s,
+ *   on a quarter of the records each (guarantees-bench.ts);
  * Ends with one JSON line: {"statelessPerSec","wordCountPerSec","windowedCountPerSec",
  * "streamJoinPerSec","queriesPerSec","queryP99Ms","localReadsPerSec","restorePerSec",
- * "rssMBMillionKeys"}.
+ * "rssMBMillionKeys","wordCountAtLeastOncePerSec","wordCountExactlyOncePerSec"} (both at
+ * 100 ms; exactly-once null when not measured).
  *
- * BENCH_ONLY=stateless,count,windowed,join,query,restore (any of them, comma-separated) runs just
+ * BENCH_ONLY=stateless,count,guarantees,windowed,join,query,restore (any of them, comma-separated) runs just
  * those measurements (after the fill and the raw baseline), e.g. to profile one:
  * `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
  * BENCH_ORDER_TASKS_BY_TIME=0 runs the workers without orderTasksByTime (on by default).
@@ -33,9 +36,10 @@ import os from "node:os";
 import path from "node:path";
 import * as readline from "node:readline";
 import { type LogClient, Serdes } from "@tributary/log";
-import { type App, defineApp, runWorker } from "../src/index.js";
+import { type App, defineApp, runWorker, type WorkerOptions } from "../src/index.js";
 import { openBenchLog } from "./bench-log.js";
 import { queryBench } from "./query-bench.js";
+import { measureGuarantees } from "./guarantees-bench.js";
 import { fillTimed, streamJoinApp, windowedCountApp } from "./windows-joins-bench.js";
 
 const argv = process.argv.slice(2);
@@ -116,10 +120,17 @@ async function rawConsume(log: LogClient, topic: string, n: number): Promise<num
  * stores restored) until it processed `n` records and stopped, which commits them
  * (outputs and changelogs acknowledged, store batches written, offsets committed).
  */
-async function runUntil(log: LogClient, app: App, n: number, stateDir: string): Promise<number> {
+async function runUntil(
+  log: LogClient,
+  app: App,
+  n: number,
+  stateDir: string,
+  options: Partial<WorkerOptions> = {},
+): Promise<number> {
   let t = 0;
   let cpu = process.cpuUsage();
   const worker = runWorker(app, {
+    ...options,
     log,
     stateDir,
     orderTasksByTime: ORDER_TASKS_BY_TIME,
@@ -186,6 +197,23 @@ async function main(): Promise<void> {
           await runUntil(log, counts, N, path.join(root, "state-count")),
         )
       : 0;
+    // exactly-once against at-least-once (on a quarter of the input: four runs)
+    const GN = Math.floor(N / 4);
+    let guarantees: { atLeastOnce: number; exactlyOnce: number | null } = {
+      atLeastOnce: 0,
+      exactlyOnce: null,
+    };
+    if (want("guarantees")) {
+      await log.admin.createTopic("bench-wc-in", { partitions: PARTITIONS, config: KEEP });
+      await fill(log, "bench-wc-in", GN, word);
+      guarantees = await measureGuarantees(log, "bench-wc-in", PARTITIONS, async (app, o, label) =>
+        report(
+          label,
+          GN,
+          await runUntil(log, app, GN, path.join(root, `state-${app.applicationId}`), o),
+        ),
+      );
+    }
     const WN = Math.floor(N / 2);
     let windowedCountPerSec = 0;
     let streamJoinPerSec = 0;
@@ -238,46 +266,9 @@ async function main(): Promise<void> {
         `direct local RocksDB reads, same keys             ${String(r.queries).padStart(6)} reads   ${r.localReadsPerSec.toLocaleString("en-US").padStart(10)} /s  (queries at ${(r.queriesPerSec / r.localReadsPerSec).toFixed(2)}x)`,
       );
     }
-    if (!want("restore")) {
-      if (want("query")) console.log(JSON.stringify(query));
-      return;
-    }
-
-    // restore: a changelog of RESTORE_KEYS distinct keys, read by a fresh worker process
-    await log.admin.createTopic("restore-in", { partitions: 1 });
-    await log.admin.createTopic("bench-restore-kv-changelog", {
-      partitions: 1,
-      config: { cleanupPolicy: "compact" },
-    });
-    await fill(log, "bench-restore-kv-changelog", RESTORE_KEYS, (i) =>
-      Buffer.from(`key-${String(i).padStart(6, "0")}`),
-    );
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        path.join(import.meta.dirname, "restore-child.ts"),
-        backend.address,
-        path.join(root, "state-restore"),
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    const line = await new Promise<string>((resolve, reject) => {
-      readline.createInterface({ input: child.stdout! }).on("line", (l) => {
-        if (l.startsWith("{")) resolve(l);
-      });
-      child.on("exit", (c) => reject(new Error(`restore child exited ${c}`)));
-    });
-    const restored = JSON.parse(line) as { records: number; ms: number; rssMB: number };
-    const restorePerSec = report(
-      "restore from changelog (fresh worker)",
-      restored.records,
-      restored.ms,
-    );
-    console.log(
-      `RSS of the worker holding ${restored.records.toLocaleString("en-US")} keys: ${restored.rssMB} MB`,
-    );
+    let restorePerSec = 0;
+    let rssMB = 0;
+    if (want("restore")) ({ restorePerSec, rssMB } = await measureRestore(log, backend.address));
     console.log(
       JSON.stringify({
         statelessPerSec,
@@ -288,13 +279,58 @@ async function main(): Promise<void> {
         queryP99Ms: query.queryP99Ms,
         localReadsPerSec: query.localReadsPerSec,
         restorePerSec,
-        rssMBMillionKeys: restored.rssMB,
+        rssMBMillionKeys: rssMB,
+        wordCountAtLeastOncePerSec: guarantees.atLeastOnce,
+        wordCountExactlyOncePerSec: guarantees.exactlyOnce,
       }),
     );
   } finally {
     await backend.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** A fresh worker process restoring a changelog of RESTORE_KEYS distinct keys. */
+async function measureRestore(
+  log: LogClient,
+  address: string,
+): Promise<{ restorePerSec: number; rssMB: number }> {
+  // restore: a changelog of RESTORE_KEYS distinct keys, read by a fresh worker process
+  await log.admin.createTopic("restore-in", { partitions: 1 });
+  await log.admin.createTopic("bench-restore-kv-changelog", {
+    partitions: 1,
+    config: { cleanupPolicy: "compact" },
+  });
+  await fill(log, "bench-restore-kv-changelog", RESTORE_KEYS, (i) =>
+    Buffer.from(`key-${String(i).padStart(6, "0")}`),
+  );
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(import.meta.dirname, "restore-child.ts"),
+      address,
+      path.join(root, "state-restore"),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).on("line", (l) => {
+      if (l.startsWith("{")) resolve(l);
+    });
+    child.on("exit", (c) => reject(new Error(`restore child exited ${c}`)));
+  });
+  const restored = JSON.parse(line) as { records: number; ms: number; rssMB: number };
+  const restorePerSec = report(
+    "restore from changelog (fresh worker)",
+    restored.records,
+    restored.ms,
+  );
+  console.log(
+    `RSS of the worker holding ${restored.records.toLocaleString("en-US")} keys: ${restored.rssMB} MB`,
+  );
+  return { restorePerSec, rssMB: restored.rssMB };
 }
 
 await main();

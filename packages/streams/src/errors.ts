@@ -31,6 +31,7 @@ export const StreamsErrorCodes = [
   "REQUEST_TOO_LARGE",
   "UNAUTHORIZED",
   "QUERY_FAILED",
+  "COMMIT_ABORTED",
 ] as const;
 
 export type StreamsErrorCode = (typeof StreamsErrorCodes)[number];
@@ -113,6 +114,23 @@ export class NoSuchRecordError extends StreamsError {
       `output topic '${topic}' has no record left to read: check isEmpty() first, or pipe input that produces one`,
     );
     this.name = "NoSuchRecordError";
+  }
+}
+
+/**
+ * An exactly-once commit failed and its transaction was aborted: none of its outputs,
+ * changelog records or input offsets count. The worker rolls its tasks back to the last
+ * commit (stores reopened at their committed changelog offset, inputs re-read from the
+ * committed offsets) and goes on; `cause` says what failed.
+ */
+export class CommitAbortedError extends StreamsError {
+  constructor(cause: unknown) {
+    super(
+      "COMMIT_ABORTED",
+      `exactly-once commit aborted (${cause instanceof Error ? cause.message : String(cause)}): its outputs, changelog records and input offsets were discarded; the tasks resume from the last commit`,
+      { cause, retriable: true },
+    );
+    this.name = "CommitAbortedError";
   }
 }
 

@@ -1,8 +1,18 @@
 // The public surface of @tributary/streams. Everything not listed here is internal.
 export * from "./errors.js";
 export { Serdes, defaultSerde, type Serde } from "./serdes.js";
-export { defineApp, type AppDefinition, type QueryableStores } from "./dsl/define-app.js";
+export {
+  checkProcessingGuarantee,
+  defineApp,
+  type AppDefinition,
+  type QueryableStores,
+} from "./dsl/define-app.js";
 export type { App, AppConfig, BuildOptions } from "./topology/app.js";
+export {
+  PROCESSING_GUARANTEES,
+  type ProcessingGuarantee,
+} from "./runtime/task-committer.js";
+export { transactionalIdFor } from "./runtime/exactly-once-commit.js";
 export { StreamsBuilder } from "./dsl/streams-builder.js";
 export { KStream } from "./dsl/kstream.js";
 export { KTable } from "./dsl/ktable.js";

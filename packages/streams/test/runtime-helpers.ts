@@ -1,6 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
-import { connectBroker, type LogClient, type ProducerRecord, type Serde } from "@tributary/log";
+import {
+  connectBroker,
+  type IsolationLevel,
+  type LogClient,
+  type ProducerRecord,
+  type Serde,
+} from "@tributary/log";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import {
   type ChildProc,
@@ -106,12 +112,13 @@ export async function readTopic<K, V>(
   topic: string,
   keySerde: Serde<K>,
   valueSerde: Serde<V>,
+  isolation: IsolationLevel = "read_uncommitted",
 ): Promise<{
   records: { key: K; value: V | null; headers: Record<string, Buffer> }[];
   table: Map<K, V>;
 }> {
   const ends = await log.admin.listOffsets(topic, "latest");
-  const consumer = log.consumer({ autoOffsetReset: "earliest" });
+  const consumer = log.consumer({ autoOffsetReset: "earliest", isolation });
   const records: { key: K; value: V | null; headers: Record<string, Buffer> }[] = [];
   const table = new Map<K, V>();
   try {

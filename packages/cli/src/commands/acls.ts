@@ -22,6 +22,7 @@ interface AclFlags extends AdminFlags {
   operation?: string;
   topic?: string;
   group?: string;
+  transactionalId?: string;
   cluster?: boolean;
   prefixed?: boolean;
   deny?: boolean;
@@ -113,6 +114,10 @@ function aclOptions(cmd: Command): Command {
       .requiredOption("--operation <op>", `one of ${ACL_OPERATIONS.join(", ")}`)
       .option("--topic <name>", "a topic (or, with --prefixed, every topic starting so)")
       .option("--group <name>", "a consumer group (or prefix)")
+      .option(
+        "--transactional-id <id>",
+        "a transactional producer's id (or prefix): WRITE lets a principal use it",
+      )
       .option("--cluster", "the cluster: create topics, manage users and ACLs")
       .option("--prefixed", "the name is a prefix")
       .option("--deny", "deny instead of allow (a deny wins over every allow)"),
@@ -120,11 +125,16 @@ function aclOptions(cmd: Command): Command {
 }
 
 function binding(flags: AclFlags): AclBinding {
-  const targets = [flags.topic, flags.group, flags.cluster ? "cluster" : undefined].filter(
-    (t) => t !== undefined,
-  );
+  const targets = [
+    flags.topic,
+    flags.group,
+    flags.transactionalId,
+    flags.cluster ? "cluster" : undefined,
+  ].filter((t) => t !== undefined);
   if (targets.length !== 1) {
-    throw new InvalidArgumentError("give exactly one of --topic NAME, --group NAME or --cluster");
+    throw new InvalidArgumentError(
+      "give exactly one of --topic NAME, --group NAME, --transactional-id ID or --cluster",
+    );
   }
   if (!(ACL_OPERATIONS as readonly string[]).includes(flags.operation!)) {
     throw new InvalidArgumentError(
@@ -139,8 +149,14 @@ function binding(flags: AclFlags): AclBinding {
   return {
     principal: flags.principal!,
     resourceType:
-      flags.topic !== undefined ? "topic" : flags.group !== undefined ? "group" : "cluster",
-    name: flags.topic ?? flags.group ?? "cluster",
+      flags.topic !== undefined
+        ? "topic"
+        : flags.group !== undefined
+          ? "group"
+          : flags.transactionalId !== undefined
+            ? "transactional-id"
+            : "cluster",
+    name: flags.topic ?? flags.group ?? flags.transactionalId ?? "cluster",
     patternType: flags.prefixed ? "prefixed" : "literal",
     operation: flags.operation as AclOperation,
     permission: flags.deny ? "deny" : "allow",

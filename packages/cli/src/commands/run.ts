@@ -1,6 +1,12 @@
 import * as path from "node:path";
 import { InvalidArgumentError, type LogClient, openLog } from "@tributary/log";
-import { type Topology, deployedTopology, formatPlan, planDeploy } from "@tributary/streams";
+import {
+  PROCESSING_GUARANTEES,
+  type Topology,
+  deployedTopology,
+  formatPlan,
+  planDeploy,
+} from "@tributary/streams";
 import type { Command } from "commander";
 import { CaughtUpTracker } from "../caught-up.js";
 import { committedLag } from "../committed-lag.js";
@@ -35,6 +41,7 @@ interface RunFlags extends LogFlags {
   logFormat?: string;
   orderTasksByTime?: boolean;
   queryListen: string;
+  processingGuarantee?: string;
   as?: string;
   from?: string;
 }
@@ -64,6 +71,10 @@ export function registerRunCommand(program: Command): void {
         "127.0.0.1:0",
       )
       .option("--commit-interval-ms <ms>", "how often workers commit (default 1000)")
+      .option(
+        "--processing-guarantee <guarantee>",
+        "at_least_once or exactly_once (default: the app's config, else at_least_once)",
+      )
       .option(
         "--store <engine>",
         "rocksdb, or memory (restored from changelogs at every start)",
@@ -110,6 +121,10 @@ export function registerRunCommand(program: Command): void {
         ? undefined
         : parseInteger("--commit-interval-ms", flags.commitIntervalMs, 10, 3_600_000);
     const store = oneOf("--store", flags.store, ["rocksdb", "memory"] as const);
+    const processingGuarantee =
+      flags.processingGuarantee === undefined
+        ? undefined
+        : oneOf("--processing-guarantee", flags.processingGuarantee, PROCESSING_GUARANTEES);
     const maxRestarts = parseInteger("--max-restarts", flags.maxRestarts, 0, 1_000_000);
     const progress = oneOf("--progress", flags.progress, ["auto", "plain", "none"] as const);
     const logFormat = logFormatFlag(flags.logFormat);
@@ -168,6 +183,7 @@ export function registerRunCommand(program: Command): void {
         queryListen: queryListenFlag(flags.queryListen),
         ...(token === undefined ? {} : { token }),
         ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
+        ...(processingGuarantee === undefined ? {} : { processingGuarantee }),
         ...runAs.spec,
       };
       let metrics: RunMetrics | undefined;

@@ -79,8 +79,20 @@ export const ApiKey = {
   UpsertUser: 22,
   DeleteUser: 23,
   ListUsers: 24,
-  /** {} → { producerId, producerEpoch }: a new idempotent producer id (Kafka's InitProducerId). */
+  /**
+   * { transactionalId?, transactionTimeoutMs? } → { producerId, producerEpoch }: a new
+   * idempotent producer id, or a transactional id's id with a new epoch (Kafka's InitProducerId).
+   */
   InitProducerId: 25,
+  /** { transactionalId, producerId, producerEpoch, partitions } → null (Kafka's AddPartitionsToTxn). */
+  AddPartitionsToTxn: 26,
+  /**
+   * { transactionalId, producerId, producerEpoch, groupId, memberId, generation,
+   *   groupInstanceId?, offsets } → null (Kafka's AddOffsetsToTxn + TxnOffsetCommit).
+   */
+  TxnOffsetCommit: 27,
+  /** { transactionalId, producerId, producerEpoch, commit } → null (Kafka's EndTxn). */
+  EndTxn: 28,
   /** Server → client only: a connection-level error, after which the server closes. */
   Error: 255,
 } as const;

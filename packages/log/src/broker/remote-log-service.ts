@@ -17,10 +17,14 @@ import type {
   GroupMemberRef,
   HeartbeatResponse,
   JoinGroupRequest,
+  InitTransactionRequest,
   JoinGroupResponse,
   LogService,
   ProduceAck,
+  TxnOffsetCommitRequest,
+  TxnProducerRef,
 } from "../client/log-service.js";
+import type { TopicPartition } from "../record.js";
 import { type BrokerAddress, formatBrokerAddress, parseBrokerAddress } from "./broker-address.js";
 import { ClientConnection } from "./client-connection.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame-codec.js";
@@ -108,11 +112,25 @@ export class RemoteLogService implements LogService {
   listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]> {
     return this.read(ApiKey.ListOffsets, { topic, spec }) as Promise<PartitionOffset[]>;
   }
-  initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
-    return this.read(ApiKey.InitProducerId, {}) as Promise<{
-      producerId: number;
-      producerEpoch: number;
-    }>;
+  initProducerId(
+    transaction?: InitTransactionRequest,
+  ): Promise<{ producerId: number; producerEpoch: number }> {
+    // A transactional init is a write (it fences and may abort): not resent blindly.
+    const body = transaction ?? {};
+    const answer =
+      transaction === undefined
+        ? this.read(ApiKey.InitProducerId, body)
+        : this.write(ApiKey.InitProducerId, body);
+    return answer as Promise<{ producerId: number; producerEpoch: number }>;
+  }
+  addPartitionsToTxn(request: TxnProducerRef & { partitions: TopicPartition[] }): Promise<void> {
+    return this.write(ApiKey.AddPartitionsToTxn, request).then(() => undefined);
+  }
+  txnOffsetCommit(request: TxnOffsetCommitRequest): Promise<void> {
+    return this.write(ApiKey.TxnOffsetCommit, request).then(() => undefined);
+  }
+  endTxn(request: TxnProducerRef & { commit: boolean }): Promise<void> {
+    return this.write(ApiKey.EndTxn, request).then(() => undefined);
   }
   produce(topic: string, partition: number, batch: Buffer): Promise<ProduceAck> {
     return this.write(ApiKey.Produce, { topic, partition, batch }) as Promise<ProduceAck>;

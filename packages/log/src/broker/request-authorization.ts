@@ -18,6 +18,7 @@ const topicOf = (b: Record<string, unknown>, field = "topic") => String(b[field]
 const topicsOf = (b: Record<string, unknown>): string[] =>
   Array.isArray(b.topics) ? b.topics.map(String) : [];
 const cluster: Need[] = [];
+const txnIdOf = (b: Body) => String(b.transactionalId);
 
 const NEEDS = new Map<number, (b: Body) => Need[]>([
   [ApiKey.CreateTopic, (b) => [["create", "topic", topicOf(b, "name")]]],
@@ -27,8 +28,34 @@ const NEEDS = new Map<number, (b: Body) => Need[]>([
   [ApiKey.PartitionCount, (b) => [["describe", "topic", topicOf(b)]]],
   [ApiKey.ListOffsets, (b) => [["describe", "topic", topicOf(b)]]],
   [ApiKey.Produce, (b) => [["write", "topic", topicOf(b)]]],
-  // An id alone writes nothing; each produce that uses it is checked for write.
-  [ApiKey.InitProducerId, () => cluster],
+  // An idempotent id alone writes nothing; each produce that uses it is checked for write.
+  // A transactional id is a resource of its own (Kafka's TransactionalId): using it, which
+  // fences its other instances, needs WRITE on it; each produce is checked for the topic.
+  [
+    ApiKey.InitProducerId,
+    (b) =>
+      b.transactionalId === undefined ? cluster : [["write", "transactional-id", txnIdOf(b)]],
+  ],
+  [
+    ApiKey.AddPartitionsToTxn,
+    (b) => [
+      ["write", "transactional-id", txnIdOf(b)],
+      ...(Array.isArray(b.partitions) ? b.partitions : []).map(
+        (p: unknown) => ["write", "topic", String((p as { topic?: unknown }).topic)] as Need,
+      ),
+    ],
+  ],
+  [
+    ApiKey.TxnOffsetCommit,
+    (b) => [
+      ["write", "transactional-id", txnIdOf(b)],
+      ["read", "group", String(b.groupId)],
+      ...(Array.isArray(b.offsets) ? b.offsets : []).map(
+        (o: unknown) => ["read", "topic", String((o as { topic?: unknown }).topic)] as Need,
+      ),
+    ],
+  ],
+  [ApiKey.EndTxn, (b) => [["write", "transactional-id", txnIdOf(b)]]],
   [
     ApiKey.Fetch,
     (b) =>

@@ -3,6 +3,7 @@ import type { CreateTopicOptions, OffsetSpec } from "../client/log-client.js";
 import type { LogService } from "../client/log-service.js";
 import { DEFAULT_TOPIC_CONFIG, type TopicConfig, kafkaConfigName } from "../topic-config.js";
 import { ApiKey } from "./protocol.js";
+import { checkIsolation } from "../client/isolation-level.js";
 
 /**
  * Turns one decoded request body into a LogService call. The broker trusts nothing from
@@ -52,6 +53,14 @@ function member(b: Body) {
     groupId: str(b, "groupId"),
     memberId: str(b, "memberId"),
     generation: int(b, "generation"),
+  };
+}
+
+function txnProducer(b: Body) {
+  return {
+    transactionalId: str(b, "transactionalId"),
+    producerId: int(b, "producerId"),
+    producerEpoch: int(b, "producerEpoch"),
   };
 }
 
@@ -128,7 +137,60 @@ const handlers = new Map<number, RequestHandler>([
   ],
   [ApiKey.DescribeTopic, (s, b) => s.describeTopic(str(b, "name"))],
   [ApiKey.PartitionCount, (s, b) => s.partitionCount(str(b, "topic"))],
-  [ApiKey.InitProducerId, (s) => s.initProducerId()],
+  [
+    ApiKey.InitProducerId,
+    (s, b) =>
+      b.transactionalId === undefined
+        ? s.initProducerId()
+        : s.initProducerId({
+            transactionalId: str(b, "transactionalId"),
+            transactionTimeoutMs: int(b, "transactionTimeoutMs"),
+          }),
+  ],
+  [
+    ApiKey.AddPartitionsToTxn,
+    (s, b) => {
+      const partitions = objects<Body>(arr(b, "partitions"), "partition");
+      for (const p of partitions) {
+        str(p, "topic");
+        int(p, "partition");
+      }
+      return s
+        .addPartitionsToTxn({ ...txnProducer(b), partitions: partitions as never })
+        .then(() => null);
+    },
+  ],
+  [
+    ApiKey.TxnOffsetCommit,
+    (s, b) => {
+      const offsets = objects<Body>(arr(b, "offsets"), "offset");
+      for (const o of offsets) {
+        str(o, "topic");
+        int(o, "partition");
+        int(o, "offset");
+      }
+      return s
+        .txnOffsetCommit({
+          ...txnProducer(b),
+          ...member(b),
+          offsets: offsets as never,
+          ...(b.groupInstanceId === undefined
+            ? {}
+            : { groupInstanceId: str(b, "groupInstanceId") }),
+        })
+        .then(() => null);
+    },
+  ],
+  [
+    ApiKey.EndTxn,
+    (s, b) =>
+      s
+        .endTxn({
+          ...txnProducer(b),
+          commit: field<boolean>(b, "commit", isBool, "a boolean"),
+        })
+        .then(() => null),
+  ],
   [ApiKey.ListOffsets, (s, b) => s.listOffsets(str(b, "topic"), offsetSpec(b))],
   [
     ApiKey.Produce,
@@ -155,6 +217,7 @@ const handlers = new Map<number, RequestHandler>([
         maxWaitMs: int(o, "maxWaitMs"),
         minBytes: int(o, "minBytes"),
         maxBytes: int(o, "maxBytes"),
+        ...(o.isolation === undefined ? {} : { isolation: checkIsolation(o.isolation) }),
       });
     },
   ],
@@ -208,7 +271,7 @@ export function requestHandler(apiKey: number): RequestHandler {
   if (h === undefined) {
     throw new ProtocolError(
       "UNKNOWN_REQUEST",
-      `unknown request type ${apiKey}: this broker speaks protocol version 1 (api keys 0..24); upgrade the broker or the client`,
+      `unknown request type ${apiKey}: this broker speaks protocol version 1 (api keys 0..28); upgrade the broker or the client`,
     );
   }
   return h;

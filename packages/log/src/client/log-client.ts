@@ -21,8 +21,8 @@ export interface LogClient {
   producer(options?: ProducerOptions): Producer;
   /**
    * A producer whose sends and offset commits go in transactions (Kafka's transactional
-   * producer). On Kafka today; the embedded log and the broker refuse with UNSUPPORTED
-   * until their transaction coordinator is wired (transactions/transaction-coordinator.ts).
+   * producer), on all three: Kafka's own transactions, and on the embedded log and the
+   * broker their transaction coordinator (transactions/log-transactions.ts).
    */
   transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer;
   consumer(options?: ConsumerOptions): Consumer;
@@ -228,8 +228,9 @@ export interface ConsumerOptions {
    * Kafka's isolation.level. "read_committed" returns the records of committed
    * transactions only (and every non-transactional record), never reading past the last
    * stable offset (the first offset of a transaction still open); "read_uncommitted"
-   * (Kafka's default) returns every record as it is appended. The embedded log and the
-   * broker take no transactional writes yet, so on them both read the same.
+   * (Kafka's default) returns every record as it is appended, aborted ones included.
+   * Transaction markers are never returned under either level. The same on every
+   * backend (docs/formats.md, "Transactions in a partition").
    */
   isolation?: IsolationLevel;
   /**

@@ -11,6 +11,7 @@ import type {
   AssignorName,
 } from "./log-client.js";
 import type { TopicPartition } from "../record.js";
+import type { IsolationLevel } from "./isolation-level.js";
 
 /**
  * LogService is the server side of a log: the operations a broker serves. The embedded
@@ -43,7 +44,26 @@ export interface LogService {
    * restarts of the log. The producer stamps them, with a sequence number per partition,
    * into its batches; the log then appends a retried batch only once.
    */
-  initProducerId(): Promise<{ producerId: number; producerEpoch: number }>;
+  initProducerId(
+    transaction?: InitTransactionRequest,
+  ): Promise<{ producerId: number; producerEpoch: number }>;
+
+  /**
+   * The current transaction of `transactionalId` writes these partitions (Kafka's
+   * AddPartitionsToTxn): sent before the first batch to each. The log refuses a
+   * transactional batch for a partition not added (as Kafka's KIP-890 verification), so a
+   * producer cannot leave a transaction open that the coordinator does not know.
+   */
+  addPartitionsToTxn(request: TxnProducerRef & { partitions: TopicPartition[] }): Promise<void>;
+  /**
+   * Commits a consumer group's offsets inside the transaction (Kafka's AddOffsetsToTxn and
+   * TxnOffsetCommit in one): checked against the group's current generation and member
+   * (KIP-447, so a zombie of an older generation is refused), kept with the transaction,
+   * and visible to the group only once it commits.
+   */
+  txnOffsetCommit(request: TxnOffsetCommitRequest): Promise<void>;
+  /** Commits or aborts the transaction (Kafka's EndTxn): markers on every partition it wrote. */
+  endTxn(request: TxnProducerRef & { commit: boolean }): Promise<void>;
 
   /** Appends one encoded batch (record-batch.ts); resolves per the topic's flush policy. */
   produce(topic: string, partition: number, batch: Buffer): Promise<ProduceAck>;
@@ -72,6 +92,24 @@ export interface LogService {
   close(): Promise<void>;
 }
 
+/** InitProducerId for a transactional producer: fences older instances of the same id. */
+export interface InitTransactionRequest {
+  transactionalId: string;
+  transactionTimeoutMs: number;
+}
+
+/** Who a transaction request comes from; a stale epoch gets PRODUCER_FENCED. */
+export interface TxnProducerRef {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+}
+
+export interface TxnOffsetCommitRequest extends TxnProducerRef, GroupMemberRef {
+  groupInstanceId?: string;
+  offsets: CommittedOffset[];
+}
+
 export interface ProduceAck {
   baseOffset: number;
   lastOffset: number;
@@ -89,6 +127,12 @@ export interface FetchOptions {
   minBytes: number;
   /** Bound on the whole response. */
   maxBytes: number;
+  /**
+   * "read_committed": read only below each partition's last stable offset, and return the
+   * aborted transactions of the range read (the consumer drops their records). Default
+   * read_uncommitted.
+   */
+  isolation?: IsolationLevel;
 }
 
 export interface FetchResponse {
@@ -98,6 +142,10 @@ export interface FetchResponse {
   records: Buffer;
   highWatermark: number;
   logStartOffset: number;
+  /** The offset read_committed reads stop at (the oldest open transaction, else the high watermark). */
+  lastStableOffset?: number;
+  /** read_committed only: aborted transactions with records in the batches returned. */
+  abortedTransactions?: { producerId: number; firstOffset: number }[];
   /** Set instead of records when this partition failed (e.g. OFFSET_OUT_OF_RANGE). */
   error?: { code: string; message: string };
 }

@@ -9,10 +9,10 @@ import type {
   FetchedPartition,
   RebalanceListener,
 } from "./log-client.js";
-import { checkIsolation } from "./isolation-level.js";
+import { checkIsolation, type IsolationLevel } from "./isolation-level.js";
+import { fetchedRecords } from "./fetched-records.js";
 import type { FetchRequest, FetchResponse, LogService } from "./log-service.js";
-import { type LogRecord, type TopicPartition, topicPartitionKey } from "../record.js";
-import { splitBatches } from "../record-batch.js";
+import { type TopicPartition, topicPartitionKey } from "../record.js";
 
 /** Kafka 3.0+'s consumer defaults for the group timeouts (see ConsumerOptions). */
 export const CONSUMER_TIMEOUT_DEFAULTS = {
@@ -66,6 +66,7 @@ export class ServiceConsumer implements Consumer {
   private readonly maxPollBytes: number;
   private readonly maxPartitionFetchBytes: number;
   private readonly listener: RebalanceListener;
+  private readonly isolation: IsolationLevel;
 
   private readonly partitions = new Map<string, PartitionState>();
   private subscription: string[] = [];
@@ -91,7 +92,8 @@ export class ServiceConsumer implements Consumer {
     this.clientId = options.clientId ?? `consumer-${process.pid}`;
     this.groupInstanceId = options.groupInstanceId;
     this.autoOffsetReset = options.autoOffsetReset ?? "latest";
-    if (options.isolation !== undefined) checkIsolation(options.isolation);
+    this.isolation =
+      options.isolation === undefined ? "read_uncommitted" : checkIsolation(options.isolation);
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs;
     this.heartbeatIntervalMs =
       options.heartbeatIntervalMs ??
@@ -196,6 +198,7 @@ export class ServiceConsumer implements Consumer {
         maxWaitMs: options.maxWaitMs ?? DEFAULTS.pollMaxWaitMs,
         minBytes: 1,
         maxBytes: this.maxPollBytes,
+        isolation: this.isolation,
       }));
     const out: FetchedPartition[] = [];
     let behind = false;
@@ -203,7 +206,7 @@ export class ServiceConsumer implements Consumer {
       const fetched = await this.decode(response);
       if (fetched !== undefined && fetched.records.length > 0) out.push(fetched);
       const position = this.position(response);
-      if (position !== undefined && position < response.highWatermark) behind = true;
+      if (position !== undefined && position < this.readableEnd(response)) behind = true;
     }
     if (behind) this.prefetch(states);
     return out;
@@ -234,7 +237,12 @@ export class ServiceConsumer implements Consumer {
     this.prefetched = {
       key: fetchKey(requests),
       responses: this.service
-        .fetch(requests, { maxWaitMs: 0, minBytes: 1, maxBytes: this.maxPollBytes })
+        .fetch(requests, {
+          maxWaitMs: 0,
+          minBytes: 1,
+          maxBytes: this.maxPollBytes,
+          isolation: this.isolation,
+        })
         .catch(() => undefined), // the poll that would use it fetches again and sees the error
     };
   }
@@ -261,20 +269,12 @@ export class ServiceConsumer implements Consumer {
       }
       throw new TributaryError(response.error.code as never, response.error.message);
     }
-    const position = state.position;
-    const records: LogRecord[] = [];
-    const { batches } = splitBatches(response.records);
-    let next = position;
-    const where = `${response.topic}-${response.partition}`;
-    for (const batch of batches) {
-      if (batch.nextOffset <= position) continue;
-      if (!this.service.verifiedReads) batch.verify(where);
-      batch.forEach((r) => {
-        if (r.offset >= position) records.push(r);
-      });
-      // A compacted batch may end in removed records: its last offset still counts.
-      next = batch.nextOffset;
-    }
+    const { records, next } = fetchedRecords(
+      response,
+      state.position,
+      this.service.verifiedReads === true,
+      this.isolation,
+    );
     state.position = next;
     return {
       topic: response.topic,
@@ -282,6 +282,14 @@ export class ServiceConsumer implements Consumer {
       records,
       highWatermark: response.highWatermark,
     };
+  }
+
+  /** Where this consumer's reads of the partition end for now: the LSO under read_committed. */
+  private readableEnd(response: FetchResponse): number {
+    if (this.isolation === "read_committed" && response.lastStableOffset !== undefined) {
+      return response.lastStableOffset;
+    }
+    return response.highWatermark;
   }
 
   private async resolvePositions(states: PartitionState[]): Promise<void> {

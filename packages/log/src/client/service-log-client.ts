@@ -1,4 +1,4 @@
-import { ClosedError, UnsupportedError } from "../errors.js";
+import { ClosedError } from "../errors.js";
 import type {
   Admin,
   Consumer,
@@ -14,6 +14,7 @@ import { MetadataCache } from "./metadata-cache.js";
 import { ServiceAdmin } from "./service-admin.js";
 import { ServiceConsumer } from "./service-consumer.js";
 import { ServiceProducer } from "./service-producer.js";
+import { ServiceTransactionalProducer } from "./service-transactional-producer.js";
 
 /**
  * A LogClient over any LogService: the embedded log in-process, or the broker over a
@@ -42,9 +43,8 @@ export class ServiceLogClient implements LogClient {
   }
 
   transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer {
-    throw new UnsupportedError(
-      `transactional producer '${options.transactionalId}': transactions are not yet served by the embedded log or the broker (their coordinator is built, the partitions' markers are not); run on Kafka (--kafka) for transactions`,
-    );
+    if (this.closed) throw new ClosedError("log client");
+    return new ServiceTransactionalProducer(this.service, this.metadata, options);
   }
 
   consumer(options: ConsumerOptions = {}): Consumer {

@@ -4,7 +4,7 @@ import type { LogService } from "./log-service.js";
 import type { MetadataCache } from "./metadata-cache.js";
 import { partitionForKey } from "./partitioner.js";
 import type { ProducerRecord } from "../record.js";
-import { encodeBatch, headersSize } from "../record-batch.js";
+import { encodeBatch, headersSize, TRANSACTIONAL_FLAG } from "../record-batch.js";
 import { type RetryPolicy, retryWithBackoff } from "../retry-with-backoff.js";
 
 /** Records for one partition are split into batches no bigger than this (estimated). */
@@ -23,6 +23,14 @@ const SEQUENCE_WRAP = 2 ** 31;
  * max.in.flight.requests.per.connection with idempotence), so a retry is never older.
  */
 const MAX_IN_FLIGHT_PER_PARTITION = 5;
+
+/** What a transactional producer lends the producer it sends through. */
+export interface ProducerTransaction {
+  /** The producer id and epoch initTransactions got. */
+  producer(): { producerId: number; producerEpoch: number };
+  /** Adds these partitions of `topic` to the open transaction (before their first batch). */
+  addPartitions(topic: string, partitions: number[]): Promise<void>;
+}
 
 /**
  * The producer over a LogService: partitions, encodes one batch per partition, and sends
@@ -52,6 +60,8 @@ export class ServiceProducer implements Producer {
     private readonly batchBytes = DEFAULT_BATCH_BYTES,
     deliveryTimeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
     private readonly idempotent = true,
+    /** Set for a transactional producer's sends: its batches are transactional. */
+    private readonly transaction?: ProducerTransaction,
   ) {
     this.retryPolicy = {
       retryIf: (err) => err instanceof TributaryError && err.retriable,
@@ -65,8 +75,20 @@ export class ServiceProducer implements Producer {
     if (this.closed) throw new ClosedError("producer");
     if (records.length === 0) return [];
     const partitions = await this.metadata.partitionCount(topic);
-    const producer = this.idempotent ? await this.initProducerId() : null;
+    const producer =
+      this.transaction !== undefined
+        ? this.transaction.producer()
+        : this.idempotent
+          ? await this.initProducerId()
+          : null;
     const byPartition = this.partition(topic, records, partitions);
+    if (this.transaction !== undefined) {
+      const written: number[] = [];
+      byPartition.forEach((group, p) => {
+        if (group !== undefined && group.length > 0) written.push(p);
+      });
+      await this.transaction.addPartitions(topic, written);
+    }
     const sends: Promise<ProduceResult>[] = [];
     for (let p = 0; p < byPartition.length; p++) {
       const group = byPartition[p];
@@ -105,7 +127,8 @@ export class ServiceProducer implements Producer {
     return this.producerId;
   }
 
-  private resetSequences(): void {
+  /** Starts every partition's sequence at 0 again (a new producer id or epoch). */
+  resetSequences(): void {
     this.producerId = null;
     this.sequences.clear();
   }
@@ -147,6 +170,7 @@ export class ServiceProducer implements Producer {
       producerId: producer.producerId,
       producerEpoch: producer.producerEpoch,
       baseSequence,
+      ...(this.transaction === undefined ? {} : { attributes: TRANSACTIONAL_FLAG }),
     });
   }
 
@@ -174,7 +198,8 @@ export class ServiceProducer implements Producer {
       // The batch's sequence numbers were never stored, so the partition would refuse every
       // later one as a gap: later sends start over with a new producer id (unknown to the
       // log, so any first sequence is taken). Batches already in flight fail as gaps.
-      if (this.producerId !== null) this.resetSequences();
+      // A transactional producer instead aborts and takes a new epoch (sequences from 0).
+      if (this.producerId !== null && this.transaction === undefined) this.resetSequences();
       throw err;
     });
     return { topic, partition, baseOffset: ack.baseOffset, lastOffset: ack.lastOffset };

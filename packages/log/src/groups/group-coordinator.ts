@@ -123,12 +123,29 @@ export class GroupCoordinator {
     if (!Array.isArray(request.offsets)) {
       throw new InvalidArgumentError("commitOffsets needs an array of offsets");
     }
+    this.checkMember(request);
+    await this.store.commit(request.groupId, request.offsets, this.now());
+  }
+
+  /**
+   * Fencing for offsets committed inside a transaction (KIP-447): the same check as a
+   * commit's, done when sendOffsets hands them over, so a zombie of an older generation
+   * is refused before its transaction can commit them.
+   */
+  checkMember(request: GroupMemberRef): void {
+    this.checkOpen();
+    validateGroupId(request.groupId);
     const group = this.groups.get(request.groupId);
     if (group !== undefined) group.checkCommit(request.memberId, request.generation);
     else if (request.memberId !== "" || request.generation >= 0) {
       throw unknownMember(request.groupId, request.memberId);
     }
-    await this.store.commit(request.groupId, request.offsets, this.now());
+  }
+
+  /** Commits offsets of a transaction that committed (checked by `checkMember` when sent). */
+  async commitTransactional(groupId: string, offsets: CommittedOffset[]): Promise<void> {
+    this.checkOpen();
+    await this.store.commit(groupId, offsets, this.now());
   }
 
   async fetchOffsets(groupId: string, topics?: string[]): Promise<CommittedOffset[]> {

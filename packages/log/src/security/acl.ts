@@ -4,7 +4,7 @@ import { InvalidArgumentError } from "../errors.js";
  * Access control lists, as Kafka's: a binding allows or denies one principal one operation
  * on the resources whose name equals (literal) or starts with (prefixed) a pattern.
  *
- *   AclBinding => { principal: "User:<name>" | "User:*", resourceType: topic|group|cluster,
+ *   AclBinding => { principal: "User:<name>" | "User:*", resourceType: topic|group|cluster|transactional-id,
  *                   name: string ("*" as a literal matches every name), patternType:
  *                   literal|prefixed, operation: read|write|create|delete|describe|alter|all,
  *                   permission: allow|deny }
@@ -18,7 +18,12 @@ export const ACL_OPERATIONS = [
   "alter",
   "all",
 ] as const;
-export const RESOURCE_TYPES = ["topic", "group", "cluster"] as const;
+/**
+ * "transactional-id" is Kafka's TransactionalId resource: WRITE on it lets a principal use
+ * that transactional id (init, add partitions, send offsets, commit or abort), DESCRIBE
+ * lets it see one.
+ */
+export const RESOURCE_TYPES = ["topic", "group", "cluster", "transactional-id"] as const;
 export const PATTERN_TYPES = ["literal", "prefixed"] as const;
 export const PERMISSIONS = ["allow", "deny"] as const;
 

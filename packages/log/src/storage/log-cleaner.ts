@@ -33,6 +33,10 @@ export interface CleanResult {
  *   kept records are re-encoded with encodeBatchAt at their original offsets and the
  *   original base offset and lastOffsetDelta, so the next offset never moves; a batch
  *   with nothing kept is dropped (a gap, the only kind a log has);
+ * - leaving transactions alone: transactional batches (committed or aborted) and their
+ *   markers are copied whole and take no part in the offset map, so read_committed
+ *   readers and the transaction-state rebuild see them as written (Kafka drops aborted
+ *   data and spent markers; Tributary keeps both, trading space for simplicity);
  * - merging consecutive segments into one when their input fits in segment.bytes;
  * - swapping the result in crash-safely (see log-recovery.ts): write `<base>.log.cleaned`,
  *   fsync, write the manifest of replaced segments, rename to `<base>.log.swap` (the
@@ -81,6 +85,8 @@ export class LogCleaner {
     const latest = new Map<string, number>();
     for (const segment of input) {
       this.forEachBatch(segment, (batch) => {
+        // See rewrite: a transaction's batches neither supersede nor are superseded.
+        if (batch.isTransactional) return;
         batch.forEach((r) => {
           if (r.key !== null) latest.set(r.key.toString("latin1"), r.offset);
         });
@@ -127,6 +133,14 @@ export class LogCleaner {
       const out = new BufferedWriter(fd);
       for (const segment of group) {
         this.forEachBatch(segment, (batch) => {
+          // Transactional batches and markers are kept whole: compaction must not let an
+          // aborted record supersede a committed one, nor drop the markers that end
+          // transactions (a rebuild of the partition's transaction state replays them).
+          // Kafka removes aborted data and, later, markers; Tributary keeps both.
+          if (batch.isTransactional) {
+            out.write(batch.bytes());
+            return;
+          }
           const records = batch.records();
           const kept = records.filter(keep);
           removed += records.length - kept.length;

@@ -29,6 +29,9 @@ import type { TopicConfig } from "../topic-config.js";
 import { WriteStall } from "./write-stall.js";
 import { GroupCommit, type GroupCommitHooks } from "./group-commit.js";
 import { CompactionSchedule } from "./compaction-schedule.js";
+import { type ControlType, encodeControlBatch } from "../control-batch.js";
+import type { IsolationLevel } from "../client/isolation-level.js";
+import type { AbortedTransaction } from "./transaction-index.js";
 
 const EMPTY: Buffer = Buffer.alloc(0);
 export interface PartitionLogOptions {
@@ -57,6 +60,8 @@ export interface ReadOptions {
    * the check costs little next to the read; a caller that verifies itself may turn it off.
    */
   verify?: boolean;
+  /** "read_committed" serves only offsets below the last stable offset. Default read_uncommitted. */
+  isolation?: IsolationLevel;
 }
 
 /**
@@ -208,6 +213,54 @@ export class PartitionLog {
     return this.hw;
   }
 
+  /** read_committed readers see offsets below this: the oldest open transaction's first offset, else the high watermark. */
+  get lastStableOffset(): number {
+    return this.producers.transactions.lastStableOffset(this.hw);
+  }
+
+  /** Aborted transactions with records in [from, to) (transaction-index.ts). */
+  abortedTransactions(from: number, to: number): AbortedTransaction[] {
+    return this.producers.transactions.abortedIn(from, to);
+  }
+
+  /**
+   * Appends a transaction marker (control-batch.ts) for `producerId` at `epoch`, written by
+   * the transaction coordinator only: it ends the producer's open transaction here (and
+   * moves the last stable offset past it). Resolves per the flush policy, like an append.
+   */
+  appendMarker(
+    producerId: number,
+    epoch: number,
+    type: ControlType,
+    coordinatorEpoch: number,
+  ): Promise<{ baseOffset: number; lastOffset: number }> {
+    try {
+      this.ensureWritable();
+      if (this.stall.active) this.retryWrites();
+      const now = this.now();
+      this.producers.checkMarker(producerId, epoch, now);
+      const batch = encodeControlBatch(producerId, epoch, type, coordinatorEpoch, now);
+      const offset = this.logEndOffset;
+      stampProducedBatches(batch, offset, Number.MAX_SAFE_INTEGER, this.name, true);
+      this.writeBatches(batch);
+      this.producers.recordMarker(producerId, epoch, type, offset, now);
+      this.stall.end();
+      return this.acknowledge({ baseOffset: offset, lastOffset: offset });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** An append's answer: at once, or under flush policy "always" after the fdatasync. */
+  private acknowledge(result: {
+    baseOffset: number;
+    lastOffset: number;
+  }): Promise<{ baseOffset: number; lastOffset: number }> {
+    if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
+    this.advanceHighWatermark(result.lastOffset + 1);
+    return Promise.resolve(result);
+  }
+
   get sizeInBytes(): number {
     let size = 0;
     for (const s of this.segments) size += s.size;
@@ -253,10 +306,7 @@ export class PartitionLog {
         this.producers.recordAppend(idempotent, baseOffset, lastOffset, this.now());
       }
       this.stall.end();
-      const result = { baseOffset, lastOffset };
-      if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
-      this.advanceHighWatermark(lastOffset + 1);
-      return Promise.resolve(result);
+      return this.acknowledge({ baseOffset, lastOffset });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -407,8 +457,10 @@ export class PartitionLog {
       throw new OffsetOutOfRangeError(this.topic, this.partition, offset, this.startOffset, hw);
     }
     const verify = options.verify ?? true;
+    const limit = options.isolation === "read_committed" ? this.lastStableOffset : hw;
+    if (offset >= limit) return result;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
-      const records = this.segments[i]!.read(offset, maxBytes, hw, verify);
+      const records = this.segments[i]!.read(offset, maxBytes, limit, verify);
       if (records !== null && records.length > 0) {
         result.records = records;
         return result;
@@ -586,6 +638,7 @@ export class PartitionLog {
         );
       }
       this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+      this.producers.transactions.prune(this.startOffset);
       this.directoryDirty = true;
       try {
         this.writeCheckpointNow();

@@ -15,15 +15,14 @@ import {
   LOG_OVERHEAD,
   RecordBatch,
   setBaseOffset,
-  TRANSACTIONAL_FLAG,
 } from "../record-batch.js";
 import { MAX_MESSAGE_BYTES_LIMIT } from "../topic-config.js";
 
 /**
  * Validates each batch in `buf` (one or more back to back, as a producer sends them):
  * format version, declared length equal to the bytes given, CRC, recordCount > 0,
- * lastOffsetDelta = recordCount - 1 (producer batches are gapless), no compression and no
- * transactional or control bits (neither is supported yet), size <=
+ * lastOffsetDelta = recordCount - 1 (producer batches are gapless), no compression, no
+ * control bit (markers come from the transaction coordinator only), size <=
  * `maxMessageBytes`. A bad batch throws before anything is changed. Then stamps the base
  * offsets in place, from `firstOffset` on (the caller's buffer is modified). `name` is the
  * partition's, for the errors.
@@ -33,6 +32,8 @@ export function stampProducedBatches(
   firstOffset: number,
   maxMessageBytes: number,
   name: string,
+  /** The transaction coordinator's markers (control batches); refused from producers. */
+  control = false,
 ): void {
   const badBatch = (position: number, problem: string) =>
     new CorruptRecordError(
@@ -73,10 +74,10 @@ export function stampProducedBatches(
         `rejected append to ${name}: the batch at byte ${p} of the request is compressed with ${compressionName(attributes & COMPRESSION_MASK)}; Tributary stores uncompressed batches only: produce without compression`,
       );
     }
-    if ((attributes & (TRANSACTIONAL_FLAG | CONTROL_FLAG)) !== 0) {
+    if ((attributes & CONTROL_FLAG) !== 0 && !control) {
       throw badBatch(
         p,
-        `attributes ${attributes} mark a transactional or control batch; transactions are not supported yet`,
+        `attributes ${attributes} mark a control batch: only the transaction coordinator writes markers (commit or abort the transaction instead)`,
       );
     }
     const lastDelta = batchLastOffsetDelta(buf, p);

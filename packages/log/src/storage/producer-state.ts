@@ -7,8 +7,10 @@ import {
   OutOfOrderSequenceError,
   ProducerFencedError,
 } from "../errors.js";
-import { RecordBatch, splitBatches } from "../record-batch.js";
+import { type ControlType, controlTypeOf } from "../control-batch.js";
+import { CONTROL_FLAG, RecordBatch, splitBatches } from "../record-batch.js";
 import { writeFileDurably } from "./durable-file.js";
+import { TransactionIndex } from "./transaction-index.js";
 
 /** Kafka keeps the last five batches of each producer, as many as it may have in flight. */
 export const PRODUCER_BATCHES_KEPT = 5;
@@ -55,15 +57,21 @@ export function lastSequenceOf(first: number, count: number): number {
  *   at checkpoints and clean close; on open the partition loads it and replays the batches
  *   after its offset (`replay`), so a broker killed at any point keeps deduplicating;
  * - expiry: a producer with no append for `expirationMs` is forgotten (its next batch
- *   starts afresh, whatever its sequence).
+ *   starts afresh, whatever its sequence), unless it has a transaction open here;
+ * - transactions (transaction-index.ts): a transactional batch opens its producer's
+ *   transaction at its offset, a marker (control-batch.ts) ends it, and an ABORT marker
+ *   adds it to the aborted index. A marker carries the coordinator's epoch for the
+ *   producer, so it also fences every older epoch here.
  *
  * Not thread-safe; the partition log calls it from its synchronous append path.
  *
  *   producer.snapshot (text, replaced atomically via writeFileDurably) =>
- *     "tributary-producer-snapshot 1" LF
+ *     "tributary-producer-snapshot 2" LF   (version 1: no open/aborted lines)
  *     "end-offset " decimal LF        the state covers every batch below this offset
  *     ["producer " id " " epoch " " lastAppendAt (" " firstSeq ":" lastSeq ":" baseOffset
- *       ":" lastOffset){1..5} LF]
+ *       ":" lastOffset){0..5} LF]
+ *     ["open " producerId " " firstOffset LF]               open transactions
+ *     ["aborted " producerId " " firstOffset " " markerOffset LF]   aborted index
  *     "crc32c " decimal LF            CRC-32C of every byte before this line
  */
 /** An idempotent producer's batch about to be appended (ProducerState.checkAppend). */
@@ -74,10 +82,14 @@ export interface IdempotentAppend {
   count: number;
   /** The earlier append this batch repeats (a retry), or null when it is new. */
   duplicate: ProducedBatch | null;
+  /** A batch of a transaction (isTransactional). */
+  transactional: boolean;
 }
 
 export class ProducerState {
   private readonly producers = new Map<number, ProducerEntry>();
+  /** Open and aborted transactions (the LSO and the aborted index). */
+  readonly transactions = new TransactionIndex();
 
   constructor(
     private readonly name: string,
@@ -141,7 +153,14 @@ export class ProducerState {
   checkAppend(buf: Buffer, now: number): IdempotentAppend | null {
     const batch = new RecordBatch(buf, 0);
     const producerId = batch.producerId;
-    if (producerId < 0) return null;
+    if (producerId < 0) {
+      if (batch.isTransactional) {
+        throw new InvalidArgumentError(
+          `append to ${this.name}: a transactional batch needs a producer id (from initTransactions)`,
+        );
+      }
+      return null;
+    }
     if (batch.sizeInBytes !== buf.length) {
       throw new InvalidArgumentError(
         `append to ${this.name}: a batch of idempotent producer ${producerId} must be sent alone, not with other batches in one append`,
@@ -151,7 +170,14 @@ export class ProducerState {
     const firstSequence = batch.baseSequence;
     const count = batch.recordCount;
     const duplicate = this.check(producerId, epoch, firstSequence, count, now);
-    return { producerId, epoch, firstSequence, count, duplicate };
+    return {
+      producerId,
+      epoch,
+      firstSequence,
+      count,
+      duplicate,
+      transactional: batch.isTransactional,
+    };
   }
 
   /** Records the append `checkAppend` found new, at the offsets the log gave it. */
@@ -163,6 +189,38 @@ export class ProducerState {
       { firstSequence: a.firstSequence, lastSequence, baseOffset, lastOffset },
       now,
     );
+    if (a.transactional) this.transactions.onTransactionalBatch(a.producerId, baseOffset);
+  }
+
+  /**
+   * Before a transaction marker of `producerId` at `epoch` is appended: the coordinator
+   * holds the newest epoch, so an older one means a coordinator bug or a stale request.
+   */
+  checkMarker(producerId: number, epoch: number, now: number): void {
+    const entry = this.live(producerId, now);
+    if (entry !== undefined && epoch < entry.epoch) {
+      throw new ProducerFencedError(
+        `transaction marker of producer ${producerId} with epoch ${epoch} refused on ${this.name}: the producer is at epoch ${entry.epoch}`,
+      );
+    }
+  }
+
+  /**
+   * Records a marker appended at `offset`: the producer's transaction here ends, and its
+   * epoch becomes the marker's (a bumped epoch fences the old instance's sends).
+   */
+  recordMarker(
+    producerId: number,
+    epoch: number,
+    type: ControlType,
+    offset: number,
+    now: number,
+  ): void {
+    const entry = this.producers.get(producerId);
+    if (entry === undefined || epoch > entry.epoch) {
+      this.producers.set(producerId, { epoch, batches: [], lastAppendAt: now });
+    } else entry.lastAppendAt = Math.max(entry.lastAppendAt, now);
+    this.transactions.onMarker(producerId, type, offset);
   }
 
   /** Records an appended batch (after `check` said it was new, or when replaying the log). */
@@ -180,7 +238,18 @@ export class ProducerState {
   /** Replays a batch read from the log (open, recovery): records it if it has a producer. */
   replay(batch: RecordBatch, now: number): void {
     const producerId = batch.producerId;
-    if (producerId < 0 || batch.baseSequence < 0) return;
+    if (producerId < 0) return;
+    if ((batch.attributes & CONTROL_FLAG) !== 0) {
+      this.recordMarker(
+        producerId,
+        batch.producerEpoch,
+        controlTypeOf(batch),
+        batch.baseOffset,
+        now,
+      );
+      return;
+    }
+    if (batch.baseSequence < 0) return;
     this.record(
       producerId,
       batch.producerEpoch,
@@ -192,13 +261,14 @@ export class ProducerState {
       },
       now,
     );
+    if (batch.isTransactional) this.transactions.onTransactionalBatch(producerId, batch.baseOffset);
   }
 
   /** Forgets producers with no append for `expirationMs`; returns how many. */
   expire(now: number): number {
     let n = 0;
     for (const [id, entry] of this.producers) {
-      if (now - entry.lastAppendAt >= this.expirationMs) {
+      if (now - entry.lastAppendAt >= this.expirationMs && !this.transactions.hasOpen(id)) {
         this.producers.delete(id);
         n++;
       }
@@ -208,7 +278,11 @@ export class ProducerState {
 
   private live(producerId: number, now: number): ProducerEntry | undefined {
     const entry = this.producers.get(producerId);
-    if (entry !== undefined && now - entry.lastAppendAt >= this.expirationMs) {
+    if (
+      entry !== undefined &&
+      now - entry.lastAppendAt >= this.expirationMs &&
+      !this.transactions.hasOpen(producerId)
+    ) {
       this.producers.delete(producerId);
       return undefined;
     }
@@ -218,13 +292,14 @@ export class ProducerState {
   /** Writes the snapshot of the state as of `endOffset` into partition directory `dir`. */
   writeSnapshot(dir: string, endOffset: number, now: number): void {
     this.expire(now);
-    let body = `tributary-producer-snapshot 1\nend-offset ${endOffset}\n`;
+    let body = `tributary-producer-snapshot 2\nend-offset ${endOffset}\n`;
     for (const [id, e] of this.producers) {
       const batches = e.batches
         .map((b) => `${b.firstSequence}:${b.lastSequence}:${b.baseOffset}:${b.lastOffset}`)
         .join(" ");
       body += `producer ${id} ${e.epoch} ${e.lastAppendAt} ${batches}\n`;
     }
+    body += this.transactions.snapshotLines();
     writeFileDurably(
       path.join(dir, SNAPSHOT_FILE),
       `${body}crc32c ${crc32c(Buffer.from(body))}\n`,
@@ -248,18 +323,21 @@ export class ProducerState {
     const lines = body.split("\n");
     const end = /^end-offset (\d+)$/.exec(lines[1] ?? "");
     if (
-      lines[0] !== "tributary-producer-snapshot 1" ||
+      (lines[0] !== "tributary-producer-snapshot 1" &&
+        lines[0] !== "tributary-producer-snapshot 2") ||
       end === null ||
       text.slice(crcAt) !== `crc32c ${crc32c(Buffer.from(body, "latin1"))}\n`
     ) {
       return { problem: `${SNAPSHOT_FILE} of ${this.name} fails its format or CRC check` };
     }
     this.producers.clear();
+    this.transactions.clear();
     for (const line of lines.slice(2)) {
-      if (line === "") continue;
+      if (line === "" || this.transactions.loadLine(line)) continue;
       const [, id, epoch, at, ...batches] = line.split(" ");
       const entry: ProducerEntry = { epoch: Number(epoch), batches: [], lastAppendAt: Number(at) };
       for (const b of batches) {
+        if (b === "") continue; // a producer known only from a marker has no batches
         const [firstSequence, lastSequence, baseOffset, lastOffset] = b.split(":").map(Number);
         entry.batches.push({
           firstSequence: firstSequence!,
@@ -297,6 +375,7 @@ export class ProducerState {
       offset = Math.max(loaded.endOffset, startOffset);
     } else {
       this.producers.clear();
+      this.transactions.clear();
     }
     let replayed = 0;
     while (offset < endOffset) {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Consumer, FetchedPartition, LogClient } from "../client/log-client.js";
 import { partitionForKey } from "../client/partitioner.js";
 import type { LogRecord } from "../record.js";
+import { transactionContractCases } from "./transaction-contract.js";
 
 /**
  * The behaviour every LogClient must have, whatever it runs on. Each implementation's
@@ -329,6 +330,8 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       const shifted = await client.admin.fetchCommittedOffsets("g3");
       expect(shifted.reduce((n, o) => n + o.offset, 0)).toBe(80);
     });
+
+    transactionContractCases(() => client);
 
     it("keeps records and committed offsets across a reopen", async () => {
       if (target.reopen === undefined) return;

@@ -1,11 +1,13 @@
 import { InvalidArgumentError, ProducerFencedError, TransactionError } from "../errors.js";
 import type { LogRecord, ProducerRecord, TopicPartition } from "../record.js";
+import type { CommittedOffset } from "../client/log-client.js";
 import {
   decodeTransactionKey,
   decodeTransactionValue,
   encodeTransactionKey,
   encodeTransactionValue,
   type TransactionMetadata,
+  type TxnOffset,
 } from "./transaction-record.js";
 
 /**
@@ -32,6 +34,7 @@ export interface TransactionMarkers {
     commit: boolean,
     partitions: readonly TopicPartition[],
     groups: readonly string[],
+    offsets: readonly TxnOffset[],
   ): Promise<void>;
 }
 
@@ -71,6 +74,8 @@ const MAX_TRANSACTIONAL_ID_LENGTH = 249;
  */
 export class TransactionCoordinator {
   private readonly state = new Map<string, TransactionMetadata>();
+  /** Which transactional id holds each producer id (for verifyPartition). */
+  private readonly byProducerId = new Map<number, string>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly now: () => number;
   private readonly maxTimeoutMs: number;
@@ -93,6 +98,7 @@ export class TransactionCoordinator {
       if (r.value === null) c.state.delete(id);
       else c.state.set(id, decodeTransactionValue(id, r.value));
     }
+    for (const m of c.state.values()) c.byProducerId.set(m.producerId, m.transactionalId);
     for (const m of [...c.state.values()]) {
       if (m.status === "PrepareCommit" || m.status === "PrepareAbort") {
         await c.serialized(m.transactionalId, () => c.complete(m));
@@ -137,6 +143,7 @@ export class TransactionCoordinator {
           status: "Empty",
           partitions: [],
           groups: [],
+          offsets: [],
           startedAt: 0,
           updatedAt: this.now(),
         };
@@ -146,7 +153,15 @@ export class TransactionCoordinator {
           await this.complete(m);
         }
         m = this.state.get(transactionalId)!;
-        m = { ...m, timeoutMs, status: "Empty", partitions: [], groups: [], startedAt: 0 };
+        m = {
+          ...m,
+          timeoutMs,
+          status: "Empty",
+          partitions: [],
+          groups: [],
+          offsets: [],
+          startedAt: 0,
+        };
         if (m.producerEpoch >= MAX_EPOCH) {
           m.producerId = await this.options.allocateProducerId();
           m.producerEpoch = 0;
@@ -194,6 +209,71 @@ export class TransactionCoordinator {
       const groups = m.groups.includes(groupId) ? m.groups : [...m.groups, groupId];
       await this.persist({ ...m, status: "Ongoing", groups, updatedAt: this.now() });
     });
+  }
+
+  /**
+   * Keeps group offsets with the current transaction (sendOffsets): the newest per group
+   * and partition, committed to the group by the COMMIT's markers, dropped by an abort.
+   * The caller has checked the group's generation.
+   */
+  addOffsets(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    groupId: string,
+    offsets: readonly CommittedOffset[],
+  ): Promise<void> {
+    return this.serialized(transactionalId, async () => {
+      const m = this.begin(this.checkProducer(transactionalId, producerId, producerEpoch));
+      const byKey = new Map<string, TxnOffset>();
+      for (const o of m.offsets) byKey.set(`${o.groupId}\0${o.topic}\0${o.partition}`, o);
+      for (const o of offsets) {
+        byKey.set(`${groupId}\0${o.topic}\0${o.partition}`, {
+          groupId,
+          topic: o.topic,
+          partition: o.partition,
+          offset: o.offset,
+          ...(o.metadata === undefined ? {} : { metadata: o.metadata }),
+        });
+      }
+      const groups = m.groups.includes(groupId) ? m.groups : [...m.groups, groupId];
+      await this.persist({
+        ...m,
+        status: "Ongoing",
+        groups,
+        offsets: [...byKey.values()],
+        updatedAt: this.now(),
+      });
+    });
+  }
+
+  /**
+   * Checks, before a transactional batch of `producerId` at `producerEpoch` is appended to
+   * `tp`, that it belongs to an open transaction that added that partition (Kafka's
+   * KIP-890 verification): otherwise the batch would open a transaction on the partition
+   * that no coordinator would ever end, holding back every read_committed reader.
+   */
+  verifyPartition(producerId: number, producerEpoch: number, tp: TopicPartition): void {
+    const transactionalId = this.byProducerId.get(producerId);
+    const m = transactionalId === undefined ? undefined : this.state.get(transactionalId);
+    if (m === undefined || m.producerId !== producerId) {
+      throw new TransactionError(
+        "INVALID_PRODUCER_ID_MAPPING",
+        `transactional batch for ${tp.topic}-${tp.partition} from producer ${producerId}, which no transactional id holds: call initTransactions() first`,
+      );
+    }
+    if (producerEpoch < m.producerEpoch) {
+      throw new ProducerFencedError(
+        `producer ${producerId} of '${m.transactionalId}' at epoch ${producerEpoch} was fenced by epoch ${m.producerEpoch} (a newer instance started, or its transaction timed out): stop this producer`,
+      );
+    }
+    const added = m.partitions.some((p) => p.topic === tp.topic && p.partition === tp.partition);
+    if (m.status !== "Ongoing" || producerEpoch !== m.producerEpoch || !added) {
+      throw new TransactionError(
+        "INVALID_TXN_STATE",
+        `transactional batch for ${tp.topic}-${tp.partition} from '${m.transactionalId}' outside an open transaction that added this partition (${m.status}): begin a transaction, and send through the transactional producer`,
+      );
+    }
   }
 
   /**
@@ -278,6 +358,7 @@ export class TransactionCoordinator {
           { key: encodeTransactionKey(m.transactionalId), value: null },
         ]);
         this.state.delete(m.transactionalId);
+        this.byProducerId.delete(m.producerId);
         expired.push(m.transactionalId);
       });
     }
@@ -303,7 +384,14 @@ export class TransactionCoordinator {
   /** Writes the markers of a decided transaction, then journals its end. */
   private async complete(m: TransactionMetadata): Promise<void> {
     const commit = m.status === "PrepareCommit";
-    await this.options.markers.write(m.producerId, m.producerEpoch, commit, m.partitions, m.groups);
+    await this.options.markers.write(
+      m.producerId,
+      m.producerEpoch,
+      commit,
+      m.partitions,
+      m.groups,
+      m.offsets,
+    );
     await this.persist({
       ...m,
       status: commit ? "CompleteCommit" : "CompleteAbort",
@@ -348,7 +436,7 @@ export class TransactionCoordinator {
       );
     }
     if (m.status === "Ongoing") return m;
-    return { ...m, partitions: [], groups: [], startedAt: this.now() };
+    return { ...m, partitions: [], groups: [], offsets: [], startedAt: this.now() };
   }
 
   private async persist(m: TransactionMetadata): Promise<void> {
@@ -356,6 +444,7 @@ export class TransactionCoordinator {
       { key: encodeTransactionKey(m.transactionalId), value: encodeTransactionValue(m) },
     ]);
     this.state.set(m.transactionalId, m);
+    this.byProducerId.set(m.producerId, m.transactionalId);
   }
 
   private serialized<T>(transactionalId: string, work: () => Promise<T>): Promise<T> {
@@ -379,5 +468,10 @@ export function validateTransactionalId(id: string): void {
 }
 
 function clone(m: TransactionMetadata): TransactionMetadata {
-  return { ...m, partitions: m.partitions.map((tp) => ({ ...tp })), groups: [...m.groups] };
+  return {
+    ...m,
+    partitions: m.partitions.map((tp) => ({ ...tp })),
+    groups: [...m.groups],
+    offsets: m.offsets.map((o) => ({ ...o })),
+  };
 }

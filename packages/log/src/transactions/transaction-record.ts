@@ -31,13 +31,24 @@ export interface TransactionMetadata {
   partitions: TopicPartition[];
   /** Consumer groups whose offsets the transaction commits (sendOffsets). */
   groups: string[];
+  /** The offsets sendOffsets gave, newest per group and partition: committed with the transaction. */
+  offsets: TxnOffset[];
   /** When the current transaction began (its first partition or group), ms; 0 when none. */
   startedAt: number;
   updatedAt: number;
 }
 
+/** A group offset committed inside a transaction. */
+export interface TxnOffset {
+  groupId: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata?: string;
+}
+
 const KEY_VERSION = 1;
-const VALUE_VERSION = 1;
+const VALUE_VERSION = 2;
 
 /*
  * The transaction state topic's records (`__transaction_state`, compacted: the newest
@@ -48,7 +59,7 @@ const VALUE_VERSION = 1;
  *   transactionalId:utf8    the rest of the key
  *
  * TransactionValue =>
- *   version:int16           VALUE_VERSION (1)
+ *   version:int16           VALUE_VERSION (2; version 1 has no offsets)
  *   producerId:int64
  *   producerEpoch:int16
  *   timeoutMs:int32
@@ -60,6 +71,9 @@ const VALUE_VERSION = 1;
  *   partitions:[topicLength:int16 topic:utf8 partition:int32]
  *   groupCount:int32
  *   groups:[groupLength:int16 group:utf8]
+ *   offsetCount:int32
+ *   offsets:[groupLength:int16 group:utf8 topicLength:int16 topic:utf8 partition:int32
+ *            offset:int64 metadataLength:int16 (-1: none) metadata:utf8]
  */
 export function encodeTransactionKey(transactionalId: string): Buffer {
   const id = Buffer.from(transactionalId, "utf8");
@@ -81,9 +95,18 @@ export function decodeTransactionKey(key: Buffer): string {
 export function encodeTransactionValue(m: TransactionMetadata): Buffer {
   const topics = m.partitions.map((tp) => Buffer.from(tp.topic, "utf8"));
   const groups = m.groups.map((g) => Buffer.from(g, "utf8"));
-  let size = 2 + 8 + 2 + 4 + 1 + 8 + 8 + 4 + 4;
+  const offsets = m.offsets.map((o) => ({
+    group: Buffer.from(o.groupId, "utf8"),
+    topic: Buffer.from(o.topic, "utf8"),
+    metadata: o.metadata === undefined ? null : Buffer.from(o.metadata, "utf8"),
+    o,
+  }));
+  let size = 2 + 8 + 2 + 4 + 1 + 8 + 8 + 4 + 4 + 4;
   for (const t of topics) size += 2 + t.length + 4;
   for (const g of groups) size += 2 + g.length;
+  for (const o of offsets) {
+    size += 2 + o.group.length + 2 + o.topic.length + 4 + 8 + 2 + (o.metadata?.length ?? 0);
+  }
   const buf = Buffer.allocUnsafe(size);
   let pos = buf.writeInt16BE(VALUE_VERSION, 0);
   writeInt64(buf, m.producerId, pos);
@@ -103,6 +126,17 @@ export function encodeTransactionValue(m: TransactionMetadata): Buffer {
     pos = buf.writeInt16BE(g.length, pos);
     pos += g.copy(buf, pos);
   }
+  pos = buf.writeInt32BE(offsets.length, pos);
+  for (const { group, topic, metadata, o } of offsets) {
+    pos = buf.writeInt16BE(group.length, pos);
+    pos += group.copy(buf, pos);
+    pos = buf.writeInt16BE(topic.length, pos);
+    pos += topic.copy(buf, pos);
+    pos = buf.writeInt32BE(o.partition, pos);
+    writeInt64(buf, o.offset, pos);
+    pos = buf.writeInt16BE(metadata === null ? -1 : metadata.length, pos + 8);
+    if (metadata !== null) pos += metadata.copy(buf, pos);
+  }
   return buf;
 }
 
@@ -119,7 +153,8 @@ export function decodeTransactionValue(
       throw bad(`it ends at byte ${value.length}, before byte ${pos + n}`);
   };
   need(0, 37);
-  if (value.readInt16BE(0) !== VALUE_VERSION) throw bad(`version ${value.readInt16BE(0)}`);
+  const version = value.readInt16BE(0);
+  if (version !== 1 && version !== VALUE_VERSION) throw bad(`version ${version}`);
   const producerId = readInt64(value, 2);
   const producerEpoch = value.readInt16BE(10);
   const timeoutMs = value.readInt32BE(12);
@@ -149,6 +184,35 @@ export function decodeTransactionValue(
     groups.push(value.toString("utf8", pos + 2, pos + 2 + n));
     pos += 2 + n;
   }
+  const offsets: TxnOffset[] = [];
+  if (version >= 2) {
+    need(pos, 4);
+    const offsetCount = value.readInt32BE(pos);
+    pos += 4;
+    const text = (): string => {
+      need(pos, 2);
+      const n = value.readInt16BE(pos);
+      need(pos + 2, n);
+      pos += 2 + n;
+      return value.toString("utf8", pos - n, pos);
+    };
+    for (let i = 0; i < offsetCount; i++) {
+      const groupId = text();
+      const topic = text();
+      need(pos, 14);
+      const partition = value.readInt32BE(pos);
+      const offset = readInt64(value, pos + 4);
+      const metadataLength = value.readInt16BE(pos + 12);
+      pos += 14;
+      const o: TxnOffset = { groupId, topic, partition, offset };
+      if (metadataLength >= 0) {
+        need(pos, metadataLength);
+        o.metadata = value.toString("utf8", pos, pos + metadataLength);
+        pos += metadataLength;
+      }
+      offsets.push(o);
+    }
+  }
   if (pos !== value.length) throw bad(`${value.length - pos} bytes after the last group`);
   return {
     transactionalId,
@@ -158,6 +222,7 @@ export function decodeTransactionValue(
     status,
     partitions,
     groups,
+    offsets,
     startedAt,
     updatedAt,
   };

@@ -1,4 +1,5 @@
 import { StreamsArgumentError } from "../errors.js";
+import { PROCESSING_GUARANTEES, type ProcessingGuarantee } from "../runtime/task-committer.js";
 import { deadLetterTopicName } from "../topology/internal-names.js";
 import type { App, AppConfig, BuildOptions } from "../topology/app.js";
 import type { Topology } from "../topology/topology.js";
@@ -46,8 +47,12 @@ export function defineApp<S extends QueryableStores = {}>(definition: AppDefinit
       `idleTimeoutMs must be a number of ms >= 0, got ${String(idleTimeoutMs)}`,
     );
   }
+  const processingGuarantee = checkProcessingGuarantee(
+    definition.config?.processingGuarantee ?? "at_least_once",
+  );
   const config: Required<AppConfig> = Object.freeze({
     idleTimeoutMs,
+    processingGuarantee,
     errorHandling,
     deadLetterTopic: checkName(
       definition.config?.deadLetterTopic ?? deadLetterTopicName(applicationId),
@@ -85,4 +90,14 @@ function checkQueryable(returned: unknown): void {
       );
     }
   }
+}
+
+/** A processing guarantee given by a user; throws naming the allowed values. */
+export function checkProcessingGuarantee(value: unknown): ProcessingGuarantee {
+  if (PROCESSING_GUARANTEES.includes(value as ProcessingGuarantee)) {
+    return value as ProcessingGuarantee;
+  }
+  throw new StreamsArgumentError(
+    `processingGuarantee must be ${PROCESSING_GUARANTEES.map((g) => `"${g}"`).join(" or ")}, got '${String(value)}'`,
+  );
 }

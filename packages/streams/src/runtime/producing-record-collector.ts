@@ -63,6 +63,21 @@ export class ProducingRecordCollector implements RecordCollector {
     }
   }
 
+  /**
+   * Drops every record not yet handed to the producer and waits for the sends in flight
+   * (exactly-once rollback: they belong to a transaction about to be aborted, and a record
+   * of a closed task must not go out in the next one).
+   */
+  async discard(): Promise<void> {
+    for (const b of this.buffers.values()) {
+      this.unacked -= b.bytes;
+      b.records = [];
+      b.bytes = 0;
+    }
+    await Promise.all(this.chains.values());
+    this.failure = null;
+  }
+
   private dispatch(topic: string, b: TopicBuffer): void {
     const records = b.records;
     const bytes = b.bytes;

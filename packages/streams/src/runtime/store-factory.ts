@@ -1,6 +1,7 @@
 import type { WarnFields } from "./worker.js";
 import { type LogClient, type Producer, retryWithBackoff } from "@tributary/log";
 import {
+  type CommitBarrier,
   type KeyValueStoreOptions,
   LoggedMemoryKeyValueStore,
   openKeyValueStore,
@@ -39,6 +40,11 @@ export interface StoreFactoryOptions {
   log: LogClient;
   /** Shared by every store of the worker: their changelog appends batch together. */
   producer: Producer;
+  /**
+   * Exactly-once: `producer` sends in the worker's transaction, each store's RocksDB batch
+   * waits here until it commits, and restore reads the changelogs read_committed.
+   */
+  barrier?: CommitBarrier;
   engine: "rocksdb" | "memory";
   cacheBytes: number;
   /** Record cache of each aggregation store (forwarding on flush); 0: every update. */
@@ -76,7 +82,16 @@ export async function openTaskStores(
         cacheBytes: spec.caching === false ? 0 : options.cacheBytes,
         ...(spec.changelogTopic === null
           ? {}
-          : { changelog: { client: options.log, partition, producer: options.producer } }),
+          : {
+              changelog: {
+                client: options.log,
+                partition,
+                producer: options.producer,
+                ...(options.barrier === undefined
+                  ? {}
+                  : { barrier: options.barrier, isolation: "read_committed" as const }),
+              },
+            }),
         onRestoreProgress: (done: number, total: number) =>
           options.onRestoreProgress?.(taskId, spec.name, done, total),
         ...(options.warn === undefined

@@ -28,6 +28,7 @@ import type { StateStore } from "@tributary/state";
 import { StreamTask } from "./stream-task.js";
 import type { WatermarkPublisher } from "./watermark-publisher.js";
 import { addTaskMetrics, noTaskMetrics } from "./task-metrics.js";
+import { AtLeastOnceCommitter, type TaskCommitter } from "./task-committer.js";
 import type { TaskMetrics, TaskRestoredEvent } from "./worker.js";
 
 /** A task as the worker runs it: the StreamTask plus what the runtime keeps beside it. */
@@ -101,6 +102,8 @@ export interface TaskManagerOptions {
     partition: number,
     stores: ReadonlyMap<string, RuntimeStore> | null,
   ) => void;
+  /** How a commit makes outputs, stores and offsets durable. Default at-least-once. */
+  committer?: TaskCommitter;
 }
 
 /**
@@ -142,7 +145,11 @@ export class TaskManager {
   /** The single-input tasks' partitions, in time order across them (orderTasksByTime). */
   private scheduler: PartitionGroup | null = null;
 
-  constructor(private readonly options: TaskManagerOptions) {}
+  private readonly committer: TaskCommitter;
+
+  constructor(private readonly options: TaskManagerOptions) {
+    this.committer = options.committer ?? new AtLeastOnceCommitter(options.consumer);
+  }
 
   taskIds(): string[] {
     return [...this.tasks.keys()].sort();
@@ -532,17 +539,14 @@ export class TaskManager {
   }
 
   /**
-   * The commit (DESIGN "Commit"; Kafka's TaskManager.commit at-least-once):
+   * The commit (DESIGN "Commit"; Kafka's TaskManager.commit):
    *   1. flush every store's write-back cache into its change-logging layer;
-   *   2. flush the collector: output, repartition and dead-letter records acknowledged;
-   *   3. each store appends its changes to its changelog, awaits the acknowledgement,
-   *      then writes ONE RocksDB batch holding the data and the changelog offset;
-   *   4. commit the input positions of the partitions processed, fenced by generation.
-   * A crash between any two steps leaves input offsets behind what stores and outputs
-   * hold, so the records after them are processed again: at-least-once, never a loss.
-   * Exactly-once fits the same order: 2 and 3's appends and 4's offsets become one
-   * transaction (Kafka's sendOffsetsToTransaction); the RocksDB write of 3 then happens
-   * after the transaction commits, still with the offset its data covers.
+   *   2. the committer makes durable, in its order: the collector's output, repartition
+   *      and dead-letter records; each store's changelog append and its ONE RocksDB batch
+   *      holding the data and the changelog offset; the input positions of the partitions
+   *      processed, fenced by generation. At-least-once (task-committer.ts) does them one
+   *      after another; exactly-once (exactly-once-commit.ts) puts the records and the
+   *      offsets in one transaction and writes the RocksDB batches after it commits.
    */
   async commit(): Promise<number> {
     const tasks = [...this.tasks.values()];
@@ -555,14 +559,25 @@ export class TaskManager {
     for (const t of tasks) {
       t.watermarks?.publish(this.options.collector, t.task.streamTime(), this.idle(t, now), now);
     }
-    await this.options.collector.flush();
-    await Promise.all(tasks.flatMap((t) => t.stores.map((s) => s.commit())));
+    const offsets = this.inputOffsets(tasks);
+    await this.committer.commit({
+      flushOutputs: () => this.options.collector.flush(),
+      commitStores: () => tasks.flatMap((t) => t.stores.map((s) => s.commit())),
+      offsets,
+    });
+    for (const t of tasks) t.progressed.clear();
+    this.sinceCommit.clear();
+    this.commits++;
+    return offsets.length;
+  }
+
+  /** The positions to commit: never past a record still buffered in a PartitionGroup. */
+  private inputOffsets(tasks: readonly RunningTask[]): CommittedOffset[] {
     const consumer = this.options.consumer();
     const offsets: CommittedOffset[] = [];
     for (const t of tasks) {
       const metadata = encodeStreamTime(t.task.streamTime(), t.task.eventTimeKeeper());
       for (const tp of t.progressed.values()) {
-        // never past a record still buffered in the task's PartitionGroup
         const offset =
           (t.group ?? this.scheduler)?.firstBufferedOffset(
             topicPartitionKey(tp.topic, tp.partition),
@@ -577,11 +592,7 @@ export class TaskManager {
         }
       }
     }
-    if (offsets.length > 0) await consumer.commit(offsets);
-    for (const t of tasks) t.progressed.clear();
-    this.sinceCommit.clear();
-    this.commits++;
-    return offsets.length;
+    return offsets;
   }
 
   /**

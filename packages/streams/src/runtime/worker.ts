@@ -7,13 +7,21 @@ import {
   topicPartitionKey,
 } from "@tributary/log";
 import type { App } from "../topology/app.js";
-import { StreamsArgumentError, StreamsClosedError, WorkerFailedError } from "../errors.js";
+import {
+  CommitAbortedError,
+  StreamsArgumentError,
+  StreamsClosedError,
+  WorkerFailedError,
+} from "../errors.js";
 import type { Topology } from "../topology/topology.js";
 import { AppStatusPublisher } from "./app-status-publisher.js";
 import { noDrops } from "./drop-counts.js";
 import { GlobalStoreUpdater } from "./global-store-updater.js";
 import { InputFence, type InputLimit } from "./input-fence.js";
+import { ExactlyOnceCommitter, transactionalIdFor } from "./exactly-once-commit.js";
+import { rollBackToLastCommit } from "./exactly-once-rollback.js";
 import { ensureTopics } from "./internal-topics.js";
+import type { ProcessingGuarantee } from "./task-committer.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
 import type { QueryServerOptions } from "./query-server.js";
 import { TaskManager } from "./task-manager.js";
@@ -147,6 +155,13 @@ export interface WorkerOptions {
   /** Overrides the app's `idleTimeoutMs` (AppConfig). */
   idleTimeoutMs?: number;
   /**
+   * Overrides the app's `processingGuarantee` (AppConfig). Under "exactly_once" the worker
+   * has one transactional producer whose id is derived from the app id and
+   * `groupInstanceId` (else `clientId`): keep it stable across restarts of the same worker
+   * so a restarted worker fences its predecessor.
+   */
+  processingGuarantee?: ProcessingGuarantee;
+  /**
    * Input offsets not to process past, per partition of the app's source topics (see
    * InputFence): a side-by-side version trails the live app's committed offsets with it.
    */
@@ -185,6 +200,8 @@ export class Worker {
   private producer: Producer | null = null;
   private manager: TaskManager | null = null;
   private collector: ProducingRecordCollector | null = null;
+  /** Exactly-once: the worker's transactional producer and commit order; null: at-least-once. */
+  private eos: ExactlyOnceCommitter | null = null;
   /** Global tables: bootstrapped in start(), before any task exists. */
   private globals: GlobalStoreUpdater | null = null;
   private loop: Promise<void> | null = null;
@@ -244,7 +261,18 @@ export class Worker {
         await this.globals.bootstrap();
       }
       this.producer = log.producer({ clientId });
-      this.collector = new ProducingRecordCollector(this.producer);
+      if ((options.processingGuarantee ?? app.config.processingGuarantee) === "exactly_once") {
+        const identity = options.groupInstanceId ?? clientId;
+        const transactionalId = transactionalIdFor(app.applicationId, identity);
+        this.eos = new ExactlyOnceCommitter(
+          log,
+          { transactionalId, clientId, commitIntervalMs: options.commitIntervalMs ?? 1000 },
+          () => this.consumer!,
+        );
+        await this.eos.init();
+      }
+      const sends = this.eos?.producer ?? this.producer;
+      this.collector = new ProducingRecordCollector(sends);
       this.manager = new TaskManager({
         app,
         topology,
@@ -256,11 +284,13 @@ export class Worker {
         idleTimeoutMs: options.idleTimeoutMs ?? app.config.idleTimeoutMs,
         endOffsets: (topic) => log.admin.listOffsets(topic, "latest"),
         ...(this.globals === null ? {} : { globalStores: this.globals.stores }),
+        ...(this.eos === null ? {} : { committer: this.eos }),
         stores: {
           applicationId: app.applicationId,
           stateDir: options.stateDir,
           log,
-          producer: this.producer,
+          producer: sends,
+          ...(this.eos === null ? {} : { barrier: this.eos.barrier }),
           engine: options.storeEngine ?? "rocksdb",
           cacheBytes: options.cacheBytesPerStore ?? 10 * 1024 * 1024,
           recordCacheBytes: options.cacheMaxBytes ?? 10 * 1024 * 1024,
@@ -283,6 +313,8 @@ export class Worker {
         clientId,
         autoOffsetReset: "earliest",
         assignor: multiSource ? "range" : "sticky",
+        // exactly-once: repartition topics (and inputs) only as committed transactions
+        ...(this.eos === null ? {} : { isolation: "read_committed" as const }),
         ...(options.sessionTimeoutMs === undefined
           ? {}
           : { sessionTimeoutMs: options.sessionTimeoutMs }),
@@ -306,12 +338,16 @@ export class Worker {
             try {
               await manager.onRevoked(partitions);
             } catch (e) {
-              if (!isFenced(e) && !isRebalancing(e)) throw e;
+              // exactly-once: the transaction is aborted already; its tasks go back to the
+              // last commit when the new assignment recreates them
+              const aborted = e instanceof CommitAbortedError;
+              if (!aborted && !isFenced(e) && !isRebalancing(e)) throw e;
               this.options.warn?.(
                 `commit on revocation refused (${errorText(e)}); closing tasks${repeated(manager)}`,
-                warnFields("revoke-commit-refused", e, manager),
+                warnFields("revoke-commit-refused", aborted ? e.cause : e, manager),
               );
-              await manager.closeAll();
+              if (aborted) await this.rollBack(e.cause, null);
+              else await manager.closeAll();
             }
           },
           // The consumer reports a loss from its heartbeat timer, possibly while a batch
@@ -449,6 +485,17 @@ export class Worker {
     } catch (e) {
       // not committed: whoever waits for it waits for the next commit
       this.fenceCommitted.push(...waiting);
+      if (e instanceof CommitAbortedError) {
+        // Exactly-once: the transaction is aborted. Fenced by the generation, the tasks
+        // are someone else's (rejoin, as below); otherwise they go back to the last commit.
+        const fenced = isFenced(e.cause);
+        this.options.warn?.(
+          `${e.message}${fenced ? "; the group fenced this worker: rejoining" : ""}`,
+          warnFields("commit-aborted", e.cause),
+        );
+        await this.rollBack(e.cause, fenced ? null : []);
+        return;
+      }
       // Fenced: a rebalance gave our partitions away while we worked. Their tasks are
       // someone else's now; close them without committing and rejoin (Kafka's
       // TaskMigratedException). What they processed is processed again by the new owner.
@@ -488,7 +535,9 @@ export class Worker {
       },
     );
     for (const tp of lost) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
-    await this.manager?.onLost(lost);
+    // exactly-once: the open transaction holds the lost tasks' records with the others'
+    if (this.eos !== null) await this.rollBack(new Error("partitions lost"), lost);
+    else await this.manager?.onLost(lost);
   }
 
   private async fail(e: unknown): Promise<void> {
@@ -509,7 +558,24 @@ export class Worker {
     this.settle.reject(err);
   }
 
+  /** Exactly-once: every task back to the last commit (exactly-once-rollback.ts). */
+  private async rollBack(cause: unknown, gone: TopicPartition[] | null): Promise<void> {
+    await rollBackToLastCommit(
+      {
+        committer: this.eos!,
+        collector: this.collector!,
+        manager: this.manager!,
+        consumer: this.consumer!,
+        admin: this.options.log.admin,
+      },
+      cause,
+      gone,
+    );
+  }
+
   private async release(): Promise<void> {
+    await this.eos?.close().catch(() => {});
+    this.eos = null;
     await this.producer?.close().catch(() => {});
     this.producer = null;
     await this.globals?.close();

@@ -1,4 +1,5 @@
 import type { ErrorHandling } from "../runtime/stream-task.js";
+import type { ProcessingGuarantee } from "../runtime/task-committer.js";
 import type { TopologyDescription } from "./topology-description.js";
 import type { Topology } from "./topology.js";
 
@@ -23,6 +24,14 @@ export interface AppConfig {
    * with one quiet partition still emits its final windows that long after the others.
    */
   idleTimeoutMs?: number;
+  /**
+   * Kafka Streams' processing.guarantee. "at_least_once" (default): after a crash the
+   * records since the last commit are processed again, so outputs may repeat. "exactly_once":
+   * each commit is one transaction of outputs, changelog records and input offsets, and
+   * read_committed readers see every input's effect once (docs/streams-runtime.md
+   * "Processing guarantees" says where it does not reach: side effects, external calls).
+   */
+  processingGuarantee?: ProcessingGuarantee;
 }
 
 export interface BuildOptions {

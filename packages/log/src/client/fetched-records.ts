@@ -1,0 +1,39 @@
+import type { LogRecord } from "../record.js";
+import { splitBatches } from "../record-batch.js";
+import { AbortedTransactionFilter } from "./aborted-transaction-filter.js";
+import type { IsolationLevel } from "./isolation-level.js";
+import type { FetchResponse } from "./log-service.js";
+
+/**
+ * The records a consumer hands on from one partition's fetched bytes, from `position` on,
+ * and the position after them. Batches are CRC-checked unless the service already did
+ * (`verified`); markers are never handed on, nor, under read_committed, the records of
+ * aborted transactions (aborted-transaction-filter.ts). A batch skipped, or a compacted
+ * one ending in removed records, still moves the position past its last offset.
+ */
+export function fetchedRecords(
+  response: FetchResponse,
+  position: number,
+  verified: boolean,
+  isolation: IsolationLevel,
+): { records: LogRecord[]; next: number } {
+  const records: LogRecord[] = [];
+  const { batches } = splitBatches(response.records);
+  let next = position;
+  const where = `${response.topic}-${response.partition}`;
+  const filter = new AbortedTransactionFilter(
+    isolation === "read_committed",
+    response.abortedTransactions,
+  );
+  for (const batch of batches) {
+    if (batch.nextOffset <= position) continue;
+    if (!verified) batch.verify(where);
+    if (!filter.skip(batch)) {
+      batch.forEach((r) => {
+        if (r.offset >= position) records.push(r);
+      });
+    }
+    next = batch.nextOffset;
+  }
+  return { records, next };
+}
