@@ -37,3 +37,11 @@ export function fetchedRecords(
   }
   return { records, next };
 }
+
+/** Where a consumer's reads of the partition end for now: the LSO under read_committed. */
+export function readableEnd(response: FetchResponse, isolation: IsolationLevel): number {
+  if (isolation === "read_committed" && response.lastStableOffset !== undefined) {
+    return response.lastStableOffset;
+  }
+  return response.highWatermark;
+}

@@ -10,7 +10,7 @@ import type {
   RebalanceListener,
 } from "./log-client.js";
 import { checkIsolation, type IsolationLevel } from "./isolation-level.js";
-import { fetchedRecords } from "./fetched-records.js";
+import { fetchedRecords, readableEnd } from "./fetched-records.js";
 import type { FetchRequest, FetchResponse, LogService } from "./log-service.js";
 import { type TopicPartition, topicPartitionKey } from "../record.js";
 
@@ -206,7 +206,7 @@ export class ServiceConsumer implements Consumer {
       const fetched = await this.decode(response);
       if (fetched !== undefined && fetched.records.length > 0) out.push(fetched);
       const position = this.position(response);
-      if (position !== undefined && position < this.readableEnd(response)) behind = true;
+      if (position !== undefined && position < readableEnd(response, this.isolation)) behind = true;
     }
     if (behind) this.prefetch(states);
     return out;
@@ -282,14 +282,6 @@ export class ServiceConsumer implements Consumer {
       records,
       highWatermark: response.highWatermark,
     };
-  }
-
-  /** Where this consumer's reads of the partition end for now: the LSO under read_committed. */
-  private readableEnd(response: FetchResponse): number {
-    if (this.isolation === "read_committed" && response.lastStableOffset !== undefined) {
-      return response.lastStableOffset;
-    }
-    return response.highWatermark;
   }
 
   private async resolvePositions(states: PartitionState[]): Promise<void> {
