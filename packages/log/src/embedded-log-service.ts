@@ -39,6 +39,7 @@ import type {
   TxnProducerRef,
 } from "./client/log-service.js";
 import type { TopicPartition } from "./record.js";
+import type { IsolationLevel } from "./client/isolation-level.js";
 import { LogTransactions } from "./transactions/log-transactions.js";
 import type { TransactionMetadata } from "./transactions/transaction-record.js";
 import { isInternalTopic, quoteName } from "./names.js";
@@ -238,8 +239,12 @@ export class EmbeddedLogService implements LogService {
     return this.registry.get(topic).partitions;
   }
 
-  async listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]> {
-    return listOffsetsOf(this.registry, topic, spec);
+  async listOffsets(
+    topic: string,
+    spec: OffsetSpec,
+    isolation?: IsolationLevel,
+  ): Promise<PartitionOffset[]> {
+    return listOffsetsOf(this.registry, topic, spec, isolation);
   }
 
   /** Reserves producer ids at open; on a full disk the first initProducerId tries again. */
@@ -487,6 +492,7 @@ function listOffsetsOf(
   registry: TopicRegistry,
   topic: string,
   spec: OffsetSpec,
+  isolation?: IsolationLevel,
 ): PartitionOffset[] {
   const meta = registry.get(topic);
   const out: PartitionOffset[] = [];
@@ -494,8 +500,9 @@ function listOffsetsOf(
     const log = registry.partition(topic, p);
     let offset: number;
     if (spec === "earliest") offset = log.logStartOffset;
-    else if (spec === "latest") offset = log.highWatermark;
-    else if (typeof spec !== "object" || spec === null || !Number.isSafeInteger(spec.timestamp)) {
+    else if (spec === "latest") {
+      offset = isolation === "read_committed" ? log.lastStableOffset : log.highWatermark;
+    } else if (typeof spec !== "object" || spec === null || !Number.isSafeInteger(spec.timestamp)) {
       throw new InvalidArgumentError(
         `offset spec ${JSON.stringify(spec)} is not one of "earliest", "latest" or { timestamp: <ms> }`,
       );

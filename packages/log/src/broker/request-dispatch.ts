@@ -191,7 +191,15 @@ const handlers = new Map<number, RequestHandler>([
         })
         .then(() => null),
   ],
-  [ApiKey.ListOffsets, (s, b) => s.listOffsets(str(b, "topic"), offsetSpec(b))],
+  [
+    ApiKey.ListOffsets,
+    (s, b) =>
+      s.listOffsets(
+        str(b, "topic"),
+        offsetSpec(b),
+        b.isolation === undefined ? undefined : checkIsolation(b.isolation),
+      ),
+  ],
   [
     ApiKey.Produce,
     (s, b) => {

@@ -37,7 +37,16 @@ export interface LogService {
   describeTopic(name: string): Promise<TopicDescription>;
   /** Partition count, or throws UnknownTopicError. Cheap; clients cache it. */
   partitionCount(topic: string): Promise<number>;
-  listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]>;
+  /**
+   * Offsets per partition; "latest" under read_committed is the last stable offset (as
+   * Kafka's ListOffsets with that isolation), so a consumer reset to the end does not
+   * start past records of a transaction still open, which would be skipped when it commits.
+   */
+  listOffsets(
+    topic: string,
+    spec: OffsetSpec,
+    isolation?: IsolationLevel,
+  ): Promise<PartitionOffset[]>;
 
   /**
    * A new idempotent producer id and epoch (Kafka's InitProducerId), unique across

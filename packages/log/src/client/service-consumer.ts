@@ -306,7 +306,7 @@ export class ServiceConsumer implements Consumer {
         `no committed offset for ${tp.topic}-${tp.partition} and autoOffsetReset is "none": seek() first`,
       );
     }
-    const offsets = await this.service.listOffsets(tp.topic, this.autoOffsetReset);
+    const offsets = await this.service.listOffsets(tp.topic, this.autoOffsetReset, this.isolation);
     const found = offsets.find((o) => o.partition === tp.partition);
     if (found === undefined)
       throw new InvalidArgumentError(`no partition ${tp.partition} in ${tp.topic}`);
