@@ -371,7 +371,12 @@ export class EmbeddedLogService implements LogService {
     return this.groups.commitOffsets(request);
   }
 
-  fetchOffsets(groupId: string, topics?: string[]): Promise<CommittedOffset[]> {
+  async fetchOffsets(
+    groupId: string,
+    topics?: string[],
+    requireStable?: boolean,
+  ): Promise<CommittedOffset[]> {
+    if (requireStable === true) this.transactions.checkStableOffsets(groupId, topics);
     return this.groups.fetchOffsets(groupId, topics);
   }
 

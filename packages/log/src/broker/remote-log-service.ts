@@ -166,7 +166,16 @@ export class RemoteLogService implements LogService {
   commitOffsets(request: GroupMemberRef & { offsets: CommittedOffset[] }): Promise<void> {
     return this.write(ApiKey.CommitOffsets, request).then(() => undefined);
   }
-  fetchOffsets(groupId: string, topics?: string[]): Promise<CommittedOffset[]> {
+  fetchOffsets(
+    groupId: string,
+    topics?: string[],
+    requireStable?: boolean,
+  ): Promise<CommittedOffset[]> {
+    if (requireStable === true) {
+      return this.read(ApiKey.FetchOffsets, { groupId, topics, requireStable }) as Promise<
+        CommittedOffset[]
+      >;
+    }
     return this.read(ApiKey.FetchOffsets, { groupId, topics }) as Promise<CommittedOffset[]>;
   }
   listGroups(): Promise<GroupOverview[]> {

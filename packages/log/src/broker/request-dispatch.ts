@@ -257,7 +257,15 @@ const handlers = new Map<number, RequestHandler>([
         .commitOffsets({ ...member(b), offsets: objects(arr(b, "offsets"), "offset") })
         .then(() => null),
   ],
-  [ApiKey.FetchOffsets, (s, b) => s.fetchOffsets(str(b, "groupId"), optStrArr(b, "topics"))],
+  [
+    ApiKey.FetchOffsets,
+    (s, b) =>
+      s.fetchOffsets(
+        str(b, "groupId"),
+        optStrArr(b, "topics"),
+        field<boolean | undefined>(b, "requireStable", isBool, "a boolean", true),
+      ),
+  ],
   [ApiKey.ListGroups, (s) => s.listGroups()],
   [ApiKey.DescribeGroup, (s, b) => s.describeGroup(str(b, "groupId"))],
   [

@@ -190,7 +190,14 @@ export class ServiceConsumer implements Consumer {
       await sleep(Math.min(options.maxWaitMs ?? DEFAULTS.pollMaxWaitMs, 100));
       return [];
     }
-    await this.resolvePositions(states);
+    try {
+      await this.resolvePositions(states);
+    } catch (err) {
+      // Offsets still pending in a transaction (read_committed): wait for its end.
+      if (!(err instanceof TributaryError) || err.code !== "UNSTABLE_OFFSET_COMMIT") throw err;
+      await sleep(Math.min(options.maxWaitMs ?? DEFAULTS.pollMaxWaitMs, 100));
+      return [];
+    }
     const requests = this.fetchRequests(states);
     const responses =
       (await this.takePrefetched(requests)) ??
@@ -289,7 +296,11 @@ export class ServiceConsumer implements Consumer {
     if (missing.length === 0) return;
     if (this.groupId !== undefined) {
       const topics = [...new Set(missing.map((s) => s.tp.topic))];
-      const committed = await this.service.fetchOffsets(this.groupId, topics);
+      const committed = await this.service.fetchOffsets(
+        this.groupId,
+        topics,
+        this.isolation === "read_committed",
+      );
       for (const c of committed) {
         const s = this.partitions.get(topicPartitionKey(c.topic, c.partition));
         if (s !== undefined && s.position === undefined) s.position = c.offset;
