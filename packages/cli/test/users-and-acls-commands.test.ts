@@ -127,6 +127,8 @@ describe("tributary users and acls", () => {
       tempDir(),
     ]);
     expect(r.status).toBe(2);
-    expect(expectOneLineError(r)).toMatch(/exactly one of --topic NAME, --group NAME, --transactional-id ID or --cluster/);
+    expect(expectOneLineError(r)).toMatch(
+      /exactly one of --topic NAME, --group NAME, --transactional-id ID or --cluster/,
+    );
   });
 });

@@ -149,8 +149,9 @@ describe("transactions on the embedded log", () => {
     await p.send("r", [value(2)]); // left open
     await client.close();
 
-    let service: EmbeddedLogService;
-    ({ service, client } = await open(dir));
+    const reopened = await open(dir);
+    const service = reopened.service;
+    client = reopened.client;
     const read = async (isolation: "read_committed" | "read_uncommitted", want: number) => {
       const c = client.consumer({ isolation });
       c.assign([{ topic: "r", partition: 0 }]);
