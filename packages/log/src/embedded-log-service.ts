@@ -2,16 +2,11 @@ import { ProducerIdAllocator } from "./storage/producer-id-allocator.js";
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
-import { DirLock } from "./storage/dir-lock.js";
+import type { DirLock } from "./storage/dir-lock.js";
+import { lockOnFullDisk } from "./storage/lock-on-full-disk.js";
 import { storageLogger } from "./storage/storage-logger.js";
 import { DEFAULT_RESERVE_BYTES, DiskReserve } from "./storage/disk-reserve.js";
-import {
-  errnoOf,
-  InvalidArgumentError,
-  InvalidNameError,
-  StorageError,
-  TributaryError,
-} from "./errors.js";
+import { InvalidArgumentError, InvalidNameError, StorageError, TributaryError } from "./errors.js";
 import { GroupCoordinator } from "./groups/group-coordinator.js";
 import type {
   CommittedOffset,
@@ -456,40 +451,6 @@ export class EmbeddedLogService implements LogService {
 
   private checkOpen(): void {
     if (this.closed) throw new TributaryError("CLOSED", `the log at ${this.dataDir} is closed`);
-  }
-}
-
-/**
- * Takes the data directory's lock. On a full disk (less free than the reserve holds, or
- * no room for the lock file) it first releases the disk reserve, so that starting can
- * write what it must, and says so with `diskFull`: the log then starts read-only.
- */
-function lockOnFullDisk(
-  dir: string,
-  reserve: DiskReserve,
-  logger: Logger,
-): { lock: DirLock; diskFull: boolean } {
-  const giveUpReserve = (): boolean => {
-    if (!reserve.release()) return false;
-    logger.warn(
-      { event: "disk-full-start", dataDir: dir, freeBytes: reserve.freeBytes() },
-      `the disk holding ${dir} is full: released ${reserve.path} to start; produce is refused until there is room again`,
-    );
-    return true;
-  };
-  let diskFull = reserve.present && reserve.freeBytes() < reserve.bytes && giveUpReserve();
-  try {
-    return { lock: DirLock.acquire(dir), diskFull };
-  } catch (err) {
-    if (errnoOf(err) !== "ENOSPC" && errnoOf(err) !== "EDQUOT") throw err;
-    if (!giveUpReserve()) {
-      throw new StorageError(
-        `cannot start the log at ${dir}: its disk is full (no room for the lock file) and there is no ${reserve.path} to give up: free space on its file system and start again`,
-        err,
-      );
-    }
-    diskFull = true;
-    return { lock: DirLock.acquire(dir), diskFull };
   }
 }
 

@@ -2,7 +2,7 @@ import type { LogRecord } from "../record.js";
 import { splitBatches } from "../record-batch.js";
 import { AbortedTransactionFilter } from "./aborted-transaction-filter.js";
 import type { IsolationLevel } from "./isolation-level.js";
-import type { FetchResponse } from "./log-service.js";
+import type { FetchRequest, FetchResponse } from "./log-service.js";
 
 /**
  * The records a consumer hands on from one partition's fetched bytes, from `position` on,
@@ -44,4 +44,11 @@ export function readableEnd(response: FetchResponse, isolation: IsolationLevel):
     return response.lastStableOffset;
   }
   return response.highWatermark;
+}
+
+/** What identifies a fetch: its partitions and offsets, in order (for the prefetch). */
+export function fetchKey(requests: FetchRequest[]): string {
+  let key = "";
+  for (const r of requests) key += `${r.topic}\u0000${r.partition}\u0000${r.offset}\u0001`;
+  return key;
 }

@@ -10,7 +10,7 @@ import type {
   RebalanceListener,
 } from "./log-client.js";
 import { checkIsolation, type IsolationLevel } from "./isolation-level.js";
-import { fetchedRecords, readableEnd } from "./fetched-records.js";
+import { fetchedRecords, fetchKey, readableEnd } from "./fetched-records.js";
 import type { FetchRequest, FetchResponse, LogService } from "./log-service.js";
 import { type TopicPartition, topicPartitionKey } from "../record.js";
 
@@ -499,12 +499,6 @@ export class ServiceConsumer implements Consumer {
   private checkOpen(): void {
     if (this.closed) throw new ClosedError("consumer");
   }
-}
-
-function fetchKey(requests: FetchRequest[]): string {
-  let key = "";
-  for (const r of requests) key += `${r.topic}\u0000${r.partition}\u0000${r.offset}\u0001`;
-  return key;
 }
 
 function sleep(ms: number): Promise<void> {
