@@ -38,7 +38,7 @@ async function latestByKey(
 }
 
 describe("compaction of a topic written in transactions", () => {
-  it("never lets an aborted record supersede a committed one, and keeps the markers", async () => {
+  it("compacts committed transactional records, never lets an aborted one supersede a committed one, and keeps the markers", async () => {
     const dir = tempDir();
     let service = await EmbeddedLogService.open(dir, { maintenanceIntervalMs: 0 });
     let client = new ServiceLogClient(service);
@@ -70,8 +70,11 @@ describe("compaction of a topic written in transactions", () => {
     expect(committed.latest.k).toBe("v1");
     expect(committed.latest.j).toBe("w2");
     expect(committed.values).not.toContain("v2-aborted");
-    // The transaction's batches were kept whole: the aborted one is still there uncommitted.
-    expect((await latestByKey(client, "read_uncommitted", end)).values).toContain("v2-aborted");
+    // The aborted transaction's batch was kept whole: still there, uncommitted. The
+    // committed one compacted like any record: w1, superseded by w2, is gone.
+    const uncommitted = (await latestByKey(client, "read_uncommitted", end)).values;
+    expect(uncommitted).toContain("v2-aborted");
+    expect(uncommitted).not.toContain("w1");
     await client.close();
 
     // With the snapshot gone, the state is rebuilt from the compacted log: its markers

@@ -617,8 +617,12 @@ export class PartitionLog {
     if (!this.config.cleanupPolicy.includes("compact")) return 0;
     // Compaction writes before it frees: on a full disk it waits for writes to resume.
     if (this.stall.active) return 0;
-    const limit = Math.min(this.hw, this.recoveryPoint);
-    return this.compaction.run(this.segments, limit, this.config, now);
+    // Below the last stable offset only: an open transaction's outcome is not known yet.
+    const limit = Math.min(this.lastStableOffset, this.recoveryPoint);
+    const txns = this.producers.transactions;
+    return this.compaction.run(this.segments, limit, this.config, now, (pid, offset) =>
+      txns.isAborted(pid, offset),
+    );
   }
 
   updateConfig(config: TopicConfig): void {
