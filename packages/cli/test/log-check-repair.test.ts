@@ -48,8 +48,9 @@ describe("tributary log check|repair", () => {
     expect(check.stdout).toContain(`${victim} bytes `);
     expect(check.stdout).toMatch(/offsets \d+ to \d+ \(at most \d+ records\) unreadable/);
     expect(check.stdout).toMatch(/^__consumer_offsets-0: ok/m);
+    expect(check.stdout).toMatch(/^__transaction_state-0: ok/m);
     expect(expectOneLineError(check)).toMatch(
-      /1 of 2 partitions are damaged.*tributary log repair/,
+      /1 of 3 partitions are damaged.*tributary log repair/,
     );
     const json = runCli(["log", "check", "--data", data, "--topic", "t", "--format", "json"]);
     const [report] = JSON.parse(json.stdout) as {

@@ -18,6 +18,7 @@ import {
   UnknownTopicError,
   validateGroupId,
 } from "@tributary/log";
+import { FetchIsolationLevels } from "@platformatic/kafka";
 import { fromKafkaError, kafkaErrorId } from "./errors.js";
 import { groupStateOf } from "./group-state.js";
 import type { KafkaCluster } from "./kafka-cluster.js";
@@ -192,12 +193,16 @@ export class KafkaAdmin implements Admin {
       }));
   }
 
-  /** partition → offset, for a Kafka ListOffsets timestamp (-2, -1 or ms). */
-  async offsetsAt(topic: string, at: bigint): Promise<Map<number, number>> {
+  /**
+   * partition → offset, for a Kafka ListOffsets timestamp (-2, -1 or ms). Under
+   * `readCommitted`, latest (-1) is the last stable offset, as Kafka answers it.
+   */
+  async offsetsAt(topic: string, at: bigint, readCommitted = false): Promise<Map<number, number>> {
     this.cluster.checkTopicName(topic);
     const info = await this.cluster.topic(topic);
     try {
       const result = await this.kafka.listOffsets({
+        ...(readCommitted ? { isolationLevel: FetchIsolationLevels.READ_COMMITTED } : {}),
         topics: [
           {
             name: info.wireName,

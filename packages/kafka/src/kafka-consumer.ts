@@ -366,7 +366,11 @@ export class KafkaConsumer implements Consumer {
       throw new OffsetOutOfRangeError(tp.topic, tp.partition, outOfRange ?? -1, -1, -1);
     }
     for (const topic of new Set(partitions.map((tp) => tp.topic))) {
-      const offsets = await this.admin.offsetsAt(topic, policy === "earliest" ? -2n : -1n);
+      const offsets = await this.admin.offsetsAt(
+        topic,
+        policy === "earliest" ? -2n : -1n,
+        this.readCommitted,
+      );
       for (const tp of partitions) {
         if (tp.topic !== topic) continue;
         this.positions.set(key(topic, tp.partition), offsets.get(tp.partition) ?? 0);

@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openEmbeddedLog } from "../src/embedded-log.js";
+import type { IsolationLevel } from "../src/client/isolation-level.js";
 import type { LogClient } from "../src/client/log-client.js";
 import { logMetrics } from "../src/storage/log-metrics.js";
 import type { ProducerRecord } from "../src/record.js";
@@ -52,6 +53,36 @@ async function appendRun(
   return seconds(start);
 }
 
+/** Sends of one transaction: 10 sends of 1,000 records, then the commit (its 3 markers). */
+const SENDS_PER_TRANSACTION = 10;
+
+/**
+ * Transactional appends: each transaction sends SENDS_PER_TRANSACTION sends one after the
+ * other and commits (AddPartitionsToTxn on its first send, EndTxn writing a marker per
+ * partition and a state record at each step of the coordinator).
+ */
+async function transactionalRun(
+  log: LogClient,
+  topic: string,
+  sends: ProducerRecord[][],
+  total: number,
+): Promise<number> {
+  const producer = log.transactionalProducer({ transactionalId: "bench" });
+  await producer.initTransactions();
+  const start = process.hrtime.bigint();
+  let i = 0;
+  for (let sent = 0; sent < total; ) {
+    await producer.beginTransaction();
+    for (let n = 0; n < SENDS_PER_TRANSACTION && sent < total; n++, sent += BATCH) {
+      await producer.send(topic, sends[i++ % sends.length]!);
+    }
+    await producer.commitTransaction();
+  }
+  const secs = seconds(start);
+  await producer.close();
+  return secs;
+}
+
 /** The same bytes the log writes (encoded batches, split by partition), with writeSync. */
 function baselineRun(sends: ProducerRecord[][], total: number): { secs: number; bytes: number } {
   const dir = tmpDir("baseline");
@@ -80,13 +111,21 @@ function baselineRun(sends: ProducerRecord[][], total: number): { secs: number; 
   return { secs, bytes };
 }
 
-async function consumeRun(log: LogClient, topic: string, total: number): Promise<number> {
-  const consumer = log.consumer();
+async function consumeRun(
+  log: LogClient,
+  topic: string,
+  total: number,
+  isolation: IsolationLevel = "read_uncommitted",
+): Promise<number> {
+  const consumer = log.consumer({ isolation });
   consumer.assign(Array.from({ length: PARTITIONS }, (_, p) => ({ topic, partition: p })));
   for (let p = 0; p < PARTITIONS; p++) consumer.seek({ topic, partition: p }, 0);
   let n = 0;
   let checksum = 0;
   const start = process.hrtime.bigint();
+  // A poll can end on a transaction marker and hand back nothing: only a run of empty
+  // polls means the end.
+  let empty = 0;
   while (n < total) {
     const polled = await consumer.poll({ maxWaitMs: 0 });
     for (const fp of polled) {
@@ -98,7 +137,8 @@ async function consumeRun(log: LogClient, topic: string, total: number): Promise
       }
       n += records.length;
     }
-    if (polled.length === 0) break;
+    empty = polled.length === 0 ? empty + 1 : 0;
+    if (empty > 20) break;
   }
   const secs = seconds(start);
   await consumer.close();
@@ -178,6 +218,26 @@ async function main(): Promise<void> {
     (RECORDS * bytesPerRecord) / plainSecs,
     `${((appendAtLeastOncePerSec / baselinePerSec) * 100).toFixed(0)}% of baseline; idempotent is ${((appendPerSec / appendAtLeastOncePerSec) * 100).toFixed(0)}% of it`,
   ]);
+
+  // Transactions of 10 sends (10,000 records), committed, for the cost of the
+  // coordinator round trips and markers; then the same read back read_committed.
+  await log.admin.createTopic("txn", { partitions: PARTITIONS, config: { flushPolicy: "os" } });
+  const txnSecs = await transactionalRun(log, "txn", sends, RECORDS);
+  const transactionalAppendPerSec = RECORDS / txnSecs;
+  rows.push([
+    `append, flush os, transactional (${SENDS_PER_TRANSACTION * BATCH} records a transaction)`,
+    transactionalAppendPerSec,
+    (RECORDS * bytesPerRecord) / txnSecs,
+    `${((transactionalAppendPerSec / baselinePerSec) * 100).toFixed(0)}% of baseline; ${((transactionalAppendPerSec / appendPerSec) * 100).toFixed(0)}% of idempotent`,
+  ]);
+  const committedSecs = await consumeRun(log, "txn", RECORDS, "read_committed");
+  const consumeCommittedPerSec = RECORDS / committedSecs;
+  rows.push([
+    "consume read_committed (the transactional topic)",
+    consumeCommittedPerSec,
+    (RECORDS * bytesPerRecord) / committedSecs,
+    `${((consumeCommittedPerSec / consumePerSec) * 100).toFixed(0)}% of read_uncommitted`,
+  ]);
   await log.close();
   fs.rmSync(dir, { recursive: true, force: true });
 
@@ -231,6 +291,8 @@ async function main(): Promise<void> {
     JSON.stringify({
       appendPerSec: Math.round(appendPerSec),
       appendAtLeastOncePerSec: Math.round(appendAtLeastOncePerSec),
+      transactionalAppendPerSec: Math.round(transactionalAppendPerSec),
+      consumeCommittedPerSec: Math.round(consumeCommittedPerSec),
       baselinePerSec: Math.round(baselinePerSec),
       consumePerSec: Math.round(consumePerSec),
       durableAppendPerSec: Math.round(durableAppendPerSec),

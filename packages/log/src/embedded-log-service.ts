@@ -2,16 +2,11 @@ import { ProducerIdAllocator } from "./storage/producer-id-allocator.js";
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
-import { DirLock } from "./storage/dir-lock.js";
+import type { DirLock } from "./storage/dir-lock.js";
+import { lockOnFullDisk } from "./storage/lock-on-full-disk.js";
 import { storageLogger } from "./storage/storage-logger.js";
 import { DEFAULT_RESERVE_BYTES, DiskReserve } from "./storage/disk-reserve.js";
-import {
-  errnoOf,
-  InvalidArgumentError,
-  InvalidNameError,
-  StorageError,
-  TributaryError,
-} from "./errors.js";
+import { InvalidArgumentError, InvalidNameError, StorageError, TributaryError } from "./errors.js";
 import { GroupCoordinator } from "./groups/group-coordinator.js";
 import type {
   CommittedOffset,
@@ -39,6 +34,7 @@ import type {
   TxnProducerRef,
 } from "./client/log-service.js";
 import type { TopicPartition } from "./record.js";
+import type { IsolationLevel } from "./client/isolation-level.js";
 import { LogTransactions } from "./transactions/log-transactions.js";
 import type { TransactionMetadata } from "./transactions/transaction-record.js";
 import { isInternalTopic, quoteName } from "./names.js";
@@ -238,8 +234,12 @@ export class EmbeddedLogService implements LogService {
     return this.registry.get(topic).partitions;
   }
 
-  async listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]> {
-    return listOffsetsOf(this.registry, topic, spec);
+  async listOffsets(
+    topic: string,
+    spec: OffsetSpec,
+    isolation?: IsolationLevel,
+  ): Promise<PartitionOffset[]> {
+    return listOffsetsOf(this.registry, topic, spec, isolation);
   }
 
   /** Reserves producer ids at open; on a full disk the first initProducerId tries again. */
@@ -366,7 +366,12 @@ export class EmbeddedLogService implements LogService {
     return this.groups.commitOffsets(request);
   }
 
-  fetchOffsets(groupId: string, topics?: string[]): Promise<CommittedOffset[]> {
+  async fetchOffsets(
+    groupId: string,
+    topics?: string[],
+    requireStable?: boolean,
+  ): Promise<CommittedOffset[]> {
+    if (requireStable === true) this.transactions.checkStableOffsets(groupId, topics);
     return this.groups.fetchOffsets(groupId, topics);
   }
 
@@ -449,44 +454,11 @@ export class EmbeddedLogService implements LogService {
   }
 }
 
-/**
- * Takes the data directory's lock. On a full disk (less free than the reserve holds, or
- * no room for the lock file) it first releases the disk reserve, so that starting can
- * write what it must, and says so with `diskFull`: the log then starts read-only.
- */
-function lockOnFullDisk(
-  dir: string,
-  reserve: DiskReserve,
-  logger: Logger,
-): { lock: DirLock; diskFull: boolean } {
-  const giveUpReserve = (): boolean => {
-    if (!reserve.release()) return false;
-    logger.warn(
-      { event: "disk-full-start", dataDir: dir, freeBytes: reserve.freeBytes() },
-      `the disk holding ${dir} is full: released ${reserve.path} to start; produce is refused until there is room again`,
-    );
-    return true;
-  };
-  let diskFull = reserve.present && reserve.freeBytes() < reserve.bytes && giveUpReserve();
-  try {
-    return { lock: DirLock.acquire(dir), diskFull };
-  } catch (err) {
-    if (errnoOf(err) !== "ENOSPC" && errnoOf(err) !== "EDQUOT") throw err;
-    if (!giveUpReserve()) {
-      throw new StorageError(
-        `cannot start the log at ${dir}: its disk is full (no room for the lock file) and there is no ${reserve.path} to give up: free space on its file system and start again`,
-        err,
-      );
-    }
-    diskFull = true;
-    return { lock: DirLock.acquire(dir), diskFull };
-  }
-}
-
 function listOffsetsOf(
   registry: TopicRegistry,
   topic: string,
   spec: OffsetSpec,
+  isolation?: IsolationLevel,
 ): PartitionOffset[] {
   const meta = registry.get(topic);
   const out: PartitionOffset[] = [];
@@ -494,8 +466,9 @@ function listOffsetsOf(
     const log = registry.partition(topic, p);
     let offset: number;
     if (spec === "earliest") offset = log.logStartOffset;
-    else if (spec === "latest") offset = log.highWatermark;
-    else if (typeof spec !== "object" || spec === null || !Number.isSafeInteger(spec.timestamp)) {
+    else if (spec === "latest") {
+      offset = isolation === "read_committed" ? log.lastStableOffset : log.highWatermark;
+    } else if (typeof spec !== "object" || spec === null || !Number.isSafeInteger(spec.timestamp)) {
       throw new InvalidArgumentError(
         `offset spec ${JSON.stringify(spec)} is not one of "earliest", "latest" or { timestamp: <ms> }`,
       );

@@ -28,6 +28,7 @@ export const ErrorCodes = [
   "UNKNOWN_MEMBER",
   "FENCED_INSTANCE_ID",
   "REBALANCE_IN_PROGRESS",
+  "UNSTABLE_OFFSET_COMMIT",
   "GROUP_NOT_EMPTY",
   "FRAME_TOO_LARGE",
   "MALFORMED_FRAME",
@@ -253,10 +254,13 @@ export class GroupError extends TributaryError {
       | "UNKNOWN_MEMBER"
       | "FENCED_INSTANCE_ID"
       | "REBALANCE_IN_PROGRESS"
+      | "UNSTABLE_OFFSET_COMMIT"
       | "GROUP_NOT_EMPTY",
     message: string,
   ) {
-    super(code, message, { retriable: code === "REBALANCE_IN_PROGRESS" });
+    super(code, message, {
+      retriable: code === "REBALANCE_IN_PROGRESS" || code === "UNSTABLE_OFFSET_COMMIT",
+    });
     this.name = "GroupError";
   }
 }

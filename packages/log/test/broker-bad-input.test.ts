@@ -267,6 +267,48 @@ describe("broker under bad input", () => {
     }
   });
 
+  it("refuses malformed transaction requests, naming the field, before they reach the coordinator", async () => {
+    const producer = { transactionalId: "t", producerId: 1, producerEpoch: 0 };
+    const cases: [number, unknown, RegExp][] = [
+      [ApiKey.InitProducerId, { transactionalId: 5 }, /'transactionalId' must be a string/],
+      [
+        ApiKey.InitProducerId,
+        { transactionalId: "t", transactionTimeoutMs: "1s" },
+        /'transactionTimeoutMs' must be an integer/,
+      ],
+      [
+        ApiKey.AddPartitionsToTxn,
+        { ...producer, partitions: "good" },
+        /'partitions' must be an array/,
+      ],
+      [
+        ApiKey.AddPartitionsToTxn,
+        { ...producer, partitions: [{ topic: "good", partition: "0" }] },
+        /'partition' must be an integer/,
+      ],
+      [ApiKey.EndTxn, { ...producer, commit: "yes" }, /'commit' must be a boolean/],
+      [ApiKey.EndTxn, { ...producer, producerEpoch: null, commit: true }, /'producerEpoch'/],
+      [
+        ApiKey.TxnOffsetCommit,
+        { ...producer, groupId: "g", memberId: "", generation: -1, offsets: [{ topic: "good" }] },
+        /'partition' must be an integer/,
+      ],
+      [
+        ApiKey.Fetch,
+        {
+          requests: [],
+          options: { maxWaitMs: 0, minBytes: 0, maxBytes: 1, isolation: "dirty" },
+        },
+        /isolation 'dirty': expected read_committed or read_uncommitted/,
+      ],
+    ];
+    for (const [apiKey, body, message] of cases) {
+      const x = await rawExchange(broker.address, [handshake(), frame(2, apiKey, body)], false, 2);
+      expect(x.frames[1]!.body.error).toMatchObject({ code: "INVALID_ARGUMENT" });
+      expect((x.frames[1]!.body.error as { message: string }).message).toMatch(message);
+    }
+  });
+
   it("refuses to create a topic under the internal prefix '__', which nobody could produce to", async () => {
     const service = await RemoteLogService.connect(broker.address, { token: TOKEN });
     const err = await service.createTopic("__x", { partitions: 1 }).catch((e: unknown) => e);

@@ -149,8 +149,9 @@ describe("transactions on the embedded log", () => {
     await p.send("r", [value(2)]); // left open
     await client.close();
 
-    let service: EmbeddedLogService;
-    ({ service, client } = await open(dir));
+    const reopened = await open(dir);
+    const service = reopened.service;
+    client = reopened.client;
     const read = async (isolation: "read_committed" | "read_uncommitted", want: number) => {
       const c = client.consumer({ isolation });
       c.assign([{ topic: "r", partition: 0 }]);
@@ -252,6 +253,60 @@ describe("transactions on the embedded log", () => {
       { topic: "in", partition: 0, offset: 42 },
     ]);
     await c.close();
+    await client.close();
+  });
+
+  it("a read_committed member waits for offsets pending in a transaction, then starts from them (KIP-447)", async () => {
+    const { client } = await open();
+    await client.admin.createTopic("in", { partitions: 1 });
+    await client.producer().send(
+      "in",
+      Array.from({ length: 10 }, (_, i) => value(i)),
+    );
+    const first = client.consumer({ groupId: "g", autoOffsetReset: "earliest" });
+    await first.subscribe(["in"]);
+    const deadline = Date.now() + 60_000;
+    while (first.assignment().length === 0 && Date.now() < deadline)
+      await first.poll({ maxWaitMs: 100 });
+    const p = client.transactionalProducer({ transactionalId: "g-worker" });
+    await p.initTransactions();
+    await p.beginTransaction();
+    await p.sendOffsets([{ topic: "in", partition: 0, offset: 7 }], first.groupMetadata());
+    await first.close(); // its partition moves while the transaction is still open
+
+    const next = client.consumer({
+      groupId: "g",
+      autoOffsetReset: "earliest",
+      isolation: "read_committed",
+    });
+    await next.subscribe(["in"]);
+    const polls: string[][] = [];
+    const values = (fps: Awaited<ReturnType<typeof next.poll>>) =>
+      fps.flatMap((fp) => fp.records.map((r) => r.value!.toString()));
+    while (next.assignment().length === 0 && Date.now() < deadline) {
+      polls.push(values(await next.poll({ maxWaitMs: 100 })));
+    }
+    expect(next.assignment()).toEqual([{ topic: "in", partition: 0 }]);
+    for (let i = 0; i < 5; i++) {
+      polls.push(
+        (await next.poll({ maxWaitMs: 100 })).flatMap((fp) =>
+          fp.records.map((r) => r.value!.toString()),
+        ),
+      );
+    }
+    // Nothing read while the commit is pending: reading from the old commit (none, so
+    // earliest) would repeat the records the transaction is about to mark done.
+    expect(polls.flat()).toEqual([]);
+    await p.commitTransaction();
+    const seen: string[] = [];
+    while (seen.length < 3 && Date.now() < deadline) {
+      for (const fp of await next.poll({ maxWaitMs: 100 })) {
+        for (const r of fp.records) seen.push(r.value!.toString());
+      }
+    }
+    expect(seen).toEqual(["7", "8", "9"]);
+    await next.close();
+    await p.close();
     await client.close();
   });
 });

@@ -25,6 +25,7 @@ import type {
   TxnProducerRef,
 } from "../client/log-service.js";
 import type { TopicPartition } from "../record.js";
+import type { IsolationLevel } from "../client/isolation-level.js";
 import { type BrokerAddress, formatBrokerAddress, parseBrokerAddress } from "./broker-address.js";
 import { ClientConnection } from "./client-connection.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame-codec.js";
@@ -109,8 +110,14 @@ export class RemoteLogService implements LogService {
   partitionCount(topic: string): Promise<number> {
     return this.read(ApiKey.PartitionCount, { topic }) as Promise<number>;
   }
-  listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]> {
-    return this.read(ApiKey.ListOffsets, { topic, spec }) as Promise<PartitionOffset[]>;
+  listOffsets(
+    topic: string,
+    spec: OffsetSpec,
+    isolation?: IsolationLevel,
+  ): Promise<PartitionOffset[]> {
+    // Sent only when set, so a broker of an earlier version still understands the request.
+    const body = isolation === undefined ? { topic, spec } : { topic, spec, isolation };
+    return this.read(ApiKey.ListOffsets, body) as Promise<PartitionOffset[]>;
   }
   initProducerId(
     transaction?: InitTransactionRequest,
@@ -159,7 +166,16 @@ export class RemoteLogService implements LogService {
   commitOffsets(request: GroupMemberRef & { offsets: CommittedOffset[] }): Promise<void> {
     return this.write(ApiKey.CommitOffsets, request).then(() => undefined);
   }
-  fetchOffsets(groupId: string, topics?: string[]): Promise<CommittedOffset[]> {
+  fetchOffsets(
+    groupId: string,
+    topics?: string[],
+    requireStable?: boolean,
+  ): Promise<CommittedOffset[]> {
+    if (requireStable === true) {
+      return this.read(ApiKey.FetchOffsets, { groupId, topics, requireStable }) as Promise<
+        CommittedOffset[]
+      >;
+    }
     return this.read(ApiKey.FetchOffsets, { groupId, topics }) as Promise<CommittedOffset[]>;
   }
   listGroups(): Promise<GroupOverview[]> {

@@ -191,7 +191,15 @@ const handlers = new Map<number, RequestHandler>([
         })
         .then(() => null),
   ],
-  [ApiKey.ListOffsets, (s, b) => s.listOffsets(str(b, "topic"), offsetSpec(b))],
+  [
+    ApiKey.ListOffsets,
+    (s, b) =>
+      s.listOffsets(
+        str(b, "topic"),
+        offsetSpec(b),
+        b.isolation === undefined ? undefined : checkIsolation(b.isolation),
+      ),
+  ],
   [
     ApiKey.Produce,
     (s, b) => {
@@ -249,7 +257,15 @@ const handlers = new Map<number, RequestHandler>([
         .commitOffsets({ ...member(b), offsets: objects(arr(b, "offsets"), "offset") })
         .then(() => null),
   ],
-  [ApiKey.FetchOffsets, (s, b) => s.fetchOffsets(str(b, "groupId"), optStrArr(b, "topics"))],
+  [
+    ApiKey.FetchOffsets,
+    (s, b) =>
+      s.fetchOffsets(
+        str(b, "groupId"),
+        optStrArr(b, "topics"),
+        field<boolean | undefined>(b, "requireStable", isBool, "a boolean", true),
+      ),
+  ],
   [ApiKey.ListGroups, (s) => s.listGroups()],
   [ApiKey.DescribeGroup, (s, b) => s.describeGroup(str(b, "groupId"))],
   [

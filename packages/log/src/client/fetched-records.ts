@@ -2,7 +2,7 @@ import type { LogRecord } from "../record.js";
 import { splitBatches } from "../record-batch.js";
 import { AbortedTransactionFilter } from "./aborted-transaction-filter.js";
 import type { IsolationLevel } from "./isolation-level.js";
-import type { FetchResponse } from "./log-service.js";
+import type { FetchRequest, FetchResponse } from "./log-service.js";
 
 /**
  * The records a consumer hands on from one partition's fetched bytes, from `position` on,
@@ -36,4 +36,19 @@ export function fetchedRecords(
     next = batch.nextOffset;
   }
   return { records, next };
+}
+
+/** Where a consumer's reads of the partition end for now: the LSO under read_committed. */
+export function readableEnd(response: FetchResponse, isolation: IsolationLevel): number {
+  if (isolation === "read_committed" && response.lastStableOffset !== undefined) {
+    return response.lastStableOffset;
+  }
+  return response.highWatermark;
+}
+
+/** What identifies a fetch: its partitions and offsets, in order (for the prefetch). */
+export function fetchKey(requests: FetchRequest[]): string {
+  let key = "";
+  for (const r of requests) key += `${r.topic}\u0000${r.partition}\u0000${r.offset}\u0001`;
+  return key;
 }

@@ -37,7 +37,16 @@ export interface LogService {
   describeTopic(name: string): Promise<TopicDescription>;
   /** Partition count, or throws UnknownTopicError. Cheap; clients cache it. */
   partitionCount(topic: string): Promise<number>;
-  listOffsets(topic: string, spec: OffsetSpec): Promise<PartitionOffset[]>;
+  /**
+   * Offsets per partition; "latest" under read_committed is the last stable offset (as
+   * Kafka's ListOffsets with that isolation), so a consumer reset to the end does not
+   * start past records of a transaction still open, which would be skipped when it commits.
+   */
+  listOffsets(
+    topic: string,
+    spec: OffsetSpec,
+    isolation?: IsolationLevel,
+  ): Promise<PartitionOffset[]>;
 
   /**
    * A new idempotent producer id and epoch (Kafka's InitProducerId), unique across
@@ -79,7 +88,17 @@ export interface LogService {
   leaveGroup(request: { groupId: string; memberId: string }): Promise<void>;
   /** Fenced: refused unless the member is in the group's current generation. */
   commitOffsets(request: GroupMemberRef & { offsets: CommittedOffset[] }): Promise<void>;
-  fetchOffsets(groupId: string, topics?: string[]): Promise<CommittedOffset[]>;
+  /**
+   * The group's committed offsets. With `requireStable` (a read_committed consumer, as
+   * Kafka's KIP-447), a partition with offsets pending in an open or deciding transaction
+   * fails with a retriable UNSTABLE_OFFSET_COMMIT instead of answering the offset that
+   * transaction is about to replace.
+   */
+  fetchOffsets(
+    groupId: string,
+    topics?: string[],
+    requireStable?: boolean,
+  ): Promise<CommittedOffset[]>;
   listGroups(): Promise<GroupOverview[]>;
   describeGroup(groupId: string): Promise<GroupDescription>;
   resetOffsets(

@@ -10,7 +10,7 @@ import type {
   RebalanceListener,
 } from "./log-client.js";
 import { checkIsolation, type IsolationLevel } from "./isolation-level.js";
-import { fetchedRecords } from "./fetched-records.js";
+import { fetchedRecords, fetchKey, readableEnd } from "./fetched-records.js";
 import type { FetchRequest, FetchResponse, LogService } from "./log-service.js";
 import { type TopicPartition, topicPartitionKey } from "../record.js";
 
@@ -190,7 +190,14 @@ export class ServiceConsumer implements Consumer {
       await sleep(Math.min(options.maxWaitMs ?? DEFAULTS.pollMaxWaitMs, 100));
       return [];
     }
-    await this.resolvePositions(states);
+    try {
+      await this.resolvePositions(states);
+    } catch (err) {
+      // Offsets still pending in a transaction (read_committed): wait for its end.
+      if (!(err instanceof TributaryError) || err.code !== "UNSTABLE_OFFSET_COMMIT") throw err;
+      await sleep(Math.min(options.maxWaitMs ?? DEFAULTS.pollMaxWaitMs, 100));
+      return [];
+    }
     const requests = this.fetchRequests(states);
     const responses =
       (await this.takePrefetched(requests)) ??
@@ -206,7 +213,7 @@ export class ServiceConsumer implements Consumer {
       const fetched = await this.decode(response);
       if (fetched !== undefined && fetched.records.length > 0) out.push(fetched);
       const position = this.position(response);
-      if (position !== undefined && position < this.readableEnd(response)) behind = true;
+      if (position !== undefined && position < readableEnd(response, this.isolation)) behind = true;
     }
     if (behind) this.prefetch(states);
     return out;
@@ -284,20 +291,16 @@ export class ServiceConsumer implements Consumer {
     };
   }
 
-  /** Where this consumer's reads of the partition end for now: the LSO under read_committed. */
-  private readableEnd(response: FetchResponse): number {
-    if (this.isolation === "read_committed" && response.lastStableOffset !== undefined) {
-      return response.lastStableOffset;
-    }
-    return response.highWatermark;
-  }
-
   private async resolvePositions(states: PartitionState[]): Promise<void> {
     const missing = states.filter((s) => s.position === undefined);
     if (missing.length === 0) return;
     if (this.groupId !== undefined) {
       const topics = [...new Set(missing.map((s) => s.tp.topic))];
-      const committed = await this.service.fetchOffsets(this.groupId, topics);
+      const committed = await this.service.fetchOffsets(
+        this.groupId,
+        topics,
+        this.isolation === "read_committed",
+      );
       for (const c of committed) {
         const s = this.partitions.get(topicPartitionKey(c.topic, c.partition));
         if (s !== undefined && s.position === undefined) s.position = c.offset;
@@ -314,7 +317,7 @@ export class ServiceConsumer implements Consumer {
         `no committed offset for ${tp.topic}-${tp.partition} and autoOffsetReset is "none": seek() first`,
       );
     }
-    const offsets = await this.service.listOffsets(tp.topic, this.autoOffsetReset);
+    const offsets = await this.service.listOffsets(tp.topic, this.autoOffsetReset, this.isolation);
     const found = offsets.find((o) => o.partition === tp.partition);
     if (found === undefined)
       throw new InvalidArgumentError(`no partition ${tp.partition} in ${tp.topic}`);
@@ -496,12 +499,6 @@ export class ServiceConsumer implements Consumer {
   private checkOpen(): void {
     if (this.closed) throw new ClosedError("consumer");
   }
-}
-
-function fetchKey(requests: FetchRequest[]): string {
-  let key = "";
-  for (const r of requests) key += `${r.topic}\u0000${r.partition}\u0000${r.offset}\u0001`;
-  return key;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -21,9 +21,16 @@ export class CompactionSchedule {
 
   /**
    * Compacts in place (`segments` gets the cleaned ones) and returns the records removed.
-   * `limit`: no segment reaching it is touched (the high watermark, the recovery point).
+   * `limit`: no segment reaching it is touched (the last stable offset, the recovery
+   * point). `aborted` tells the batches of aborted transactions (kept whole).
    */
-  run(segments: LogSegment[], limit: number, config: TopicConfig, now: number): number {
+  run(
+    segments: LogSegment[],
+    limit: number,
+    config: TopicConfig,
+    now: number,
+    aborted?: (producerId: number, offset: number) => boolean,
+  ): number {
     const lagHorizon = now - config.minCompactionLagMs;
     let n = 0;
     while (n < segments.length - 1) {
@@ -35,7 +42,7 @@ export class CompactionSchedule {
     const end = segments[n - 1]!.nextOffset;
     if (end === this.compactedUpTo && now < this.compactAgainAt) return 0;
     const input = segments.slice(0, n);
-    const result = new LogCleaner(this.dir, config).clean(input, now);
+    const result = new LogCleaner(this.dir, config, aborted).clean(input, now);
     segments.splice(0, n, ...result.segments);
     this.compactedUpTo = end;
     this.compactAgainAt = result.nextTombstoneExpiry;

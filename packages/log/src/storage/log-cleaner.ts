@@ -33,10 +33,13 @@ export interface CleanResult {
  *   kept records are re-encoded with encodeBatchAt at their original offsets and the
  *   original base offset and lastOffsetDelta, so the next offset never moves; a batch
  *   with nothing kept is dropped (a gap, the only kind a log has);
- * - leaving transactions alone: transactional batches (committed or aborted) and their
- *   markers are copied whole and take no part in the offset map, so read_committed
- *   readers and the transaction-state rebuild see them as written (Kafka drops aborted
- *   data and spent markers; Tributary keeps both, trading space for simplicity);
+ * - transactions: only what is below the last stable offset is cleaned (the caller's
+ *   limit); committed transactional records compact like any other (a rewritten batch
+ *   loses its transactional bit: its transaction is over); markers and the batches of
+ *   aborted transactions are copied whole and take no part in the offset map, so an
+ *   aborted record never supersedes a committed one and the transaction-state rebuild
+ *   still finds every marker (Kafka drops aborted data and spent markers; Tributary
+ *   keeps both, trading space for simplicity);
  * - merging consecutive segments into one when their input fits in segment.bytes;
  * - swapping the result in crash-safely (see log-recovery.ts): write `<base>.log.cleaned`,
  *   fsync, write the manifest of replaced segments, rename to `<base>.log.swap` (the
@@ -50,7 +53,16 @@ export class LogCleaner {
   constructor(
     readonly dir: string,
     private readonly config: TopicConfig,
+    /** Whether the batch of `producerId` at `offset` belongs to an aborted transaction. */
+    private readonly aborted: (producerId: number, offset: number) => boolean = () => false,
   ) {}
+
+  /** Markers and aborted transactions' batches: copied whole, outside the key map. */
+  private keptWhole(batch: RecordBatch): boolean {
+    return (
+      batch.isControl || (batch.isTransactional && this.aborted(batch.producerId, batch.baseOffset))
+    );
+  }
 
   clean(input: readonly LogSegment[], now: number): CleanResult {
     const latest = this.buildOffsetMap(input);
@@ -85,8 +97,8 @@ export class LogCleaner {
     const latest = new Map<string, number>();
     for (const segment of input) {
       this.forEachBatch(segment, (batch) => {
-        // See rewrite: a transaction's batches neither supersede nor are superseded.
-        if (batch.isTransactional) return;
+        // See rewrite: markers and aborted records neither supersede nor are superseded.
+        if (this.keptWhole(batch)) return;
         batch.forEach((r) => {
           if (r.key !== null) latest.set(r.key.toString("latin1"), r.offset);
         });
@@ -133,11 +145,12 @@ export class LogCleaner {
       const out = new BufferedWriter(fd);
       for (const segment of group) {
         this.forEachBatch(segment, (batch) => {
-          // Transactional batches and markers are kept whole: compaction must not let an
-          // aborted record supersede a committed one, nor drop the markers that end
+          // Markers and aborted transactions' batches are kept whole: compaction must not
+          // let an aborted record supersede a committed one, nor drop the markers that end
           // transactions (a rebuild of the partition's transaction state replays them).
           // Kafka removes aborted data and, later, markers; Tributary keeps both.
-          if (batch.isTransactional) {
+          // Committed transactional records compact like any other.
+          if (this.keptWhole(batch)) {
             out.write(batch.bytes());
             return;
           }

@@ -29,40 +29,14 @@ import type { TopicConfig } from "../topic-config.js";
 import { WriteStall } from "./write-stall.js";
 import { GroupCommit, type GroupCommitHooks } from "./group-commit.js";
 import { CompactionSchedule } from "./compaction-schedule.js";
+import type { PartitionLogOptions, ReadOptions } from "./partition-log-options.js";
+import { offsetForTimestampIn, readSegments, segmentIndexFor } from "./segment-search.js";
+
+export type { PartitionLogOptions, ReadOptions };
 import { type ControlType, encodeControlBatch } from "../control-batch.js";
-import type { IsolationLevel } from "../client/isolation-level.js";
 import type { AbortedTransaction } from "./transaction-index.js";
 
 const EMPTY: Buffer = Buffer.alloc(0);
-export interface PartitionLogOptions {
-  topic: string;
-  partition: number;
-  config: TopicConfig;
-  /** Clock for segment.ms, retention and the first-append time of a segment; default Date.now. */
-  now?: () => number;
-  /**
-   * Storage events: a write that failed and resumed, deletions by retention (info),
-   * truncations and damage found at open (warn). Default: warnings on stderr.
-   */
-  logger?: Logger;
-  /**
-   * How long an idempotent producer with no append is remembered (Kafka's
-   * producer.id.expiration.ms); default one day.
-   */
-  producerIdExpirationMs?: number;
-}
-
-export interface ReadOptions {
-  /**
-   * Check each returned batch's CRC (default true). A corrupt batch is never returned: it
-   * throws CorruptRecordError naming the segment file, byte position and offset when it
-   * comes first, and ends the result before it otherwise. CRC-32C runs at several GB/s, so
-   * the check costs little next to the read; a caller that verifies itself may turn it off.
-   */
-  verify?: boolean;
-  /** "read_committed" serves only offsets below the last stable offset. Default read_uncommitted. */
-  isolation?: IsolationLevel;
-}
 
 /**
  * One partition of a topic on disk: an ordered list of LogSegments in one directory, the
@@ -459,40 +433,19 @@ export class PartitionLog {
     const verify = options.verify ?? true;
     const limit = options.isolation === "read_committed" ? this.lastStableOffset : hw;
     if (offset >= limit) return result;
-    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
-      const records = this.segments[i]!.read(offset, maxBytes, limit, verify);
-      if (records !== null && records.length > 0) {
-        result.records = records;
-        return result;
-      }
-    }
+    result.records = readSegments(this.segments, offset, maxBytes, limit, verify) ?? EMPTY;
     return result;
   }
 
-  /** Index of the last segment whose base offset is <= offset (0 if none). */
   private segmentIndexFor(offset: number): number {
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    let found = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.segments[mid]!.baseOffset <= offset) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    return segmentIndexFor(this.segments, offset);
   }
 
   /** Earliest offset whose record timestamp >= `timestamp`, via the time indexes; null if none. */
   offsetForTimestamp(timestamp: number): number | null {
     this.ensureOpen();
-    for (const segment of this.segments) {
-      if (segment.maxTimestamp < timestamp) continue;
-      const offset = segment.offsetForTimestamp(timestamp, this.hw);
-      if (offset !== null) return Math.max(offset, this.startOffset);
-    }
-    return null;
+    const offset = offsetForTimestampIn(this.segments, timestamp, this.hw);
+    return offset === null ? null : Math.max(offset, this.startOffset);
   }
 
   /** The listener runs synchronously whenever the high watermark advances. */
@@ -664,8 +617,12 @@ export class PartitionLog {
     if (!this.config.cleanupPolicy.includes("compact")) return 0;
     // Compaction writes before it frees: on a full disk it waits for writes to resume.
     if (this.stall.active) return 0;
-    const limit = Math.min(this.hw, this.recoveryPoint);
-    return this.compaction.run(this.segments, limit, this.config, now);
+    // Below the last stable offset only: an open transaction's outcome is not known yet.
+    const limit = Math.min(this.lastStableOffset, this.recoveryPoint);
+    const txns = this.producers.transactions;
+    return this.compaction.run(this.segments, limit, this.config, now, (pid, offset) =>
+      txns.isAborted(pid, offset),
+    );
   }
 
   updateConfig(config: TopicConfig): void {

@@ -367,9 +367,9 @@ export class ProducerState {
     now: number,
   ): number {
     const loaded = this.loadSnapshot(dir);
-    // No snapshot at all: the log was last opened by a version without idempotent
-    // producers (every open writes one before its first append), so no batch has any.
-    if (loaded === null) return 0;
+    // No snapshot (a data dir of a version without idempotence, or the file deleted):
+    // the whole log is replayed, which rebuilds the producers and the transactions from
+    // their batches and markers. It happens once: the open writes a snapshot.
     let offset = startOffset;
     if (loaded !== null && "endOffset" in loaded && loaded.endOffset <= endOffset) {
       offset = Math.max(loaded.endOffset, startOffset);

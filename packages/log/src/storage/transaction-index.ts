@@ -83,6 +83,24 @@ export class TransactionIndex {
     return out;
   }
 
+  /** Whether the batch of `producerId` at `offset` is in one of its aborted transactions. */
+  isAborted(producerId: number, offset: number): boolean {
+    let lo = 0;
+    let hi = this.aborted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.aborted[mid]!.lastOffset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    // A producer's transactions do not overlap: its first entry ending at or after
+    // `offset` is the only one that can hold it.
+    for (let i = lo; i < this.aborted.length; i++) {
+      const a = this.aborted[i]!;
+      if (a.producerId === producerId) return a.firstOffset <= offset;
+    }
+    return false;
+  }
+
   /** Forgets aborted transactions whose marker is below `logStartOffset` (deleted by retention). */
   prune(logStartOffset: number): void {
     if (this.aborted.length === 0 || this.aborted[0]!.lastOffset >= logStartOffset) return;

@@ -56,6 +56,28 @@ export function transactionContractCases(client: () => LogClient): void {
     await p.close();
   });
 
+  it("a read_committed consumer reset to latest starts at the last stable offset, not past an open transaction", async () => {
+    const c = client();
+    await c.admin.createTopic("txn-latest", { partitions: 1 });
+    await c.producer().send("txn-latest", values(0, 3));
+    const p = c.transactionalProducer({ transactionalId: "txn-latest-1" });
+    await p.initTransactions();
+    await p.beginTransaction();
+    await p.send("txn-latest", values(10, 13));
+    const tp = { topic: "txn-latest", partition: 0 };
+    const reader = c.consumer({ isolation: "read_committed", autoOffsetReset: "latest" });
+    reader.assign([tp]);
+    const deadline = Date.now() + 60_000;
+    while (reader.position(tp) === undefined && Date.now() < deadline) {
+      await reader.poll({ maxWaitMs: 100 });
+    }
+    expect(reader.position(tp)).toBe(3);
+    await p.commitTransaction();
+    expect(await pollValues(reader, 3, 60_000)).toEqual([10, 11, 12]);
+    await reader.close();
+    await p.close();
+  });
+
   it("offsets sent in a transaction reach the group only when it commits", async () => {
     const c = client();
     await c.admin.createTopic("txn-in", { partitions: 1 });

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { InvalidArgumentError, UnknownTopicError } from "../errors.js";
+import { GroupError, InvalidArgumentError, UnknownTopicError } from "../errors.js";
 import type { GroupCoordinator } from "../groups/group-coordinator.js";
 import type {
   InitTransactionRequest,
@@ -134,6 +134,25 @@ export class LogTransactions {
       request.producerEpoch,
       request.commit === true,
     );
+  }
+
+  /**
+   * For a read_committed consumer looking up its group's offsets (KIP-447): refuses,
+   * retriably, while a transaction not yet complete holds offsets of this group (for these
+   * topics), which it may be about to commit.
+   */
+  checkStableOffsets(groupId: string, topics?: string[]): void {
+    for (const m of this.coordinator.list()) {
+      if (m.status !== "Ongoing" && !m.status.startsWith("Prepare")) continue;
+      const pending = m.offsets.find(
+        (o) => o.groupId === groupId && (topics === undefined || topics.includes(o.topic)),
+      );
+      if (pending === undefined) continue;
+      throw new GroupError(
+        "UNSTABLE_OFFSET_COMMIT",
+        `group '${groupId}' has offsets for ${pending.topic}-${pending.partition} pending in the transaction of '${m.transactionalId}' (${m.status}): retry once it commits or aborts`,
+      );
+    }
   }
 
   /** Before an append: a transactional batch must belong to an open transaction that added the partition. */
