@@ -73,7 +73,14 @@ export class InputFence {
     }
   }
 
-  private limitOf(topic: string, partition: number): number | undefined {
+  /**
+   * The offset an input partition is held below, or undefined for none (and for topics
+   * that are not the app's inputs). What lies past it is not waited for: a PartitionGroup
+   * counts lag up to here, or a held partition would hold its task (or the worker-wide
+   * scheduler) back forever.
+   */
+  limitOf(topic: string, partition: number): number | undefined {
+    if (!this.inputs.has(topic)) return undefined;
     const pinned = this.pinned.get(topicPartitionKey(topic, partition));
     const limit = this.limit?.(topic, partition);
     if (pinned === undefined) return limit;

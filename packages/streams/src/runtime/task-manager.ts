@@ -104,6 +104,8 @@ export interface TaskManagerOptions {
   ) => void;
   /** How a commit makes outputs, stores and offsets durable. Default at-least-once. */
   committer?: TaskCommitter;
+  /** The offset an input partition is held below (the worker's InputFence), if any. */
+  inputLimitOf?: (topic: string, partition: number) => number | undefined;
 }
 
 /**
@@ -447,11 +449,16 @@ export class TaskManager {
     return found;
   }
 
-  /** Records behind the log end for a PartitionGroup; undefined while not known. */
+  /**
+   * Records behind the log end for a PartitionGroup, or behind the input limit when that
+   * is lower (nothing past it will come); undefined while not known.
+   */
   private lagOf(tp: TopicPartition): number | undefined {
     const position = this.options.consumer().position(tp);
     if (position === undefined) return undefined;
-    const end = this.ends.get(topicPartitionKey(tp.topic, tp.partition));
+    let end = this.ends.get(topicPartitionKey(tp.topic, tp.partition));
+    const limit = this.options.inputLimitOf?.(tp.topic, tp.partition);
+    if (limit !== undefined) end = end === undefined ? limit : Math.min(end, limit);
     return end === undefined ? undefined : Math.max(0, end - position);
   }
 

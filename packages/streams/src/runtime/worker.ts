@@ -283,6 +283,7 @@ export class Worker {
         layout,
         idleTimeoutMs: options.idleTimeoutMs ?? app.config.idleTimeoutMs,
         endOffsets: (topic) => log.admin.listOffsets(topic, "latest"),
+        inputLimitOf: (topic, partition) => this.fence.limitOf(topic, partition),
         ...(this.globals === null ? {} : { globalStores: this.globals.stores }),
         ...(this.eos === null ? {} : { committer: this.eos }),
         stores: {
