@@ -69,16 +69,17 @@ export interface TaskManagerOptions {
 
 /**
  * Owns a worker's tasks (Kafka's TaskManager), one per sub-topology and partition:
- * - on assignment, creates the tasks of the assigned partitions — stores opened and
- *   restored from their changelogs first — and resumes suspended ones handed back;
+ * - on assignment, creates the tasks of the assigned partitions (TaskFactory: stores
+ *   opened and restored from their changelogs first) and resumes suspended ones handed
+ *   back;
  * - on revocation, commits and suspends: rebalances are eager and sticky, so most tasks
  *   come straight back and keep their open stores and caches; those that do not are
  *   closed when the new assignment arrives;
  * - on loss (the session expired: another worker may own them already), closes without
  *   committing;
- * - runs each fetched batch: prefetch the keys it reads, then process it synchronously; a
- *   task reading several partitions buffers them and processes in time order across them
- *   (PartitionGroup);
+ * - runs each fetched batch through its task (TaskExecutor): prefetch the keys it reads,
+ *   then process it; a task reading several partitions buffers them and processes in
+ *   time order across them (PartitionGroup);
  * - commits, in the order of DESIGN "Commit" (see `commit`).
  */
 export class TaskManager {
@@ -206,8 +207,9 @@ export class TaskManager {
       const sub = this.options.topology.subtopologyReading(topic)!;
       inputs.push({ sub, topic, partition: t.task.partition });
     }
-    if (inputs.length >= 2)
+    if (inputs.length >= 2) {
       this.scheduler = this.factory.timeOrderedQueues(inputs, TASK_ORDER_SLACK_MS);
+    }
   }
 
   /** Commits everything, then suspends the tasks of these partitions. */

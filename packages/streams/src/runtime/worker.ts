@@ -1,6 +1,5 @@
 import {
   type Consumer,
-  GroupError,
   type Producer,
   type TopicPartition,
   topicPartitionKey,
@@ -23,6 +22,8 @@ import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
 import { TaskManager } from "./task-manager.js";
 import { WorkerQueries } from "./worker-queries.js";
+import { WorkerRebalanceListener } from "./worker-rebalance-listener.js";
+import { isFenced, isRebalancing } from "./group-errors.js";
 import type { WorkerMetrics, WorkerState } from "./worker-metrics.js";
 import type { WorkerOptions } from "./worker-options.js";
 import { errorText, repeated, warnFields } from "./worker-warnings.js";
@@ -66,10 +67,10 @@ export class Worker {
   /** Committed and leaving the group: revocation has nothing left to commit. */
   private leaving = false;
   private readonly lag = new Map<string, number>();
-  private lost: TopicPartition[] = [];
   private restored = 0;
   private restoredMark = new Map<string, number>();
-  private rebalances = 0;
+  /** Set in start(), before the consumer that calls it. */
+  private rebalance: WorkerRebalanceListener | null = null;
   private readonly status = new AppStatusPublisher(this);
   private settle!: { resolve: () => void; reject: (e: Error) => void };
   /** Settles when the worker has stopped: resolves after `stop()`, rejects on failure. */
@@ -159,7 +160,15 @@ export class Worker {
         ...(options.onTaskRestored === undefined ? {} : { onTaskRestored: options.onTaskRestored }),
         ...(this.queries === null ? {} : { onTaskStores: this.queries.registry.onTaskStores }),
       });
-      const manager = this.manager;
+      this.rebalance = new WorkerRebalanceListener({
+        manager: this.manager,
+        options,
+        lag: this.lag,
+        failed: () => this.failure !== null,
+        leaving: () => this.leaving,
+        exactlyOnce: () => this.eos !== null,
+        rollBack: (cause, gone) => this.rollBack(cause, gone),
+      });
       const sources = topology.subtopologies.flatMap((s) => s.sourceTopics);
       // The sticky assignor moves few partitions, but assigns each topic on its own; a
       // sub-topology reading several topics needs partition p of each on one worker, which
@@ -181,38 +190,7 @@ export class Worker {
         ...(options.groupInstanceId === undefined
           ? {}
           : { groupInstanceId: options.groupInstanceId }),
-        listener: {
-          onPartitionsAssigned: async (partitions) => {
-            if (this.failure !== null) return;
-            await this.closeLost();
-            await manager.onAssigned(partitions);
-            this.rebalances++;
-            options.onTasksAssigned?.(manager.taskIds());
-          },
-          onPartitionsRevoked: async (partitions) => {
-            if (this.failure !== null || this.leaving) return;
-            await this.closeLost();
-            try {
-              await manager.onRevoked(partitions);
-            } catch (e) {
-              // exactly-once: the transaction is aborted already; its tasks go back to the
-              // last commit when the new assignment recreates them
-              const aborted = e instanceof CommitAbortedError;
-              if (!aborted && !isFenced(e) && !isRebalancing(e)) throw e;
-              this.options.warn?.(
-                `commit on revocation refused (${errorText(e)}); closing tasks${repeated(manager)}`,
-                warnFields("revoke-commit-refused", aborted ? e.cause : e, manager),
-              );
-              if (aborted) await this.rollBack(e.cause, null);
-              else await manager.closeAll();
-            }
-          },
-          // The consumer reports a loss from its heartbeat timer, possibly while a batch
-          // is being processed: the loop closes those tasks at its next safe point.
-          onPartitionsLost: (partitions) => {
-            this.lost.push(...partitions);
-          },
-        },
+        listener: this.rebalance,
       });
       await this.consumer.subscribe(sources);
       this.status.start(log, clientId, options.warn);
@@ -265,7 +243,7 @@ export class Worker {
       state: this.state,
       tasks: this.manager?.taskIds() ?? [],
       taskMetrics: this.manager?.taskMetrics() ?? {},
-      rebalances: this.rebalances,
+      rebalances: this.rebalance?.rebalances ?? 0,
       recordsProcessed: this.manager?.processed ?? 0,
       recordsSent: this.collector?.sent ?? 0,
       deadLettered: drops.deadLettered,
@@ -290,7 +268,7 @@ export class Worker {
         const fetched = await consumer.poll({ maxWaitMs: pollMaxWaitMs });
         this.fence.apply(consumer, fetched);
         await this.globals?.update();
-        await this.closeLost();
+        await this.rebalance!.closeLost();
         await manager.processAll(fetched);
         for (const f of fetched) {
           const position = consumer.position(f) ?? f.highWatermark;
@@ -380,23 +358,6 @@ export class Worker {
     }
   }
 
-  private async closeLost(): Promise<void> {
-    if (this.lost.length === 0) return;
-    const lost = this.lost;
-    this.lost = [];
-    this.options.warn?.(
-      `${lost.length} partitions lost (the group dropped this worker: its session expired, or it did not poll within maxPollIntervalMs); closing their tasks${repeated(this.manager!)}`,
-      {
-        ...warnFields("partitions-lost", undefined, this.manager!),
-        partitions: lost.map((tp) => topicPartitionKey(tp.topic, tp.partition)).join(","),
-      },
-    );
-    for (const tp of lost) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
-    // exactly-once: the open transaction holds the lost tasks' records with the others'
-    if (this.eos !== null) await this.rollBack(new Error("partitions lost"), lost);
-    else await this.manager?.onLost(lost);
-  }
-
   private async fail(e: unknown): Promise<void> {
     const cause = e instanceof Error ? e : new Error(String(e));
     const err = new WorkerFailedError(
@@ -448,16 +409,6 @@ export class Worker {
     this.queries?.registry.restoreProgress(taskId, done, total);
     this.options.onRestore?.({ taskId, store, done, total });
   }
-}
-
-function isFenced(e: unknown): boolean {
-  return (
-    e instanceof GroupError && (e.code === "ILLEGAL_GENERATION" || e.code === "UNKNOWN_MEMBER")
-  );
-}
-
-function isRebalancing(e: unknown): boolean {
-  return e instanceof GroupError && e.code === "REBALANCE_IN_PROGRESS";
 }
 
 /**
