@@ -1,4 +1,4 @@
-import type { WarnFields } from "./worker.js";
+import type { WarnFields } from "./worker-options.js";
 import * as os from "node:os";
 import type { LogClient, Producer } from "@tributary/log";
 import type { Worker } from "./worker.js";

@@ -1,4 +1,4 @@
-import type { WarnFields } from "./worker.js";
+import type { WarnFields } from "./worker-options.js";
 import path from "node:path";
 import type { Consumer, LogClient, LogRecord, TopicPartition } from "@tributary/log";
 import {

@@ -5,7 +5,7 @@ import {
   type QueryEndpoint,
 } from "../query/query-endpoint.js";
 import type { LocalStoreRegistry } from "./local-store-registry.js";
-import type { WarnFields } from "./worker.js";
+import type { WarnFields } from "./worker-options.js";
 
 /** Longest a stopping worker waits for its tombstone (a gone broker must not hold up a
  * stop: readers then drop the endpoint as stale). */

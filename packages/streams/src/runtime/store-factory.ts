@@ -1,4 +1,4 @@
-import type { WarnFields } from "./worker.js";
+import type { WarnFields } from "./worker-options.js";
 import { type LogClient, type Producer, retryWithBackoff } from "@tributary/log";
 import {
   type CommitBarrier,

@@ -2,71 +2,32 @@ import {
   type CommittedOffset,
   type Consumer,
   type FetchedPartition,
-  type LogRecord,
   type PartitionOffset,
   type TopicPartition,
   topicPartitionKey,
 } from "@tributary/log";
-import type { App } from "../topology/app.js";
-import { StreamsArgumentError } from "../errors.js";
-import type { SubTopology, Topology } from "../topology/topology.js";
-import { BatchPrefetcher } from "./batch-prefetcher.js";
-import type { EventTime } from "./event-time.js";
-import {
-  type CommittedTime,
-  committedTaskTime,
-  encodeStreamTime,
-  eventTimeFor,
-  watermarkPublisherFor,
-} from "./task-time.js";
-import type { TopicLayout } from "./internal-topics.js";
-import { extractedTime, PartitionGroup, type SourceRun } from "./partition-group.js";
-import type { ProducingRecordCollector } from "./producing-record-collector.js";
-import { openTaskStores, type RuntimeStore, type StoreFactoryOptions } from "./store-factory.js";
-import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import type { StateStore } from "@tributary/state";
-import { StreamTask } from "./stream-task.js";
-import type { WatermarkPublisher } from "./watermark-publisher.js";
-import { addTaskMetrics, noTaskMetrics } from "./task-metrics.js";
+import { StreamsArgumentError } from "../errors.js";
+import type { App } from "../topology/app.js";
+import type { SubTopology, Topology } from "../topology/topology.js";
+import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
+import type { TopicLayout } from "./internal-topics.js";
+import { PartitionEnds } from "./partition-ends.js";
+import type { PartitionGroup } from "./partition-group.js";
+import type { ProducingRecordCollector } from "./producing-record-collector.js";
+import type { RunningTask } from "./running-task.js";
+import type { RuntimeStore, StoreFactoryOptions } from "./store-factory.js";
 import { AtLeastOnceCommitter, type TaskCommitter } from "./task-committer.js";
-import type { TaskMetrics, TaskRestoredEvent } from "./worker.js";
+import { TaskExecutor } from "./task-executor.js";
+import { TaskFactory } from "./task-factory.js";
+import { addTaskMetrics, noTaskMetrics } from "./task-metrics.js";
+import { encodeStreamTime } from "./task-time.js";
+import type { TaskMetrics } from "./worker-metrics.js";
+import type { TaskRestoredEvent } from "./worker-options.js";
 
-/** A task as the worker runs it: the StreamTask plus what the runtime keeps beside it. */
-interface RunningTask {
-  readonly id: string;
-  readonly task: StreamTask;
-  readonly stores: RuntimeStore[];
-  readonly prefetcher: BatchPrefetcher;
-  /** Source partitions seen since the last commit: their positions are committed next. */
-  readonly progressed: Map<string, TopicPartition>;
-  /** Its input partitions' queues when it reads several (null: one, batches run as
-   * fetched). */
-  readonly group: PartitionGroup | null;
-  /** Publishes its watermark to the internal topics it writes (null: it writes none). */
-  readonly watermarks: WatermarkPublisher | null;
-  /** Wall clock of its last processed record, for idleness. */
-  lastRecordAt: number;
-  /** Input records it processed (for per-task metrics). */
-  processed: number;
-}
-
-/** Most records a task with several inputs processes per prefetch (about what one fetch
- * of a single-input task brings: fewer, larger prefetches; a window store prefetch scans
- * whole segments, so their number counts). */
-const MAX_GROUP_BATCH = 16_384;
-/** Buffered bytes per input partition of such a task above which the partition is paused
- * (about eight full partition fetches: bounds memory while one input waits for another). */
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** How far (ms of record time) the worker-wide scheduler lets one task run past the next
  * oldest task's head: tasks over the same moments run in slices, not record by record. */
 export const TASK_ORDER_SLACK_MS = 1_000;
-/** Least time between two end-offset lookups of a partition whose lag is not known. */
-const END_LOOKUP_INTERVAL_MS = 200;
-/**
- * Longest the task loop runs before it yields to the event loop, so heartbeats, fetches
- * and acks keep flowing during a big batch (a yield costs a few µs: nothing at this size).
- */
-const SLICE_MS = 20;
 
 export interface TaskManagerOptions {
   app: App;
@@ -110,16 +71,17 @@ export interface TaskManagerOptions {
 
 /**
  * Owns a worker's tasks (Kafka's TaskManager), one per sub-topology and partition:
- * - on assignment, creates the tasks of the assigned partitions — stores opened and
- *   restored from their changelogs first — and resumes suspended ones handed back;
+ * - on assignment, creates the tasks of the assigned partitions (TaskFactory: stores
+ *   opened and restored from their changelogs first) and resumes suspended ones handed
+ *   back;
  * - on revocation, commits and suspends: rebalances are eager and sticky, so most tasks
  *   come straight back and keep their open stores and caches; those that do not are
  *   closed when the new assignment arrives;
  * - on loss (the session expired: another worker may own them already), closes without
  *   committing;
- * - runs each fetched batch: prefetch the keys it reads, then process it synchronously; a
- *   task reading several partitions buffers them and processes in time order across them
- *   (PartitionGroup);
+ * - runs each fetched batch through its task (TaskExecutor): prefetch the keys it reads,
+ *   then process it; a task reading several partitions buffers them and processes in
+ *   time order across them (PartitionGroup);
  * - commits, in the order of DESIGN "Commit" (see `commit`).
  */
 export class TaskManager {
@@ -127,20 +89,11 @@ export class TaskManager {
   private readonly suspended = new Map<string, RunningTask>();
   /** topic-partition -> the task reading it */
   private readonly byPartition = new Map<string, RunningTask>();
-  /** topic-partition -> its log end as last fetched or looked up (for PartitionGroup lag) */
-  private readonly ends = new Map<string, number>();
-  /** Partitions of a PartitionGroup whose end is not known: looked up after the poll. */
-  private readonly endsWanted = new Map<string, TopicPartition>();
-  private readonly endLookups = new Map<string, number>();
-  private internal: Set<string> | undefined;
-  /** Records processed, for metrics. */
-  processed = 0;
+  /** The assigned partitions' log ends (for PartitionGroup lag and idleness). */
+  private readonly ends: PartitionEnds;
+  private readonly factory: TaskFactory;
+  private readonly executor: TaskExecutor;
   commits = 0;
-  /** Records processed since the last commit, per source topic: what a close without a
-   * commit leaves to be processed again. */
-  private readonly sinceCommit = new Map<string, number>();
-  /** When the running slice of processing ends (performance.now()): see run. */
-  private sliceEnd = 0;
   private readonly closedDrops = noDrops();
   /** What the closed tasks counted, per task id (a task run again adds to it). */
   private readonly closedMetrics = new Map<string, TaskMetrics>();
@@ -151,6 +104,23 @@ export class TaskManager {
 
   constructor(private readonly options: TaskManagerOptions) {
     this.committer = options.committer ?? new AtLeastOnceCommitter(options.consumer);
+    this.ends = new PartitionEnds(
+      options.consumer,
+      options.endOffsets,
+      (key) => this.byPartition.has(key),
+      options.inputLimitOf,
+    );
+    this.factory = new TaskFactory(options, this.ends);
+    this.executor = new TaskExecutor(
+      { tasks: this.tasks, byPartition: this.byPartition, scheduler: () => this.scheduler },
+      this.ends,
+      options.consumer,
+    );
+  }
+
+  /** Records processed, for metrics. */
+  get processed(): number {
+    return this.executor.processed;
   }
 
   taskIds(): string[] {
@@ -198,7 +168,7 @@ export class TaskManager {
     for (const [id, { sub, partition }] of wanted) {
       let t = this.suspended.get(id) ?? this.tasks.get(id);
       this.suspended.delete(id);
-      t ??= await this.create(sub, partition);
+      t ??= await this.factory.create(sub, partition);
       // idleness counts from the assignment: a rebalance is no quiet input
       t.lastRecordAt = Date.now();
       this.tasks.set(id, t);
@@ -242,29 +212,9 @@ export class TaskManager {
       const sub = this.options.topology.subtopologyReading(topic)!;
       inputs.push({ sub, topic, partition: t.task.partition });
     }
-    if (inputs.length >= 2) this.scheduler = this.timeOrderedQueues(inputs, TASK_ORDER_SLACK_MS);
-  }
-
-  /**
-   * Queues over these inputs that hand out records lowest time first (PartitionGroup):
-   * strictly inside a task (slack 0), within `slackMs` across the worker's tasks.
-   */
-  private timeOrderedQueues(
-    inputs: readonly { sub: SubTopology; topic: string; partition: number }[],
-    slackMs = 0,
-  ): PartitionGroup {
-    return new PartitionGroup(
-      inputs.map(({ sub, topic, partition }) => ({
-        tp: { topic, partition },
-        timeOf: extractedTime(sub.sources.get(topic)!, topic, partition),
-      })),
-      {
-        maxTaskIdleMs: this.options.maxTaskIdleMs ?? 0,
-        maxQueuedBytes: MAX_QUEUED_BYTES,
-        lagOf: (tp) => this.lagOf(tp),
-        slackMs,
-      },
-    );
+    if (inputs.length >= 2) {
+      this.scheduler = this.factory.timeOrderedQueues(inputs, TASK_ORDER_SLACK_MS);
+    }
   }
 
   /** Commits everything, then suspends the tasks of these partitions. */
@@ -297,199 +247,14 @@ export class TaskManager {
       this.tasks.delete(t.id);
       await this.close(t);
     }
-    this.sinceCommit.clear();
+    this.executor.sinceCommit.clear();
     if (this.scheduler !== null) this.rebuildScheduler();
   }
 
-  /**
-   * Runs what one poll fetched: the prefetches of all batches go out together (one
-   * getMany per store, the tasks' stores are distinct), then each batch is processed
-   * synchronously. Batches of one task go one after another, since a prefetch serves
-   * until the next one. A task reading several partitions buffers what came and processes
-   * what its PartitionGroup hands out, in time order across them (`drain`). Throws what a
-   * task throws (a ProcessingError under errorHandling "fail", a PrefetchMissError): the
-   * worker stops.
-   */
-  async processAll(fetched: readonly FetchedPartition[]): Promise<void> {
-    this.sliceEnd = performance.now() + SLICE_MS;
-    const seen = new Set<RunningTask>();
-    const parallel: { t: RunningTask; f: FetchedPartition }[] = [];
-    const later: FetchedPartition[] = [];
-    for (const f of fetched) {
-      const key = topicPartitionKey(f.topic, f.partition);
-      const t = this.byPartition.get(key);
-      if (t === undefined) continue;
-      const end = this.ends.get(key);
-      if (end === undefined || f.highWatermark > end) this.ends.set(key, f.highWatermark);
-      if (t.group !== null) {
-        t.group.add(key, f.records);
-        continue;
-      }
-      if (this.scheduler !== null) {
-        this.scheduler.add(key, f.records);
-        continue;
-      }
-      if (f.records.length === 0) continue;
-      if (seen.has(t)) later.push(f);
-      else {
-        seen.add(t);
-        parallel.push({ t, f });
-      }
-    }
-    await Promise.all(
-      parallel.map(({ t, f }) =>
-        t.prefetcher.active ? t.prefetcher.prefetch(f.topic, f.records) : undefined,
-      ),
-    );
-    for (const { t, f } of parallel) await this.run(t, f.topic, f.partition, f.records);
-    for (const f of later) await this.process(f);
-    if (this.hasGroups || this.scheduler !== null) await this.drainGroups();
-  }
-
-  /** Runs one fetched batch: prefetch the keys it reads, then process it. */
-  async process(fetched: FetchedPartition): Promise<void> {
-    const t = this.byPartition.get(topicPartitionKey(fetched.topic, fetched.partition));
-    if (t === undefined || fetched.records.length === 0) return;
-    if (t.group !== null) return this.processAll([fetched]);
-    if (t.prefetcher.active) await t.prefetcher.prefetch(fetched.topic, fetched.records);
-    await this.run(t, fetched.topic, fetched.partition, fetched.records);
-  }
-
-  private get hasGroups(): boolean {
-    for (const t of this.tasks.values()) if (t.group !== null) return true;
-    return false;
-  }
-
-  /**
-   * Processes what the PartitionGroups of the tasks reading several partitions allow,
-   * looks up the ends of partitions whose lag no fetch has told (then tries again), and
-   * pauses the partitions whose queue grew too large, resuming those that drained.
-   */
-  private async drainGroups(): Promise<void> {
-    const drainAll = async () => {
-      const scheduler = this.scheduler;
-      if (scheduler !== null) {
-        await this.drain(scheduler, (r) =>
-          this.byPartition.get(topicPartitionKey(r.topic, r.partition)),
-        );
-      }
-      for (const t of this.tasks.values()) if (t.group !== null) await this.drain(t.group, () => t);
-    };
-    await drainAll();
-    if (this.endsWanted.size > 0 && (await this.lookUpEnds())) await drainAll();
-    const consumer = this.options.consumer();
-    for (const group of [this.scheduler, ...[...this.tasks.values()].map((t) => t.group)]) {
-      if (group === null) continue;
-      const { pause, resume } = group.pausesWanted();
-      if (pause.length > 0) consumer.pause(pause);
-      if (resume.length > 0) consumer.resume(resume);
-    }
-  }
-
-  /**
-   * Runs what a PartitionGroup hands out, in its time order: a task's own group, or the
-   * worker-wide scheduler of the single-input tasks (lowest time first across them). Each
-   * batch's runs are prefetched per task (one prefetch serves all of a task's runs of the
-   * batch), then processed in the group's order.
-   */
-  private async drain(
-    group: PartitionGroup,
-    taskOf: (run: SourceRun) => RunningTask | undefined,
-  ): Promise<void> {
-    for (;;) {
-      const runs = group.nextBatch(Date.now(), MAX_GROUP_BATCH);
-      if (runs === null) {
-        for (const tp of group.unknownLag()) {
-          this.endsWanted.set(topicPartitionKey(tp.topic, tp.partition), tp);
-        }
-        return;
-      }
-      const byTask = new Map<RunningTask, SourceRun[]>();
-      for (const r of runs) {
-        const t = taskOf(r);
-        if (t === undefined) continue;
-        const rs = byTask.get(t);
-        if (rs === undefined) byTask.set(t, [r]);
-        else rs.push(r);
-      }
-      await Promise.all(
-        [...byTask].map(([t, rs]) =>
-          t.prefetcher.active ? t.prefetcher.prefetchRuns(rs) : undefined,
-        ),
-      );
-      for (const r of runs) {
-        const t = taskOf(r);
-        if (t !== undefined) await this.run(t, r.topic, r.partition, r.records);
-      }
-    }
-  }
-
-  /** Looks up the log ends wanted by the groups; true when one became known. */
-  private async lookUpEnds(): Promise<boolean> {
-    const endOffsets = this.options.endOffsets;
-    const wanted = [...this.endsWanted];
-    this.endsWanted.clear();
-    if (endOffsets === undefined) return false;
-    const now = Date.now();
-    const topics = new Set<string>();
-    for (const [key, tp] of wanted) {
-      if (now - (this.endLookups.get(key) ?? 0) < END_LOOKUP_INTERVAL_MS) continue;
-      this.endLookups.set(key, now);
-      topics.add(tp.topic);
-    }
-    let found = false;
-    for (const topic of topics) {
-      for (const o of await endOffsets(topic)) {
-        const key = topicPartitionKey(topic, o.partition);
-        if (!this.byPartition.has(key) || this.ends.has(key)) continue;
-        this.ends.set(key, o.offset);
-        found = true;
-      }
-    }
-    return found;
-  }
-
-  /**
-   * Records behind the log end for a PartitionGroup, or behind the input limit when that
-   * is lower (nothing past it will come); undefined while not known.
-   */
-  private lagOf(tp: TopicPartition): number | undefined {
-    const position = this.options.consumer().position(tp);
-    if (position === undefined) return undefined;
-    let end = this.ends.get(topicPartitionKey(tp.topic, tp.partition));
-    const limit = this.options.inputLimitOf?.(tp.topic, tp.partition);
-    if (limit !== undefined) end = end === undefined ? limit : Math.min(end, limit);
-    return end === undefined ? undefined : Math.max(0, end - position);
-  }
-
-  /**
-   * Runs one batch of a task in slices of about SLICE_MS, yielding to the event loop
-   * between them: a big batch (or a slow processor) must not hold the loop, or the
-   * consumer's heartbeats stop and the group drops this worker, and everything since the
-   * last commit is processed again. Nothing else touches the task meanwhile (the worker's
-   * loop waits for processAll; a rebalance happens inside its next poll).
-   */
-  private async run(
-    t: RunningTask,
-    topic: string,
-    partition: number,
-    records: readonly LogRecord[],
-  ): Promise<void> {
-    const key = topicPartitionKey(topic, partition);
-    for (let i = 0; i < records.length; ) {
-      if (performance.now() >= this.sliceEnd) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        this.sliceEnd = performance.now() + SLICE_MS;
-      }
-      // Watermark records on internal topics are the runtime's own, not the app's input.
-      const slice = t.task.processSlice(topic, partition, records, i, this.sliceEnd);
-      i = slice.next;
-      this.processed += slice.input;
-      t.processed += slice.input;
-      this.sinceCommit.set(topic, (this.sinceCommit.get(topic) ?? 0) + slice.input);
-    }
-    t.lastRecordAt = Date.now();
-    if (!t.progressed.has(key)) t.progressed.set(key, { topic, partition });
+  /** Runs what one poll fetched (TaskExecutor.processAll). Throws what a task throws: the
+   * worker stops. */
+  processAll(fetched: readonly FetchedPartition[]): Promise<void> {
+    return this.executor.processAll(fetched);
   }
 
   /** Fires due wall-clock punctuations in every task, and lets inputs go idle. */
@@ -497,26 +262,12 @@ export class TaskManager {
     for (const t of this.tasks.values()) {
       t.task.advanceWallClock(now);
       const et = t.task.eventTimeKeeper();
-      if (et?.checkIdle(now, (topic) => this.caughtUp(topic, t))) {
+      if (
+        et?.checkIdle(now, (topic) => this.ends.caughtUp({ topic, partition: t.task.partition }))
+      ) {
         t.task.advanceEventTime();
       }
     }
-  }
-
-  /** The task's partition of `topic` is known to be at its log end. Not known (nothing
-   * fetched since the assignment): not caught up, and its end is looked up at the next
-   * commit. */
-  private caughtUp(topic: string, t: RunningTask): boolean {
-    const tp = { topic, partition: t.task.partition };
-    const key = topicPartitionKey(topic, tp.partition);
-    const end = this.ends.get(key);
-    if (end === undefined) {
-      this.endsWanted.set(key, tp);
-      return false;
-    }
-    // a partition no fetch has answered for has no position yet: caught up if empty
-    const position = this.options.consumer().position(tp);
-    return position === undefined ? end === 0 : position >= end;
   }
 
   /** Whether every input partition of a task that keeps no event time is idle. */
@@ -525,14 +276,9 @@ export class TaskManager {
     if (et !== null) return et.allIdle();
     const sub = this.options.topology.subtopologyReading(t.task.sourceTopics[0]!)!;
     return t.task.sourceTopics.every(
-      (topic) => now - t.lastRecordAt >= this.idleTimeoutOf(sub, topic) && this.caughtUp(topic, t),
-    );
-  }
-
-  /** A source topic's idle timeout: its own (`Consumed.idleTimeoutMs`), or the app's. */
-  private idleTimeoutOf(sub: SubTopology, topic: string): number {
-    return (
-      sub.sources.get(topic)?.idleTimeoutMs ?? this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
+      (topic) =>
+        now - t.lastRecordAt >= this.factory.idleTimeoutOf(sub, topic) &&
+        this.ends.caughtUp({ topic, partition: t.task.partition }),
     );
   }
 
@@ -561,7 +307,7 @@ export class TaskManager {
     for (const t of tasks) for (const s of t.stores) s.flush();
     // after the flush: aggregates forwarded what their caches held, so each watermark
     // follows every record its task emitted before it
-    if (this.endsWanted.size > 0) await this.lookUpEnds();
+    if (this.ends.anyWanted) await this.ends.lookUp();
     const now = Date.now();
     for (const t of tasks) {
       t.watermarks?.publish(this.options.collector, t.task.streamTime(), this.idle(t, now), now);
@@ -573,7 +319,7 @@ export class TaskManager {
       offsets,
     });
     for (const t of tasks) t.progressed.clear();
-    this.sinceCommit.clear();
+    this.executor.sinceCommit.clear();
     this.commits++;
     return offsets.length;
   }
@@ -614,7 +360,9 @@ export class TaskManager {
 
   /** Records processed since the last commit, per source topic (sorted by topic). */
   uncommittedCounts(): Record<string, number> {
-    return Object.fromEntries([...this.sinceCommit].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+    return Object.fromEntries(
+      [...this.executor.sinceCommit].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    );
   }
 
   /** Closes every task, suspended ones too, without committing. */
@@ -623,105 +371,13 @@ export class TaskManager {
     this.tasks.clear();
     this.suspended.clear();
     this.byPartition.clear();
-    this.sinceCommit.clear();
+    this.executor.sinceCommit.clear();
     const paused = this.scheduler?.clear() ?? [];
     this.scheduler = null;
     if (paused.length > 0) this.options.consumer().resume(paused);
     const errors: unknown[] = [];
     for (const t of all) await this.close(t).catch((e) => errors.push(e));
     if (errors.length > 0) throw errors[0];
-  }
-
-  private async create(sub: SubTopology, partition: number): Promise<RunningTask> {
-    const id = sub.taskId(partition);
-    const started = performance.now();
-    const opened = await openTaskStores(sub.stores, id, partition, this.options.stores);
-    const { app, collector } = this.options;
-    let task: StreamTask;
-    try {
-      const committed = await committedTaskTime(
-        sub,
-        partition,
-        this.internalTopics,
-        this.options.consumer(),
-      );
-      const eventTime = this.eventTimeOf(sub, committed);
-      task = new StreamTask({
-        streamTime: committed.time,
-        ...(eventTime === null ? {} : { eventTime, internalTopics: this.internalTopics }),
-        applicationId: app.applicationId,
-        subtopology: sub,
-        partition,
-        collector,
-        openStore: (spec) => opened.get(spec.name)!,
-        errorHandling: app.config.errorHandling,
-        deadLetterTopic: app.config.deadLetterTopic,
-        recordCacheBytes: this.options.stores.recordCacheBytes ?? 0,
-        ...(this.options.globalStores === undefined
-          ? {}
-          : { globalStores: this.options.globalStores }),
-      });
-    } catch (e) {
-      for (const s of opened.values()) s.close();
-      await Promise.all([...opened.values()].map((s) => s.closed().catch(() => {})));
-      throw e;
-    }
-    const stores = sub.stores.map((spec) => opened.get(spec.name)!);
-    this.options.onTaskRestored?.({ taskId: id, durationMs: performance.now() - started });
-    this.options.onTaskStores?.(id, partition, opened);
-    return {
-      id,
-      task,
-      stores,
-      prefetcher: new BatchPrefetcher(sub, stores),
-      progressed: new Map(),
-      group: this.partitionGroup(sub, partition),
-      watermarks: this.publisherOf(sub, partition),
-      lastRecordAt: Date.now(),
-      processed: 0,
-    };
-  }
-
-  private get internalTopics(): ReadonlySet<string> {
-    this.internal ??= new Set(
-      this.options.topology.internalTopics
-        .filter((t) => t.purpose === "repartition")
-        .map((t) => t.name),
-    );
-    return this.internal;
-  }
-
-  /**
-   * The event time keeper of a task reading internal topics: the writers it expects on
-   * each are the tasks of the sub-topologies writing it (as many as the layout says);
-   * null for a task reading only source topics, or with no layout.
-   */
-  private eventTimeOf(sub: SubTopology, committed: CommittedTime): EventTime | null {
-    const layout = this.options.layout;
-    if (layout === undefined) return null;
-    const et = eventTimeFor(
-      this.options.topology,
-      sub,
-      this.internalTopics,
-      layout,
-      { time: committed.time, now: Date.now() },
-      (topic) => this.idleTimeoutOf(sub, topic),
-    );
-    if (et !== null && committed.writers !== "") et.restoreWriters(committed.writers);
-    return et;
-  }
-
-  /** The publisher of a task whose sub-topology writes internal topics; null if none. */
-  private publisherOf(sub: SubTopology, partition: number): WatermarkPublisher | null {
-    const layout = this.options.layout;
-    if (layout === undefined) return null;
-    return watermarkPublisherFor(sub, partition, this.internalTopics, layout);
-  }
-
-  /** The queues of a task reading several partitions; null for one (no per-record cost). */
-  private partitionGroup(sub: SubTopology, partition: number): PartitionGroup | null {
-    if (sub.sourceTopics.length < 2) return null;
-    return this.timeOrderedQueues(sub.sourceTopics.map((topic) => ({ sub, topic, partition })));
   }
 
   private async close(t: RunningTask): Promise<void> {
@@ -735,6 +391,3 @@ export class TaskManager {
     await Promise.all(t.stores.map((s) => s.closed()));
   }
 }
-
-/** Default idleTimeoutMs: see docs/streams-runtime.md "Idle inputs". */
-export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;

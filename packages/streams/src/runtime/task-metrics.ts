@@ -2,7 +2,7 @@ import type { RuntimeStore } from "./store-factory.js";
 import { cacheReads } from "./cache-stats.js";
 import { addTaskDrops, noDrops } from "./drop-counts.js";
 import type { StreamTask } from "./stream-task.js";
-import type { TaskMetrics } from "./worker.js";
+import type { TaskMetrics } from "./worker-metrics.js";
 
 export function noTaskMetrics(): TaskMetrics {
   return {

@@ -4,7 +4,7 @@ import type { Topology } from "../topology/topology.js";
 import { LocalStoreRegistry } from "./local-store-registry.js";
 import { QueryEndpointPublisher } from "./query-endpoint-publisher.js";
 import { QueryServer, type QueryServerOptions } from "./query-server.js";
-import type { WarnFields } from "./worker.js";
+import type { WarnFields } from "./worker-options.js";
 
 /**
  * A worker's side of interactive queries: the registry of its open stores (fed by the

@@ -1,7 +1,5 @@
 import {
   type Consumer,
-  GroupError,
-  type LogClient,
   type Producer,
   type TopicPartition,
   topicPartitionKey,
@@ -17,171 +15,31 @@ import type { Topology } from "../topology/topology.js";
 import { AppStatusPublisher } from "./app-status-publisher.js";
 import { noDrops } from "./drop-counts.js";
 import { GlobalStoreUpdater } from "./global-store-updater.js";
-import { InputFence, type InputLimit } from "./input-fence.js";
+import { InputFence } from "./input-fence.js";
 import { ExactlyOnceCommitter, transactionalIdFor } from "./exactly-once-commit.js";
 import { rollBackToLastCommit } from "./exactly-once-rollback.js";
 import { ensureTopics } from "./internal-topics.js";
-import type { ProcessingGuarantee } from "./task-committer.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
-import type { QueryServerOptions } from "./query-server.js";
 import { TaskManager } from "./task-manager.js";
 import { WorkerQueries } from "./worker-queries.js";
+import { WorkerRebalanceListener } from "./worker-rebalance-listener.js";
+import { isFenced, isRebalancing } from "./group-errors.js";
+import type { WorkerMetrics, WorkerState } from "./worker-metrics.js";
+import type { WorkerOptions } from "./worker-options.js";
+import { errorText, repeated, warnFields } from "./worker-warnings.js";
+
+export type { TaskMetrics, WorkerMetrics, WorkerState } from "./worker-metrics.js";
+export type {
+  CommitEvent,
+  RestoreProgressEvent,
+  TaskRestoredEvent,
+  WarnFields,
+  WorkerOptions,
+} from "./worker-options.js";
 
 /** Output bytes awaiting acknowledgement above which the worker commits early (bounds
  * memory when the log is slower than processing). */
 const MAX_UNACKED_OUTPUT_BYTES = 64 * 1024 * 1024;
-
-export interface RestoreProgressEvent {
-  taskId: string;
-  store: string;
-  /** Changelog offsets replayed so far, out of `total`. */
-  done: number;
-  total: number;
-}
-
-export interface CommitEvent {
-  /** Input partitions whose offsets were committed. */
-  partitions: number;
-  /** Records processed since the worker started. */
-  recordsProcessed: number;
-  durationMs: number;
-}
-
-export type WorkerState = "created" | "starting" | "running" | "stopping" | "stopped" | "failed";
-
-/** A task's counts on this worker since the worker started (a task that closed keeps its
- * last counts), for per-task metrics. */
-export interface TaskMetrics {
-  /** Input records the task processed. */
-  processed: number;
-  deadLettered: number;
-  deserializationFailed: number;
-  droppedLate: number;
-  /** Reads of its stores' write-back caches that found the key, and that did not. */
-  cacheHits: number;
-  cacheMisses: number;
-}
-
-/** Structured fields of a warning, for a logger (the message says the same in words). */
-export type WarnFields = Record<string, string | number | boolean | Record<string, number>>;
-
-export interface TaskRestoredEvent {
-  taskId: string;
-  /** Opening the task's stores and replaying their changelogs, in ms. */
-  durationMs: number;
-}
-
-export interface WorkerMetrics {
-  state: WorkerState;
-  tasks: string[];
-  /** Per task id, every task this worker has run. */
-  taskMetrics: Record<string, TaskMetrics>;
-  /** Assignments received (the first one included). */
-  rebalances: number;
-  recordsProcessed: number;
-  /** Records sent to output, repartition and dead-letter topics and acknowledged. */
-  recordsSent: number;
-  /** Records whose processing or decoding threw, sent to the dead-letter topic. */
-  deadLettered: number;
-  /** Of those, the records that could not be decoded. */
-  deserializationFailed: number;
-  /** Records windowed operations and joins dropped because their window had closed. */
-  droppedLate: number;
-  commits: number;
-  /** Records behind the log end, per input partition, as of the last fetch. */
-  lag: Record<string, number>;
-  totalLag: number;
-  /** Changelog records replayed into stores since the worker started. */
-  restored: number;
-}
-
-export interface WorkerOptions {
-  log: LogClient;
-  /** Root of local state: `<stateDir>/<applicationId>/<taskId>/<store>/`. */
-  stateDir: string;
-  clientId?: string;
-  /**
-   * How often to commit (DESIGN "Commit"). Default 1000 ms: Kafka Streams' at-least-once
-   * 30 s means up to 30 s reprocessed after a crash; 1 s keeps that short while a commit
-   * (one changelog append and one RocksDB batch per store) stays cheap next to it.
-   */
-  commitIntervalMs?: number;
-  /** Longest a poll waits for records (bounds how late a commit or stop can be). */
-  pollMaxWaitMs?: number;
-  /** Per store write-back cache. Default 10 MiB. */
-  cacheBytesPerStore?: number;
-  /**
-   * Record cache of each aggregation store (Kafka's statestore.cache.max.bytes): an
-   * aggregate forwards its latest change per key when the cache flushes (commit, or this
-   * many bytes pending) instead of every update. 0 forwards every update. Default 10 MiB.
-   */
-  cacheMaxBytes?: number;
-  /** "memory" keeps stores in the heap (restored from the changelog at every start). */
-  storeEngine?: "rocksdb" | "memory";
-  /**
-   * The consumer's session timeout (default 45 s, Kafka's): processing yields to the event
-   * loop every ~20 ms, so heartbeats flow even during a long batch.
-   */
-  sessionTimeoutMs?: number;
-  /**
-   * Kafka's group.instance.id: a static member. A worker restarted with the same id takes
-   * its dead predecessor's tasks at once, without a rebalance (`tributary run` gives each
-   * worker slot one). Unique per live worker.
-   */
-  groupInstanceId?: string;
-  /** The consumer's max poll interval (default 300 s): see ConsumerOptions. */
-  maxPollIntervalMs?: number;
-  /** How long to wait for a store lock another process still holds. Default 30 s. */
-  storeLockWaitMs?: number;
-  /**
-   * Kafka's max.task.idle.ms, for tasks reading several partitions (a join, a merge),
-   * which process records in time order across them: how long such a task waits for an
-   * input partition that has nothing buffered and is caught up (nothing more on the log)
-   * before it goes on without it. Default 0: it waits only for records known to be on
-   * the log. Negative: it never waits (each input processed as fetched, in time order
-   * among what is buffered).
-   */
-  maxTaskIdleMs?: number;
-  /**
-   * Lowest time first across this worker's tasks that read one partition: fetched records
-   * wait in one queue per partition and the task whose next record has the smallest time
-   * (its source's timestamp extractor decides) goes next, so history replays in time order
-   * within the worker (within TASK_ORDER_SLACK_MS of record time). At most 8 MiB of keys
-   * and values wait per partition (then it is paused). Default true; false: each task runs
-   * its batches as fetched. See
-   * docs/streams-runtime.md "Replaying history in time order".
-   */
-  orderTasksByTime?: boolean;
-  /** Overrides the app's `idleTimeoutMs` (AppConfig). */
-  idleTimeoutMs?: number;
-  /**
-   * Overrides the app's `processingGuarantee` (AppConfig). Under "exactly_once" the worker
-   * has one transactional producer whose id is derived from the app id and
-   * `groupInstanceId` (else `clientId`): keep it stable across restarts of the same worker
-   * so a restarted worker fences its predecessor.
-   */
-  processingGuarantee?: ProcessingGuarantee;
-  /**
-   * Input offsets not to process past, per partition of the app's source topics (see
-   * InputFence): a side-by-side version trails the live app's committed offsets with it.
-   */
-  inputLimit?: InputLimit;
-  /**
-   * Interactive queries (docs/interactive-queries.md): where the worker serves its local
-   * stores over HTTP and the secret it asks for. Default: 127.0.0.1 on a free port, no
-   * secret. false: not served.
-   */
-  query?: QueryServerOptions | false;
-  onRestore?(event: RestoreProgressEvent): void;
-  onCommit?(event: CommitEvent): void;
-  onTasksAssigned?(taskIds: string[]): void;
-  /** A task's stores are open and restored: it is about to process. */
-  onTaskRestored?(event: TaskRestoredEvent): void;
-  /** The error that stopped the worker (also the rejection of `done`). */
-  onError?(error: Error): void;
-  /** A warning; `fields` carry what it says as data (event, counts, error code). */
-  warn?(message: string, fields?: WarnFields): void;
-}
 
 /**
  * A worker: one consumer in the app's group, the tasks of its partitions, and the loop
@@ -209,10 +67,10 @@ export class Worker {
   /** Committed and leaving the group: revocation has nothing left to commit. */
   private leaving = false;
   private readonly lag = new Map<string, number>();
-  private lost: TopicPartition[] = [];
   private restored = 0;
   private restoredMark = new Map<string, number>();
-  private rebalances = 0;
+  /** Set in start(), before the consumer that calls it. */
+  private rebalance: WorkerRebalanceListener | null = null;
   private readonly status = new AppStatusPublisher(this);
   private settle!: { resolve: () => void; reject: (e: Error) => void };
   /** Settles when the worker has stopped: resolves after `stop()`, rejects on failure. */
@@ -303,7 +161,15 @@ export class Worker {
         ...(options.onTaskRestored === undefined ? {} : { onTaskRestored: options.onTaskRestored }),
         ...(this.queries === null ? {} : { onTaskStores: this.queries.registry.onTaskStores }),
       });
-      const manager = this.manager;
+      this.rebalance = new WorkerRebalanceListener({
+        manager: this.manager,
+        options,
+        lag: this.lag,
+        failed: () => this.failure !== null,
+        leaving: () => this.leaving,
+        exactlyOnce: () => this.eos !== null,
+        rollBack: (cause, gone) => this.rollBack(cause, gone),
+      });
       const sources = topology.subtopologies.flatMap((s) => s.sourceTopics);
       // The sticky assignor moves few partitions, but assigns each topic on its own; a
       // sub-topology reading several topics needs partition p of each on one worker, which
@@ -325,38 +191,7 @@ export class Worker {
         ...(options.groupInstanceId === undefined
           ? {}
           : { groupInstanceId: options.groupInstanceId }),
-        listener: {
-          onPartitionsAssigned: async (partitions) => {
-            if (this.failure !== null) return;
-            await this.closeLost();
-            await manager.onAssigned(partitions);
-            this.rebalances++;
-            options.onTasksAssigned?.(manager.taskIds());
-          },
-          onPartitionsRevoked: async (partitions) => {
-            if (this.failure !== null || this.leaving) return;
-            await this.closeLost();
-            try {
-              await manager.onRevoked(partitions);
-            } catch (e) {
-              // exactly-once: the transaction is aborted already; its tasks go back to the
-              // last commit when the new assignment recreates them
-              const aborted = e instanceof CommitAbortedError;
-              if (!aborted && !isFenced(e) && !isRebalancing(e)) throw e;
-              this.options.warn?.(
-                `commit on revocation refused (${errorText(e)}); closing tasks${repeated(manager)}`,
-                warnFields("revoke-commit-refused", aborted ? e.cause : e, manager),
-              );
-              if (aborted) await this.rollBack(e.cause, null);
-              else await manager.closeAll();
-            }
-          },
-          // The consumer reports a loss from its heartbeat timer, possibly while a batch
-          // is being processed: the loop closes those tasks at its next safe point.
-          onPartitionsLost: (partitions) => {
-            this.lost.push(...partitions);
-          },
-        },
+        listener: this.rebalance,
       });
       await this.consumer.subscribe(sources);
       this.status.start(log, clientId, options.warn);
@@ -409,7 +244,7 @@ export class Worker {
       state: this.state,
       tasks: this.manager?.taskIds() ?? [],
       taskMetrics: this.manager?.taskMetrics() ?? {},
-      rebalances: this.rebalances,
+      rebalances: this.rebalance?.rebalances ?? 0,
       recordsProcessed: this.manager?.processed ?? 0,
       recordsSent: this.collector?.sent ?? 0,
       deadLettered: drops.deadLettered,
@@ -434,7 +269,7 @@ export class Worker {
         const fetched = await consumer.poll({ maxWaitMs: pollMaxWaitMs });
         this.fence.apply(consumer, fetched);
         await this.globals?.update();
-        await this.closeLost();
+        await this.rebalance!.closeLost();
         await manager.processAll(fetched);
         for (const f of fetched) {
           const position = consumer.position(f) ?? f.highWatermark;
@@ -524,23 +359,6 @@ export class Worker {
     }
   }
 
-  private async closeLost(): Promise<void> {
-    if (this.lost.length === 0) return;
-    const lost = this.lost;
-    this.lost = [];
-    this.options.warn?.(
-      `${lost.length} partitions lost (the group dropped this worker: its session expired, or it did not poll within maxPollIntervalMs); closing their tasks${repeated(this.manager!)}`,
-      {
-        ...warnFields("partitions-lost", undefined, this.manager!),
-        partitions: lost.map((tp) => topicPartitionKey(tp.topic, tp.partition)).join(","),
-      },
-    );
-    for (const tp of lost) this.lag.delete(topicPartitionKey(tp.topic, tp.partition));
-    // exactly-once: the open transaction holds the lost tasks' records with the others'
-    if (this.eos !== null) await this.rollBack(new Error("partitions lost"), lost);
-    else await this.manager?.onLost(lost);
-  }
-
   private async fail(e: unknown): Promise<void> {
     const cause = e instanceof Error ? e : new Error(String(e));
     const err = new WorkerFailedError(
@@ -592,38 +410,6 @@ export class Worker {
     this.queries?.registry.restoreProgress(taskId, done, total);
     this.options.onRestore?.({ taskId, store, done, total });
   }
-}
-
-function isFenced(e: unknown): boolean {
-  return (
-    e instanceof GroupError && (e.code === "ILLEGAL_GENERATION" || e.code === "UNKNOWN_MEMBER")
-  );
-}
-
-function isRebalancing(e: unknown): boolean {
-  return e instanceof GroupError && e.code === "REBALANCE_IN_PROGRESS";
-}
-
-/** What closing the tasks without a commit leaves to be processed again, for a warning. */
-function repeated(manager: TaskManager): string {
-  const what = manager.uncommitted();
-  return what === ""
-    ? ""
-    : `; processed since the last commit, to be processed again (at-least-once): ${what}`;
-}
-
-/** A warning's fields: what happened, the error's code, what is processed again. */
-function warnFields(event: string, e?: unknown, manager?: TaskManager): WarnFields {
-  const fields: WarnFields = { event };
-  const code = (e as { code?: unknown } | undefined)?.code;
-  if (typeof code === "string") fields.code = code;
-  const again = manager?.uncommittedCounts();
-  if (again !== undefined && Object.keys(again).length > 0) fields.reprocessed = again;
-  return fields;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /**

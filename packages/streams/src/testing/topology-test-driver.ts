@@ -22,7 +22,7 @@ import type { RecordCollector } from "../runtime/record-collector.js";
 import type { RuntimeStore } from "../runtime/store-factory.js";
 import { StreamTask } from "../runtime/stream-task.js";
 import { eventTimeFor, watermarkPublisherFor } from "../runtime/task-time.js";
-import { DEFAULT_IDLE_TIMEOUT_MS } from "../runtime/task-manager.js";
+import { DEFAULT_IDLE_TIMEOUT_MS } from "../runtime/task-factory.js";
 import type { WatermarkPublisher } from "../runtime/watermark-publisher.js";
 import { storeChanges$ } from "../rx/store-changes.js";
 import { Serdes, type Serde } from "../serdes.js";

@@ -1,0 +1,38 @@
+export type WorkerState = "created" | "starting" | "running" | "stopping" | "stopped" | "failed";
+
+/** A task's counts on this worker since the worker started (a task that closed keeps its
+ * last counts), for per-task metrics. */
+export interface TaskMetrics {
+  /** Input records the task processed. */
+  processed: number;
+  deadLettered: number;
+  deserializationFailed: number;
+  droppedLate: number;
+  /** Reads of its stores' write-back caches that found the key, and that did not. */
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+export interface WorkerMetrics {
+  state: WorkerState;
+  tasks: string[];
+  /** Per task id, every task this worker has run. */
+  taskMetrics: Record<string, TaskMetrics>;
+  /** Assignments received (the first one included). */
+  rebalances: number;
+  recordsProcessed: number;
+  /** Records sent to output, repartition and dead-letter topics and acknowledged. */
+  recordsSent: number;
+  /** Records whose processing or decoding threw, sent to the dead-letter topic. */
+  deadLettered: number;
+  /** Of those, the records that could not be decoded. */
+  deserializationFailed: number;
+  /** Records windowed operations and joins dropped because their window had closed. */
+  droppedLate: number;
+  commits: number;
+  /** Records behind the log end, per input partition, as of the last fetch. */
+  lag: Record<string, number>;
+  totalLag: number;
+  /** Changelog records replayed into stores since the worker started. */
+  restored: number;
+}
