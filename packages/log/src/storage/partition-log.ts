@@ -8,12 +8,10 @@ import {
   writeCheckpoint,
   writeCleanShutdownMarker,
 } from "./log-recovery.js";
-import { syncDirectory, syncDirectoryAsync } from "./durable-file.js";
+import { syncDirectory } from "./durable-file.js";
 import { type PartitionCheckpoint, writeCheckpointAsync } from "./partition-checkpoint.js";
-import { LogSegment, type SegmentMark } from "./log-segment.js";
-import { MAX_RELATIVE_OFFSET } from "./offset-index.js";
+import type { LogSegment } from "./log-segment.js";
 import { stampProducedBatches } from "./produced-batches.js";
-import { batchEndOffset, LOG_OVERHEAD } from "../record-batch.js";
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
   type ProducedBatch,
@@ -30,7 +28,10 @@ import { WriteStall } from "./write-stall.js";
 import { GroupCommit, type GroupCommitHooks } from "./group-commit.js";
 import { CompactionSchedule } from "./compaction-schedule.js";
 import type { PartitionLogOptions, ReadOptions } from "./partition-log-options.js";
-import { offsetForTimestampIn, readSegments, segmentIndexFor } from "./segment-search.js";
+import { offsetForTimestampIn, readSegments } from "./segment-search.js";
+import { PartitionSegments } from "./partition-segments.js";
+import { HighWatermark } from "./high-watermark.js";
+import { RecoveryPoint } from "./recovery-point.js";
 
 export type { PartitionLogOptions, ReadOptions };
 import { type ControlType, encodeControlBatch } from "../control-batch.js";
@@ -71,14 +72,13 @@ export class PartitionLog {
   readonly partition: number;
   private config: TopicConfig;
   private readonly now: () => number;
-  private readonly segments: LogSegment[];
+  /** The segment files, oldest first; the last takes appends. */
+  private readonly files: PartitionSegments;
   private startOffset: number;
-  private hw: number;
-  private recoveryPoint: number;
-  private checkpointedSegmentBase: number;
-  private readonly listeners = new Set<() => void>();
+  /** Readers see offsets below this. */
+  private readonly hw: HighWatermark;
+  private readonly recovery: RecoveryPoint;
   private readonly commits: GroupCommit;
-  private directoryDirty = false;
   private closed = false;
   /** The close in progress (or done); null until close() is called. */
   private closing: Promise<void> | null = null;
@@ -110,12 +110,11 @@ export class PartitionLog {
     this.stall = new WriteStall(this.name, this.logger);
     this.commits = new GroupCommit(this.commitHooks());
     this.compaction = new CompactionSchedule(dir, this.name, this.logger);
-    this.segments = segments;
+    this.files = new PartitionSegments(dir, segments);
     const end = this.active.nextOffset;
     this.startOffset = Math.min(logStartOffset, end);
-    this.hw = end;
-    this.recoveryPoint = end;
-    this.checkpointedSegmentBase = this.active.baseOffset;
+    this.hw = new HighWatermark(end);
+    this.recovery = new RecoveryPoint(this.files, end);
     this.producers = new ProducerState(
       this.name,
       options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
@@ -170,7 +169,11 @@ export class PartitionLog {
   }
 
   private get active(): LogSegment {
-    return this.segments[this.segments.length - 1]!;
+    return this.files.active;
+  }
+
+  private get segments(): LogSegment[] {
+    return this.files.list;
   }
 
   get logStartOffset(): number {
@@ -184,12 +187,12 @@ export class PartitionLog {
 
   /** Readers see offsets below this. */
   get highWatermark(): number {
-    return this.hw;
+    return this.hw.value;
   }
 
   /** read_committed readers see offsets below this: the oldest open transaction's first offset, else the high watermark. */
   get lastStableOffset(): number {
-    return this.producers.transactions.lastStableOffset(this.hw);
+    return this.producers.transactions.lastStableOffset(this.hw.value);
   }
 
   /** Aborted transactions with records in [from, to) (transaction-index.ts). */
@@ -231,14 +234,12 @@ export class PartitionLog {
     lastOffset: number;
   }): Promise<{ baseOffset: number; lastOffset: number }> {
     if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
-    this.advanceHighWatermark(result.lastOffset + 1);
+    this.hw.advance(result.lastOffset + 1);
     return Promise.resolve(result);
   }
 
   get sizeInBytes(): number {
-    let size = 0;
-    for (const s of this.segments) size += s.size;
-    return size;
+    return this.files.sizeInBytes;
   }
 
   get segmentCount(): number {
@@ -294,49 +295,22 @@ export class PartitionLog {
     original: ProducedBatch,
   ): Promise<{ baseOffset: number; lastOffset: number }> {
     const result = { baseOffset: original.baseOffset, lastOffset: original.lastOffset };
-    if (original.lastOffset < this.hw) return Promise.resolve(result);
+    if (original.lastOffset < this.hw.value) return Promise.resolve(result);
     return this.scheduleFlush().then(() => result);
   }
 
   /**
    * Writes stamped batches, rolling segments as needed; returns the new log end offset.
-   * All or nothing: a failure undoes what this call wrote (see `undoAppend`).
+   * All or nothing: a failure undoes what this call wrote (see PartitionSegments.undo).
    */
   private writeBatches(buf: Buffer): number {
-    const now = this.now();
-    const segmentBytes = this.config.segmentBytes;
-    const activeIndex = this.segments.length - 1;
-    const mark = this.active.mark();
-    let rolled = false;
-    let start = 0;
+    const mark = this.files.mark();
+    let rolled: boolean;
     try {
-      while (start < buf.length) {
-        const firstSize = LOG_OVERHEAD + buf.readInt32BE(start + 8);
-        if (this.shouldRoll(firstSize, batchEndOffset(buf, start), now)) {
-          this.roll();
-          rolled = true;
-        }
-        const segment = this.active;
-        let end = start;
-        let size = segment.size;
-        while (end < buf.length) {
-          const batchSize = LOG_OVERHEAD + buf.readInt32BE(end + 8);
-          if (end > start && size + batchSize > segmentBytes) break;
-          if (
-            end > start &&
-            batchEndOffset(buf, end) - 1 - segment.baseOffset > MAX_RELATIVE_OFFSET
-          ) {
-            break;
-          }
-          size += batchSize;
-          end += batchSize;
-        }
-        segment.append(buf, start, end, now);
-        start = end;
-      }
+      rolled = this.files.write(buf, this.config, this.now());
     } catch (err) {
       try {
-        this.undoAppend(activeIndex, mark);
+        this.files.undo(mark);
       } catch (undoErr) {
         // The files could not be cut back: only a reopen (which recovers) can tell what
         // they hold.
@@ -356,16 +330,6 @@ export class PartitionLog {
   }
 
   /**
-   * Takes the log back to where an append began: the segments it rolled to are deleted
-   * and the segment that was active is cut back to `mark` (see LogSegment.rollbackTo). No
-   * flush can have covered the undone bytes: a flush only starts between appends.
-   */
-  private undoAppend(activeIndex: number, mark: SegmentMark): void {
-    while (this.segments.length - 1 > activeIndex) this.segments.pop()!.delete();
-    this.active.rollbackTo(mark);
-  }
-
-  /**
    * The first append after the backoff: does the writes opening or retention could not,
    * then lets the append try. Throws the stall's error while the backoff runs.
    */
@@ -381,34 +345,6 @@ export class PartitionLog {
     this.stall.owedDone();
   }
 
-  private shouldRoll(batchSize: number, batchEnd: number, now: number): boolean {
-    const segment = this.active;
-    if (segment.isEmpty) return false;
-    return (
-      segment.size + batchSize > this.config.segmentBytes ||
-      (segment.rollTimestamp !== null && now - segment.rollTimestamp > this.config.segmentMs) ||
-      batchEnd - 1 - segment.baseOffset > MAX_RELATIVE_OFFSET
-    );
-  }
-
-  /**
-   * Seals the active segment and starts a new one at the log end offset; the caller
-   * schedules the flush. A failure (no descriptor for the new file, no space for the old
-   * one's indexes) leaves the old segment active, as if nothing happened.
-   */
-  private roll(): void {
-    const old = this.active;
-    const next = LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes);
-    try {
-      old.seal();
-    } catch (err) {
-      next.delete();
-      throw err;
-    }
-    this.segments.push(next);
-    this.directoryDirty = true;
-  }
-
   /**
    * Sync read of whole stored batches from the one holding `offset`, up to `maxBytes` (at
    * least one whole batch when there is one), from one segment. Only offsets below the
@@ -420,7 +356,7 @@ export class PartitionLog {
     options: ReadOptions = {},
   ): { records: Buffer; highWatermark: number; logStartOffset: number } {
     this.ensureOpen();
-    const hw = this.hw;
+    const hw = this.hw.value;
     const result: { records: Buffer; highWatermark: number; logStartOffset: number } = {
       records: EMPTY,
       highWatermark: hw,
@@ -437,40 +373,16 @@ export class PartitionLog {
     return result;
   }
 
-  private segmentIndexFor(offset: number): number {
-    return segmentIndexFor(this.segments, offset);
-  }
-
   /** Earliest offset whose record timestamp >= `timestamp`, via the time indexes; null if none. */
   offsetForTimestamp(timestamp: number): number | null {
     this.ensureOpen();
-    const offset = offsetForTimestampIn(this.segments, timestamp, this.hw);
+    const offset = offsetForTimestampIn(this.segments, timestamp, this.hw.value);
     return offset === null ? null : Math.max(offset, this.startOffset);
   }
 
   /** The listener runs synchronously whenever the high watermark advances. */
   onAppend(listener: () => void): () => void {
-    const wrapped = () => listener();
-    this.listeners.add(wrapped);
-    return () => {
-      this.listeners.delete(wrapped);
-    };
-  }
-
-  private advanceHighWatermark(offset: number): void {
-    if (offset <= this.hw) return;
-    this.hw = offset;
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch (err) {
-        // A listener's bug must not fail an append that is already written: report it
-        // where it belongs, outside the log.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    return this.hw.onAdvance(listener);
   }
 
   /** Makes everything appended so far durable (and visible, under "always"). */
@@ -492,22 +404,8 @@ export class PartitionLog {
   private commitHooks(): GroupCommitHooks {
     return {
       start: () => {
-        const work: Promise<void>[] = [];
-        for (const segment of this.segments) {
-          if (segment.needsFlush) work.push(segment.flushAsync());
-        }
-        const syncsDirectory = this.directoryDirty;
-        if (syncsDirectory) {
-          this.directoryDirty = false;
-          work.push(syncDirectoryAsync(this.dir));
-        }
-        return {
-          target: this.logEndOffset,
-          work,
-          undo: () => {
-            if (syncsDirectory) this.directoryDirty = true;
-          },
-        };
+        const { work, undo } = this.files.flushWork();
+        return { target: this.logEndOffset, work, undo };
       },
       durable: (target) => this.onFlushed(target),
       failed: (err) => {
@@ -530,11 +428,9 @@ export class PartitionLog {
   }
 
   private onFlushed(target: number): void {
-    if (target > this.recoveryPoint) this.recoveryPoint = target;
-    this.advanceHighWatermark(target);
-    if (this.closed) return;
-    const segment = this.segments[this.segmentIndexFor(this.recoveryPoint)]!;
-    if (segment.baseOffset <= this.checkpointedSegmentBase) return;
+    this.recovery.flushedTo(target);
+    this.hw.advance(target);
+    if (this.closed || !this.recovery.worthCheckpoint) return;
     try {
       this.writeCheckpointNow();
     } catch (err) {
@@ -548,18 +444,11 @@ export class PartitionLog {
     const checkpoint = this.checkpointNow();
     this.producers.writeSnapshot(this.dir, this.logEndOffset, this.now());
     writeCheckpoint(this.dir, checkpoint);
-    // Recovery restarts at the segment holding the recovery point, so only a move into a
-    // later segment is worth a checkpoint write.
-    this.checkpointedSegmentBase =
-      this.segments[this.segmentIndexFor(checkpoint.recoveryPoint)]!.baseOffset;
+    this.recovery.written(checkpoint);
   }
 
   private checkpointNow(): PartitionCheckpoint {
-    const recoveryPoint = Math.max(
-      Math.min(this.recoveryPoint, this.logEndOffset),
-      this.segments[0]!.baseOffset,
-    );
-    return { recoveryPoint, logStartOffset: this.startOffset };
+    return this.recovery.checkpoint(this.logEndOffset, this.startOffset);
   }
 
   /**
@@ -572,16 +461,15 @@ export class PartitionLog {
   applyRetention(now: number = this.now()): number {
     this.ensureOpen();
     const sizeBefore = this.sizeInBytes;
-    const limits = retentionLimitsExceeded(this.segments, this.hw, this.config, now);
+    const limits = retentionLimitsExceeded(this.segments, this.hw.value, this.config, now);
     if (limits.length > 0 && limits.length === this.segments.length) {
       // The active segment goes too: a new one takes the appends from its end.
-      this.roll();
+      this.files.roll(this.config);
       this.scheduleFlush().catch(() => {});
     }
-    const deleted = this.segments.splice(0, limits.length).map((segment, i) => {
-      segment.delete();
-      return { segment, limit: limits[i]! };
-    });
+    const deleted = this.files
+      .deleteOldest(limits.length)
+      .map((segment, i) => ({ segment, limit: limits[i]! }));
     if (deleted.length > 0) {
       for (const d of describeRetentionDeletions(deleted, this.config, now, sizeBefore)) {
         this.lastDeletion = d;
@@ -592,7 +480,6 @@ export class PartitionLog {
       }
       this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
       this.producers.transactions.prune(this.startOffset);
-      this.directoryDirty = true;
       try {
         this.writeCheckpointNow();
       } catch (err) {
@@ -618,7 +505,7 @@ export class PartitionLog {
     // Compaction writes before it frees: on a full disk it waits for writes to resume.
     if (this.stall.active) return 0;
     // Below the last stable offset only: an open transaction's outcome is not known yet.
-    const limit = Math.min(this.lastStableOffset, this.recoveryPoint);
+    const limit = Math.min(this.lastStableOffset, this.recovery.value);
     const txns = this.producers.transactions;
     return this.compaction.run(this.segments, limit, this.config, now, (pid, offset) =>
       txns.isAborted(pid, offset),
@@ -666,7 +553,7 @@ export class PartitionLog {
     if (this.failure === null && !this.commits.lastFailed) {
       try {
         for (const segment of this.segments) await segment.close();
-        this.recoveryPoint = this.logEndOffset;
+        this.recovery.closedAt(this.logEndOffset);
         this.producers.writeSnapshot(this.dir, this.logEndOffset, this.now());
         await writeCheckpointAsync(this.dir, this.checkpointNow());
         await writeCleanShutdownMarker(this.dir);
