@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Logger } from "pino";
-import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "../errors.js";
+import { ClosedError, errnoOf, TributaryError } from "../errors.js";
 import {
   hasCleanShutdownMarker,
   openSegments,
@@ -11,14 +11,10 @@ import {
 import { syncDirectory } from "./durable-file.js";
 import { type PartitionCheckpoint, writeCheckpointAsync } from "./partition-checkpoint.js";
 import type { LogSegment } from "./log-segment.js";
-import { stampProducedBatches } from "./produced-batches.js";
-import {
-  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
-  type ProducedBatch,
-  ProducerState,
-} from "./producer-state.js";
+import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerState } from "./producer-state.js";
 import {
   describeRetentionDeletions,
+  logRetentionDeletions,
   type RetentionDeletion,
   retentionLimitsExceeded,
 } from "./retention-deletion.js";
@@ -28,16 +24,15 @@ import { WriteStall } from "./write-stall.js";
 import { GroupCommit, type GroupCommitHooks } from "./group-commit.js";
 import { CompactionSchedule } from "./compaction-schedule.js";
 import type { PartitionLogOptions, ReadOptions } from "./partition-log-options.js";
-import { offsetForTimestampIn, readSegments } from "./segment-search.js";
+import { offsetForTimestampIn, readPartition } from "./segment-search.js";
 import { PartitionSegments } from "./partition-segments.js";
+import { type AppendTarget, PartitionAppender } from "./partition-appender.js";
 import { HighWatermark } from "./high-watermark.js";
 import { RecoveryPoint } from "./recovery-point.js";
 
 export type { PartitionLogOptions, ReadOptions };
-import { type ControlType, encodeControlBatch } from "../control-batch.js";
+import type { ControlType } from "../control-batch.js";
 import type { AbortedTransaction } from "./transaction-index.js";
-
-const EMPTY: Buffer = Buffer.alloc(0);
 
 /**
  * One partition of a topic on disk: an ordered list of LogSegments in one directory, the
@@ -90,6 +85,7 @@ export class PartitionLog {
   private readonly compaction: CompactionSchedule;
   /** Idempotent producers' epochs and last batches, for deduplicating retries. */
   private readonly producers: ProducerState;
+  private readonly appender: PartitionAppender;
 
   private constructor(
     readonly dir: string,
@@ -111,7 +107,7 @@ export class PartitionLog {
     this.commits = new GroupCommit(this.commitHooks());
     this.compaction = new CompactionSchedule(dir, this.name, this.logger);
     this.files = new PartitionSegments(dir, segments);
-    const end = this.active.nextOffset;
+    const end = this.files.active.nextOffset;
     this.startOffset = Math.min(logStartOffset, end);
     this.hw = new HighWatermark(end);
     this.recovery = new RecoveryPoint(this.files, end);
@@ -126,7 +122,26 @@ export class PartitionLog {
       end,
       this.now(),
     );
+    this.appender = new PartitionAppender(this.appendTarget());
     this.startFlushTimer();
+  }
+
+  private appendTarget(): AppendTarget {
+    return {
+      name: this.name,
+      files: this.files,
+      producers: this.producers,
+      stall: this.stall,
+      hw: this.hw,
+      commits: this.commits,
+      now: () => this.now(),
+      config: () => this.config,
+      ensureWritable: () => this.ensureWritable(),
+      fail: (err) => {
+        this.failure = err;
+      },
+      prepareWrites: (flushAll) => this.prepareWrites(flushAll),
+    };
   }
 
   /**
@@ -168,10 +183,6 @@ export class PartitionLog {
     removeCleanShutdownMarker(this.dir);
   }
 
-  private get active(): LogSegment {
-    return this.files.active;
-  }
-
   private get segments(): LogSegment[] {
     return this.files.list;
   }
@@ -182,7 +193,7 @@ export class PartitionLog {
 
   /** The offset the next appended record gets. */
   get logEndOffset(): number {
-    return this.active.nextOffset;
+    return this.files.active.nextOffset;
   }
 
   /** Readers see offsets below this. */
@@ -211,31 +222,17 @@ export class PartitionLog {
     type: ControlType,
     coordinatorEpoch: number,
   ): Promise<{ baseOffset: number; lastOffset: number }> {
-    try {
-      this.ensureWritable();
-      if (this.stall.active) this.retryWrites();
-      const now = this.now();
-      this.producers.checkMarker(producerId, epoch, now);
-      const batch = encodeControlBatch(producerId, epoch, type, coordinatorEpoch, now);
-      const offset = this.logEndOffset;
-      stampProducedBatches(batch, offset, Number.MAX_SAFE_INTEGER, this.name, true);
-      this.writeBatches(batch);
-      this.producers.recordMarker(producerId, epoch, type, offset, now);
-      this.stall.end();
-      return this.acknowledge({ baseOffset: offset, lastOffset: offset });
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.appender.appendMarker(producerId, epoch, type, coordinatorEpoch);
   }
 
-  /** An append's answer: at once, or under flush policy "always" after the fdatasync. */
-  private acknowledge(result: {
-    baseOffset: number;
-    lastOffset: number;
-  }): Promise<{ baseOffset: number; lastOffset: number }> {
-    if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
-    this.hw.advance(result.lastOffset + 1);
-    return Promise.resolve(result);
+  /**
+   * Validates each batch in `batch` (one or more back to back) and stamps its base offset
+   * (see stampProducedBatches: a bad batch rejects the whole call before anything is
+   * written; the caller's buffer is modified), writes the bytes as they are, and resolves
+   * per the flush policy.
+   */
+  append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
+    return this.appender.append(batch);
   }
 
   get sizeInBytes(): number {
@@ -261,91 +258,6 @@ export class PartitionLog {
   }
 
   /**
-   * Validates each batch in `batch` (one or more back to back) and stamps its base offset
-   * (see stampProducedBatches: a bad batch rejects the whole call before anything is
-   * written; the caller's buffer is modified), writes the bytes as they are, and resolves
-   * per the flush policy.
-   */
-  append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
-    try {
-      this.ensureWritable();
-      if (this.stall.active) this.retryWrites();
-      const baseOffset = this.logEndOffset;
-      stampProducedBatches(batch, baseOffset, this.config.maxMessageBytes, this.name);
-      const idempotent = this.producers.checkAppend(batch, this.now());
-      if (idempotent !== null && idempotent.duplicate !== null) {
-        return this.duplicateAck(idempotent.duplicate);
-      }
-      const lastOffset = this.writeBatches(batch) - 1;
-      if (idempotent !== null) {
-        this.producers.recordAppend(idempotent, baseOffset, lastOffset, this.now());
-      }
-      this.stall.end();
-      return this.acknowledge({ baseOffset, lastOffset });
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /**
-   * The ack of a retried batch already in the log: its original offsets, once they are
-   * visible (under "always", after the fsync that the original is waiting for).
-   */
-  private duplicateAck(
-    original: ProducedBatch,
-  ): Promise<{ baseOffset: number; lastOffset: number }> {
-    const result = { baseOffset: original.baseOffset, lastOffset: original.lastOffset };
-    if (original.lastOffset < this.hw.value) return Promise.resolve(result);
-    return this.scheduleFlush().then(() => result);
-  }
-
-  /**
-   * Writes stamped batches, rolling segments as needed; returns the new log end offset.
-   * All or nothing: a failure undoes what this call wrote (see PartitionSegments.undo).
-   */
-  private writeBatches(buf: Buffer): number {
-    const mark = this.files.mark();
-    let rolled: boolean;
-    try {
-      rolled = this.files.write(buf, this.config, this.now());
-    } catch (err) {
-      try {
-        this.files.undo(mark);
-      } catch (undoErr) {
-        // The files could not be cut back: only a reopen (which recovers) can tell what
-        // they hold.
-        this.failure = undoErr;
-        throw undoErr;
-      }
-      if (errnoOf(err) === undefined) {
-        this.failure = err;
-        throw err;
-      }
-      throw this.stall.enter(err, "an append", null);
-    }
-    // The sealed segments are flushed in the background whatever the policy (as Kafka
-    // does), so the recovery point, and the checkpoint, move past them.
-    if (rolled) this.scheduleFlush().catch(() => {});
-    return this.logEndOffset;
-  }
-
-  /**
-   * The first append after the backoff: does the writes opening or retention could not,
-   * then lets the append try. Throws the stall's error while the backoff runs.
-   */
-  private retryWrites(): void {
-    const owed = this.stall.checkRetry();
-    if (owed === null) return;
-    try {
-      this.prepareWrites(owed);
-    } catch (err) {
-      if (errnoOf(err) === undefined) throw err;
-      throw this.stall.enter(err, "writing the checkpoint", owed);
-    }
-    this.stall.owedDone();
-  }
-
-  /**
    * Sync read of whole stored batches from the one holding `offset`, up to `maxBytes` (at
    * least one whole batch when there is one), from one segment. Only offsets below the
    * high watermark are served.
@@ -356,21 +268,14 @@ export class PartitionLog {
     options: ReadOptions = {},
   ): { records: Buffer; highWatermark: number; logStartOffset: number } {
     this.ensureOpen();
-    const hw = this.hw.value;
-    const result: { records: Buffer; highWatermark: number; logStartOffset: number } = {
-      records: EMPTY,
-      highWatermark: hw,
+    const bounds = {
+      topic: this.topic,
+      partition: this.partition,
       logStartOffset: this.startOffset,
+      highWatermark: this.hw.value,
+      lastStableOffset: () => this.lastStableOffset,
     };
-    if (offset === hw) return result;
-    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > hw) {
-      throw new OffsetOutOfRangeError(this.topic, this.partition, offset, this.startOffset, hw);
-    }
-    const verify = options.verify ?? true;
-    const limit = options.isolation === "read_committed" ? this.lastStableOffset : hw;
-    if (offset >= limit) return result;
-    result.records = readSegments(this.segments, offset, maxBytes, limit, verify) ?? EMPTY;
-    return result;
+    return readPartition(this.segments, offset, maxBytes, bounds, options);
   }
 
   /** Earliest offset whose record timestamp >= `timestamp`, via the time indexes; null if none. */
@@ -471,13 +376,9 @@ export class PartitionLog {
       .deleteOldest(limits.length)
       .map((segment, i) => ({ segment, limit: limits[i]! }));
     if (deleted.length > 0) {
-      for (const d of describeRetentionDeletions(deleted, this.config, now, sizeBefore)) {
-        this.lastDeletion = d;
-        this.logger.info(
-          { event: "retention-deleted", ...d },
-          `deleted ${d.segments} segment(s) of ${this.name}, offsets ${d.fromOffset}..${d.toOffset - 1} (${d.records} records, ${d.bytes} bytes): ${d.why}`,
-        );
-      }
+      const deletions = describeRetentionDeletions(deleted, this.config, now, sizeBefore);
+      this.lastDeletion =
+        logRetentionDeletions(deletions, this.name, this.logger) ?? this.lastDeletion;
       this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
       this.producers.transactions.prune(this.startOffset);
       try {
@@ -522,7 +423,7 @@ export class PartitionLog {
   /** Under flush "interval", a round of the group commit every flushIntervalMs that has work. */
   private startFlushTimer(): void {
     const due = () =>
-      !this.closed && this.failure === null && !this.stall.active && this.active.needsFlush;
+      !this.closed && this.failure === null && !this.stall.active && this.files.active.needsFlush;
     this.commits.every(
       this.config.flushPolicy === "interval" ? this.config.flushIntervalMs : 0,
       due,
