@@ -22,7 +22,7 @@ import { fsyncPath, fsyncPathAsync } from "./durable-file.js";
 import { SegmentReader } from "./segment-reader.js";
 
 const fdatasync = promisify(fs.fdatasync);
-/** batchLength's position inside a stored batch (see the grammar in record-batch.ts). */
+/** batchLength's position inside a stored batch (see the grammar in record-batch-layout.ts). */
 const OFF_LENGTH = 8;
 
 /** A segment's append state at one moment, for undoing a failed append (see rollbackTo). */

@@ -7,9 +7,9 @@ import {
   readInt64,
 } from "../record-batch.js";
 
-/** batchLength's position inside a stored batch (see the grammar in record-batch.ts). */
+/** batchLength's position inside a stored batch (see the grammar in record-batch-layout.ts). */
 const OFF_LENGTH = 8;
-/** Every whole batch of either format has at least BATCH_HEADER_SIZE bytes (record-batch.ts). */
+/** Every whole batch of either format has at least BATCH_HEADER_SIZE bytes (record-batch-layout.ts). */
 const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 
 /**
