@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { InvalidArgumentError, ProtocolError, TributaryError } from "../errors.js";
@@ -19,11 +18,13 @@ import {
 import { type RequestHandler, requestBody, requestHandler } from "./request-dispatch.js";
 import { encodeBody } from "./body-chunks.js";
 import type { BrokerMetrics } from "./broker-metrics.js";
+import { transferredBytes } from "./transferred-bytes.js";
 import { ANONYMOUS, type BrokerSecurity } from "./broker-security.js";
 import { isDescriptorExhaustion } from "./descriptor-limit.js";
 import type { QuotaManager } from "./quota-manager.js";
 import { authorizeRequest, filterListAnswer } from "./request-authorization.js";
 import type { ScramServer } from "../security/scram.js";
+import { beginLogin, checkHandshake, finishLogin } from "./connection-login.js";
 
 export interface ServerConnectionOptions {
   /** sha256 of the token clients must present, or undefined for no authentication. */
@@ -368,21 +369,7 @@ export class ServerConnection {
   ): Promise<void> {
     const { quotas, metrics } = this.options;
     if (quotas === undefined && metrics === undefined) return;
-    let bytes = 0;
-    let kind: "produce" | "fetch" | undefined;
-    if (apiKey === ApiKey.Produce && body.batch instanceof Uint8Array) {
-      kind = "produce";
-      const batch = Buffer.from(body.batch.buffer, body.batch.byteOffset, body.batch.byteLength);
-      bytes = batch.length;
-      metrics?.produced(String(body.topic), batch);
-    } else if (apiKey === ApiKey.Fetch && Array.isArray(answer)) {
-      kind = "fetch";
-      for (const p of answer as { topic: string; records?: Buffer }[]) {
-        if (p.records === undefined) continue;
-        bytes += p.records.length;
-        metrics?.fetched(p.topic, p.records);
-      }
-    }
+    const { kind, bytes } = transferredBytes(apiKey, body, answer, metrics);
     if (kind === undefined || quotas === undefined) return;
     const delay = quotas.record(this.principal, kind, bytes);
     if (delay <= 0) return;
@@ -412,32 +399,7 @@ export class ServerConnection {
 
   private handshake(frame: Frame): void {
     try {
-      if (frame.apiKey !== ApiKey.Handshake) {
-        throw new ProtocolError(
-          "AUTHENTICATION_FAILED",
-          `the first request must be a handshake (api key 0), got api key ${frame.apiKey}`,
-        );
-      }
-      const body = requestBody(unpackBody(frame.body));
-      if (body.version !== PROTOCOL_VERSION) {
-        throw new ProtocolError(
-          "UNKNOWN_REQUEST",
-          `protocol version ${String(body.version)} is not supported: this broker speaks version ${PROTOCOL_VERSION}`,
-        );
-      }
-      if (this.options.tokenDigest !== undefined) {
-        const given = typeof body.token === "string" ? body.token : "";
-        // Digests have a fixed length, so the comparison time says nothing about the token.
-        const digest = createHash("sha256").update(given).digest();
-        if (given === "" || !timingSafeEqual(digest, this.options.tokenDigest)) {
-          throw new ProtocolError(
-            "AUTHENTICATION_FAILED",
-            given === ""
-              ? "this broker requires a token: pass the contents of its --token-file"
-              : "wrong token: pass the contents of the broker's --token-file",
-          );
-        }
-      }
+      const body = checkHandshake(frame, this.options.tokenDigest);
       if (typeof body.clientId === "string") this.clientId = body.clientId;
       if (typeof body.maxFrameBytes === "number" && body.maxFrameBytes >= 1024) {
         this.responseLimit = Math.min(this.responseLimit, body.maxFrameBytes);
@@ -461,21 +423,8 @@ export class ServerConnection {
 
   /** A handshake that names a mechanism: answer SCRAM's server-first, then wait for the rest. */
   private startLogin(frame: Frame, body: Record<string, unknown>): void {
-    const security = this.options.security;
-    if (security === undefined) {
-      throw new ProtocolError(
-        "AUTHENTICATION_FAILED",
-        "this broker has no users (it runs without --acls): connect without a user name",
-      );
-    }
-    if (typeof body.mechanism !== "string" || typeof body.saslMessage !== "string") {
-      throw new ProtocolError(
-        "AUTHENTICATION_FAILED",
-        "a login needs a mechanism and a saslMessage",
-      );
-    }
-    this.scram = security.scram(body.mechanism);
-    const serverFirst = this.scram.first(body.saslMessage);
+    const { scram, serverFirst } = beginLogin(this.options.security, body);
+    this.scram = scram;
     const response: HandshakeResponse = {
       version: PROTOCOL_VERSION,
       maxFrameBytes: this.options.maxFrameBytes,
@@ -487,17 +436,7 @@ export class ServerConnection {
   /** SCRAM's client-final: on a good proof the connection acts as User:<name> from now on. */
   private authenticate(frame: Frame): void {
     try {
-      if (frame.apiKey !== ApiKey.SaslAuthenticate) {
-        throw new ProtocolError(
-          "AUTHENTICATION_FAILED",
-          `a login must finish with SaslAuthenticate (api key ${ApiKey.SaslAuthenticate}), got api key ${frame.apiKey}`,
-        );
-      }
-      const body = requestBody(unpackBody(frame.body));
-      if (typeof body.saslMessage !== "string") {
-        throw new ProtocolError("AUTHENTICATION_FAILED", "SaslAuthenticate needs a saslMessage");
-      }
-      const { serverFinal, user } = this.scram!.final(body.saslMessage);
+      const { serverFinal, user } = finishLogin(frame, this.scram!);
       this.principal = `User:${user}`;
       this.scram = undefined;
       this.handshaken = true;

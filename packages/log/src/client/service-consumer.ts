@@ -13,23 +13,10 @@ import { checkIsolation, type IsolationLevel } from "./isolation-level.js";
 import { fetchedRecords, fetchKey, readableEnd } from "./fetched-records.js";
 import type { FetchRequest, FetchResponse, LogService } from "./log-service.js";
 import { type TopicPartition, topicPartitionKey } from "../record.js";
+import { CONSUMER_DEFAULTS as DEFAULTS, CONSUMER_TIMEOUT_DEFAULTS } from "./consumer-defaults.js";
 
-/** Kafka 3.0+'s consumer defaults for the group timeouts (see ConsumerOptions). */
-export const CONSUMER_TIMEOUT_DEFAULTS = {
-  sessionTimeoutMs: 45_000,
-  heartbeatIntervalMs: 3_000,
-  maxPollIntervalMs: 300_000,
-  rebalanceTimeoutMs: 30_000,
-} as const;
-
-const DEFAULTS = {
-  ...CONSUMER_TIMEOUT_DEFAULTS,
-  // Small polls keep few decoded records alive at once, so young-generation GC stays cheap:
-  // 1 MiB polls consume 3.7x faster than 8 MiB ones on Node 20 (docs/benchmarks.md).
-  maxPollBytes: 1024 * 1024,
-  maxPartitionFetchBytes: 1024 * 1024,
-  pollMaxWaitMs: 500,
-};
+// Kept importable from here, where the package index and the kafka package find it.
+export { CONSUMER_TIMEOUT_DEFAULTS };
 
 interface PartitionState {
   tp: TopicPartition;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AssignorMember } from "./assignor.js";
+import { assignorMembers, type GroupMember } from "./group-member.js";
 import { assignorFor } from "./assignor.js";
 import { ClosedError, GroupError, InvalidArgumentError } from "../errors.js";
 import type { AssignorName, GroupState } from "../client/log-client.js";
@@ -8,7 +8,6 @@ import type {
   JoinGroupRequest,
   JoinGroupResponse,
 } from "../client/log-service.js";
-import type { TopicPartition } from "../record.js";
 
 /** What a group needs from its coordinator. */
 export interface GroupContext {
@@ -16,31 +15,6 @@ export interface GroupContext {
   readonly initialRebalanceDelayMs: number;
   /** Partition counts of these topics; a topic that does not exist counts 0. */
   partitionCounts(topics: readonly string[]): Promise<Map<string, number>>;
-}
-
-interface PendingJoin {
-  resolve(response: JoinGroupResponse): void;
-  reject(err: Error): void;
-}
-
-export interface GroupMember {
-  readonly memberId: string;
-  /** Kafka's group.instance.id (static membership); null for a dynamic member. */
-  readonly instanceId: string | null;
-  clientId: string;
-  topics: string[];
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  /** What the member says it owns; used only until the coordinator has assigned it. */
-  claimed: TopicPartition[];
-  /** Its partitions in the current generation (empty until its first assignment). */
-  assignment: TopicPartition[];
-  assigned: boolean;
-  /** Rejoined during the rebalance in progress. */
-  joined: boolean;
-  pending: PendingJoin | null;
-  sessionTimer: NodeJS.Timeout | null;
-  sessionTimerMs: number;
 }
 
 /**
@@ -409,23 +383,7 @@ export class Group {
     }
     if (this.closed || epoch !== this.epoch) return;
 
-    const heldByKnown = new Set<string>();
-    for (const m of this.members.values()) {
-      if (m.assigned)
-        for (const tp of m.assignment) heldByKnown.add(`${tp.topic}\0${tp.partition}`);
-    }
-    const input: AssignorMember[] = [];
-    for (const m of this.members.values()) {
-      input.push({
-        memberId: m.memberId,
-        topics: m.topics,
-        // The coordinator knows what it gave a member; a new member's claim counts only
-        // for partitions no known member holds.
-        owned: m.assigned
-          ? m.assignment
-          : m.claimed.filter((tp) => !heldByKnown.has(`${tp.topic}\0${tp.partition}`)),
-      });
-    }
+    const input = assignorMembers(this.members.values());
     const result = assignorFor(this.assignorName ?? "range").assign(input, counts);
     this.counts = counts;
     this.generation++;

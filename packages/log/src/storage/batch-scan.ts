@@ -15,7 +15,7 @@ export interface ScanResult {
   problem: string | null;
 }
 
-/** batchLength's position inside a stored batch (see the grammar in record-batch.ts). */
+/** batchLength's position inside a stored batch (see the grammar in record-batch-layout.ts). */
 const OFF_LENGTH = 8;
 const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 const SCAN_CHUNK_BYTES = 1024 * 1024;

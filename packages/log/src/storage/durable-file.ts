@@ -28,11 +28,11 @@ export function writeFileDurably(file: string, text: string, mode = 0o600): void
 }
 
 /**
- * Makes the directory's entries (a rename, a new or deleted file) durable; throws what
- * the fsync throws (the log's storage needs to see ENOSPC and EIO).
+ * fsyncs the file (or directory) at `p`; throws what the fsync throws (the log's storage
+ * needs to see ENOSPC and EIO).
  */
-export function syncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, "r");
+export function fsyncPath(p: string): void {
+  const fd = fs.openSync(p, "r");
   try {
     fs.fsyncSync(fd);
   } finally {
@@ -40,14 +40,24 @@ export function syncDirectory(dir: string): void {
   }
 }
 
-/** syncDirectory off the event loop. */
-export async function syncDirectoryAsync(dir: string): Promise<void> {
-  const fd = fs.openSync(dir, "r");
+/** fsyncPath off the event loop. */
+export async function fsyncPathAsync(p: string): Promise<void> {
+  const fd = fs.openSync(p, "r");
   try {
     await fsyncAsync(fd);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Makes the directory's entries (a rename, a new or deleted file) durable (see fsyncPath). */
+export function syncDirectory(dir: string): void {
+  fsyncPath(dir);
+}
+
+/** syncDirectory off the event loop. */
+export function syncDirectoryAsync(dir: string): Promise<void> {
+  return fsyncPathAsync(dir);
 }
 
 /** syncDirectory for metadata files, where a platform that cannot fsync a directory is fine. */

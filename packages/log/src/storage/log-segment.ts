@@ -18,24 +18,12 @@ import {
 } from "../record-batch.js";
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFileName } from "./segment-files.js";
 import { TimeIndex } from "./time-index.js";
+import { fsyncPath, fsyncPathAsync } from "./durable-file.js";
+import { SegmentReader } from "./segment-reader.js";
 
 const fdatasync = promisify(fs.fdatasync);
-const fsync = promisify(fs.fsync);
-
-/** fsyncs the file at `p` off the event loop. */
-async function fsyncFile(p: string): Promise<void> {
-  const fd = fs.openSync(p, "r");
-  try {
-    await fsync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** batchLength's position inside a stored batch (see the grammar in record-batch.ts). */
+/** batchLength's position inside a stored batch (see the grammar in record-batch-layout.ts). */
 const OFF_LENGTH = 8;
-/** Every whole batch of either format has at least BATCH_HEADER_SIZE bytes (record-batch.ts). */
-const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD;
 
 /** A segment's append state at one moment, for undoing a failed append (see rollbackTo). */
 export interface SegmentMark {
@@ -96,6 +84,7 @@ export class LogSegment {
   private deleted = false;
   private fd: number;
   private readonly header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+  private readonly reader = new SegmentReader(this);
 
   private constructor(
     readonly dir: string,
@@ -242,134 +231,12 @@ export class LogSegment {
    */
   read(offset: number, maxBytes: number, limitOffset: number, verify: boolean): Buffer | null {
     try {
-      return this.readFrom(offset, maxBytes, limitOffset, verify);
+      return this.reader.read(offset, maxBytes, limitOffset, verify);
     } catch (err) {
       if (!(err instanceof CorruptRecordError) || this.verified) throw err;
       this.rebuildInPlace();
-      return this.readFrom(offset, maxBytes, limitOffset, verify);
+      return this.reader.read(offset, maxBytes, limitOffset, verify);
     }
-  }
-
-  private readFrom(
-    offset: number,
-    maxBytes: number,
-    limitOffset: number,
-    verify: boolean,
-  ): Buffer | null {
-    const range = this.corruptRangeHolding(offset);
-    if (range !== undefined) throw this.corruptRangeError(range);
-    const chunkBytes = this.indexIntervalBytes + Math.max(maxBytes, 4096);
-    const entry = this.offsetIndex.lookup(offset);
-    let position = entry.position;
-    let first = true;
-    // The base offset is outside the CRC: offsets must rise from batch to batch, or the
-    // bytes that hold one are damaged.
-    let floor = position === 0 ? this.baseOffset : entry.offset;
-    while (position < this.size) {
-      const chunk = this.readAt(position, Math.min(chunkBytes, this.size - position));
-      if (first && position > 0 && readInt64(chunk, 0) !== entry.offset) {
-        throw this.corrupt(
-          `the offset index names position ${position} for offset ${entry.offset}, but no batch of that offset starts there`,
-          position,
-          entry.offset,
-        );
-      }
-      first = false;
-      let p = 0;
-      while (p + BATCH_HEADER_SIZE <= chunk.length) {
-        const batchSize = this.checkedBatchSize(chunk, p, position + p);
-        const base = readInt64(chunk, p);
-        if (base < floor || base >= this.nextOffset) {
-          const problem =
-            base < floor
-              ? `batch offset ${base} goes back before ${floor}`
-              : `batch offset ${base} is past the segment's end offset ${this.nextOffset}`;
-          throw this.corrupt(problem, position + p, base);
-        }
-        if (base >= limitOffset) return null;
-        floor = base + batchLastOffsetDelta(chunk, p) + 1;
-        if (floor > offset) {
-          const start = position + p;
-          let data = chunk.subarray(p);
-          if (data.length < batchSize) {
-            data = this.readAt(start, Math.max(batchSize, Math.min(maxBytes, this.size - start)));
-          }
-          const stop = this.corruptRanges.find((r) => r.start >= start)?.start ?? this.size;
-          if (data.length > stop - start) data = data.subarray(0, stop - start);
-          return this.wholeBatches(data, start, maxBytes, limitOffset, verify, base);
-        }
-        p += batchSize;
-      }
-      if (p === 0) {
-        // A batch header cut by the chunk end: only possible at the file's end.
-        return null;
-      }
-      position += p;
-    }
-    return null;
-  }
-
-  /**
-   * Trims `data` (starting at a batch at file position `start`, base offset `floor` or
-   * more) to whole valid batches, each followed by a batch of a higher offset.
-   */
-  private wholeBatches(
-    data: Buffer,
-    start: number,
-    maxBytes: number,
-    limitOffset: number,
-    verify: boolean,
-    floor: number,
-  ): Buffer {
-    let end = 0;
-    while (end + LOG_OVERHEAD <= data.length) {
-      const batchSize = this.checkedBatchSize(data, end, start + end);
-      if (end + batchSize > data.length) break;
-      if (end > 0 && end + batchSize > maxBytes) break;
-      const base = readInt64(data, end);
-      if (base >= limitOffset) break;
-      const problem =
-        (verify ? batchProblem(data, end) : null) ??
-        this.offsetProblem(data, end, start + end, floor);
-      if (problem !== null) {
-        if (end === 0) throw this.corrupt(problem, start, base);
-        break;
-      }
-      floor = base + batchLastOffsetDelta(data, end) + 1;
-      end += batchSize;
-    }
-    return data.subarray(0, end);
-  }
-
-  /**
-   * Whether the (unprotected) base offset of the batch at `p` of `data`, file position
-   * `position`, fits between `floor` and the base offset of the batch after it.
-   */
-  private offsetProblem(data: Buffer, p: number, position: number, floor: number): string | null {
-    const base = readInt64(data, p);
-    if (base < floor) return `batch offset ${base} goes back before ${floor}`;
-    const next = base + batchLastOffsetDelta(data, p) + 1;
-    const after = position + LOG_OVERHEAD + data.readInt32BE(p + OFF_LENGTH);
-    if (after + 8 > this.size || this.corruptRanges.some((r) => r.start === after)) return null;
-    const following =
-      p + (after - position) + 8 <= data.length
-        ? readInt64(data, p + (after - position))
-        : readInt64(this.readAt(after, 8), 0);
-    return following < next
-      ? `batch offset ${base} runs to ${next - 1}, past the next batch's offset ${following}: its base offset is damaged`
-      : null;
-  }
-
-  private checkedBatchSize(buf: Buffer, p: number, filePosition: number): number {
-    const length = buf.readInt32BE(p + OFF_LENGTH);
-    if (length < MIN_BATCH_LENGTH || filePosition + LOG_OVERHEAD + length > this.size) {
-      throw this.corrupt(
-        `batch declares length ${length}, which does not fit the segment (${this.size} bytes)`,
-        filePosition,
-        readInt64(buf, p),
-      );
-    }
-    return LOG_OVERHEAD + length;
   }
 
   /** The known corrupt range whose offsets include `offset`, if any. */
@@ -395,24 +262,7 @@ export class LogSegment {
    * `timestamp`, or null. Starts from the time index and checks each batch it decodes.
    */
   offsetForTimestamp(timestamp: number, limitOffset: number): number | null {
-    if (this.maxTimestamp < timestamp) return null;
-    const startOffset = this.timeIndex.lookup(timestamp);
-    const from = this.offsetIndex.lookup(startOffset).position;
-    let result: number | null = null;
-    const scan = this.scan(from, (batch, position) => {
-      if (batch.baseOffset >= limitOffset) return false;
-      if (batch.maxTimestamp < timestamp) return;
-      const problem = batchProblem(batch.buffer, batch.position);
-      if (problem !== null) throw this.corrupt(problem, position, batch.baseOffset);
-      batch.forEach((r) => {
-        if (result === null && r.timestamp >= timestamp && r.offset < limitOffset) {
-          result = r.offset;
-        }
-      });
-      return result === null;
-    });
-    if (scan.problem !== null) throw this.corrupt(scan.problem, scan.position, -1);
-    return result;
+    return this.reader.offsetForTimestamp(timestamp, limitOffset);
   }
 
   /** Visits the batches from file position `from` in order (see scanBatches). */
@@ -588,7 +438,7 @@ export class LogSegment {
       this.unflushedBytes -= covered;
       if (this.sealed && !this.indexesDurable && !this.deleted) {
         for (const p of [this.offsetIndex.path, this.timeIndex.path]) {
-          await fsyncFile(p);
+          await fsyncPathAsync(p);
           if (this.deleted) break;
         }
         this.indexesDurable = true;
@@ -618,7 +468,7 @@ export class LogSegment {
       await fdatasync(this.fd);
       this.unflushedBytes = 0;
       this.writeIndexes();
-      await Promise.all([this.offsetIndex.path, this.timeIndex.path].map(fsyncFile));
+      await Promise.all([this.offsetIndex.path, this.timeIndex.path].map(fsyncPathAsync));
       this.indexesDurable = true;
     } finally {
       this.flushesInFlight--;
@@ -631,14 +481,7 @@ export class LogSegment {
     fs.fdatasyncSync(this.fd);
     this.unflushedBytes = 0;
     if (this.sealed && !this.indexesDurable) {
-      for (const p of [this.offsetIndex.path, this.timeIndex.path]) {
-        const fd = fs.openSync(p, "r");
-        try {
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
+      for (const p of [this.offsetIndex.path, this.timeIndex.path]) fsyncPath(p);
       this.indexesDurable = true;
     }
   }

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Logger } from "pino";
-import { ClosedError, errnoOf, OffsetOutOfRangeError, TributaryError } from "../errors.js";
+import { ClosedError, errnoOf, TributaryError } from "../errors.js";
 import {
   hasCleanShutdownMarker,
   openSegments,
@@ -8,19 +8,13 @@ import {
   writeCheckpoint,
   writeCleanShutdownMarker,
 } from "./log-recovery.js";
-import { syncDirectory, syncDirectoryAsync } from "./durable-file.js";
+import { syncDirectory } from "./durable-file.js";
 import { type PartitionCheckpoint, writeCheckpointAsync } from "./partition-checkpoint.js";
-import { LogSegment, type SegmentMark } from "./log-segment.js";
-import { MAX_RELATIVE_OFFSET } from "./offset-index.js";
-import { stampProducedBatches } from "./produced-batches.js";
-import { batchEndOffset, LOG_OVERHEAD } from "../record-batch.js";
-import {
-  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
-  type ProducedBatch,
-  ProducerState,
-} from "./producer-state.js";
+import type { LogSegment } from "./log-segment.js";
+import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerState } from "./producer-state.js";
 import {
   describeRetentionDeletions,
+  logRetentionDeletions,
   type RetentionDeletion,
   retentionLimitsExceeded,
 } from "./retention-deletion.js";
@@ -30,13 +24,15 @@ import { WriteStall } from "./write-stall.js";
 import { GroupCommit, type GroupCommitHooks } from "./group-commit.js";
 import { CompactionSchedule } from "./compaction-schedule.js";
 import type { PartitionLogOptions, ReadOptions } from "./partition-log-options.js";
-import { offsetForTimestampIn, readSegments, segmentIndexFor } from "./segment-search.js";
+import { offsetForTimestampIn, readPartition } from "./segment-search.js";
+import { PartitionSegments } from "./partition-segments.js";
+import { type AppendTarget, PartitionAppender } from "./partition-appender.js";
+import { HighWatermark } from "./high-watermark.js";
+import { RecoveryPoint } from "./recovery-point.js";
 
 export type { PartitionLogOptions, ReadOptions };
-import { type ControlType, encodeControlBatch } from "../control-batch.js";
+import type { ControlType } from "../control-batch.js";
 import type { AbortedTransaction } from "./transaction-index.js";
-
-const EMPTY: Buffer = Buffer.alloc(0);
 
 /**
  * One partition of a topic on disk: an ordered list of LogSegments in one directory, the
@@ -71,14 +67,13 @@ export class PartitionLog {
   readonly partition: number;
   private config: TopicConfig;
   private readonly now: () => number;
-  private readonly segments: LogSegment[];
+  /** The segment files, oldest first; the last takes appends. */
+  private readonly files: PartitionSegments;
   private startOffset: number;
-  private hw: number;
-  private recoveryPoint: number;
-  private checkpointedSegmentBase: number;
-  private readonly listeners = new Set<() => void>();
+  /** Readers see offsets below this. */
+  private readonly hw: HighWatermark;
+  private readonly recovery: RecoveryPoint;
   private readonly commits: GroupCommit;
-  private directoryDirty = false;
   private closed = false;
   /** The close in progress (or done); null until close() is called. */
   private closing: Promise<void> | null = null;
@@ -90,6 +85,7 @@ export class PartitionLog {
   private readonly compaction: CompactionSchedule;
   /** Idempotent producers' epochs and last batches, for deduplicating retries. */
   private readonly producers: ProducerState;
+  private readonly appender: PartitionAppender;
 
   private constructor(
     readonly dir: string,
@@ -110,12 +106,11 @@ export class PartitionLog {
     this.stall = new WriteStall(this.name, this.logger);
     this.commits = new GroupCommit(this.commitHooks());
     this.compaction = new CompactionSchedule(dir, this.name, this.logger);
-    this.segments = segments;
-    const end = this.active.nextOffset;
+    this.files = new PartitionSegments(dir, segments);
+    const end = this.files.active.nextOffset;
     this.startOffset = Math.min(logStartOffset, end);
-    this.hw = end;
-    this.recoveryPoint = end;
-    this.checkpointedSegmentBase = this.active.baseOffset;
+    this.hw = new HighWatermark(end);
+    this.recovery = new RecoveryPoint(this.files, end);
     this.producers = new ProducerState(
       this.name,
       options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
@@ -127,7 +122,26 @@ export class PartitionLog {
       end,
       this.now(),
     );
+    this.appender = new PartitionAppender(this.appendTarget());
     this.startFlushTimer();
+  }
+
+  private appendTarget(): AppendTarget {
+    return {
+      name: this.name,
+      files: this.files,
+      producers: this.producers,
+      stall: this.stall,
+      hw: this.hw,
+      commits: this.commits,
+      now: () => this.now(),
+      config: () => this.config,
+      ensureWritable: () => this.ensureWritable(),
+      fail: (err) => {
+        this.failure = err;
+      },
+      prepareWrites: (flushAll) => this.prepareWrites(flushAll),
+    };
   }
 
   /**
@@ -169,8 +183,8 @@ export class PartitionLog {
     removeCleanShutdownMarker(this.dir);
   }
 
-  private get active(): LogSegment {
-    return this.segments[this.segments.length - 1]!;
+  private get segments(): LogSegment[] {
+    return this.files.list;
   }
 
   get logStartOffset(): number {
@@ -179,17 +193,17 @@ export class PartitionLog {
 
   /** The offset the next appended record gets. */
   get logEndOffset(): number {
-    return this.active.nextOffset;
+    return this.files.active.nextOffset;
   }
 
   /** Readers see offsets below this. */
   get highWatermark(): number {
-    return this.hw;
+    return this.hw.value;
   }
 
   /** read_committed readers see offsets below this: the oldest open transaction's first offset, else the high watermark. */
   get lastStableOffset(): number {
-    return this.producers.transactions.lastStableOffset(this.hw);
+    return this.producers.transactions.lastStableOffset(this.hw.value);
   }
 
   /** Aborted transactions with records in [from, to) (transaction-index.ts). */
@@ -208,37 +222,21 @@ export class PartitionLog {
     type: ControlType,
     coordinatorEpoch: number,
   ): Promise<{ baseOffset: number; lastOffset: number }> {
-    try {
-      this.ensureWritable();
-      if (this.stall.active) this.retryWrites();
-      const now = this.now();
-      this.producers.checkMarker(producerId, epoch, now);
-      const batch = encodeControlBatch(producerId, epoch, type, coordinatorEpoch, now);
-      const offset = this.logEndOffset;
-      stampProducedBatches(batch, offset, Number.MAX_SAFE_INTEGER, this.name, true);
-      this.writeBatches(batch);
-      this.producers.recordMarker(producerId, epoch, type, offset, now);
-      this.stall.end();
-      return this.acknowledge({ baseOffset: offset, lastOffset: offset });
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.appender.appendMarker(producerId, epoch, type, coordinatorEpoch);
   }
 
-  /** An append's answer: at once, or under flush policy "always" after the fdatasync. */
-  private acknowledge(result: {
-    baseOffset: number;
-    lastOffset: number;
-  }): Promise<{ baseOffset: number; lastOffset: number }> {
-    if (this.config.flushPolicy === "always") return this.scheduleFlush().then(() => result);
-    this.advanceHighWatermark(result.lastOffset + 1);
-    return Promise.resolve(result);
+  /**
+   * Validates each batch in `batch` (one or more back to back) and stamps its base offset
+   * (see stampProducedBatches: a bad batch rejects the whole call before anything is
+   * written; the caller's buffer is modified), writes the bytes as they are, and resolves
+   * per the flush policy.
+   */
+  append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
+    return this.appender.append(batch);
   }
 
   get sizeInBytes(): number {
-    let size = 0;
-    for (const s of this.segments) size += s.size;
-    return size;
+    return this.files.sizeInBytes;
   }
 
   get segmentCount(): number {
@@ -260,156 +258,6 @@ export class PartitionLog {
   }
 
   /**
-   * Validates each batch in `batch` (one or more back to back) and stamps its base offset
-   * (see stampProducedBatches: a bad batch rejects the whole call before anything is
-   * written; the caller's buffer is modified), writes the bytes as they are, and resolves
-   * per the flush policy.
-   */
-  append(batch: Buffer): Promise<{ baseOffset: number; lastOffset: number }> {
-    try {
-      this.ensureWritable();
-      if (this.stall.active) this.retryWrites();
-      const baseOffset = this.logEndOffset;
-      stampProducedBatches(batch, baseOffset, this.config.maxMessageBytes, this.name);
-      const idempotent = this.producers.checkAppend(batch, this.now());
-      if (idempotent !== null && idempotent.duplicate !== null) {
-        return this.duplicateAck(idempotent.duplicate);
-      }
-      const lastOffset = this.writeBatches(batch) - 1;
-      if (idempotent !== null) {
-        this.producers.recordAppend(idempotent, baseOffset, lastOffset, this.now());
-      }
-      this.stall.end();
-      return this.acknowledge({ baseOffset, lastOffset });
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /**
-   * The ack of a retried batch already in the log: its original offsets, once they are
-   * visible (under "always", after the fsync that the original is waiting for).
-   */
-  private duplicateAck(
-    original: ProducedBatch,
-  ): Promise<{ baseOffset: number; lastOffset: number }> {
-    const result = { baseOffset: original.baseOffset, lastOffset: original.lastOffset };
-    if (original.lastOffset < this.hw) return Promise.resolve(result);
-    return this.scheduleFlush().then(() => result);
-  }
-
-  /**
-   * Writes stamped batches, rolling segments as needed; returns the new log end offset.
-   * All or nothing: a failure undoes what this call wrote (see `undoAppend`).
-   */
-  private writeBatches(buf: Buffer): number {
-    const now = this.now();
-    const segmentBytes = this.config.segmentBytes;
-    const activeIndex = this.segments.length - 1;
-    const mark = this.active.mark();
-    let rolled = false;
-    let start = 0;
-    try {
-      while (start < buf.length) {
-        const firstSize = LOG_OVERHEAD + buf.readInt32BE(start + 8);
-        if (this.shouldRoll(firstSize, batchEndOffset(buf, start), now)) {
-          this.roll();
-          rolled = true;
-        }
-        const segment = this.active;
-        let end = start;
-        let size = segment.size;
-        while (end < buf.length) {
-          const batchSize = LOG_OVERHEAD + buf.readInt32BE(end + 8);
-          if (end > start && size + batchSize > segmentBytes) break;
-          if (
-            end > start &&
-            batchEndOffset(buf, end) - 1 - segment.baseOffset > MAX_RELATIVE_OFFSET
-          ) {
-            break;
-          }
-          size += batchSize;
-          end += batchSize;
-        }
-        segment.append(buf, start, end, now);
-        start = end;
-      }
-    } catch (err) {
-      try {
-        this.undoAppend(activeIndex, mark);
-      } catch (undoErr) {
-        // The files could not be cut back: only a reopen (which recovers) can tell what
-        // they hold.
-        this.failure = undoErr;
-        throw undoErr;
-      }
-      if (errnoOf(err) === undefined) {
-        this.failure = err;
-        throw err;
-      }
-      throw this.stall.enter(err, "an append", null);
-    }
-    // The sealed segments are flushed in the background whatever the policy (as Kafka
-    // does), so the recovery point, and the checkpoint, move past them.
-    if (rolled) this.scheduleFlush().catch(() => {});
-    return this.logEndOffset;
-  }
-
-  /**
-   * Takes the log back to where an append began: the segments it rolled to are deleted
-   * and the segment that was active is cut back to `mark` (see LogSegment.rollbackTo). No
-   * flush can have covered the undone bytes: a flush only starts between appends.
-   */
-  private undoAppend(activeIndex: number, mark: SegmentMark): void {
-    while (this.segments.length - 1 > activeIndex) this.segments.pop()!.delete();
-    this.active.rollbackTo(mark);
-  }
-
-  /**
-   * The first append after the backoff: does the writes opening or retention could not,
-   * then lets the append try. Throws the stall's error while the backoff runs.
-   */
-  private retryWrites(): void {
-    const owed = this.stall.checkRetry();
-    if (owed === null) return;
-    try {
-      this.prepareWrites(owed);
-    } catch (err) {
-      if (errnoOf(err) === undefined) throw err;
-      throw this.stall.enter(err, "writing the checkpoint", owed);
-    }
-    this.stall.owedDone();
-  }
-
-  private shouldRoll(batchSize: number, batchEnd: number, now: number): boolean {
-    const segment = this.active;
-    if (segment.isEmpty) return false;
-    return (
-      segment.size + batchSize > this.config.segmentBytes ||
-      (segment.rollTimestamp !== null && now - segment.rollTimestamp > this.config.segmentMs) ||
-      batchEnd - 1 - segment.baseOffset > MAX_RELATIVE_OFFSET
-    );
-  }
-
-  /**
-   * Seals the active segment and starts a new one at the log end offset; the caller
-   * schedules the flush. A failure (no descriptor for the new file, no space for the old
-   * one's indexes) leaves the old segment active, as if nothing happened.
-   */
-  private roll(): void {
-    const old = this.active;
-    const next = LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes);
-    try {
-      old.seal();
-    } catch (err) {
-      next.delete();
-      throw err;
-    }
-    this.segments.push(next);
-    this.directoryDirty = true;
-  }
-
-  /**
    * Sync read of whole stored batches from the one holding `offset`, up to `maxBytes` (at
    * least one whole batch when there is one), from one segment. Only offsets below the
    * high watermark are served.
@@ -420,57 +268,26 @@ export class PartitionLog {
     options: ReadOptions = {},
   ): { records: Buffer; highWatermark: number; logStartOffset: number } {
     this.ensureOpen();
-    const hw = this.hw;
-    const result: { records: Buffer; highWatermark: number; logStartOffset: number } = {
-      records: EMPTY,
-      highWatermark: hw,
+    const bounds = {
+      topic: this.topic,
+      partition: this.partition,
       logStartOffset: this.startOffset,
+      highWatermark: this.hw.value,
+      lastStableOffset: () => this.lastStableOffset,
     };
-    if (offset === hw) return result;
-    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > hw) {
-      throw new OffsetOutOfRangeError(this.topic, this.partition, offset, this.startOffset, hw);
-    }
-    const verify = options.verify ?? true;
-    const limit = options.isolation === "read_committed" ? this.lastStableOffset : hw;
-    if (offset >= limit) return result;
-    result.records = readSegments(this.segments, offset, maxBytes, limit, verify) ?? EMPTY;
-    return result;
-  }
-
-  private segmentIndexFor(offset: number): number {
-    return segmentIndexFor(this.segments, offset);
+    return readPartition(this.segments, offset, maxBytes, bounds, options);
   }
 
   /** Earliest offset whose record timestamp >= `timestamp`, via the time indexes; null if none. */
   offsetForTimestamp(timestamp: number): number | null {
     this.ensureOpen();
-    const offset = offsetForTimestampIn(this.segments, timestamp, this.hw);
+    const offset = offsetForTimestampIn(this.segments, timestamp, this.hw.value);
     return offset === null ? null : Math.max(offset, this.startOffset);
   }
 
   /** The listener runs synchronously whenever the high watermark advances. */
   onAppend(listener: () => void): () => void {
-    const wrapped = () => listener();
-    this.listeners.add(wrapped);
-    return () => {
-      this.listeners.delete(wrapped);
-    };
-  }
-
-  private advanceHighWatermark(offset: number): void {
-    if (offset <= this.hw) return;
-    this.hw = offset;
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch (err) {
-        // A listener's bug must not fail an append that is already written: report it
-        // where it belongs, outside the log.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    return this.hw.onAdvance(listener);
   }
 
   /** Makes everything appended so far durable (and visible, under "always"). */
@@ -492,22 +309,8 @@ export class PartitionLog {
   private commitHooks(): GroupCommitHooks {
     return {
       start: () => {
-        const work: Promise<void>[] = [];
-        for (const segment of this.segments) {
-          if (segment.needsFlush) work.push(segment.flushAsync());
-        }
-        const syncsDirectory = this.directoryDirty;
-        if (syncsDirectory) {
-          this.directoryDirty = false;
-          work.push(syncDirectoryAsync(this.dir));
-        }
-        return {
-          target: this.logEndOffset,
-          work,
-          undo: () => {
-            if (syncsDirectory) this.directoryDirty = true;
-          },
-        };
+        const { work, undo } = this.files.flushWork();
+        return { target: this.logEndOffset, work, undo };
       },
       durable: (target) => this.onFlushed(target),
       failed: (err) => {
@@ -530,11 +333,9 @@ export class PartitionLog {
   }
 
   private onFlushed(target: number): void {
-    if (target > this.recoveryPoint) this.recoveryPoint = target;
-    this.advanceHighWatermark(target);
-    if (this.closed) return;
-    const segment = this.segments[this.segmentIndexFor(this.recoveryPoint)]!;
-    if (segment.baseOffset <= this.checkpointedSegmentBase) return;
+    this.recovery.flushedTo(target);
+    this.hw.advance(target);
+    if (this.closed || !this.recovery.worthCheckpoint) return;
     try {
       this.writeCheckpointNow();
     } catch (err) {
@@ -548,18 +349,11 @@ export class PartitionLog {
     const checkpoint = this.checkpointNow();
     this.producers.writeSnapshot(this.dir, this.logEndOffset, this.now());
     writeCheckpoint(this.dir, checkpoint);
-    // Recovery restarts at the segment holding the recovery point, so only a move into a
-    // later segment is worth a checkpoint write.
-    this.checkpointedSegmentBase =
-      this.segments[this.segmentIndexFor(checkpoint.recoveryPoint)]!.baseOffset;
+    this.recovery.written(checkpoint);
   }
 
   private checkpointNow(): PartitionCheckpoint {
-    const recoveryPoint = Math.max(
-      Math.min(this.recoveryPoint, this.logEndOffset),
-      this.segments[0]!.baseOffset,
-    );
-    return { recoveryPoint, logStartOffset: this.startOffset };
+    return this.recovery.checkpoint(this.logEndOffset, this.startOffset);
   }
 
   /**
@@ -572,27 +366,21 @@ export class PartitionLog {
   applyRetention(now: number = this.now()): number {
     this.ensureOpen();
     const sizeBefore = this.sizeInBytes;
-    const limits = retentionLimitsExceeded(this.segments, this.hw, this.config, now);
+    const limits = retentionLimitsExceeded(this.segments, this.hw.value, this.config, now);
     if (limits.length > 0 && limits.length === this.segments.length) {
       // The active segment goes too: a new one takes the appends from its end.
-      this.roll();
+      this.files.roll(this.config);
       this.scheduleFlush().catch(() => {});
     }
-    const deleted = this.segments.splice(0, limits.length).map((segment, i) => {
-      segment.delete();
-      return { segment, limit: limits[i]! };
-    });
+    const deleted = this.files
+      .deleteOldest(limits.length)
+      .map((segment, i) => ({ segment, limit: limits[i]! }));
     if (deleted.length > 0) {
-      for (const d of describeRetentionDeletions(deleted, this.config, now, sizeBefore)) {
-        this.lastDeletion = d;
-        this.logger.info(
-          { event: "retention-deleted", ...d },
-          `deleted ${d.segments} segment(s) of ${this.name}, offsets ${d.fromOffset}..${d.toOffset - 1} (${d.records} records, ${d.bytes} bytes): ${d.why}`,
-        );
-      }
+      const deletions = describeRetentionDeletions(deleted, this.config, now, sizeBefore);
+      this.lastDeletion =
+        logRetentionDeletions(deletions, this.name, this.logger) ?? this.lastDeletion;
       this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
       this.producers.transactions.prune(this.startOffset);
-      this.directoryDirty = true;
       try {
         this.writeCheckpointNow();
       } catch (err) {
@@ -618,7 +406,7 @@ export class PartitionLog {
     // Compaction writes before it frees: on a full disk it waits for writes to resume.
     if (this.stall.active) return 0;
     // Below the last stable offset only: an open transaction's outcome is not known yet.
-    const limit = Math.min(this.lastStableOffset, this.recoveryPoint);
+    const limit = Math.min(this.lastStableOffset, this.recovery.value);
     const txns = this.producers.transactions;
     return this.compaction.run(this.segments, limit, this.config, now, (pid, offset) =>
       txns.isAborted(pid, offset),
@@ -635,7 +423,7 @@ export class PartitionLog {
   /** Under flush "interval", a round of the group commit every flushIntervalMs that has work. */
   private startFlushTimer(): void {
     const due = () =>
-      !this.closed && this.failure === null && !this.stall.active && this.active.needsFlush;
+      !this.closed && this.failure === null && !this.stall.active && this.files.active.needsFlush;
     this.commits.every(
       this.config.flushPolicy === "interval" ? this.config.flushIntervalMs : 0,
       due,
@@ -666,7 +454,7 @@ export class PartitionLog {
     if (this.failure === null && !this.commits.lastFailed) {
       try {
         for (const segment of this.segments) await segment.close();
-        this.recoveryPoint = this.logEndOffset;
+        this.recovery.closedAt(this.logEndOffset);
         this.producers.writeSnapshot(this.dir, this.logEndOffset, this.now());
         await writeCheckpointAsync(this.dir, this.checkpointNow());
         await writeCleanShutdownMarker(this.dir);

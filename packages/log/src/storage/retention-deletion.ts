@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { LogSegment } from "./log-segment.js";
 import type { TopicConfig } from "../topic-config.js";
 
@@ -49,6 +50,24 @@ export function retentionLimitsExceeded(
     limits.push(expired ? "retention.ms" : "retention.bytes");
   }
   return limits;
+}
+
+/**
+ * Logs each deletion at info level (`event: "retention-deleted"`) for partition `name`;
+ * returns the last (null if none), to keep as the partition's last deletion.
+ */
+export function logRetentionDeletions(
+  deletions: readonly RetentionDeletion[],
+  name: string,
+  logger: Logger,
+): RetentionDeletion | null {
+  for (const d of deletions) {
+    logger.info(
+      { event: "retention-deleted", ...d },
+      `deleted ${d.segments} segment(s) of ${name}, offsets ${d.fromOffset}..${d.toOffset - 1} (${d.records} records, ${d.bytes} bytes): ${d.why}`,
+    );
+  }
+  return deletions.at(-1) ?? null;
 }
 
 /**

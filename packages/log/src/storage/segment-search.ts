@@ -1,4 +1,8 @@
+import { OffsetOutOfRangeError } from "../errors.js";
 import type { LogSegment } from "./log-segment.js";
+import type { ReadOptions } from "./partition-log-options.js";
+
+const EMPTY: Buffer = Buffer.alloc(0);
 
 /*
  * Finding things in a partition's segments (oldest first, ascending base offsets): the
@@ -51,4 +55,40 @@ export function offsetForTimestampIn(
     if (offset !== null) return offset;
   }
   return null;
+}
+
+/** A partition's bounds at the moment of a read (see readPartition). */
+export interface ReadBounds {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  readonly highWatermark: number;
+  /** Only asked for a read_committed read. */
+  lastStableOffset(): number;
+}
+
+/**
+ * PartitionLog.read: whole stored batches from the one holding `offset`, up to `maxBytes`,
+ * from one segment, below the high watermark (the last stable offset under
+ * read_committed); empty at the high watermark, OffsetOutOfRangeError outside the log.
+ */
+export function readPartition(
+  segments: readonly LogSegment[],
+  offset: number,
+  maxBytes: number,
+  bounds: ReadBounds,
+  options: ReadOptions,
+): { records: Buffer; highWatermark: number; logStartOffset: number } {
+  const hw = bounds.highWatermark;
+  const start = bounds.logStartOffset;
+  const result = { records: EMPTY, highWatermark: hw, logStartOffset: start };
+  if (offset === hw) return result;
+  if (!Number.isSafeInteger(offset) || offset < start || offset > hw) {
+    throw new OffsetOutOfRangeError(bounds.topic, bounds.partition, offset, start, hw);
+  }
+  const verify = options.verify ?? true;
+  const limit = options.isolation === "read_committed" ? bounds.lastStableOffset() : hw;
+  if (offset >= limit) return result;
+  result.records = readSegments(segments, offset, maxBytes, limit, verify) ?? EMPTY;
+  return result;
 }
