@@ -123,9 +123,14 @@ describe("joins over history written one input after another, on two real worker
     const backend = await brokerBackend();
     const { log } = backend;
     try {
-      for (const t of INPUTS) await log.admin.createTopic(t, { partitions: 2 });
+      // The history is stamped June 2024, and so are the outputs: under the default 7 days
+      // of retention the broker's retention run (every 30 s) deletes every one of these
+      // topics whole, inputs and outputs alike, once a loaded machine stretches the test
+      // past it — the outputs then read as empty although the group committed the ends.
+      const config = { retentionMs: -1 };
+      for (const t of INPUTS) await log.admin.createTopic(t, { partitions: 2, config });
       for (const t of ["payment-logins", "payment-accounts"]) {
-        await log.admin.createTopic(t, { partitions: 1 });
+        await log.admin.createTopic(t, { partitions: 1, config });
       }
       // the whole history of one input, then the next: as when replaying topics that
       // were loaded one by one
@@ -139,6 +144,10 @@ describe("joins over history written one input after another, on two real worker
       ];
       await waitCaughtUp(log, "replay-joins-app", INPUTS, 90_000);
       for (const w of workers) await stopWorker(w);
+      // none of it was deleted under the test (see the retention above)
+      for (const t of [...INPUTS, "payment-logins", "payment-accounts"]) {
+        for (const e of await log.admin.listOffsets(t, "earliest")) expect(e.offset).toBe(0);
+      }
 
       const joined = (await readTopic(log, "payment-logins", str, str)).records.map(
         (r) => r.value!,

@@ -21,8 +21,11 @@ async function replay(orderTasksByTime: boolean | undefined): Promise<number[]> 
   const dir = tempDir("time-order");
   const log = await openEmbeddedLog(path.join(dir, "log"));
   try {
-    await log.admin.createTopic("history", { partitions: 2 });
-    await log.admin.createTopic("replayed", { partitions: 1 });
+    // stamped January 2026: older than the default 7 days of retention, whose run (every
+    // 30 s) would delete both topics whole under a slow run
+    const config = { retentionMs: -1 };
+    await log.admin.createTopic("history", { partitions: 2, config });
+    await log.admin.createTopic("replayed", { partitions: 1, config });
     for (const partition of [0, 1]) {
       await produce(
         log,
