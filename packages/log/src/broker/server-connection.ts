@@ -114,6 +114,8 @@ export class ServerConnection {
   private scram: ScramServer | undefined;
   /** Reading stays paused until then: a quota holds this client back (Kafka mutes it). */
   private throttledUntil = 0;
+  /** Wakes the connection when a throttle ends (nothing else would, with reading paused). */
+  private throttleWake: NodeJS.Timeout | undefined;
   readonly closed: Promise<void>;
   private readonly log: Logger;
 
@@ -291,6 +293,17 @@ export class ServerConnection {
     } else if (!blocked && this.readingPaused && !this.closing) {
       this.readingPaused = false;
       this.socket.resume();
+    }
+    // A throttled connection reads nothing and admits nothing until throttledUntil, and no
+    // event would call pump then (the socket is paused; the held answer's timer can fire a
+    // moment before Date.now() reaches throttledUntil): wake it at that time.
+    const throttledFor = this.throttledUntil - Date.now();
+    if (throttledFor > 0 && this.throttleWake === undefined && !this.closing) {
+      this.throttleWake = setTimeout(() => {
+        this.throttleWake = undefined;
+        this.pump();
+      }, throttledFor + 1);
+      this.throttleWake.unref();
     }
   }
 
