@@ -139,12 +139,7 @@ export class TransactionCoordinator {
           transactionalId,
           producerId: await this.options.allocateProducerId(),
           producerEpoch: 0,
-          timeoutMs,
-          status: "Empty",
-          partitions: [],
-          groups: [],
-          offsets: [],
-          startedAt: 0,
+          ...noTransaction(timeoutMs),
           updatedAt: this.now(),
         };
       } else {
@@ -153,15 +148,7 @@ export class TransactionCoordinator {
           await this.complete(m);
         }
         m = this.state.get(transactionalId)!;
-        m = {
-          ...m,
-          timeoutMs,
-          status: "Empty",
-          partitions: [],
-          groups: [],
-          offsets: [],
-          startedAt: 0,
-        };
+        m = { ...m, ...noTransaction(timeoutMs) };
         if (m.producerEpoch >= MAX_EPOCH) {
           m.producerId = await this.options.allocateProducerId();
           m.producerEpoch = 0;
@@ -473,5 +460,17 @@ function clone(m: TransactionMetadata): TransactionMetadata {
     partitions: m.partitions.map((tp) => ({ ...tp })),
     groups: [...m.groups],
     offsets: m.offsets.map((o) => ({ ...o })),
+  };
+}
+
+/** A transactional id's fields with no transaction open: what an init starts from. */
+function noTransaction(timeoutMs: number) {
+  return {
+    timeoutMs,
+    status: "Empty" as const,
+    partitions: [],
+    groups: [],
+    offsets: [],
+    startedAt: 0,
   };
 }
