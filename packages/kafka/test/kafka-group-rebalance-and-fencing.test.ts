@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import type { Consumer, TopicPartition } from "@tributary/log";
@@ -97,16 +99,19 @@ describe("consumer groups on Kafka: rebalances reach the listener, zombies are f
         assigned: [0],
       });
 
-      // The child stops heartbeating for 6 s; its 2 s session expires and the partition goes
-      // to a new member; then the child, unaware, commits with its old generation.
-      child.process.stdin!.write("freeze-commit 6000\n");
+      // The child stops heartbeating; its 2 s session expires and the partition goes to a
+      // new member; then (told through a file, as its event loop is blocked) the child,
+      // unaware, commits with its old generation.
+      const resume = path.join(mkdtempSync(path.join(tmpdir(), "zombie-")), "resume");
+      child.process.stdin!.write(`freeze-commit ${resume}\n`);
       const b = log.consumer({
         groupId: "zombies",
         autoOffsetReset: "earliest",
         sessionTimeoutMs: 3000,
       });
       await b.subscribe(["fenced"]);
-      await pollUntil([b], () => b.assignment().length === 1);
+      await pollUntil([b], () => b.assignment().length === 1, 120_000);
+      writeFileSync(resume, "");
 
       const outcome = await next((m) => m.commit !== undefined);
       expect(["UNKNOWN_MEMBER", "ILLEGAL_GENERATION"]).toContain(outcome.commit);
@@ -114,8 +119,7 @@ describe("consumer groups on Kafka: rebalances reach the listener, zombies are f
       expect(await log.admin.fetchCommittedOffsets("zombies")).toEqual([]);
       await b.close();
     } finally {
-      child.process.stdin!.write("exit\n");
-      await child.exited;
+      await child.stop();
     }
   });
 });
@@ -127,14 +131,17 @@ function spawnMember(namespace: string, groupId: string, topic: string) {
     ["--import", "tsx", file, kafkaBrokers(), namespace, groupId, topic],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
-  const exited = new Promise<void>((resolve) => {
+  const exited = new Promise<void>((resolve) => proc.on("exit", () => resolve()));
+  // Asks the child to leave and kills it if it has not within 10 s (a frozen child cannot
+  // read stdin). The clock starts here, not at spawn: a test on a loaded machine may run far
+  // longer than 10 s, and the child must live through all of it.
+  const stop = async () => {
+    proc.stdin?.write("exit\n");
     const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-    proc.on("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  return { process: proc, exited };
+    await exited;
+    clearTimeout(timer);
+  };
+  return { process: proc, stop };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: messages are the child's JSON lines
