@@ -49,7 +49,8 @@ interface CuttingProxy {
 async function cuttingProxy(target: string, seed: number): Promise<CuttingProxy> {
   const next = random(seed);
   const upstreamAt = parseBrokerAddress(target);
-  if (upstreamAt.transport !== "tcp") throw new Error(`the proxy needs a TCP broker, not ${target}`);
+  if (upstreamAt.transport !== "tcp")
+    throw new Error(`the proxy needs a TCP broker, not ${target}`);
   const { host, port } = upstreamAt;
   const cuts = { requestTorn: 0, answerLost: 0 };
   let connections = 0;
