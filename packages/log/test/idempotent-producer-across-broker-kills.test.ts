@@ -11,6 +11,7 @@ import {
   startBrokerProcess,
   tempDir,
 } from "./broker-helpers.js";
+import { outOfOrder, readNumbersBack } from "./read-back-helpers.js";
 
 /**
  * The idempotent producer (on by default) under a broker SIGKILLed and restarted several
@@ -77,28 +78,10 @@ describe("an idempotent producer while the broker is SIGKILLed and restarted", (
     expect((await producer.exited).code).toBe(0);
     expect(new Set(acked()).size).toBe(total);
 
-    const reader = await connectBroker(broker.address);
-    const consumer = reader.consumer();
-    const tps = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: "t", partition }));
-    consumer.assign(tps);
-    for (const tp of tps) consumer.seek(tp, 0);
-    const ends = await reader.admin.listOffsets("t", "latest");
-    const stored = ends.reduce((n, o) => n + o.offset, 0);
-    const byPartition: number[][] = tps.map(() => []);
-    let read = 0;
-    await eventually(async () => {
-      for (const fp of await consumer.poll({ maxWaitMs: 100 })) {
-        for (const r of fp.records) byPartition[fp.partition]!.push(Number(r.value!.toString()));
-        read += fp.records.length;
-      }
-      return read >= stored ? true : undefined;
-    }, "whole topic read back");
-    await reader.close();
-
+    const byPartition = await readNumbersBack(broker.address, "t", PARTITIONS);
     const all = byPartition.flat();
     const duplicates = all.length - new Set(all).size;
     const missing = [...Array(total).keys()].filter((n) => !all.includes(n));
-    const outOfOrder = byPartition.filter((p) => p.some((n, i) => i > 0 && n <= p[i - 1]!));
     console.log(
       JSON.stringify({ idempotent: IDEMPOTENT, kills: KILLS, stored: all.length, duplicates }),
     );
@@ -106,6 +89,6 @@ describe("an idempotent producer while the broker is SIGKILLed and restarted", (
     if (!IDEMPOTENT) return;
     expect(duplicates).toBe(0);
     expect(all.length).toBe(total);
-    expect(outOfOrder).toEqual([]);
+    expect(outOfOrder(byPartition)).toEqual([]);
   });
 });

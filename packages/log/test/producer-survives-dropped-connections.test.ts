@@ -7,12 +7,12 @@ import { connectBroker } from "../src/broker/connect-broker.js";
 import {
   type BrokerProc,
   type ChildProc,
-  eventually,
   FIXTURES_DIR,
   spawnTs,
   startBrokerProcess,
   tempDir,
 } from "./broker-helpers.js";
+import { outOfOrder, readNumbersBack } from "./read-back-helpers.js";
 
 /**
  * The network, not the broker, fails: a proxy between the producer and a healthy broker
@@ -142,30 +142,13 @@ describe("an idempotent producer whose connections are cut mid-frame", () => {
     expect(proxy.cuts.answerLost).toBeGreaterThan(0);
 
     // Read back directly from the broker, past the proxy.
-    const reader = await connectBroker(broker.address);
-    const consumer = reader.consumer();
-    const tps = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: "t", partition }));
-    consumer.assign(tps);
-    for (const tp of tps) consumer.seek(tp, 0);
-    const ends = await reader.admin.listOffsets("t", "latest");
-    const stored = ends.reduce((n, o) => n + o.offset, 0);
-    const byPartition: number[][] = tps.map(() => []);
-    let read = 0;
-    await eventually(async () => {
-      for (const fp of await consumer.poll({ maxWaitMs: 100 })) {
-        for (const r of fp.records) byPartition[fp.partition]!.push(Number(r.value!.toString()));
-        read += fp.records.length;
-      }
-      return read >= stored ? true : undefined;
-    }, "whole topic read back");
-    await reader.close();
-
+    const byPartition = await readNumbersBack(broker.address, "t", PARTITIONS);
     const all = byPartition.flat();
     const seen = new Set(all);
     console.log(JSON.stringify({ cuts: proxy.cuts, stored: all.length }));
     expect([...Array(RECORDS).keys()].filter((n) => !seen.has(n))).toEqual([]);
     expect(all.length - seen.size).toBe(0);
     expect(all.length).toBe(RECORDS);
-    expect(byPartition.filter((p) => p.some((n, i) => i > 0 && n <= p[i - 1]!))).toEqual([]);
+    expect(outOfOrder(byPartition)).toEqual([]);
   }, 600_000);
 });
