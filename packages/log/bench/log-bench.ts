@@ -283,6 +283,28 @@ async function main(): Promise<void> {
     (DURABLE_RECORDS * bytesPerRecord) / durableSecs,
     `${(appendPerSec / durableAppendPerSec).toFixed(2)}x slower than os`,
   ]);
+  // Transactions on a flush-always topic: each ack waits for an fdatasync, so the sends of
+  // a transaction in flight together share them where one send at a time pays each.
+  const durableTxn: number[] = [];
+  for (const inFlight of [1, SENDS_PER_TRANSACTION]) {
+    const topic = `durable-txn-${inFlight}`;
+    await dlog.admin.createTopic(topic, {
+      partitions: PARTITIONS,
+      config: { flushPolicy: "always" },
+    });
+    const secs = await transactionalRun(dlog, topic, sends, DURABLE_RECORDS, inFlight);
+    durableTxn.push(DURABLE_RECORDS / secs);
+    rows.push([
+      inFlight === 1
+        ? "append, flush always, transactional, one send at a time"
+        : `append, flush always, transactional, ${inFlight} sends in flight`,
+      DURABLE_RECORDS / secs,
+      (DURABLE_RECORDS * bytesPerRecord) / secs,
+      inFlight === 1
+        ? `${((DURABLE_RECORDS / secs / durableAppendPerSec) * 100).toFixed(0)}% of 8 idempotent sends in flight`
+        : `${(DURABLE_RECORDS / secs / durableTxn[0]!).toFixed(2)}x one send at a time`,
+    ]);
+  }
   await dlog.close();
   fs.rmSync(ddir, { recursive: true, force: true });
 
@@ -323,6 +345,8 @@ async function main(): Promise<void> {
       consumePerSec: Math.round(consumePerSec),
       durableAppendPerSec: Math.round(durableAppendPerSec),
       fsyncsPerSec: Math.round(fsyncs / durableSecs),
+      durableTransactionalAppendPerSec: Math.round(durableTxn[0]!),
+      durableTransactionalPipelinedAppendPerSec: Math.round(durableTxn[1]!),
       peakRssMB: Math.round(peakRssMB),
     }),
   );
