@@ -57,25 +57,30 @@ async function appendRun(
 const SENDS_PER_TRANSACTION = 10;
 
 /**
- * Transactional appends: each transaction sends SENDS_PER_TRANSACTION sends one after the
- * other and commits (AddPartitionsToTxn on its first send, EndTxn writing a marker per
- * partition and a state record at each step of the coordinator).
+ * Transactional appends: each transaction sends SENDS_PER_TRANSACTION sends and commits
+ * (AddPartitionsToTxn on its first send, EndTxn writing a marker per partition and a state
+ * record at each step of the coordinator). `inFlight` 1 awaits each send before the next;
+ * more keeps that many in flight, as a streams commit does when it flushes its outputs.
  */
 async function transactionalRun(
   log: LogClient,
   topic: string,
   sends: ProducerRecord[][],
   total: number,
+  inFlight: number,
 ): Promise<number> {
-  const producer = log.transactionalProducer({ transactionalId: "bench" });
+  const producer = log.transactionalProducer({ transactionalId: `bench-${inFlight}` });
   await producer.initTransactions();
   const start = process.hrtime.bigint();
   let i = 0;
   for (let sent = 0; sent < total; ) {
     await producer.beginTransaction();
+    const window: Promise<unknown>[] = [];
     for (let n = 0; n < SENDS_PER_TRANSACTION && sent < total; n++, sent += BATCH) {
-      await producer.send(topic, sends[i++ % sends.length]!);
+      window.push(producer.send(topic, sends[i++ % sends.length]!));
+      if (window.length >= inFlight) await window.shift();
     }
+    await Promise.all(window);
     await producer.commitTransaction();
   }
   const secs = seconds(start);
@@ -222,13 +227,33 @@ async function main(): Promise<void> {
   // Transactions of 10 sends (10,000 records), committed, for the cost of the
   // coordinator round trips and markers; then the same read back read_committed.
   await log.admin.createTopic("txn", { partitions: PARTITIONS, config: { flushPolicy: "os" } });
-  const txnSecs = await transactionalRun(log, "txn", sends, RECORDS);
+  const txnSecs = await transactionalRun(log, "txn", sends, RECORDS, 1);
   const transactionalAppendPerSec = RECORDS / txnSecs;
   rows.push([
     `append, flush os, transactional (${SENDS_PER_TRANSACTION * BATCH} records a transaction)`,
     transactionalAppendPerSec,
     (RECORDS * bytesPerRecord) / txnSecs,
     `${((transactionalAppendPerSec / baselinePerSec) * 100).toFixed(0)}% of baseline; ${((transactionalAppendPerSec / appendPerSec) * 100).toFixed(0)}% of idempotent`,
+  ]);
+  // The same with every send of a transaction in flight at once (the sends still reach
+  // each partition in order), into a topic of its own.
+  await log.admin.createTopic("txn-inflight", {
+    partitions: PARTITIONS,
+    config: { flushPolicy: "os" },
+  });
+  const txnPipeSecs = await transactionalRun(
+    log,
+    "txn-inflight",
+    sends,
+    RECORDS,
+    SENDS_PER_TRANSACTION,
+  );
+  const transactionalPipelinedAppendPerSec = RECORDS / txnPipeSecs;
+  rows.push([
+    `append, flush os, transactional, ${SENDS_PER_TRANSACTION} sends in flight`,
+    transactionalPipelinedAppendPerSec,
+    (RECORDS * bytesPerRecord) / txnPipeSecs,
+    `${((transactionalPipelinedAppendPerSec / transactionalAppendPerSec) * 100).toFixed(0)}% of one send at a time; ${((transactionalPipelinedAppendPerSec / appendPerSec) * 100).toFixed(0)}% of idempotent`,
   ]);
   const committedSecs = await consumeRun(log, "txn", RECORDS, "read_committed");
   const consumeCommittedPerSec = RECORDS / committedSecs;
@@ -258,6 +283,28 @@ async function main(): Promise<void> {
     (DURABLE_RECORDS * bytesPerRecord) / durableSecs,
     `${(appendPerSec / durableAppendPerSec).toFixed(2)}x slower than os`,
   ]);
+  // Transactions on a flush-always topic: each ack waits for an fdatasync, so the sends of
+  // a transaction in flight together share them where one send at a time pays each.
+  const durableTxn: number[] = [];
+  for (const inFlight of [1, SENDS_PER_TRANSACTION]) {
+    const topic = `durable-txn-${inFlight}`;
+    await dlog.admin.createTopic(topic, {
+      partitions: PARTITIONS,
+      config: { flushPolicy: "always" },
+    });
+    const secs = await transactionalRun(dlog, topic, sends, DURABLE_RECORDS, inFlight);
+    durableTxn.push(DURABLE_RECORDS / secs);
+    rows.push([
+      inFlight === 1
+        ? "append, flush always, transactional, one send at a time"
+        : `append, flush always, transactional, ${inFlight} sends in flight`,
+      DURABLE_RECORDS / secs,
+      (DURABLE_RECORDS * bytesPerRecord) / secs,
+      inFlight === 1
+        ? `${((DURABLE_RECORDS / secs / durableAppendPerSec) * 100).toFixed(0)}% of 8 idempotent sends in flight`
+        : `${(DURABLE_RECORDS / secs / durableTxn[0]!).toFixed(2)}x one send at a time`,
+    ]);
+  }
   await dlog.close();
   fs.rmSync(ddir, { recursive: true, force: true });
 
@@ -292,11 +339,14 @@ async function main(): Promise<void> {
       appendPerSec: Math.round(appendPerSec),
       appendAtLeastOncePerSec: Math.round(appendAtLeastOncePerSec),
       transactionalAppendPerSec: Math.round(transactionalAppendPerSec),
+      transactionalPipelinedAppendPerSec: Math.round(transactionalPipelinedAppendPerSec),
       consumeCommittedPerSec: Math.round(consumeCommittedPerSec),
       baselinePerSec: Math.round(baselinePerSec),
       consumePerSec: Math.round(consumePerSec),
       durableAppendPerSec: Math.round(durableAppendPerSec),
       fsyncsPerSec: Math.round(fsyncs / durableSecs),
+      durableTransactionalAppendPerSec: Math.round(durableTxn[0]!),
+      durableTransactionalPipelinedAppendPerSec: Math.round(durableTxn[1]!),
       peakRssMB: Math.round(peakRssMB),
     }),
   );

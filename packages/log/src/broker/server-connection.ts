@@ -25,6 +25,7 @@ import type { QuotaManager } from "./quota-manager.js";
 import { authorizeRequest, filterListAnswer } from "./request-authorization.js";
 import type { ScramServer } from "../security/scram.js";
 import { beginLogin, checkHandshake, finishLogin } from "./connection-login.js";
+import { type PricedRequest, RequestBudget } from "./request-budget.js";
 
 export interface ServerConnectionOptions {
   /** sha256 of the token clients must present, or undefined for no authentication. */
@@ -50,13 +51,10 @@ export interface ServerConnectionOptions {
   metrics?: BrokerMetrics;
 }
 
-interface Request {
+interface Request extends PricedRequest {
   frame: Frame;
   handler: RequestHandler;
   body: Record<string, unknown>;
-  isFetch: boolean;
-  /** Bytes it may make the broker hold until its answer is sent. */
-  reserved: number;
 }
 
 /** Answered (not fatal: the connection stays good) when a client shakes hands twice. */
@@ -66,9 +64,6 @@ const secondHandshake: RequestHandler = () =>
       "this connection has already shaken hands: the handshake is only the first request; reconnect to present another token or client id",
     ),
   );
-
-/** What a request other than a fetch is assumed to answer with, for the budget. */
-const SMALL_ANSWER_BYTES = 4096;
 
 /**
  * One client connection on the broker. Responsibilities:
@@ -91,7 +86,6 @@ export class ServerConnection {
   private readonly decoder: FrameDecoder;
   private handshaken = false;
   private closing = false;
-  private inFlight = 0;
   private requests = 0;
   private clientId: string | undefined;
   /** The smaller of our and the client's frame limit: responses must fit both. */
@@ -101,10 +95,7 @@ export class ServerConnection {
   private corked = false;
   /** Frames read but not started: the budget was spent when they arrived. */
   private readonly waiting: Request[] = [];
-  /** Bytes reserved by fetches in flight (their maxBytes) and by other requests in flight. */
-  private fetchReserved = 0;
-  private otherReserved = 0;
-  private fetchesInFlight = 0;
+  private readonly budget: RequestBudget;
   private readingPaused = false;
   private pauseLogged = false;
   private readonly handshakeTimer: NodeJS.Timeout | undefined;
@@ -129,6 +120,7 @@ export class ServerConnection {
     // broker buffer a 64 MiB frame.
     this.decoder = new FrameDecoder(Math.min(options.maxFrameBytes, HANDSHAKE_MAX_FRAME_BYTES));
     this.responseLimit = options.maxFrameBytes;
+    this.budget = new RequestBudget(options.maxBufferedBytes, options.maxInFlight);
     const remote =
       socket.remoteAddress === undefined ? "local" : `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = options.logger.child({ remote });
@@ -164,7 +156,7 @@ export class ServerConnection {
             event: "connection-close",
             clientId: this.clientId,
             requests: this.requests,
-            inFlight: this.inFlight,
+            inFlight: this.budget.inFlight,
             partialFrameBytes: this.decoder.bufferedBytes,
             unsentBytes: socket.writableLength,
             socketError,
@@ -181,7 +173,7 @@ export class ServerConnection {
     this.closing = true;
     this.waiting.length = 0;
     this.socket.pause();
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    if (this.budget.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.socket.end();
     const timer = setTimeout(() => this.socket.destroy(), 2000);
     timer.unref();
@@ -224,28 +216,25 @@ export class ServerConnection {
         : (this.options.brokerHandlers?.get(frame.apiKey) ?? requestHandler(frame.apiKey));
     const body = requestBody(unpackBody(frame.body));
     const isFetch = frame.apiKey === ApiKey.Fetch;
-    const options = body.options as { maxBytes?: unknown } | undefined;
-    const maxBytes =
-      isFetch && typeof options?.maxBytes === "number" && options.maxBytes >= 0
-        ? options.maxBytes
-        : this.responseLimit;
-    const reserved = isFetch
-      ? Math.min(this.responseLimit, maxBytes + SMALL_ANSWER_BYTES)
-      : frame.body.length + SMALL_ANSWER_BYTES;
+    const reserved = RequestBudget.price(isFetch, body, frame.body.length, this.responseLimit);
     return { frame, handler, body, isFetch, reserved };
   }
 
   /** No byte in or out for idleTimeoutMs (Node re-arms the timer on every read and write). */
   private onIdle(): void {
     if (this.closing) return;
-    if (this.inFlight > 0 && this.socket.writableLength === 0) {
+    if (this.budget.inFlight > 0 && this.socket.writableLength === 0) {
       // Waiting on the service (a long poll, a join in a rebalance), not on the client.
       this.socket.setTimeout(this.options.idleTimeoutMs);
       return;
     }
     const stalled = this.socket.writableLength > 0;
     this.log.info(
-      { event: "idle-close", unsentBytes: this.socket.writableLength, inFlight: this.inFlight },
+      {
+        event: "idle-close",
+        unsentBytes: this.socket.writableLength,
+        inFlight: this.budget.inFlight,
+      },
       stalled
         ? `closing a connection whose client read none of its ${this.socket.writableLength} unsent answer bytes for ${this.options.idleTimeoutMs} ms`
         : `closing a connection idle for ${this.options.idleTimeoutMs} ms (connections.max.idle.ms)`,
@@ -256,14 +245,9 @@ export class ServerConnection {
   }
 
   /**
-   * Starts waiting requests while the budget allows, and stops reading the socket while it
-   * does not, so a client that never reads its answers fills its own TCP window instead of
-   * the broker's memory. Per connection the broker holds at most about:
-   *   maxBufferedBytes of answers not yet sent (a request starts only below that)
-   *   + maxBufferedBytes of fetch answers being read (each fetch reserves its maxBytes; one
-   *     fetch always may run, however large its maxBytes, up to the frame limit)
-   *   + maxBufferedBytes of other requests in flight (their bodies, and 4 KiB per answer)
-   * and at most maxInFlight requests at once. A well-behaved client that reads its answers
+   * Starts waiting requests while the budget (RequestBudget) allows, and stops reading the
+   * socket while it does not, so a client that never reads its answers fills its own TCP
+   * window instead of the broker's memory. A well-behaved client that reads its answers
    * keeps pipelining: the budget only binds when answers pile up.
    */
   private pump(): void {
@@ -284,8 +268,8 @@ export class ServerConnection {
           {
             event: "reading-paused",
             unsentBytes: this.socket.writableLength,
-            inFlight: this.inFlight,
-            reservedBytes: this.fetchReserved + this.otherReserved,
+            inFlight: this.budget.inFlight,
+            reservedBytes: this.budget.reservedBytes,
           },
           "stopped reading this client until it reads its answers (max buffered bytes per connection)",
         );
@@ -308,25 +292,14 @@ export class ServerConnection {
   }
 
   private admits(r: Request): boolean {
-    const { maxBufferedBytes, maxInFlight } = this.options;
     if (this.throttledUntil > Date.now()) return false;
-    const unsent = this.socket.writableLength;
-    if (this.inFlight === 0 && unsent === 0) return true; // always one request at a time
-    if (this.inFlight >= maxInFlight || unsent >= maxBufferedBytes) return false;
-    if (r.isFetch) {
-      return this.fetchesInFlight === 0 || this.fetchReserved + r.reserved <= maxBufferedBytes;
-    }
-    return this.otherReserved + r.reserved <= maxBufferedBytes;
+    return this.budget.admits(r, this.socket.writableLength);
   }
 
   private start(r: Request): void {
-    const { frame, isFetch, reserved } = r;
-    if (isFetch) {
-      this.fetchesInFlight++;
-      this.fetchReserved += reserved;
-    } else this.otherReserved += reserved;
+    const { frame } = r;
+    this.budget.begin(r);
     this.requests++;
-    this.inFlight++;
     const started = performance.now();
     const security = this.options.security;
     let call: Promise<unknown>;
@@ -356,12 +329,8 @@ export class ServerConnection {
         },
       )
       .finally(() => {
-        this.inFlight--;
-        if (isFetch) {
-          this.fetchesInFlight--;
-          this.fetchReserved -= reserved;
-        } else this.otherReserved -= reserved;
-        if (this.inFlight === 0 && this.drained !== undefined) this.drained();
+        this.budget.end(r);
+        if (this.budget.inFlight === 0 && this.drained !== undefined) this.drained();
         this.pump();
       });
   }

@@ -30,6 +30,12 @@ export interface ProducerTransaction {
   producer(): { producerId: number; producerEpoch: number };
   /** Adds these partitions of `topic` to the open transaction (before their first batch). */
   addPartitions(topic: string, partitions: number[]): Promise<void>;
+  /**
+   * True once a send of the open transaction failed: it can only abort, so batches still
+   * retrying (a sequence gap behind the failed batch) stop instead of waiting out the
+   * delivery timeout.
+   */
+  failed(): boolean;
 }
 
 /**
@@ -64,7 +70,8 @@ export class ServiceProducer implements Producer {
     private readonly transaction?: ProducerTransaction,
   ) {
     this.retryPolicy = {
-      retryIf: (err) => err instanceof TributaryError && err.retriable,
+      retryIf: (err) =>
+        err instanceof TributaryError && err.retriable && !(this.transaction?.failed() ?? false),
       initialDelayMs: RETRY_BACKOFF_MS,
       maxDelayMs: MAX_RETRY_BACKOFF_MS,
       timeoutMs: deliveryTimeoutMs,
@@ -72,8 +79,22 @@ export class ServiceProducer implements Producer {
   }
 
   async send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
+    return (await this.dispatch(topic, records)).acks;
+  }
+
+  /**
+   * `send` in two steps: resolves once the records' batches are encoded (their sequence
+   * numbers taken) and queued behind the batches of earlier calls, with `acks`, which
+   * resolves when the log has them all. A caller that lets one dispatch resolve before it
+   * starts the next keeps its sends in call order on every partition, while their batches
+   * are in flight together (the transactional producer does this).
+   */
+  async dispatch(
+    topic: string,
+    records: readonly ProducerRecord[],
+  ): Promise<{ acks: Promise<ProduceResult[]> }> {
     if (this.closed) throw new ClosedError("producer");
-    if (records.length === 0) return [];
+    if (records.length === 0) return { acks: Promise.resolve([]) };
     const partitions = await this.metadata.partitionCount(topic);
     const producer =
       this.transaction !== undefined
@@ -102,8 +123,7 @@ export class ServiceProducer implements Producer {
         );
       }
     }
-    const acks = await Promise.all(sends);
-    return mergeAcks(acks);
+    return { acks: Promise.all(sends).then(mergeAcks) };
   }
 
   /**

@@ -33,12 +33,21 @@ type State = "uninitialized" | "ready" | "in-transaction" | "fenced" | "closed";
  * (AddPartitionsToTxn); `sendOffsets` hands the group's offsets to the transaction
  * (TxnOffsetCommit); commit and abort end it (EndTxn), which writes the markers.
  *
+ * Sends are pipelined: a send resolves when its batches are acknowledged, but the next
+ * call starts once they are encoded and queued, so several sends of a transaction are in
+ * flight at once while each partition still gets them in call order, with gapless
+ * sequence numbers (the partition keeps the last five batches per producer, and the
+ * producer keeps at most five in flight per partition). Commit and abort first wait for
+ * every send in flight to settle: a commit must cover them all, and a batch landing after
+ * the ABORT marker would open a new transaction there that nothing ends.
+ *
  * A send that failed leaves the transaction abortable only (its batch may or may not be
- * stored): commit is refused, and the abort takes a new epoch, so sequences restart at 0
- * on every partition (Kafka's KIP-360). PRODUCER_FENCED from anywhere is final: every
- * later call fails with it, and the instance must close. Calls run one at a time; the
- * coordinator's requests are idempotent, so retriable failures (a broker reconnecting)
- * are retried until the delivery timeout.
+ * stored): commit is refused, later sends are refused, batches still in flight stop
+ * retrying, and the abort takes a new epoch, so sequences restart at 0 on every partition
+ * (Kafka's KIP-360). PRODUCER_FENCED from anywhere is final: every later call fails with
+ * it, and the instance must close. Calls other than a send's wait for its acks run one at
+ * a time; the coordinator's requests are idempotent, so retriable failures (a broker
+ * reconnecting) are retried until the delivery timeout.
  */
 export class ServiceTransactionalProducer implements TransactionalProducer {
   private readonly transactionalId: string;
@@ -53,6 +62,8 @@ export class ServiceTransactionalProducer implements TransactionalProducer {
   private sendFailure: Error | null = null;
   private fencedBy: TributaryError | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The sends of the open transaction whose acks have not all come (each never rejects). */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly service: LogService,
@@ -82,6 +93,7 @@ export class ServiceTransactionalProducer implements TransactionalProducer {
       {
         producer: () => this.ids!,
         addPartitions: (topic, partitions) => this.addPartitions(topic, partitions),
+        failed: () => this.sendFailure !== null || this.state === "fenced",
       },
     );
   }
@@ -116,7 +128,7 @@ export class ServiceTransactionalProducer implements TransactionalProducer {
   }
 
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
-    return this.serial(async () => {
+    const queued = this.serial(async () => {
       this.checkInTransaction("send");
       if (this.sendFailure !== null) {
         throw this.stateError(
@@ -125,13 +137,30 @@ export class ServiceTransactionalProducer implements TransactionalProducer {
         );
       }
       try {
-        return await this.producer.send(topic, records);
+        const { acks } = await this.producer.dispatch(topic, records);
+        const settled = acks.then(
+          () => {},
+          (err) => this.sendFailed(err),
+        );
+        this.inFlight.add(settled);
+        void settled.then(() => this.inFlight.delete(settled));
+        return { acks };
       } catch (err) {
-        this.noteFailure(err);
-        this.sendFailure = err as Error;
+        this.sendFailed(err);
         throw err;
       }
     });
+    return queued.then((q) => q.acks);
+  }
+
+  private sendFailed(err: unknown): void {
+    this.noteFailure(err);
+    this.sendFailure ??= err as Error;
+  }
+
+  /** Waits until every send of the open transaction has its acks or has failed. */
+  private async settleSends(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
   sendOffsets(offsets: readonly CommittedOffset[], group: ConsumerGroupMetadata): Promise<void> {
@@ -156,6 +185,8 @@ export class ServiceTransactionalProducer implements TransactionalProducer {
   commitTransaction(): Promise<void> {
     return this.serial(async () => {
       this.checkInTransaction("commitTransaction");
+      await this.settleSends();
+      this.checkUsable(); // a send in flight may have been fenced
       if (this.sendFailure !== null) {
         throw this.stateError(
           "commitTransaction",
@@ -170,6 +201,8 @@ export class ServiceTransactionalProducer implements TransactionalProducer {
   abortTransaction(): Promise<void> {
     return this.serial(async () => {
       this.checkInTransaction("abortTransaction");
+      await this.settleSends();
+      this.checkUsable();
       await this.call(() => this.service.endTxn({ ...this.ref(), commit: false }));
       // A failed send leaves the partitions' sequences unknown: a new epoch restarts them.
       if (this.sendFailure !== null) await this.init();

@@ -1,27 +1,25 @@
 import fs from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
-import { type BatchVisit, type ScanResult, scanBatches } from "./batch-scan.js";
+import type { BatchVisit, ScanResult } from "./batch-scan.js";
 import { batchProblem } from "./batch-problem.js";
 import { type CorruptRange, findCorruptRanges, corruptRangeError } from "./corrupt-range.js";
 import { CorruptRecordError } from "../errors.js";
 import { OffsetIndex } from "./offset-index.js";
 import { logMetrics } from "./log-metrics.js";
-import { readFullyAt, writeFully } from "./positioned-io.js";
 import {
   BATCH_HEADER_SIZE,
   batchLastOffsetDelta,
   batchMaxTimestamp,
   LOG_OVERHEAD,
-  RecordBatch,
+  type RecordBatch,
   readInt64,
 } from "../record-batch.js";
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFileName } from "./segment-files.js";
 import { TimeIndex } from "./time-index.js";
 import { fsyncPath, fsyncPathAsync } from "./durable-file.js";
 import { SegmentReader } from "./segment-reader.js";
+import { SegmentFile } from "./segment-file.js";
 
-const fdatasync = promisify(fs.fdatasync);
 /** batchLength's position inside a stored batch (see the grammar in record-batch-layout.ts). */
 const OFF_LENGTH = 8;
 
@@ -49,7 +47,7 @@ export interface SegmentMark {
  *
  * Not safe for concurrent use: the owning PartitionLog calls it from one event loop, and
  * only `flushAsync` runs in the background (an fdatasync), which `close` and `delete`
- * wait for before they close the file descriptor.
+ * wait for before they close the file descriptor (see SegmentFile).
  */
 export class LogSegment {
   readonly offsetIndex: OffsetIndex;
@@ -79,20 +77,17 @@ export class LogSegment {
   private bytesSinceLastIndexEntry = 0;
   private indexesDurable = false;
   private unflushedBytes = 0;
-  private flushesInFlight = 0;
-  private closeWhenIdle = false;
   private deleted = false;
-  private fd: number;
-  private readonly header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+  private readonly file: SegmentFile;
   private readonly reader = new SegmentReader(this);
 
   private constructor(
     readonly dir: string,
     readonly baseOffset: number,
-    fd: number,
+    flags: "w+" | "r+",
     public indexIntervalBytes: number,
   ) {
-    this.fd = fd;
+    this.file = new SegmentFile(this.pathFor(LOG_SUFFIX), flags);
     this.nextOffset = baseOffset;
     this.lastBatchOffset = baseOffset;
     this.offsetIndex = new OffsetIndex(this.pathFor(INDEX_SUFFIX), baseOffset);
@@ -101,9 +96,7 @@ export class LogSegment {
 
   /** Creates an empty segment (replacing leftover files of the same base offset). */
   static create(dir: string, baseOffset: number, indexIntervalBytes: number): LogSegment {
-    const logPath = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX));
-    const fd = fs.openSync(logPath, "w+");
-    const segment = new LogSegment(dir, baseOffset, fd, indexIntervalBytes);
+    const segment = new LogSegment(dir, baseOffset, "w+", indexIntervalBytes);
     fs.rmSync(segment.offsetIndex.path, { force: true });
     fs.rmSync(segment.timeIndex.path, { force: true });
     return segment;
@@ -114,9 +107,8 @@ export class LogSegment {
    * segments) or `rebuild` (everything else).
    */
   static open(dir: string, baseOffset: number, indexIntervalBytes: number): LogSegment {
-    const fd = fs.openSync(path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), "r+");
-    const segment = new LogSegment(dir, baseOffset, fd, indexIntervalBytes);
-    segment.size = fs.fstatSync(fd).size;
+    const segment = new LogSegment(dir, baseOffset, "r+", indexIntervalBytes);
+    segment.size = segment.file.statSize();
     return segment;
   }
 
@@ -139,7 +131,7 @@ export class LogSegment {
    */
   append(buf: Buffer, start: number, end: number, now: number): void {
     const filePosition = this.size;
-    writeFully(this.fd, buf, start, end - start, filePosition);
+    this.file.write(buf, start, end - start, filePosition);
     if (this.rollTimestamp === null) this.rollTimestamp = now;
     let p = start;
     while (p < end) {
@@ -182,7 +174,7 @@ export class LogSegment {
    * index files are rewritten at the next seal or close.
    */
   rollbackTo(mark: SegmentMark): void {
-    fs.ftruncateSync(this.fd, mark.size);
+    this.file.truncate(mark.size);
     this.size = mark.size;
     this.nextOffset = mark.nextOffset;
     this.maxTimestamp = mark.maxTimestamp;
@@ -267,7 +259,7 @@ export class LogSegment {
 
   /** Visits the batches from file position `from` in order (see scanBatches). */
   scan(from: number, visit: (batch: RecordBatch, position: number) => BatchVisit): ScanResult {
-    return scanBatches(this.fd, this.size, from, visit);
+    return this.file.scan(this.size, from, visit);
   }
 
   /**
@@ -375,7 +367,7 @@ export class LogSegment {
 
   /** Cuts the .log file at `position`, a batch boundary, and drops index entries past it. */
   truncateTo(position: number): void {
-    fs.ftruncateSync(this.fd, position);
+    this.file.truncate(position);
     this.corruptRanges = this.corruptRanges.filter((r) => r.start < position);
     this.size = position;
     this.offsetIndex.truncateToPosition(position);
@@ -430,11 +422,10 @@ export class LogSegment {
    */
   async flushAsync(): Promise<void> {
     if (!this.needsFlush) return;
-    this.flushesInFlight++;
-    try {
+    await this.file.whileSyncing(async (sync) => {
       const covered = this.unflushedBytes;
       logMetrics.fsyncs++;
-      await fdatasync(this.fd);
+      await sync();
       this.unflushedBytes -= covered;
       if (this.sealed && !this.indexesDurable && !this.deleted) {
         for (const p of [this.offsetIndex.path, this.timeIndex.path]) {
@@ -443,10 +434,7 @@ export class LogSegment {
         }
         this.indexesDurable = true;
       }
-    } finally {
-      this.flushesInFlight--;
-      if (this.closeWhenIdle && this.flushesInFlight === 0) this.closeFd();
-    }
+    });
   }
 
   /**
@@ -456,29 +444,24 @@ export class LogSegment {
    * overlaps them (TopicRegistry.close) instead of paying each one in turn.
    */
   async close(): Promise<void> {
-    if (this.fd < 0) return;
+    if (!this.file.isOpen) return;
     // Nothing appended since its indexes were written and made durable (sealed and
     // flushed, or loaded from a clean close and idle since): its files are final already.
-    if (this.indexesDurable && this.unflushedBytes === 0) {
-      this.closeFd();
-      return;
+    if (!(this.indexesDurable && this.unflushedBytes === 0)) {
+      await this.file.whileSyncing(async (sync) => {
+        await sync();
+        this.unflushedBytes = 0;
+        this.writeIndexes();
+        await Promise.all([this.offsetIndex.path, this.timeIndex.path].map(fsyncPathAsync));
+        this.indexesDurable = true;
+      });
     }
-    this.flushesInFlight++;
-    try {
-      await fdatasync(this.fd);
-      this.unflushedBytes = 0;
-      this.writeIndexes();
-      await Promise.all([this.offsetIndex.path, this.timeIndex.path].map(fsyncPathAsync));
-      this.indexesDurable = true;
-    } finally {
-      this.flushesInFlight--;
-    }
-    this.closeFd();
+    this.file.close();
   }
 
   /** fdatasyncs the log (and a sealed segment's index files) before returning. */
   flushSync(): void {
-    fs.fdatasyncSync(this.fd);
+    this.file.syncNow();
     this.unflushedBytes = 0;
     if (this.sealed && !this.indexesDurable) {
       for (const p of [this.offsetIndex.path, this.timeIndex.path]) fsyncPath(p);
@@ -497,27 +480,16 @@ export class LogSegment {
 
   /** Closes the descriptor without flushing, once any running flush has finished. */
   release(): void {
-    if (this.flushesInFlight > 0) this.closeWhenIdle = true;
-    else this.closeFd();
-  }
-
-  private closeFd(): void {
-    if (this.fd >= 0) {
-      fs.closeSync(this.fd);
-      this.fd = -1;
-    }
+    this.file.release();
   }
 
   /** Reads `length` bytes at `position` into a new buffer. */
   readAt(position: number, length: number): Buffer {
-    const buf = Buffer.allocUnsafe(length);
-    const n = readFullyAt(this.fd, buf, length, position);
-    return n === length ? buf : buf.subarray(0, n);
+    return this.file.readAt(position, length);
   }
 
   /** The header of the batch at `position` (a view of a shared buffer, valid until the next call). */
   readHeader(position: number): RecordBatch {
-    readFullyAt(this.fd, this.header, BATCH_HEADER_SIZE, position);
-    return new RecordBatch(this.header, 0);
+    return this.file.readHeader(position);
   }
 }

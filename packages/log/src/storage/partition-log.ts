@@ -12,12 +12,8 @@ import { syncDirectory } from "./durable-file.js";
 import { type PartitionCheckpoint, writeCheckpointAsync } from "./partition-checkpoint.js";
 import type { LogSegment } from "./log-segment.js";
 import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerState } from "./producer-state.js";
-import {
-  describeRetentionDeletions,
-  logRetentionDeletions,
-  type RetentionDeletion,
-  retentionLimitsExceeded,
-} from "./retention-deletion.js";
+import type { RetentionDeletion } from "./retention-deletion.js";
+import { PartitionRetention } from "./partition-retention.js";
 import { storageLogger } from "./storage-logger.js";
 import type { TopicConfig } from "../topic-config.js";
 import { WriteStall } from "./write-stall.js";
@@ -80,7 +76,7 @@ export class PartitionLog {
   /** A failure that leaves the log unusable for writes until reopened (not a storage error). */
   private failure: unknown = null;
   private readonly stall: WriteStall;
-  private lastDeletion: RetentionDeletion | null = null;
+  private readonly retention: PartitionRetention;
   private readonly logger: Logger;
   private readonly compaction: CompactionSchedule;
   /** Idempotent producers' epochs and last batches, for deduplicating retries. */
@@ -104,6 +100,7 @@ export class PartitionLog {
       partition: options.partition,
     });
     this.stall = new WriteStall(this.name, this.logger);
+    this.retention = new PartitionRetention(this.name, this.logger);
     this.commits = new GroupCommit(this.commitHooks());
     this.compaction = new CompactionSchedule(dir, this.name, this.logger);
     this.files = new PartitionSegments(dir, segments);
@@ -254,7 +251,7 @@ export class PartitionLog {
 
   /** The last deletion by retention since the log opened (why history starts where it does). */
   get lastRetentionDeletion(): RetentionDeletion | null {
-    return this.lastDeletion;
+    return this.retention.lastDeletion;
   }
 
   /**
@@ -360,37 +357,29 @@ export class PartitionLog {
    * Deletes the oldest whole segments whose records are all older than retention.ms (by
    * their largest timestamp), and, while the partition would still hold at least
    * retention.bytes without it, the oldest segment (Kafka's rule: never below the limit).
-   * Segments holding offsets at or past the high watermark stay. When everything goes, a
-   * new empty segment starts at the log end offset. Returns the number deleted.
+   * Segments holding offsets at or past the last stable offset stay: the high watermark,
+   * or an open transaction's first offset (see PartitionRetention). When everything goes,
+   * a new empty segment starts at the log end offset. The aborted transactions wholly
+   * below the new log start offset are forgotten, in memory and in the producer snapshot
+   * written with the checkpoint. Returns the number of segments deleted.
    */
   applyRetention(now: number = this.now()): number {
     this.ensureOpen();
-    const sizeBefore = this.sizeInBytes;
-    const limits = retentionLimitsExceeded(this.segments, this.hw.value, this.config, now);
-    if (limits.length > 0 && limits.length === this.segments.length) {
-      // The active segment goes too: a new one takes the appends from its end.
-      this.files.roll(this.config);
-      this.scheduleFlush().catch(() => {});
+    const deleted = this.retention.apply(this.files, this.config, this.lastStableOffset, now, () =>
+      this.scheduleFlush().catch(() => {}),
+    );
+    if (deleted === 0) return 0;
+    this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+    this.producers.transactions.prune(this.startOffset);
+    try {
+      this.writeCheckpointNow();
+    } catch (err) {
+      // The segments are gone (which is what frees a full disk); the checkpoint is
+      // written before the next append.
+      if (errnoOf(err) === undefined) throw err;
+      this.stall.enter(err, "writing the checkpoint after retention", false);
     }
-    const deleted = this.files
-      .deleteOldest(limits.length)
-      .map((segment, i) => ({ segment, limit: limits[i]! }));
-    if (deleted.length > 0) {
-      const deletions = describeRetentionDeletions(deleted, this.config, now, sizeBefore);
-      this.lastDeletion =
-        logRetentionDeletions(deletions, this.name, this.logger) ?? this.lastDeletion;
-      this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
-      this.producers.transactions.prune(this.startOffset);
-      try {
-        this.writeCheckpointNow();
-      } catch (err) {
-        // The segments are gone (which is what frees a full disk); the checkpoint is
-        // written before the next append.
-        if (errnoOf(err) === undefined) throw err;
-        this.stall.enter(err, "writing the checkpoint after retention", false);
-      }
-    }
-    return deleted.length;
+    return deleted;
   }
 
   /**

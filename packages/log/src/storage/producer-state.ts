@@ -373,6 +373,9 @@ export class ProducerState {
     let offset = startOffset;
     if (loaded !== null && "endOffset" in loaded && loaded.endOffset <= endOffset) {
       offset = Math.max(loaded.endOffset, startOffset);
+      // A snapshot written before retention moved the log start (a crash between deleting
+      // segments and writing the snapshot) still lists aborted transactions below it.
+      this.transactions.prune(startOffset);
     } else {
       this.producers.clear();
       this.transactions.clear();

@@ -27,13 +27,14 @@ export interface RetentionDeletion {
 
 /**
  * Which of a partition's segments (oldest first) retention deletes now, each with the
- * limit it exceeded: the leading run of segments below the high watermark whose newest
- * record is older than retention.ms, or without which the partition still holds
- * retention.bytes (Kafka's rule: never below the limit). An empty active segment stays.
+ * limit it exceeded: the leading run of segments wholly below `upTo` (the last stable
+ * offset: see PartitionRetention) whose newest record is older than retention.ms, or
+ * without which the partition still holds retention.bytes (Kafka's rule: never below the
+ * limit). An empty active segment stays.
  */
 export function retentionLimitsExceeded(
   segments: readonly LogSegment[],
-  highWatermark: number,
+  upTo: number,
   config: TopicConfig,
   now: number,
 ): RetentionDeletion["limit"][] {
@@ -42,7 +43,7 @@ export function retentionLimitsExceeded(
   let size = segments.reduce((n, s) => n + s.size, 0);
   for (const [i, segment] of segments.entries()) {
     if (i === segments.length - 1 && segment.isEmpty) break;
-    if (segment.nextOffset > highWatermark) break;
+    if (segment.nextOffset > upTo) break;
     const expired = retentionMs >= 0 && now - segment.maxTimestamp > retentionMs;
     const oversize = retentionBytes >= 0 && size - segment.size >= retentionBytes;
     if (!expired && !oversize) break;

@@ -22,8 +22,18 @@ export interface AbortedTransaction {
  * Durability: both lists are saved in the partition's `producer.snapshot` (as `open` and
  * `aborted` lines, see ProducerState) and what follows the snapshot is replayed from the
  * log on open, so they survive SIGKILL and recovery; a lost or damaged snapshot makes the
- * open replay the whole log and rebuild them from the markers. Aborted entries whose
- * marker is below the log start offset are dropped when retention deletes segments.
+ * open replay the whole log and rebuild them from the markers.
+ *
+ * Pruning: an aborted entry whose marker is below the log start offset describes records
+ * no reader can fetch any more, and is dropped when retention moves the log start (and on
+ * open, from a snapshot written before it moved); the snapshot written with the next
+ * checkpoint no longer holds it. Retention never moves the log start past an open
+ * transaction's first offset (see PartitionRetention), so open entries never need it. On
+ * a compacted topic the entries stay: the cleaner keeps aborted transactions' batches and
+ * their markers whole (log-cleaner.ts), and read_committed readers of those batches need
+ * the entry to skip them. (Kafka drops aborted batches while cleaning, and so can drop the
+ * entries; Tributary trades that index space for a cleaner that never decides a
+ * transaction's fate.)
  */
 export class TransactionIndex {
   private readonly open = new Map<number, number>();

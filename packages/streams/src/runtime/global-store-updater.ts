@@ -1,6 +1,12 @@
 import type { WarnFields } from "./worker-options.js";
 import path from "node:path";
-import type { Consumer, LogClient, LogRecord, TopicPartition } from "@tributary/log";
+import type {
+  Consumer,
+  IsolationLevel,
+  LogClient,
+  LogRecord,
+  TopicPartition,
+} from "@tributary/log";
 import {
   type KeyValueChange,
   type KeyValueEngine,
@@ -18,6 +24,12 @@ export interface GlobalStoreUpdaterOptions {
   log: LogClient;
   clientId: string;
   engine: "rocksdb" | "memory";
+  /**
+   * "read_committed" under exactly-once: a global table shows committed transactions only
+   * (an aborted write to its topic never reaches a join), and bootstrap waits at a
+   * transaction still open until it ends. Default "read_uncommitted".
+   */
+  isolation?: IsolationLevel;
   warn?: (message: string, fields?: WarnFields) => void;
   /** Bootstrap progress of a store: records read so far of the `total` its local copy
    * lacked, reported as a task store's restore is. */
@@ -74,6 +86,7 @@ export class GlobalStoreUpdater {
     const consumer = options.log.consumer({
       clientId: `${options.clientId}-global`,
       autoOffsetReset: "earliest",
+      ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
     });
     const updater = new GlobalStoreUpdater(stores, consumer, options);
     try {

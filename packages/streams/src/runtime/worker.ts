@@ -105,6 +105,8 @@ export class Worker {
     try {
       const layout = await ensureTopics(log.admin, topology, app.config.deadLetterTopic);
       const clientId = options.clientId ?? `${app.applicationId}-${process.pid}`;
+      const exactlyOnce =
+        (options.processingGuarantee ?? app.config.processingGuarantee) === "exactly_once";
       if (topology.globalStores.length > 0) {
         this.globals = await GlobalStoreUpdater.open(topology.globalStores, {
           applicationId: app.applicationId,
@@ -112,6 +114,8 @@ export class Worker {
           log,
           clientId,
           engine: options.storeEngine ?? "rocksdb",
+          // exactly-once: a global table shows committed transactions only, as its tasks' inputs
+          ...(exactlyOnce ? { isolation: "read_committed" as const } : {}),
           onBootstrapProgress: (store, done, total) =>
             this.restoreProgress("global", store, done, total),
           ...(options.warn === undefined ? {} : { warn: options.warn }),
@@ -119,7 +123,7 @@ export class Worker {
         await this.globals.bootstrap();
       }
       this.producer = log.producer({ clientId });
-      if ((options.processingGuarantee ?? app.config.processingGuarantee) === "exactly_once") {
+      if (exactlyOnce) {
         const identity = options.groupInstanceId ?? clientId;
         const transactionalId = transactionalIdFor(app.applicationId, identity);
         this.eos = new ExactlyOnceCommitter(
