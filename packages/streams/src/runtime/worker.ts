@@ -20,6 +20,7 @@ import { ExactlyOnceCommitter, transactionalIdFor } from "./exactly-once-commit.
 import { rollBackToLastCommit } from "./exactly-once-rollback.js";
 import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
+import { RetentionLosses } from "./retention-losses.js";
 import { TaskManager } from "./task-manager.js";
 import { WorkerQueries } from "./worker-queries.js";
 import { WorkerRebalanceListener } from "./worker-rebalance-listener.js";
@@ -67,6 +68,7 @@ export class Worker {
   /** Committed and leaving the group: revocation has nothing left to commit. */
   private leaving = false;
   private readonly lag = new Map<string, number>();
+  private readonly lostToRetention: RetentionLosses;
   private restored = 0;
   private restoredMark = new Map<string, number>();
   /** Set in start(), before the consumer that calls it. */
@@ -90,6 +92,7 @@ export class Worker {
     this.topology = app.build();
     this.queries =
       options.query === false ? null : new WorkerQueries(this.topology, options.query ?? {});
+    this.lostToRetention = new RetentionLosses(options.warn);
     this.fence = new InputFence(new Set(this.topology.sourceTopics()), options.inputLimit);
     this.done = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -192,6 +195,7 @@ export class Worker {
           ? {}
           : { groupInstanceId: options.groupInstanceId }),
         listener: this.rebalance,
+        onPositionReset: this.lostToRetention.onPositionReset,
       });
       await this.consumer.subscribe(sources);
       this.status.start(log, clientId, options.warn);
@@ -254,6 +258,8 @@ export class Worker {
       lag: Object.fromEntries(this.lag),
       totalLag,
       restored: this.restored,
+      recordsLostToRetention: this.lostToRetention.total,
+      lostToRetention: this.lostToRetention.byPartition(),
     };
   }
 
@@ -278,6 +284,9 @@ export class Worker {
             Math.max(0, f.highWatermark - position),
           );
         }
+        await this.lostToRetention.refreshLag(this.lag, consumer, (topic) =>
+          this.options.log.admin.listOffsets(topic, "latest"),
+        );
         const now = Date.now();
         manager.punctuate(now);
         if (
