@@ -145,7 +145,7 @@ export class AppStatusPublisher {
   }
 
   private key(): Buffer {
-    return Buffer.from(`${this.worker.app.applicationId}/${this.memberId}`);
+    return Buffer.from(`${this.worker.topology.applicationId}/${this.memberId}`);
   }
 
   private async send(key: Buffer, value: Buffer | null): Promise<void> {
@@ -186,7 +186,7 @@ export class AppStatusPublisher {
     }
     const status: AppStatus = {
       v: 1,
-      applicationId: worker.app.applicationId,
+      applicationId: topology.applicationId,
       memberId: this.memberId,
       clientId: this.clientId,
       host: os.hostname(),
