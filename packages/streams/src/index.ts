@@ -45,7 +45,6 @@ export {
   type WorkerOptions,
   type WorkerState,
 } from "./runtime/worker.js";
-export { PersistentKeyValueStore } from "./runtime/persistent-key-value-store.js";
 export type { QueryServerOptions } from "./runtime/query-server.js";
 export {
   queryClient,
