@@ -38,7 +38,7 @@ export class ProgressView {
       this.bars = new cliProgress.MultiBar(
         {
           format:
-            "{workers} | {rate} rec/s | processed {processed}{dropped} | lag {lag}{remaining} | restore [{bar}] {restore}",
+            "{workers} | {rate} rec/s | processed {processed}{dropped}{lost} | lag {lag}{remaining} | restore [{bar}] {restore}",
           barsize: 20,
           hideCursor: true,
           stream: process.stderr,
@@ -93,7 +93,8 @@ export class ProgressView {
     const restore =
       s.restoreTotal > s.restoreDone ? ` restoring=${s.restoreDone}/${s.restoreTotal}` : "";
     const remaining = s.remaining === undefined ? "" : ` remaining=${s.remaining}`;
-    return `progress: workers=${s.workers}/${s.wanted} rate=${this.rate}/s processed=${s.processed} dead-lettered=${s.deadLettered} dropped-late=${s.droppedLate} lag=${s.lag}${remaining}${restore}`;
+    const lost = s.lostToRetention === 0 ? "" : ` lost-to-retention=${s.lostToRetention}`;
+    return `progress: workers=${s.workers}/${s.wanted} rate=${this.rate}/s processed=${s.processed} dead-lettered=${s.deadLettered} dropped-late=${s.droppedLate}${lost} lag=${s.lag}${remaining}${restore}`;
   }
 
   private payload(s: ProgressSnapshot) {
@@ -105,6 +106,10 @@ export class ProgressView {
         s.deadLettered + s.droppedLate === 0
           ? ""
           : ` | dead-lettered ${s.deadLettered.toLocaleString("en-US")} | late ${s.droppedLate.toLocaleString("en-US")}`,
+      lost:
+        s.lostToRetention === 0
+          ? ""
+          : ` | lost to retention ${s.lostToRetention.toLocaleString("en-US")}`,
       lag: s.lag.toLocaleString("en-US"),
       remaining: s.remaining === undefined ? "" : ` | ${s.remaining.toLocaleString("en-US")} to go`,
       restore: s.restoreTotal === 0 ? "done" : `${s.restoreDone}/${s.restoreTotal}`,
@@ -121,6 +126,7 @@ function emptySnapshot(): ProgressSnapshot {
     deadLettered: 0,
     deserializationFailed: 0,
     droppedLate: 0,
+    lostToRetention: 0,
     lag: 0,
     restoreDone: 0,
     restoreTotal: 0,

@@ -12,6 +12,8 @@ export interface RunSource {
   /** Per task, the counts of every worker process (see Supervisor.taskTotals). */
   taskTotals(): ReadonlyMap<string, TaskMetrics>;
   rebalances(): number;
+  /** Per input partition (`<topic>-<partition>`), offsets lost to retention (apps only). */
+  lostToRetention?(): ReadonlyMap<string, number>;
   /** Connector runs: per task, what its worker processes reported. */
   connectTasks?: { totals(): ReadonlyMap<string, ConnectTaskReport> };
 }
@@ -62,7 +64,9 @@ export async function serveRunMetrics(
  *   tributary_app_records_processed_total, tributary_app_records_dead_lettered_total,
  *   tributary_app_records_undecodable_total, tributary_app_records_dropped_late_total,
  *   tributary_app_lag_records, tributary_app_workers{state=running|wanted},
- *   tributary_app_restore_remaining_records, tributary_app_rebalances_total;
+ *   tributary_app_restore_remaining_records, tributary_app_rebalances_total,
+ *   tributary_app_records_lost_to_retention_total{topic,partition} (input offsets
+ *   retention deleted before a worker read them);
  * per task (label `task`, e.g. 0_1):
  *   tributary_app_task_records_processed_total, tributary_app_task_records_dead_lettered_total,
  *   tributary_app_task_records_dropped_late_total, tributary_app_record_cache_hits_total,
@@ -160,6 +164,19 @@ export function runMetricsRegistry(
     collect() {
       this.reset();
       this.inc(source.rebalances());
+    },
+  });
+  new Counter({
+    name: "tributary_app_records_lost_to_retention_total",
+    help: "Input offsets retention deleted before a worker read them (skipped: the app was behind), per input partition",
+    labelNames: ["topic", "partition"],
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, n] of source.lostToRetention?.() ?? []) {
+        const at = key.lastIndexOf("-");
+        this.inc({ topic: key.slice(0, at), partition: key.slice(at + 1) }, n);
+      }
     },
   });
   // Per task: series name, help, the count it reads.

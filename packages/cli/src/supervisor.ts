@@ -41,6 +41,8 @@ interface Slot {
   retired: RunTotals;
   retiredTasks: Map<string, TaskMetrics>;
   retiredRebalances: number;
+  /** Input offsets its earlier processes lost to retention, per `<topic>-<partition>`. */
+  retiredLosses: Map<string, number>;
   failures: number;
   lastError: string | null;
   restore: Map<string, { done: number; total: number }>;
@@ -99,6 +101,7 @@ export class Supervisor {
         retired: noTotals(),
         retiredTasks: new Map(),
         retiredRebalances: 0,
+        retiredLosses: new Map(),
         failures: 0,
         lastError: null,
         restore: new Map(),
@@ -238,6 +241,7 @@ export class Supervisor {
       addTotals(slot.retired, slot.metrics);
       addTaskTotals(slot.retiredTasks, slot.metrics.taskMetrics ?? {});
       slot.retiredRebalances += slot.metrics.rebalances ?? 0;
+      addCounts(slot.retiredLosses, slot.metrics.lostToRetention ?? {});
     }
     this.connectTasks.retire(slot.index);
     slot.metrics = null;
@@ -332,6 +336,16 @@ export class Supervisor {
     return t;
   }
 
+  /** Per input partition (`<topic>-<partition>`), offsets every worker process lost to retention. */
+  lostToRetention(): Map<string, number> {
+    const t = new Map<string, number>();
+    for (const s of this.slots) {
+      addCounts(t, Object.fromEntries(s.retiredLosses));
+      if (s.metrics !== null) addCounts(t, s.metrics.lostToRetention ?? {});
+    }
+    return t;
+  }
+
   /** Assignments the run's worker processes received (each process's first included). */
   rebalances(): number {
     let n = 0;
@@ -386,10 +400,22 @@ export interface RunTotals {
   deadLettered: number;
   deserializationFailed: number;
   droppedLate: number;
+  /** Input offsets deleted by retention before a worker read them (skipped). */
+  lostToRetention: number;
 }
 
 function noTotals(): RunTotals {
-  return { processed: 0, deadLettered: 0, deserializationFailed: 0, droppedLate: 0 };
+  return {
+    processed: 0,
+    deadLettered: 0,
+    deserializationFailed: 0,
+    droppedLate: 0,
+    lostToRetention: 0,
+  };
+}
+
+function addCounts(into: Map<string, number>, counts: Record<string, number>): void {
+  for (const [k, n] of Object.entries(counts)) into.set(k, (into.get(k) ?? 0) + n);
 }
 
 function addTaskTotals(into: Map<string, TaskMetrics>, tasks: Record<string, TaskMetrics>): void {
@@ -413,4 +439,5 @@ function addTotals(into: RunTotals, m: RunTotals | WorkerMetrics): void {
   into.deadLettered += m.deadLettered;
   into.deserializationFailed += m.deserializationFailed;
   into.droppedLate += m.droppedLate;
+  into.lostToRetention += ("processed" in m ? m.lostToRetention : m.recordsLostToRetention) ?? 0;
 }

@@ -1,9 +1,8 @@
 import {
   type QueryServerOptions,
   querySecretFromEnv,
-  runWorker,
   versionedApp,
-  type Worker,
+  Worker,
 } from "@tributary/streams";
 import { loadApp } from "./load-app.js";
 import { trailLimit } from "./trail-limit.js";
@@ -26,7 +25,8 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
       const log = await connect();
       const inputLimit = v?.trail === true ? await trailLimit(log, loaded) : undefined;
       let lastRestoreReport = 0;
-      const worker = runWorker(app, {
+      // Compiled here, once per process; the Worker runs the Topology with the app's config.
+      const worker = new Worker(app.build(), app.config, {
         log,
         stateDir: spec.stateDir,
         clientId: `${app.applicationId}-worker-${spec.index}`,
@@ -62,7 +62,7 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
       return worker;
     },
     metrics: (worker) => worker.metrics(),
-    deadLetterTopic: (worker) => worker.app.config.deadLetterTopic,
+    deadLetterTopic: (worker) => worker.config.deadLetterTopic,
   });
 }
 

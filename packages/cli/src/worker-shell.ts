@@ -86,9 +86,10 @@ export async function runSupervisedWorker<W extends SupervisedWorker>(
         deadLettered: m.deadLettered,
         deserializationFailed: m.deserializationFailed,
         droppedLate: m.droppedLate,
+        lostToRetention: m.recordsLostToRetention,
         commits: m.commits,
       },
-      `stopped: processed ${m.recordsProcessed}, ${m.deadLettered} dead-lettered, ${m.droppedLate} dropped as late`,
+      `stopped: processed ${m.recordsProcessed}, ${m.deadLettered} dead-lettered, ${m.droppedLate} dropped as late, ${m.recordsLostToRetention} lost to retention`,
     );
   };
   const stop = (code: number) => {

@@ -111,6 +111,10 @@ export const TASK_COUNTERS: readonly (readonly [name: string, help: string])[] =
   ["records_received", "Records a sink task read from its topics"],
   ["records_put", "Records a sink task wrote to its target (dead-lettered ones excluded)"],
   ["records_dead_lettered", "Records a sink task sent to the dead-letter topic"],
+  [
+    "records_lost_to_retention",
+    "Offsets of a sink task's topics retention deleted before the task read them (skipped)",
+  ],
   ["put_retries", "Batches a sink task retried after a failed put"],
   ["task_restarts", "Times the task failed and was restarted"],
   ["offset_commits", "Source offsets stored (and confirmed to the source) after an ack"],

@@ -1,4 +1,9 @@
-import type { Consumer, LogClient, Producer } from "@tributary/log";
+import {
+  type Consumer,
+  describePositionReset,
+  type LogClient,
+  type Producer,
+} from "@tributary/log";
 import type { ConnectorPlan, TaskPlan } from "./connect-file.js";
 import type { SinkRecord, SinkTask, TaskContext } from "./connector.js";
 import { BadRecordError } from "./errors.js";
@@ -16,7 +21,9 @@ const PUT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
  * the dead-letter topic (original key, value and headers, plus `connect.error.*` headers
  * saying why and where from) and the rest of the batch is put again; under "none" the
  * task fails. Other errors retry the whole batch with backoff, then fail the task (the
- * worker restarts it, and the batch is redelivered).
+ * worker restarts it, and the batch is redelivered). Records retention deleted before the
+ * task read them are skipped by the consumer, counted (records_lost_to_retention) and
+ * warned about.
  */
 export async function runSinkTask(options: {
   plan: ConnectorPlan;
@@ -31,6 +38,11 @@ export async function runSinkTask(options: {
     groupId: `connect-${plan.name}`,
     clientId: taskPlan.id,
     autoOffsetReset: "earliest",
+    onPositionReset: (reset) => {
+      const { skipped, message } = describePositionReset(reset);
+      if (skipped > 0) context.count("records_lost_to_retention", skipped);
+      context.warn(message);
+    },
   });
   let dlq: Producer | undefined;
   await task.start(taskPlan.config, context);

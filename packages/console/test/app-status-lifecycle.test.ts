@@ -26,14 +26,16 @@ const app = defineApp({
 let dir: string;
 let log: LogClient | undefined;
 let worker: Worker | undefined;
+let second: Worker | undefined;
 let reader: Reader | undefined;
 
 afterEach(async () => {
   await reader?.stop();
   await worker?.stop().catch(() => {});
+  await second?.stop().catch(() => {});
   await log?.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  reader = worker = log = undefined;
+  reader = worker = second = log = undefined;
 });
 
 async function until<T>(what: string, check: () => T | undefined, ms = 120_000): Promise<T> {
@@ -89,6 +91,39 @@ describe("app status from a worker to the console", () => {
     await until("the tombstone of the stopped worker", () =>
       reader!.view().apps.length === 0 ? true : undefined,
     );
+  });
+
+  it("shows two workers of one process with the default client id as two members", async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-app-status-"));
+    log = await openEmbeddedLog(path.join(dir, "log"), { maintenanceIntervalMs: 0 });
+    await log.admin.createTopic("lines", { partitions: 2 });
+    await log.admin.createTopic("totals-out", { partitions: 2 });
+    // Same process, same app, no clientId: both get the default `<app>-<pid>`.
+    worker = runWorker(app, { log, stateDir: path.join(dir, "state-1") });
+    second = runWorker(app, { log, stateDir: path.join(dir, "state-2") });
+    await worker.start();
+    await second.start();
+    reader = new AppStatusReader(log, 100);
+    reader.start();
+    const seen = await until("both workers' statuses, one task each", () => {
+      const a = reader!.view().apps.find((x) => x.applicationId === "status-app");
+      return a?.members.length === 2 && a.members.every((m) => m.tasks.length === 1)
+        ? a
+        : undefined;
+    });
+    expect(seen.members[0]!.clientId).toBe(seen.members[1]!.clientId);
+    expect(seen.members[0]!.memberId).not.toBe(seen.members[1]!.memberId);
+    const tasks = seen.members.flatMap((m) => m.tasks.map((t) => t.id)).sort();
+    expect(tasks).toEqual(["0_0", "0_1"]);
+
+    // One stops cleanly: its tombstone removes it alone.
+    await second.stop();
+    const left = await until("one member left", () => {
+      const a = reader!.view().apps.find((x) => x.applicationId === "status-app");
+      // the other worker takes over the stopped one's task
+      return a?.members.length === 1 && a.members[0]!.tasks.length === 2 ? a.members[0] : undefined;
+    });
+    expect(seen.members.map((m) => m.memberId)).toContain(left.memberId);
   });
 
   it("skips a record that is not an app status, counting it and naming its offset", async () => {

@@ -355,15 +355,17 @@ export class KafkaConsumer implements Consumer {
     await this.resetPositions(rest);
   }
 
+  /** `outOfRange`: the positions Kafka refused, by partition key; the others had none. */
   private async resetPositions(
     partitions: readonly TopicPartition[],
-    outOfRange?: number,
+    outOfRange?: ReadonlyMap<string, number>,
   ): Promise<void> {
     if (partitions.length === 0) return;
     const policy = this.options.autoOffsetReset ?? "latest";
     if (policy === "none") {
       const tp = partitions[0]!;
-      throw new OffsetOutOfRangeError(tp.topic, tp.partition, outOfRange ?? -1, -1, -1);
+      const from = outOfRange?.get(key(tp.topic, tp.partition)) ?? -1;
+      throw new OffsetOutOfRangeError(tp.topic, tp.partition, from, -1, -1);
     }
     for (const topic of new Set(partitions.map((tp) => tp.topic))) {
       const offsets = await this.admin.offsetsAt(
@@ -373,7 +375,11 @@ export class KafkaConsumer implements Consumer {
       );
       for (const tp of partitions) {
         if (tp.topic !== topic) continue;
-        this.positions.set(key(topic, tp.partition), offsets.get(tp.partition) ?? 0);
+        const k = key(topic, tp.partition);
+        const to = offsets.get(tp.partition) ?? 0;
+        this.positions.set(k, to);
+        const from = outOfRange?.get(k);
+        if (from !== undefined) this.options.onPositionReset?.({ ...tp, from, to });
       }
     }
   }
@@ -469,10 +475,7 @@ export class KafkaConsumer implements Consumer {
       }
     }
     if (toReset.length > 0) {
-      await this.resetPositions(
-        toReset,
-        fetchOffsets.get(key(toReset[0]!.topic, toReset[0]!.partition)),
-      );
+      await this.resetPositions(toReset, fetchOffsets);
       retry = true;
     }
     return { fetched: out, retry };

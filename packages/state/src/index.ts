@@ -74,6 +74,10 @@ export type {
 export { InMemoryKeyValueStore } from "./processor/in-memory-key-value-store.js";
 export { LoggedMemoryKeyValueStore } from "./processor/logged-memory-key-value-store.js";
 export {
+  PersistentKeyValueStore,
+  type PersistentKeyValueStoreOptions,
+} from "./processor/persistent-key-value-store.js";
+export {
   PersistentSessionStore,
   PersistentWindowStore,
 } from "./processor/persistent-window-store.js";

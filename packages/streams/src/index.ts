@@ -33,8 +33,8 @@ export type { KeyValue, RecordMetadata, StreamRecord } from "./runtime/stream-re
 export { type Change, changeSerde } from "./runtime/change.js";
 export type { RecordCollector } from "./runtime/record-collector.js";
 export { StreamTask, type ErrorHandling, type StreamTaskOptions } from "./runtime/stream-task.js";
+export { runWorker } from "./dsl/run-worker.js";
 export {
-  runWorker,
   Worker,
   type CommitEvent,
   type RestoreProgressEvent,
@@ -45,7 +45,6 @@ export {
   type WorkerOptions,
   type WorkerState,
 } from "./runtime/worker.js";
-export { PersistentKeyValueStore } from "./runtime/persistent-key-value-store.js";
 export type { QueryServerOptions } from "./runtime/query-server.js";
 export {
   queryClient,

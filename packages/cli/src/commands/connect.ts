@@ -241,5 +241,7 @@ function asWorkerMetrics(w: ConnectWorker): WorkerMetrics {
     lag: {},
     totalLag: m.total("lag"),
     restored: 0,
+    recordsLostToRetention: m.total("records_lost_to_retention"),
+    lostToRetention: {},
   };
 }

@@ -107,7 +107,7 @@ export function registerRunCommand(program: Command): void {
       )
       .option(
         "--fail-on-drop",
-        "exit 1 if any record was dead-lettered or dropped as late (the summary says how many)",
+        "exit 1 if any record was dead-lettered, dropped as late or lost to retention (the summary says how many)",
       )
       .option(
         "--progress <mode>",
@@ -232,7 +232,7 @@ export function registerRunCommand(program: Command): void {
         `stopped app ${app.applicationId}: ${describeTotals(totals, app.config.deadLetterTopic)}`,
       );
       process.exitCode = code;
-      const dropped = totals.deadLettered + totals.droppedLate;
+      const dropped = totals.deadLettered + totals.droppedLate + totals.lostToRetention;
       if (flags.failOnDrop && code === 0 && dropped > 0) {
         throw new CliError(
           "RECORDS_DROPPED",
@@ -281,7 +281,11 @@ async function checkDeploy(log: LogClient, topology: Topology, allow: boolean): 
 function describeTotals(t: RunTotals, deadLetterTopic: string): string {
   const undecodable =
     t.deserializationFailed === 0 ? "" : `, ${t.deserializationFailed} of them undecodable`;
-  return `processed ${t.processed} record${t.processed === 1 ? "" : "s"}; ${t.deadLettered} dead-lettered to '${deadLetterTopic}'${undecodable}; ${t.droppedLate} dropped as late (their window had closed)`;
+  const lost =
+    t.lostToRetention === 0
+      ? ""
+      : `; ${t.lostToRetention} input offset${t.lostToRetention === 1 ? "" : "s"} lost to retention (deleted before they were read: the app was behind its input's retention; see the warnings)`;
+  return `processed ${t.processed} record${t.processed === 1 ? "" : "s"}; ${t.deadLettered} dead-lettered to '${deadLetterTopic}'${undecodable}; ${t.droppedLate} dropped as late (their window had closed)${lost}`;
 }
 
 /** --query-listen: "off", or host:port (checked here, once, rather than in each worker). */

@@ -262,6 +262,29 @@ export interface ConsumerOptions {
   maxPollBytes?: number;
   maxPartitionFetchBytes?: number;
   listener?: RebalanceListener;
+  /**
+   * Called after the consumer moved a partition's position because the log no longer
+   * holds it (Kafka's OFFSET_OUT_OF_RANGE, reset per autoOffsetReset): most often
+   * retention deleted records the consumer had not read yet, which are then skipped. Not
+   * called for a partition's first position (no committed offset).
+   */
+  onPositionReset?(reset: PositionReset): void;
+}
+
+/**
+ * A position the log could not serve, and where the consumer went on from. `to - from`
+ * offsets were skipped when `to > from` (retention deleted them before they were read;
+ * compaction gaps and transaction markers are offsets too); `to <= from` means the
+ * position was past the log's end (the topic was recreated or truncated), and offsets
+ * from `to` on are read again.
+ */
+export interface PositionReset {
+  topic: string;
+  partition: number;
+  /** The position that was out of range. */
+  from: number;
+  /** The position the consumer reads from now (the log start, or its end, per autoOffsetReset). */
+  to: number;
 }
 
 export interface FetchedPartition {

@@ -7,6 +7,7 @@ import type {
   ConsumerGroupMetadata,
   ConsumerOptions,
   FetchedPartition,
+  PositionReset,
   RebalanceListener,
 } from "./log-client.js";
 import { checkIsolation, type IsolationLevel } from "./isolation-level.js";
@@ -68,6 +69,7 @@ export class ServiceConsumer implements Consumer {
   private polling = false;
   private closed = false;
   private closing: Promise<void> | undefined;
+  private readonly onPositionReset: ((reset: PositionReset) => void) | undefined;
   /** A fetch sent ahead from the positions the last poll left (see prefetch). */
   private prefetched: { key: string; responses: Promise<FetchResponse[] | undefined> } | undefined;
 
@@ -91,6 +93,7 @@ export class ServiceConsumer implements Consumer {
     this.maxPollBytes = options.maxPollBytes ?? DEFAULTS.maxPollBytes;
     this.maxPartitionFetchBytes = options.maxPartitionFetchBytes ?? DEFAULTS.maxPartitionFetchBytes;
     this.listener = options.listener ?? {};
+    this.onPositionReset = options.onPositionReset;
   }
 
   async subscribe(topics: string[]): Promise<void> {
@@ -258,7 +261,9 @@ export class ServiceConsumer implements Consumer {
     if (state === undefined || state.paused || state.position === undefined) return undefined;
     if (response.error !== undefined) {
       if (response.error.code === "OFFSET_OUT_OF_RANGE") {
+        const from = state.position;
         state.position = await this.resetPosition(state.tp);
+        this.onPositionReset?.({ ...state.tp, from, to: state.position });
         return undefined;
       }
       throw new TributaryError(response.error.code as never, response.error.message);

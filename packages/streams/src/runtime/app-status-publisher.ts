@@ -12,10 +12,14 @@ export const APP_STATUS_INTERVAL_MS = 2000;
 /** Longest a stopping worker waits for its last status (a broker that is gone must not
  * hold up a stop or a failure: the console then shows the worker as stale). */
 const STOP_WAIT_MS = 3000;
+/** Publishers made in this process so far: numbers each one, so two workers of one process
+ * (the same default client id) publish under two keys instead of overwriting each other. */
+let publishers = 0;
 
 /**
  * One worker's status, the value of a record in APP_STATUS_TOPIC (JSON, UTF-8), keyed by
- * `<applicationId>/<memberId>` (UTF-8). A worker that stops cleanly writes a tombstone
+ * `<applicationId>/<memberId>` (UTF-8), memberId = `<host>:<pid>:<clientId>:<n>` with n
+ * numbering the workers started in that process (unique per worker instance). A worker that stops cleanly writes a tombstone
  * (null value) under its key; one that fails writes a last status with state "failed".
  *
  *   AppStatus => { v: 1, applicationId: string, memberId: string, clientId: string,
@@ -79,10 +83,12 @@ export class AppStatusPublisher {
   /** Publishes that failed (each reported through `warn`). */
   failures = 0;
 
+  private readonly instance = ++publishers;
+
   constructor(private readonly worker: Worker) {}
 
   get memberId(): string {
-    return `${os.hostname()}:${process.pid}:${this.clientId}`;
+    return `${os.hostname()}:${process.pid}:${this.clientId}:${this.instance}`;
   }
 
   start(
@@ -139,7 +145,7 @@ export class AppStatusPublisher {
   }
 
   private key(): Buffer {
-    return Buffer.from(`${this.worker.app.applicationId}/${this.memberId}`);
+    return Buffer.from(`${this.worker.topology.applicationId}/${this.memberId}`);
   }
 
   private async send(key: Buffer, value: Buffer | null): Promise<void> {
@@ -180,7 +186,7 @@ export class AppStatusPublisher {
     }
     const status: AppStatus = {
       v: 1,
-      applicationId: worker.app.applicationId,
+      applicationId: topology.applicationId,
       memberId: this.memberId,
       clientId: this.clientId,
       host: os.hostname(),

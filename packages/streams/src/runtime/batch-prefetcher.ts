@@ -1,8 +1,8 @@
 import type { LogRecord } from "@tributary/log";
+import { PersistentKeyValueStore } from "@tributary/state";
 import type { Serde } from "../serdes.js";
 import type { StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
-import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
 import type { RuntimeStore } from "./store-factory.js";
 
 type KeyMapper = ((key: Buffer) => Buffer | null) | null;

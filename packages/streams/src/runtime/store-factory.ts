@@ -7,6 +7,7 @@ import {
   openKeyValueStore,
   openSessionStore,
   openWindowStore,
+  PersistentKeyValueStore,
   PersistentSessionStore,
   PersistentWindowStore,
   type SessionStore as StateSessionStore,
@@ -15,9 +16,8 @@ import {
   type KeyValueStore as StateKeyValueStore,
   type WindowStore as StateWindowStore,
 } from "@tributary/state";
-import { StreamsArgumentError } from "../errors.js";
+import { PrefetchMissError, StreamsArgumentError } from "../errors.js";
 import type { StoreSpec } from "../topology/node-spec.js";
-import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
 
 /**
  * What the runtime needs of every store of a task besides what processors see: the
@@ -178,7 +178,12 @@ export function processorStore(
     return new PersistentSessionStore(state as StateSessionStore<unknown, unknown>);
   }
   const kv = state as StateKeyValueStore<unknown, unknown>;
-  if (spec.inMemory !== true) return new PersistentKeyValueStore(kv, taskId);
+  if (spec.inMemory !== true) {
+    // The state store's miss, told as the runtime's: which task, and what to change.
+    return new PersistentKeyValueStore(kv, {
+      onMiss: (e) => new PrefetchMissError(kv.name, taskId, e),
+    });
+  }
   return LoggedMemoryKeyValueStore.openSync(kv, spec.keySerde, spec.valueSerde);
 }
 

@@ -1,11 +1,10 @@
 import { type LogRecord, Serdes } from "@tributary/log";
-import type { StateStore } from "@tributary/state";
+import { PersistentKeyValueStore, type StateStore } from "@tributary/state";
 import { isProcessorBug, ProcessingError } from "../errors.js";
 import type { SourceSpec, StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
 import { deadLetterRecord, errorMessage, type FailureStage } from "./dead-letter.js";
 import type { EventTime } from "./event-time.js";
-import { PersistentKeyValueStore } from "./persistent-key-value-store.js";
 import type { Cancellable, PunctuationType } from "./processor.js";
 import { ProcessorNode, type TaskServices } from "./processor-node.js";
 import type { RecordCollector } from "./record-collector.js";

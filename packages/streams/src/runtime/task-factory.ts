@@ -43,7 +43,7 @@ export class TaskFactory {
     const id = sub.taskId(partition);
     const started = performance.now();
     const opened = await openTaskStores(sub.stores, id, partition, this.options.stores);
-    const { app, collector } = this.options;
+    const { config, topology, collector } = this.options;
     let task: StreamTask;
     try {
       const committed = await committedTaskTime(
@@ -56,13 +56,13 @@ export class TaskFactory {
       task = new StreamTask({
         streamTime: committed.time,
         ...(eventTime === null ? {} : { eventTime, internalTopics: this.internalTopics }),
-        applicationId: app.applicationId,
+        applicationId: topology.applicationId,
         subtopology: sub,
         partition,
         collector,
         openStore: (spec) => opened.get(spec.name)!,
-        errorHandling: app.config.errorHandling,
-        deadLetterTopic: app.config.deadLetterTopic,
+        errorHandling: config.errorHandling,
+        deadLetterTopic: config.deadLetterTopic,
         recordCacheBytes: this.options.stores.recordCacheBytes ?? 0,
         ...(this.options.globalStores === undefined
           ? {}

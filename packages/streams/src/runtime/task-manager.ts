@@ -8,7 +8,7 @@ import {
 } from "@tributary/log";
 import type { StateStore } from "@tributary/state";
 import { StreamsArgumentError } from "../errors.js";
-import type { App } from "../topology/app.js";
+import type { AppConfig } from "../topology/app.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import type { TopicLayout } from "./internal-topics.js";
@@ -30,7 +30,8 @@ import type { TaskRestoredEvent } from "./worker-options.js";
 export const TASK_ORDER_SLACK_MS = 1_000;
 
 export interface TaskManagerOptions {
-  app: App;
+  /** The app's config, as the Worker was given it. */
+  config: Readonly<Required<AppConfig>>;
   topology: Topology;
   collector: ProducingRecordCollector;
   stores: StoreFactoryOptions;
@@ -151,7 +152,7 @@ export class TaskManager {
       const sub = this.options.topology.subtopologyReading(tp.topic);
       if (sub === undefined) {
         throw new StreamsArgumentError(
-          `assigned ${tp.topic}-${tp.partition}, which no sub-topology reads: another app uses the group '${this.options.app.applicationId}'?`,
+          `assigned ${tp.topic}-${tp.partition}, which no sub-topology reads: another app uses the group '${this.options.topology.applicationId}'?`,
         );
       }
       wanted.set(sub.taskId(tp.partition), { sub, partition: tp.partition });

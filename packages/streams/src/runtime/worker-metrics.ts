@@ -35,4 +35,11 @@ export interface WorkerMetrics {
   totalLag: number;
   /** Changelog records replayed into stores since the worker started. */
   restored: number;
+  /**
+   * Input offsets never read because retention deleted them first (the worker was behind
+   * the topic's retention), since the worker started: in total, and per input partition
+   * (`<topic>-<partition>`). Each loss is also a warning (event records-lost-to-retention).
+   */
+  recordsLostToRetention: number;
+  lostToRetention: Record<string, number>;
 }

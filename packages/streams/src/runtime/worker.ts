@@ -4,7 +4,7 @@ import {
   type TopicPartition,
   topicPartitionKey,
 } from "@tributary/log";
-import type { App } from "../topology/app.js";
+import type { AppConfig } from "../topology/app.js";
 import {
   CommitAbortedError,
   StreamsArgumentError,
@@ -20,6 +20,7 @@ import { ExactlyOnceCommitter, transactionalIdFor } from "./exactly-once-commit.
 import { rollBackToLastCommit } from "./exactly-once-rollback.js";
 import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
+import { RetentionLosses } from "./retention-losses.js";
 import { TaskManager } from "./task-manager.js";
 import { WorkerQueries } from "./worker-queries.js";
 import { WorkerRebalanceListener } from "./worker-rebalance-listener.js";
@@ -51,6 +52,10 @@ const MAX_UNACKED_OUTPUT_BYTES = 64 * 1024 * 1024;
  * partitions move at once. An error it cannot go on after (errorHandling "fail", a
  * failed commit) stops it without committing: `done` rejects with a WorkerFailedError
  * whose cause is the error, and a supervisor decides whether to restart.
+ *
+ * It runs a compiled Topology with its app's config, never the App that built it: the
+ * caller compiles (`runWorker(app, options)` in dsl/ does `app.build()` and passes
+ * `app.config`), so the runtime knows nothing of how a topology was described.
  */
 export class Worker {
   private state: WorkerState = "created";
@@ -67,6 +72,7 @@ export class Worker {
   /** Committed and leaving the group: revocation has nothing left to commit. */
   private leaving = false;
   private readonly lag = new Map<string, number>();
+  private readonly lostToRetention: RetentionLosses;
   private restored = 0;
   private restoredMark = new Map<string, number>();
   /** Set in start(), before the consumer that calls it. */
@@ -75,21 +81,21 @@ export class Worker {
   private settle!: { resolve: () => void; reject: (e: Error) => void };
   /** Settles when the worker has stopped: resolves after `stop()`, rejects on failure. */
   readonly done: Promise<void>;
-  readonly topology: Topology;
   private readonly fence: InputFence;
   private fenceCommitted: (() => void)[] = [];
   private readonly queries: WorkerQueries | null;
 
   constructor(
-    readonly app: App,
+    readonly topology: Topology,
+    readonly config: Readonly<Required<AppConfig>>,
     private readonly options: WorkerOptions,
   ) {
     if (typeof options.stateDir !== "string" || options.stateDir === "") {
       throw new StreamsArgumentError("runWorker needs options.stateDir (where stores live)");
     }
-    this.topology = app.build();
     this.queries =
       options.query === false ? null : new WorkerQueries(this.topology, options.query ?? {});
+    this.lostToRetention = new RetentionLosses(options.warn);
     this.fence = new InputFence(new Set(this.topology.sourceTopics()), options.inputLimit);
     this.done = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -100,16 +106,17 @@ export class Worker {
   async start(): Promise<void> {
     if (this.state !== "created") throw new StreamsClosedError(`worker (${this.state})`);
     this.state = "starting";
-    const { app, options, topology } = this;
+    const { config, options, topology } = this;
+    const { applicationId } = topology;
     const { log } = options;
     try {
-      const layout = await ensureTopics(log.admin, topology, app.config.deadLetterTopic);
-      const clientId = options.clientId ?? `${app.applicationId}-${process.pid}`;
+      const layout = await ensureTopics(log.admin, topology, config.deadLetterTopic);
+      const clientId = options.clientId ?? `${applicationId}-${process.pid}`;
       const exactlyOnce =
-        (options.processingGuarantee ?? app.config.processingGuarantee) === "exactly_once";
+        (options.processingGuarantee ?? config.processingGuarantee) === "exactly_once";
       if (topology.globalStores.length > 0) {
         this.globals = await GlobalStoreUpdater.open(topology.globalStores, {
-          applicationId: app.applicationId,
+          applicationId,
           stateDir: options.stateDir,
           log,
           clientId,
@@ -125,7 +132,7 @@ export class Worker {
       this.producer = log.producer({ clientId });
       if (exactlyOnce) {
         const identity = options.groupInstanceId ?? clientId;
-        const transactionalId = transactionalIdFor(app.applicationId, identity);
+        const transactionalId = transactionalIdFor(applicationId, identity);
         this.eos = new ExactlyOnceCommitter(
           log,
           { transactionalId, clientId, commitIntervalMs: options.commitIntervalMs ?? 1000 },
@@ -136,20 +143,20 @@ export class Worker {
       const sends = this.eos?.producer ?? this.producer;
       this.collector = new ProducingRecordCollector(sends);
       this.manager = new TaskManager({
-        app,
+        config,
         topology,
         collector: this.collector,
         consumer: () => this.consumer!,
         maxTaskIdleMs: options.maxTaskIdleMs ?? 0,
         orderTasksByTime: options.orderTasksByTime ?? true,
         layout,
-        idleTimeoutMs: options.idleTimeoutMs ?? app.config.idleTimeoutMs,
+        idleTimeoutMs: options.idleTimeoutMs ?? config.idleTimeoutMs,
         endOffsets: (topic) => log.admin.listOffsets(topic, "latest"),
         inputLimitOf: (topic, partition) => this.fence.limitOf(topic, partition),
         ...(this.globals === null ? {} : { globalStores: this.globals.stores }),
         ...(this.eos === null ? {} : { committer: this.eos }),
         stores: {
-          applicationId: app.applicationId,
+          applicationId,
           stateDir: options.stateDir,
           log,
           producer: sends,
@@ -180,7 +187,7 @@ export class Worker {
       // the range assignor guarantees for co-partitioned topics.
       const multiSource = topology.subtopologies.some((s) => s.sourceTopics.length > 1);
       this.consumer = log.consumer({
-        groupId: app.applicationId,
+        groupId: applicationId,
         clientId,
         autoOffsetReset: "earliest",
         assignor: multiSource ? "range" : "sticky",
@@ -196,6 +203,7 @@ export class Worker {
           ? {}
           : { groupInstanceId: options.groupInstanceId }),
         listener: this.rebalance,
+        onPositionReset: this.lostToRetention.onPositionReset,
       });
       await this.consumer.subscribe(sources);
       this.status.start(log, clientId, options.warn);
@@ -258,6 +266,8 @@ export class Worker {
       lag: Object.fromEntries(this.lag),
       totalLag,
       restored: this.restored,
+      recordsLostToRetention: this.lostToRetention.total,
+      lostToRetention: this.lostToRetention.byPartition(),
     };
   }
 
@@ -282,6 +292,9 @@ export class Worker {
             Math.max(0, f.highWatermark - position),
           );
         }
+        await this.lostToRetention.refreshLag(this.lag, consumer, (topic) =>
+          this.options.log.admin.listOffsets(topic, "latest"),
+        );
         const now = Date.now();
         manager.punctuate(now);
         if (
@@ -366,7 +379,7 @@ export class Worker {
   private async fail(e: unknown): Promise<void> {
     const cause = e instanceof Error ? e : new Error(String(e));
     const err = new WorkerFailedError(
-      `worker of app '${this.app.applicationId}' stopped: ${cause.message}`,
+      `worker of app '${this.topology.applicationId}' stopped: ${cause.message}`,
       cause,
     );
     this.failure = err;
@@ -414,12 +427,4 @@ export class Worker {
     this.queries?.registry.restoreProgress(taskId, done, total);
     this.options.onRestore?.({ taskId, store, done, total });
   }
-}
-
-/**
- * Creates a worker for `app` over `options.log`; `await worker.start()` runs it. The log
- * client stays the caller's (the worker never closes it).
- */
-export function runWorker(app: App, options: WorkerOptions): Worker {
-  return new Worker(app, options);
 }

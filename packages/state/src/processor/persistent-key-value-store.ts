@@ -1,33 +1,40 @@
 import type { RecordHeaders } from "@tributary/log";
-import {
-  KeyNotPrefetchedError,
-  type ObservableKeyValueStore,
-  RecordCache,
-  type KeyValueStore as StateKeyValueStore,
-  type StoreChange,
-  type StoreChangeListener,
-} from "@tributary/state";
-import { PrefetchMissError, StreamsArgumentError } from "../errors.js";
-import type { CacheFlushListener, RecordCachingStore } from "../operators/record-cache.js";
+import { KeyNotPrefetchedError, StateStoreError } from "../errors.js";
+import type { KeyValueStore as StateKeyValueStore } from "../key-value-store.js";
+import { RecordCache, type RecordCacheListener } from "../record-cache.js";
+import type {
+  ObservableKeyValueStore,
+  StoreChange,
+  StoreChangeListener,
+} from "./processor-stores.js";
+
+export interface PersistentKeyValueStoreOptions {
+  /**
+   * The error a read of a key that was not prefetched throws, made from the engine's
+   * KeyNotPrefetchedError (the streams runtime names the task and what to do). Default:
+   * that error itself.
+   */
+  onMiss?: (error: KeyNotPrefetchedError) => Error;
+}
 
 /**
- * The processor-facing key-value store (@tributary/state's ObservableKeyValueStore) over
- * that package's typed KeyValueStore: one store, two views. The state store is the engine (RocksDB behind the
- * write-back cache and change-logging, typed by the store's serdes); this class only maps
- * the streams contract onto it — absent is `undefined` rather than null, `delete` returns
- * the old value, change listeners for `storeChanges$` — and gives the runtime the
- * asynchronous half (`prefetchBytes`, `commit`, `closed`) that processors never see.
+ * The processor-facing key-value store (ObservableKeyValueStore) over this package's
+ * typed KeyValueStore: one store, two views, as PersistentWindowStore is for windows. The
+ * typed store is the engine (RocksDB behind the write-back cache and change-logging,
+ * typed by the store's serdes); this class only maps the processor contract onto it —
+ * absent is `undefined` rather than null, `delete` returns the old value, change
+ * listeners for `storeChanges$` — and gives the runtime the asynchronous half
+ * (`prefetchBytes`, `commit`, `closed`) that processors never see.
  *
- * A read of a key the runtime did not prefetch throws PrefetchMissError (see errors.ts).
+ * A read of a key the runtime did not prefetch throws `options.onMiss`'s error.
  *
- * The record cache (`recordCacheBytes` > 0; @tributary/state's RecordCache): an
- * aggregation that registers a flush listener writes with `putCached`; the store writes
- * through at once (reads see the latest value) and the cache keeps the latest change per
- * key for the listener, handed on at `flush()` (commit step 1) or past the budget.
+ * The record cache (`recordCacheBytes` > 0; RecordCache): an aggregation that registers a
+ * flush listener (`setFlushListener`, streams' RecordCachingStore) writes with
+ * `putCached`; the store writes through at once (reads see the latest value) and the
+ * cache keeps the latest change per key for the listener, handed on at `flush()` (commit
+ * step 1) or past the budget.
  */
-export class PersistentKeyValueStore<K, V>
-  implements ObservableKeyValueStore<K, V>, RecordCachingStore<K, V>
-{
+export class PersistentKeyValueStore<K, V> implements ObservableKeyValueStore<K, V> {
   private listeners: StoreChangeListener<K, V>[] = [];
   private count = 0;
   private closing: Promise<void> | null = null;
@@ -39,7 +46,7 @@ export class PersistentKeyValueStore<K, V>
 
   constructor(
     readonly inner: StateKeyValueStore<K, V>,
-    readonly taskId: string,
+    private readonly options: PersistentKeyValueStoreOptions = {},
   ) {}
 
   /** Set by the task before its processors start (they register in `init`). */
@@ -47,7 +54,7 @@ export class PersistentKeyValueStore<K, V>
     this.recordCacheBytes = maxBytes;
   }
 
-  setFlushListener(listener: CacheFlushListener<K, V>): boolean {
+  setFlushListener(listener: RecordCacheListener<K, V>): boolean {
     if (this.recordCacheBytes <= 0) return false;
     this.cache = new RecordCache(this.recordCacheBytes, listener);
     return true;
@@ -85,8 +92,9 @@ export class PersistentKeyValueStore<K, V>
       const v = this.inner.get(key);
       return v === null ? undefined : v;
     } catch (e) {
-      if (e instanceof KeyNotPrefetchedError)
-        throw new PrefetchMissError(this.name, this.taskId, e);
+      if (e instanceof KeyNotPrefetchedError && this.options.onMiss !== undefined) {
+        throw this.options.onMiss(e);
+      }
       throw e;
     }
   }
@@ -119,7 +127,8 @@ export class PersistentKeyValueStore<K, V>
   all(): IterableIterator<[K, V]> {
     const sync = this.inner.allSync();
     if (sync !== undefined) return sync;
-    throw new StreamsArgumentError(
+    throw new StateStoreError(
+      "INVALID_ARGUMENT",
       `store '${this.name}' is persistent: it cannot be scanned synchronously inside processing; read it by key, or scan it with inner.range() outside the task`,
     );
   }
