@@ -8,7 +8,8 @@ import {
   defineSinkConnector,
 } from "../connector.js";
 import { BadRecordError, ConnectError } from "../errors.js";
-import { type Row, asEnvelope } from "./change-envelope.js";
+import type { Row } from "./change-envelope.js";
+import { type Change, LatestPerKey, type TargetTable, decodeChange } from "./sink-change.js";
 import {
   type TableInfo,
   connectPostgres,
@@ -46,12 +47,6 @@ export const postgresSinkConnector = defineSinkConnector({
   config: CONFIG,
   createTask: () => new PostgresSinkTask(),
 });
-
-interface TargetTable extends TableInfo {
-  columns: Set<string>;
-}
-
-type Change = { table: TargetTable; key: Row; row: Row | null; record: SinkRecord };
 
 /** A batch's writes to one table: its deletes and its upserts, as statement parameters. */
 interface TableWrite {
@@ -97,7 +92,7 @@ export class PostgresSinkTask implements SinkTask {
       if (table === undefined) return;
       let change: Change;
       try {
-        change = this.decode(record, table);
+        change = decodeChange(record, table);
       } catch {
         return;
       }
@@ -113,7 +108,10 @@ export class PostgresSinkTask implements SinkTask {
   async put(records: SinkRecord[]): Promise<void> {
     // A put of other records (a retry of the batch before, without a dead letter) keeps it.
     const prepared = this.prepared?.records === records ? this.prepared : null;
-    if (prepared !== null) this.prepared = null;
+    if (prepared !== null) {
+      this.prepared = null;
+      this.context.count("batches_prepared");
+    }
     const changes = prepared?.changes ?? (await this.decodeAll(records));
     const writes = prepared?.writes ?? writesOf(changes);
     try {
@@ -154,56 +152,13 @@ export class PostgresSinkTask implements SinkTask {
     for (const record of records) {
       // Synchronous per record: a new topic or a new column (rare) is the only await.
       const table = this.targets.get(record.topic) ?? (await this.target(record.topic));
-      const change = this.decode(record, table);
+      const change = decodeChange(record, table);
       if (change.row !== null && hasMissingColumn(table, change.row)) {
         await this.addMissingColumns(table, change.row);
       }
       latest.add(change);
     }
     return latest.changes();
-  }
-
-  private decode(record: SinkRecord, table: TargetTable): Change {
-    let key: unknown;
-    try {
-      key = record.key === null ? null : JSON.parse(record.key.toString());
-    } catch {
-      throw new BadRecordError(record, "the key is not JSON");
-    }
-    if (key === null || typeof key !== "object") {
-      throw new BadRecordError(
-        record,
-        `the key must be a JSON object of ${table.keyColumns.join(", ")}`,
-      );
-    }
-    for (const k of table.keyColumns) {
-      if ((key as Row)[k] === undefined || (key as Row)[k] === null) {
-        throw new BadRecordError(record, `the key lacks primary-key column ${k}`);
-      }
-    }
-    if (record.value === null) return { table, key: key as Row, row: null, record };
-    let value: unknown;
-    try {
-      value = JSON.parse(record.value.toString());
-    } catch {
-      throw new BadRecordError(record, "the value is not JSON");
-    }
-    const env = asEnvelope(value);
-    const row = env === undefined ? value : env.op === "d" ? null : env.after;
-    if (row !== null && (typeof row !== "object" || Array.isArray(row))) {
-      throw new BadRecordError(record, "the value is neither a change envelope nor a JSON object");
-    }
-    if (row === null) return { table, key: key as Row, row: null, record };
-    // The key's values win (as { ...row, ...key } would), set on the parsed row, which is
-    // ours: no copy of every row (an envelope's after already holds the same key values).
-    const r = row as Row;
-    if (Object.hasOwn(key, "__proto__"))
-      return { table, key: key as Row, row: { ...r, ...key }, record };
-    for (const k in key as Row) {
-      const v = (key as Row)[k];
-      if (r[k] !== v) r[k] = v;
-    }
-    return { table, key: key as Row, row: r, record };
   }
 
   private async target(topic: string): Promise<TargetTable> {
@@ -291,21 +246,6 @@ function hasMissingColumn(table: TargetTable, row: Row): boolean {
   return false;
 }
 
-/** Keeps the last change per key of each table (a batch's earlier ones are overwritten). */
-class LatestPerKey {
-  private readonly byTable = new Map<TargetTable, Map<string, Change>>();
-
-  add(change: Change): void {
-    mapEntry(this.byTable, change.table, () => new Map()).set(JSON.stringify(change.key), change);
-  }
-
-  changes(): Change[] {
-    const out: Change[] = [];
-    for (const perKey of this.byTable.values()) for (const c of perKey.values()) out.push(c);
-    return out;
-  }
-}
-
 /**
  * The statements for `changes` (at most one change per key), per table: a delete of the
  * keys whose last change is a delete, an upsert of the others' rows. Keys are disjoint,
@@ -319,9 +259,15 @@ function writesOf(changes: Change[]): TableWrite[] {
     const t = qualified(table);
     const deletes: Row[] = [];
     const rows: Row[] = [];
+    // The rows' JSON: as it came where it stands unchanged (see sink-change.ts).
+    let json = "[";
     for (const c of list) {
-      if (c.row === null) deletes.push(c.key);
-      else rows.push(c.row);
+      if (c.row === null) {
+        deletes.push(c.key);
+        continue;
+      }
+      json += `${rows.length === 0 ? "" : ","}${c.json ?? JSON.stringify(c.row)}`;
+      rows.push(c.row);
     }
     const names = new Set<string>();
     for (const r of rows) for (const k in r) if (table.columns.has(k)) names.add(k);
@@ -337,7 +283,7 @@ function writesOf(changes: Change[]): TableWrite[] {
       upserts: rows.length,
       upsertSql: `INSERT INTO ${t} (${cols}) SELECT ${cols} FROM json_populate_recordset(null::${t}, $1)
            ON CONFLICT (${keys}) DO ${updates.length === 0 ? "NOTHING" : `UPDATE SET ${updates.join(", ")}`}`,
-      upsertJson: rows.length === 0 ? null : JSON.stringify(rows),
+      upsertJson: rows.length === 0 ? null : `${json}]`,
     });
   }
   return writes;
