@@ -18,8 +18,9 @@ const SINK_POLL_BYTES = 4 * 1024 * 1024;
  * most the uncommitted batches, which the sink's idempotent writes absorb.
  *
  * While batch n is being put, batch n + 1 is polled and handed to `task.prepare` (its
- * decoding overlaps the target's write of n); it is put only once n is put and its
- * offsets are committed, so batches still reach the target one at a time and in order.
+ * decoding overlaps the target's write of n); it is put once n is put, so batches still
+ * reach the target one at a time and in order, and n's offsets are committed while n + 1
+ * is put (commits go one at a time, in order).
  * A rebalance that takes partitions away (it runs inside that poll) first waits for the
  * batch in flight and commits it: the next owner starts right after it.
  *
@@ -38,33 +39,38 @@ export async function runSinkTask(options: {
   stopped: () => boolean;
 }): Promise<void> {
   const { plan, taskPlan, task, log, context, stopped } = options;
-  /** The batch being put and its offsets, committed once the put resolves. */
-  let inFlight: InFlightPut | null = null;
+  /** The batch put last (its put or its commit may still run). */
+  let latest: InFlightPut | null = null;
+  /** The offset commits, one after the other in batch order. */
+  let commits: Promise<void> = Promise.resolve();
   const consumer: Consumer = log.consumer({
     groupId: `connect-${plan.name}`,
     clientId: taskPlan.id,
     autoOffsetReset: "earliest",
     maxPollBytes: SINK_POLL_BYTES,
+    maxPartitionFetchBytes: SINK_POLL_BYTES,
     listener: {
       onPartitionsRevoked: async () => {
-        const put = inFlight;
+        const put = latest;
         if (put === null) return;
         // A failed put is the main loop's to report; its offsets are not committed.
-        if (
-          await put.done.then(
-            () => true,
-            () => false,
-          )
-        )
-          await commitOnce(put);
+        const ok = await put.done.then(
+          () => true,
+          () => false,
+        );
+        if (ok) await commitAfter(put);
       },
     },
   });
   let dlq: Producer | undefined;
-  const commitOnce = async (put: InFlightPut) => {
-    if (put.committed) return;
-    put.committed = true;
-    await consumer.commit(put.offsets);
+  /** Commits the batch's offsets once it is put and the batches before are committed. */
+  const commitAfter = (put: InFlightPut): Promise<void> => {
+    if (put.commit === null) {
+      put.commit = commits.then(() => put.done).then(() => consumer.commit(put.offsets));
+      // A failure is reported by whoever awaits put.commit; the chain goes on.
+      commits = put.commit.catch(() => {});
+    }
+    return put.commit;
   };
   const lag = new Map<string, number>();
   const pollBatch = async (): Promise<SinkRecord[]> => {
@@ -118,24 +124,33 @@ export async function runSinkTask(options: {
   try {
     await consumer.subscribe(plan.topics);
     let next: SinkRecord[] = [];
+    let previous: InFlightPut | null = null;
     while (!stopped()) {
       const records = next.length > 0 ? next : await pollBatch();
       next = [];
       if (records.length === 0) continue;
-      const put = { done: putBatch(records), offsets: nextOffsets(records), committed: false };
+      const put: InFlightPut = {
+        done: putBatch(records),
+        offsets: nextOffsets(records),
+        commit: null,
+      };
       // Its failure is thrown by the await below, not as an unhandled rejection.
       put.done.catch(() => {});
-      inFlight = put;
+      latest = put;
       if (!stopped()) {
         next = await pollBatch();
         task.prepare?.(next);
       }
       await put.done;
-      await commitOnce(put);
-      inFlight = null;
+      // The batch before's commit (it ran beside this put) must have gone through.
+      if (previous !== null) await previous.commit;
+      commitAfter(put).catch(() => {});
+      previous = put;
     }
+    if (previous !== null) await previous.commit;
   } finally {
-    await inFlight?.done.catch(() => {});
+    await latest?.done.catch(() => {});
+    await commits;
     await task.stop().catch(() => {});
     await consumer.close().catch(() => {});
     await dlq?.close().catch(() => {});
@@ -146,7 +161,8 @@ interface InFlightPut {
   done: Promise<void>;
   /** Per partition, the offset after the batch's last record. */
   offsets: CommittedOffset[];
-  committed: boolean;
+  /** Its offset commit, once started. */
+  commit: Promise<void> | null;
 }
 
 /** Per partition of `records`, the offset after its last record (what a commit stores). */
