@@ -5,11 +5,6 @@ import { BadRecordError } from "./errors.js";
 
 const PUT_RETRIES = 5;
 const PUT_BACKOFF_MS = [200, 500, 1000, 2000, 5000];
-/**
- * Bytes per poll: a batch is one transaction in the target, so larger ones spend less on
- * round trips and commits (4 MiB: a few thousand change records).
- */
-const SINK_POLL_BYTES = 4 * 1024 * 1024;
 
 /**
  * Runs one sink task until `stopped()`: poll the connector's group (`connect-<name>`,
@@ -47,8 +42,6 @@ export async function runSinkTask(options: {
     groupId: `connect-${plan.name}`,
     clientId: taskPlan.id,
     autoOffsetReset: "earliest",
-    maxPollBytes: SINK_POLL_BYTES,
-    maxPartitionFetchBytes: SINK_POLL_BYTES,
     listener: {
       onPartitionsRevoked: async () => {
         const put = latest;
