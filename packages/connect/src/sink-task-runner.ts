@@ -161,12 +161,18 @@ interface InFlightPut {
 /** Per partition of `records`, the offset after its last record (what a commit stores). */
 function nextOffsets(records: SinkRecord[]): CommittedOffset[] {
   const next = new Map<string, CommittedOffset>();
+  let o: CommittedOffset | undefined;
   for (const r of records) {
-    const key = `${r.topic}\u0000${r.partition}`;
-    const o = next.get(key);
-    if (o === undefined)
-      next.set(key, { topic: r.topic, partition: r.partition, offset: r.offset + 1 });
-    else if (r.offset + 1 > o.offset) o.offset = r.offset + 1;
+    // Records come in runs of one partition: look the partition up once per run.
+    if (o === undefined || o.partition !== r.partition || o.topic !== r.topic) {
+      const key = `${r.topic}\u0000${r.partition}`;
+      o = next.get(key);
+      if (o === undefined) {
+        o = { topic: r.topic, partition: r.partition, offset: r.offset + 1 };
+        next.set(key, o);
+      }
+    }
+    if (r.offset + 1 > o.offset) o.offset = r.offset + 1;
   }
   return [...next.values()];
 }
