@@ -38,9 +38,9 @@ export type PostgresSinkConfig = ConfigOf<typeof CONFIG>;
 /**
  * Writes change records into Postgres tables (`type: "postgres-sink"`): a Debezium
  * envelope (or a plain JSON row) is upserted by its key (INSERT … ON CONFLICT on the
- * table's primary key), a delete or a tombstone deletes the key's row. One transaction
- * per batch, with only the last change per key applied, so a redelivered batch leaves
- * the same rows (idempotent).
+ * table's primary key), a delete or a tombstone deletes the key's row. Each batch is
+ * applied atomically (one statement, or one transaction), with only the last change per
+ * key, so a redelivered batch leaves the same rows (idempotent).
  */
 export const postgresSinkConnector = defineSinkConnector({
   type: "postgres-sink",
@@ -106,7 +106,7 @@ export class PostgresSinkTask implements SinkTask {
   }
 
   async put(records: SinkRecord[]): Promise<void> {
-    // A put of other records (a retry of the batch before, without a dead letter) keeps it.
+    // A put of other records (the batch before, put again after a failure) leaves it be.
     const prepared = this.prepared?.records === records ? this.prepared : null;
     if (prepared !== null) {
       this.prepared = null;
