@@ -124,6 +124,7 @@ export const TASK_COUNTERS: readonly (readonly [name: string, help: string])[] =
   ["truncates_ignored", "TRUNCATEs the Postgres source saw and did not capture"],
   ["rows_upserted", "Rows the Postgres sink inserted or updated"],
   ["rows_deleted", "Rows the Postgres sink deleted"],
+  ["batches_prepared", "Sink batches decoded ahead while the previous batch was written"],
   ["files_written", "Files the files sink committed"],
   ["rows_written", "Rows the files sink wrote into committed files"],
   ["records_already_in_files", "Redelivered records the files sink found already in files"],

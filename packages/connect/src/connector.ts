@@ -10,7 +10,8 @@ import type { ConfigDef, ConfigOf } from "./config-def.js";
  *    calls `commit` with them (the moment to tell the source system, e.g. confirm an LSN);
  *  - a sink task is handed batches of records read through the connector's consumer
  *    group; once `put` resolves the batch is durable in the target and the runtime
- *    commits the group offsets. A redelivered batch must leave the same result.
+ *    commits the group offsets. A redelivered batch must leave the same result. The
+ *    next batch may be handed to `prepare` while a put runs; puts never overlap.
  */
 export interface SourceConnector<D extends ConfigDef = ConfigDef> {
   readonly kind: "source";
@@ -100,6 +101,13 @@ export interface SinkTask {
    * retried with backoff and the batch redelivered.
    */
   put(records: SinkRecord[]): Promise<void>;
+  /**
+   * Optional: the CPU work of the `put` that will follow (decoding, building statements),
+   * done ahead while the previous put still writes. It must write nothing, wait for
+   * nothing and throw nothing: what it cannot do now (a new table, a bad record) is left
+   * to `put`, which then does the whole batch as usual.
+   */
+  prepare?(records: SinkRecord[]): void;
   stop(): Promise<void>;
 }
 

@@ -8,7 +8,8 @@ import {
   defineSinkConnector,
 } from "../connector.js";
 import { BadRecordError, ConnectError } from "../errors.js";
-import { type Row, asEnvelope } from "./change-envelope.js";
+import type { Row } from "./change-envelope.js";
+import { type Change, LatestPerKey, type TargetTable, decodeChange } from "./sink-change.js";
 import {
   type TableInfo,
   connectPostgres,
@@ -37,9 +38,9 @@ export type PostgresSinkConfig = ConfigOf<typeof CONFIG>;
 /**
  * Writes change records into Postgres tables (`type: "postgres-sink"`): a Debezium
  * envelope (or a plain JSON row) is upserted by its key (INSERT … ON CONFLICT on the
- * table's primary key), a delete or a tombstone deletes the key's row. One transaction
- * per batch, with only the last change per key applied, so a redelivered batch leaves
- * the same rows (idempotent).
+ * table's primary key), a delete or a tombstone deletes the key's row. Each batch is
+ * applied atomically (one statement, or one transaction), with only the last change per
+ * key, so a redelivered batch leaves the same rows (idempotent).
  */
 export const postgresSinkConnector = defineSinkConnector({
   type: "postgres-sink",
@@ -47,17 +48,31 @@ export const postgresSinkConnector = defineSinkConnector({
   createTask: () => new PostgresSinkTask(),
 });
 
-interface TargetTable extends TableInfo {
-  columns: Set<string>;
+/** A batch's writes to one table: its deletes and its upserts, as statement parameters. */
+interface TableWrite {
+  table: TargetTable;
+  deletes: number;
+  /** JSON array of the deleted keys, or null for none. */
+  deleteJson: string | null;
+  upserts: number;
+  upsertSql: string;
+  /** JSON array of the upserted rows, or null for none. */
+  upsertJson: string | null;
 }
 
-type Change = { table: TargetTable; key: Row; row: Row | null; record: SinkRecord };
+/** A batch decoded ahead by `prepare`, used by the `put` of the same records. */
+interface Prepared {
+  records: SinkRecord[];
+  changes: Change[];
+  writes: TableWrite[];
+}
 
 export class PostgresSinkTask implements SinkTask {
   private config!: PostgresSinkConfig;
   private context!: TaskContext;
   private client: pg.Client | null = null;
   private readonly targets = new Map<string, TargetTable>();
+  private prepared: Prepared | null = null;
 
   async start(raw: Record<string, unknown>, context: TaskContext): Promise<void> {
     this.config = validateConfig(CONFIG, raw, "config");
@@ -65,20 +80,42 @@ export class PostgresSinkTask implements SinkTask {
     this.client = await connectPostgres(this.config.connection);
   }
 
-  async put(records: SinkRecord[]): Promise<void> {
-    const latest = new Map<string, Change>();
+  /**
+   * Decodes the batch and builds its statements ahead, when that needs nothing from
+   * Postgres: every topic's table known, no record bad, no column to add.
+   */
+  prepare(records: SinkRecord[]): void {
+    this.prepared = null;
+    const latest = new LatestPerKey();
     for (const record of records) {
-      // Synchronous per record: a new topic or a new column (rare) is the only await.
-      const table = this.targets.get(record.topic) ?? (await this.target(record.topic));
-      const change = this.decode(record, table);
-      if (change.row !== null && hasMissingColumn(table, change.row)) {
-        await this.addMissingColumns(table, change.row);
+      const table = this.targets.get(record.topic);
+      if (table === undefined) return;
+      let change: Change;
+      try {
+        change = decodeChange(record, table);
+      } catch {
+        return;
       }
-      latest.set(`${table.schema}.${table.table}\u0000${JSON.stringify(change.key)}`, change);
+      if (this.config.addColumns && change.row !== null && hasMissingColumn(table, change.row)) {
+        return;
+      }
+      latest.add(change);
     }
-    const changes = [...latest.values()];
+    const changes = latest.changes();
+    this.prepared = { records, changes, writes: writesOf(changes) };
+  }
+
+  async put(records: SinkRecord[]): Promise<void> {
+    // A put of other records (the batch before, put again after a failure) leaves it be.
+    const prepared = this.prepared?.records === records ? this.prepared : null;
+    if (prepared !== null) {
+      this.prepared = null;
+      this.context.count("batches_prepared");
+    }
+    const changes = prepared?.changes ?? (await this.decodeAll(records));
+    const writes = prepared?.writes ?? writesOf(changes);
     try {
-      await this.apply(changes);
+      await this.apply(writes);
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       // Data errors (class 22, 23): find the record the table refuses, one at a time.
@@ -93,57 +130,35 @@ export class PostgresSinkTask implements SinkTask {
       }
       for (const c of changes) {
         try {
-          await this.apply([c]);
+          await this.apply(writesOf([c]));
         } catch (one) {
           throw new BadRecordError(c.record, (one as Error).message, { cause: one });
         }
       }
     }
-    this.context.count("rows_upserted", changes.filter((c) => c.row !== null).length);
-    this.context.count("rows_deleted", changes.filter((c) => c.row === null).length);
+    let upserted = 0;
+    let deleted = 0;
+    for (const w of writes) {
+      upserted += w.upserts;
+      deleted += w.deletes;
+    }
+    this.context.count("rows_upserted", upserted);
+    this.context.count("rows_deleted", deleted);
   }
 
-  private decode(record: SinkRecord, table: TargetTable): Change {
-    let key: unknown;
-    try {
-      key = record.key === null ? null : JSON.parse(record.key.toString());
-    } catch {
-      throw new BadRecordError(record, "the key is not JSON");
-    }
-    if (key === null || typeof key !== "object") {
-      throw new BadRecordError(
-        record,
-        `the key must be a JSON object of ${table.keyColumns.join(", ")}`,
-      );
-    }
-    for (const k of table.keyColumns) {
-      if ((key as Row)[k] === undefined || (key as Row)[k] === null) {
-        throw new BadRecordError(record, `the key lacks primary-key column ${k}`);
+  /** The batch's changes, the last per key; adds tables' missing columns on the way. */
+  private async decodeAll(records: SinkRecord[]): Promise<Change[]> {
+    const latest = new LatestPerKey();
+    for (const record of records) {
+      // Synchronous per record: a new topic or a new column (rare) is the only await.
+      const table = this.targets.get(record.topic) ?? (await this.target(record.topic));
+      const change = decodeChange(record, table);
+      if (change.row !== null && hasMissingColumn(table, change.row)) {
+        await this.addMissingColumns(table, change.row);
       }
+      latest.add(change);
     }
-    if (record.value === null) return { table, key: key as Row, row: null, record };
-    let value: unknown;
-    try {
-      value = JSON.parse(record.value.toString());
-    } catch {
-      throw new BadRecordError(record, "the value is not JSON");
-    }
-    const env = asEnvelope(value);
-    const row = env === undefined ? value : env.op === "d" ? null : env.after;
-    if (row !== null && (typeof row !== "object" || Array.isArray(row))) {
-      throw new BadRecordError(record, "the value is neither a change envelope nor a JSON object");
-    }
-    if (row === null) return { table, key: key as Row, row: null, record };
-    // The key's values win (as { ...row, ...key } would), set on the parsed row, which is
-    // ours: no copy of every row (an envelope's after already holds the same key values).
-    const r = row as Row;
-    if (Object.hasOwn(key, "__proto__"))
-      return { table, key: key as Row, row: { ...r, ...key }, record };
-    for (const k in key as Row) {
-      const v = (key as Row)[k];
-      if (r[k] !== v) r[k] = v;
-    }
-    return { table, key: key as Row, row: r, record };
+    return latest.changes();
   }
 
   private async target(topic: string): Promise<TargetTable> {
@@ -195,39 +210,21 @@ export class PostgresSinkTask implements SinkTask {
     }
   }
 
-  private async apply(changes: Change[]): Promise<void> {
+  /**
+   * Writes a batch atomically. One table's deletes or upserts alone are one statement
+   * (atomic and durable by itself: one round trip); anything more is a transaction.
+   */
+  private async apply(writes: TableWrite[]): Promise<void> {
     const client = this.client!;
-    const byTable = new Map<TargetTable, Change[]>();
-    for (const c of changes) {
-      mapEntry(byTable, c.table, () => []).push(c);
+    const single =
+      writes.length === 1 && (writes[0]!.deleteJson === null || writes[0]!.upsertJson === null);
+    if (single) {
+      await writeTable(client, writes[0]!);
+      return;
     }
     await client.query("BEGIN");
     try {
-      for (const [table, list] of byTable) {
-        const t = qualified(table);
-        const keys = table.keyColumns.map(ident).join(", ");
-        const deletes = list.filter((c) => c.row === null).map((c) => c.key);
-        if (deletes.length > 0) {
-          await client.query(
-            `DELETE FROM ${t} WHERE (${keys}) IN (SELECT ${keys} FROM json_populate_recordset(null::${t}, $1))`,
-            [JSON.stringify(deletes)],
-          );
-        }
-        const rows = list.filter((c) => c.row !== null).map((c) => c.row!);
-        if (rows.length === 0) continue;
-        const names = new Set<string>();
-        for (const r of rows)
-          for (const k of Object.keys(r)) if (table.columns.has(k)) names.add(k);
-        const cols = [...names].map(ident);
-        const updates = [...names]
-          .filter((n) => !table.keyColumns.includes(n))
-          .map((n) => `${ident(n)} = EXCLUDED.${ident(n)}`);
-        await client.query(
-          `INSERT INTO ${t} (${cols.join(", ")}) SELECT ${cols.join(", ")} FROM json_populate_recordset(null::${t}, $1)
-           ON CONFLICT (${keys}) DO ${updates.length === 0 ? "NOTHING" : `UPDATE SET ${updates.join(", ")}`}`,
-          [JSON.stringify(rows)],
-        );
-      }
+      for (const w of writes) await writeTable(client, w);
       await client.query("COMMIT");
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {});
@@ -247,4 +244,59 @@ function hasMissingColumn(table: TargetTable, row: Row): boolean {
     if (!table.columns.has(name) && row[name] !== undefined) return true;
   }
   return false;
+}
+
+/**
+ * The statements for `changes` (at most one change per key), per table: a delete of the
+ * keys whose last change is a delete, an upsert of the others' rows. Keys are disjoint,
+ * so the two commute.
+ */
+function writesOf(changes: Change[]): TableWrite[] {
+  const byTable = new Map<TargetTable, Change[]>();
+  for (const c of changes) mapEntry(byTable, c.table, () => []).push(c);
+  const writes: TableWrite[] = [];
+  for (const [table, list] of byTable) {
+    const t = qualified(table);
+    const deletes: Row[] = [];
+    const rows: Row[] = [];
+    // The rows' JSON: as it came where it stands unchanged (see sink-change.ts).
+    let json = "[";
+    for (const c of list) {
+      if (c.row === null) {
+        deletes.push(c.key);
+        continue;
+      }
+      json += `${rows.length === 0 ? "" : ","}${c.json ?? JSON.stringify(c.row)}`;
+      rows.push(c.row);
+    }
+    const names = new Set<string>();
+    for (const r of rows) for (const k in r) if (table.columns.has(k)) names.add(k);
+    const cols = [...names].map(ident).join(", ");
+    const updates = [...names]
+      .filter((n) => !table.keyColumns.includes(n))
+      .map((n) => `${ident(n)} = EXCLUDED.${ident(n)}`);
+    const keys = table.keyColumns.map(ident).join(", ");
+    writes.push({
+      table,
+      deletes: deletes.length,
+      deleteJson: deletes.length === 0 ? null : JSON.stringify(deletes),
+      upserts: rows.length,
+      upsertSql: `INSERT INTO ${t} (${cols}) SELECT ${cols} FROM json_populate_recordset(null::${t}, $1)
+           ON CONFLICT (${keys}) DO ${updates.length === 0 ? "NOTHING" : `UPDATE SET ${updates.join(", ")}`}`,
+      upsertJson: rows.length === 0 ? null : `${json}]`,
+    });
+  }
+  return writes;
+}
+
+async function writeTable(client: pg.Client, w: TableWrite): Promise<void> {
+  if (w.deleteJson !== null) {
+    const t = qualified(w.table);
+    const keys = w.table.keyColumns.map(ident).join(", ");
+    await client.query(
+      `DELETE FROM ${t} WHERE (${keys}) IN (SELECT ${keys} FROM json_populate_recordset(null::${t}, $1))`,
+      [w.deleteJson],
+    );
+  }
+  if (w.upsertJson !== null) await client.query(w.upsertSql, [w.upsertJson]);
 }

@@ -134,10 +134,17 @@ export class PostgresSourceTask implements SourceTask {
     const tables = await describeSourceTables(this.client, this.config.tables, "config.tables");
     for (const t of tables) this.tables.set(`${t.schema}.${t.table}`, t);
     await ensurePublication(this.client, this.publication, tables);
-    await this.createTopics(tables);
+    // The log's topic creation (files, fsyncs) and Postgres' slot creation (it waits for
+    // running transactions) are independent: they overlap. Both end before start returns.
+    await Promise.all([this.createTopics(tables), this.openSlot(tables)]);
+  }
 
+  /** Picks up the stored position, or makes a new slot and opens its snapshot. */
+  private async openSlot(tables: TableInfo[]): Promise<void> {
+    const context = this.context;
+    const client = this.client!;
     const stored = context.storedOffset(this.slot) as SlotOffset | undefined;
-    const slot = await readSlot(this.client, this.slot);
+    const slot = await readSlot(client, this.slot);
     if (slot?.active) {
       throw new ConnectError("POSTGRES", `slot ${this.slot} is in use by another connection`, {
         retriable: true,
@@ -158,10 +165,9 @@ export class PostgresSourceTask implements SourceTask {
     }
     // A snapshot that did not finish is taken again from a new slot: its records are
     // repeats, which keyed consumers absorb.
-    if (slot !== undefined)
-      await this.client.query("SELECT pg_drop_replication_slot($1)", [this.slot]);
+    if (slot !== undefined) await client.query("SELECT pg_drop_replication_slot($1)", [this.slot]);
     context.gauge("snapshot_tables_done", 0);
-    context.gauge("snapshot_rows_estimated", await estimateRows(this.client, tables));
+    context.gauge("snapshot_rows_estimated", await estimateRows(client, tables));
     const created = await createSlotWithSnapshot(this.config.connection, this.slot);
     const snapshot = await TableSnapshot.open(this.config.connection, created, tables, {
       batchRecords: this.config.snapshotFetchRows,
