@@ -1,5 +1,6 @@
 import { KeyNotPrefetchedError, StateStoreError } from "../errors.js";
 import type { KeyRange, KeyValueBytesStore, KeyValueEntry } from "../key-value-bytes-store.js";
+import { ResidentEntries } from "./resident-entries.js";
 
 /*
  * Key layout of the time-keyed stores (window and session), in the key-value byte layers
@@ -62,16 +63,16 @@ function segmentPrefix(segment: number, key?: Buffer): Buffer {
   return out;
 }
 
-/** Compares (time, tail) of two entries of one key. */
-function compareTimeTail(aTime: number, aTail: Buffer, bTime: number, bTail: Buffer): number {
-  return aTime !== bTime ? aTime - bTime : Buffer.compare(aTail, bTail);
-}
-
 export interface SegmentedOptions {
   /** Entries whose time is at or below observedTime - retention are gone. */
   retentionMs: number;
   /** Default max(retention / 2, 60 s), as Kafka's segment interval. */
   segmentIntervalMs?: number;
+  /**
+   * Heap budget (estimated bytes) of the entries kept in memory across batches for the
+   * keys read lately (ResidentEntries). Default 10 MiB; 0 keeps the current batch's only.
+   */
+  residentBytes?: number;
 }
 
 /**
@@ -86,10 +87,12 @@ export interface SegmentedOptions {
  *
  * After open, `init()` recovers the observed time from the data (restored or local).
  *
- * Reads are synchronous on the hot path: `prefetch(keys)` loads every live entry of those
- * keys (one range scan per live segment and key), after which `fetch` answers for them
- * until the next prefetch, puts included. A fetch of a key not prefetched throws
- * KeyNotPrefetchedError. Not thread-safe; one task owns it.
+ * Reads are synchronous on the hot path: `prefetch(keys)` makes every live entry of those
+ * keys resident in memory (ResidentEntries), loading only the keys not resident yet, after
+ * which `fetch` answers for them, puts included. Resident keys stay across batches within
+ * a heap budget, so a key coming back batch after batch is read from the engine once. A
+ * fetch of a key not resident throws KeyNotPrefetchedError. Not thread-safe; one task
+ * owns it.
  */
 export class SegmentedBytesStore {
   readonly segmentIntervalMs: number;
@@ -105,8 +108,10 @@ export class SegmentedBytesStore {
   expiredEntries = 0;
   /** Live entries at the last whole-segment scan (the engine's estimate before one). */
   private liveEntries: number | undefined;
-  /** keyString → entries of that key, sorted by (time, tail); only for prefetched keys. */
-  private fetched = new Map<string, SegmentedEntry[]>();
+  /** keyString → entries of that key, sorted by (time, tail), for the keys read lately. */
+  private readonly resident: ResidentEntries;
+  /** The expiry line when the resident entries last let go of expired ones. */
+  private prunedAt = -1;
 
   constructor(
     readonly bytes: KeyValueBytesStore,
@@ -123,6 +128,7 @@ export class SegmentedBytesStore {
       1,
       Math.floor(options.segmentIntervalMs ?? Math.max(options.retentionMs / 2, 60_000)),
     );
+    this.resident = new ResidentEntries(options.residentBytes ?? 10 * 1024 * 1024);
   }
 
   get name(): string {
@@ -163,28 +169,13 @@ export class SegmentedBytesStore {
       return false;
     }
     this.bytes.put(encodeSegmentedKey(this.segmentIntervalMs, key, time, tail), value);
-    const list = this.fetched.get(key.toString("latin1"));
-    if (list !== undefined) {
-      let lo = 0;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const e = list[mid] as SegmentedEntry;
-        if (compareTimeTail(e.time, e.tail, time, tail) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      const at = list[lo];
-      const same = at !== undefined && compareTimeTail(at.time, at.tail, time, tail) === 0;
-      if (value === null) {
-        if (same) list.splice(lo, 1);
-      } else if (same) at.value = value;
-      else list.splice(lo, 0, { key, time, tail, value });
-    }
+    this.resident.put(key.toString("latin1"), key, time, tail, value);
     return true;
   }
 
   /**
-   * Loads every live entry of `keys` for synchronous `fetch` (until the next prefetch).
+   * Makes every live entry of `keys` resident for synchronous `fetch`, loading the keys
+   * not resident yet, then evicts keys of earlier batches past the budget.
    *
    * Two ways, whichever reads less: one range scan per key and live segment (few keys),
    * or one scan of each whole live segment keeping the wanted keys (a batch of thousands
@@ -193,11 +184,9 @@ export class SegmentedBytesStore {
    * RANGE_COST_ENTRIES entries, and the live entry count is known from the last whole scan.
    */
   async prefetch(keys: readonly Buffer[]): Promise<void> {
+    const missing = this.resident.beginBatch(keys);
     const fetched = new Map<string, SegmentedEntry[]>();
-    for (const key of keys) {
-      const s = key.toString("latin1");
-      if (!fetched.has(s)) fetched.set(s, []);
-    }
+    for (const s of missing.keys()) fetched.set(s, []);
     if (this.observed >= 0 && fetched.size > 0) {
       const first = Math.floor(Math.max(0, this.expiryLine + 1) / this.segmentIntervalMs);
       const last = Math.floor(this.observed / this.segmentIntervalMs);
@@ -219,7 +208,8 @@ export class SegmentedBytesStore {
         }
       }
     }
-    this.fetched = fetched;
+    for (const [s, list] of fetched) this.resident.add(s, list);
+    this.resident.evict();
   }
 
   /** Whole live segments, keeping the entries of the wanted keys (in (time, tail) order). */
@@ -271,12 +261,12 @@ export class SegmentedBytesStore {
   /** Live entries of a prefetched key with fromTime <= time <= toTime, by (time, tail). */
   fetch(key: Buffer, fromTime: number, toTime: number): SegmentedEntry[] {
     const s = key.toString("latin1");
-    let list = this.fetched.get(s);
+    let list = this.resident.get(s);
     if (list === undefined) {
       if (this.bytes.rangeSync === undefined) throw new KeyNotPrefetchedError(this.name, key);
       // a synchronous engine answers at once; kept (and updated by puts) like a prefetch
       list = this.loadSync(key);
-      this.fetched.set(s, list);
+      this.resident.add(s, list);
     }
     const low = Math.max(fromTime, this.expiryLine + 1);
     const out: SegmentedEntry[] = [];
@@ -336,6 +326,12 @@ export class SegmentedBytesStore {
       for await (const e of this.bytes.range(range)) doomed.push(e);
       this.expire(doomed);
     }
+    // expired entries are never read again: resident keys let go of them
+    const line = this.expiryLine;
+    if (line > this.prunedAt) {
+      this.resident.prune(line);
+      this.prunedAt = line;
+    }
     await this.bytes.commit();
   }
 
@@ -348,7 +344,7 @@ export class SegmentedBytesStore {
   }
 
   async close(): Promise<void> {
-    this.fetched.clear();
+    this.resident.clear();
     await this.bytes.close();
   }
 

@@ -96,6 +96,8 @@ export async function openSegmentedBytes(
   const segments = new SegmentedBytesStore(kv.bytes, {
     retentionMs,
     ...(segmentIntervalMs === undefined ? {} : { segmentIntervalMs }),
+    // the entries read lately stay in memory within the store's cache budget
+    ...(rest.cacheBytes === undefined ? {} : { residentBytes: rest.cacheBytes }),
   });
   try {
     await segments.init();
