@@ -5,8 +5,23 @@ const ENTRY_OVERHEAD_BYTES = 96;
 /** Estimated heap cost of one resident key beyond its entries (Map slot, record, string). */
 const KEY_OVERHEAD_BYTES = 128;
 
+/** An entry held in memory: maybe not written below yet, maybe decoded by the typed layer. */
+export interface ResidentEntry extends SegmentedEntry {
+  /** Put since the last flush and not written to the layers below yet. */
+  dirty: boolean;
+  /**
+   * The value deserialized, memoized by the typed store for an immutable (primitive)
+   * value so a window updated many times decodes once; undefined until then.
+   */
+  decoded: unknown;
+}
+
+export function residentEntry(key: Buffer, time: number, tail: Buffer, value: Buffer): ResidentEntry {
+  return { key, time, tail, value, dirty: false, decoded: undefined };
+}
+
 interface ResidentKey {
-  entries: SegmentedEntry[];
+  entries: ResidentEntry[];
   /** The batch that last read this key: keys of the current batch are never evicted. */
   batch: number;
 }
@@ -18,14 +33,22 @@ interface ResidentKey {
  * from the engine once, not once per batch. The store keeps it exact: its puts update a
  * resident key's entries as they go below, and it drops what expires.
  *
+ * It is also the store's write-back cache: a put of a resident key only marks its entry
+ * dirty (`put` with `defer`), and `takeDirty` hands the dirty entries to the store to
+ * write below at flush — so a window updated many times between two commits is encoded
+ * and change-logged once.
+ *
  * Bounded by `maxBytes` (an estimate of the heap held): when a batch's keys push it past,
- * the keys read longest ago go first, never one of the current batch. With 0 it holds
- * the current batch's keys only. Not thread-safe; one task owns it.
+ * the keys read longest ago go first, never one of the current batch (the store writes
+ * the dirty entries down before). With 0 it holds the current batch's keys only. Not
+ * thread-safe; one task owns it.
  */
 export class ResidentEntries {
   private readonly keys = new Map<string, ResidentKey>();
   private bytes = 0;
   private batch = 0;
+  /** Entries put dirty since the last `takeDirty` (an entry deleted since is not dirty). */
+  private dirty: ResidentEntry[] = [];
 
   constructor(readonly maxBytes: number) {}
 
@@ -34,7 +57,7 @@ export class ResidentEntries {
   }
 
   /** The entries of a resident key (live to its owner, which must not reorder them). */
-  get(keyStr: string): SegmentedEntry[] | undefined {
+  get(keyStr: string): ResidentEntry[] | undefined {
     return this.keys.get(keyStr)?.entries;
   }
 
@@ -62,10 +85,15 @@ export class ResidentEntries {
   }
 
   /** Makes a loaded key resident (for the current batch), then evicts past the budget. */
-  add(keyStr: string, entries: SegmentedEntry[]): void {
+  add(keyStr: string, entries: ResidentEntry[]): void {
     this.keys.set(keyStr, { entries, batch: this.batch });
     this.bytes += KEY_OVERHEAD_BYTES + keyStr.length;
     for (const e of entries) this.bytes += entryBytes(e);
+  }
+
+  /** Whether `evict` would drop keys (the store writes the dirty entries down first). */
+  get overBudget(): boolean {
+    return this.bytes > this.maxBytes;
   }
 
   /** Evicts the keys read longest ago, never one of the current batch, down to the budget. */
@@ -79,12 +107,21 @@ export class ResidentEntries {
 
   /**
    * Applies a put to a resident key's entries (value null: removes the entry), keeping
-   * them sorted by (time, tail). A key not resident is left alone: a batch reading it
-   * loads it from below, where the put went too.
+   * them sorted by (time, tail); with `defer` the entry is left dirty, for `takeDirty`.
+   * Returns false for a key not resident, left alone: the caller writes the put below,
+   * where a batch reading the key loads it from.
    */
-  put(keyStr: string, key: Buffer, time: number, tail: Buffer, value: Buffer | null): void {
+  put(
+    keyStr: string,
+    key: Buffer,
+    time: number,
+    tail: Buffer,
+    value: Buffer | null,
+    decoded: unknown,
+    defer: boolean,
+  ): boolean {
     const r = this.keys.get(keyStr);
-    if (r === undefined) return;
+    if (r === undefined) return false;
     const list = r.entries;
     let lo = 0;
     let hi = list.length;
@@ -93,7 +130,7 @@ export class ResidentEntries {
     if (last !== undefined && compareTimeTail(last.time, last.tail, time, tail) < 0) lo = hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const e = list[mid] as SegmentedEntry;
+      const e = list[mid] as ResidentEntry;
       if (compareTimeTail(e.time, e.tail, time, tail) < 0) lo = mid + 1;
       else hi = mid;
     }
@@ -103,15 +140,35 @@ export class ResidentEntries {
       if (same) {
         list.splice(lo, 1);
         this.bytes -= entryBytes(at);
+        at.dirty = false;
       }
-    } else if (same) {
+      return true;
+    }
+    let e: ResidentEntry;
+    if (same) {
       this.bytes += value.length - at.value.length;
       at.value = value;
+      at.decoded = decoded;
+      e = at;
     } else {
-      const e = { key, time, tail, value };
-      list.splice(lo, 0, e);
+      e = { key, time, tail, value, dirty: false, decoded };
+      if (lo === list.length) list.push(e);
+      else list.splice(lo, 0, e);
       this.bytes += entryBytes(e);
     }
+    if (defer && !e.dirty) {
+      e.dirty = true;
+      this.dirty.push(e);
+    }
+    return true;
+  }
+
+  /** The entries left dirty since the last call (each still dirty); the caller writes them
+   * below and clears their flag. */
+  takeDirty(): ResidentEntry[] {
+    const out = this.dirty;
+    this.dirty = [];
+    return out;
   }
 
   /** Drops every entry with time at or below `line` (expired): they are never read again. */
@@ -119,19 +176,20 @@ export class ResidentEntries {
     for (const [s, r] of this.keys) {
       const list = r.entries;
       let n = 0;
-      while (n < list.length && (list[n] as SegmentedEntry).time <= line) n++;
+      while (n < list.length && (list[n] as ResidentEntry).time <= line) n++;
       if (n === 0) continue;
       if (n === list.length && r.batch !== this.batch) {
         this.drop(s, r);
         continue;
       }
-      for (let i = 0; i < n; i++) this.bytes -= entryBytes(list[i] as SegmentedEntry);
+      for (let i = 0; i < n; i++) this.bytes -= entryBytes(list[i] as ResidentEntry);
       list.splice(0, n);
     }
   }
 
   clear(): void {
     this.keys.clear();
+    this.dirty = [];
     this.bytes = 0;
   }
 

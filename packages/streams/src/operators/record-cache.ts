@@ -40,3 +40,34 @@ export function recordCache<K, V>(
   if (typeof s.setFlushListener !== "function" || typeof s.putCached !== "function") return null;
   return s.setFlushListener(listener) ? (store as RecordCachingStore<K, V>) : null;
 }
+
+/** Receives a cached windowed aggregate's latest change of one window at flush. */
+export type WindowCacheFlushListener<K, V> = (
+  key: K,
+  windowStart: number,
+  change: Change<V>,
+  timestamp: number,
+  headers: RecordHeaders,
+) => void;
+
+/** RecordCachingStore for window stores (Kafka's CachingWindowStore.setFlushListener). */
+export interface WindowRecordCachingStore<K, V> {
+  setFlushListener(listener: WindowCacheFlushListener<K, V>): boolean;
+  /** `put` remembering the window's change for the next flush; false: it expired. */
+  putCached(
+    key: K,
+    windowStart: number,
+    value: V | null,
+    oldValue: V | null,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): boolean;
+}
+
+/** The store as a WindowRecordCachingStore when its record cache is on, else null. */
+export function windowRecordCache<K, V>(
+  store: object,
+  listener: WindowCacheFlushListener<K, V>,
+): WindowRecordCachingStore<K, V> | null {
+  return recordCache(store, listener as never) as WindowRecordCachingStore<K, V> | null;
+}
