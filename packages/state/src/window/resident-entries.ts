@@ -16,7 +16,12 @@ export interface ResidentEntry extends SegmentedEntry {
   decoded: unknown;
 }
 
-export function residentEntry(key: Buffer, time: number, tail: Buffer, value: Buffer): ResidentEntry {
+export function residentEntry(
+  key: Buffer,
+  time: number,
+  tail: Buffer,
+  value: Buffer,
+): ResidentEntry {
   return { key, time, tail, value, dirty: false, decoded: undefined };
 }
 
@@ -201,7 +206,12 @@ export class ResidentEntries {
 }
 
 /** Compares (time, tail) of two entries of one key. */
-export function compareTimeTail(aTime: number, aTail: Buffer, bTime: number, bTail: Buffer): number {
+export function compareTimeTail(
+  aTime: number,
+  aTail: Buffer,
+  bTime: number,
+  bTail: Buffer,
+): number {
   return aTime !== bTime ? aTime - bTime : Buffer.compare(aTail, bTail);
 }
 
