@@ -176,17 +176,17 @@ export class ResidentEntries {
     return out;
   }
 
-  /** Drops every entry with time at or below `line` (expired): they are never read again. */
+  /**
+   * Drops every entry with time at or below `line` (expired): they are never read again.
+   * A key left with none stays resident (known empty): a join buffer's keys come back
+   * after their entries expired, and reading them again below would find nothing.
+   */
   prune(line: number): void {
-    for (const [s, r] of this.keys) {
+    for (const r of this.keys.values()) {
       const list = r.entries;
       let n = 0;
       while (n < list.length && (list[n] as ResidentEntry).time <= line) n++;
       if (n === 0) continue;
-      if (n === list.length && r.batch !== this.batch) {
-        this.drop(s, r);
-        continue;
-      }
       for (let i = 0; i < n; i++) this.bytes -= entryBytes(list[i] as ResidentEntry);
       list.splice(0, n);
     }

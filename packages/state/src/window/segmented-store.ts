@@ -29,6 +29,8 @@ export abstract class SegmentedStore<K> {
   private lastKeyBytes: Buffer | null = null;
   /** string key -> its bytes and map key: a hot key is encoded once, not per read. */
   private stringKeys = new Map<string, KeyRef>();
+  private lastRefKey: K | undefined;
+  private lastRef: KeyRef | null = null;
 
   constructor(
     readonly segments: SegmentedBytesStore,
@@ -74,6 +76,8 @@ export abstract class SegmentedStore<K> {
 
   /** The key's bytes and map key; memoized for string keys (the common case). */
   protected keyRef(key: K): KeyRef {
+    // a read-then-write of one key: the second call skips the Map
+    if (key === this.lastRefKey && this.lastRef !== null) return this.lastRef;
     if (typeof key !== "string") {
       const bytes = this.keyBytes(key);
       return { bytes, str: bytes.toString("latin1") };
@@ -85,6 +89,8 @@ export abstract class SegmentedStore<K> {
       if (this.stringKeys.size >= STRING_KEY_MEMO) this.stringKeys = new Map();
       this.stringKeys.set(key, k);
     }
+    this.lastRefKey = key;
+    this.lastRef = k;
     return k;
   }
 
