@@ -76,4 +76,6 @@ export { LoggedMemoryKeyValueStore } from "./processor/logged-memory-key-value-s
 export {
   PersistentSessionStore,
   PersistentWindowStore,
+  type SessionCacheListener,
+  type WindowCacheListener,
 } from "./processor/persistent-window-store.js";

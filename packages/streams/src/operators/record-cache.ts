@@ -1,4 +1,10 @@
 import type { RecordHeaders } from "@tributary/log";
+import type {
+  PersistentSessionStore,
+  PersistentWindowStore,
+  SessionCacheListener,
+  WindowCacheListener,
+} from "@tributary/state";
 import type { Change } from "../runtime/change.js";
 
 /** Receives a cached aggregate's latest change when its record cache flushes. */
@@ -41,33 +47,30 @@ export function recordCache<K, V>(
   return s.setFlushListener(listener) ? (store as RecordCachingStore<K, V>) : null;
 }
 
-/** Receives a cached windowed aggregate's latest change of one window at flush. */
-export type WindowCacheFlushListener<K, V> = (
-  key: K,
-  windowStart: number,
-  change: Change<V>,
-  timestamp: number,
-  headers: RecordHeaders,
-) => void;
+/** The window store's record cache (Kafka's CachingWindowStore.setFlushListener). */
+export type WindowRecordCachingStore<K, V> = Pick<
+  PersistentWindowStore<K, V>,
+  "setFlushListener" | "putCached"
+>;
 
-/** RecordCachingStore for window stores (Kafka's CachingWindowStore.setFlushListener). */
-export interface WindowRecordCachingStore<K, V> {
-  setFlushListener(listener: WindowCacheFlushListener<K, V>): boolean;
-  /** `put` remembering the window's change for the next flush; false: it expired. */
-  putCached(
-    key: K,
-    windowStart: number,
-    value: V | null,
-    oldValue: V | null,
-    timestamp: number,
-    headers: RecordHeaders,
-  ): boolean;
-}
+/** The session store's record cache (Kafka's CachingSessionStore.setFlushListener). */
+export type SessionRecordCachingStore<K, V> = Pick<
+  PersistentSessionStore<K, V>,
+  "setFlushListener" | "putCached"
+>;
 
 /** The store as a WindowRecordCachingStore when its record cache is on, else null. */
 export function windowRecordCache<K, V>(
   store: object,
-  listener: WindowCacheFlushListener<K, V>,
+  listener: WindowCacheListener<K, V>,
 ): WindowRecordCachingStore<K, V> | null {
   return recordCache(store, listener as never) as WindowRecordCachingStore<K, V> | null;
+}
+
+/** The store as a SessionRecordCachingStore when its record cache is on, else null. */
+export function sessionRecordCache<K, V>(
+  store: object,
+  listener: SessionCacheListener<K, V>,
+): SessionRecordCachingStore<K, V> | null {
+  return recordCache(store, listener as never) as SessionRecordCachingStore<K, V> | null;
 }

@@ -1,5 +1,5 @@
 import { type LogRecord, Serdes } from "@tributary/log";
-import { PersistentWindowStore, type StateStore } from "@tributary/state";
+import { PersistentSessionStore, PersistentWindowStore, type StateStore } from "@tributary/state";
 import { isProcessorBug, ProcessingError } from "../errors.js";
 import type { SourceSpec, StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
@@ -128,7 +128,9 @@ export class StreamTask implements TaskServices {
       const store = options.openStore(spec, this.id);
       if (
         cacheBytes > 0 &&
-        (store instanceof PersistentKeyValueStore || store instanceof PersistentWindowStore)
+        (store instanceof PersistentKeyValueStore ||
+          store instanceof PersistentWindowStore ||
+          store instanceof PersistentSessionStore)
       ) {
         store.enableRecordCache(cacheBytes);
       }
