@@ -80,4 +80,6 @@ export {
 export {
   PersistentSessionStore,
   PersistentWindowStore,
+  type SessionCacheListener,
+  type WindowCacheListener,
 } from "./processor/persistent-window-store.js";

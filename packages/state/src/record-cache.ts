@@ -44,15 +44,17 @@ export class RecordCache<K, V> {
   private bytes = 0;
   private flushing = false;
 
+  /** `idOf`: the map key of a key (default: the key itself, or a string for objects). */
   constructor(
     readonly maxBytes: number,
     private readonly listener: RecordCacheListener<K, V>,
+    private readonly idOf: (key: K) => unknown = mapKey,
   ) {}
 
   /** Remembers the change (old value from the first update since the last flush); flushes
    * when the budget is passed. */
   put(key: K, value: V | null, oldValue: V | null, timestamp: number, headers: RecordHeaders) {
-    const id = mapKey(key);
+    const id = this.idOf(key);
     const size = PENDING_OVERHEAD_BYTES + estimateBytes(key) + estimateBytes(value);
     const p = this.pending.get(id);
     if (p !== undefined) {

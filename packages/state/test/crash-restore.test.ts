@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -12,6 +11,7 @@ import {
   openLoggedStore,
   readPartition,
   removeDir,
+  runAndKill,
   tempDir,
 } from "./helpers.js";
 
@@ -19,61 +19,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const WRITER = path.join(here, "fixtures", "crash-writer.ts");
 // scripts/fault-loops.sh runs many more cycles through this variable.
 const CYCLES = Number(process.env.TRIBUTARY_FAULT_ROUNDS ?? 8);
-
-/** Starts the writer and SIGKILLs it once it has acknowledged `acks` commits, plus a random delay. */
-async function runAndKill(
-  logDir: string,
-  stateDir: string,
-  acks: number,
-): Promise<{ started: number; lastAck: number }> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", WRITER, logDir, stateDir],
-    {
-      cwd: path.join(here, ".."),
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let started = -1;
-  let lastAck = -1;
-  let seen = 0;
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    let buffered = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      buffered += d.toString();
-      let nl = buffered.indexOf("\n");
-      while (nl >= 0) {
-        const [word, n] = buffered.slice(0, nl).split(" ");
-        buffered = buffered.slice(nl + 1);
-        nl = buffered.indexOf("\n");
-        if (word === "started") started = Number(n);
-        if (word === "committed") {
-          lastAck = Number(n);
-          if (++seen === acks) {
-            // Kill at a random point of a later commit, not at an acknowledgement.
-            setTimeout(
-              () => {
-                child.kill("SIGKILL");
-                resolve();
-              },
-              Math.floor(Math.random() * 15),
-            );
-          }
-        }
-      }
-    });
-    child.once("exit", (code, signal) => {
-      if (signal !== "SIGKILL") reject(new Error(`writer exited (${code}, ${signal}): ${stderr}`));
-    });
-  });
-  await exited;
-  return { started, lastAck };
-}
 
 describe("crash (SIGKILL) during writes and commits", () => {
   let root: string;
@@ -92,7 +37,7 @@ describe("crash (SIGKILL) during writes and commits", () => {
       let previousAck = 0;
       for (let cycle = 0; cycle < CYCLES; cycle++) {
         const acks = 3 + Math.floor(Math.random() * 25);
-        const { started, lastAck } = await runAndKill(logDir, stateDir, acks);
+        const { started, lastAck } = await runAndKill(WRITER, logDir, stateDir, acks);
         // The writer resumed from a commit at least as new as the last one acknowledged.
         expect(started).toBeGreaterThanOrEqual(previousAck);
         expect(lastAck).toBeGreaterThanOrEqual(started + acks);

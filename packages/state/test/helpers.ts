@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -121,3 +122,60 @@ export function openLoggedStore(
 }
 
 export const CHANGELOG = "app-store-changelog";
+
+/** Starts a writer fixture (`node --import tsx <writer> <logDir> <stateDir>`, printing
+ * `started <i>` and `committed <i>`) and SIGKILLs it once it has acknowledged `acks` commits, plus a random delay. */
+export async function runAndKill(
+  writer: string,
+  logDir: string,
+  stateDir: string,
+  acks: number,
+): Promise<{ started: number; lastAck: number }> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", writer, logDir, stateDir],
+    {
+      cwd: path.join(import.meta.dirname, ".."),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let started = -1;
+  let lastAck = -1;
+  let seen = 0;
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let buffered = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      buffered += d.toString();
+      let nl = buffered.indexOf("\n");
+      while (nl >= 0) {
+        const [word, n] = buffered.slice(0, nl).split(" ");
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf("\n");
+        if (word === "started") started = Number(n);
+        if (word === "committed") {
+          lastAck = Number(n);
+          if (++seen === acks) {
+            // Kill at a random point of a later commit, not at an acknowledgement.
+            setTimeout(
+              () => {
+                child.kill("SIGKILL");
+                resolve();
+              },
+              Math.floor(Math.random() * 15),
+            );
+          }
+        }
+      }
+    });
+    child.once("exit", (code, signal) => {
+      if (signal !== "SIGKILL") reject(new Error(`writer exited (${code}, ${signal}): ${stderr}`));
+    });
+  });
+  await exited;
+  return { started, lastAck };
+}

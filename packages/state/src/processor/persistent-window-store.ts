@@ -1,7 +1,35 @@
+import type { RecordHeaders } from "@tributary/log";
+import { type CachedChange, RecordCache, type RecordCacheListener } from "../record-cache.js";
 import type { SessionEntry, SessionStore } from "../session/session-store.js";
 import type { SegmentedStore } from "../window/segmented-store.js";
 import type { WindowEntry, WindowStore } from "../window/window-store.js";
 import type { ReadableSessionStore, ReadableWindowStore } from "./processor-stores.js";
+
+/** A window (end unused: -1) or a session of a key, as the record cache holds it. */
+interface TimeKey<K> {
+  key: K;
+  start: number;
+  end: number;
+}
+
+/** Receives one window's latest change when a window store's record cache flushes. */
+export type WindowCacheListener<K, V> = (
+  key: K,
+  windowStart: number,
+  change: CachedChange<V>,
+  timestamp: number,
+  headers: RecordHeaders,
+) => void;
+
+/** Receives one session's latest change when a session store's record cache flushes. */
+export type SessionCacheListener<K, V> = (
+  key: K,
+  start: number,
+  end: number,
+  change: CachedChange<V>,
+  timestamp: number,
+  headers: RecordHeaders,
+) => void;
 
 /**
  * The processor-facing window and session stores over this package's WindowStore and
@@ -10,14 +38,43 @@ import type { ReadableSessionStore, ReadableWindowStore } from "./processor-stor
  * `prefetchBytes` (every live entry of the batch's keys, so reads are synchronous),
  * `flush`, `commit` (expired segments dropped, changelog append, one engine batch),
  * `commitNeeded`, `close` and `closed`.
+ *
+ * With a record cache (`enableRecordCache`, the worker's cacheMaxBytes; Kafka's
+ * CachingWindowStore / CachingSessionStore with their flush listeners), an aggregation
+ * writes with `putCached`: the store is written at once (reads see the latest value) and
+ * the window's or session's latest change waits for `flush()` — commit step 1 — or the
+ * cache's budget, so one updated many times between two commits goes downstream once,
+ * with the value downstream saw last as its old value (Kafka's semantics: the same final
+ * results, intermediate updates collapsed; a session created and merged away between two
+ * flushes is never forwarded). The store's resident entries collapse its changelog
+ * records and engine writes the same way.
  */
-abstract class PersistentTimeStore<K> {
+abstract class PersistentTimeStore<K, V> {
   private closing: Promise<void> | null = null;
+  private recordCacheBytes = 0;
+  protected cache: RecordCache<TimeKey<K>, V> | null = null;
 
   abstract readonly state: SegmentedStore<K>;
 
   get name(): string {
     return this.state.name;
+  }
+
+  /** Set by the task before its processors start (they register in `init`). */
+  enableRecordCache(maxBytes: number): void {
+    this.recordCacheBytes = maxBytes;
+  }
+
+  /** Opens the record cache for a flush listener; false when the cache is off. */
+  protected openCache(listener: RecordCacheListener<TimeKey<K>, V>): boolean {
+    if (this.recordCacheBytes <= 0) return false;
+    this.cache = new RecordCache<TimeKey<K>, V>(this.recordCacheBytes, listener, timeKeyId);
+    return true;
+  }
+
+  /** Hands every pending change to the flush listener, in first-update order. */
+  flushCache(): void {
+    this.cache?.flush();
   }
 
   prefetch(keys: Iterable<K>): Promise<void> {
@@ -28,7 +85,9 @@ abstract class PersistentTimeStore<K> {
     return this.state.segments.prefetch(keys);
   }
 
+  /** Forwards the record cache's changes, then writes the dirty entries down. */
   flush(): void {
+    this.flushCache();
     this.state.segments.flush();
   }
 
@@ -49,7 +108,9 @@ abstract class PersistentTimeStore<K> {
     return 0;
   }
 
+  /** Not flushed: closing without a commit drops what was not committed anyway. */
   close(): void {
+    this.cache?.clear();
     this.closing ??= this.state.close();
   }
 
@@ -59,11 +120,33 @@ abstract class PersistentTimeStore<K> {
 }
 
 export class PersistentWindowStore<K, V>
-  extends PersistentTimeStore<K>
+  extends PersistentTimeStore<K, V>
   implements ReadableWindowStore<K, V>
 {
   constructor(readonly state: WindowStore<K, V>) {
     super();
+  }
+
+  /** Returns false when the cache is off: the processor then forwards every update. */
+  setFlushListener(listener: WindowCacheListener<K, V>): boolean {
+    return this.openCache((w, change, timestamp, headers) =>
+      listener(w.key, w.start, change, timestamp, headers),
+    );
+  }
+
+  /** `put` that remembers the window's change (old value from the first update since the
+   * last flush) for the next flush. False (nothing remembered): the window has expired. */
+  putCached(
+    key: K,
+    windowStart: number,
+    value: V | null,
+    oldValue: V | null,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): boolean {
+    if (!this.state.put(key, windowStart, value)) return false;
+    this.cache?.put({ key, start: windowStart, end: -1 }, value, oldValue, timestamp, headers);
+    return true;
   }
 
   put(key: K, windowStart: number, value: V | null): boolean {
@@ -85,11 +168,35 @@ export class PersistentWindowStore<K, V>
 }
 
 export class PersistentSessionStore<K, V>
-  extends PersistentTimeStore<K>
+  extends PersistentTimeStore<K, V>
   implements ReadableSessionStore<K, V>
 {
   constructor(readonly state: SessionStore<K, V>) {
     super();
+  }
+
+  /** Returns false when the cache is off: the processor then forwards every update. */
+  setFlushListener(listener: SessionCacheListener<K, V>): boolean {
+    return this.openCache((s, change, timestamp, headers) =>
+      listener(s.key, s.start, s.end, change, timestamp, headers),
+    );
+  }
+
+  /** `put` (value null: `remove`) that remembers the session's change for the next
+   * flush. False (nothing remembered): the session has expired. */
+  putCached(
+    key: K,
+    start: number,
+    end: number,
+    value: V | null,
+    oldValue: V | null,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): boolean {
+    if (value === null) this.state.remove(key, start, end);
+    else if (!this.state.put(key, start, end, value)) return false;
+    this.cache?.put({ key, start, end }, value, oldValue, timestamp, headers);
+    return true;
   }
 
   put(key: K, start: number, end: number, value: V): boolean {
@@ -108,4 +215,15 @@ export class PersistentSessionStore<K, V>
   all(): SessionEntry<K, V>[] {
     return this.state.allSync();
   }
+}
+
+/** The record cache's map key of a window or session: its times and key (a string when
+ * it can be). */
+function timeKeyId(t: TimeKey<unknown>): unknown {
+  const k = t.key;
+  const times = `${t.start}:${t.end}`;
+  if (typeof k === "string") return `${times}|${k}`;
+  if (typeof k === "number") return `${times}#${k}`;
+  if (Buffer.isBuffer(k)) return `${times}b${k.toString("latin1")}`;
+  return `${times}j${JSON.stringify(k)}`;
 }

@@ -1,5 +1,6 @@
 import { KeyNotPrefetchedError, StateStoreError } from "../errors.js";
 import type { KeyRange, KeyValueBytesStore, KeyValueEntry } from "../key-value-bytes-store.js";
+import { ResidentEntries, type ResidentEntry, residentEntry } from "./resident-entries.js";
 
 /*
  * Key layout of the time-keyed stores (window and session), in the key-value byte layers
@@ -35,21 +36,33 @@ export function encodeSegmentedKey(
   tail: Buffer,
 ): Buffer {
   const out = Buffer.allocUnsafe(KEY_OFFSET + key.length + 8 + tail.length);
-  out.writeBigInt64BE(BigInt(Math.floor(time / segmentInterval)), 0);
+  writeInt64(out, Math.floor(time / segmentInterval), 0);
   out.writeUInt32BE(key.length, 8);
   key.copy(out, KEY_OFFSET);
-  out.writeBigInt64BE(BigInt(time), KEY_OFFSET + key.length);
+  writeInt64(out, time, KEY_OFFSET + key.length);
   tail.copy(out, KEY_OFFSET + key.length + 8);
   return out;
+}
+
+/** A whole number in [0, 2^53) as a big-endian int64, without a BigInt per write. */
+function writeInt64(out: Buffer, n: number, at: number): void {
+  const high = Math.floor(n / 0x1_0000_0000);
+  out.writeUInt32BE(high, at);
+  out.writeUInt32BE(n - high * 0x1_0000_0000, at + 4);
 }
 
 export function decodeSegmentedKey(bytes: Buffer): { key: Buffer; time: number; tail: Buffer } {
   const len = bytes.readUInt32BE(8);
   return {
     key: bytes.subarray(KEY_OFFSET, KEY_OFFSET + len),
-    time: Number(bytes.readBigInt64BE(KEY_OFFSET + len)),
+    time: readInt64(bytes, KEY_OFFSET + len),
     tail: bytes.subarray(KEY_OFFSET + len + 8),
   };
+}
+
+/** writeInt64's inverse (times are >= 0 and below 2^53). */
+function readInt64(bytes: Buffer, at: number): number {
+  return bytes.readUInt32BE(at) * 0x1_0000_0000 + bytes.readUInt32BE(at + 4);
 }
 
 function segmentPrefix(segment: number, key?: Buffer): Buffer {
@@ -62,16 +75,16 @@ function segmentPrefix(segment: number, key?: Buffer): Buffer {
   return out;
 }
 
-/** Compares (time, tail) of two entries of one key. */
-function compareTimeTail(aTime: number, aTail: Buffer, bTime: number, bTail: Buffer): number {
-  return aTime !== bTime ? aTime - bTime : Buffer.compare(aTail, bTail);
-}
-
 export interface SegmentedOptions {
   /** Entries whose time is at or below observedTime - retention are gone. */
   retentionMs: number;
   /** Default max(retention / 2, 60 s), as Kafka's segment interval. */
   segmentIntervalMs?: number;
+  /**
+   * Heap budget (estimated bytes) of the entries kept in memory across batches for the
+   * keys read lately (ResidentEntries). Default 10 MiB; 0 keeps the current batch's only.
+   */
+  residentBytes?: number;
 }
 
 /**
@@ -86,10 +99,12 @@ export interface SegmentedOptions {
  *
  * After open, `init()` recovers the observed time from the data (restored or local).
  *
- * Reads are synchronous on the hot path: `prefetch(keys)` loads every live entry of those
- * keys (one range scan per live segment and key), after which `fetch` answers for them
- * until the next prefetch, puts included. A fetch of a key not prefetched throws
- * KeyNotPrefetchedError. Not thread-safe; one task owns it.
+ * Reads are synchronous on the hot path: `prefetch(keys)` makes every live entry of those
+ * keys resident in memory (ResidentEntries), loading only the keys not resident yet, after
+ * which `fetch` answers for them, puts included. Resident keys stay across batches within
+ * a heap budget, so a key coming back batch after batch is read from the engine once. A
+ * fetch of a key not resident throws KeyNotPrefetchedError. Not thread-safe; one task
+ * owns it.
  */
 export class SegmentedBytesStore {
   readonly segmentIntervalMs: number;
@@ -105,8 +120,10 @@ export class SegmentedBytesStore {
   expiredEntries = 0;
   /** Live entries at the last whole-segment scan (the engine's estimate before one). */
   private liveEntries: number | undefined;
-  /** keyString → entries of that key, sorted by (time, tail); only for prefetched keys. */
-  private fetched = new Map<string, SegmentedEntry[]>();
+  /** keyString → entries of that key, sorted by (time, tail), for the keys read lately. */
+  private readonly resident: ResidentEntries;
+  /** The expiry line when the resident entries last let go of expired ones. */
+  private prunedAt = -1;
 
   constructor(
     readonly bytes: KeyValueBytesStore,
@@ -123,6 +140,7 @@ export class SegmentedBytesStore {
       1,
       Math.floor(options.segmentIntervalMs ?? Math.max(options.retentionMs / 2, 60_000)),
     );
+    this.resident = new ResidentEntries(options.residentBytes ?? 10 * 1024 * 1024);
   }
 
   get name(): string {
@@ -149,8 +167,20 @@ export class SegmentedBytesStore {
     if (this.expiryTime === null || time > this.expiryTime) this.expiryTime = time;
   }
 
-  /** Stores (value null: deletes) the entry; returns false when its time has expired. */
-  put(key: Buffer, time: number, tail: Buffer, value: Buffer | null): boolean {
+  /**
+   * Stores (value null: deletes) the entry; returns false when its time has expired. A
+   * put of a resident key stays in memory, dirty, until `flush` (or `commit`) writes it to
+   * the layers below; a delete, or a put of a key not resident, goes below at once.
+   * `decoded`: the typed value, memoized on the entry when it is immutable.
+   */
+  put(
+    key: Buffer,
+    time: number,
+    tail: Buffer,
+    value: Buffer | null,
+    decoded: unknown = undefined,
+    keyStr: string = key.toString("latin1"),
+  ): boolean {
     if (!(Number.isInteger(time) && time >= 0)) {
       throw new StateStoreError(
         "INVALID_ARGUMENT",
@@ -162,29 +192,25 @@ export class SegmentedBytesStore {
       this.expiredPuts++;
       return false;
     }
-    this.bytes.put(encodeSegmentedKey(this.segmentIntervalMs, key, time, tail), value);
-    const list = this.fetched.get(key.toString("latin1"));
-    if (list !== undefined) {
-      let lo = 0;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const e = list[mid] as SegmentedEntry;
-        if (compareTimeTail(e.time, e.tail, time, tail) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      const at = list[lo];
-      const same = at !== undefined && compareTimeTail(at.time, at.tail, time, tail) === 0;
-      if (value === null) {
-        if (same) list.splice(lo, 1);
-      } else if (same) at.value = value;
-      else list.splice(lo, 0, { key, time, tail, value });
+    if (this.resident.put(keyStr, key, time, tail, value, decoded, value !== null)) {
+      if (value !== null) return true;
     }
+    this.bytes.put(encodeSegmentedKey(this.segmentIntervalMs, key, time, tail), value);
     return true;
   }
 
+  /** Writes the dirty resident entries to the layers below (cache flush, commit step 1). */
+  private writeDirty(): void {
+    for (const e of this.resident.takeDirty()) {
+      if (!e.dirty) continue; // deleted since: its tombstone went below then
+      e.dirty = false;
+      this.bytes.put(encodeSegmentedKey(this.segmentIntervalMs, e.key, e.time, e.tail), e.value);
+    }
+  }
+
   /**
-   * Loads every live entry of `keys` for synchronous `fetch` (until the next prefetch).
+   * Makes every live entry of `keys` resident for synchronous `fetch`, loading the keys
+   * not resident yet, then evicts keys of earlier batches past the budget.
    *
    * Two ways, whichever reads less: one range scan per key and live segment (few keys),
    * or one scan of each whole live segment keeping the wanted keys (a batch of thousands
@@ -193,11 +219,9 @@ export class SegmentedBytesStore {
    * RANGE_COST_ENTRIES entries, and the live entry count is known from the last whole scan.
    */
   async prefetch(keys: readonly Buffer[]): Promise<void> {
-    const fetched = new Map<string, SegmentedEntry[]>();
-    for (const key of keys) {
-      const s = key.toString("latin1");
-      if (!fetched.has(s)) fetched.set(s, []);
-    }
+    const missing = this.resident.beginBatch(keys);
+    const fetched = new Map<string, ResidentEntry[]>();
+    for (const s of missing.keys()) fetched.set(s, []);
     if (this.observed >= 0 && fetched.size > 0) {
       const first = Math.floor(Math.max(0, this.expiryLine + 1) / this.segmentIntervalMs);
       const last = Math.floor(this.observed / this.segmentIntervalMs);
@@ -213,20 +237,25 @@ export class SegmentedBytesStore {
             const to = Buffer.concat([from, Buffer.alloc(17, 0xff)]);
             for await (const e of this.bytes.range({ from, to })) {
               const d = decodeSegmentedKey(e.key);
-              list.push({ key, time: d.time, tail: Buffer.from(d.tail), value: e.value });
+              list.push(residentEntry(key, d.time, Buffer.from(d.tail), e.value));
             }
           }
         }
       }
     }
-    this.fetched = fetched;
+    for (const [s, list] of fetched) this.resident.add(s, list);
+    if (this.resident.overBudget) {
+      // evicted keys are read from below again: their dirty entries must be there
+      this.writeDirty();
+      this.resident.evict();
+    }
   }
 
   /** Whole live segments, keeping the entries of the wanted keys (in (time, tail) order). */
   private async scanSegments(
     first: number,
     last: number,
-    wanted: Map<string, SegmentedEntry[]>,
+    wanted: Map<string, ResidentEntry[]>,
   ): Promise<void> {
     let seen = 0;
     for await (const e of this.bytes.range({
@@ -238,20 +267,15 @@ export class SegmentedBytesStore {
       const list = wanted.get(e.key.toString("latin1", KEY_OFFSET, KEY_OFFSET + len));
       if (list === undefined) continue;
       const d = decodeSegmentedKey(e.key);
-      list.push({
-        key: Buffer.from(d.key),
-        time: d.time,
-        tail: Buffer.from(d.tail),
-        value: e.value,
-      });
+      list.push(residentEntry(Buffer.from(d.key), d.time, Buffer.from(d.tail), e.value));
     }
     // one key's entries arrive segment by segment, each segment by (time, tail)
     this.liveEntries = seen;
   }
 
   /** Every live entry of `key`, by (time, tail), read synchronously (memory engine). */
-  private loadSync(key: Buffer): SegmentedEntry[] {
-    const list: SegmentedEntry[] = [];
+  private loadSync(key: Buffer): ResidentEntry[] {
+    const list: ResidentEntry[] = [];
     if (this.observed < 0) return list;
     const first = Math.floor(Math.max(0, this.expiryLine + 1) / this.segmentIntervalMs);
     const last = Math.floor(this.observed / this.segmentIntervalMs);
@@ -263,21 +287,33 @@ export class SegmentedBytesStore {
       const len = e.key.readUInt32BE(8);
       if (e.key.toString("latin1", KEY_OFFSET, KEY_OFFSET + len) !== wanted) continue;
       const d = decodeSegmentedKey(e.key);
-      list.push({ key, time: d.time, tail: Buffer.from(d.tail), value: e.value });
+      list.push(residentEntry(key, d.time, Buffer.from(d.tail), e.value));
     }
     return list;
   }
 
-  /** Live entries of a prefetched key with fromTime <= time <= toTime, by (time, tail). */
-  fetch(key: Buffer, fromTime: number, toTime: number): SegmentedEntry[] {
-    const s = key.toString("latin1");
-    let list = this.fetched.get(s);
-    if (list === undefined) {
-      if (this.bytes.rangeSync === undefined) throw new KeyNotPrefetchedError(this.name, key);
-      // a synchronous engine answers at once; kept (and updated by puts) like a prefetch
-      list = this.loadSync(key);
-      this.fetched.set(s, list);
+  /**
+   * The last live entry (by tail) of a prefetched key with exactly this time, or
+   * undefined: `fetch(key, time, time)` without the array.
+   */
+  fetchAt(key: Buffer, time: number, keyStr?: string): ResidentEntry | undefined {
+    if (time <= this.expiryLine) return undefined;
+    const list = this.entriesOf(key, keyStr);
+    let found: ResidentEntry | undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const e = list[i] as ResidentEntry;
+      if (e.time === time) {
+        found = e;
+        break;
+      }
+      if (e.time < time) break;
     }
+    return found;
+  }
+
+  /** Live entries of a prefetched key with fromTime <= time <= toTime, by (time, tail). */
+  fetch(key: Buffer, fromTime: number, toTime: number, keyStr?: string): SegmentedEntry[] {
+    const list = this.entriesOf(key, keyStr);
     const low = Math.max(fromTime, this.expiryLine + 1);
     const out: SegmentedEntry[] = [];
     for (const e of list) {
@@ -287,8 +323,22 @@ export class SegmentedBytesStore {
     return out;
   }
 
+  /** The resident entries of a key (loaded at once over a synchronous engine). */
+  private entriesOf(key: Buffer, keyStr?: string): ResidentEntry[] {
+    const s = keyStr ?? key.toString("latin1");
+    let list = this.resident.get(s);
+    if (list === undefined) {
+      if (this.bytes.rangeSync === undefined) throw new KeyNotPrefetchedError(this.name, key);
+      // a synchronous engine answers at once; kept (and updated by puts) like a prefetch
+      list = this.loadSync(key);
+      this.resident.add(s, list);
+    }
+    return list;
+  }
+
   /** Every live entry with fromTime <= time <= toTime, in (segment, key, time) order. */
   async *all(fromTime = 0, toTime = Number.MAX_SAFE_INTEGER): AsyncGenerator<SegmentedEntry> {
+    this.writeDirty();
     const { low, range } = this.allRange(fromTime, toTime);
     for await (const e of this.bytes.range(range)) {
       const d = decodeSegmentedKey(e.key);
@@ -306,6 +356,7 @@ export class SegmentedBytesStore {
         `store '${this.name}' is on RocksDB: it cannot be scanned synchronously; use all()`,
       );
     }
+    this.writeDirty();
     const { low, range } = this.allRange(fromTime, toTime);
     const out: SegmentedEntry[] = [];
     for (const e of scan.call(this.bytes, range)) {
@@ -327,6 +378,7 @@ export class SegmentedBytesStore {
    * (cache flush → changelog append → one engine batch with the changelog offset).
    */
   async commit(): Promise<void> {
+    this.writeDirty();
     // over a synchronous engine nothing is awaited before the layers' commit starts
     const range = this.expiredRange();
     if (range !== undefined && this.bytes.rangeSync !== undefined) {
@@ -336,6 +388,12 @@ export class SegmentedBytesStore {
       for await (const e of this.bytes.range(range)) doomed.push(e);
       this.expire(doomed);
     }
+    // expired entries are never read again: resident keys let go of them
+    const line = this.expiryLine;
+    if (line > this.prunedAt) {
+      this.resident.prune(line);
+      this.prunedAt = line;
+    }
     await this.bytes.commit();
   }
 
@@ -344,11 +402,12 @@ export class SegmentedBytesStore {
   }
 
   flush(): void {
+    this.writeDirty();
     this.bytes.flush();
   }
 
   async close(): Promise<void> {
-    this.fetched.clear();
+    this.resident.clear();
     await this.bytes.close();
   }
 

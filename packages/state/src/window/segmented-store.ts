@@ -15,7 +15,23 @@ export interface SegmentedStoreExtras {
  * SegmentedBytesStore, with the key serde, prefetching, commit and close. The subclasses
  * own the value serde and what goes into an entry's time and tail.
  */
+/** A key's bytes and their latin1 string (the resident entries' map key). */
+export interface KeyRef {
+  bytes: Buffer;
+  str: string;
+}
+
+/** String keys remembered with their bytes, per store; past it the memo starts over. */
+const STRING_KEY_MEMO = 65_536;
+
 export abstract class SegmentedStore<K> {
+  private lastKey: K | undefined;
+  private lastKeyBytes: Buffer | null = null;
+  /** string key -> its bytes and map key: a hot key is encoded once, not per read. */
+  private stringKeys = new Map<string, KeyRef>();
+  private lastRefKey: K | undefined;
+  private lastRef: KeyRef | null = null;
+
   constructor(
     readonly segments: SegmentedBytesStore,
     protected readonly keySerde: StoreSerde<K>,
@@ -58,13 +74,40 @@ export abstract class SegmentedStore<K> {
     return this.extras.close();
   }
 
+  /** The key's bytes and map key; memoized for string keys (the common case). */
+  protected keyRef(key: K): KeyRef {
+    // a read-then-write of one key: the second call skips the Map
+    if (key === this.lastRefKey && this.lastRef !== null) return this.lastRef;
+    if (typeof key !== "string") {
+      const bytes = this.keyBytes(key);
+      return { bytes, str: bytes.toString("latin1") };
+    }
+    let k = this.stringKeys.get(key);
+    if (k === undefined) {
+      const bytes = this.keyBytes(key);
+      k = { bytes, str: bytes.toString("latin1") };
+      if (this.stringKeys.size >= STRING_KEY_MEMO) this.stringKeys = new Map();
+      this.stringKeys.set(key, k);
+    }
+    this.lastRefKey = key;
+    this.lastRef = k;
+    return k;
+  }
+
   protected keyBytes(key: K): Buffer {
+    // a read-modify-write of one key (a windowed aggregate, a join) serializes it once
+    if (key === this.lastKey && this.lastKeyBytes !== null) return this.lastKeyBytes;
     const b = this.keySerde.serialize(key);
     if (b === null) {
       throw new StateStoreError(
         "INVALID_ARGUMENT",
         `store '${this.name}': a key serialized to null`,
       );
+    }
+    // only immutable keys are remembered: an object key could change in place
+    if (typeof key !== "object" || key === null) {
+      this.lastKey = key;
+      this.lastKeyBytes = b;
     }
     return b;
   }
@@ -88,14 +131,20 @@ export async function openSegmentedBytes(
   options: SegmentedBytesOptions,
 ): Promise<{ segments: SegmentedBytesStore; extras: SegmentedStoreExtras }> {
   const { retentionMs, segmentIntervalMs, ...rest } = options;
+  // No write-back cache below: reads are served by the resident entries above, and the
+  // change-logging layer already keeps one latest value per key until the commit, so a
+  // cache there would only copy every put (a join buffer's puts are all new keys).
   const kv = await openKeyValueStore<Buffer | null, Buffer>({
     ...rest,
+    cacheBytes: 0,
     keySerde: rawSerde,
     valueSerde: rawSerde,
   });
   const segments = new SegmentedBytesStore(kv.bytes, {
     retentionMs,
     ...(segmentIntervalMs === undefined ? {} : { segmentIntervalMs }),
+    // the entries read lately stay in memory within the store's cache budget
+    ...(rest.cacheBytes === undefined ? {} : { residentBytes: rest.cacheBytes }),
   });
   try {
     await segments.init();

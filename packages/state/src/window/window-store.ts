@@ -75,24 +75,35 @@ export class WindowStore<K, V> extends SegmentedStore<K> {
       this.seq = (this.seq + 1) >>> 0;
       tail.writeUInt32BE(this.seq);
     }
+    const k = this.keyRef(key);
     return this.segments.put(
-      this.keyBytes(key),
+      k.bytes,
       windowStart,
       tail,
       this.valueSerde.serialize(value),
+      // an immutable value is kept decoded beside its bytes: the next fetch skips decoding
+      typeof value === "object" ? undefined : value,
+      k.str,
     );
   }
 
   /** The value of one window of a prefetched key, or null. */
   fetch(key: K, windowStart: number): V | null {
-    const list = this.fetchRange(key, windowStart, windowStart);
-    return list.length === 0 ? null : (list[list.length - 1] as WindowEntry<K, V>).value;
+    this.counters.fetches++;
+    const k = this.keyRef(key);
+    const e = this.segments.fetchAt(k.bytes, windowStart, k.str);
+    if (e === undefined) return null;
+    if (e.decoded !== undefined) return e.decoded as V;
+    const v = this.valueSerde.deserialize(e.value) as V;
+    if (typeof v !== "object") e.decoded = v;
+    return v;
   }
 
   /** Windows of a prefetched key with `from <= start <= to`, by start (then put order). */
   fetchRange(key: K, from: number, to: number): WindowEntry<K, V>[] {
     this.counters.fetches++;
-    return this.segments.fetch(this.keyBytes(key), from, to).map((e) => ({
+    const k = this.keyRef(key);
+    return this.segments.fetch(k.bytes, from, to, k.str).map((e) => ({
       key,
       start: e.time,
       value: this.valueSerde.deserialize(e.value) as V,

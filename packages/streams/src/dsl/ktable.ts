@@ -26,6 +26,12 @@ export interface Windowing {
   description: string;
   /** Stream time at which the window can no longer change. */
   closesAt: (window: Window) => number;
+  /**
+   * Makes the aggregation forward every update as it happens, not on its record cache's
+   * flush: suppress judges an update late by the task's stream time when it arrives, and
+   * by a flush that time may have passed the window's close.
+   */
+  forwardEveryUpdate?: () => void;
 }
 
 /**
@@ -66,6 +72,7 @@ export class KTable<K, V> {
       "KTABLE-SUPPRESS-STATE-STORE-",
       suppressed.name === undefined ? undefined : `${suppressed.name}-store`,
     );
+    windowing.forwardEveryUpdate?.();
     const keySerde = (this.keySerde ?? defaultSerde()) as Serde<K & Windowed<unknown>>;
     const valueSerde = (this.valueSerde ?? defaultSerde()) as Serde<V>;
     const node = new ProcessorGraphNode(

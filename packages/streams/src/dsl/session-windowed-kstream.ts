@@ -89,10 +89,18 @@ export class SessionWindowedKStream<K, V> {
       named,
     );
     const w = this.windows;
+    const forwarding = { everyUpdate: false };
     const node = new ProcessorGraphNode(
       name,
       () =>
-        new SessionWindowAggregateProcessor<K, V, A>(storeName, w, initializer, aggregator, merger),
+        new SessionWindowAggregateProcessor<K, V, A>(
+          storeName,
+          w,
+          initializer,
+          aggregator,
+          merger,
+          forwarding.everyUpdate,
+        ),
       {
         stores: [{ ...store, type: "session", retentionMs: w.retentionMs() }],
         repartition,
@@ -106,7 +114,13 @@ export class SessionWindowedKStream<K, V> {
       storeName,
       windowedSerde(keySerde),
       materialized.valueSerde,
-      { description: w.toString(), closesAt: (win) => w.closesAt(win.end) },
+      {
+        description: w.toString(),
+        closesAt: (win) => w.closesAt(win.end),
+        forwardEveryUpdate: () => {
+          forwarding.everyUpdate = true;
+        },
+      },
     );
   }
 }

@@ -86,8 +86,16 @@ export class TimeWindowedKStream<K, V> {
       | SlidingWindowAggregateProcessor<K, V, A>;
     let windowing: Windowing;
     if (w.kind === "time") {
-      supplier = () => new WindowAggregateProcessor<K, V, A>(storeName, w, fold);
-      windowing = { description: w.toString(), closesAt: (win) => win.end + w.graceMs };
+      const forwarding = { everyUpdate: false };
+      supplier = () =>
+        new WindowAggregateProcessor<K, V, A>(storeName, w, fold, forwarding.everyUpdate);
+      windowing = {
+        description: w.toString(),
+        closesAt: (win) => win.end + w.graceMs,
+        forwardEveryUpdate: () => {
+          forwarding.everyUpdate = true;
+        },
+      };
     } else {
       const recordsStore = `${storeName}-records`;
       stores.push({

@@ -1,4 +1,10 @@
 import type { RecordHeaders } from "@tributary/log";
+import type {
+  PersistentSessionStore,
+  PersistentWindowStore,
+  SessionCacheListener,
+  WindowCacheListener,
+} from "@tributary/state";
 import type { Change } from "../runtime/change.js";
 
 /** Receives a cached aggregate's latest change when its record cache flushes. */
@@ -39,4 +45,32 @@ export function recordCache<K, V>(
   const s = store as Partial<RecordCachingStore<K, V>>;
   if (typeof s.setFlushListener !== "function" || typeof s.putCached !== "function") return null;
   return s.setFlushListener(listener) ? (store as RecordCachingStore<K, V>) : null;
+}
+
+/** The window store's record cache (Kafka's CachingWindowStore.setFlushListener). */
+export type WindowRecordCachingStore<K, V> = Pick<
+  PersistentWindowStore<K, V>,
+  "setFlushListener" | "putCached"
+>;
+
+/** The session store's record cache (Kafka's CachingSessionStore.setFlushListener). */
+export type SessionRecordCachingStore<K, V> = Pick<
+  PersistentSessionStore<K, V>,
+  "setFlushListener" | "putCached"
+>;
+
+/** The store as a WindowRecordCachingStore when its record cache is on, else null. */
+export function windowRecordCache<K, V>(
+  store: object,
+  listener: WindowCacheListener<K, V>,
+): WindowRecordCachingStore<K, V> | null {
+  return recordCache(store, listener as never) as WindowRecordCachingStore<K, V> | null;
+}
+
+/** The store as a SessionRecordCachingStore when its record cache is on, else null. */
+export function sessionRecordCache<K, V>(
+  store: object,
+  listener: SessionCacheListener<K, V>,
+): SessionRecordCachingStore<K, V> | null {
+  return recordCache(store, listener as never) as SessionRecordCachingStore<K, V> | null;
 }

@@ -1,5 +1,10 @@
 import { type LogRecord, Serdes } from "@tributary/log";
-import { PersistentKeyValueStore, type StateStore } from "@tributary/state";
+import {
+  PersistentKeyValueStore,
+  PersistentSessionStore,
+  PersistentWindowStore,
+  type StateStore,
+} from "@tributary/state";
 import { isProcessorBug, ProcessingError } from "../errors.js";
 import type { SourceSpec, StoreSpec } from "../topology/node-spec.js";
 import type { SubTopology } from "../topology/topology.js";
@@ -125,7 +130,12 @@ export class StreamTask implements TaskServices {
     const cacheBytes = options.recordCacheBytes ?? 0;
     for (const spec of sub.stores) {
       const store = options.openStore(spec, this.id);
-      if (cacheBytes > 0 && store instanceof PersistentKeyValueStore) {
+      if (
+        cacheBytes > 0 &&
+        (store instanceof PersistentKeyValueStore ||
+          store instanceof PersistentWindowStore ||
+          store instanceof PersistentSessionStore)
+      ) {
         store.enableRecordCache(cacheBytes);
       }
       this.stores.set(spec.name, store);

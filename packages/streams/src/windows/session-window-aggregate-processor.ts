@@ -1,5 +1,7 @@
+import type { RecordHeaders } from "@tributary/log";
 import type { Change } from "../runtime/change.js";
 import type { ProcessorSessionStore } from "@tributary/state";
+import { type SessionRecordCachingStore, sessionRecordCache } from "../operators/record-cache.js";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import { recordDropped } from "./dropped-records.js";
@@ -13,12 +15,18 @@ import type { Windowed } from "./windowed.js";
  * change with a null new value is forwarded for each — and the merged one is stored and
  * forwarded. A record whose merged session ends before stream time - grace is dropped and
  * counted. Session window ends are inclusive.
+ *
+ * When the store has a record cache (the worker's `cacheMaxBytes` > 0) each session's
+ * change goes downstream when the cache flushes, once per session (a session created and
+ * merged away in between never), as Kafka's caching session stores do; not when the
+ * table is suppressed (`everyUpdate`), nor in the test driver, whose stores have none.
  */
 export class SessionWindowAggregateProcessor<K, V, A>
   implements Processor<K, V, Windowed<K>, Change<A>>
 {
   private ctx!: ProcessorContext<Windowed<K>, Change<A>>;
   private store!: ProcessorSessionStore<K, A>;
+  private cache: SessionRecordCachingStore<K, A> | null = null;
 
   constructor(
     private readonly storeName: string,
@@ -26,11 +34,17 @@ export class SessionWindowAggregateProcessor<K, V, A>
     private readonly initializer: () => A,
     private readonly aggregator: (key: K, value: V, aggregate: A) => A,
     private readonly merger: (key: K, left: A, right: A) => A,
+    private readonly everyUpdate = false,
   ) {}
 
   init(context: ProcessorContext<Windowed<K>, Change<A>>): void {
     this.ctx = context;
     this.store = context.getStateStore<ProcessorSessionStore<K, A>>(this.storeName);
+    if (!this.everyUpdate) {
+      this.cache = sessionRecordCache<K, A>(this.store, (key, start, end, change, ts, headers) =>
+        this.emit(key, start, end, change, ts, headers),
+      );
+    }
   }
 
   process(r: StreamRecord<K, V>): void {
@@ -57,20 +71,30 @@ export class SessionWindowAggregateProcessor<K, V, A>
         old = s.value;
         continue;
       }
+      if (this.cache !== null) {
+        this.cache.putCached(r.key, s.start, s.end, null, s.value, r.timestamp, r.headers);
+        continue;
+      }
       this.store.remove(r.key, s.start, s.end);
-      this.ctx.forward({
-        key: { key: r.key, window: { start: s.start, end: s.end } },
-        value: { newValue: null, oldValue: s.value },
-        timestamp: r.timestamp,
-        headers: r.headers,
-      });
+      const removed = { newValue: null, oldValue: s.value };
+      this.emit(r.key, s.start, s.end, removed, r.timestamp, r.headers);
+    }
+    if (this.cache !== null) {
+      this.cache.putCached(r.key, start, end, agg, old, r.timestamp, r.headers);
+      return;
     }
     this.store.put(r.key, start, end, agg);
-    this.ctx.forward({
-      key: { key: r.key, window: { start, end } },
-      value: { newValue: agg, oldValue: old },
-      timestamp: r.timestamp,
-      headers: r.headers,
-    });
+    this.emit(r.key, start, end, { newValue: agg, oldValue: old }, r.timestamp, r.headers);
+  }
+
+  private emit(
+    key: K,
+    start: number,
+    end: number,
+    value: Change<A>,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): void {
+    this.ctx.forward({ key: { key, window: { start, end } }, value, timestamp, headers });
   }
 }

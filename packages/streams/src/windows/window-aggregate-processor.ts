@@ -1,5 +1,7 @@
+import type { RecordHeaders } from "@tributary/log";
 import type { Change } from "../runtime/change.js";
 import type { ProcessorWindowStore } from "@tributary/state";
+import { type WindowRecordCachingStore, windowRecordCache } from "../operators/record-cache.js";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import { recordDropped } from "./dropped-records.js";
@@ -12,26 +14,37 @@ import type { Windowed } from "./windowed.js";
  * time) and forwards each window's update as a change of a Windowed key. Each closed
  * window the record would have landed in counts one dropped record, as in Kafka. Null
  * keys and values are skipped.
+ *
+ * When the store has a record cache (the worker's `cacheMaxBytes` > 0) each window's
+ * change goes downstream when the cache flushes, once per window, instead of once per
+ * record (Kafka's caching windowed aggregates); not when the table is suppressed
+ * (`everyUpdate`), nor in the test driver, whose stores have none.
  */
 export class WindowAggregateProcessor<K, V, A> implements Processor<K, V, Windowed<K>, Change<A>> {
   private ctx!: ProcessorContext<Windowed<K>, Change<A>>;
   private store!: ProcessorWindowStore<K, A>;
+  private cache: WindowRecordCachingStore<K, A> | null = null;
 
   constructor(
     private readonly storeName: string,
     private readonly windows: TimeWindows,
     private readonly fold: (key: K, value: V, current: A | undefined) => A,
+    private readonly everyUpdate = false,
   ) {}
 
   init(context: ProcessorContext<Windowed<K>, Change<A>>): void {
     this.ctx = context;
     this.store = context.getStateStore<ProcessorWindowStore<K, A>>(this.storeName);
+    if (!this.everyUpdate) {
+      this.cache = windowRecordCache<K, A>(this.store, (key, start, change, timestamp, headers) =>
+        this.emit(key, start, change, timestamp, headers),
+      );
+    }
   }
 
   process(r: StreamRecord<K, V>): void {
     if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
     const now = this.ctx.streamTime();
-    const size = this.windows.sizeMs;
     for (const start of this.windows.windowStartsFor(r.timestamp)) {
       if (this.windows.closesAt(start) <= now) {
         recordDropped(this.store);
@@ -39,13 +52,27 @@ export class WindowAggregateProcessor<K, V, A> implements Processor<K, V, Window
       }
       const old = this.store.fetch(r.key, start);
       const next = this.fold(r.key, r.value, old ?? undefined);
+      if (this.cache !== null) {
+        this.cache.putCached(r.key, start, next, old, r.timestamp, r.headers);
+        continue;
+      }
       this.store.put(r.key, start, next);
-      this.ctx.forward({
-        key: { key: r.key, window: { start, end: start + size } },
-        value: { newValue: next, oldValue: old },
-        timestamp: r.timestamp,
-        headers: r.headers,
-      });
+      this.emit(r.key, start, { newValue: next, oldValue: old }, r.timestamp, r.headers);
     }
+  }
+
+  private emit(
+    key: K,
+    start: number,
+    value: Change<A>,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): void {
+    this.ctx.forward({
+      key: { key, window: { start, end: start + this.windows.sizeMs } },
+      value,
+      timestamp,
+      headers,
+    });
   }
 }

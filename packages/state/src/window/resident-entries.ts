@@ -1,0 +1,220 @@
+import type { SegmentedEntry } from "./segmented-bytes-store.js";
+
+/** Estimated heap cost of one entry beyond its tail and value bytes (object, array slot). */
+const ENTRY_OVERHEAD_BYTES = 96;
+/** Estimated heap cost of one resident key beyond its entries (Map slot, record, string). */
+const KEY_OVERHEAD_BYTES = 128;
+
+/** An entry held in memory: maybe not written below yet, maybe decoded by the typed layer. */
+export interface ResidentEntry extends SegmentedEntry {
+  /** Put since the last flush and not written to the layers below yet. */
+  dirty: boolean;
+  /**
+   * The value deserialized, memoized by the typed store for an immutable (primitive)
+   * value so a window updated many times decodes once; undefined until then.
+   */
+  decoded: unknown;
+}
+
+export function residentEntry(
+  key: Buffer,
+  time: number,
+  tail: Buffer,
+  value: Buffer,
+): ResidentEntry {
+  return { key, time, tail, value, dirty: false, decoded: undefined };
+}
+
+interface ResidentKey {
+  entries: ResidentEntry[];
+  /** The batch that last read this key: keys of the current batch are never evicted. */
+  batch: number;
+}
+
+/**
+ * Every live entry of the keys a window or session store read lately, sorted by
+ * (time, tail) — the read side of the store's cache, kept across batches so a key that
+ * comes back (a windowed count over 10,000 users: every batch names most of them) is read
+ * from the engine once, not once per batch. The store keeps it exact: its puts update a
+ * resident key's entries as they go below, and it drops what expires.
+ *
+ * It is also the store's write-back cache: a put of a resident key only marks its entry
+ * dirty (`put` with `defer`), and `takeDirty` hands the dirty entries to the store to
+ * write below at flush — so a window updated many times between two commits is encoded
+ * and change-logged once.
+ *
+ * Bounded by `maxBytes` (an estimate of the heap held): when a batch's keys push it past,
+ * the keys read longest ago go first, never one of the current batch (the store writes
+ * the dirty entries down before). With 0 it holds the current batch's keys only. Not
+ * thread-safe; one task owns it.
+ */
+export class ResidentEntries {
+  private readonly keys = new Map<string, ResidentKey>();
+  private bytes = 0;
+  private batch = 0;
+  /** Entries put dirty since the last `takeDirty` (an entry deleted since is not dirty). */
+  private dirty: ResidentEntry[] = [];
+
+  constructor(readonly maxBytes: number) {}
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** The entries of a resident key (live to its owner, which must not reorder them). */
+  get(keyStr: string): ResidentEntry[] | undefined {
+    return this.keys.get(keyStr)?.entries;
+  }
+
+  /**
+   * Starts a batch reading `keys`: the resident ones move to the back of the eviction
+   * order; returns the others (deduplicated, by key string), which the caller loads and
+   * hands to `add`.
+   */
+  beginBatch(keys: readonly Buffer[]): Map<string, Buffer> {
+    const batch = ++this.batch;
+    const missing = new Map<string, Buffer>();
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as Buffer;
+      const s = key.toString("latin1");
+      const r = this.keys.get(s);
+      if (r === undefined) {
+        if (!missing.has(s)) missing.set(s, key);
+      } else if (r.batch !== batch) {
+        r.batch = batch;
+        this.keys.delete(s);
+        this.keys.set(s, r);
+      }
+    }
+    return missing;
+  }
+
+  /** Makes a loaded key resident (for the current batch), then evicts past the budget. */
+  add(keyStr: string, entries: ResidentEntry[]): void {
+    this.keys.set(keyStr, { entries, batch: this.batch });
+    this.bytes += KEY_OVERHEAD_BYTES + keyStr.length;
+    for (const e of entries) this.bytes += entryBytes(e);
+  }
+
+  /** Whether `evict` would drop keys (the store writes the dirty entries down first). */
+  get overBudget(): boolean {
+    return this.bytes > this.maxBytes;
+  }
+
+  /** Evicts the keys read longest ago, never one of the current batch, down to the budget. */
+  evict(): void {
+    if (this.bytes <= this.maxBytes) return;
+    for (const [s, r] of this.keys) {
+      if (this.bytes <= this.maxBytes || r.batch === this.batch) break;
+      this.drop(s, r);
+    }
+  }
+
+  /**
+   * Applies a put to a resident key's entries (value null: removes the entry), keeping
+   * them sorted by (time, tail); with `defer` the entry is left dirty, for `takeDirty`.
+   * Returns false for a key not resident, left alone: the caller writes the put below,
+   * where a batch reading the key loads it from.
+   */
+  put(
+    keyStr: string,
+    key: Buffer,
+    time: number,
+    tail: Buffer,
+    value: Buffer | null,
+    decoded: unknown,
+    defer: boolean,
+  ): boolean {
+    const r = this.keys.get(keyStr);
+    if (r === undefined) return false;
+    const list = r.entries;
+    let lo = 0;
+    let hi = list.length;
+    // appends at the end are the common case (time moves forward)
+    const last = list[hi - 1];
+    if (last !== undefined && compareTimeTail(last.time, last.tail, time, tail) < 0) lo = hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const e = list[mid] as ResidentEntry;
+      if (compareTimeTail(e.time, e.tail, time, tail) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const at = list[lo];
+    const same = at !== undefined && compareTimeTail(at.time, at.tail, time, tail) === 0;
+    if (value === null) {
+      if (same) {
+        list.splice(lo, 1);
+        this.bytes -= entryBytes(at);
+        at.dirty = false;
+      }
+      return true;
+    }
+    let e: ResidentEntry;
+    if (same) {
+      this.bytes += value.length - at.value.length;
+      at.value = value;
+      at.decoded = decoded;
+      e = at;
+    } else {
+      e = { key, time, tail, value, dirty: false, decoded };
+      if (lo === list.length) list.push(e);
+      else list.splice(lo, 0, e);
+      this.bytes += entryBytes(e);
+    }
+    if (defer && !e.dirty) {
+      e.dirty = true;
+      this.dirty.push(e);
+    }
+    return true;
+  }
+
+  /** The entries left dirty since the last call (each still dirty); the caller writes them
+   * below and clears their flag. */
+  takeDirty(): ResidentEntry[] {
+    const out = this.dirty;
+    this.dirty = [];
+    return out;
+  }
+
+  /**
+   * Drops every entry with time at or below `line` (expired): they are never read again.
+   * A key left with none stays resident (known empty): a join buffer's keys come back
+   * after their entries expired, and reading them again below would find nothing.
+   */
+  prune(line: number): void {
+    for (const r of this.keys.values()) {
+      const list = r.entries;
+      let n = 0;
+      while (n < list.length && (list[n] as ResidentEntry).time <= line) n++;
+      if (n === 0) continue;
+      for (let i = 0; i < n; i++) this.bytes -= entryBytes(list[i] as ResidentEntry);
+      list.splice(0, n);
+    }
+  }
+
+  clear(): void {
+    this.keys.clear();
+    this.dirty = [];
+    this.bytes = 0;
+  }
+
+  private drop(s: string, r: ResidentKey): void {
+    this.keys.delete(s);
+    this.bytes -= KEY_OVERHEAD_BYTES + s.length;
+    for (const e of r.entries) this.bytes -= entryBytes(e);
+  }
+}
+
+/** Compares (time, tail) of two entries of one key. */
+export function compareTimeTail(
+  aTime: number,
+  aTail: Buffer,
+  bTime: number,
+  bTail: Buffer,
+): number {
+  return aTime !== bTime ? aTime - bTime : Buffer.compare(aTail, bTail);
+}
+
+function entryBytes(e: SegmentedEntry): number {
+  return ENTRY_OVERHEAD_BYTES + e.tail.length + e.value.length;
+}
