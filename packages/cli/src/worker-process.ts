@@ -39,6 +39,9 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         ...(spec.processingGuarantee === undefined
           ? {}
           : { processingGuarantee: spec.processingGuarantee }),
+        ...(spec.numStandbyReplicas === undefined
+          ? {}
+          : { numStandbyReplicas: spec.numStandbyReplicas }),
         onRestore: (e) => {
           const now = Date.now();
           if (e.done < e.total && now - lastRestoreReport < RESTORE_REPORT_MS) return;

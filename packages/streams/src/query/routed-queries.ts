@@ -43,10 +43,15 @@ export interface RoutedResult {
   truncated: boolean;
   /** The key's partition (get and fetch). */
   partition: number | null;
+  /** allowStale: answered by a standby copy, `lag` changelog records behind. */
+  stale?: boolean;
+  lag?: number;
 }
 
 /** Least time between two reads of the endpoints topic. */
 const REFRESH_INTERVAL_MS = 200;
+/** How long a worker that did not answer is passed over when another can answer. */
+const UNREACHABLE_MS = 10_000;
 /** Longest one HTTP request may take. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -67,6 +72,8 @@ export class RoutedQueries {
   private endpoints: QueryEndpoint[] = [];
   private refreshedAt = 0;
   private next = 0;
+  /** url -> when it last failed to answer. */
+  private readonly unreachable = new Map<string, number>();
   private readonly timeoutMs: number;
   private readonly headers: Record<string, string>;
 
@@ -98,7 +105,7 @@ export class RoutedQueries {
       const target =
         hint === undefined
           ? endpoints[this.next++ % Math.max(1, endpoints.length)]
-          : endpoints.find((e) => e.tasks.includes(hint!));
+          : this.holder(endpoints, hint, request.allowStale === true);
       if (target === undefined) {
         last =
           endpoints.length === 0
@@ -117,6 +124,7 @@ export class RoutedQueries {
           entries: answer.entries.map(fromWire),
           truncated: answer.truncated,
           partition: answer.partition,
+          ...(answer.stale === true ? { stale: true, lag: answer.lag ?? 0 } : {}),
         };
       } catch (e) {
         if (!(e instanceof QueryError) || !e.retriable) throw e;
@@ -128,6 +136,22 @@ export class RoutedQueries {
         delay = await backoff(delay, deadline);
       }
     }
+  }
+
+  /**
+   * The worker to ask for a task: the one running it, unless it did not answer lately;
+   * with `allowStale`, else one keeping a standby copy of it.
+   */
+  private holder(
+    endpoints: readonly QueryEndpoint[],
+    taskId: string,
+    allowStale: boolean,
+  ): QueryEndpoint | undefined {
+    const now = Date.now();
+    const answers = (e: QueryEndpoint) => now - (this.unreachable.get(e.url) ?? 0) > UNREACHABLE_MS;
+    const active = endpoints.find((e) => e.tasks.includes(taskId));
+    if (!allowStale || (active !== undefined && answers(active))) return active;
+    return endpoints.find((e) => e.standbys?.includes(taskId) === true && answers(e)) ?? active;
   }
 
   /** `range` or `all` over every worker, merged in key-byte order (then time). */
@@ -222,6 +246,7 @@ export class RoutedQueries {
       });
     } catch (e) {
       // a worker that stopped or died since it advertised itself: the endpoints moved
+      this.unreachable.set(endpoint.url, Date.now());
       throw new QueryError(
         "STORE_NOT_READY",
         `worker ${endpoint.memberId} at ${endpoint.url} did not answer (${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message})`,

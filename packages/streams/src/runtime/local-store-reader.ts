@@ -1,14 +1,14 @@
 import {
   type KeyValueBytesStore,
   type KeyValueEntry,
-  type SegmentedBytesStore,
+  SegmentedBytesStore,
   SessionStore,
   KeyValueStore as StateKeyValueStore,
   WindowStore,
 } from "@tributary/state";
 import { QueryError } from "../errors.js";
 import type { StoreSpec } from "../topology/node-spec.js";
-import type { RuntimeStore } from "./store-factory.js";
+import { retentionOf, type RuntimeStore } from "./store-factory.js";
 
 /** One stored entry as a query reads it: key and value bytes, and a window's times. */
 export interface ReadEntry {
@@ -42,8 +42,13 @@ export class LocalStoreReader {
 
   constructor(
     readonly spec: StoreSpec,
-    store: RuntimeStore,
+    store: RuntimeStore | { standby: KeyValueBytesStore; segments: SegmentedBytesStore | null },
   ) {
+    if ("standby" in store) {
+      this.kv = store.segments === null ? store.standby : null;
+      this.segments = store.segments;
+      return;
+    }
     const inner = (store as { inner?: unknown }).inner;
     const state = (store as { state?: unknown }).state;
     this.kv = inner instanceof StateKeyValueStore ? inner.bytes : null;
@@ -55,6 +60,19 @@ export class LocalStoreReader {
         `store '${spec.name}' (${spec.type}) cannot be read by queries on this worker`,
       );
     }
+  }
+
+  /**
+   * A reader of a standby copy's bytes (standby-task.ts). Window and session stores get
+   * their segmented layout over it, with the newest time recovered from the data now:
+   * the copy grows under it, so each stale read takes a fresh one.
+   */
+  static async ofStandby(spec: StoreSpec, bytes: KeyValueBytesStore): Promise<LocalStoreReader> {
+    if (spec.type === "key-value")
+      return new LocalStoreReader(spec, { standby: bytes, segments: null });
+    const segments = new SegmentedBytesStore(bytes, { retentionMs: retentionOf(spec) });
+    await segments.init();
+    return new LocalStoreReader(spec, { standby: bytes, segments });
   }
 
   async get(key: Buffer): Promise<ReadResult> {

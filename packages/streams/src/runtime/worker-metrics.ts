@@ -35,4 +35,8 @@ export interface WorkerMetrics {
   totalLag: number;
   /** Changelog records replayed into stores since the worker started. */
   restored: number;
+  /** Standby tasks held here (numStandbyReplicas), and their changelog lag each. */
+  standbyTasks?: Record<string, number>;
+  /** Changelog records the standby tasks applied since the worker started. */
+  standbyRecordsApplied?: number;
 }
