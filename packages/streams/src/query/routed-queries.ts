@@ -119,7 +119,15 @@ export class RoutedQueries {
         continue;
       }
       try {
-        const answer = await this.post(target, store, op, { ...request, key });
+        // a copy is asked for a stale answer only when it was chosen for its copy (the
+        // active worker did not answer): the active one answers first whenever it can
+        const viaStandby =
+          hint !== undefined && request.allowStale === true && !target.tasks.includes(hint);
+        const { allowStale: _, ...fresh } = request;
+        const answer = await this.post(target, store, op, {
+          ...(viaStandby ? request : fresh),
+          key,
+        });
         return {
           entries: answer.entries.map(fromWire),
           truncated: answer.truncated,

@@ -106,9 +106,9 @@ export class StandbyTask {
     const changes: { key: Buffer; value: Buffer | null }[] = [];
     for (const r of fetched.records)
       if (r.key !== null) changes.push({ key: r.key, value: r.value });
+    store.lag = Math.max(0, fetched.highWatermark - next);
     if (changes.length === 0 && next === store.engine.changelogOffset) return 0;
     await store.engine.write(changes, next);
-    store.lag = Math.max(0, fetched.highWatermark - next);
     return changes.length;
   }
 

@@ -9,6 +9,7 @@ import type { KeyValueBytesStore } from "@tributary/state";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { type PlacedTask, placeStandbys } from "./standby-placement.js";
 import { type StandbyStore, StandbyTask } from "./standby-task.js";
+import { StateDirSharing } from "./state-dir-sharing.js";
 
 export interface StandbyTasksOptions {
   topology: Topology;
@@ -60,6 +61,9 @@ export class StandbyTasks {
   private refreshedAt = 0;
   private counts: Map<string, number> | null = null;
   private readonly stateful: SubTopology[];
+  private readonly sharing: StateDirSharing;
+  /** Other live workers use this state directory: no standbys (see refresh). */
+  private shared = false;
   /** Changelog records applied by standbys since start. */
   recordsApplied = 0;
 
@@ -67,6 +71,7 @@ export class StandbyTasks {
     this.stateful = options.topology.subtopologies.filter((s) =>
       s.stores.some((x) => x.changelogTopic !== null),
     );
+    this.sharing = new StateDirSharing(options.stateDir, options.topology.applicationId);
   }
 
   get enabled(): boolean {
@@ -76,6 +81,7 @@ export class StandbyTasks {
   start(): void {
     if (!this.enabled || this.running) return;
     this.running = true;
+    this.sharing.enter();
     this.loop = this.run();
   }
 
@@ -87,6 +93,7 @@ export class StandbyTasks {
       await this.consumer?.close().catch(() => {});
       this.consumer = null;
     });
+    this.sharing.leave();
   }
 
   /**
@@ -154,6 +161,23 @@ export class StandbyTasks {
 
   /** Opens and closes standbys to match the placement of the group as it stands. */
   private async refresh(): Promise<void> {
+    // A standby copy lives in the directory its active task would use on this worker; a
+    // worker sharing the state directory would find its active task's lock held by our
+    // copy. Such workers have the state at hand anyway: no standbys while they share.
+    const others = this.sharing.others();
+    if (others.length > 0) {
+      if (!this.shared) {
+        this.options.warn(
+          `standby replicas are off on this worker: processes ${others.join(", ")} run workers of app '${this.options.topology.applicationId}' in the same state directory ${this.options.stateDir} (give each worker its own for standbys; tributary run does)`,
+        );
+      }
+      this.shared = true;
+      let changed = false;
+      for (const id of [...this.tasks.keys()]) changed = (await this.closeTask(id)) || changed;
+      if (changed) await this.reassign();
+      return;
+    }
+    this.shared = false;
     const group = this.options.groupConsumer();
     if (group === null) return;
     let memberId: string;
