@@ -1,6 +1,7 @@
 import type { LogClient } from "@tributary/log";
 import { QueryError, type QueryErrorCode } from "../errors.js";
 import { readQueryEndpoints } from "./endpoint-directory.js";
+import { QueryHttp } from "./query-http.js";
 import type { QueryEndpoint } from "./query-endpoint.js";
 import type {
   KeyParam,
@@ -74,6 +75,7 @@ export class RoutedQueries {
   private next = 0;
   /** url -> when it last failed to answer. */
   private readonly unreachable = new Map<string, number>();
+  private readonly http = new QueryHttp();
   private readonly timeoutMs: number;
   private readonly headers: Record<string, string>;
 
@@ -244,14 +246,14 @@ export class RoutedQueries {
     op: QueryOp,
     request: QueryRequest,
   ): Promise<QueryAnswer> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${endpoint.url}/v1/stores/${encodeURIComponent(store)}/${op}`, {
-        method: "POST",
-        headers: this.headers,
-        body: JSON.stringify(request),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
+      res = await this.http.post(
+        `${endpoint.url}/v1/stores/${encodeURIComponent(store)}/${op}`,
+        this.headers,
+        JSON.stringify(request),
+        REQUEST_TIMEOUT_MS,
+      );
     } catch (e) {
       // a worker that stopped or died since it advertised itself: the endpoints moved
       this.unreachable.set(endpoint.url, Date.now());
@@ -261,7 +263,7 @@ export class RoutedQueries {
         { cause: e },
       );
     }
-    const text = await res.text();
+    const text = res.text;
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -271,7 +273,7 @@ export class RoutedQueries {
         `${endpoint.url} answered HTTP ${res.status} that is not a query answer: ${text.slice(0, 200)}`,
       );
     }
-    if (res.ok) return body as QueryAnswer;
+    if (res.status >= 200 && res.status < 300) return body as QueryAnswer;
     const f = (body as QueryFailure).error;
     throw new QueryError(f?.code ?? "QUERY_FAILED", f?.message ?? `HTTP ${res.status}`, {
       ...(f?.taskId === undefined ? {} : { taskId: f.taskId }),

@@ -29,7 +29,7 @@ export interface ReadResult {
  * Reads one task's store for a query without disturbing the task: only through the byte
  * layer's `range`, which sees every put so far (cache included) and leaves the batch
  * prefetch alone (a `prefetch` from here would make the task's next synchronous read
- * miss). A point read is the range [key, key + 0x00), which holds exactly the key.
+ * miss); a point read is the byte layer's `lookup`, which sees the same.
  *
  * Window and session stores are read per time segment, in the layout of
  * @tributary/state's SegmentedBytesStore (its grammar block):
@@ -75,8 +75,14 @@ export class LocalStoreReader {
     return new LocalStoreReader(spec, { standby: bytes, segments });
   }
 
+  /** One key: a point lookup through the layers (no iterator, no overlay merge). */
   async get(key: Buffer): Promise<ReadResult> {
-    return this.scan({ from: key, to: successor(key) }, 1);
+    if (this.kv === null) return this.segmentedOnlyForKeyValue();
+    const v = await this.kv.lookup(key);
+    return {
+      entries: v === null ? [] : [{ k: Buffer.from(key), v: Buffer.from(v) }],
+      truncated: false,
+    };
   }
 
   /** from <= key <= to (either open when absent), in key-byte order. */
