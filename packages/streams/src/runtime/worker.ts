@@ -417,6 +417,11 @@ export class Worker {
   private standbyTasks(clientId: string, assignor: "range" | "sticky"): StandbyTasks | null {
     const { app, options, topology } = this;
     const replicas = options.numStandbyReplicas ?? app.config.numStandbyReplicas ?? 0;
+    if (!(Number.isSafeInteger(replicas) && replicas >= 0)) {
+      throw new StreamsArgumentError(
+        `numStandbyReplicas must be an integer >= 0 (standby copies of each stateful task), got ${String(replicas)}`,
+      );
+    }
     if (replicas <= 0 || (options.storeEngine ?? "rocksdb") !== "rocksdb") return null;
     const standbys = new StandbyTasks({
       topology,
