@@ -57,6 +57,8 @@ export interface WorkerSpec {
   queryListen?: string;
   /** Overrides the app's processingGuarantee (--processing-guarantee). */
   processingGuarantee?: ProcessingGuarantee;
+  /** Overrides the app's numStandbyReplicas (--num-standby-replicas). */
+  numStandbyReplicas?: number;
   /** Lowest time first across the worker's tasks (--order-tasks-by-time). */
   orderTasksByTime?: boolean;
   /** How the worker logs on stderr (--log-format; JSON lines when absent). */

@@ -4,6 +4,7 @@ import {
   versionedApp,
   Worker,
 } from "@tributary/streams";
+import path from "node:path";
 import { loadApp } from "./load-app.js";
 import { trailLimit } from "./trail-limit.js";
 import type { ToWorker, WorkerSpec } from "./worker-messages.js";
@@ -28,7 +29,7 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
       // Compiled here, once per process; the Worker runs the Topology with the app's config.
       const worker = new Worker(app.build(), app.config, {
         log,
-        stateDir: spec.stateDir,
+        stateDir: slotStateDir(spec, app.applicationId, app.config.numStandbyReplicas),
         clientId: `${app.applicationId}-worker-${spec.index}`,
         ...(spec.commitIntervalMs === undefined ? {} : { commitIntervalMs: spec.commitIntervalMs }),
         ...(spec.storeEngine === undefined ? {} : { storeEngine: spec.storeEngine }),
@@ -39,6 +40,9 @@ export function runWorkerProcess(spec: WorkerSpec): Promise<void> {
         ...(spec.processingGuarantee === undefined
           ? {}
           : { processingGuarantee: spec.processingGuarantee }),
+        ...(spec.numStandbyReplicas === undefined
+          ? {}
+          : { numStandbyReplicas: spec.numStandbyReplicas }),
         onRestore: (e) => {
           const now = Date.now();
           if (e.done < e.total && now - lastRestoreReport < RESTORE_REPORT_MS) return;
@@ -78,4 +82,17 @@ function queryOptions(spec: WorkerSpec): QueryServerOptions | false {
     listen: port === 0 ? listen : `${listen.slice(0, colon)}:${port + spec.index}`,
     ...(secret === undefined ? {} : { secret }),
   };
+}
+
+/**
+ * Where a worker slot keeps its stores. Workers of one run share `<state>`: a task moving
+ * between them finds its stores where it left them. With standby replicas each slot
+ * needs its own directory (`<state>/<app>/worker-<i>`, still under the app's directory
+ * that reset and abandon delete): a standby copy lives in the same task directory its
+ * active would use, and another worker's copy there would hold the active's RocksDB lock.
+ */
+function slotStateDir(spec: WorkerSpec, applicationId: string, appReplicas: number): string {
+  const replicas = spec.numStandbyReplicas ?? appReplicas;
+  if (replicas <= 0 || spec.storeEngine === "memory") return spec.stateDir;
+  return path.join(spec.stateDir, applicationId, `worker-${spec.index}`);
 }

@@ -213,6 +213,16 @@ export class CachingStore implements KeyValueBytesStore {
     await this.inner.prefetch(missing, known);
   }
 
+  /** The cached entry (dirty or read through: current either way), else the layer below. */
+  lookup(key: Buffer): Promise<Buffer | null> {
+    const s = this.mapKey(key);
+    const e = this.entries.get(s);
+    if (e !== undefined) return Promise.resolve(this.bytesOf(e));
+    const victim = this.victims.get(s);
+    if (victim !== undefined) return Promise.resolve(victim);
+    return this.inner.lookup(key);
+  }
+
   range(range?: KeyRange): AsyncIterable<KeyValueEntry> {
     return mergeRange(this.inner.range(range), this.overlay(range));
   }

@@ -9,6 +9,7 @@ import {
   type KeyValueEngine,
   type KeyValueEntry,
   keyString,
+  lookupIn,
 } from "./key-value-bytes-store.js";
 import { mergeRange, mergeRangeSync, sortedOverlay } from "./merged-range.js";
 
@@ -100,6 +101,13 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
       });
     }
     await this.engine.prefetch(wanted, known);
+  }
+
+  async lookup(key: Buffer): Promise<Buffer | null> {
+    this.checkUsable();
+    const s = keyString(key);
+    const p = this.pending.get(s) ?? this.inFlight?.get(s);
+    return p === undefined ? lookupIn(this.engine, key) : p.value;
   }
 
   range(range?: KeyRange): AsyncIterable<KeyValueEntry> {

@@ -55,6 +55,11 @@ export interface KeyValueEngine {
    */
   prefetch(keys: readonly Buffer[], known?: readonly KeyValueChange[]): Promise<void>;
   /**
+   * One key's value read now, outside the prefetch (which it leaves alone): an
+   * interactive query's point read. Absent: read it with `range`.
+   */
+  lookup?(key: Buffer): Promise<Buffer | null>;
+  /**
    * Applies `changes` in order and records `changelogOffset` (when not null) in ONE atomic
    * write: after a crash the engine holds either all of it or none of it.
    */
@@ -80,6 +85,11 @@ export interface KeyValueBytesStore {
   prefetch(keys: readonly Buffer[], known?: readonly KeyValueChange[]): Promise<void>;
   /** Sorted by key bytes; sees every put so far, committed or not. */
   range(range?: KeyRange): AsyncIterable<KeyValueEntry>;
+  /**
+   * One key's value as `range` would see it (every put so far), without disturbing the
+   * prefetch `get` depends on: an interactive query's point read.
+   */
+  lookup(key: Buffer): Promise<Buffer | null>;
   /** `range`, synchronously; present when the engine below scans synchronously. */
   rangeSync?(range?: KeyRange): Iterable<KeyValueEntry>;
   approximateCount(): Promise<number>;
@@ -118,4 +128,13 @@ export function inRange(key: Buffer, range: KeyRange | undefined): boolean {
   if (range.from !== undefined && Buffer.compare(key, range.from) < 0) return false;
   if (range.to !== undefined && Buffer.compare(key, range.to) >= 0) return false;
   return true;
+}
+
+/** A point read of an engine: its own `lookup`, else the range that holds only `key`. */
+export async function lookupIn(engine: KeyValueEngine, key: Buffer): Promise<Buffer | null> {
+  if (engine.lookup !== undefined) return engine.lookup(key);
+  for await (const e of engine.range({ from: key, to: Buffer.concat([key, Buffer.alloc(1)]) })) {
+    return e.value;
+  }
+  return null;
 }

@@ -122,6 +122,39 @@ for (const variant of variants) {
       expect([...open.keys()]).toEqual(["k48", "k49"]);
     });
 
+    it("looks one key up as a scan would see it, committed or not, leaving the prefetch alone", async () => {
+      const bytes = (k: string) => Buffer.from(k);
+      const text = (v: Buffer | null) => (v === null ? null : v.toString());
+      await store.prefetch(["a", "b", "c", "d"]);
+      store.put("a", "1");
+      store.put("b", "2");
+      await store.commit();
+      await store.prefetch(["a", "b", "c", "d"]);
+      store.put("a", "10"); // uncommitted, maybe only in the cache
+      store.delete("b");
+      store.put("c", "3");
+      const looked = await Promise.all(
+        ["a", "b", "c", "d"].map((k) => store.bytes.lookup(bytes(k))),
+      );
+      expect(looked.map(text)).toEqual(["10", null, "3", null]);
+      // the same as the range holding each key alone
+      const scanned: (string | null)[] = [];
+      for (const k of ["a", "b", "c", "d"]) {
+        let v: string | null = null;
+        const to = Buffer.concat([bytes(k), Buffer.alloc(1)]);
+        for await (const e of store.bytes.range({ from: bytes(k), to })) v = e.value.toString();
+        scanned.push(v);
+      }
+      expect(scanned).toEqual(looked.map(text));
+      // the batch's synchronous reads still work: lookup prefetched nothing away
+      expect([store.get("a"), store.get("b"), store.get("c"), store.get("d")]).toEqual([
+        "10",
+        null,
+        "3",
+        null,
+      ]);
+    });
+
     it("counts keys approximately", async () => {
       for (let i = 0; i < 1000; i++) store.put(`k${i}`, `v${i}`);
       await store.commit();

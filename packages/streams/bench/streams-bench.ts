@@ -18,14 +18,19 @@
  *   half the records each (windows-joins-bench.ts);
  * - interactive queries: point queries through the routing layer (rate, p99) beside
  *   direct reads of the same local stores (query-bench.ts);
+ * - failover: the worker running a task whose store holds restoreKeys / 2 keys is
+ *   SIGKILLed; time until the other worker processes a record, with a standby replica
+ *   there (numStandbyReplicas 1) and without one (failover-bench.ts);
  * - word count at-least-once against exactly-once, at commit intervals of 100 ms and 1 s,
  *   on a quarter of the records each (guarantees-bench.ts);
  * Ends with one JSON line: {"statelessPerSec","wordCountPerSec","windowedCountPerSec",
  * "streamJoinPerSec","queriesPerSec","queryP99Ms","localReadsPerSec","restorePerSec",
- * "rssMBMillionKeys","wordCountAtLeastOncePerSec","wordCountExactlyOncePerSec"} (both at
- * 100 ms; exactly-once null when not measured).
+ * "rssMBMillionKeys","wordCountAtLeastOncePerSec","wordCountExactlyOncePerSec",
+ * "failoverWithStandbyMs","failoverWithoutStandbyMs","failoverRestoreWithStandbyMs",
+ * "failoverRestoreWithoutStandbyMs"} (guarantees both at 100 ms;
+ * exactly-once and failover null when not measured).
  *
- * BENCH_ONLY=stateless,count,guarantees,windowed,join,query,restore (any of them, comma-separated) runs just
+ * BENCH_ONLY=stateless,count,guarantees,windowed,join,query,restore,failover (any of them, comma-separated) runs just
  * those measurements (after the fill and the raw baseline), e.g. to profile one:
  * `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
  * BENCH_ORDER_TASKS_BY_TIME=0 runs the workers without orderTasksByTime (on by default).
@@ -38,6 +43,7 @@ import * as readline from "node:readline";
 import { type LogClient, Serdes } from "@tributary/log";
 import { type App, defineApp, runWorker, type WorkerOptions } from "../src/index.js";
 import { openBenchLog } from "./bench-log.js";
+import { failoverBench, type FailoverResult } from "./failover-bench.js";
 import { queryBench } from "./query-bench.js";
 import { measureGuarantees } from "./guarantees-bench.js";
 import { fillTimed, streamJoinApp, windowedCountApp } from "./windows-joins-bench.js";
@@ -269,6 +275,19 @@ async function main(): Promise<void> {
     let restorePerSec = 0;
     let rssMB = 0;
     if (want("restore")) ({ restorePerSec, rssMB } = await measureRestore(log, backend.address));
+    let failover: FailoverResult | null = null;
+    if (want("failover")) {
+      const keys = Math.floor(RESTORE_KEYS / 2);
+      failover = await failoverBench(log, backend.address, root, keys, (topic, n, key) =>
+        fill(log, topic, n, key),
+      );
+      console.log(
+        `failover, store of ${keys.toLocaleString("en-US")} keys, without standby   ${String(failover.withoutStandbyMs).padStart(7)} ms (restored ${failover.restoredWithoutStandby.toLocaleString("en-US")} records; in ${failover.restoreWithoutStandbyMs} ms)`,
+      );
+      console.log(
+        `failover, same, with a standby replica            ${String(failover.withStandbyMs).padStart(7)} ms (restored ${failover.restoredWithStandby.toLocaleString("en-US")} records; in ${failover.restoreWithStandbyMs} ms; ${(failover.withoutStandbyMs / failover.withStandbyMs).toFixed(2)}x faster)`,
+      );
+    }
     console.log(
       JSON.stringify({
         statelessPerSec,
@@ -282,6 +301,10 @@ async function main(): Promise<void> {
         rssMBMillionKeys: rssMB,
         wordCountAtLeastOncePerSec: guarantees.atLeastOnce,
         wordCountExactlyOncePerSec: guarantees.exactlyOnce,
+        failoverWithStandbyMs: failover?.withStandbyMs ?? null,
+        failoverWithoutStandbyMs: failover?.withoutStandbyMs ?? null,
+        failoverRestoreWithStandbyMs: failover?.restoreWithStandbyMs ?? null,
+        failoverRestoreWithoutStandbyMs: failover?.restoreWithoutStandbyMs ?? null,
       }),
     );
   } finally {

@@ -18,6 +18,7 @@ interface QueryFlags extends LogFlags {
   timeFrom?: string;
   timeTo?: string;
   limit?: string;
+  allowStale?: boolean;
   timeoutMs: string;
 }
 
@@ -44,6 +45,10 @@ export function registerQueryCommand(program: Command): void {
       .option("--time-from <time>", "window and session stores: from this time (ISO or ms)")
       .option("--time-to <time>", "window and session stores: up to this time (ISO or ms)")
       .option("--limit <n>", "at most this many entries per worker and in all (default 10000)")
+      .option(
+        "--allow-stale",
+        "--key: a worker keeping a standby copy may answer (marked stale, with its lag) when the active one cannot",
+      )
       .option("--timeout-ms <ms>", "how long to retry while the store moves or restores", "30000"),
   ).action(async (app: string, store: string, flags: QueryFlags) => {
     const key = (flag: string, raw: string | undefined): { json: unknown } | undefined => {
@@ -72,6 +77,7 @@ export function registerQueryCommand(program: Command): void {
       ...(flags.limit === undefined
         ? {}
         : { limit: parseInteger("--limit", flags.limit, 1, 100_000) }),
+      ...(flags.allowStale === true ? { allowStale: true } : {}),
     };
     const timeoutMs = parseInteger("--timeout-ms", flags.timeoutMs, 0, 3_600_000);
     const secret = querySecretFromEnv();
@@ -88,11 +94,12 @@ export function registerQueryCommand(program: Command): void {
           if (type === "key-value" || type === undefined) {
             const get = await queries.point(store, "get", k, request);
             const e = get.entries[0];
-            print(
-              e === undefined
+            print({
+              ...(e === undefined
                 ? { key: k.json, found: false, value: null, partition: get.partition }
-                : { key: e.key, found: true, value: e.value, partition: get.partition },
-            );
+                : { key: e.key, found: true, value: e.value, partition: get.partition }),
+              ...staleness(get),
+            });
             return;
           }
           printEntries(await queries.point(store, "fetch", k, request));
@@ -124,6 +131,11 @@ function print(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
+/** A standby's answer says so, and how far behind it was (--allow-stale). */
+function staleness(result: RoutedResult): { stale?: true; lag?: number } {
+  return result.stale === true ? { stale: true, lag: result.lag ?? 0 } : {};
+}
+
 function printEntries(result: RoutedResult): void {
   for (const e of result.entries) {
     print({
@@ -131,6 +143,7 @@ function printEntries(result: RoutedResult): void {
       ...(e.start === undefined ? {} : { start: e.start }),
       ...(e.end === undefined ? {} : { end: e.end }),
       value: e.value,
+      ...staleness(result),
     });
   }
   if (result.truncated) {

@@ -42,6 +42,7 @@ interface RunFlags extends LogFlags {
   orderTasksByTime?: boolean;
   queryListen: string;
   processingGuarantee?: string;
+  numStandbyReplicas?: string;
   as?: string;
   from?: string;
 }
@@ -74,6 +75,10 @@ export function registerRunCommand(program: Command): void {
       .option(
         "--processing-guarantee <guarantee>",
         "at_least_once or exactly_once (default: the app's config, else at_least_once)",
+      )
+      .option(
+        "--num-standby-replicas <n>",
+        "warm copies of each stateful task's stores on other workers (default: the app's config, else 0)",
       )
       .option(
         "--store <engine>",
@@ -125,6 +130,10 @@ export function registerRunCommand(program: Command): void {
       flags.processingGuarantee === undefined
         ? undefined
         : oneOf("--processing-guarantee", flags.processingGuarantee, PROCESSING_GUARANTEES);
+    const numStandbyReplicas =
+      flags.numStandbyReplicas === undefined
+        ? undefined
+        : parseInteger("--num-standby-replicas", flags.numStandbyReplicas, 0, 255);
     const maxRestarts = parseInteger("--max-restarts", flags.maxRestarts, 0, 1_000_000);
     const progress = oneOf("--progress", flags.progress, ["auto", "plain", "none"] as const);
     const logFormat = logFormatFlag(flags.logFormat);
@@ -184,6 +193,7 @@ export function registerRunCommand(program: Command): void {
         ...(token === undefined ? {} : { token }),
         ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
         ...(processingGuarantee === undefined ? {} : { processingGuarantee }),
+        ...(numStandbyReplicas === undefined ? {} : { numStandbyReplicas }),
         ...runAs.spec,
       };
       let metrics: RunMetrics | undefined;

@@ -31,6 +31,10 @@ export class MemoryEngine implements KeyValueEngine {
     return this.data.get(keyString(key))?.value ?? null;
   }
 
+  async lookup(key: Buffer): Promise<Buffer | null> {
+    return this.get(key);
+  }
+
   async prefetch(): Promise<void> {
     this.checkOpen();
   }

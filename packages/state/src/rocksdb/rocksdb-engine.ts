@@ -204,6 +204,15 @@ export class RocksDbEngine implements KeyValueEngine {
     }
   }
 
+  /** One key read from RocksDB now; the prefetched set is left as it is. */
+  async lookup(key: Buffer): Promise<Buffer | null> {
+    this.checkOpen();
+    const [v] = await call<(Buffer | undefined)[]>((cb) =>
+      this.db.getMany([key], { asBuffer: true }, cb),
+    );
+    return v ?? null;
+  }
+
   async write(changes: readonly KeyValueChange[], changelogOffset: number | null): Promise<void> {
     this.checkOpen();
     const ops: BatchOperation[] = new Array(changes.length + (changelogOffset === null ? 0 : 1));

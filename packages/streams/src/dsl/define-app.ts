@@ -50,8 +50,10 @@ export function defineApp<S extends QueryableStores = {}>(definition: AppDefinit
   const processingGuarantee = checkProcessingGuarantee(
     definition.config?.processingGuarantee ?? "at_least_once",
   );
+  const numStandbyReplicas = checkStandbyReplicas(definition.config?.numStandbyReplicas ?? 0);
   const config: Required<AppConfig> = Object.freeze({
     idleTimeoutMs,
+    numStandbyReplicas,
     processingGuarantee,
     errorHandling,
     deadLetterTopic: checkName(
@@ -70,6 +72,16 @@ export function defineApp<S extends QueryableStores = {}>(definition: AppDefinit
     build,
     describe: () => build().describe(),
   };
+}
+
+/** A count of standby replicas per stateful task: an integer from 0. */
+export function checkStandbyReplicas(n: number): number {
+  if (!(Number.isSafeInteger(n) && n >= 0)) {
+    throw new StreamsArgumentError(
+      `numStandbyReplicas must be an integer >= 0 (standby copies of each stateful task), got ${String(n)}`,
+    );
+  }
+  return n;
 }
 
 /** The tables a topology function returned must each be materialized under the store

@@ -20,10 +20,21 @@ export interface WindowedEntry<K, V> {
   value: V;
 }
 
+/** A point read with where its answer came from. */
+export interface PointRead<V> {
+  value: V | null;
+  /** Answered by a standby copy (the client's `allowStale`): `lag` changelog records
+   * behind the active task at the time of the read. */
+  stale: boolean;
+  lag: number;
+}
+
 /** Queries of a key-value store (a table, an aggregation). */
 export interface KeyValueStoreQuery<K, V> {
   /** The key's value, or null: asked of the one worker that holds the key's partition. */
   get(key: K): Promise<V | null>;
+  /** `get`, saying whether a standby answered (allowStale) and how far behind it was. */
+  getWithMetadata(key: K): Promise<PointRead<V>>;
   /** from <= key <= to in serialized-key order (Kafka's range), from every worker. */
   range(from: K, to: K, options?: { limit?: number }): Promise<KeyValueEntry<K, V>[]>;
   /** Every entry, from every worker, in serialized-key order. */
@@ -56,7 +67,14 @@ export interface QueryClient<S> {
   store<N extends keyof S & string>(name: N): StoreQueryOf<S[N]>;
 }
 
-export type QueryClientOptions = RoutedQueriesOptions;
+export interface QueryClientOptions extends RoutedQueriesOptions {
+  /**
+   * Point reads (get, fetch) may be answered by a worker keeping a standby copy of the
+   * key's task (numStandbyReplicas) when the active one is not reachable: answers may be
+   * behind (getWithMetadata says by how much). Default false: only the active task answers.
+   */
+  allowStale?: boolean;
+}
 
 /**
  * A typed client of an app's stores, routed to the workers that hold them
@@ -78,14 +96,15 @@ export function queryClient<S>(app: App<S>, options: QueryClientOptions): QueryC
     ...(secret === undefined ? {} : { secret }),
   });
   const partitions = new PartitionCounts(options.log);
+  const stale = options.allowStale === true ? { allowStale: true } : {};
   return {
     applicationId: app.applicationId,
     store<N extends keyof S & string>(name: N): StoreQueryOf<S[N]> {
       const store = routedStore(topology, name);
       const query =
         store.spec.type === "key-value"
-          ? keyValueQuery(routed, partitions, store)
-          : windowedQuery(routed, partitions, store);
+          ? keyValueQuery(routed, partitions, store, stale)
+          : windowedQuery(routed, partitions, store, stale);
       return query as StoreQueryOf<S[N]>;
     },
   };
@@ -95,19 +114,34 @@ function keyValueQuery(
   routed: RoutedQueries,
   partitions: PartitionCounts,
   store: RoutedStore,
+  stale: { allowStale?: boolean },
 ): KeyValueStoreQuery<unknown, unknown> {
   const { spec } = store;
   const entry = (e: RoutedEntry) => ({
     key: decodeKey(store, e.k),
     value: decodeValue(store, e.v),
   });
+  const read = async (key: unknown): Promise<PointRead<unknown>> => {
+    const { bytes, taskId } = await locate(partitions, store, key);
+    const r = await routed.point(
+      spec.name,
+      "get",
+      { b64: bytes.toString("base64") },
+      stale,
+      taskId,
+    );
+    const e = r.entries[0];
+    return {
+      value: e === undefined ? null : decodeValue(store, e.v),
+      stale: r.stale === true,
+      lag: r.lag ?? 0,
+    };
+  };
   return {
     async get(key) {
-      const { bytes, taskId } = await locate(partitions, store, key);
-      const r = await routed.point(spec.name, "get", { b64: bytes.toString("base64") }, {}, taskId);
-      const e = r.entries[0];
-      return e === undefined ? null : decodeValue(store, e.v);
+      return (await read(key)).value;
     },
+    getWithMetadata: read,
     async range(from, to, options = {}) {
       const r = await routed.scan(spec.name, "range", {
         from: b64(store, from, "from"),
@@ -126,6 +160,7 @@ function windowedQuery(
   routed: RoutedQueries,
   partitions: PartitionCounts,
   store: RoutedStore,
+  stale: { allowStale?: boolean },
 ): WindowedStoreQuery<unknown, unknown> {
   const { spec } = store;
   const entry = (e: RoutedEntry): WindowedEntry<unknown, unknown> => ({
@@ -142,6 +177,7 @@ function windowedQuery(
         "fetch",
         { b64: bytes.toString("base64") },
         {
+          ...stale,
           ...(timeFrom === undefined ? {} : { timeFrom }),
           ...(timeTo === undefined ? {} : { timeTo }),
         },

@@ -11,11 +11,12 @@ export const QUERY_ENDPOINT_INTERVAL_MS = 2000;
  *
  *   QueryEndpoint => { v: 1, applicationId: string, memberId: string, url: string,
  *                      secured: bool, stores: { <name>: "key-value" | "window" | "session" },
- *                      tasks: [string], restoring: [string],
+ *                      tasks: [string], restoring: [string], standbys?: [string],
  *                      publishedAt: ms, intervalMs: int }
  *
  * `tasks` are the tasks whose stores are open and queryable there; `restoring` those
- * being restored there (a query for them is answered STORE_NOT_READY).
+ * being restored there (a query for them is answered STORE_NOT_READY); `standbys` the
+ * tasks it keeps a standby copy of (answering queries that allow stale results).
  */
 export interface QueryEndpoint {
   v: 1;
@@ -27,6 +28,8 @@ export interface QueryEndpoint {
   stores: Record<string, "key-value" | "window" | "session">;
   tasks: string[];
   restoring: string[];
+  /** Absent from workers without standbys (and from older workers). */
+  standbys?: string[];
   publishedAt: number;
   intervalMs: number;
 }

@@ -7,12 +7,12 @@ import type { QueryErrorCode } from "../errors.js";
  *   Authorization: Bearer <secret>        when the worker has a query secret
  *
  *   QueryRequest => { key?: KeyParam, from?: KeyParam, to?: KeyParam,
- *                     timeFrom?: ms, timeTo?: ms, limit?: int }
+ *                     timeFrom?: ms, timeTo?: ms, limit?: int, allowStale?: bool }
  *   KeyParam     => { json: any }          the key as JSON, encoded by the store's key serde
  *                 | { b64: string }       the key's serialized bytes, base64
  *
  *   200 QueryAnswer  => { partition: int | null, entries: [Entry], truncated: bool,
- *                         partitions?: int, parts?: [Part] }
+ *                         partitions?: int, parts?: [Part], stale?: bool, lag?: int }
  *   Part             => { taskId: string, partition: int, entries: [Entry], truncated: bool }
  *   Entry            => { k: base64, v: base64, key: any, value: any,
  *                         start?: ms, end?: ms }     window: start; session: start, end
@@ -28,6 +28,10 @@ import type { QueryErrorCode } from "../errors.js";
  * session stores: within the time bounds). `k` and `v` are the stored bytes (a typed
  * client decodes them with the app's serdes); `key` and `value` are the same decoded by
  * the worker and rendered as JSON (bigint as a string, bytes as base64).
+ *
+ * `allowStale` (get and fetch): a worker that does not run the key's task but keeps a
+ * standby copy of it answers from that copy, with `stale: true` and `lag`, the changelog
+ * records the copy is behind. Without it only the active task answers.
  */
 
 /** Bodies past this are refused (413) before they are read in full. */
@@ -48,6 +52,7 @@ export interface QueryRequest {
   timeFrom?: number;
   timeTo?: number;
   limit?: number;
+  allowStale?: boolean;
 }
 
 export interface WireEntry {
@@ -65,6 +70,9 @@ export interface QueryAnswer {
   truncated: boolean;
   partitions?: number;
   parts?: QueryPart[];
+  /** Answered by a standby copy (allowStale): may be behind by `lag` changelog records. */
+  stale?: boolean;
+  lag?: number;
 }
 
 export interface QueryPart {

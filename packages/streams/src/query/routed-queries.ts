@@ -1,6 +1,7 @@
 import type { LogClient } from "@tributary/log";
 import { QueryError, type QueryErrorCode } from "../errors.js";
 import { readQueryEndpoints } from "./endpoint-directory.js";
+import { QueryHttp } from "./query-http.js";
 import type { QueryEndpoint } from "./query-endpoint.js";
 import type {
   KeyParam,
@@ -43,10 +44,15 @@ export interface RoutedResult {
   truncated: boolean;
   /** The key's partition (get and fetch). */
   partition: number | null;
+  /** allowStale: answered by a standby copy, `lag` changelog records behind. */
+  stale?: boolean;
+  lag?: number;
 }
 
 /** Least time between two reads of the endpoints topic. */
 const REFRESH_INTERVAL_MS = 200;
+/** How long a worker that did not answer is passed over when another can answer. */
+const UNREACHABLE_MS = 10_000;
 /** Longest one HTTP request may take. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -67,6 +73,9 @@ export class RoutedQueries {
   private endpoints: QueryEndpoint[] = [];
   private refreshedAt = 0;
   private next = 0;
+  /** url -> when it last failed to answer. */
+  private readonly unreachable = new Map<string, number>();
+  private readonly http = new QueryHttp();
   private readonly timeoutMs: number;
   private readonly headers: Record<string, string>;
 
@@ -98,7 +107,7 @@ export class RoutedQueries {
       const target =
         hint === undefined
           ? endpoints[this.next++ % Math.max(1, endpoints.length)]
-          : endpoints.find((e) => e.tasks.includes(hint!));
+          : this.holder(endpoints, hint, request.allowStale === true);
       if (target === undefined) {
         last =
           endpoints.length === 0
@@ -112,11 +121,20 @@ export class RoutedQueries {
         continue;
       }
       try {
-        const answer = await this.post(target, store, op, { ...request, key });
+        // a copy is asked for a stale answer only when it was chosen for its copy (the
+        // active worker did not answer): the active one answers first whenever it can
+        const viaStandby =
+          hint !== undefined && request.allowStale === true && !target.tasks.includes(hint);
+        const { allowStale: _, ...fresh } = request;
+        const answer = await this.post(target, store, op, {
+          ...(viaStandby ? request : fresh),
+          key,
+        });
         return {
           entries: answer.entries.map(fromWire),
           truncated: answer.truncated,
           partition: answer.partition,
+          ...(answer.stale === true ? { stale: true, lag: answer.lag ?? 0 } : {}),
         };
       } catch (e) {
         if (!(e instanceof QueryError) || !e.retriable) throw e;
@@ -128,6 +146,22 @@ export class RoutedQueries {
         delay = await backoff(delay, deadline);
       }
     }
+  }
+
+  /**
+   * The worker to ask for a task: the one running it, unless it did not answer lately;
+   * with `allowStale`, else one keeping a standby copy of it.
+   */
+  private holder(
+    endpoints: readonly QueryEndpoint[],
+    taskId: string,
+    allowStale: boolean,
+  ): QueryEndpoint | undefined {
+    const now = Date.now();
+    const answers = (e: QueryEndpoint) => now - (this.unreachable.get(e.url) ?? 0) > UNREACHABLE_MS;
+    const active = endpoints.find((e) => e.tasks.includes(taskId));
+    if (!allowStale || (active !== undefined && answers(active))) return active;
+    return endpoints.find((e) => e.standbys?.includes(taskId) === true && answers(e)) ?? active;
   }
 
   /** `range` or `all` over every worker, merged in key-byte order (then time). */
@@ -212,23 +246,24 @@ export class RoutedQueries {
     op: QueryOp,
     request: QueryRequest,
   ): Promise<QueryAnswer> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${endpoint.url}/v1/stores/${encodeURIComponent(store)}/${op}`, {
-        method: "POST",
-        headers: this.headers,
-        body: JSON.stringify(request),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
+      res = await this.http.post(
+        `${endpoint.url}/v1/stores/${encodeURIComponent(store)}/${op}`,
+        this.headers,
+        JSON.stringify(request),
+        REQUEST_TIMEOUT_MS,
+      );
     } catch (e) {
       // a worker that stopped or died since it advertised itself: the endpoints moved
+      this.unreachable.set(endpoint.url, Date.now());
       throw new QueryError(
         "STORE_NOT_READY",
         `worker ${endpoint.memberId} at ${endpoint.url} did not answer (${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message})`,
         { cause: e },
       );
     }
-    const text = await res.text();
+    const text = res.text;
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -238,7 +273,7 @@ export class RoutedQueries {
         `${endpoint.url} answered HTTP ${res.status} that is not a query answer: ${text.slice(0, 200)}`,
       );
     }
-    if (res.ok) return body as QueryAnswer;
+    if (res.status >= 200 && res.status < 300) return body as QueryAnswer;
     const f = (body as QueryFailure).error;
     throw new QueryError(f?.code ?? "QUERY_FAILED", f?.message ?? `HTTP ${res.status}`, {
       ...(f?.taskId === undefined ? {} : { taskId: f.taskId }),

@@ -1,14 +1,14 @@
 import {
   type KeyValueBytesStore,
   type KeyValueEntry,
-  type SegmentedBytesStore,
+  SegmentedBytesStore,
   SessionStore,
   KeyValueStore as StateKeyValueStore,
   WindowStore,
 } from "@tributary/state";
 import { QueryError } from "../errors.js";
 import type { StoreSpec } from "../topology/node-spec.js";
-import type { RuntimeStore } from "./store-factory.js";
+import { retentionOf, type RuntimeStore } from "./store-factory.js";
 
 /** One stored entry as a query reads it: key and value bytes, and a window's times. */
 export interface ReadEntry {
@@ -29,7 +29,7 @@ export interface ReadResult {
  * Reads one task's store for a query without disturbing the task: only through the byte
  * layer's `range`, which sees every put so far (cache included) and leaves the batch
  * prefetch alone (a `prefetch` from here would make the task's next synchronous read
- * miss). A point read is the range [key, key + 0x00), which holds exactly the key.
+ * miss); a point read is the byte layer's `lookup`, which sees the same.
  *
  * Window and session stores are read per time segment, in the layout of
  * @tributary/state's SegmentedBytesStore (its grammar block):
@@ -42,8 +42,13 @@ export class LocalStoreReader {
 
   constructor(
     readonly spec: StoreSpec,
-    store: RuntimeStore,
+    store: RuntimeStore | { standby: KeyValueBytesStore; segments: SegmentedBytesStore | null },
   ) {
+    if ("standby" in store) {
+      this.kv = store.segments === null ? store.standby : null;
+      this.segments = store.segments;
+      return;
+    }
     const inner = (store as { inner?: unknown }).inner;
     const state = (store as { state?: unknown }).state;
     this.kv = inner instanceof StateKeyValueStore ? inner.bytes : null;
@@ -57,8 +62,27 @@ export class LocalStoreReader {
     }
   }
 
+  /**
+   * A reader of a standby copy's bytes (standby-task.ts). Window and session stores get
+   * their segmented layout over it, with the newest time recovered from the data now:
+   * the copy grows under it, so each stale read takes a fresh one.
+   */
+  static async ofStandby(spec: StoreSpec, bytes: KeyValueBytesStore): Promise<LocalStoreReader> {
+    if (spec.type === "key-value")
+      return new LocalStoreReader(spec, { standby: bytes, segments: null });
+    const segments = new SegmentedBytesStore(bytes, { retentionMs: retentionOf(spec) });
+    await segments.init();
+    return new LocalStoreReader(spec, { standby: bytes, segments });
+  }
+
+  /** One key: a point lookup through the layers (no iterator, no overlay merge). */
   async get(key: Buffer): Promise<ReadResult> {
-    return this.scan({ from: key, to: successor(key) }, 1);
+    if (this.kv === null) return this.segmentedOnlyForKeyValue();
+    const v = await this.kv.lookup(key);
+    return {
+      entries: v === null ? [] : [{ k: Buffer.from(key), v: Buffer.from(v) }],
+      truncated: false,
+    };
   }
 
   /** from <= key <= to (either open when absent), in key-byte order. */

@@ -1,4 +1,13 @@
+import type { KeyValueBytesStore } from "@tributary/state";
 import type { RuntimeStore } from "./store-factory.js";
+
+/** The standby tasks of a worker as queries see them (StandbyTasks). */
+export interface StandbySource {
+  taskIds(): string[];
+  /** Changelog records the standby is behind; undefined: no standby of the task here. */
+  lagOf(taskId: string): number | undefined;
+  bytesOf(taskId: string, store: string): KeyValueBytesStore | undefined;
+}
 
 /** One task's open stores, as the task manager opened them (restored, about to process). */
 export interface LocalTask {
@@ -15,6 +24,9 @@ export interface LocalTask {
  *   rather than "not here";
  * - a version that changes with either, so the endpoint publisher republishes at once.
  *
+ * - the standby tasks here (numStandbyReplicas), which answer queries that allow stale
+ *   results.
+ *
  * Tasks suspended during a rebalance stay listed: their stores are open and hold what the
  * task processed, and the task either resumes or is closed (then removed).
  */
@@ -22,7 +34,24 @@ export class LocalStoreRegistry {
   private readonly tasks = new Map<string, LocalTask>();
   private readonly restoring = new Set<string>();
   private listeners: (() => void)[] = [];
+  private standbySource: StandbySource | null = null;
   version = 0;
+
+  /** The worker's standby tasks (their set changed). */
+  setStandbys(source: StandbySource | null): void {
+    this.standbySource = source;
+    this.changed();
+  }
+
+  /** The standby of a task here, for a stale read; undefined: none here. */
+  standby(taskId: string): StandbySource | undefined {
+    const s = this.standbySource;
+    return s !== null && s.lagOf(taskId) !== undefined ? s : undefined;
+  }
+
+  standbyIds(): string[] {
+    return this.standbySource?.taskIds() ?? [];
+  }
 
   /** The task manager's hook: stores opened (a map) or about to close (null). */
   readonly onTaskStores = (

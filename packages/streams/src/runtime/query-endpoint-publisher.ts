@@ -83,6 +83,7 @@ export class QueryEndpointPublisher {
       ...this.endpoint,
       tasks: this.registry.taskIds(),
       restoring: this.registry.restoringIds(),
+      standbys: this.registry.standbyIds(),
       publishedAt: Date.now(),
       intervalMs: QUERY_ENDPOINT_INTERVAL_MS,
     };

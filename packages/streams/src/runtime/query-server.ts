@@ -136,6 +136,18 @@ export class QueryServer {
       const partition = await this.partitions.partitionOf(sub, key);
       const taskId = sub.taskId(partition);
       const task = this.registry.task(taskId);
+      const standby = r.allowStale === true ? this.registry.standby(taskId) : undefined;
+      if (task === undefined && standby !== undefined) {
+        // allowStale: this worker keeps a standby copy of the key's task
+        const bytes = standby.bytesOf(taskId, spec.name);
+        if (bytes !== undefined) {
+          const lag = standby.lagOf(taskId) ?? 0;
+          const reader = await LocalStoreReader.ofStandby(spec, bytes);
+          const read =
+            op === "get" ? await reader.get(key) : await reader.fetch(key, timeFrom, timeTo, limit);
+          return { ...this.render(routed, read, partition), stale: true, lag };
+        }
+      }
       if (task === undefined) {
         const restoring = this.registry.isRestoring(taskId);
         throw new QueryError(
@@ -330,6 +342,12 @@ function parseRequest(body: Buffer): QueryRequest {
     throw new QueryError(
       "BAD_REQUEST",
       `limit must be an integer from 1 to ${MAX_QUERY_LIMIT}, got ${JSON.stringify(limit)}`,
+    );
+  }
+  if (q.allowStale !== undefined && typeof q.allowStale !== "boolean") {
+    throw new QueryError(
+      "BAD_REQUEST",
+      `allowStale must be true or false, got ${JSON.stringify(q.allowStale)}`,
     );
   }
   for (const f of ["key", "from", "to"] as const) {

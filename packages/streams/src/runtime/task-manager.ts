@@ -66,6 +66,11 @@ export interface TaskManagerOptions {
   ) => void;
   /** How a commit makes outputs, stores and offsets durable. Default at-least-once. */
   committer?: TaskCommitter;
+  /**
+   * These tasks are about to be active here (called on assignment, before their stores
+   * open): standby copies of them let go of their directories (standby-tasks.ts).
+   */
+  claimTasks?: (taskIds: readonly string[]) => Promise<void>;
   /** The offset an input partition is held below (the worker's InputFence), if any. */
   inputLimitOf?: (topic: string, partition: number) => number | undefined;
 }
@@ -166,6 +171,7 @@ export class TaskManager {
       this.suspended.delete(id);
       await this.close(t);
     }
+    await this.options.claimTasks?.([...wanted.keys()]);
     for (const [id, { sub, partition }] of wanted) {
       let t = this.suspended.get(id) ?? this.tasks.get(id);
       this.suspended.delete(id);

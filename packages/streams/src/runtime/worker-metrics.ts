@@ -42,4 +42,8 @@ export interface WorkerMetrics {
    */
   recordsLostToRetention: number;
   lostToRetention: Record<string, number>;
+  /** Standby tasks held here (numStandbyReplicas), and their changelog lag each. */
+  standbyTasks?: Record<string, number>;
+  /** Changelog records the standby tasks applied since the worker started. */
+  standbyRecordsApplied?: number;
 }

@@ -105,6 +105,14 @@ export interface WorkerOptions {
    * secret. false: not served.
    */
   query?: QueryServerOptions | false;
+  /**
+   * Overrides the app's `numStandbyReplicas` (AppConfig): warm copies of each stateful
+   * task's stores on that many other workers (docs/streams-runtime.md "Standby replicas").
+   * Needs the RocksDB engine.
+   */
+  numStandbyReplicas?: number;
+  /** The standby tasks held here changed (numStandbyReplicas). */
+  onStandbyTasks?(taskIds: string[]): void;
   onRestore?(event: RestoreProgressEvent): void;
   onCommit?(event: CommitEvent): void;
   onTasksAssigned?(taskIds: string[]): void;

@@ -21,6 +21,7 @@ import { rollBackToLastCommit } from "./exactly-once-rollback.js";
 import { ensureTopics } from "./internal-topics.js";
 import { ProducingRecordCollector } from "./producing-record-collector.js";
 import { RetentionLosses } from "./retention-losses.js";
+import { StandbyTasks } from "./standby-tasks.js";
 import { TaskManager } from "./task-manager.js";
 import { WorkerQueries } from "./worker-queries.js";
 import { WorkerRebalanceListener } from "./worker-rebalance-listener.js";
@@ -84,6 +85,8 @@ export class Worker {
   private readonly fence: InputFence;
   private fenceCommitted: (() => void)[] = [];
   private readonly queries: WorkerQueries | null;
+  /** numStandbyReplicas > 0: warm copies of other workers' stateful tasks. */
+  private standbys: StandbyTasks | null = null;
 
   constructor(
     readonly topology: Topology,
@@ -142,6 +145,13 @@ export class Worker {
       }
       const sends = this.eos?.producer ?? this.producer;
       this.collector = new ProducingRecordCollector(sends);
+      // The sticky assignor moves few partitions, but assigns each topic on its own; a
+      // sub-topology reading several topics needs partition p of each on one worker, which
+      // the range assignor guarantees for co-partitioned topics.
+      const assignor = topology.subtopologies.some((s) => s.sourceTopics.length > 1)
+        ? ("range" as const)
+        : ("sticky" as const);
+      this.standbys = this.standbyTasks(clientId, assignor);
       this.manager = new TaskManager({
         config,
         topology,
@@ -171,6 +181,7 @@ export class Worker {
         },
         ...(options.onTaskRestored === undefined ? {} : { onTaskRestored: options.onTaskRestored }),
         ...(this.queries === null ? {} : { onTaskStores: this.queries.registry.onTaskStores }),
+        ...(this.standbys === null ? {} : { claimTasks: this.standbys.claim.bind(this.standbys) }),
       });
       this.rebalance = new WorkerRebalanceListener({
         manager: this.manager,
@@ -182,15 +193,11 @@ export class Worker {
         rollBack: (cause, gone) => this.rollBack(cause, gone),
       });
       const sources = topology.subtopologies.flatMap((s) => s.sourceTopics);
-      // The sticky assignor moves few partitions, but assigns each topic on its own; a
-      // sub-topology reading several topics needs partition p of each on one worker, which
-      // the range assignor guarantees for co-partitioned topics.
-      const multiSource = topology.subtopologies.some((s) => s.sourceTopics.length > 1);
       this.consumer = log.consumer({
         groupId: applicationId,
         clientId,
         autoOffsetReset: "earliest",
-        assignor: multiSource ? "range" : "sticky",
+        assignor,
         // exactly-once: repartition topics (and inputs) only as committed transactions
         ...(this.eos === null ? {} : { isolation: "read_committed" as const }),
         ...(options.sessionTimeoutMs === undefined
@@ -208,6 +215,7 @@ export class Worker {
       await this.consumer.subscribe(sources);
       this.status.start(log, clientId, options.warn);
       await this.queries?.start(log, clientId, options.warn ?? (() => {}));
+      this.standbys?.start();
     } catch (e) {
       this.state = "failed";
       await this.queries?.stop();
@@ -268,6 +276,8 @@ export class Worker {
       restored: this.restored,
       recordsLostToRetention: this.lostToRetention.total,
       lostToRetention: this.lostToRetention.byPartition(),
+      standbyTasks: this.standbys?.lags() ?? {},
+      standbyRecordsApplied: this.standbys?.recordsApplied ?? 0,
     };
   }
 
@@ -410,12 +420,43 @@ export class Worker {
   }
 
   private async release(): Promise<void> {
+    await this.standbys?.stop();
+    this.standbys = null;
     await this.eos?.close().catch(() => {});
     this.eos = null;
     await this.producer?.close().catch(() => {});
     this.producer = null;
     await this.globals?.close();
     this.globals = null;
+  }
+
+  /** The worker's standby tasks (numStandbyReplicas > 0, RocksDB stores), else null. */
+  private standbyTasks(clientId: string, assignor: "range" | "sticky"): StandbyTasks | null {
+    const { config, options, topology } = this;
+    const replicas = options.numStandbyReplicas ?? config.numStandbyReplicas ?? 0;
+    if (!(Number.isSafeInteger(replicas) && replicas >= 0)) {
+      throw new StreamsArgumentError(
+        `numStandbyReplicas must be an integer >= 0 (standby copies of each stateful task), got ${String(replicas)}`,
+      );
+    }
+    if (replicas <= 0 || (options.storeEngine ?? "rocksdb") !== "rocksdb") return null;
+    const standbys = new StandbyTasks({
+      topology,
+      stateDir: options.stateDir,
+      log: options.log,
+      replicas,
+      assignor,
+      ...(this.eos === null ? {} : { isolation: "read_committed" as const }),
+      groupConsumer: () => this.consumer,
+      activeTaskIds: () => this.manager?.taskIds() ?? [],
+      clientId,
+      warn: (m) => this.options.warn?.(m, { event: "standby-warning" }),
+      onChange: (ids) => {
+        this.queries?.registry.setStandbys(standbys);
+        this.options.onStandbyTasks?.(ids);
+      },
+    });
+    return standbys.enabled ? standbys : null;
   }
 
   private restoreProgress(taskId: string, store: string, done: number, total: number): void {

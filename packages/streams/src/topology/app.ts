@@ -32,6 +32,13 @@ export interface AppConfig {
    * "Processing guarantees" says where it does not reach: side effects, external calls).
    */
   processingGuarantee?: ProcessingGuarantee;
+  /**
+   * Kafka Streams' num.standby.replicas: how many other workers keep a warm copy of each
+   * stateful task's stores by reading its changelogs, so a task that moves after a crash
+   * restores only the changelog tail (docs/streams-runtime.md "Standby replicas").
+   * Default 0.
+   */
+  numStandbyReplicas?: number;
 }
 
 export interface BuildOptions {
