@@ -274,7 +274,7 @@ async function main(): Promise<void> {
     let restorePerSec = 0;
     let rssMB = 0;
     if (want("restore")) ({ restorePerSec, rssMB } = await measureRestore(log, backend.address));
-    const latency = want("latency") ? await measureLatency(log) : null;
+    const latency = want("latency") ? await measureLatency(log, backend.address) : null;
     console.log(
       JSON.stringify({
         statelessPerSec,
@@ -300,8 +300,8 @@ async function main(): Promise<void> {
 }
 
 /** End-to-end latency through one worker beside the produce→consume baseline. */
-async function measureLatency(log: LogClient): Promise<LatencyResult> {
-  const r = await latencyBench(log, path.join(root, "state-latency"), {
+async function measureLatency(log: LogClient, address: string): Promise<LatencyResult> {
+  const r = await latencyBench(log, address, path.join(root, "state-latency"), {
     partitions: PARTITIONS,
     seconds: Number(process.env.LATENCY_SECONDS ?? 10),
   });
