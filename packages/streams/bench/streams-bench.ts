@@ -23,14 +23,17 @@
  *   there (numStandbyReplicas 1) and without one (failover-bench.ts);
  * - word count at-least-once against exactly-once, at commit intervals of 100 ms and 1 s,
  *   on a quarter of the records each (guarantees-bench.ts);
+ * - end-to-end latency: produce → mapValues by one worker → consume at 10,000 records/s
+ *   for LATENCY_SECONDS (default 10), p50/p99/max, beside the produce→consume baseline
+ *   of the same producer and consumer (latency-bench.ts);
  * Ends with one JSON line: {"statelessPerSec","wordCountPerSec","windowedCountPerSec",
  * "streamJoinPerSec","queriesPerSec","queryP99Ms","localReadsPerSec","restorePerSec",
  * "rssMBMillionKeys","wordCountAtLeastOncePerSec","wordCountExactlyOncePerSec",
  * "failoverWithStandbyMs","failoverWithoutStandbyMs","failoverRestoreWithStandbyMs",
- * "failoverRestoreWithoutStandbyMs"} (guarantees both at 100 ms;
- * exactly-once and failover null when not measured).
+ * "failoverRestoreWithoutStandbyMs","e2eP50Ms","e2eP99Ms","e2eBaselineP99Ms"} (word counts
+ * at 100 ms; exactly-once, failover and the latencies null when not measured).
  *
- * BENCH_ONLY=stateless,count,guarantees,windowed,join,query,restore,failover (any of them, comma-separated) runs just
+ * BENCH_ONLY=stateless,count,guarantees,windowed,join,query,restore,failover,latency (any of them, comma-separated) runs just
  * those measurements (after the fill and the raw baseline), e.g. to profile one:
  * `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
  * BENCH_ORDER_TASKS_BY_TIME=0 runs the workers without orderTasksByTime (on by default).
@@ -44,6 +47,7 @@ import { type LogClient, Serdes } from "@tributary/log";
 import { type App, defineApp, runWorker, type WorkerOptions } from "../src/index.js";
 import { openBenchLog } from "./bench-log.js";
 import { failoverBench, type FailoverResult } from "./failover-bench.js";
+import { type LatencyResult, latencyBench } from "./latency-bench.js";
 import { queryBench } from "./query-bench.js";
 import { measureGuarantees } from "./guarantees-bench.js";
 import { fillTimed, streamJoinApp, windowedCountApp } from "./windows-joins-bench.js";
@@ -288,6 +292,7 @@ async function main(): Promise<void> {
         `failover, same, with a standby replica            ${String(failover.withStandbyMs).padStart(7)} ms (restored ${failover.restoredWithStandby.toLocaleString("en-US")} records; in ${failover.restoreWithStandbyMs} ms; ${(failover.withoutStandbyMs / failover.withStandbyMs).toFixed(2)}x faster)`,
       );
     }
+    const latency = want("latency") ? await measureLatency(log, backend.address) : null;
     console.log(
       JSON.stringify({
         statelessPerSec,
@@ -305,12 +310,33 @@ async function main(): Promise<void> {
         failoverWithoutStandbyMs: failover?.withoutStandbyMs ?? null,
         failoverRestoreWithStandbyMs: failover?.restoreWithStandbyMs ?? null,
         failoverRestoreWithoutStandbyMs: failover?.restoreWithoutStandbyMs ?? null,
+        e2eP50Ms: latency?.e2e.p50Ms ?? null,
+        e2eP99Ms: latency?.e2e.p99Ms ?? null,
+        e2eBaselineP99Ms: latency?.baseline.p99Ms ?? null,
       }),
     );
   } finally {
     await backend.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** End-to-end latency through one worker beside the produce→consume baseline. */
+async function measureLatency(log: LogClient, address: string): Promise<LatencyResult> {
+  const r = await latencyBench(log, address, path.join(root, "state-latency"), {
+    partitions: PARTITIONS,
+    seconds: Number(process.env.LATENCY_SECONDS ?? 10),
+  });
+  const line = (name: string, f: LatencyResult["e2e"]) =>
+    console.log(
+      `${name.padEnd(46)} ${String(f.records).padStart(9)} records  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  max ${f.maxMs} ms`,
+    );
+  line("produce → consume at 10,000/s, baseline", r.baseline);
+  line(`produce → mapValues → consume (commit ${r.commitIntervalMs} ms)`, r.e2e);
+  console.log(
+    `end-to-end p99 / baseline p99: ${(r.e2e.p99Ms / Math.max(r.baseline.p99Ms, 0.01)).toFixed(1)}`,
+  );
+  return r;
 }
 
 /** A fresh worker process restoring a changelog of RESTORE_KEYS distinct keys. */

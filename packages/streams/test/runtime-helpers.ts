@@ -209,13 +209,13 @@ export function brokerPerFile(prefix: string): { readonly log: LogClient; readon
 
 /**
  * For tests that start worker processes on a broker of their own: `open()` starts the
- * broker, `start(app, name)` a worker on it with a fresh state directory; after each test,
- * whatever its outcome, the workers are stopped (killed if they will not stop) and the
- * broker closed.
+ * broker, `start(app, name, extra)` a worker on it with a fresh state directory and the
+ * `extra` worker-process flags; after each test, whatever its outcome, the workers are
+ * stopped (killed if they will not stop, or already killed) and the broker closed.
  */
 export function workersPerTest(): {
   open(): Promise<Backend>;
-  start(app: string, name: string): Promise<WorkerProc>;
+  start(app: string, name: string, extra?: string[]): Promise<WorkerProc>;
 } {
   let backend: Backend | undefined;
   const workers: WorkerProc[] = [];
@@ -229,9 +229,9 @@ export function workersPerTest(): {
       backend = await brokerBackend();
       return backend;
     },
-    async start(app, name) {
+    async start(app, name, extra = []) {
       if (backend === undefined) throw new Error("workersPerTest: open() the broker first");
-      const w = await startWorker(backend, app, tempDir(name));
+      const w = await startWorker(backend, app, tempDir(name), extra);
       workers.push(w);
       return w;
     },

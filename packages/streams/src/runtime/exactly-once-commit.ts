@@ -35,7 +35,8 @@ export function transactionalIdFor(applicationId: string, workerIdentity: string
  * refused). One commit is one transaction. The order:
  *
  *   1. the caches were flushed (task manager); a transaction begins at the first send;
- *   2. the collector's buffered records are sent and acknowledged in the transaction;
+ *   2. the collector's records are acknowledged in the transaction (most were sent after
+ *      the poll that produced them, the rest now);
  *   3. every store appends its pending changes to its changelog in the transaction and
  *      waits at the CommitBarrier (its RocksDB batch is NOT written yet);
  *   4. sendOffsets(input positions, group metadata), then commitTransaction;

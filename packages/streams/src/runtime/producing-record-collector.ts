@@ -13,12 +13,15 @@ interface TopicBuffer {
 
 /**
  * The worker's RecordCollector (Kafka's RecordCollectorImpl): tasks hand it records
- * synchronously; it batches them per topic and hands each batch to `producer.send` once
- * it holds SEND_BYTES, and the rest on `flush()`. Sends to one topic run one after another
- * so each partition receives its records in the order the tasks produced them (a table's
- * last update per key must stay last). `flush()` resolves once every record handed in so
- * far is acknowledged (durable per the topic's flush policy), and rejects with the first
- * send error: the commit that called it must not go on to commit input offsets.
+ * synchronously; it batches them per topic and hands each batch to `producer.send` when
+ * the worker has run a poll's records (`sendBuffered`), once it holds SEND_BYTES, and on
+ * `flush()`. Sends to one topic run one after another so each partition receives its
+ * records in the order the tasks produced them (a table's last update per key must stay
+ * last); while one is in flight, what a topic buffers waits and goes as one send when it
+ * completes (few large sends under load, no wait when idle). `flush()` resolves once
+ * every record handed in so far is acknowledged (durable per the topic's flush policy),
+ * and rejects with the first send error: the commit that called it must not go on to
+ * commit input offsets.
  */
 export class ProducingRecordCollector implements RecordCollector {
   private readonly buffers = new Map<string, TopicBuffer>();
@@ -51,6 +54,19 @@ export class ProducingRecordCollector implements RecordCollector {
    * its next poll, so a slow log bounds the worker's memory instead of growing it. */
   backlogged(limit: number): boolean {
     return this.unacked > limit;
+  }
+
+  /**
+   * Sends what each topic buffered unless a send to it is in flight (then it goes when
+   * that completes): outputs reach their topics a poll after their inputs, not a commit
+   * interval later. Acknowledgement is still awaited only by `flush()`, before offsets
+   * are committed; under exactly-once the sends join the open transaction, invisible to
+   * read_committed readers until it commits.
+   */
+  sendBuffered(): void {
+    for (const [topic, b] of this.buffers) {
+      if (b.records.length > 0 && !this.chains.has(topic)) this.dispatch(topic, b);
+    }
   }
 
   async flush(): Promise<void> {
@@ -97,7 +113,10 @@ export class ProducingRecordCollector implements RecordCollector {
     });
     this.chains.set(topic, next);
     void next.then(() => {
-      if (this.chains.get(topic) === next) this.chains.delete(topic);
+      if (this.chains.get(topic) !== next) return;
+      this.chains.delete(topic);
+      // what was buffered while this send was in flight, as one send
+      if (b.records.length > 0 && this.failure === null) this.dispatch(topic, b);
     });
   }
 }

@@ -307,6 +307,7 @@ export class Worker {
         );
         const now = Date.now();
         manager.punctuate(now);
+        this.collector!.sendBuffered();
         if (
           this.fenceCommitted.length > 0 ||
           now - lastCommit >= interval ||

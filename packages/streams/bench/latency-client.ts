@@ -1,0 +1,120 @@
+/**
+ * The client half of latency-bench.ts, in its own process as a real application's
+ * producer and consumer would be (the worker runs in the bench process): sends
+ * RATE_PER_MS records every millisecond to <sendTopic> for <seconds> while reading
+ * <readTopic>, and prints {"p50Ms","p99Ms","maxMs","records"}, arrival − send per record
+ * after the first WARMUP_MS.
+ *   value => sendTimeNs:uint64 (process.hrtime, monotonic) seq:uint32 padding (100 bytes)
+ * Args: <log address (bench-log.ts)> <sendTopic> <readTopic> <partitions> <seconds>.
+ */
+import type { LogClient, ProducerRecord } from "@tributary/log";
+import { openAddress } from "./bench-log.js";
+
+export const RATE_PER_MS = 10;
+const WARMUP_MS = 1000;
+export const VALUE_BYTES = 100;
+
+export interface LatencyFigures {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  records: number;
+}
+
+/** Sends for `seconds` at RATE_PER_MS to `sendTopic` while reading `readTopic`. */
+async function measure(
+  log: LogClient,
+  sendTopic: string,
+  readTopic: string,
+  partitions: number,
+  seconds: number,
+): Promise<LatencyFigures> {
+  const total = seconds * 1000 * RATE_PER_MS;
+  const consumer = log.consumer({ autoOffsetReset: "earliest" });
+  const tps = Array.from({ length: partitions }, (_, partition) => ({
+    topic: readTopic,
+    partition,
+  }));
+  consumer.assign(tps);
+  for (const tp of tps) consumer.seek(tp, 0);
+  const latencies: number[] = [];
+  let received = 0;
+  /** Set when the producer is done: the rest must arrive within 60 s. */
+  let giveUpAt = Number.POSITIVE_INFINITY;
+  const reading = (async () => {
+    while (received < total) {
+      if (performance.now() > giveUpAt) {
+        throw new Error(`${readTopic}: ${received} of ${total} records arrived within 60 s`);
+      }
+      const fetched = await consumer.poll({ maxWaitMs: 100 });
+      const now = process.hrtime.bigint();
+      for (const f of fetched) {
+        for (const r of f.records) {
+          received++;
+          const v = r.value!;
+          if (v.readUInt32BE(8) < WARMUP_MS * RATE_PER_MS) continue;
+          latencies.push(Number(now - v.readBigUInt64BE(0)) / 1e6);
+        }
+      }
+    }
+  })();
+  reading.catch(() => {}); // awaited below; a poll failing meanwhile is not unhandled
+  const producer = log.producer();
+  const sends: Promise<unknown>[] = [];
+  const start = performance.now();
+  let sent = 0;
+  try {
+    while (sent < total) {
+      const due = Math.min(total, Math.floor((performance.now() - start) * RATE_PER_MS));
+      if (due > sent) {
+        const records: ProducerRecord[] = [];
+        const at = process.hrtime.bigint();
+        for (let i = sent; i < due; i++) {
+          const value = Buffer.alloc(VALUE_BYTES, 0x61);
+          value.writeBigUInt64BE(at, 0);
+          value.writeUInt32BE(i, 8);
+          records.push({ key: Buffer.from(`key-${i % 1000}`), value });
+        }
+        sends.push(producer.send(sendTopic, records));
+        sent = due;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(sends);
+  } finally {
+    giveUpAt = performance.now() + 60_000;
+    await producer.close();
+  }
+  try {
+    await reading;
+  } finally {
+    await consumer.close();
+  }
+  return figures(latencies);
+}
+
+function figures(latencies: number[]): LatencyFigures {
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? 0;
+  const round = (ms: number) => Math.round(ms * 100) / 100;
+  return {
+    p50Ms: round(at(0.5)),
+    p99Ms: round(at(0.99)),
+    maxMs: round(sorted[sorted.length - 1] ?? 0),
+    records: sorted.length,
+  };
+}
+
+if (process.argv[1] === import.meta.filename) {
+  const [address, sendTopic, readTopic, partitions, seconds] = process.argv.slice(2) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const log = await openAddress(address);
+  const result = await measure(log, sendTopic, readTopic, Number(partitions), Number(seconds));
+  await log.close();
+  console.log(JSON.stringify(result));
+}
