@@ -48,9 +48,10 @@ describe("initTransactions while the cluster cannot be reached", () => {
   });
 
   it("retries past attempts that failed, instead of failing for good on the client's leftover transaction", async () => {
-    // The Kafka client retries a call 5 times itself: 20 refusals fail more than one of
-    // its beginTransaction calls, so initTransactions has to retry them.
-    const attempts = 20;
+    // The Kafka client retries a call itself (5 times, each trying its connections again):
+    // one of its beginTransaction calls fails after 36 refusals here (client 1.x), so 100
+    // fail the first two or three and initTransactions has to retry past them.
+    const attempts = 100;
     const { server, refuse, refused } = flakyForwarder();
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
