@@ -46,6 +46,13 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   private readonly transactionalId: string;
   private transaction: Transaction | undefined;
   private initialized = false;
+  /** A send of the open transaction failed: it can only be aborted (then the epoch bumps). */
+  private failedSend: unknown;
+  /**
+   * The epoch must be bumped before the next transaction: an abort after a failed send, or
+   * a commit or abort that failed, and the bump has not succeeded yet.
+   */
+  private epochBumpNeeded = false;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -98,19 +105,32 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       // made __transaction_state (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS: retriable),
       // longer than the client's own few quick retries last.
       const t = await this.call("init transactions", () =>
-        retryWithBackoff(
-          () => this.producer.beginTransaction({ producerId: -1n, producerEpoch: -1 }),
-          {
-            retryIf: isRetriable,
-            initialDelayMs: 200,
-            maxDelayMs: 2000,
-            timeoutMs: COORDINATOR_WAIT_MS,
-          },
-        ),
+        retryWithBackoff(() => this.clientBegin({ producerId: -1n, producerEpoch: -1 }), {
+          retryIf: isRetriable,
+          initialDelayMs: 200,
+          maxDelayMs: 2000,
+          timeoutMs: COORDINATOR_WAIT_MS,
+        }),
       );
       await t.cancel();
       this.initialized = true;
     });
+  }
+
+  /**
+   * The client's beginTransaction, minus its one trap: it keeps the transaction it made
+   * when FindCoordinator or InitProducerId fails, so every later begin (a retry too) is
+   * refused with "There is already an active transaction". That made initTransactions
+   * fail for good when the first attempt met a coordinator still loading (a cluster's
+   * first transactional producer); the half-made transaction is dropped here instead.
+   */
+  private async clientBegin(options?: { producerId: bigint; producerEpoch: number }) {
+    try {
+      return await this.producer.beginTransaction(options);
+    } catch (err) {
+      await this.producer.transaction?.cancel();
+      throw err;
+    }
   }
 
   beginTransaction(): Promise<void> {
@@ -122,9 +142,9 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
           `producer '${this.transactionalId}' already has an open transaction: commit or abort it first`,
         );
       }
-      this.transaction = await this.call("begin a transaction", () =>
-        this.producer.beginTransaction(),
-      );
+      if (this.epochBumpNeeded) await this.bumpEpoch();
+      this.transaction = await this.call("begin a transaction", () => this.clientBegin());
+      this.failedSend = undefined;
     });
   }
 
@@ -135,7 +155,17 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       if (records.length === 0) return [];
       const info = await this.cluster.topic(topic);
       const byPartition = recordsByPartition(topic, info, records, this.sticky);
-      return this.call(`send to '${topic}'`, () => this.sender.send(topic, info, byPartition));
+      try {
+        return await this.call(`send to '${topic}'`, () =>
+          this.sender.send(topic, info, byPartition),
+        );
+      } catch (err) {
+        // The partitions' sequences may no longer match Kafka's (a batch whose answer was
+        // lost counts as written, see RecordBatchSender): only an abort and a new epoch
+        // set them right, and committing would publish the transaction without this send.
+        this.failedSend = err;
+        throw err;
+      }
     });
   }
 
@@ -216,14 +246,75 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   private end(commit: boolean): Promise<void> {
     return this.serial(async () => {
       const t = this.open(commit ? "commitTransaction" : "abortTransaction");
+      if (commit && this.failedSend !== undefined) {
+        // A fenced producer stays fenced, whatever it calls.
+        if (this.failedSend instanceof ProducerFencedError)
+          throw this.fenced("commit the transaction");
+        throw new TransactionError(
+          "INVALID_TXN_STATE",
+          `commitTransaction on producer '${this.transactionalId}': a send in this transaction failed, so committing would lose its records: abort the transaction and retry it`,
+        );
+      }
       try {
         await this.call(`${commit ? "commit" : "abort"} the transaction`, () =>
           commit ? t.commit() : t.abort(),
         );
+      } catch (err) {
+        // The client keeps a transaction whose EndTxn failed, and would refuse every later
+        // begin ("There is already an active transaction"): drop it. Whether Kafka ended
+        // the transaction is unknown; the epoch bump before the next one settles it (an
+        // InitProducerId with the current epoch aborts an open transaction, or waits for
+        // an ending one to finish).
+        if (this.producer.transaction === t) await t.cancel();
+        this.epochBumpNeeded = true;
+        throw err;
       } finally {
         this.transaction = undefined;
       }
+      if (!commit && this.failedSend !== undefined) {
+        this.epochBumpNeeded = true;
+        this.failedSend = undefined;
+        await this.bumpEpoch();
+      }
     });
+  }
+
+  /**
+   * KIP-360's epoch bump, as Kafka's Java producer does after aborting a transaction that
+   * had a failed send: InitProducerId with the current producer id and epoch makes the
+   * coordinator hand out the next epoch (or a new id when the epoch is exhausted), and
+   * sequences start again at 0 on every partition. Without it a batch that was counted as
+   * written but never reached the log leaves the partition's next batch refused as
+   * OUT_OF_ORDER_SEQUENCE_NUMBER in every later transaction until the producer is recreated.
+   * The client sends InitProducerId only inside a transaction it is beginning (to find
+   * the coordinator), so one is begun and dropped around it. Until this succeeds it is
+   * tried again before the next transaction begins.
+   */
+  private async bumpEpoch(): Promise<void> {
+    const { producerId, producerEpoch } = this.identity();
+    await this.call("bump the producer epoch after an aborted transaction", () =>
+      retryWithBackoff(
+        async () => {
+          const t = await this.clientBegin();
+          try {
+            await this.producer.initIdempotentProducer({
+              producerId: BigInt(producerId),
+              producerEpoch,
+            });
+          } finally {
+            await t.cancel();
+          }
+        },
+        // CONCURRENT_TRANSACTIONS until the coordinator has written the abort's markers.
+        {
+          retryIf: isRetriable,
+          initialDelayMs: 100,
+          maxDelayMs: 1000,
+          timeoutMs: COORDINATOR_WAIT_MS,
+        },
+      ),
+    );
+    this.epochBumpNeeded = false;
   }
 
   private open(what: string): Transaction {
@@ -253,13 +344,15 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       return await run();
     } catch (err) {
       const id = kafkaErrorId(err);
-      if (id === "PRODUCER_FENCED" || id === "INVALID_PRODUCER_EPOCH") {
-        throw new ProducerFencedError(
-          `${what}: producer '${this.transactionalId}' was fenced by a newer instance with the same transactional id (or its transaction timed out): close it`,
-        );
-      }
+      if (id === "PRODUCER_FENCED" || id === "INVALID_PRODUCER_EPOCH") throw this.fenced(what);
       throw fromKafkaError(err, what);
     }
+  }
+
+  private fenced(what: string): ProducerFencedError {
+    return new ProducerFencedError(
+      `${what}: producer '${this.transactionalId}' was fenced by a newer instance with the same transactional id (or its transaction timed out): close it`,
+    );
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {

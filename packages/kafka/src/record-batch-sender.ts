@@ -27,9 +27,10 @@ export interface RecordBatchSenderOptions {
    * out on a lost answer), so the next batches start a fresh producer id at sequence 0, as
    * Kafka's Java producer does for an idempotent producer (KIP-360). Absent (transactional),
    * such errors are thrown and the transaction must be aborted; a batch whose answer was
-   * lost then counts as written: if it was not, the partition's next batch is refused as
-   * OUT_OF_ORDER_SEQUENCE_NUMBER (loud), where reusing its sequence for other records could
-   * have Kafka take them for the lost batch's retry and drop them (silent).
+   * lost then counts as written (reusing its sequence for other records could have Kafka
+   * take them for the lost batch's retry and drop them, silently), and the transactional
+   * producer bumps its epoch after the abort (KafkaTransactionalProducer.bumpEpoch), which
+   * changes the identity and so restarts every partition at sequence 0.
    */
   resetIdentity?(): void;
   /** Runs before `partitions` of `info` get their first records (AddPartitionsToTxn). */
