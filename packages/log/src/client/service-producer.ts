@@ -23,6 +23,7 @@ const SEQUENCE_WRAP = 2 ** 31;
  * max.in.flight.requests.per.connection with idempotence), so a retry is never older.
  */
 const MAX_IN_FLIGHT_PER_PARTITION = 5;
+const SETTLED: Promise<void> = Promise.resolve();
 
 /** What a transactional producer lends the producer it sends through. */
 export interface ProducerTransaction {
@@ -59,6 +60,11 @@ export class ServiceProducer implements Producer {
   private readonly sequences = new Map<string, number>();
   /** Batches in flight per "topic-partition", and the sends waiting for a slot, in order. */
   private readonly inFlight = new Map<string, { count: number; waiting: (() => void)[] }>();
+  /**
+   * Per partition, settles when the partition's latest batch and every batch before it are
+   * acknowledged or failed for good (see sendInOrder and sendBatch).
+   */
+  private readonly lastSettled = new Map<string, Promise<void>>();
 
   constructor(
     private readonly service: LogService,
@@ -116,11 +122,22 @@ export class ServiceProducer implements Producer {
       if (group === undefined || group.length === 0) continue;
       for (const chunk of this.chunk(group)) {
         const batch = this.encode(topic, p, chunk, producer);
-        sends.push(
-          producer === null
-            ? this.sendBatch(topic, p, batch)
-            : this.sendInOrder(`${topic}-${p}`, () => this.sendBatch(topic, p, batch)),
+        if (producer === null) {
+          sends.push(this.sendBatch(topic, p, batch, SETTLED));
+          continue;
+        }
+        const key = `${topic}-${p}`;
+        const before = this.lastSettled.get(key) ?? SETTLED;
+        const sent = this.sendInOrder(key, before, () => this.sendBatch(topic, p, batch, before));
+        const settled = sent.then(
+          () => undefined,
+          () => undefined,
         );
+        this.lastSettled.set(
+          key,
+          before.then(() => settled),
+        );
+        sends.push(sent);
       }
     }
     return { acks: Promise.all(sends).then(mergeAcks) };
@@ -156,8 +173,16 @@ export class ServiceProducer implements Producer {
   /**
    * Runs `send` once fewer than MAX_IN_FLIGHT_PER_PARTITION batches of partition `key` are
    * in flight; waiting sends go in the order they came, which is their sequence order.
+   * A slot is freed only once its batch and every earlier one (`before`) have settled: the
+   * batches sent are never more than five past the oldest unacknowledged one, so the log,
+   * which remembers a producer's last five batches, still knows that one if its answer was
+   * lost and it comes back as a retry.
    */
-  private async sendInOrder<T>(key: string, send: () => Promise<T>): Promise<T> {
+  private async sendInOrder<T>(
+    key: string,
+    before: Promise<void>,
+    send: () => Promise<T>,
+  ): Promise<T> {
     let slots = this.inFlight.get(key);
     if (slots === undefined) {
       slots = { count: 0, waiting: [] };
@@ -165,13 +190,16 @@ export class ServiceProducer implements Producer {
     }
     if (slots.count < MAX_IN_FLIGHT_PER_PARTITION) slots.count++;
     else await new Promise<void>((resolve) => slots.waiting.push(resolve));
-    try {
-      return await send();
-    } finally {
+    const release = () => {
       // Hand the slot straight to the next waiting send, so none can overtake it.
       const next = slots.waiting.shift();
       if (next !== undefined) next();
       else slots.count--;
+    };
+    try {
+      return await send();
+    } finally {
+      void before.then(release);
     }
   }
 
@@ -200,9 +228,24 @@ export class ServiceProducer implements Producer {
    * the delivery timeout. A batch whose ack was lost may already be in the log: an
    * idempotent producer's retry is recognised there and stored once; without idempotence
    * a retry can duplicate it (at-least-once).
+   *
+   * Retries go in sequence order: a retry first waits until the partition's previous batch
+   * (`before`) is acknowledged or failed for good, as Kafka's producer re-sends only the
+   * next batch by sequence. Otherwise, after a connection loss, later batches retried
+   * first are stored and acknowledged, free their in-flight slots for new batches, and an
+   * earlier batch whose answer was lost (it is in the log) comes back after more than the
+   * five batches the log remembers per producer: refused as out of order on every retry,
+   * it would fail a send whose records are stored.
    */
-  private async sendBatch(topic: string, partition: number, batch: Buffer): Promise<ProduceResult> {
+  private async sendBatch(
+    topic: string,
+    partition: number,
+    batch: Buffer,
+    before: Promise<void>,
+  ): Promise<ProduceResult> {
+    let attempt = 0;
     const ack = await retryWithBackoff(async () => {
+      if (attempt++ > 0) await before;
       try {
         return await this.service.produce(topic, partition, batch);
       } catch (err) {
