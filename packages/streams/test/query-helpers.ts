@@ -81,3 +81,22 @@ export function queryReference(plays: readonly Play[]): QueryReference {
   const words = [...counts.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   return { words, counts, hourly, sessions };
 }
+
+/**
+ * Resolves once group `groupId` has committed every partition of every topic it reads
+ * (input and repartition) up to its end: nothing processed is uncommitted. A worker
+ * SIGKILLed after this repeats nothing; before it, at-least-once may count the uncommitted
+ * tail twice (outputs go out before the commit), which a test comparing exact counts
+ * after a kill must not race with.
+ */
+export async function allCommitted(log: LogClient, groupId: string): Promise<boolean | undefined> {
+  const committed = await log.admin.fetchCommittedOffsets(groupId);
+  if (committed.length === 0) return undefined;
+  for (const topic of new Set(committed.map((c) => c.topic))) {
+    for (const end of await log.admin.listOffsets(topic, "latest")) {
+      const c = committed.find((x) => x.topic === topic && x.partition === end.partition);
+      if ((c?.offset ?? 0) !== end.offset) return undefined;
+    }
+  }
+  return true;
+}

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { queryClient, readQueryEndpoints } from "../src/index.js";
 import { routedStore } from "../src/query/store-routing.js";
 import app from "./fixtures/query-app.js";
-import { generatePlays, producePlays, queryReference } from "./query-helpers.js";
+import { allCommitted, generatePlays, producePlays, queryReference } from "./query-helpers.js";
 import {
   type Backend,
   brokerBackend,
@@ -116,6 +116,9 @@ describe("standby replicas", () => {
         : undefined;
     }, "the standby's copy caught up");
 
+    // everything processed is committed, so the kill repeats nothing (at-least-once would
+    // otherwise count an uncommitted tail twice, and the counts below are exact)
+    await eventually(() => allCommitted(log, "query-app"), "every record read committed");
     const restoresBefore = restoreEvents(holder, taskId).length;
     victim.proc.kill("SIGKILL");
     await victim.proc.exited;
