@@ -31,6 +31,7 @@ export const StreamsErrorCodes = [
   "REQUEST_TOO_LARGE",
   "UNAUTHORIZED",
   "QUERY_FAILED",
+  "CLIENT_CLOSED",
   "COMMIT_ABORTED",
 ] as const;
 
@@ -258,6 +259,7 @@ export type QueryErrorCode = Extract<
   | "REQUEST_TOO_LARGE"
   | "UNAUTHORIZED"
   | "QUERY_FAILED"
+  | "CLIENT_CLOSED"
 >;
 
 /**

@@ -122,6 +122,8 @@ export function registerQueryCommand(program: Command): void {
         if (e instanceof QueryError)
           throw new QueryError(e.code, `${e.code}: ${e.message}`, { cause: e });
         throw e;
+      } finally {
+        queries.close();
       }
     });
   });

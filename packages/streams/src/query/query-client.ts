@@ -65,6 +65,10 @@ export interface QueryClient<S> {
   readonly applicationId: string;
   /** The store the topology returned under `name`, typed by its table. */
   store<N extends keyof S & string>(name: N): StoreQueryOf<S[N]>;
+  /** Closes the client's pooled connections to the workers; later queries fail with
+   * CLIENT_CLOSED. Idle connections never keep a process alive, so this is for long-lived
+   * processes that drop a client (and for tests). */
+  close(): void;
 }
 
 export interface QueryClientOptions extends RoutedQueriesOptions {
@@ -107,6 +111,7 @@ export function queryClient<S>(app: App<S>, options: QueryClientOptions): QueryC
           : windowedQuery(routed, partitions, store, stale);
       return query as StoreQueryOf<S[N]>;
     },
+    close: () => routed.close(),
   };
 }
 

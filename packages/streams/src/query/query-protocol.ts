@@ -103,6 +103,8 @@ export const QUERY_STATUS: Record<QueryErrorCode, number> = {
   NOT_OWNER: 421,
   QUERY_FAILED: 500,
   STORE_NOT_READY: 503,
+  // never served: a closed client refuses before it sends
+  CLIENT_CLOSED: 400,
 };
 
 /** A value as JSON can carry it: bigint as a decimal string, bytes as base64. */

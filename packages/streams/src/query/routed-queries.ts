@@ -78,6 +78,7 @@ export class RoutedQueries {
   private readonly http = new QueryHttp();
   private readonly timeoutMs: number;
   private readonly headers: Record<string, string>;
+  private closed = false;
 
   constructor(
     readonly applicationId: string,
@@ -226,8 +227,23 @@ export class RoutedQueries {
     return endpoints.find((e) => e.stores[store] !== undefined)?.stores[store];
   }
 
+  /**
+   * Drops the pooled connections to the workers. Queries after this, and the next attempt
+   * of one still retrying, fail with CLIENT_CLOSED: a caller shutting down must not have a
+   * query loop reopen connections for up to its timeout.
+   */
+  close(): void {
+    this.closed = true;
+    this.http.close();
+  }
+
   /** The endpoints, re-read when asked (an answer said they moved) or none are known. */
   private async current(stale: boolean): Promise<QueryEndpoint[]> {
+    if (this.closed)
+      throw new QueryError(
+        "CLIENT_CLOSED",
+        `the query client of app '${this.applicationId}' was closed: make a new one to query again`,
+      );
     const now = Date.now();
     if ((stale || this.endpoints.length === 0) && now - this.refreshedAt >= REFRESH_INTERVAL_MS) {
       this.refreshedAt = now;
