@@ -30,6 +30,8 @@ export interface WorkerMetrics {
   /** Records windowed operations and joins dropped because their window had closed. */
   droppedLate: number;
   commits: number;
+  /** The commit interval in force: the option, else 1000 ms (100 ms exactly-once). */
+  commitIntervalMs?: number;
   /** Records behind the log end, per input partition, as of the last fetch. */
   lag: Record<string, number>;
   totalLag: number;

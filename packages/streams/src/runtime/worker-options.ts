@@ -34,9 +34,11 @@ export interface WorkerOptions {
   stateDir: string;
   clientId?: string;
   /**
-   * How often to commit (DESIGN "Commit"). Default 1000 ms: Kafka Streams' at-least-once
+   * How often to commit (DESIGN "Commit"). Default 1000 ms at-least-once: Kafka Streams'
    * 30 s means up to 30 s reprocessed after a crash; 1 s keeps that short while a commit
-   * (one changelog append and one RocksDB batch per store) stays cheap next to it.
+   * (one changelog append and one RocksDB batch per store) stays cheap next to it. Default
+   * 100 ms exactly-once, as Kafka Streams: read_committed readers see outputs only when
+   * their transaction commits, so the interval is their latency.
    */
   commitIntervalMs?: number;
   /** Longest a poll waits for records (bounds how late a commit or stop can be). */
@@ -122,4 +124,9 @@ export interface WorkerOptions {
   onError?(error: Error): void;
   /** A warning; `fields` carry what it says as data (event, counts, error code). */
   warn?(message: string, fields?: WarnFields): void;
+}
+
+/** The commit interval when none is given (see `commitIntervalMs`). */
+export function defaultCommitIntervalMs(exactlyOnce: boolean): number {
+  return exactlyOnce ? 100 : 1000;
 }

@@ -27,7 +27,7 @@ import { WorkerQueries } from "./worker-queries.js";
 import { WorkerRebalanceListener } from "./worker-rebalance-listener.js";
 import { isFenced, isRebalancing } from "./group-errors.js";
 import type { WorkerMetrics, WorkerState } from "./worker-metrics.js";
-import type { WorkerOptions } from "./worker-options.js";
+import { defaultCommitIntervalMs, type WorkerOptions } from "./worker-options.js";
 import { errorText, repeated, warnFields } from "./worker-warnings.js";
 
 export type { TaskMetrics, WorkerMetrics, WorkerState } from "./worker-metrics.js";
@@ -75,6 +75,7 @@ export class Worker {
   private readonly lag = new Map<string, number>();
   private readonly lostToRetention: RetentionLosses;
   private restored = 0;
+  private commitIntervalMs = 1000;
   private restoredMark = new Map<string, number>();
   /** Set in start(), before the consumer that calls it. */
   private rebalance: WorkerRebalanceListener | null = null;
@@ -117,6 +118,7 @@ export class Worker {
       const clientId = options.clientId ?? `${applicationId}-${process.pid}`;
       const exactlyOnce =
         (options.processingGuarantee ?? config.processingGuarantee) === "exactly_once";
+      this.commitIntervalMs = options.commitIntervalMs ?? defaultCommitIntervalMs(exactlyOnce);
       if (topology.globalStores.length > 0) {
         this.globals = await GlobalStoreUpdater.open(topology.globalStores, {
           applicationId,
@@ -138,7 +140,7 @@ export class Worker {
         const transactionalId = transactionalIdFor(applicationId, identity);
         this.eos = new ExactlyOnceCommitter(
           log,
-          { transactionalId, clientId, commitIntervalMs: options.commitIntervalMs ?? 1000 },
+          { transactionalId, clientId, commitIntervalMs: this.commitIntervalMs },
           () => this.consumer!,
         );
         await this.eos.init();
@@ -271,6 +273,7 @@ export class Worker {
       deserializationFailed: drops.deserializationFailed,
       droppedLate: drops.late,
       commits: this.manager?.commits ?? 0,
+      commitIntervalMs: this.commitIntervalMs,
       lag: Object.fromEntries(this.lag),
       totalLag,
       restored: this.restored,
@@ -284,7 +287,7 @@ export class Worker {
   private async run(): Promise<void> {
     const consumer = this.consumer!;
     const manager = this.manager!;
-    const interval = this.options.commitIntervalMs ?? 1000;
+    const interval = this.commitIntervalMs;
     const pollMaxWaitMs = this.options.pollMaxWaitMs ?? Math.min(100, interval);
     let lastCommit = Date.now();
     try {
