@@ -116,6 +116,19 @@ describe("standby replicas", () => {
         : undefined;
     }, "the standby's copy caught up");
 
+    // a scan allowing stale results: the holder adds a part read from its copy, and the
+    // client prefers the active task's part, so nothing is doubled
+    const scan = await fetch(`${holderUrl}/v1/stores/counts/all`, {
+      method: "POST",
+      body: JSON.stringify({ allowStale: true }),
+    });
+    const parts = ((await scan.json()) as { parts: { partition: number; stale?: boolean }[] })
+      .parts;
+    expect(parts.find((p) => p.partition === partition)?.stale).toBe(true);
+    const staleAll = queryClient(app, { log, allowStale: true, timeoutMs: 60_000 });
+    const before = await staleAll.store("counts").all();
+    expect(new Map(before.map((e) => [e.key, e.value]))).toEqual(ref1.counts);
+
     // everything processed is committed, so the kill repeats nothing (at-least-once would
     // otherwise count an uncommitted tail twice, and the counts below are exact)
     await eventually(() => allCommitted(log, "query-app"), "every record read committed");
@@ -135,6 +148,15 @@ describe("standby replicas", () => {
       expect(read.stale, `answered ${outage} ms after the kill`).toBe(true);
       expect(read.lag).toBeGreaterThanOrEqual(0);
     }
+    // a whole scan answers during the outage too, the dead worker's partitions from copies
+    // (each copy caught up with the committed changelog once it has read its tail)
+    await eventually(async () => {
+      const during = await staleAll.store("counts").all();
+      return during.length === ref1.counts.size &&
+        during.every((e) => e.value === ref1.counts.get(e.key))
+        ? true
+        : undefined;
+    }, "a scan allowing stale results during the outage");
     // without allowStale a point read waits for the active task
     if (Date.now() - killedAt < 5000) {
       const strict = queryClient(app, { log, timeoutMs: 1500 });

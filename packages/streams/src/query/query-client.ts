@@ -74,7 +74,8 @@ export interface QueryClient<S> {
 export interface QueryClientOptions extends RoutedQueriesOptions {
   /**
    * Point reads (get, fetch) may be answered by a worker keeping a standby copy of the
-   * key's task (numStandbyReplicas) when the active one is not reachable: answers may be
+   * key's task (numStandbyReplicas) when the active one is not reachable, and scans (range,
+   * all) take a partition no active task answered from a standby copy: answers may be
    * behind (getWithMetadata says by how much). Default false: only the active task answers.
    */
   allowStale?: boolean;
@@ -152,11 +153,12 @@ function keyValueQuery(
         from: b64(store, from, "from"),
         to: b64(store, to, "to"),
         ...options,
+        ...stale,
       });
       return r.entries.map(entry);
     },
     async all(options = {}) {
-      return (await routed.scan(spec.name, "all", options)).entries.map(entry);
+      return (await routed.scan(spec.name, "all", { ...options, ...stale })).entries.map(entry);
     },
   };
 }
@@ -191,7 +193,7 @@ function windowedQuery(
       return r.entries.map(entry);
     },
     async all(options = {}) {
-      return (await routed.scan(spec.name, "all", options)).entries.map(entry);
+      return (await routed.scan(spec.name, "all", { ...options, ...stale })).entries.map(entry);
     },
   };
 }

@@ -31,7 +31,10 @@ import type { QueryErrorCode } from "../errors.js";
  *
  * `allowStale` (get and fetch): a worker that does not run the key's task but keeps a
  * standby copy of it answers from that copy, with `stale: true` and `lag`, the changelog
- * records the copy is behind. Without it only the active task answers.
+ * records the copy is behind. Without it only the active task answers. `range` and `all`
+ * with `allowStale`: a worker adds a Part (`stale: true`, `lag`) for each task of the store
+ * it keeps a standby copy of; a client uses it only for a partition no active task
+ * answered.
  */
 
 /** Bodies past this are refused (413) before they are read in full. */
@@ -80,6 +83,9 @@ export interface QueryPart {
   partition: number;
   entries: WireEntry[];
   truncated: boolean;
+  /** allowStale: read from this worker's standby copy of the task, `lag` records behind. */
+  stale?: boolean;
+  lag?: number;
 }
 
 export interface QueryFailure {

@@ -196,7 +196,12 @@ export class RoutedQueries {
           continue;
         }
         partitions = Math.max(partitions, a.value.partitions ?? 0);
-        for (const p of a.value.parts ?? []) if (!parts.has(p.partition)) parts.set(p.partition, p);
+        for (const p of a.value.parts ?? []) {
+          // an active task's part wins over a standby copy's (allowStale)
+          const had = parts.get(p.partition);
+          if (had === undefined || (had.stale === true && p.stale !== true))
+            parts.set(p.partition, p);
+        }
       }
       const missing: number[] = [];
       for (let p = 0; p < partitions; p++) if (!parts.has(p)) missing.push(p);
@@ -206,10 +211,14 @@ export class RoutedQueries {
         const truncated = [...parts.values()].some((p) => p.truncated);
         const limit = request.limit;
         const cut = limit !== undefined && entries.length > limit;
+        const stale = [...parts.values()].filter((p) => p.stale === true);
         return {
           entries: cut ? entries.slice(0, limit) : entries,
           truncated: truncated || cut,
           partition: null,
+          ...(stale.length === 0
+            ? {}
+            : { stale: true, lag: Math.max(...stale.map((p) => p.lag ?? 0)) }),
         };
       }
       last ??= new QueryError(

@@ -180,6 +180,7 @@ export class QueryServer {
         truncated: read.truncated,
       });
     }
+    if (r.allowStale === true) parts.push(...(await this.standbyParts(routed, op, r, from, to)));
     return {
       partition: null,
       entries: [],
@@ -187,6 +188,41 @@ export class QueryServer {
       partitions: await this.partitions.of(sub),
       parts,
     };
+  }
+
+  /** Scans of the standby copies of the store's tasks kept here (allowStale). */
+  private async standbyParts(
+    routed: RoutedStore,
+    op: QueryOp,
+    r: QueryRequest,
+    from: Buffer | undefined,
+    to: Buffer | undefined,
+  ): Promise<QueryPart[]> {
+    const { spec, sub } = routed;
+    const prefix = `${sub.id}_`;
+    const parts: QueryPart[] = [];
+    for (const taskId of this.registry.standbyIds()) {
+      if (!taskId.startsWith(prefix) || this.registry.task(taskId) !== undefined) continue;
+      const standby = this.registry.standby(taskId);
+      const bytes = standby?.bytesOf(taskId, spec.name);
+      if (standby === undefined || bytes === undefined) continue;
+      const lag = standby.lagOf(taskId) ?? 0;
+      const reader = await LocalStoreReader.ofStandby(spec, bytes);
+      const limit = r.limit ?? DEFAULT_QUERY_LIMIT;
+      const read =
+        op === "all"
+          ? await reader.all(r.timeFrom ?? 0, r.timeTo ?? Number.MAX_SAFE_INTEGER, limit)
+          : await reader.range(from, to, limit);
+      parts.push({
+        taskId,
+        partition: Number(taskId.slice(prefix.length)),
+        entries: this.wire(routed, read.entries),
+        truncated: read.truncated,
+        stale: true,
+        lag,
+      });
+    }
+    return parts;
   }
 
   private render(routed: RoutedStore, read: ReadResult, partition: number): QueryAnswer {
