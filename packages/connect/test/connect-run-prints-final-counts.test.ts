@@ -2,7 +2,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type LogClient, openLog } from "@tributary/log";
 import { afterEach, describe, expect, it } from "vitest";
-import { NO_PG, cleanup, freshDatabase, spawnCli, sql, tempDir, waitFor } from "./helpers.js";
+import {
+  NO_PG,
+  cleanup,
+  itemsSourceAndReplica,
+  spawnCli,
+  sql,
+  tempDir,
+  waitFor,
+} from "./helpers.js";
 
 afterEach(cleanup);
 
@@ -18,12 +26,7 @@ async function held(log: LogClient, topic: string): Promise<number> {
 
 describe.skipIf(NO_PG)("tributary connect run", () => {
   it("prints the run's final counts per connector when it stops, dead letters included", async () => {
-    const source = await freshDatabase("fsrc");
-    const replica = await freshDatabase("frep");
-    for (const url of [source, replica]) {
-      await sql(url, "CREATE TABLE items (id int PRIMARY KEY, v text)");
-    }
-    await sql(source, "INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, $1) g", [ROWS]);
+    const { source, replica } = await itemsSourceAndReplica("f", ROWS);
 
     // A second input of the sink, written before the run: 4 good rows and 2 it must
     // dead-letter (not JSON; no primary key).
