@@ -48,6 +48,20 @@ export interface SourceRecord {
   sourceOffset?: SourceOffset;
 }
 
+/**
+ * Records a source encoded itself into one record batch (RecordBatchBuilder) for
+ * `partition` of `topic`, chosen as the log chooses it for a key (partitionForKey), when
+ * its context says `encodesBatches`. The runtime appends it as it is: no record object and
+ * no copy per record. It carries no source offset.
+ */
+export interface SourceBatch {
+  topic: string;
+  partition: number;
+  batch: Buffer;
+  /** The records in `batch`. */
+  records: number;
+}
+
 export interface TaskContext {
   /** The connector's name (unique in the file) and this task's number. */
   connector: string;
@@ -65,6 +79,8 @@ export interface TaskContext {
 export interface SourceTaskContext extends TaskContext {
   /** The stored offset of a source partition (from the offsets topic), if any. */
   storedOffset(partition: string): unknown;
+  /** Whether `poll` may return SourceBatch entries (the log's producer takes them). */
+  encodesBatches: boolean;
 }
 
 export interface SourceTask {
@@ -75,7 +91,7 @@ export interface SourceTask {
    * runtime calls it again while it still sends the previous batch (never two polls at
    * once): `commit` for that batch may come during the next poll.
    */
-  poll(): Promise<SourceRecord[]>;
+  poll(): Promise<(SourceRecord | SourceBatch)[]>;
   /** Offsets of records the log acknowledged, now stored in the offsets topic. */
   commit?(offsets: ReadonlyMap<string, unknown>): Promise<void>;
   /** How far behind the source the task is (e.g. WAL bytes), for progress lines. */

@@ -9,6 +9,7 @@ export {
   type SourceTask,
   type SinkTask,
   type SourceRecord,
+  type SourceBatch,
   type SinkRecord,
   type SourceOffset,
   type TaskContext,

@@ -1,7 +1,7 @@
 import { mapEntry } from "./map-entry.js";
 import type { LogClient, Producer, ProducerRecord } from "@tributary/log";
 import type { ConnectorPlan, TaskPlan } from "./connect-file.js";
-import type { SourceRecord, SourceTask, TaskContext } from "./connector.js";
+import type { SourceBatch, SourceRecord, SourceTask, TaskContext } from "./connector.js";
 import { type KeyedTopic, offsetKey } from "./keyed-topic.js";
 
 /**
@@ -27,14 +27,26 @@ export async function runSourceTask(options: {
   await task.start(taskPlan.config, {
     ...context,
     storedOffset: (partition) => stored.get(offsetKey(plan.name, partition)),
+    encodesBatches: producer.sendEncoded !== undefined,
   });
   // Batch n + 1 is polled while batch n is sent and its offsets stored: the source's
   // reading and decoding overlap the log's append and acknowledgement. Sends stay one at
   // a time and in poll order, so per-key order and the order of offsets are kept.
   let inFlight: Promise<void> = Promise.resolve();
-  const deliver = async (records: SourceRecord[]) => {
-    await sendInOrder(producer, records);
-    context.count("records_sent", records.length);
+  const deliver = async (polled: (SourceRecord | SourceBatch)[]) => {
+    const records: SourceRecord[] = [];
+    const batches: SourceBatch[] = [];
+    for (const r of polled) {
+      if ("batch" in r) batches.push(r);
+      else records.push(r);
+    }
+    // Batches first, acknowledged before the records: a record of the same partition
+    // (none from the Postgres source) stays behind them, and offsets are stored after both.
+    if (batches.length > 0) await sendBatches(producer, batches);
+    if (records.length > 0) await sendInOrder(producer, records);
+    let sent = records.length;
+    for (const b of batches) sent += b.records;
+    context.count("records_sent", sent);
     const latest = new Map<string, unknown>();
     for (const r of records) {
       if (r.sourceOffset !== undefined) latest.set(r.sourceOffset.partition, r.sourceOffset.offset);
@@ -60,6 +72,13 @@ export async function runSourceTask(options: {
     await task.stop().catch(() => {});
     await producer.close().catch(() => {});
   }
+}
+
+/** One sendEncoded per topic, all at once; each keeps its batches' order per partition. */
+async function sendBatches(producer: Producer, batches: SourceBatch[]): Promise<void> {
+  const byTopic = new Map<string, { partition: number; batch: Buffer }[]>();
+  for (const b of batches) mapEntry(byTopic, b.topic, () => []).push(b);
+  await Promise.all([...byTopic].map(([t, l]) => producer.sendEncoded!(t, l)));
 }
 
 /**

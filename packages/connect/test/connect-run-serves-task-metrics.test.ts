@@ -3,7 +3,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { openLog } from "@tributary/log";
 import { afterEach, describe, expect, it } from "vitest";
-import { NO_PG, cleanup, freshDatabase, spawnCli, sql, tempDir, waitFor } from "./helpers.js";
+import {
+  NO_PG,
+  cleanup,
+  itemsSourceAndReplica,
+  spawnCli,
+  sql,
+  tempDir,
+  waitFor,
+} from "./helpers.js";
 
 afterEach(cleanup);
 
@@ -28,12 +36,7 @@ function pgBin(name: string): string {
 
 describe.skipIf(NO_PG)("tributary connect run --metrics", () => {
   it("serves per-task counts equal to what was replicated, and is ready only once the source serves", async () => {
-    const source = await freshDatabase("msrc");
-    const replica = await freshDatabase("mrep");
-    for (const url of [source, replica]) {
-      await sql(url, "CREATE TABLE items (id int PRIMARY KEY, v text)");
-    }
-    await sql(source, "INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, $1) g", [ROWS]);
+    const { source, replica } = await itemsSourceAndReplica("m", ROWS);
     // Another client holds the source's slot, so the source cannot start: it restarts
     // with backoff, and the run must not say ready meanwhile.
     await sql(source, "SELECT pg_create_logical_replication_slot('tributary_m', 'test_decoding')");

@@ -49,6 +49,23 @@ export async function freshDatabase(prefix: string): Promise<string> {
   return dbUrl(name);
 }
 
+/**
+ * A source and a replica database, each with `items (id int PRIMARY KEY, v text)`, the
+ * source's holding rows 1..`rows` ('v1', 'v2', …).
+ */
+export async function itemsSourceAndReplica(
+  prefix: string,
+  rows: number,
+): Promise<{ source: string; replica: string }> {
+  const source = await freshDatabase(`${prefix}src`);
+  const replica = await freshDatabase(`${prefix}rep`);
+  for (const url of [source, replica]) {
+    await sql(url, "CREATE TABLE items (id int PRIMARY KEY, v text)");
+  }
+  await sql(source, "INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, $1) g", [rows]);
+  return { source, replica };
+}
+
 export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(
   url: string,
   text: string,

@@ -14,6 +14,7 @@ export { retryWithBackoff, type RetryPolicy } from "./retry-with-backoff.js";
 export { Serdes, decodeOrThrow, type Serde, type RecordLocation } from "./serde.js";
 export { murmur2, toPositive } from "./client/murmur2.js";
 export { partitionForKey, StickyPartitioner } from "./client/partitioner.js";
+export { RecordBatchBuilder } from "./client/record-batch-builder.js";
 export { checkIsolation, type IsolationLevel } from "./client/isolation-level.js";
 export { describePositionReset } from "./client/position-reset.js";
 

@@ -9,6 +9,7 @@ import {
 } from "@tributary/connect";
 import type { WorkerMetrics } from "@tributary/streams";
 import type { Command } from "commander";
+import { describeConnectTotals } from "../connect-summary.js";
 import { type LogFlags, addLogOptions, readTokenFile, withLog } from "../log-flags.js";
 import { oneOf, parseInteger } from "../flags.js";
 import { note, printJson, printTable } from "../output.js";
@@ -118,7 +119,7 @@ export function registerConnectCommand(program: Command): void {
       metrics = await serveRunMetrics(flags.metrics, path.basename(file), supervisor, "connect");
       supervisor.start();
       process.exitCode = await supervisor.finished.finally(() => metrics?.server.close());
-      note("stopped connectors");
+      note(describeConnectTotals(plans, supervisor.connectTasks.totals()).join("\n"));
     } finally {
       await started?.stop();
     }

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { Pgoutput } from "pg-logical-replication";
 import { type ConfigOf, validateConfig } from "../config-def.js";
 import {
+  type SourceBatch,
   type SourceRecord,
   type SourceTask,
   type SourceTaskContext,
@@ -178,6 +179,12 @@ export class PostgresSourceTask implements SourceTask {
         return this.encoder.envelope(t, "r", null);
       },
       warn: (m) => context.warn(m),
+      ...(context.encodesBatches
+        ? {
+            partitionsOf: async (topic: string) =>
+              (await context.log.admin.listOffsets(topic, "latest")).length,
+          }
+        : {}),
     });
     this.phase = { kind: "snapshot", snapshot, consistentPoint: created.consistentPoint };
   }
@@ -208,13 +215,13 @@ export class PostgresSourceTask implements SourceTask {
     return `${this.config.topicPrefix}.${t.schema}.${t.table}`;
   }
 
-  async poll(): Promise<SourceRecord[]> {
+  async poll(): Promise<(SourceRecord | SourceBatch)[]> {
     if (this.failure !== null) throw this.failure;
     const phase = this.phase;
     if (phase.kind === "snapshot") {
       const batch = await phase.snapshot.next();
       const records = batch.records;
-      this.context.count("snapshot_rows", records.length);
+      this.context.count("snapshot_rows", batch.rows);
       this.context.gauge("snapshot_tables_done", phase.snapshot.tablesDone);
       if (batch.done) {
         await phase.snapshot.close();

@@ -6,6 +6,8 @@ import { objectKeyOrder } from "./change-envelope.js";
 import type { JsonOut } from "./json-out.js";
 import { type TableInfo, ident, qualified } from "./postgres-catalog.js";
 
+const EMPTY: Buffer = Buffer.alloc(0);
+
 interface Column {
   name: string;
   oid: number;
@@ -124,9 +126,46 @@ export class SnapshotRowEncoder {
     dv: DataView,
     timestamp: number,
   ): SourceRecord {
+    out.begin();
+    this.writeValue(out, rows, src, dv);
+    const value = out.end();
+    out.begin();
+    this.writeKey(out, value, 0);
+    const key = out.end();
+    return { topic: this.topic, key, value, timestamp };
+  }
+
+  /**
+   * The row's value then its key, written into `out` without a view of either: where they
+   * are is left in `span` (two buffers when the key did not fit after the value), valid
+   * until `out` is written again.
+   */
+  encodeSpans(out: JsonOut, rows: BinaryCopyRows, src: Buffer, dv: DataView): void {
+    const span = this.span;
+    out.begin();
+    this.writeValue(out, rows, src, dv);
+    span.value = out.buf;
+    span.valueEnd = out.pos;
+    span.valueStart = out.endSpan();
+    this.writeKey(out, span.value, span.valueStart);
+    span.key = out.buf;
+    span.keyEnd = out.pos;
+    span.keyStart = out.endSpan();
+  }
+
+  /** Where encodeSpans wrote the last row. */
+  readonly span: {
+    value: Buffer;
+    valueStart: number;
+    valueEnd: number;
+    key: Buffer;
+    keyStart: number;
+    keyEnd: number;
+  } = { value: EMPTY, valueStart: 0, valueEnd: 0, key: EMPTY, keyStart: 0, keyEnd: 0 };
+
+  private writeValue(out: JsonOut, rows: BinaryCopyRows, src: Buffer, dv: DataView): void {
     const { starts, lengths } = rows;
     const { names, fieldOf, columns, valueStart, valueEnd } = this;
-    out.begin();
     out.bytes(this.head);
     for (let i = 0; i < names.length; i++) {
       out.bytes(names[i]!);
@@ -144,15 +183,15 @@ export class SnapshotRowEncoder {
     }
     out.text("}");
     out.bytes(this.tail);
-    const value = out.end();
-    out.begin();
+  }
+
+  /** The key: the key columns' JSON copied from the value at `value[at…]`. */
+  private writeKey(out: JsonOut, value: Buffer, at: number): void {
     for (let k = 0; k < this.keyNames.length; k++) {
       out.bytes(this.keyNames[k]!);
       const i = this.keyAt[k]!;
-      out.raw(value, valueStart[i]!, valueEnd[i]!);
+      out.raw(value, at + this.valueStart[i]!, at + this.valueEnd[i]!);
     }
     out.text("}");
-    const key = out.end();
-    return { topic: this.topic, key, value, timestamp };
   }
 }

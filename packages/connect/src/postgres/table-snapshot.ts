@@ -1,13 +1,21 @@
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import type { SourceRecord } from "../connector.js";
+import { RecordBatchBuilder, murmur2, toPositive } from "@tributary/log";
+import type { SourceBatch, SourceRecord } from "../connector.js";
 import { ConnectError } from "../errors.js";
 import { BinaryCopyRows } from "./binary-copy-rows.js";
 import { JsonOut } from "./json-out.js";
 import { type TableInfo, connectPostgres } from "./postgres-catalog.js";
 import { SnapshotRowEncoder } from "./snapshot-row-encoder.js";
 
-type SnapshotBatch = { records: SourceRecord[]; done: boolean };
+/** A `next()`: the rows read as records, or as batches (`partitionsOf`); `rows` of them. */
+type SnapshotBatch = { records: (SourceRecord | SourceBatch)[]; rows: number; done: boolean };
+
+/**
+ * Bytes per encoded batch at most: the producer's batch size. A snapshot fills its batches,
+ * so each is allocated at this size at once rather than grown (and copied) to it.
+ */
+const BATCH_BYTES = 1024 * 1024;
 
 export interface SnapshotOptions {
   /** Records per `next()` (at least; a batch ends at a chunk boundary). */
@@ -16,12 +24,19 @@ export interface SnapshotOptions {
   /** The envelope JSON around `after` of a snapshot record of `table` made at `now`. */
   envelope(table: TableInfo, now: number): { head: Buffer; tail: Buffer };
   warn(message: string): void;
+  /**
+   * Given, the rows are encoded straight into record batches (SourceBatch), one per
+   * partition of the topic, which has this many partitions; otherwise into records.
+   */
+  partitionsOf?: (topic: string) => Promise<number>;
 }
 
 interface CurrentTable {
   encoder: SnapshotRowEncoder;
   rows: BinaryCopyRows;
   chunks: AsyncIterator<Buffer>;
+  /** Set when encoding batches: the topic's partition count. */
+  partitions: number;
 }
 
 /**
@@ -37,6 +52,10 @@ export class TableSnapshot {
   private index = 0;
   private current: CurrentTable | null = null;
   private readonly out = new JsonOut();
+  /** Encoding batches: each row's key and value, copied into its batch at once. */
+  private readonly scratch = new JsonOut();
+  /** Encoding batches: the open batch per partition of the current table. */
+  private readonly builders: (RecordBatchBuilder | undefined)[] = [];
 
   private constructor(
     private readonly reader: pg.Client,
@@ -67,10 +86,12 @@ export class TableSnapshot {
 
   /** The next records: at least `batchRecords` of them unless the snapshot ends first. */
   async next(): Promise<SnapshotBatch> {
-    const records: SourceRecord[] = [];
+    const records: (SourceRecord | SourceBatch)[] = [];
+    let count = 0;
     const now = Date.now();
     const out = this.out;
-    while (records.length < this.options.batchRecords) {
+    const batches = this.options.partitionsOf !== undefined;
+    while (count < this.options.batchRecords) {
       const current = this.current ?? (await this.openNextTable());
       if (current === null) break;
       const { encoder, rows } = current;
@@ -83,13 +104,70 @@ export class TableSnapshot {
             retriable: true,
           });
         }
+        if (batches) this.finishBatches(encoder.topic, records);
         this.current = null;
         this.index++;
         continue;
       }
-      rows.push(chunk.value, (src, dv) => records.push(encoder.encode(out, rows, src, dv, now)));
+      if (batches) count += this.encodeBatches(current, chunk.value, now, records);
+      else {
+        rows.push(chunk.value, (src, dv) => records.push(encoder.encode(out, rows, src, dv, now)));
+        count = records.length;
+      }
     }
-    return { records, done: this.current === null && this.index >= this.tables.length };
+    if (batches && this.current !== null) this.finishBatches(this.current.encoder.topic, records);
+    return {
+      records,
+      rows: count,
+      done: this.current === null && this.index >= this.tables.length,
+    };
+  }
+
+  /**
+   * The rows of `chunk` into the open batch of each one's partition (murmur2 of its key,
+   * as the producer partitions a keyed record); a full batch goes to `into`. Returns the
+   * rows read.
+   */
+  private encodeBatches(
+    current: CurrentTable,
+    chunk: Buffer,
+    now: number,
+    into: (SourceRecord | SourceBatch)[],
+  ): number {
+    const { encoder, rows, partitions } = current;
+    const { span } = encoder;
+    const scratch = this.scratch;
+    const builders = this.builders;
+    let n = 0;
+    rows.push(chunk, (src, dv) => {
+      scratch.clear();
+      encoder.encodeSpans(scratch, rows, src, dv);
+      const p = toPositive(murmur2(span.key, span.keyStart, span.keyEnd)) % partitions;
+      let b = builders[p];
+      if (b === undefined) {
+        b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
+        builders[p] = b;
+      }
+      const { key, keyStart, keyEnd, value, valueStart, valueEnd } = span;
+      if (!b.append(key, keyStart, keyEnd, value, valueStart, valueEnd, now)) {
+        into.push(sourceBatch(encoder.topic, p, b));
+        b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
+        builders[p] = b;
+        b.append(key, keyStart, keyEnd, value, valueStart, valueEnd, now);
+      }
+      n++;
+    });
+    return n;
+  }
+
+  /** Every open batch of the table's partitions to `into`, in partition order. */
+  private finishBatches(topic: string, into: (SourceRecord | SourceBatch)[]): void {
+    const builders = this.builders;
+    for (let p = 0; p < builders.length; p++) {
+      const b = builders[p];
+      if (b !== undefined && b.count > 0) into.push(sourceBatch(topic, p, b));
+    }
+    builders.length = 0;
   }
 
   private async openNextTable(): Promise<CurrentTable | null> {
@@ -109,12 +187,14 @@ export class TableSnapshot {
           "those columns are read as text and parsed as the query protocol would (slower)",
       );
     }
+    const partitions = (await this.options.partitionsOf?.(topic)) ?? 0;
     const stream = this.reader.query(copyTo(encoder.copySql));
     const name = `snapshot of ${table.schema}.${table.table}`;
     this.current = {
       encoder,
       rows: new BinaryCopyRows(encoder.fieldCount, name),
       chunks: stream[Symbol.asyncIterator](),
+      partitions,
     };
     return this.current;
   }
@@ -127,4 +207,8 @@ export class TableSnapshot {
     await this.reader.end().catch(() => {});
     await this.slotConnection.end().catch(() => {});
   }
+}
+
+function sourceBatch(topic: string, partition: number, b: RecordBatchBuilder): SourceBatch {
+  return { topic, partition, batch: b.finish(), records: b.count };
 }

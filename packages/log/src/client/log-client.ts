@@ -167,6 +167,16 @@ export interface Producer {
    * when every partition acknowledged under its topic's flush policy.
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]>;
+  /**
+   * Optional (Tributary's own log only): appends batches the caller encoded with a
+   * RecordBatchBuilder, each to the partition the caller chose as `send` chooses it
+   * (partitionForKey of the key's bytes). The producer stamps its id, epoch and sequences,
+   * so they are as idempotent as `send`'s batches and queued in order with them.
+   */
+  sendEncoded?(
+    topic: string,
+    batches: readonly { partition: number; batch: Buffer }[],
+  ): Promise<ProduceResult[]>;
   close(): Promise<void>;
 }
 

@@ -5,6 +5,8 @@ import type { MetadataCache } from "./metadata-cache.js";
 import { partitionForKey } from "./partitioner.js";
 import type { ProducerRecord } from "../record.js";
 import { encodeBatch, headersSize, TRANSACTIONAL_FLAG } from "../record-batch.js";
+import { OFF_RECORD_COUNT } from "../record-batch-layout.js";
+import { stampProducer } from "./record-batch-builder.js";
 import { type RetryPolicy, retryWithBackoff } from "../retry-with-backoff.js";
 
 /** Records for one partition are split into batches no bigger than this (estimated). */
@@ -121,26 +123,64 @@ export class ServiceProducer implements Producer {
       const group = byPartition[p];
       if (group === undefined || group.length === 0) continue;
       for (const chunk of this.chunk(group)) {
-        const batch = this.encode(topic, p, chunk, producer);
-        if (producer === null) {
-          sends.push(this.sendBatch(topic, p, batch, SETTLED));
-          continue;
-        }
-        const key = `${topic}-${p}`;
-        const before = this.lastSettled.get(key) ?? SETTLED;
-        const sent = this.sendInOrder(key, before, () => this.sendBatch(topic, p, batch, before));
-        const settled = sent.then(
-          () => undefined,
-          () => undefined,
-        );
-        this.lastSettled.set(
-          key,
-          before.then(() => settled),
-        );
-        sends.push(sent);
+        sends.push(this.queue(topic, p, this.encode(topic, p, chunk, producer), producer));
       }
     }
     return { acks: Promise.all(sends).then(mergeAcks) };
+  }
+
+  /**
+   * Sends batches the caller encoded (RecordBatchBuilder), each to the partition the caller
+   * chose as `send` would (murmur2 of the key). Each is stamped here with the producer id
+   * and its partition's next sequence, then queued as `send`'s batches are: in array
+   * order, behind the partition's earlier batches.
+   */
+  async sendEncoded(
+    topic: string,
+    batches: readonly { partition: number; batch: Buffer }[],
+  ): Promise<ProduceResult[]> {
+    if (this.closed) throw new ClosedError("producer");
+    if (batches.length === 0) return [];
+    const partitions = await this.metadata.partitionCount(topic);
+    for (const b of batches) checkPartition(topic, b.partition, partitions);
+    const producer = await this.currentProducer();
+    await this.transaction?.addPartitions(topic, [...new Set(batches.map((b) => b.partition))]);
+    const sends = batches.map(({ partition, batch }) => {
+      const count = batch.readInt32BE(OFF_RECORD_COUNT);
+      stampProducer(
+        batch,
+        producer === null ? null : this.stamp(topic, partition, count, producer),
+      );
+      return this.queue(topic, partition, batch, producer);
+    });
+    return mergeAcks(await Promise.all(sends));
+  }
+
+  private currentProducer(): Promise<{ producerId: number; producerEpoch: number } | null> {
+    if (this.transaction !== undefined) return Promise.resolve(this.transaction.producer());
+    return this.idempotent ? this.initProducerId() : Promise.resolve(null);
+  }
+
+  /** Queues one encoded batch behind the partition's earlier ones (idempotent producers). */
+  private queue(
+    topic: string,
+    p: number,
+    batch: Buffer,
+    producer: { producerId: number } | null,
+  ): Promise<ProduceResult> {
+    if (producer === null) return this.sendBatch(topic, p, batch, SETTLED);
+    const key = `${topic}-${p}`;
+    const before = this.lastSettled.get(key) ?? SETTLED;
+    const sent = this.sendInOrder(key, before, () => this.sendBatch(topic, p, batch, before));
+    const settled = sent.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lastSettled.set(
+      key,
+      before.then(() => settled),
+    );
+    return sent;
   }
 
   /**
@@ -211,15 +251,25 @@ export class ServiceProducer implements Producer {
     producer: { producerId: number; producerEpoch: number } | null,
   ): Buffer {
     if (producer === null) return encodeBatch(records);
+    return encodeBatch(records, this.stamp(topic, partition, records.length, producer));
+  }
+
+  /** The producer fields of the partition's next batch of `count` records (its sequence taken). */
+  private stamp(
+    topic: string,
+    partition: number,
+    count: number,
+    producer: { producerId: number; producerEpoch: number },
+  ) {
     const key = `${topic}-${partition}`;
     const baseSequence = this.sequences.get(key) ?? 0;
-    this.sequences.set(key, (baseSequence + records.length) % SEQUENCE_WRAP);
-    return encodeBatch(records, {
+    this.sequences.set(key, (baseSequence + count) % SEQUENCE_WRAP);
+    return {
       producerId: producer.producerId,
       producerEpoch: producer.producerEpoch,
       baseSequence,
       ...(this.transaction === undefined ? {} : { attributes: TRANSACTIONAL_FLAG }),
-    });
+    };
   }
 
   /**
@@ -282,11 +332,7 @@ export class ServiceProducer implements Producer {
       let p: number;
       if (r.partition !== undefined) {
         p = r.partition;
-        if (!Number.isInteger(p) || p < 0 || p >= partitions) {
-          throw new InvalidArgumentError(
-            `record ${i} names partition ${p}, but topic '${topic}' has partitions 0..${partitions - 1}`,
-          );
-        }
+        checkPartition(topic, p, partitions, `record ${i}`);
       } else if (r.key) {
         p = partitionForKey(r.key, partitions);
       } else {
@@ -324,6 +370,14 @@ export class ServiceProducer implements Producer {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+}
+
+function checkPartition(topic: string, p: number, partitions: number, what = "a batch"): void {
+  if (!Number.isInteger(p) || p < 0 || p >= partitions) {
+    throw new InvalidArgumentError(
+      `${what} names partition ${p}, but topic '${topic}' has partitions 0..${partitions - 1}`,
+    );
   }
 }
 
