@@ -102,7 +102,15 @@ export class KafkaProducer implements Producer {
     // One microtask: sends made in the same tick (a worker's outputs to several topics)
     // join the first round instead of waiting for it.
     await undefined;
-    while (this.pending.length > 0) await this.sendRound(this.takeRound());
+    while (this.pending.length > 0) {
+      const round = this.takeRound();
+      try {
+        await this.sendRound(round);
+      } catch (err) {
+        // sendRound settles its sends itself; this is a bug's last line: no send may hang
+        for (const send of round) send.reject(err);
+      }
+    }
     this.draining = null;
   }
 
