@@ -7,6 +7,12 @@
  * values, 2 partitions, sends of 5,000 as a stream task's commit sends them):
  * - raw produce: @platformatic/kafka's own idempotent producer (acks=all), the baseline;
  * - Tributary produce: a KafkaLog producer (idempotent, acks=all);
+ * - small sends: SMALL_RECORDS of the same records in sends of 10 (one send per event, as a
+ *   latency-bound application makes them), all made at once and then awaited, by the raw
+ *   client (the baseline; not idempotent: its idempotent producer refuses sends made
+ *   together, OUT_OF_ORDER_SEQUENCE_NUMBER) and by a KafkaLog producer, which merges the
+ *   sends queued while a request is in flight (the JSON line's `smallSend*` fields, with
+ *   its Produce request count);
  * - raw consume: @platformatic/kafka's consumer stream from the earliest offset, the baseline;
  * - Tributary consume: a KafkaLog consumer assigned both partitions from offset 0.
  * Each prints records/s, MB/s (key + value bytes) and this process's CPU seconds per
@@ -23,6 +29,8 @@ const SEND = 5_000;
 const PARTITIONS = 2;
 const namespace = `bench${Date.now().toString(36)}`;
 const RECORD_BYTES = 100;
+const SMALL_SEND = 10;
+const SMALL_RECORDS = Math.min(N, 100_000);
 
 interface Row {
   name: string;
@@ -32,7 +40,7 @@ interface Row {
 }
 const rows: Row[] = [];
 
-async function measure(name: string, run: () => Promise<void>): Promise<Row> {
+async function measure(name: string, run: () => Promise<void>, n = N): Promise<Row> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await run();
@@ -40,9 +48,9 @@ async function measure(name: string, run: () => Promise<void>): Promise<Row> {
   const cpu = process.cpuUsage(cpu0);
   const row = {
     name,
-    perSec: Math.round((N / ms) * 1000),
-    mbPerSec: Math.round(((N * RECORD_BYTES) / 1e6 / (ms / 1000)) * 10) / 10,
-    cpuSecPerMillion: Math.round(((cpu.user + cpu.system) / 1e6 / (N / 1e6)) * 100) / 100,
+    perSec: Math.round((n / ms) * 1000),
+    mbPerSec: Math.round(((n * RECORD_BYTES) / 1e6 / (ms / 1000)) * 10) / 10,
+    cpuSecPerMillion: Math.round(((cpu.user + cpu.system) / 1e6 / (n / 1e6)) * 100) / 100,
   };
   rows.push(row);
   console.log(
@@ -74,6 +82,7 @@ async function main(): Promise<void> {
   const sends = records();
   await log.admin.createTopic("raw", { partitions: PARTITIONS });
   await log.admin.createTopic("tributary", { partitions: PARTITIONS });
+  await log.admin.createTopic("tributary-small", { partitions: PARTITIONS });
 
   const raw = new RawProducer({
     clientId: "bench-raw",
@@ -104,7 +113,51 @@ async function main(): Promise<void> {
   const produce = await measure("tributary produce", async () => {
     for (const send of sends) await producer.send("tributary", send);
   });
+  const small = sends.flat().slice(0, SMALL_RECORDS);
+  const smallSends = Array.from({ length: Math.ceil(small.length / SMALL_SEND) }, (_, i) =>
+    small.slice(i * SMALL_SEND, (i + 1) * SMALL_SEND),
+  );
+  const rawPlain = new RawProducer({
+    clientId: "bench-raw-plain",
+    bootstrapBrokers: BROKERS.split(","),
+    acks: -1,
+    autocreateTopics: false,
+  });
+  await rawPlain.send({
+    messages: [{ topic: `${namespace}.raw`, key: Buffer.from("warm"), partition: 0 }],
+  });
+  const rawSmall = await measure(
+    `raw sends of ${SMALL_SEND}`,
+    async () => {
+      await Promise.all(
+        smallSends.map((send) =>
+          rawPlain.send({
+            messages: send.map((r) => ({
+              topic: `${namespace}.raw`,
+              key: r.key!,
+              value: r.value!,
+              timestamp: BigInt(r.timestamp!),
+            })),
+          }),
+        ),
+      );
+    },
+    small.length,
+  );
+  const requestsBefore = requestsOf(producer);
+  const smallSend = await measure(
+    `tributary sends of ${SMALL_SEND}`,
+    async () => {
+      await Promise.all(smallSends.map((send) => producer.send("tributary-small", send)));
+    },
+    small.length,
+  );
+  const smallSendRequests = requestsOf(producer) - requestsBefore;
+  console.log(
+    `  ${smallSends.length} sends of ${SMALL_SEND} went in ${smallSendRequests} Produce requests`,
+  );
   await raw.close();
+  await rawPlain.close();
   await producer.close();
 
   const rawConsumer = new RawConsumer({
@@ -138,12 +191,13 @@ async function main(): Promise<void> {
   await consumer.close();
   await log.admin.deleteTopic("raw");
   await log.admin.deleteTopic("tributary");
+  await log.admin.deleteTopic("tributary-small");
   await log.close();
 
   const ratio = (a: Row, b: Row) =>
     Math.round((a.cpuSecPerMillion / b.cpuSecPerMillion) * 100) / 100;
   console.log(
-    `CPU per record against the raw client: produce ${ratio(produce, rawProduce)}x, consume ${ratio(consume, rawConsume)}x`,
+    `CPU per record against the raw client: produce ${ratio(produce, rawProduce)}x, sends of ${SMALL_SEND} ${ratio(smallSend, rawSmall)}x, consume ${ratio(consume, rawConsume)}x`,
   );
   console.log(
     JSON.stringify({
@@ -157,8 +211,18 @@ async function main(): Promise<void> {
       consumeCpuSecPerMillion: consume.cpuSecPerMillion,
       rawConsumePerSec: rawConsume.perSec,
       rawConsumeCpuSecPerMillion: rawConsume.cpuSecPerMillion,
+      smallSendPerSec: smallSend.perSec,
+      smallSendCpuSecPerMillion: smallSend.cpuSecPerMillion,
+      smallSendRequests,
+      rawSmallSendPerSec: rawSmall.perSec,
+      rawSmallSendCpuSecPerMillion: rawSmall.cpuSecPerMillion,
     }),
   );
+}
+
+/** The producer's Produce request count (KafkaProducer.requests; NaN where it has none). */
+function requestsOf(producer: object): number {
+  return (producer as { requests?: number }).requests ?? Number.NaN;
 }
 
 await main();

@@ -9,8 +9,19 @@ import {
 } from "@tributary/log";
 import { fromKafkaError } from "./errors.js";
 import type { KafkaCluster, KafkaLogOptions } from "./kafka-cluster.js";
-import { isRetriable, type ProducerIdentity, RecordBatchSender } from "./record-batch-sender.js";
-import { recordsByPartition } from "./records-by-partition.js";
+import {
+  isRetriable,
+  type ProducerIdentity,
+  RecordBatchSender,
+  type TopicRecords,
+} from "./record-batch-sender.js";
+import { type QueuedSend, mergeTopicSends, settleMerged } from "./merged-sends.js";
+
+/**
+ * The most record bytes (estimated) one round merges: a bound on a request's size (each
+ * partition's records are still cut into batches of at most 512 KiB) when sends pile up.
+ */
+const MAX_ROUND_BYTES = 16 * 1024 * 1024;
 
 /**
  * LogClient's Producer over Kafka: idempotent (the broker drops a retried batch it already
@@ -23,16 +34,24 @@ import { recordsByPartition } from "./records-by-partition.js";
  * count. The records are encoded into Kafka's record batches by @tributary/log's codec and
  * sent in Produce requests by RecordBatchSender, on connections of this producer's own.
  *
- * Sends run one at a time per producer: the idempotent sequence numbers of a partition are
- * advanced when a send completes, so two sends in flight to one partition would reuse a
- * sequence and the broker would refuse the second.
+ * One round of sends in flight per producer (the idempotent sequence numbers of a partition
+ * advance when its batch is acknowledged, so two batches in flight to one partition would
+ * share a sequence), and, as Kafka's producer accumulates records while a request is in
+ * flight, the sends made meanwhile are merged: the next round carries all of them, per
+ * partition one batch of their records in call order, one Produce request per broker with
+ * every topic's batches. Each send's acks are its own records' offsets. A send whose topic
+ * or partition is wrong fails alone; a refusal of the round by Kafka fails every send in it
+ * (it is told which topic's send it was, not which topic Kafka refused).
  */
 export class KafkaProducer implements Producer {
   private readonly sticky = new StickyPartitioner();
   private readonly pool: ConnectionPool;
   private readonly sender: RecordBatchSender;
   private identity: Promise<ProducerIdentity> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Sends not yet in a round, in call order. */
+  private pending: QueuedSend[] = [];
+  /** The loop sending rounds while sends are pending; null when idle. */
+  private draining: Promise<void> | null = null;
   private closed = false;
 
   constructor(
@@ -61,23 +80,82 @@ export class KafkaProducer implements Producer {
 
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
     if (this.closed) return Promise.reject(new ClosedError("producer"));
-    const run = this.queue.then(() => this.sendNow(topic, records));
-    this.queue = run.catch(() => undefined);
-    return run;
+    try {
+      this.cluster.checkTopicName(topic);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ topic, records, resolve, reject });
+      this.draining ??= this.drain();
+    });
   }
 
-  private async sendNow(
-    topic: string,
-    records: readonly ProducerRecord[],
-  ): Promise<ProduceResult[]> {
-    this.cluster.checkTopicName(topic);
-    if (records.length === 0) return [];
-    const info = await this.cluster.topic(topic);
-    const byPartition = recordsByPartition(topic, info, records, this.sticky);
+  /** Produce requests sent so far (Kafka's request-total), retries included. */
+  get requests(): number {
+    return this.sender.requests;
+  }
+
+  /** Sends rounds until nothing is pending; each round settles its own sends. */
+  private async drain(): Promise<void> {
+    // One microtask: sends made in the same tick (a worker's outputs to several topics)
+    // join the first round instead of waiting for it.
+    await undefined;
+    while (this.pending.length > 0) {
+      const round = this.takeRound();
+      try {
+        await this.sendRound(round);
+      } catch (err) {
+        // sendRound settles its sends itself; this is a bug's last line: no send may hang
+        for (const send of round) send.reject(err);
+      }
+    }
+    this.draining = null;
+  }
+
+  /** The oldest pending sends, up to MAX_ROUND_BYTES (at least one). */
+  private takeRound(): QueuedSend[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.pending.length && (n === 0 || bytes < MAX_ROUND_BYTES)) {
+      bytes += estimatedBytes(this.pending[n]!.records);
+      n++;
+    }
+    return this.pending.splice(0, n);
+  }
+
+  private async sendRound(round: QueuedSend[]): Promise<void> {
+    const byTopic = new Map<string, QueuedSend[]>();
+    for (const s of round) {
+      const list = byTopic.get(s.topic);
+      if (list === undefined) byTopic.set(s.topic, [s]);
+      else list.push(s);
+    }
+    const topics: TopicRecords[] = [];
+    const merged: { sends: QueuedSend[]; topic: string }[] = [];
+    for (const [topic, sends] of byTopic) {
+      try {
+        const info = await this.cluster.topic(topic);
+        const live = mergeTopicSends(info, sends, this.sticky, (s, err) =>
+          s.reject(fromKafkaError(err, `send to '${topic}'`, topic)),
+        );
+        if (live.sends.length === 0) continue;
+        topics.push({ topic, info, byPartition: live.byPartition });
+        merged.push({ sends: live.sends, topic });
+      } catch (err) {
+        for (const s of sends) s.reject(fromKafkaError(err, `send to '${topic}'`, topic));
+      }
+    }
+    if (topics.length === 0) return;
     try {
-      return await this.sender.send(topic, info, byPartition);
+      const acks = await this.sender.sendTopics(topics);
+      for (let i = 0; i < merged.length; i++)
+        settleMerged(merged[i]!.topic, merged[i]!.sends, acks[i]!);
     } catch (err) {
-      throw fromKafkaError(err, `send to '${topic}'`, topic);
+      for (const { sends, topic } of merged) {
+        for (const s of sends) s.reject(fromKafkaError(err, `send to '${topic}'`, topic));
+      }
     }
   }
 
@@ -105,9 +183,15 @@ export class KafkaProducer implements Producer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue;
+    await this.draining;
     await this.pool.close();
   }
+}
+
+function estimatedBytes(records: readonly ProducerRecord[]): number {
+  let n = 0;
+  for (const r of records) n += 24 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  return n;
 }
 
 /**

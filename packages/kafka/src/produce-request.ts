@@ -8,6 +8,12 @@ export interface PartitionBatch {
   batch: Buffer;
 }
 
+/** One topic's batches in a Produce request (its name as on the cluster). */
+export interface TopicBatches {
+  name: string;
+  batches: readonly PartitionBatch[];
+}
+
 /**
  * A Produce request (API key 0) that carries record batches Tributary encoded itself.
  *
@@ -24,7 +30,7 @@ export interface PartitionBatch {
  *     transactional_id:COMPACT_NULLABLE_STRING  null outside a transaction
  *     acks:INT16                                -1: every in-sync replica
  *     timeout_ms:INT32
- *     topic_data:COMPACT_ARRAY[
+ *     topic_data:COMPACT_ARRAY[                 every topic the leader has batches of
  *       name:COMPACT_STRING
  *       partition_data:COMPACT_ARRAY[
  *         index:INT32
@@ -37,15 +43,14 @@ function createRequest(
   transactionalId: string | null,
   acks: number,
   timeoutMs: number,
-  topic: string,
-  batches: readonly PartitionBatch[],
+  topics: readonly TopicBatches[],
 ): Writer {
   return Writer.create()
     .appendString(transactionalId)
     .appendInt16(acks)
     .appendInt32(timeoutMs)
-    .appendArray([topic], (w, name) => {
-      w.appendString(name).appendArray([...batches], (w, b) => {
+    .appendArray([...topics], (w, t) => {
+      w.appendString(t.name).appendArray([...t.batches], (w, b) => {
         w.appendInt32(b.partition)
           .appendUnsignedVarInt(b.batch.length + 1)
           .append(b.batch);
@@ -117,8 +122,7 @@ type ProduceBatches = API<
     transactionalId: string | null,
     acks: number,
     timeoutMs: number,
-    topic: string,
-    batches: readonly PartitionBatch[],
+    topics: readonly TopicBatches[],
   ],
   ProduceResponse
 >;
@@ -130,14 +134,16 @@ const produceApi = new VersionedApi<ProduceBatches, true>(
   (v) => createAPI(0, v, createRequest, parseResponse) as ProduceBatches,
 );
 
-/** Sends one Produce request of `topic`'s batches to `connection` (its partitions' leader). */
+/**
+ * Sends one Produce request of `topics`' batches to `connection`, the leader of all their
+ * partitions (Kafka's producer sends each broker one request with every ready batch).
+ */
 export function produceBatches(
   connection: Connection,
   version: number,
   transactionalId: string | null,
   timeoutMs: number,
-  topic: string,
-  batches: readonly PartitionBatch[],
+  topics: readonly TopicBatches[],
 ): Promise<ProduceResponse> {
-  return produceApi.at(version).async(connection, transactionalId, -1, timeoutMs, topic, batches);
+  return produceApi.at(version).async(connection, transactionalId, -1, timeoutMs, topics);
 }

@@ -51,22 +51,54 @@ const SEQUENCE_WRAP = 2 ** 31;
 /** Errors after which this producer id's sequences on the partition are unknown. */
 const SEQUENCE_LOST = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID"]);
 
+/** One topic's records of a send, per partition in send order. */
+export interface TopicRecords {
+  topic: string;
+  info: TopicInfo;
+  byPartition: Map<number, ProducerRecord[]>;
+}
+
+/** One partition's records in a chunk: what one batch of a request carries. */
+interface Slot {
+  topic: string;
+  info: TopicInfo;
+  partition: number;
+  records: ProducerRecord[];
+  /** seqKey of the partition: its sequence's key, and how its answer is found. */
+  key: string;
+}
+
+/** A batch Kafka acknowledged: the offset of its first record, and how many it held. */
+export interface AckedBatch {
+  baseOffset: number;
+  count: number;
+}
+
+/** Per partition, its batches of a send as acknowledged, in order. */
+export type PartitionAcks = Map<number, AckedBatch[]>;
+
+type Acked = Map<string, AckedBatch>;
+
 /**
  * Sends a producer's records to Kafka as record batches it encodes itself (@tributary/log's
  * encodeBatch, Kafka's v2 format) in Produce requests (produce-request.ts), one request
- * per partition leader. Responsible for: splitting a send into batches of at most
- * MAX_BATCH_BYTES per partition, the idempotent sequence number of every partition, and
- * retrying what Kafka refused for a passing reason (a moved leader, too few replicas, a
- * lost connection) with the same bytes, so the broker drops a batch it already has.
+ * per partition leader carrying every topic's batches for it. Responsible for: splitting a
+ * send into batches of at most MAX_BATCH_BYTES per partition, the idempotent sequence
+ * number of every partition, and retrying what Kafka refused for a passing reason (a moved
+ * leader, too few replicas, a lost connection) with the same bytes, so the broker drops a
+ * batch it already has.
  *
- * One send at a time (the producers queue them): a partition's sequence advances when its
- * batch is acknowledged, so two batches in flight to one partition would share a sequence.
+ * One send at a time (the producers queue them, and merge what queued: KafkaProducer): a
+ * partition's sequence advances when its batch is acknowledged, so two batches in flight to
+ * one partition would share a sequence.
  */
 export class RecordBatchSender {
   /** Next sequence per partition (`topic\0partition` on the wire), for `sequencesOf`. */
   private readonly sequences = new Map<string, number>();
   private sequencesOf: ProducerIdentity | undefined;
   private version: number | undefined;
+  /** Produce requests sent (retries included): how well queued sends were merged. */
+  requests = 0;
 
   constructor(
     private readonly cluster: KafkaCluster,
@@ -83,37 +115,58 @@ export class RecordBatchSender {
     info: TopicInfo,
     byPartition: Map<number, ProducerRecord[]>,
   ): Promise<ProduceResult[]> {
+    const [acks] = await this.sendTopics([{ topic, info, byPartition }]);
+    const results: ProduceResult[] = [];
+    for (const [partition, segments] of acks!) {
+      const last = segments[segments.length - 1]!;
+      results.push({
+        topic,
+        partition,
+        baseOffset: segments[0]!.baseOffset,
+        lastOffset: last.baseOffset + last.count - 1,
+      });
+    }
+    return results.sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
+   * Sends several topics' records together (each leader gets one request per chunk with
+   * all of them) and returns, in the order of `topics`, each partition's acknowledged
+   * batches in order (a partition's records split into several batches go in successive
+   * requests, so other producers' records may lie between them). A topic must appear once.
+   */
+  async sendTopics(topics: readonly TopicRecords[]): Promise<PartitionAcks[]> {
     const now = Date.now();
-    const chunks = splitIntoBatches(byPartition);
-    await this.options.beforeProduce?.(info, [...byPartition.keys()]);
-    const results = new Map<number, ProduceResult>();
-    for (const chunk of chunks) {
-      const acked = await this.sendChunk(topic, info, chunk, now);
-      for (const [partition, { baseOffset, count }] of acked) {
-        const lastOffset = baseOffset + count - 1;
-        const first = results.get(partition);
-        if (first === undefined)
-          results.set(partition, { topic, partition, baseOffset, lastOffset });
-        else first.lastOffset = lastOffset;
+    for (const t of topics) await this.options.beforeProduce?.(t.info, [...t.byPartition.keys()]);
+    const bySlot = new Map<string, AckedBatch[]>();
+    for (const chunk of splitIntoBatches(topics)) {
+      const acked = await this.sendChunk(chunk, now);
+      for (const slot of chunk) {
+        const batch = acked.get(slot.key)!;
+        const list = bySlot.get(slot.key);
+        if (list === undefined) bySlot.set(slot.key, [batch]);
+        else list.push(batch);
       }
     }
-    return [...results.values()].sort((a, b) => a.partition - b.partition);
+    return topics.map((t) => {
+      const acks: PartitionAcks = new Map();
+      for (const partition of t.byPartition.keys()) {
+        acks.set(partition, bySlot.get(seqKey(t.info.wireName, partition))!);
+      }
+      return acks;
+    });
   }
 
   /** One batch per partition of `chunk`, sent until acknowledged or failed for good. */
-  private async sendChunk(
-    topic: string,
-    info: TopicInfo,
-    chunk: Map<number, ProducerRecord[]>,
-    now: number,
-  ): Promise<Map<number, { baseOffset: number; count: number }>> {
-    const acked = new Map<number, { baseOffset: number; count: number }>();
+  private async sendChunk(chunk: readonly Slot[], now: number): Promise<Acked> {
+    const acked: Acked = new Map();
+    const slots = new Map(chunk.map((s) => [s.key, s]));
     let encodedFor: ProducerIdentity | undefined;
-    let batches = new Map<number, Buffer>();
-    let leaders = info.leaders;
+    let batches = new Map<string, Buffer>();
+    const leaders = new Map(chunk.map((s) => [s.topic, s.info.leaders]));
     let refresh = false;
     /** Partitions whose answer the last attempt lost: their batches may or may not be in the log. */
-    let uncertain: number[] = [];
+    let uncertain: Slot[] = [];
     await retryWithBackoff(
       async () => {
         uncertain = [];
@@ -127,36 +180,40 @@ export class RecordBatchSender {
           this.useSequencesOf(identity);
           encodedFor = identity;
           batches = new Map();
-          for (const [partition, records] of chunk) {
-            if (acked.has(partition)) continue;
+          for (const s of chunk) {
+            if (acked.has(s.key)) continue;
             batches.set(
-              partition,
-              encodeBatch(records, {
+              s.key,
+              encodeBatch(s.records, {
                 now,
                 producerId: identity.producerId,
                 producerEpoch: identity.producerEpoch,
-                baseSequence: this.sequences.get(seqKey(info.wireName, partition)) ?? 0,
+                baseSequence: this.sequences.get(s.key) ?? 0,
                 attributes: this.options.transactionalId !== null ? TRANSACTIONAL_FLAG : 0,
               }),
             );
           }
         }
-        if (refresh) leaders = (await this.cluster.topic(topic, true)).leaders;
-        const byLeader = new Map<number, PartitionBatch[]>();
-        for (const [partition, batch] of batches) {
-          if (acked.has(partition)) continue;
-          const leader = leaders[partition] ?? -1;
+        if (refresh) {
+          for (const topic of leaders.keys()) {
+            leaders.set(topic, (await this.cluster.topic(topic, true)).leaders);
+          }
+        }
+        const byLeader = new Map<number, Slot[]>();
+        for (const s of chunk) {
+          if (acked.has(s.key)) continue;
+          const leader = leaders.get(s.topic)![s.partition] ?? -1;
           const list = byLeader.get(leader);
-          if (list === undefined) byLeader.set(leader, [{ partition, batch }]);
-          else list.push({ partition, batch });
+          if (list === undefined) byLeader.set(leader, [s]);
+          else list.push(s);
         }
         const errors: unknown[] = [];
         await Promise.all(
           [...byLeader].map(async ([leader, list]) => {
             try {
-              await this.produceTo(leader, info, list, chunk, acked, errors);
+              await this.produceTo(leader, list, batches, slots, acked, errors);
             } catch (err) {
-              if (isConnectionError(err)) for (const b of list) uncertain.push(b.partition);
+              if (isConnectionError(err)) uncertain.push(...list);
               errors.push(err);
             }
           }),
@@ -186,51 +243,60 @@ export class RecordBatchSender {
       if (uncertain.length > 0 && this.options.resetIdentity !== undefined) {
         this.options.resetIdentity();
       } else {
-        for (const partition of uncertain) {
-          this.advance(info.wireName, partition, chunk.get(partition)!.length);
-        }
+        for (const s of uncertain) this.advance(s.key, s.records.length);
       }
       throw err;
     });
     return acked;
   }
 
-  /** One Produce request to `leader`; acknowledged partitions go into `acked`. */
+  /** One Produce request to `leader` with `list`'s batches; acknowledged ones go into `acked`. */
   private async produceTo(
     leader: number,
-    info: TopicInfo,
-    list: PartitionBatch[],
-    chunk: Map<number, ProducerRecord[]>,
-    acked: Map<number, { baseOffset: number; count: number }>,
+    list: readonly Slot[],
+    batches: Map<string, Buffer>,
+    slots: Map<string, Slot>,
+    acked: Acked,
     errors: unknown[],
   ): Promise<void> {
     // A partition of a topic just created, or whose leader just failed, has none yet (-1).
     if (leader < 0) throw new KafkaProtocolError("LEADER_NOT_AVAILABLE");
     this.version ??= await this.cluster.apiVersion("Produce");
     const connection = await this.cluster.node(leader, this.pool);
+    const byTopic = new Map<string, PartitionBatch[]>();
+    for (const s of list) {
+      const batch = { partition: s.partition, batch: batches.get(s.key)! };
+      const topicBatches = byTopic.get(s.info.wireName);
+      if (topicBatches === undefined) byTopic.set(s.info.wireName, [batch]);
+      else topicBatches.push(batch);
+    }
+    this.requests++;
     const response = await produceBatches(
       connection,
       this.version,
       this.options.transactionalId,
       this.options.timeoutMs,
-      info.wireName,
-      list,
+      [...byTopic].map(([name, batches]) => ({ name, batches })),
     );
+    let answered = 0;
     for (const t of response.responses) {
       for (const p of t.partitionResponses) {
+        const slot = slots.get(seqKey(t.name, p.index));
+        if (slot === undefined) continue; // not asked for: nothing of ours to settle
+        answered++;
         if (p.errorCode !== 0) {
           errors.push(new KafkaProtocolError(p.errorCode, p.errorMessage));
           continue;
         }
-        const count = chunk.get(p.index)!.length;
-        acked.set(p.index, { baseOffset: Number(p.baseOffset), count });
-        this.advance(info.wireName, p.index, count);
+        acked.set(slot.key, { baseOffset: Number(p.baseOffset), count: slot.records.length });
+        this.advance(slot.key, slot.records.length);
       }
     }
+    // An answer missing a partition it was sent: whether that batch was written is unknown.
+    if (answered < list.length) errors.push(new KafkaProtocolError("UNKNOWN_SERVER_ERROR"));
   }
 
-  private advance(wireTopic: string, partition: number, count: number): void {
-    const key = seqKey(wireTopic, partition);
+  private advance(key: string, count: number): void {
     this.sequences.set(key, ((this.sequences.get(key) ?? 0) + count) % SEQUENCE_WRAP);
   }
 
@@ -285,34 +351,31 @@ interface KafkaClientError {
  * as chunks: chunk i holds each partition's i-th batch (Kafka takes one batch per partition
  * in an idempotent Produce request, so a partition's next batch goes in the next request).
  */
-function splitIntoBatches(
-  byPartition: Map<number, ProducerRecord[]>,
-): Map<number, ProducerRecord[]>[] {
-  const chunks: Map<number, ProducerRecord[]>[] = [];
-  for (const [partition, records] of byPartition) {
-    let i = 0;
-    let start = 0;
-    let bytes = 0;
-    for (let r = 0; r < records.length; r++) {
-      const size = recordBytes(records[r]!);
-      if (bytes > 0 && bytes + size > MAX_BATCH_BYTES) {
-        chunkAt(chunks, i++).set(partition, records.slice(start, r));
-        start = r;
-        bytes = 0;
+function splitIntoBatches(topics: readonly TopicRecords[]): Slot[][] {
+  const chunks: Slot[][] = [];
+  const add = (i: number, t: TopicRecords, partition: number, records: ProducerRecord[]) => {
+    while (chunks.length <= i) chunks.push([]);
+    const key = seqKey(t.info.wireName, partition);
+    chunks[i]!.push({ topic: t.topic, info: t.info, partition, records, key });
+  };
+  for (const t of topics) {
+    for (const [partition, records] of t.byPartition) {
+      let i = 0;
+      let start = 0;
+      let bytes = 0;
+      for (let r = 0; r < records.length; r++) {
+        const size = recordBytes(records[r]!);
+        if (bytes > 0 && bytes + size > MAX_BATCH_BYTES) {
+          add(i++, t, partition, records.slice(start, r));
+          start = r;
+          bytes = 0;
+        }
+        bytes += size;
       }
-      bytes += size;
+      add(i, t, partition, start === 0 ? records : records.slice(start));
     }
-    chunkAt(chunks, i).set(partition, start === 0 ? records : records.slice(start));
   }
   return chunks;
-}
-
-function chunkAt(
-  chunks: Map<number, ProducerRecord[]>[],
-  i: number,
-): Map<number, ProducerRecord[]> {
-  while (chunks.length <= i) chunks.push(new Map());
-  return chunks[i]!;
 }
 
 function recordBytes(r: ProducerRecord): number {

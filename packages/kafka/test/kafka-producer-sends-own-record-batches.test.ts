@@ -132,14 +132,9 @@ describe("Kafka producers sending record batches Tributary encodes", () => {
         },
       );
     const send = async (bytes: Buffer) => {
-      const r = await produceBatches(
-        await cluster.node(info.leaders[0]!),
-        version,
-        null,
-        30_000,
-        info.wireName,
-        [{ partition: 0, batch: bytes }],
-      );
+      const r = await produceBatches(await cluster.node(info.leaders[0]!), version, null, 30_000, [
+        { name: info.wireName, batches: [{ partition: 0, batch: bytes }] },
+      ]);
       return r.responses[0]!.partitionResponses[0]!;
     };
     const first = batch(0, 3);

@@ -4,7 +4,9 @@
  * RATE_PER_MS records every millisecond to <sendTopic> for <seconds> while reading
  * <readTopic>, and prints {"p50Ms","p99Ms","maxMs","records"}, arrival − send per record
  * after the first WARMUP_MS.
- *   value => sendTimeNs:uint64 (process.hrtime, monotonic) seq:uint32 padding (100 bytes)
+ *   value => sendTimeNs:uint64 (process.hrtime, monotonic) seq:uint32 processedAtNs:uint64
+ *            padding (100 bytes); processedAtNs is 0 as sent, and the topology's mapValues
+ *            stamps it, which splits a derived record's latency into its two hops.
  * Args: <log address (bench-log.ts)> <sendTopic> <readTopic> <partitions> <seconds>.
  */
 import type { LogClient, ProducerRecord } from "@tributary/log";
@@ -13,12 +15,17 @@ import { openAddress } from "./bench-log.js";
 export const RATE_PER_MS = 10;
 const WARMUP_MS = 1000;
 export const VALUE_BYTES = 100;
+/** Where a topology stamps, as uint64 hrtime ns, when it processed the record. */
+export const PROCESSED_AT = 12;
 
 export interface LatencyFigures {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
   records: number;
+  /** For derived records: send → processed (the input hop) and processed → read (the
+   * output hop), p50/p99 of each. */
+  hops?: { inP50Ms: number; inP99Ms: number; outP50Ms: number; outP99Ms: number };
 }
 
 /** Sends for `seconds` at RATE_PER_MS to `sendTopic` while reading `readTopic`. */
@@ -38,6 +45,8 @@ async function measure(
   consumer.assign(tps);
   for (const tp of tps) consumer.seek(tp, 0);
   const latencies: number[] = [];
+  const inHop: number[] = [];
+  const outHop: number[] = [];
   let received = 0;
   /** Set when the producer is done: the rest must arrive within 60 s. */
   let giveUpAt = Number.POSITIVE_INFINITY;
@@ -53,7 +62,13 @@ async function measure(
           received++;
           const v = r.value!;
           if (v.readUInt32BE(8) < WARMUP_MS * RATE_PER_MS) continue;
-          latencies.push(Number(now - v.readBigUInt64BE(0)) / 1e6);
+          const sentAt = v.readBigUInt64BE(0);
+          latencies.push(Number(now - sentAt) / 1e6);
+          const processedAt = v.readBigUInt64BE(PROCESSED_AT);
+          if (processedAt !== 0n) {
+            inHop.push(Number(processedAt - sentAt) / 1e6);
+            outHop.push(Number(now - processedAt) / 1e6);
+          }
         }
       }
     }
@@ -73,6 +88,7 @@ async function measure(
           const value = Buffer.alloc(VALUE_BYTES, 0x61);
           value.writeBigUInt64BE(at, 0);
           value.writeUInt32BE(i, 8);
+          value.writeBigUInt64BE(0n, PROCESSED_AT);
           records.push({ key: Buffer.from(`key-${i % 1000}`), value });
         }
         sends.push(producer.send(sendTopic, records));
@@ -90,7 +106,13 @@ async function measure(
   } finally {
     await consumer.close();
   }
-  return figures(latencies);
+  const result = figures(latencies);
+  if (inHop.length > 0) {
+    const i = figures(inHop);
+    const o = figures(outHop);
+    result.hops = { inP50Ms: i.p50Ms, inP99Ms: i.p99Ms, outP50Ms: o.p50Ms, outP99Ms: o.p99Ms };
+  }
+  return result;
 }
 
 function figures(latencies: number[]): LatencyFigures {
