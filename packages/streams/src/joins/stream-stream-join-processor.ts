@@ -48,11 +48,26 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
   private otherStore!: ProcessorWindowStore<K, Buffered<unknown>>;
   private pending: ProcessorKeyValueStore<Buffer, Buffer> | null = null;
   private seq = (Date.now() * 1000) >>> 0;
+  // the side's settings, read once: process() runs per record
+  private readonly left: boolean;
+  private readonly graceMs: number;
+  /** The other side's partners of a record at t are at [t - lowMs, t + highMs]. */
+  private readonly lowMs: number;
+  private readonly highMs: number;
+  /** An unmatched record of this side waits for its window to close (left/outer joins). */
+  private readonly waits: boolean;
 
   constructor(
     private readonly side: StreamStreamJoinSide,
     private readonly joiner: ValueJoiner<V1 | null, V2 | null, VR>,
-  ) {}
+  ) {
+    const { left, windows, type } = side;
+    this.left = left;
+    this.graceMs = windows.graceMs;
+    this.lowMs = left ? windows.beforeMs : windows.afterMs;
+    this.highMs = left ? windows.afterMs : windows.beforeMs;
+    this.waits = type === "outer" || (type === "left" && left);
+  }
 
   init(context: ProcessorContext<K, VR>): void {
     this.ctx = context;
@@ -75,41 +90,48 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
   }
 
   process(r: StreamRecord<K, unknown>): void {
-    if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
-    const { left, windows, type } = this.side;
+    const key = r.key;
+    const value = r.value;
+    if (key === null || key === undefined || value === null || value === undefined) return;
     const t = r.timestamp;
     const now = this.ctx.streamTime();
-    if (t + windows.graceMs < now) {
+    if (t + this.graceMs < now) {
       recordDropped(this.thisStore);
       return;
     }
+    const left = this.left;
     this.seq = (this.seq + 1) >>> 0;
     const seq = this.seq;
-    this.thisStore.put(r.key, t, { seq, value: r.value });
-    const from = left ? t - windows.beforeMs : t - windows.afterMs;
-    const to = left ? t + windows.afterMs : t + windows.beforeMs;
-    const matches = this.otherStore.fetchRange(r.key, from, to);
+    this.thisStore.put(key, t, { seq, value });
+    const matches = this.otherStore.fetchRange(key, t - this.lowMs, t + this.highMs);
+    const pending = this.pending;
     let keyBytes: Buffer | null = null;
-    for (const m of matches) {
-      if (this.pending !== null) {
-        keyBytes ??= this.side.keySerde.serialize(r.key) as Buffer;
-        this.pending.delete(pendingKey(m.start, !left, m.value.seq, keyBytes));
+    for (let i = 0; i < matches.length; i++) {
+      const m = matches[i] as { start: number; value: Buffered<unknown> };
+      if (pending !== null) {
+        keyBytes ??= this.side.keySerde.serialize(key) as Buffer;
+        pending.delete(pendingKey(m.start, !left, m.value.seq, keyBytes));
       }
-      const value = left
-        ? this.joiner(r.value as V1, m.value.value as V2)
-        : this.joiner(m.value.value as V1, r.value as V2);
-      this.ctx.forward({ key: r.key, value, timestamp: Math.max(t, m.start), headers: r.headers });
+      const joined = left
+        ? this.joiner(value as V1, m.value.value as V2)
+        : this.joiner(m.value.value as V1, value as V2);
+      this.ctx.forward({
+        key,
+        value: joined,
+        timestamp: Math.max(t, m.start),
+        headers: r.headers,
+      });
     }
-    const waits = type === "outer" || (type === "left" && left);
-    if (matches.length === 0 && waits && this.pending !== null) {
-      keyBytes ??= this.side.keySerde.serialize(r.key) as Buffer;
-      const held = this.side.bufferSerde?.serialize({ seq, value: r.value }) ?? Buffer.alloc(0);
-      this.pending.put(pendingKey(t, left, seq, keyBytes), held);
-      if (t < (earliestPending.get(this.pending) ?? Number.POSITIVE_INFINITY)) {
-        earliestPending.set(this.pending, t);
+    if (pending === null) return;
+    if (matches.length === 0 && this.waits) {
+      keyBytes ??= this.side.keySerde.serialize(key) as Buffer;
+      const held = this.side.bufferSerde?.serialize({ seq, value }) ?? Buffer.alloc(0);
+      pending.put(pendingKey(t, left, seq, keyBytes), held);
+      if (t < (earliestPending.get(pending) ?? Number.POSITIVE_INFINITY)) {
+        earliestPending.set(pending, t);
       }
     }
-    if (this.pending !== null) this.emitUnmatched(now);
+    this.emitUnmatched(now);
   }
 
   private emitUnmatched(now: number): void {
