@@ -1,8 +1,11 @@
-import type { IsolationLevel, LogClient, TopicPartition } from "@tributary/log";
+import type { FetchedPartition, IsolationLevel, LogClient, TopicPartition } from "@tributary/log";
 import { StateStoreError } from "./errors.js";
 import type { KeyValueChange, KeyValueEngine, RestoreBatch } from "./key-value-bytes-store.js";
 
-/** Called after each applied chunk: changelog offsets covered so far, out of the total. */
+/**
+ * Called with 0 when restore begins, then after each applied chunk: changelog offsets
+ * covered so far, out of the total.
+ */
 export type RestoreProgress = (done: number, total: number) => void;
 
 export interface ChangelogBounds {
@@ -82,9 +85,10 @@ export async function changelogBounds(
  * broker and Kafka alike. Each fetched chunk is applied as ONE engine write together with
  * the offset it reaches, so a crash during restore keeps what was restored.
  *
- * Pipelined: chunk n's write runs (on RocksDB's threadpool) while chunk n+1 is fetched
- * and copied into the next batch; writes still go one after the other, in offset order,
- * so the stored offset never runs ahead of the data below it.
+ * Pipelined, as Kafka's consumer fetches ahead: the fetch of chunk n+1 is sent before
+ * chunk n is copied into its batch, and chunk n's write runs (on RocksDB's threadpool)
+ * while n+1 is awaited; writes still go one after the other, in offset order, so the
+ * stored offset never runs ahead of the data below it.
  */
 export async function restoreFromChangelog(
   engine: KeyValueEngine,
@@ -110,13 +114,27 @@ export async function restoreFromChangelog(
   let records = 0;
   /** The previous chunk's write, still running while the next chunk is fetched. */
   let writing: Promise<void> | null = null;
+  /** The next chunk's fetch, sent before this chunk is copied and written. */
+  let polling: Promise<FetchedPartition[]> | null = null;
+  const poll = () => consumer.poll({ maxWaitMs: 100 });
   try {
     consumer.assign([tp]);
     consumer.seek(tp, from);
+    // Restore begins here: a rate measured from the first chunk's report would leave out
+    // that chunk's fetch and write (~40,000 records at the default poll size).
+    onProgress?.(0, total);
     let position = from;
     let emptyPolls = 0;
     while (position < to) {
-      const fetched = await consumer.poll({ maxWaitMs: 100 });
+      const fetched = await (polling ?? poll());
+      polling = null;
+      const moved = consumer.position(tp);
+      if ((moved ?? position) < to) {
+        polling = poll();
+        // Its failure is rethrown where it is awaited; this keeps it from being reported
+        // as unhandled meanwhile. The same for `writing` below.
+        polling.catch(() => {});
+      }
       const batch = engine.restoreBatch?.() ?? new CollectingBatch(engine);
       let reached = position;
       for (const f of fetched) {
@@ -129,7 +147,7 @@ export async function restoreFromChangelog(
         }
       }
       // Offsets compaction removed count as covered once the consumer moved past them.
-      const next = Math.min(to, Math.max(reached, consumer.position(tp) ?? reached));
+      const next = Math.min(to, Math.max(reached, moved ?? reached));
       if (next === position) {
         const limit =
           options.isolation === "read_committed" ? MAX_EMPTY_POLLS_READ_COMMITTED : MAX_EMPTY_POLLS;
@@ -150,16 +168,15 @@ export async function restoreFromChangelog(
         records += applied;
         onProgress?.(done, total);
       });
-      // Its failure is rethrown where it is awaited; this only keeps it from being reported
-      // as unhandled while the next poll runs.
       writing.catch(() => {});
       position = next;
     }
     if (writing !== null) await writing;
   } finally {
-    // A poll that failed leaves the last write running: it must finish before the caller
-    // may close the engine under it.
+    // A failure leaves the last write (and maybe a fetch) running: the write must finish
+    // before the caller may close the engine under it, the fetch before the consumer closes.
     if (writing !== null) await writing.catch(() => {});
+    if (polling !== null) await polling.catch(() => {});
     await consumer.close();
   }
   return { from, to, records };
