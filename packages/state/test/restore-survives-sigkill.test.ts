@@ -1,11 +1,17 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LogClient } from "@tributary/log";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { restoreFromChangelog } from "../src/changelog-restorer.js";
 import { RocksDbEngine } from "../src/rocksdb/rocksdb-engine.js";
-import { foldChangelog, openLog, readPartition, removeDir, tempDir } from "./helpers.js";
+import {
+  foldChangelog,
+  openLog,
+  readPartition,
+  removeDir,
+  startFixture,
+  tempDir,
+} from "./helpers.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(here, "fixtures", "restore-child.ts");
@@ -33,19 +39,10 @@ async function fillChangelog(client: LogClient): Promise<void> {
 
 /** Runs the restore child and SIGKILLs it after `chunks` applied chunks plus a random delay. */
 async function restoreAndKill(logDir: string, storeDir: string, chunks: number) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", CHILD, logDir, storeDir, TOPIC],
-    { cwd: path.join(here, ".."), stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const { child, stderr, exited } = startFixture(CHILD, [logDir, storeDir, TOPIC]);
   let from = -1;
   let lastProgress = -1;
   let seen = 0;
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const finished = await new Promise<boolean>((resolve, reject) => {
     let buffered = "";
     child.stdout?.on("data", (d: Buffer) => {
@@ -67,7 +64,7 @@ async function restoreAndKill(logDir: string, storeDir: string, chunks: number) 
     child.once("exit", (code, signal) => {
       if (signal !== "SIGKILL") {
         if (code === 0) resolve(true);
-        else reject(new Error(`restore child exited (${code}, ${signal}): ${stderr}`));
+        else reject(new Error(`restore child exited (${code}, ${signal}): ${stderr.join("")}`));
       }
     });
   });
