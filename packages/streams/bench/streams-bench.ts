@@ -30,13 +30,15 @@
  * "streamJoinPerSec","queriesPerSec","queryP99Ms","localReadsPerSec","restorePerSec",
  * "rssMBMillionKeys","wordCountAtLeastOncePerSec","wordCountExactlyOncePerSec",
  * "failoverWithStandbyMs","failoverWithoutStandbyMs","failoverRestoreWithStandbyMs",
- * "failoverRestoreWithoutStandbyMs","e2eP50Ms","e2eP99Ms","e2eBaselineP99Ms"} (word counts
- * at 100 ms; exactly-once, failover and the latencies null when not measured).
+ * "failoverRestoreWithoutStandbyMs","e2eP50Ms","e2eP99Ms","e2eBaselineP99Ms",
+ * "restoreCpuUsPerRecord"} (word counts at 100 ms; exactly-once, failover, the latencies and
+ * restore's CPU per record, of the worker process, null when not measured).
  *
  * BENCH_ONLY=stateless,count,guarantees,windowed,join,query,restore,failover,latency (any of them, comma-separated) runs just
  * those measurements (after the fill and the raw baseline), e.g. to profile one:
  * `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
  * BENCH_ORDER_TASKS_BY_TIME=0 runs the workers without orderTasksByTime (on by default).
+ * RESTORE_PROF_DIR=<dir> writes a CPU profile of the restoring worker (its own process).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
