@@ -1,8 +1,11 @@
-import type { IsolationLevel, LogClient, TopicPartition } from "@tributary/log";
+import type { FetchedPartition, IsolationLevel, LogClient, TopicPartition } from "@tributary/log";
 import { StateStoreError } from "./errors.js";
-import type { KeyValueChange, KeyValueEngine } from "./key-value-bytes-store.js";
+import type { KeyValueChange, KeyValueEngine, RestoreBatch } from "./key-value-bytes-store.js";
 
-/** Called after each applied chunk: changelog offsets covered so far, out of the total. */
+/**
+ * Called with 0 when restore begins, then after each applied chunk: changelog offsets
+ * covered so far, out of the total.
+ */
 export type RestoreProgress = (done: number, total: number) => void;
 
 export interface ChangelogBounds {
@@ -28,7 +31,7 @@ export interface RestoreOptions {
   /** Where to start; default the engine's stored offset, or the log start without one. */
   from?: number;
   onProgress?: RestoreProgress;
-  /** Max bytes per poll, so per engine write batch. */
+  /** Max bytes per poll, so per engine write batch (default RESTORE_MAX_POLL_BYTES). */
   maxPollBytes?: number;
   /**
    * "read_committed" (exactly-once) replays committed transactions only: aborted records
@@ -37,6 +40,13 @@ export interface RestoreOptions {
    */
   isolation?: IsolationLevel;
 }
+
+/**
+ * Restore's poll size: 4 MiB (the consumers' defaults are 1 MiB per partition) is
+ * ~40,000 records of 100 bytes per fetch and per RocksDB write, so fewer round trips and
+ * native writes per record, while a batch stays far below the 16 MiB memtable.
+ */
+export const RESTORE_MAX_POLL_BYTES = 4 * 1024 * 1024;
 
 /** How many polls in a row may return nothing before restore gives up. */
 const MAX_EMPTY_POLLS = 50;
@@ -74,6 +84,11 @@ export async function changelogBounds(
  * group) through the LogClient interface only, so it runs on the embedded log, the
  * broker and Kafka alike. Each fetched chunk is applied as ONE engine write together with
  * the offset it reaches, so a crash during restore keeps what was restored.
+ *
+ * Pipelined, as Kafka's consumer fetches ahead: the fetch of chunk n+1 is sent before
+ * chunk n is copied into its batch, and chunk n's write runs (on RocksDB's threadpool)
+ * while n+1 is awaited; writes still go one after the other, in offset order, so the
+ * stored offset never runs ahead of the data below it.
  */
 export async function restoreFromChangelog(
   engine: KeyValueEngine,
@@ -91,30 +106,48 @@ export async function restoreFromChangelog(
   const consumer = client.consumer({
     clientId: `${topic}-${partition}-restore`,
     ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
-    ...(options.maxPollBytes === undefined ? {} : { maxPollBytes: options.maxPollBytes }),
+    maxPollBytes: options.maxPollBytes ?? RESTORE_MAX_POLL_BYTES,
+    // One partition is read: on Kafka the partition limit (1 MiB by default) binds first.
+    maxPartitionFetchBytes: options.maxPollBytes ?? RESTORE_MAX_POLL_BYTES,
   });
   const tp: TopicPartition = { topic, partition };
   let records = 0;
+  /** The previous chunk's write, still running while the next chunk is fetched. */
+  let writing: Promise<void> | null = null;
+  /** The next chunk's fetch, sent before this chunk is copied and written. */
+  let polling: Promise<FetchedPartition[]> | null = null;
+  const poll = () => consumer.poll({ maxWaitMs: 100 });
   try {
     consumer.assign([tp]);
     consumer.seek(tp, from);
+    // Restore begins here: a rate measured from the first chunk's report would leave out
+    // that chunk's fetch and write (~40,000 records at the default poll size).
+    onProgress?.(0, total);
     let position = from;
     let emptyPolls = 0;
     while (position < to) {
-      const fetched = await consumer.poll({ maxWaitMs: 100 });
-      const changes: KeyValueChange[] = [];
+      const fetched = await (polling ?? poll());
+      polling = null;
+      const moved = consumer.position(tp);
+      if ((moved ?? position) < to) {
+        polling = poll();
+        // Its failure is rethrown where it is awaited; this keeps it from being reported
+        // as unhandled meanwhile. The same for `writing` below.
+        polling.catch(() => {});
+      }
+      const batch = engine.restoreBatch?.() ?? new CollectingBatch(engine);
       let reached = position;
       for (const f of fetched) {
         if (f.topic !== topic || f.partition !== partition) continue;
         for (const r of f.records) {
           if (r.offset < position || r.offset >= to) continue;
           if (r.key === null) continue;
-          changes.push({ key: r.key, value: r.value });
+          batch.add(r.key, r.value);
           reached = r.offset + 1;
         }
       }
       // Offsets compaction removed count as covered once the consumer moved past them.
-      const next = Math.min(to, Math.max(reached, consumer.position(tp) ?? reached));
+      const next = Math.min(to, Math.max(reached, moved ?? reached));
       if (next === position) {
         const limit =
           options.isolation === "read_committed" ? MAX_EMPTY_POLLS_READ_COMMITTED : MAX_EMPTY_POLLS;
@@ -128,13 +161,42 @@ export async function restoreFromChangelog(
         continue;
       }
       emptyPolls = 0;
-      await engine.write(changes, next);
-      records += changes.length;
+      if (writing !== null) await writing;
+      const applied = batch.size;
+      const done = next - from;
+      writing = batch.write(next).then(() => {
+        records += applied;
+        onProgress?.(done, total);
+      });
+      writing.catch(() => {});
       position = next;
-      onProgress?.(position - from, total);
     }
+    if (writing !== null) await writing;
   } finally {
+    // A failure leaves the last write (and maybe a fetch) running: the write must finish
+    // before the caller may close the engine under it, the fetch before the consumer closes.
+    if (writing !== null) await writing.catch(() => {});
+    if (polling !== null) await polling.catch(() => {});
     await consumer.close();
   }
   return { from, to, records };
+}
+
+/** The restore batch of an engine without one of its own: the changes go to `write`. */
+class CollectingBatch implements RestoreBatch {
+  private readonly changes: KeyValueChange[] = [];
+
+  constructor(private readonly engine: KeyValueEngine) {}
+
+  get size(): number {
+    return this.changes.length;
+  }
+
+  add(key: Buffer, value: Buffer | null): void {
+    this.changes.push({ key, value });
+  }
+
+  write(changelogOffset: number): Promise<void> {
+    return this.engine.write(this.changes, changelogOffset);
+  }
 }

@@ -33,6 +33,19 @@ export interface KeyRange {
   to?: Buffer;
 }
 
+/**
+ * The changes of one changelog chunk, added one at a time as they are read (no change
+ * object per record), then written with the offset they reach as ONE atomic write.
+ */
+export interface RestoreBatch {
+  /** Changes added so far. */
+  readonly size: number;
+  /** A put, or a delete when `value` is null. */
+  add(key: Buffer, value: Buffer | null): void;
+  /** Applies what was added and records `changelogOffset`, all or nothing. */
+  write(changelogOffset: number): Promise<void>;
+}
+
 /** What both storage engines (RocksDB, memory) provide. */
 export interface KeyValueEngine {
   readonly name: string;
@@ -64,6 +77,12 @@ export interface KeyValueEngine {
    * write: after a crash the engine holds either all of it or none of it.
    */
   write(changes: readonly KeyValueChange[], changelogOffset: number | null): Promise<void>;
+  /**
+   * A batch for restore that copies each change into the engine's write as it is added
+   * (RocksDB: straight into the native WriteBatch). Absent: restore collects the changes
+   * and calls `write`. Like `write`, one batch must be written before the next is.
+   */
+  restoreBatch?(): RestoreBatch;
   /** `write`, done before it returns: a synchronous engine (memory) has it. */
   writeSync?(changes: readonly KeyValueChange[], changelogOffset: number | null): void;
   range(range?: KeyRange): AsyncIterable<KeyValueEntry>;

@@ -123,6 +123,24 @@ export function openLoggedStore(
 
 export const CHANGELOG = "app-store-changelog";
 
+/**
+ * Starts a fixture (`node --import tsx <script> <args…>`) with its output piped: its
+ * stderr collects in `stderr`, `exited` resolves when it ends, however it ends.
+ */
+export function startFixture(
+  script: string,
+  args: readonly string[],
+): { child: ChildProcess; stderr: string[]; exited: Promise<void> } {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+    cwd: path.join(import.meta.dirname, ".."),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stderr: string[] = [];
+  child.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return { child, stderr, exited };
+}
+
 /** Starts a writer fixture (`node --import tsx <writer> <logDir> <stateDir>`, printing
  * `started <i>` and `committed <i>`) and SIGKILLs it once it has acknowledged `acks` commits, plus a random delay. */
 export async function runAndKill(
@@ -131,22 +149,11 @@ export async function runAndKill(
   stateDir: string,
   acks: number,
 ): Promise<{ started: number; lastAck: number }> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", writer, logDir, stateDir],
-    {
-      cwd: path.join(import.meta.dirname, ".."),
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const { child, stderr: errors, exited } = startFixture(writer, [logDir, stateDir]);
+  const stderr = () => errors.join("");
   let started = -1;
   let lastAck = -1;
   let seen = 0;
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await new Promise<void>((resolve, reject) => {
     let buffered = "";
     child.stdout?.on("data", (d: Buffer) => {
@@ -173,7 +180,8 @@ export async function runAndKill(
       }
     });
     child.once("exit", (code, signal) => {
-      if (signal !== "SIGKILL") reject(new Error(`writer exited (${code}, ${signal}): ${stderr}`));
+      if (signal !== "SIGKILL")
+        reject(new Error(`writer exited (${code}, ${signal}): ${stderr()}`));
     });
   });
   await exited;

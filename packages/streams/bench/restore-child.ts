@@ -1,7 +1,8 @@
 /**
  * The restore half of streams-bench.ts, in its own process so its RSS is the worker's:
  * starts a worker of an app whose one store's changelog the bench filled, with no local
- * state, and prints {"records","ms","rssMB"} once the store is restored (RSS after a GC).
+ * state, and prints {"records","ms","cpuUs","rssMB"} once the store is restored (RSS after
+ * a GC; cpuUs the process's user+system CPU over the same span as ms).
  * Args: <log address (bench-log.ts: a broker address or kafka:…)> <state dir>.
  */
 import { Serdes } from "@tributary/log";
@@ -21,18 +22,21 @@ const app = defineApp({
   },
 });
 // timed from the first restored chunk to the last (joining the group is not restore)
-let first: { at: number; done: number } | null = null;
+let first: { at: number; done: number; cpu: NodeJS.CpuUsage } | null = null;
 let ms = 0;
+let cpuUs = 0;
 let records = 0;
 const restored = new Promise<void>((resolve) => {
   const worker = runWorker(app, {
     log,
     stateDir,
     onRestore: (e) => {
-      first ??= { at: performance.now(), done: e.done };
+      first ??= { at: performance.now(), done: e.done, cpu: process.cpuUsage() };
       if (e.done === e.total) {
         records = e.total - first.done;
         ms = performance.now() - first.at;
+        const cpu = process.cpuUsage(first.cpu);
+        cpuUs = cpu.user + cpu.system;
         resolve();
       }
     },
@@ -42,5 +46,5 @@ const restored = new Promise<void>((resolve) => {
 await restored;
 (globalThis as { gc?: () => void }).gc?.();
 const rssMB = Math.round(process.memoryUsage().rss / 1024 / 1024);
-process.stdout.write(`${JSON.stringify({ records, ms, rssMB })}\n`);
+process.stdout.write(`${JSON.stringify({ records, ms, cpuUs, rssMB })}\n`);
 process.exit(0);

@@ -30,13 +30,15 @@
  * "streamJoinPerSec","queriesPerSec","queryP99Ms","localReadsPerSec","restorePerSec",
  * "rssMBMillionKeys","wordCountAtLeastOncePerSec","wordCountExactlyOncePerSec",
  * "failoverWithStandbyMs","failoverWithoutStandbyMs","failoverRestoreWithStandbyMs",
- * "failoverRestoreWithoutStandbyMs","e2eP50Ms","e2eP99Ms","e2eBaselineP99Ms"} (word counts
- * at 100 ms; exactly-once, failover and the latencies null when not measured).
+ * "failoverRestoreWithoutStandbyMs","e2eP50Ms","e2eP99Ms","e2eBaselineP99Ms",
+ * "restoreCpuUsPerRecord"} (word counts at 100 ms; exactly-once, failover, the latencies and
+ * restore's CPU per record, of the worker process, null when not measured).
  *
  * BENCH_ONLY=stateless,count,guarantees,windowed,join,query,restore,failover,latency (any of them, comma-separated) runs just
  * those measurements (after the fill and the raw baseline), e.g. to profile one:
  * `BENCH_ONLY=count node --cpu-prof --import tsx bench/streams-bench.ts`.
  * BENCH_ORDER_TASKS_BY_TIME=0 runs the workers without orderTasksByTime (on by default).
+ * RESTORE_PROF_DIR=<dir> writes a CPU profile of the restoring worker (its own process).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -278,7 +280,13 @@ async function main(): Promise<void> {
     }
     let restorePerSec = 0;
     let rssMB = 0;
-    if (want("restore")) ({ restorePerSec, rssMB } = await measureRestore(log, backend.address));
+    let restoreCpuUsPerRecord: number | null = null;
+    if (want("restore")) {
+      ({ restorePerSec, rssMB, restoreCpuUsPerRecord } = await measureRestore(
+        log,
+        backend.address,
+      ));
+    }
     let failover: FailoverResult | null = null;
     if (want("failover")) {
       const keys = Math.floor(RESTORE_KEYS / 2);
@@ -313,6 +321,8 @@ async function main(): Promise<void> {
         e2eP50Ms: latency?.e2e.p50Ms ?? null,
         e2eP99Ms: latency?.e2e.p99Ms ?? null,
         e2eBaselineP99Ms: latency?.baseline.p99Ms ?? null,
+        restoreCpuUsPerRecord:
+          restoreCpuUsPerRecord === null ? null : Number(restoreCpuUsPerRecord.toFixed(2)),
       }),
     );
   } finally {
@@ -343,7 +353,7 @@ async function measureLatency(log: LogClient, address: string): Promise<LatencyR
 async function measureRestore(
   log: LogClient,
   address: string,
-): Promise<{ restorePerSec: number; rssMB: number }> {
+): Promise<{ restorePerSec: number; rssMB: number; restoreCpuUsPerRecord: number }> {
   // restore: a changelog of RESTORE_KEYS distinct keys, read by a fresh worker process
   await log.admin.createTopic("restore-in", { partitions: 1 });
   await log.admin.createTopic("bench-restore-kv-changelog", {
@@ -356,6 +366,10 @@ async function measureRestore(
   const child = spawn(
     process.execPath,
     [
+      // RESTORE_PROF_DIR=<dir>: a CPU profile of the restoring worker, to see where time goes
+      ...(process.env.RESTORE_PROF_DIR
+        ? ["--cpu-prof", "--cpu-prof-dir", process.env.RESTORE_PROF_DIR]
+        : []),
       "--import",
       "tsx",
       path.join(import.meta.dirname, "restore-child.ts"),
@@ -370,16 +384,22 @@ async function measureRestore(
     });
     child.on("exit", (c) => reject(new Error(`restore child exited ${c}`)));
   });
-  const restored = JSON.parse(line) as { records: number; ms: number; rssMB: number };
+  const restored = JSON.parse(line) as {
+    records: number;
+    ms: number;
+    cpuUs: number;
+    rssMB: number;
+  };
   const restorePerSec = report(
     "restore from changelog (fresh worker)",
     restored.records,
     restored.ms,
   );
+  const restoreCpuUsPerRecord = restored.cpuUs / Math.max(1, restored.records);
   console.log(
-    `RSS of the worker holding ${restored.records.toLocaleString("en-US")} keys: ${restored.rssMB} MB`,
+    `RSS of the worker holding ${restored.records.toLocaleString("en-US")} keys: ${restored.rssMB} MB; restore CPU ${restoreCpuUsPerRecord.toFixed(2)} µs per record (worker process)`,
   );
-  return { restorePerSec, rssMB: restored.rssMB };
+  return { restorePerSec, rssMB: restored.rssMB, restoreCpuUsPerRecord };
 }
 
 await main();

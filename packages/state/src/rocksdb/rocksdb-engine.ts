@@ -15,8 +15,9 @@ import {
   type KeyValueEntry,
   keyString,
   RESERVED_KEY_PREFIX,
+  type RestoreBatch,
 } from "../key-value-bytes-store.js";
-import { type BatchOperation, call, createLevelDown, type LevelDown } from "./rocksdb-binding.js";
+import { call, createLevelDown, type LevelDown, WriteBatch } from "./rocksdb-binding.js";
 
 /*
  * Metadata kept beside the data, under keys no user key may take (they start with the
@@ -215,30 +216,62 @@ export class RocksDbEngine implements KeyValueEngine {
 
   async write(changes: readonly KeyValueChange[], changelogOffset: number | null): Promise<void> {
     this.checkOpen();
-    const ops: BatchOperation[] = new Array(changes.length + (changelogOffset === null ? 0 : 1));
-    let n = 0;
-    for (const c of changes) {
-      ops[n++] =
-        c.value === null
-          ? { type: "del", key: c.key }
-          : { type: "put", key: c.key, value: c.value };
-    }
-    if (changelogOffset !== null)
-      ops[n++] = { type: "put", key: OFFSET_KEY, value: encodeOffset(changelogOffset) };
-    if (n === 0) return;
+    if (changes.length === 0 && changelogOffset === null) return;
     // Keys reach here as validated, non-empty Buffers (the typed store checks them), so
-    // the binding's batch is called directly: abstract-leveldown would copy every op.
-    await call((cb) => this.db._batch(ops, { sync: false }, cb));
+    // they go to the native batch as they are.
+    const batch = new WriteBatch(this.db);
+    for (const c of changes) {
+      if (c.value === null) batch.del(c.key);
+      else batch.put(c.key, c.value);
+    }
+    if (changelogOffset !== null) batch.put(OFFSET_KEY, encodeOffset(changelogOffset));
+    await batch.write();
     if (changelogOffset !== null) this.offset = changelogOffset;
     const pre = this.prefetched;
     const written = this.writtenDuringFetch;
-    if (pre.size > 0) {
-      for (const c of changes) {
-        const s = keyString(c.key);
-        if (pre.has(s)) pre.set(s, c.value);
-        written?.add(s);
-      }
+    if (pre.size > 0 || written !== null) {
+      for (const c of changes) this.noteWritten(keyString(c.key), c.value, pre, written);
     }
+  }
+
+  restoreBatch(): RestoreBatch {
+    this.checkOpen();
+    const batch = new WriteBatch(this.db);
+    // Restore runs before the task reads, so nothing is prefetched and keys need no
+    // tracking; a standby or a test that prefetched meanwhile still gets them tracked.
+    const tracked: KeyValueChange[] = [];
+    return {
+      get size() {
+        return batch.size;
+      },
+      add: (key, value) => {
+        if (value === null) batch.del(key);
+        else batch.put(key, value);
+        if (this.prefetched.size > 0 || this.writtenDuringFetch !== null) {
+          tracked.push({ key, value });
+        }
+      },
+      write: async (changelogOffset) => {
+        this.checkOpen();
+        batch.put(OFFSET_KEY, encodeOffset(changelogOffset));
+        await batch.write();
+        this.offset = changelogOffset;
+        const pre = this.prefetched;
+        const written = this.writtenDuringFetch;
+        for (const c of tracked) this.noteWritten(keyString(c.key), c.value, pre, written);
+      },
+    };
+  }
+
+  /** A write landed while reads may be prefetched or in flight: keep them current. */
+  private noteWritten(
+    key: string,
+    value: Buffer | null,
+    pre: Map<string, Buffer | null>,
+    written: Set<string> | null,
+  ): void {
+    if (pre.has(key)) pre.set(key, value);
+    written?.add(key);
   }
 
   async *range(range: KeyRange = {}): AsyncGenerator<KeyValueEntry> {
