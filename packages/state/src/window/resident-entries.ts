@@ -20,6 +20,9 @@ export interface ResidentEntry extends SegmentedEntry {
    * finds its pending change without a lookup.
    */
   cacheSlot: unknown;
+  /** Its key in the layers below (segmented-key.ts), encoded at its first write down and
+   * kept: a window written at many commits is encoded once. */
+  storeKey: Buffer | null;
 }
 
 export function residentEntry(
@@ -28,7 +31,16 @@ export function residentEntry(
   tail: Buffer,
   value: Buffer,
 ): ResidentEntry {
-  return { key, time, tail, value, dirty: false, decoded: undefined, cacheSlot: null };
+  return {
+    key,
+    time,
+    tail,
+    value,
+    dirty: false,
+    decoded: undefined,
+    cacheSlot: null,
+    storeKey: null,
+  };
 }
 
 /**
@@ -188,7 +200,7 @@ export class ResidentEntries {
       at.decoded = decoded;
       e = at;
     } else {
-      e = { key, time, tail, value, dirty: false, decoded, cacheSlot: null };
+      e = { key, time, tail, value, dirty: false, decoded, cacheSlot: null, storeKey: null };
       if (lo === list.length) list.push(e);
       else list.splice(lo, 0, e);
       this.bytes += entryBytes(e);

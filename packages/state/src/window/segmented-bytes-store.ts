@@ -241,7 +241,8 @@ export class SegmentedBytesStore {
       if (!e.dirty) continue; // deleted since: its tombstone went below then
       e.dirty = false;
       const value = this.valueOf(e);
-      this.bytes.put(encodeSegmentedKey(this.segmentIntervalMs, e.key, e.time, e.tail), value);
+      e.storeKey ??= encodeSegmentedKey(this.segmentIntervalMs, e.key, e.time, e.tail);
+      this.bytes.put(e.storeKey, value);
     }
   }
 
