@@ -83,7 +83,7 @@ export class SegmentedBytesStore {
    */
   private lastAt: ResidentEntry | undefined;
   private lastAtKey = "";
-  /** Encodes a value the typed layer put decoded only (`putDecoded`); set by that layer. */
+  /** Encodes a value the typed layer put decoded only (`upsertDecoded`); set by that layer. */
   private encodeValue: ((decoded: unknown) => Buffer) | null = null;
 
   constructor(
