@@ -81,5 +81,5 @@ export {
   PersistentSessionStore,
   PersistentWindowStore,
   type SessionCacheListener,
-  type WindowCacheListener,
 } from "./processor/persistent-window-store.js";
+export type { WindowCacheListener } from "./processor/window-record-cache.js";

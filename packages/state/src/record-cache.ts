@@ -115,7 +115,7 @@ function* keysOf<K, V>(pending: IterableIterator<PendingChange<K, V>>): Iterable
 }
 
 /** A rough heap size: the budget bounds memory, it is not an exact count. */
-function estimateBytes(x: unknown): number {
+export function estimateBytes(x: unknown): number {
   switch (typeof x) {
     case "string":
       return 16 + 2 * x.length;

@@ -124,6 +124,22 @@ describe("window store write-back and record cache", () => {
     expect(got).toEqual([]);
   });
 
+  it("a put after the key it last read was evicted and read back lands on the entry read back", async () => {
+    // budget 0: only the current batch's keys stay resident
+    const store = await open({ cacheBytes: 0 });
+    await store.prefetch(["a"]);
+    store.put("a", 0, "1");
+    expect(store.fetch("a", 0)).toBe("1");
+    await store.prefetch(["b"]); // evicts "a", its dirty window written below first
+    await store.prefetch(["a"]); // read back: new entries
+    store.put("a", 0, "2");
+    expect(store.fetch("a", 0)).toBe("2");
+    await store.commit();
+    await store.close();
+    const reopened = await open();
+    expect(await contents(reopened)).toEqual(new Map([["a@0", "2"]]));
+  });
+
   it("keys evicted with dirty windows under a tiny budget lose nothing: the reopened store and a restore from the changelog alone equal the reference", async () => {
     const store = await open({ cacheBytes: 2048 });
     const batches = 12;

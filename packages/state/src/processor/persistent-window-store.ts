@@ -4,22 +4,14 @@ import type { SessionEntry, SessionStore } from "../session/session-store.js";
 import type { SegmentedStore } from "../window/segmented-store.js";
 import type { WindowEntry, WindowStore } from "../window/window-store.js";
 import type { ReadableSessionStore, ReadableWindowStore } from "./processor-stores.js";
+import { type WindowCacheListener, WindowRecordCache } from "./window-record-cache.js";
 
-/** A window (end unused: -1) or a session of a key, as the record cache holds it. */
+/** A session of a key, as the session record cache holds it. */
 interface TimeKey<K> {
   key: K;
   start: number;
   end: number;
 }
-
-/** Receives one window's latest change when a window store's record cache flushes. */
-export type WindowCacheListener<K, V> = (
-  key: K,
-  windowStart: number,
-  change: CachedChange<V>,
-  timestamp: number,
-  headers: RecordHeaders,
-) => void;
 
 /** Receives one session's latest change when a session store's record cache flushes. */
 export type SessionCacheListener<K, V> = (
@@ -47,11 +39,12 @@ export type SessionCacheListener<K, V> = (
  * with the value downstream saw last as its old value (Kafka's semantics: the same final
  * results, intermediate updates collapsed; a session created and merged away between two
  * flushes is never forwarded). The store's resident entries collapse its changelog
- * records and engine writes the same way.
+ * records and engine writes the same way. Windows use WindowRecordCache (found through the
+ * window's resident entry), sessions the generic RecordCache.
  */
 abstract class PersistentTimeStore<K, V> {
   private closing: Promise<void> | null = null;
-  private recordCacheBytes = 0;
+  protected recordCacheBytes = 0;
   protected cache: RecordCache<TimeKey<K>, V> | null = null;
 
   abstract readonly state: SegmentedStore<K>;
@@ -123,15 +116,26 @@ export class PersistentWindowStore<K, V>
   extends PersistentTimeStore<K, V>
   implements ReadableWindowStore<K, V>
 {
+  private windowCache: WindowRecordCache<K, V> | null = null;
+
   constructor(readonly state: WindowStore<K, V>) {
     super();
   }
 
   /** Returns false when the cache is off: the processor then forwards every update. */
   setFlushListener(listener: WindowCacheListener<K, V>): boolean {
-    return this.openCache((w, change, timestamp, headers) =>
-      listener(w.key, w.start, change, timestamp, headers),
-    );
+    if (this.recordCacheBytes <= 0) return false;
+    this.windowCache = new WindowRecordCache<K, V>(this.recordCacheBytes, listener);
+    return true;
+  }
+
+  override flushCache(): void {
+    this.windowCache?.flush();
+  }
+
+  override close(): void {
+    this.windowCache?.clear();
+    super.close();
   }
 
   /** `put` that remembers the window's change (old value from the first update since the
@@ -144,8 +148,10 @@ export class PersistentWindowStore<K, V>
     timestamp: number,
     headers: RecordHeaders,
   ): boolean {
-    if (!this.state.put(key, windowStart, value)) return false;
-    this.cache?.put({ key, start: windowStart, end: -1 }, value, oldValue, timestamp, headers);
+    const where = this.state.upsert(key, windowStart, value);
+    if (where === false) return false;
+    const entry = where === true ? null : where;
+    this.windowCache?.put(entry, key, windowStart, value, oldValue, timestamp, headers);
     return true;
   }
 

@@ -14,6 +14,15 @@ export interface ResidentEntry extends SegmentedEntry {
    * value so a window updated many times decodes once; undefined until then.
    */
   decoded: unknown;
+  /**
+   * The owner's record-cache slot: the change of this entry waiting for the next cache
+   * flush (the typed layer's object), null when none — so an aggregate updating a window
+   * finds its pending change without a lookup.
+   */
+  cacheSlot: unknown;
+  /** Its key in the layers below (segmented-key.ts), encoded at its first write down and
+   * kept: a window written at many commits is encoded once. */
+  storeKey: Buffer | null;
 }
 
 export function residentEntry(
@@ -22,7 +31,26 @@ export function residentEntry(
   tail: Buffer,
   value: Buffer,
 ): ResidentEntry {
-  return { key, time, tail, value, dirty: false, decoded: undefined };
+  return {
+    key,
+    time,
+    tail,
+    value,
+    dirty: false,
+    decoded: undefined,
+    cacheSlot: null,
+    storeKey: null,
+  };
+}
+
+/**
+ * A caller's memo of one key's resident entries (the typed store keeps one per hot key),
+ * valid while its generation is the resident entries' own: any key dropped, added or
+ * cleared starts a new one.
+ */
+export interface ResidentMemo {
+  entries: ResidentEntry[] | undefined;
+  generation: number;
 }
 
 interface ResidentKey {
@@ -52,6 +80,8 @@ export class ResidentEntries {
   private readonly keys = new Map<string, ResidentKey>();
   private bytes = 0;
   private batch = 0;
+  /** Bumped when a key's entries list may have been dropped or replaced (ResidentMemo). */
+  private generation = 0;
   /** Entries put dirty since the last `takeDirty` (an entry deleted since is not dirty). */
   private dirty: ResidentEntry[] = [];
 
@@ -66,10 +96,19 @@ export class ResidentEntries {
     return this.keys.get(keyStr)?.entries;
   }
 
+  /** `get` through the caller's memo of the key: no map lookup while the memo holds. */
+  getMemo(keyStr: string, memo: ResidentMemo): ResidentEntry[] | undefined {
+    if (memo.generation === this.generation && memo.entries !== undefined) return memo.entries;
+    const list = this.keys.get(keyStr)?.entries;
+    memo.entries = list;
+    memo.generation = this.generation;
+    return list;
+  }
+
   /**
-   * Starts a batch reading `keys`: the resident ones move to the back of the eviction
-   * order; returns the others (deduplicated, by key string), which the caller loads and
-   * hands to `add`.
+   * Starts a batch reading `keys`: the resident ones are stamped with this batch (the
+   * eviction order); returns the others (deduplicated, by key string), which the caller
+   * loads and hands to `add`.
    */
   beginBatch(keys: readonly Buffer[]): Map<string, Buffer> {
     const batch = ++this.batch;
@@ -78,13 +117,8 @@ export class ResidentEntries {
       const key = keys[i] as Buffer;
       const s = key.toString("latin1");
       const r = this.keys.get(s);
-      if (r === undefined) {
-        if (!missing.has(s)) missing.set(s, key);
-      } else if (r.batch !== batch) {
-        r.batch = batch;
-        this.keys.delete(s);
-        this.keys.set(s, r);
-      }
+      if (r !== undefined) r.batch = batch;
+      else if (!missing.has(s)) missing.set(s, key);
     }
     return missing;
   }
@@ -92,6 +126,7 @@ export class ResidentEntries {
   /** Makes a loaded key resident (for the current batch), then evicts past the budget. */
   add(keyStr: string, entries: ResidentEntry[]): void {
     this.keys.set(keyStr, { entries, batch: this.batch });
+    this.generation++;
     this.bytes += KEY_OVERHEAD_BYTES + keyStr.length;
     for (const e of entries) this.bytes += entryBytes(e);
   }
@@ -101,11 +136,20 @@ export class ResidentEntries {
     return this.bytes > this.maxBytes;
   }
 
-  /** Evicts the keys read longest ago, never one of the current batch, down to the budget. */
+  /**
+   * Evicts the keys read longest ago (by the batch that last read them), never one of the
+   * current batch, down to 3/4 of the budget: stamping keys per batch is cheaper than
+   * reordering a map per read, and the sort this needs then runs once per quarter of the
+   * budget loaded, not once per batch.
+   */
   evict(): void {
     if (this.bytes <= this.maxBytes) return;
-    for (const [s, r] of this.keys) {
-      if (this.bytes <= this.maxBytes || r.batch === this.batch) break;
+    const low = Math.floor((this.maxBytes * 3) / 4);
+    const old: [string, ResidentKey][] = [];
+    for (const e of this.keys) if (e[1].batch !== this.batch) old.push(e);
+    old.sort((a, b) => a[1].batch - b[1].batch);
+    for (const [s, r] of old) {
+      if (this.bytes <= low) break;
       this.drop(s, r);
     }
   }
@@ -113,8 +157,8 @@ export class ResidentEntries {
   /**
    * Applies a put to a resident key's entries (value null: removes the entry), keeping
    * them sorted by (time, tail); with `defer` the entry is left dirty, for `takeDirty`.
-   * Returns false for a key not resident, left alone: the caller writes the put below,
-   * where a batch reading the key loads it from.
+   * Returns the entry put, or null for a delete or a key not resident (left alone: the
+   * caller writes the put below, where a batch reading the key loads it from).
    */
   put(
     keyStr: string,
@@ -124,9 +168,9 @@ export class ResidentEntries {
     value: Buffer | null,
     decoded: unknown,
     defer: boolean,
-  ): boolean {
+  ): ResidentEntry | null {
     const r = this.keys.get(keyStr);
-    if (r === undefined) return false;
+    if (r === undefined) return null;
     const list = r.entries;
     let lo = 0;
     let hi = list.length;
@@ -147,7 +191,7 @@ export class ResidentEntries {
         this.bytes -= entryBytes(at);
         at.dirty = false;
       }
-      return true;
+      return null;
     }
     let e: ResidentEntry;
     if (same) {
@@ -156,7 +200,7 @@ export class ResidentEntries {
       at.decoded = decoded;
       e = at;
     } else {
-      e = { key, time, tail, value, dirty: false, decoded };
+      e = { key, time, tail, value, dirty: false, decoded, cacheSlot: null, storeKey: null };
       if (lo === list.length) list.push(e);
       else list.splice(lo, 0, e);
       this.bytes += entryBytes(e);
@@ -165,7 +209,23 @@ export class ResidentEntries {
       e.dirty = true;
       this.dirty.push(e);
     }
-    return true;
+    return e;
+  }
+
+  /** A new value for an entry still resident (one `get` or `put` returned), left dirty. */
+  update(e: ResidentEntry, value: Buffer, decoded: unknown): void {
+    this.bytes += value.length - e.value.length;
+    e.value = value;
+    e.decoded = decoded;
+    if (!e.dirty) {
+      e.dirty = true;
+      this.dirty.push(e);
+    }
+  }
+
+  /** An entry's value grew by `bytes` in place (its bytes encoded late). */
+  resized(bytes: number): void {
+    this.bytes += bytes;
   }
 
   /** The entries left dirty since the last call (each still dirty); the caller writes them
@@ -193,12 +253,14 @@ export class ResidentEntries {
   }
 
   clear(): void {
+    this.generation++;
     this.keys.clear();
     this.dirty = [];
     this.bytes = 0;
   }
 
   private drop(s: string, r: ResidentKey): void {
+    this.generation++;
     this.keys.delete(s);
     this.bytes -= KEY_OVERHEAD_BYTES + s.length;
     for (const e of r.entries) this.bytes -= entryBytes(e);

@@ -1,23 +1,19 @@
 import { KeyNotPrefetchedError, StateStoreError } from "../errors.js";
 import type { KeyRange, KeyValueBytesStore, KeyValueEntry } from "../key-value-bytes-store.js";
-import { ResidentEntries, type ResidentEntry, residentEntry } from "./resident-entries.js";
+import {
+  ResidentEntries,
+  type ResidentEntry,
+  type ResidentMemo,
+  residentEntry,
+} from "./resident-entries.js";
+import {
+  decodeSegmentedKey,
+  encodeSegmentedKey,
+  KEY_OFFSET,
+  segmentPrefix,
+} from "./segmented-key.js";
 
-/*
- * Key layout of the time-keyed stores (window and session), in the key-value byte layers
- * below them (cache, change-logging, engine), all integers big-endian:
- *
- *   SegmentedKey => segment:int64 keyLength:uint32 key:bytes time:int64 tail:bytes
- *   segment      => floor(time / segmentInterval)
- *   tail         => seq:uint32                       (window store: 0, or a sequence number
- *                                                     when duplicates are kept)
- *                 | start:int64                      (session store: time is the end)
- *
- * Segment first, so expiring a whole segment is one contiguous range; then the key with
- * its length (a key is never a prefix of another key's entries), then time, so one key's
- * entries in a segment are contiguous and ordered by time. Times are >= 0, so their
- * big-endian bytes sort as numbers. Segment ids stay far below 0xff0000000000, so no key
- * starts with the 00 00 ff prefix the engines reserve.
- */
+/** One entry of a window or session store (its key layout: segmented-key.ts). */
 export interface SegmentedEntry {
   key: Buffer;
   time: number;
@@ -25,55 +21,11 @@ export interface SegmentedEntry {
   value: Buffer;
 }
 
-const KEY_OFFSET = 12;
+/** The value of an entry put decoded only, until its bytes are needed (`upsertDecoded`). */
+const NOT_ENCODED = Buffer.alloc(0);
+
 /** What one range scan costs, in entries read (measured on RocksDB through the cache). */
 const RANGE_COST_ENTRIES = 16;
-
-export function encodeSegmentedKey(
-  segmentInterval: number,
-  key: Buffer,
-  time: number,
-  tail: Buffer,
-): Buffer {
-  const out = Buffer.allocUnsafe(KEY_OFFSET + key.length + 8 + tail.length);
-  writeInt64(out, Math.floor(time / segmentInterval), 0);
-  out.writeUInt32BE(key.length, 8);
-  key.copy(out, KEY_OFFSET);
-  writeInt64(out, time, KEY_OFFSET + key.length);
-  tail.copy(out, KEY_OFFSET + key.length + 8);
-  return out;
-}
-
-/** A whole number in [0, 2^53) as a big-endian int64, without a BigInt per write. */
-function writeInt64(out: Buffer, n: number, at: number): void {
-  const high = Math.floor(n / 0x1_0000_0000);
-  out.writeUInt32BE(high, at);
-  out.writeUInt32BE(n - high * 0x1_0000_0000, at + 4);
-}
-
-export function decodeSegmentedKey(bytes: Buffer): { key: Buffer; time: number; tail: Buffer } {
-  const len = bytes.readUInt32BE(8);
-  return {
-    key: bytes.subarray(KEY_OFFSET, KEY_OFFSET + len),
-    time: readInt64(bytes, KEY_OFFSET + len),
-    tail: bytes.subarray(KEY_OFFSET + len + 8),
-  };
-}
-
-/** writeInt64's inverse (times are >= 0 and below 2^53). */
-function readInt64(bytes: Buffer, at: number): number {
-  return bytes.readUInt32BE(at) * 0x1_0000_0000 + bytes.readUInt32BE(at + 4);
-}
-
-function segmentPrefix(segment: number, key?: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(key === undefined ? 8 : KEY_OFFSET + key.length);
-  out.writeBigInt64BE(BigInt(segment), 0);
-  if (key !== undefined) {
-    out.writeUInt32BE(key.length, 8);
-    key.copy(out, KEY_OFFSET);
-  }
-  return out;
-}
 
 export interface SegmentedOptions {
   /** Entries whose time is at or below observedTime - retention are gone. */
@@ -124,6 +76,15 @@ export class SegmentedBytesStore {
   private readonly resident: ResidentEntries;
   /** The expiry line when the resident entries last let go of expired ones. */
   private prunedAt = -1;
+  /**
+   * The entry the last `fetchAt` found, and its key string: an aggregate reads a window
+   * and then writes it, and the write finds it here instead of searching again. Forgotten
+   * whenever an entry may leave the resident entries (delete, prune, evict, close).
+   */
+  private lastAt: ResidentEntry | undefined;
+  private lastAtKey = "";
+  /** Encodes a value the typed layer put decoded only (`upsertDecoded`); set by that layer. */
+  private encodeValue: ((decoded: unknown) => Buffer) | null = null;
 
   constructor(
     readonly bytes: KeyValueBytesStore,
@@ -181,6 +142,22 @@ export class SegmentedBytesStore {
     decoded: unknown = undefined,
     keyStr: string = key.toString("latin1"),
   ): boolean {
+    return this.upsert(key, time, tail, value, decoded, keyStr) !== false;
+  }
+
+  /**
+   * `put` that tells where the value went: the resident entry now holding it (dirty until
+   * the flush), true when it went to the layers below (a delete, or a key not resident),
+   * false when its time has expired.
+   */
+  upsert(
+    key: Buffer,
+    time: number,
+    tail: Buffer,
+    value: Buffer | null,
+    decoded: unknown,
+    keyStr: string,
+  ): ResidentEntry | boolean {
     if (!(Number.isInteger(time) && time >= 0)) {
       throw new StateStoreError(
         "INVALID_ARGUMENT",
@@ -192,11 +169,70 @@ export class SegmentedBytesStore {
       this.expiredPuts++;
       return false;
     }
-    if (this.resident.put(keyStr, key, time, tail, value, decoded, value !== null)) {
-      if (value !== null) return true;
+    if (value === null) {
+      this.lastAt = undefined; // the entry may leave the resident list
+      this.resident.put(keyStr, key, time, tail, null, undefined, false);
+    } else {
+      const at = this.lastAt;
+      // the window the aggregate just read: no search
+      if (
+        at !== undefined &&
+        at.time === time &&
+        this.lastAtKey === keyStr &&
+        at.tail.equals(tail)
+      ) {
+        this.resident.update(at, value, decoded);
+        return at;
+      }
+      const e = this.resident.put(keyStr, key, time, tail, value, decoded, true);
+      if (e !== null) return e;
     }
     this.bytes.put(encodeSegmentedKey(this.segmentIntervalMs, key, time, tail), value);
     return true;
+  }
+
+  /**
+   * `upsert` of a value kept decoded only (an immutable one, e.g. a count): its bytes are
+   * encoded when the entry is written below or read as bytes, once per flush instead of
+   * once per put. Needs `setValueEncoder`.
+   */
+  upsertDecoded(
+    key: Buffer,
+    time: number,
+    tail: Buffer,
+    decoded: unknown,
+    keyStr: string,
+  ): ResidentEntry | boolean {
+    const encode = this.encodeValue as (decoded: unknown) => Buffer;
+    const at = this.lastAt;
+    if (
+      at !== undefined &&
+      at.time === time &&
+      this.lastAtKey === keyStr &&
+      time > this.expiryLine &&
+      at.tail.equals(tail)
+    ) {
+      this.resident.update(at, NOT_ENCODED, decoded);
+      return at;
+    }
+    if (this.resident.get(keyStr) === undefined) {
+      return this.upsert(key, time, tail, encode(decoded), decoded, keyStr);
+    }
+    return this.upsert(key, time, tail, NOT_ENCODED, decoded, keyStr);
+  }
+
+  /** How `upsertDecoded` values become bytes (the typed store's value serde). */
+  setValueEncoder(encode: (decoded: unknown) => Buffer): void {
+    this.encodeValue = encode;
+  }
+
+  /** The entry's bytes, encoded now if it was put decoded only. */
+  private valueOf(e: ResidentEntry): Buffer {
+    if (e.value === NOT_ENCODED) {
+      e.value = (this.encodeValue as (decoded: unknown) => Buffer)(e.decoded);
+      this.resident.resized(e.value.length);
+    }
+    return e.value;
   }
 
   /** Writes the dirty resident entries to the layers below (cache flush, commit step 1). */
@@ -204,7 +240,9 @@ export class SegmentedBytesStore {
     for (const e of this.resident.takeDirty()) {
       if (!e.dirty) continue; // deleted since: its tombstone went below then
       e.dirty = false;
-      this.bytes.put(encodeSegmentedKey(this.segmentIntervalMs, e.key, e.time, e.tail), e.value);
+      const value = this.valueOf(e);
+      e.storeKey ??= encodeSegmentedKey(this.segmentIntervalMs, e.key, e.time, e.tail);
+      this.bytes.put(e.storeKey, value);
     }
   }
 
@@ -245,6 +283,7 @@ export class SegmentedBytesStore {
     }
     for (const [s, list] of fetched) this.resident.add(s, list);
     if (this.resident.overBudget) {
+      this.lastAt = undefined;
       // evicted keys are read from below again: their dirty entries must be there
       this.writeDirty();
       this.resident.evict();
@@ -296,19 +335,24 @@ export class SegmentedBytesStore {
    * The last live entry (by tail) of a prefetched key with exactly this time, or
    * undefined: `fetch(key, time, time)` without the array.
    */
-  fetchAt(key: Buffer, time: number, keyStr?: string): ResidentEntry | undefined {
+  fetchAt(
+    key: Buffer,
+    time: number,
+    keyStr?: string,
+    memo?: ResidentMemo,
+  ): ResidentEntry | undefined {
     if (time <= this.expiryLine) return undefined;
-    const list = this.entriesOf(key, keyStr);
-    let found: ResidentEntry | undefined;
+    const list = this.entriesOf(key, keyStr, memo);
     for (let i = list.length - 1; i >= 0; i--) {
       const e = list[i] as ResidentEntry;
       if (e.time === time) {
-        found = e;
-        break;
+        this.lastAt = e;
+        this.lastAtKey = keyStr ?? key.toString("latin1");
+        return e;
       }
       if (e.time < time) break;
     }
-    return found;
+    return undefined;
   }
 
   /** Live entries of a prefetched key with fromTime <= time <= toTime, by (time, tail). */
@@ -318,15 +362,18 @@ export class SegmentedBytesStore {
     const out: SegmentedEntry[] = [];
     for (const e of list) {
       if (e.time > toTime) break;
-      if (e.time >= low) out.push(e);
+      if (e.time >= low) {
+        this.valueOf(e);
+        out.push(e);
+      }
     }
     return out;
   }
 
   /** The resident entries of a key (loaded at once over a synchronous engine). */
-  private entriesOf(key: Buffer, keyStr?: string): ResidentEntry[] {
+  private entriesOf(key: Buffer, keyStr?: string, memo?: ResidentMemo): ResidentEntry[] {
     const s = keyStr ?? key.toString("latin1");
-    let list = this.resident.get(s);
+    let list = memo === undefined ? this.resident.get(s) : this.resident.getMemo(s, memo);
     if (list === undefined) {
       if (this.bytes.rangeSync === undefined) throw new KeyNotPrefetchedError(this.name, key);
       // a synchronous engine answers at once; kept (and updated by puts) like a prefetch
@@ -391,6 +438,7 @@ export class SegmentedBytesStore {
     // expired entries are never read again: resident keys let go of them
     const line = this.expiryLine;
     if (line > this.prunedAt) {
+      this.lastAt = undefined;
       this.resident.prune(line);
       this.prunedAt = line;
     }
@@ -407,6 +455,7 @@ export class SegmentedBytesStore {
   }
 
   async close(): Promise<void> {
+    this.lastAt = undefined;
     this.resident.clear();
     await this.bytes.close();
   }

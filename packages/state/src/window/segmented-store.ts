@@ -2,6 +2,7 @@ import type { RestoreResult } from "../changelog-restorer.js";
 import { StateStoreError } from "../errors.js";
 import type { StoreSerde } from "../key-value-store.js";
 import { openKeyValueStore, type KeyValueStoreOptions } from "../store-builder.js";
+import type { ResidentMemo } from "./resident-entries.js";
 import { SegmentedBytesStore } from "./segmented-bytes-store.js";
 
 /** What a segmented store holds besides its segments: the restore result and its closer. */
@@ -15,8 +16,9 @@ export interface SegmentedStoreExtras {
  * SegmentedBytesStore, with the key serde, prefetching, commit and close. The subclasses
  * own the value serde and what goes into an entry's time and tail.
  */
-/** A key's bytes and their latin1 string (the resident entries' map key). */
-export interface KeyRef {
+/** A key's bytes, their latin1 string (the resident entries' map key), and a memo of
+ * its resident entries. */
+export interface KeyRef extends ResidentMemo {
   bytes: Buffer;
   str: string;
 }
@@ -80,12 +82,12 @@ export abstract class SegmentedStore<K> {
     if (key === this.lastRefKey && this.lastRef !== null) return this.lastRef;
     if (typeof key !== "string") {
       const bytes = this.keyBytes(key);
-      return { bytes, str: bytes.toString("latin1") };
+      return { bytes, str: bytes.toString("latin1"), entries: undefined, generation: -1 };
     }
     let k = this.stringKeys.get(key);
     if (k === undefined) {
       const bytes = this.keyBytes(key);
-      k = { bytes, str: bytes.toString("latin1") };
+      k = { bytes, str: bytes.toString("latin1"), entries: undefined, generation: -1 };
       if (this.stringKeys.size >= STRING_KEY_MEMO) this.stringKeys = new Map();
       this.stringKeys.set(key, k);
     }

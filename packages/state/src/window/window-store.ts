@@ -1,4 +1,6 @@
+import { StateStoreError } from "../errors.js";
 import type { StoreSerde } from "../key-value-store.js";
+import type { ResidentEntry } from "./resident-entries.js";
 import type { SegmentedBytesStore } from "./segmented-bytes-store.js";
 import {
   openSegmentedBytes,
@@ -52,6 +54,18 @@ export class WindowStore<K, V> extends SegmentedStore<K> {
     extras: SegmentedStoreExtras,
   ) {
     super(segments, keySerde, extras);
+    segments.setValueEncoder((v) => this.encodeDecoded(v as V));
+  }
+
+  private encodeDecoded(value: V): Buffer {
+    const bytes = this.valueSerde.serialize(value);
+    if (bytes === null) {
+      throw new StateStoreError(
+        "INVALID_ARGUMENT",
+        `store '${this.name}': a value serialized to null (only a delete may be null)`,
+      );
+    }
+    return bytes;
   }
 
   get metrics(): WindowStoreMetrics {
@@ -67,31 +81,39 @@ export class WindowStore<K, V> extends SegmentedStore<K> {
    * duplicates retained, every put adds). Returns false if the window has expired.
    */
   put(key: K, windowStart: number, value: V | null): boolean {
+    return this.upsert(key, windowStart, value) !== false;
+  }
+
+  /**
+   * `put` that tells where the value went (SegmentedBytesStore.upsert): the resident
+   * entry holding it, true when written below, false when the window has expired.
+   */
+  upsert(key: K, windowStart: number, value: V | null): ResidentEntry | boolean {
     this.counters.puts++;
-    let tail = NO_SEQ;
+    const k = this.keyRef(key);
     if (this.retainDuplicates) {
       if (value === null) return true;
-      tail = Buffer.allocUnsafe(4);
+      const tail = Buffer.allocUnsafe(4);
       this.seq = (this.seq + 1) >>> 0;
       tail.writeUInt32BE(this.seq);
+      const decoded = typeof value === "object" ? undefined : value;
+      const bytes = this.valueSerde.serialize(value);
+      return this.segments.upsert(k.bytes, windowStart, tail, bytes, decoded, k.str);
     }
-    const k = this.keyRef(key);
-    return this.segments.put(
-      k.bytes,
-      windowStart,
-      tail,
-      this.valueSerde.serialize(value),
-      // an immutable value is kept decoded beside its bytes: the next fetch skips decoding
-      typeof value === "object" ? undefined : value,
-      k.str,
-    );
+    // an immutable value is kept decoded, its bytes encoded at the flush: a window updated
+    // many times between two commits is serialized once
+    if (value !== null && typeof value !== "object") {
+      return this.segments.upsertDecoded(k.bytes, windowStart, NO_SEQ, value, k.str);
+    }
+    const bytes = this.valueSerde.serialize(value);
+    return this.segments.upsert(k.bytes, windowStart, NO_SEQ, bytes, undefined, k.str);
   }
 
   /** The value of one window of a prefetched key, or null. */
   fetch(key: K, windowStart: number): V | null {
     this.counters.fetches++;
     const k = this.keyRef(key);
-    const e = this.segments.fetchAt(k.bytes, windowStart, k.str);
+    const e = this.segments.fetchAt(k.bytes, windowStart, k.str, k);
     if (e === undefined) return null;
     if (e.decoded !== undefined) return e.decoded as V;
     const v = this.valueSerde.deserialize(e.value) as V;

@@ -107,9 +107,22 @@ export class TimeWindowedKStream<K, V> {
         retentionMs: w.retentionMs(),
         retainDuplicates: true,
       });
+      const forwarding = { everyUpdate: false };
       supplier = () =>
-        new SlidingWindowAggregateProcessor<K, V, A>(storeName, recordsStore, w, fold);
-      windowing = { description: w.toString(), closesAt: (win) => w.closesAt(win.end) };
+        new SlidingWindowAggregateProcessor<K, V, A>(
+          storeName,
+          recordsStore,
+          w,
+          fold,
+          forwarding.everyUpdate,
+        );
+      windowing = {
+        description: w.toString(),
+        closesAt: (win) => w.closesAt(win.end),
+        forwardEveryUpdate: () => {
+          forwarding.everyUpdate = true;
+        },
+      };
     }
     const node = new ProcessorGraphNode(name, supplier, {
       stores,

@@ -1,5 +1,7 @@
-import type { Change } from "../runtime/change.js";
+import type { RecordHeaders } from "@tributary/log";
 import type { ProcessorWindowStore } from "@tributary/state";
+import { type WindowRecordCachingStore, windowRecordCache } from "../operators/record-cache.js";
+import type { Change } from "../runtime/change.js";
 import type { Processor, ProcessorContext } from "../runtime/processor.js";
 import type { StreamRecord } from "../runtime/stream-record.js";
 import { recordDropped } from "./dropped-records.js";
@@ -19,6 +21,12 @@ import type { Windowed } from "./windowed.js";
  *
  * A record whose own window [t - d, t] has closed (t + 1 + grace <= stream time) is
  * dropped and counted; otherwise only windows still open are updated.
+ *
+ * With the store's record cache (the worker's `cacheMaxBytes` > 0) each window's change
+ * goes downstream when the cache flushes, once per window, instead of once per update
+ * (Kafka's caching sliding-window aggregates: the same final results, intermediate
+ * updates collapsed); not when the table is suppressed (`everyUpdate`), nor in the test
+ * driver, whose stores have none.
  */
 export class SlidingWindowAggregateProcessor<K, V, A>
   implements Processor<K, V, Windowed<K>, Change<A>>
@@ -26,18 +34,25 @@ export class SlidingWindowAggregateProcessor<K, V, A>
   private ctx!: ProcessorContext<Windowed<K>, Change<A>>;
   private store!: ProcessorWindowStore<K, A>;
   private records!: ProcessorWindowStore<K, V>;
+  private cache: WindowRecordCachingStore<K, A> | null = null;
 
   constructor(
     private readonly storeName: string,
     private readonly recordsStoreName: string,
     private readonly windows: SlidingWindows,
     private readonly fold: (key: K, value: V, current: A | undefined) => A,
+    private readonly everyUpdate = false,
   ) {}
 
   init(context: ProcessorContext<Windowed<K>, Change<A>>): void {
     this.ctx = context;
     this.store = context.getStateStore<ProcessorWindowStore<K, A>>(this.storeName);
     this.records = context.getStateStore<ProcessorWindowStore<K, V>>(this.recordsStoreName);
+    if (!this.everyUpdate) {
+      this.cache = windowRecordCache<K, A>(this.store, (key, start, change, timestamp, headers) =>
+        this.emit(key, start, change, timestamp, headers),
+      );
+    }
   }
 
   process(r: StreamRecord<K, V>): void {
@@ -73,13 +88,23 @@ export class SlidingWindowAggregateProcessor<K, V, A>
       const old = this.store.fetch(key, start);
       const holdsT = start <= t && t <= end;
       if (!holdsT && old !== null) continue; // the window after t existed already, unchanged
+      if (this.cache !== null) {
+        this.cache.putCached(key, start, agg as A, old, r.timestamp, r.headers);
+        continue;
+      }
       this.store.put(key, start, agg as A);
-      this.ctx.forward({
-        key: { key, window: { start, end } },
-        value: { newValue: agg as A, oldValue: old },
-        timestamp: r.timestamp,
-        headers: r.headers,
-      });
+      this.emit(key, start, { newValue: agg as A, oldValue: old }, r.timestamp, r.headers);
     }
+  }
+
+  private emit(
+    key: K,
+    start: number,
+    value: Change<A>,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): void {
+    const end = start + this.windows.timeDifferenceMs;
+    this.ctx.forward({ key: { key, window: { start, end } }, value, timestamp, headers });
   }
 }

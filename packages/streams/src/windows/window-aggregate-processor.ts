@@ -45,20 +45,30 @@ export class WindowAggregateProcessor<K, V, A> implements Processor<K, V, Window
   process(r: StreamRecord<K, V>): void {
     if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
     const now = this.ctx.streamTime();
-    for (const start of this.windows.windowStartsFor(r.timestamp)) {
-      if (this.windows.closesAt(start) <= now) {
-        recordDropped(this.store);
-        continue;
-      }
-      const old = this.store.fetch(r.key, start);
-      const next = this.fold(r.key, r.value, old ?? undefined);
-      if (this.cache !== null) {
-        this.cache.putCached(r.key, start, next, old, r.timestamp, r.headers);
-        continue;
-      }
-      this.store.put(r.key, start, next);
-      this.emit(r.key, start, { newValue: next, oldValue: old }, r.timestamp, r.headers);
+    const w = this.windows;
+    if (w.advanceMs === w.sizeMs) {
+      // tumbling: one window, without the array of starts
+      this.update(r, r.timestamp - (r.timestamp % w.sizeMs), now);
+      return;
     }
+    for (const start of w.windowStartsFor(r.timestamp)) this.update(r, start, now);
+  }
+
+  /** Folds the record into the window starting at `start`, or counts it dropped. */
+  private update(r: StreamRecord<K, V>, start: number, now: number): void {
+    if (this.windows.closesAt(start) <= now) {
+      recordDropped(this.store);
+      return;
+    }
+    const key = r.key as K;
+    const old = this.store.fetch(key, start);
+    const next = this.fold(key, r.value as V, old ?? undefined);
+    if (this.cache !== null) {
+      this.cache.putCached(key, start, next, old, r.timestamp, r.headers);
+      return;
+    }
+    this.store.put(key, start, next);
+    this.emit(key, start, { newValue: next, oldValue: old }, r.timestamp, r.headers);
   }
 
   private emit(
