@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { workerExecArgv } from "../src/worker-node-flags.js";
 import { UPPER_APP, appDir, cleanup, cli, eventually, spawnCli, tempDir } from "./helpers.js";
 
 afterEach(cleanup);
@@ -37,5 +38,19 @@ describe("tributary run's worker processes", () => {
     const argv = await workerCommandLine({ NODE_OPTIONS: "--max-semi-space-size=32" });
     expect(argv.filter((a) => a.includes("semi-space"))).toEqual([]);
     expect(argv).toContain("_worker");
+  });
+
+  it("keep a size given on run's own node command line, and its other node flags", () => {
+    const own = ["--import", "tsx", "--max-semi-space-size=8"];
+    expect(workerExecArgv(own, undefined)).toEqual(own);
+    expect(workerExecArgv(["--max_semi_space_size", "8"], "")).toEqual([
+      "--max_semi_space_size",
+      "8",
+    ]);
+    expect(workerExecArgv(["--import", "tsx"], "--no-warnings")).toEqual([
+      "--import",
+      "tsx",
+      "--max-semi-space-size=64",
+    ]);
   });
 });
