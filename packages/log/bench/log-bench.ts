@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openEmbeddedLog } from "../src/embedded-log.js";
+import { EmbeddedLogService } from "../src/embedded-log-service.js";
 import type { IsolationLevel } from "../src/client/isolation-level.js";
 import type { LogClient } from "../src/client/log-client.js";
 import { logMetrics } from "../src/storage/log-metrics.js";
@@ -25,6 +26,12 @@ const RSS_RECORDS = Number(process.env.BENCH_RSS_RECORDS ?? 10_000_000);
 
 function tmpDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tributary-bench-${name}-`));
+}
+
+/** This process's CPU time (user + system) since `from`, in µs per record. */
+function cpuUsPerRecord(from: NodeJS.CpuUsage, records: number): number {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / records;
 }
 
 function seconds(start: bigint): number {
@@ -88,16 +95,20 @@ async function transactionalRun(
   return secs;
 }
 
-/** The same bytes the log writes (encoded batches, split by partition), with writeSync. */
-function baselineRun(sends: ProducerRecord[][], total: number): { secs: number; bytes: number } {
-  const dir = tmpDir("baseline");
+/** The sends' records as the producer encodes them: one batch per send and partition. */
+function encodeSends(sends: ProducerRecord[][]): Buffer[] {
   const encoded: Buffer[] = [];
   for (const records of sends) {
-    // Three batches per send, as the producer makes them.
     for (let p = 0; p < PARTITIONS; p++) {
       encoded.push(encodeBatch(records.filter((_, i) => i % PARTITIONS === p)));
     }
   }
+  return encoded;
+}
+
+/** The same bytes the log writes (encoded batches, split by partition), with writeSync. */
+function baselineRun(encoded: Buffer[], total: number): { secs: number; bytes: number } {
+  const dir = tmpDir("baseline");
   const fds = Array.from({ length: PARTITIONS }, (_, p) =>
     fs.openSync(path.join(dir, `${p}.log`), "a"),
   );
@@ -114,6 +125,29 @@ function baselineRun(sends: ProducerRecord[][], total: number): { secs: number; 
   for (const fd of fds) fs.closeSync(fd);
   fs.rmSync(dir, { recursive: true, force: true });
   return { secs, bytes };
+}
+
+/**
+ * Appends of batches encoded before the clock starts (the baseline's bytes), straight to
+ * the log service, as a broker receives finished batches from a client (or the streams
+ * runtime would hand over batches it encoded itself): the log's own share of an append,
+ * without the producer's partitioning and encoding. At-least-once batches (no producer
+ * id), one append in flight, partitions in turn as the baseline writes them.
+ */
+async function preEncodedRun(encoded: Buffer[], total: number): Promise<number> {
+  const dir = tmpDir("pre-encoded");
+  const service = await EmbeddedLogService.open(dir, { maintenanceIntervalMs: 0 });
+  await service.createTopic("pre", { partitions: PARTITIONS, config: { flushPolicy: "os" } });
+  const start = process.hrtime.bigint();
+  for (let sent = 0, i = 0; sent < total; sent += BATCH) {
+    for (let p = 0; p < PARTITIONS; p++, i++) {
+      await service.produce("pre", p, encoded[i % encoded.length]!);
+    }
+  }
+  const secs = seconds(start);
+  await service.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return secs;
 }
 
 async function consumeRun(
@@ -182,26 +216,46 @@ async function main(): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  const base = baselineRun(sends, RECORDS);
+  const encoded = encodeSends(sends);
+  let cpu = process.cpuUsage();
+  const base = baselineRun(encoded, RECORDS);
+  const baselineCpuUs = cpuUsPerRecord(cpu, RECORDS);
   const baselinePerSec = RECORDS / base.secs;
   rows.push([
     "baseline fs.writeSync of the same batch bytes",
     baselinePerSec,
     base.bytes / base.secs,
-    "-",
+    `${baselineCpuUs.toFixed(2)} µs CPU/record`,
   ]);
+  /** An append row: its rate, its share of the baseline, and CPU per record beside both. */
+  const appendRow = (name: string, secs: number, cpuUs: number): number => {
+    const perSec = RECORDS / secs;
+    rows.push([
+      name,
+      perSec,
+      (RECORDS * bytesPerRecord) / secs,
+      `${((perSec / baselinePerSec) * 100).toFixed(0)}% of baseline; ${cpuUs.toFixed(2)} µs CPU/record, ${(baselineCpuUs / cpuUs).toFixed(2)}x the baseline's rate by CPU`,
+    ]);
+    return perSec;
+  };
 
   const dir = tmpDir("os");
   const log = await openEmbeddedLog(dir, { maintenanceIntervalMs: 0 });
   await log.admin.createTopic("bench", { partitions: PARTITIONS, config: { flushPolicy: "os" } });
+  cpu = process.cpuUsage();
   const appendSecs = await appendRun(log, "bench", sends, RECORDS, 1);
-  const appendPerSec = RECORDS / appendSecs;
-  rows.push([
+  const appendPerSec = appendRow(
     "append, flush os (producer.send, idempotent)",
-    appendPerSec,
-    (RECORDS * bytesPerRecord) / appendSecs,
-    `${((appendPerSec / baselinePerSec) * 100).toFixed(0)}% of baseline`,
-  ]);
+    appendSecs,
+    cpuUsPerRecord(cpu, RECORDS),
+  );
+  cpu = process.cpuUsage();
+  const preEncodedSecs = await preEncodedRun(encoded, RECORDS);
+  const appendPreEncodedPerSec = appendRow(
+    "append of pre-encoded batches (log service, no producer)",
+    preEncodedSecs,
+    cpuUsPerRecord(cpu, RECORDS),
+  );
 
   const consumeSecs = await consumeRun(log, "bench", RECORDS);
   const consumePerSec = RECORDS / consumeSecs;
@@ -338,6 +392,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       appendPerSec: Math.round(appendPerSec),
       appendAtLeastOncePerSec: Math.round(appendAtLeastOncePerSec),
+      appendPreEncodedPerSec: Math.round(appendPreEncodedPerSec),
       transactionalAppendPerSec: Math.round(transactionalAppendPerSec),
       transactionalPipelinedAppendPerSec: Math.round(transactionalPipelinedAppendPerSec),
       consumeCommittedPerSec: Math.round(consumeCommittedPerSec),

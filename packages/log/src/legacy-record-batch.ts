@@ -1,4 +1,4 @@
-import type { LogRecord } from "./record.js";
+import { type LogRecord, NO_HEADERS } from "./record.js";
 
 /**
  * Tributary's own record batch format, magic 1, which every version before the switch to
@@ -20,7 +20,6 @@ import type { LogRecord } from "./record.js";
 export const LEGACY_BATCH_HEADER_SIZE = 43;
 const RECORD_FIXED_SIZE = 4 + 4 + 8 + 4 + 4 + 4;
 const TWO_32 = 4294967296;
-const NO_HEADERS: Record<string, Buffer> = Object.freeze({}) as Record<string, Buffer>;
 
 /**
  * Decodes the `count` records of the magic-1 batch at `position` (`end` is where it ends,

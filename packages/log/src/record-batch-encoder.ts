@@ -23,7 +23,7 @@ import {
   writeInt64,
 } from "./record-batch-layout.js";
 import { crc32c } from "@node-rs/crc32";
-import type { LogRecord, ProducerRecord, RecordHeaders } from "./record.js";
+import { type LogRecord, NO_HEADERS, type ProducerRecord, type RecordHeaders } from "./record.js";
 import {
   sizeOfLength,
   sizeOfVarint,
@@ -102,7 +102,8 @@ export function encodeBatch(
       (deltas ? sizeOfVarint(deltas[i]!) : sizeOfLength(i)) +
       (key ? sizeOfLength(key.length) + key.length : 1) +
       (value ? sizeOfLength(value.length) + value.length : 1);
-    if (r.headers !== undefined) body += headersSize(r.headers);
+    const headers = r.headers;
+    if (headers !== undefined && headers !== NO_HEADERS) body += headersSize(headers);
     bodySizes[i] = body;
     size += sizeOfLength(body) + body;
   }
@@ -135,7 +136,7 @@ export function encodeBatch(
       buf[pos++] = 1;
     }
     const headers = r.headers;
-    if (headers === undefined) buf[pos++] = 0;
+    if (headers === undefined || headers === NO_HEADERS) buf[pos++] = 0;
     else pos = writeHeaders(buf, pos, headers);
   }
   writeInt64(buf, options.baseOffset ?? 0, OFF_BASE_OFFSET);

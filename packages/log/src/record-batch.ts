@@ -32,7 +32,7 @@ import {
 } from "./record-batch-layout.js";
 import { CorruptRecordError, UnsupportedCompressionError } from "./errors.js";
 import { forEachLegacyRecord, LEGACY_BATCH_HEADER_SIZE } from "./legacy-record-batch.js";
-import type { LogRecord } from "./record.js";
+import { type LogRecord, NO_HEADERS } from "./record.js";
 import { readVarint, readVarlong, varintEnd } from "./varint.js";
 
 /*
@@ -43,8 +43,6 @@ import { readVarint, readVarlong, varintEnd } from "./varint.js";
 
 /** A record's bytes after its length with empty key, value and no headers. */
 const MIN_RECORD_BODY = 6;
-/** Shared by every record without headers, so decoding allocates no object for them. */
-const NO_HEADERS: Record<string, Buffer> = Object.freeze({}) as Record<string, Buffer>;
 
 /**
  * A view of one batch inside a larger buffer (a fetched chunk or a segment read), of

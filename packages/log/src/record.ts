@@ -28,6 +28,13 @@ export interface LogRecord {
   headers: Record<string, Buffer>;
 }
 
+/**
+ * The headers of every record that has none, as decoded (frozen, shared: decoding
+ * allocates no object for them). Encoders treat it as no headers without looking inside,
+ * so a record passed on with the headers it was read with costs nothing for them.
+ */
+export const NO_HEADERS: Record<string, Buffer> = Object.freeze({}) as Record<string, Buffer>;
+
 /** Where a record lives. */
 export interface TopicPartition {
   topic: string;

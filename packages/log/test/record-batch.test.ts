@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CorruptRecordError, UnsupportedCompressionError } from "../src/errors.js";
+import { NO_HEADERS } from "../src/record.js";
 import {
   BATCH_HEADER_SIZE,
   encodeBatch,
@@ -59,6 +60,21 @@ describe("record batch", () => {
     expect(out[4]!.timestamp).toBe(2 ** 45);
     expect(out[1]!.timestamp).toBe(5);
     expect(out[3]!.timestamp).toBe(0);
+  });
+
+  it("encodes a record passed on with the shared no-headers object as one without headers", () => {
+    const plain = [
+      { key: Buffer.from("a"), value: Buffer.from("1"), timestamp: 10 },
+      { key: Buffer.from("b"), value: Buffer.from("2"), timestamp: 11, headers: {} },
+    ];
+    const passedOn = plain.map((r) => ({ ...r, headers: NO_HEADERS }));
+    const encoded = encodeBatch(passedOn, { now: 1 });
+    expect(encoded.equals(encodeBatch(plain, { now: 1 }))).toBe(true);
+    // and decoding gives the shared object back, so a pass-through stays allocation-free
+    const out = new RecordBatch(encoded).records();
+    expect(out.map((r) => r.headers)).toEqual([NO_HEADERS, NO_HEADERS]);
+    expect(out[0]!.headers).toBe(NO_HEADERS);
+    expect(Object.isFrozen(NO_HEADERS)).toBe(true);
   });
 
   it("writes the producer id, epoch and base sequence into the header", () => {

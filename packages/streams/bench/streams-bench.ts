@@ -1,6 +1,8 @@
 /**
  * Streams runtime benchmark (not run by the tests):
  *   cd packages/streams && node --import tsx bench/streams-bench.ts [records=2000000] [restoreKeys=1000000]
+ * (`npm run bench` adds `--max-semi-space-size=64`, the GC flag `tributary run` starts
+ * its workers with: this process is the worker).
  *
  * With `--kafka host:port` (or TRIBUTARY_BENCH_KAFKA) the same runs on a Kafka cluster
  * (bench-log.ts). By default, one broker child process (the log package's broker fixture)
@@ -11,7 +13,8 @@
  * - stateless: mapValues + filter to an output topic (bytes serdes);
  * - count per key with RocksDB + write-back cache + changelog (word count after its
  *   repartition: the words are the keys, 10,000 distinct);
- *   both timed from the assignment to the stopped worker (everything committed);
+ *   both timed from the assignment to the stopped worker (everything committed), with
+ *   the worker's CPU time and GC pause time per record;
  * - restore: a worker starting on a changelog of `restoreKeys` distinct keys with no
  *   local state (child process), and its RSS holding them (after a GC).
  * - windowed count (1-minute tumbling, 10,000 keys) and a stream-stream join (±5 s), on
@@ -44,6 +47,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
 import * as readline from "node:readline";
 import { type LogClient, Serdes } from "@tributary/log";
 import { type App, defineApp, runWorker, type WorkerOptions } from "../src/index.js";
@@ -74,6 +78,8 @@ const rows: { name: string; records: number; ms: number }[] = [];
 /** CPU of this (worker) process per record in the last runUntil: steadier than rates on a
  * shared machine. */
 let lastCpuUsPerRecord = 0;
+/** GC pauses of the last runUntil, µs per record: what the worker's GC flags change. */
+let lastGcUsPerRecord = 0;
 function report(name: string, records: number, ms: number): number {
   rows.push({ name, records, ms });
   const perSec = Math.round((records / ms) * 1000);
@@ -82,9 +88,10 @@ function report(name: string, records: number, ms: number): number {
       .toLocaleString("en-US")
       .padStart(
         12,
-      )} records/s${lastCpuUsPerRecord > 0 ? `  ${lastCpuUsPerRecord.toFixed(2)} µs CPU/record` : ""}`,
+      )} records/s${lastCpuUsPerRecord > 0 ? `  ${lastCpuUsPerRecord.toFixed(2)} µs CPU/record` : ""}${lastGcUsPerRecord > 0 ? ` (${lastGcUsPerRecord.toFixed(2)} in GC pauses)` : ""}`,
   );
   lastCpuUsPerRecord = 0;
+  lastGcUsPerRecord = 0;
   return perSec;
 }
 
@@ -141,6 +148,12 @@ async function runUntil(
 ): Promise<number> {
   let t = 0;
   let cpu = process.cpuUsage();
+  let gcMs = 0;
+  const countGc = (entries: PerformanceEntry[]) => {
+    if (t !== 0) for (const e of entries) gcMs += e.duration;
+  };
+  const gc = new PerformanceObserver((list) => countGc(list.getEntries()));
+  gc.observe({ entryTypes: ["gc"] });
   const worker = runWorker(app, {
     ...options,
     log,
@@ -158,6 +171,9 @@ async function runUntil(
   await worker.stop();
   const used = process.cpuUsage(cpu);
   lastCpuUsPerRecord = (used.user + used.system) / n;
+  countGc(gc.takeRecords());
+  gc.disconnect();
+  lastGcUsPerRecord = (gcMs * 1000) / n;
   return performance.now() - t;
 }
 

@@ -24,6 +24,7 @@ import { Supervisor } from "../supervisor.js";
 import { addLogFormatOption, logFormatFlag } from "../worker-logger.js";
 import { liveRunAs, parseFrom, parseVersion, versionRunAs } from "../side-by-side-run.js";
 import { watchVersions } from "../version-watch.js";
+import { workerExecArgv } from "../worker-node-flags.js";
 import { runWorkerProcess } from "../worker-process.js";
 import type { WorkerSpec } from "../worker-messages.js";
 
@@ -202,7 +203,11 @@ export function registerRunCommand(program: Command): void {
         spec,
         command: {
           execPath: process.execPath,
-          args: [...process.execArgv, process.argv[1]!, "_worker"],
+          args: [
+            ...workerExecArgv(process.execArgv, process.env.NODE_OPTIONS),
+            process.argv[1]!,
+            "_worker",
+          ],
         },
         tracker,
         committedLag: () => committedLag(admin!.admin, topology),

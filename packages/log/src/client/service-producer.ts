@@ -3,7 +3,7 @@ import type { ProduceResult, Producer } from "./log-client.js";
 import type { LogService } from "./log-service.js";
 import type { MetadataCache } from "./metadata-cache.js";
 import { partitionForKey } from "./partitioner.js";
-import type { ProducerRecord } from "../record.js";
+import { NO_HEADERS, type ProducerRecord } from "../record.js";
 import { encodeBatch, headersSize, TRANSACTIONAL_FLAG } from "../record-batch.js";
 import { OFF_RECORD_COUNT } from "../record-batch-layout.js";
 import { stampProducer } from "./record-batch-builder.js";
@@ -357,7 +357,7 @@ export class ServiceProducer implements Producer {
       // Headers count too: a dead-letter record carries its error in them, and 3,792 of
       // those once made one 9.4 MB batch that the topic's 8 MiB max.message.bytes refused,
       // failing the worker on every restart.
-      if (r.headers !== undefined) size += headersSize(r.headers);
+      if (r.headers !== undefined && r.headers !== NO_HEADERS) size += headersSize(r.headers);
       if (bytes + size > this.batchBytes && i > start) {
         yield records.slice(start, i);
         start = i;

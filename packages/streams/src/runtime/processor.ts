@@ -26,7 +26,10 @@ export type { Cancellable, PunctuationType } from "../processor/punctuation-type
 export interface ProcessorContext<KOut, VOut> {
   readonly applicationId: string;
   readonly taskId: string;
-  /** Sends a record to every child, or only to the child with this name. */
+  /**
+   * Sends a record to every child, or only to the child with this name. The record is not
+   * changed once forwarded: a sink may hold it until the poll's outputs are sent.
+   */
   forward(record: StreamRecord<KOut, VOut>, childName?: string): void;
   getStateStore<S extends ProcessorStateStore>(name: string): S;
   /** The task's stream time: the largest timestamp it has seen, or for a task reading

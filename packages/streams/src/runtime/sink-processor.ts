@@ -1,3 +1,4 @@
+import type { ProducerRecord } from "@tributary/log";
 import type { Serde } from "../serdes.js";
 import type { Processor } from "./processor.js";
 import type { RecordCollector } from "./record-collector.js";
@@ -13,9 +14,23 @@ export class SinkProcessor implements Processor<unknown, unknown, never, never> 
   ) {}
 
   process(record: StreamRecord<unknown, unknown>): void {
+    const key = record.key === null ? null : this.keySerde.serialize(record.key);
+    const value = record.value === null ? null : this.valueSerde.serialize(record.value);
+    // Bytes that serialize to themselves (the bytes serde): the record already is the
+    // ProducerRecord, so none is allocated per output. Records are not changed once
+    // forwarded (processor.ts); one carrying a `partition` field of its own is copied, so
+    // the producer partitions it by key as any other.
+    if (
+      key === record.key &&
+      value === record.value &&
+      (record as ProducerRecord).partition === undefined
+    ) {
+      this.collector.send(this.topic, record as ProducerRecord);
+      return;
+    }
     this.collector.send(this.topic, {
-      key: record.key === null ? null : this.keySerde.serialize(record.key),
-      value: record.value === null ? null : this.valueSerde.serialize(record.value),
+      key,
+      value,
       timestamp: record.timestamp,
       headers: record.headers,
     });

@@ -19,4 +19,5 @@ export interface RecordMetadata {
   offset: number;
 }
 
-export const NO_HEADERS: RecordHeaders = Object.freeze({});
+/** The log's: records passed on with no headers are encoded without looking inside. */
+export { NO_HEADERS } from "@tributary/log";
