@@ -72,7 +72,10 @@ export function registerRunCommand(program: Command): void {
         "where workers serve interactive queries (worker i on port+i; port 0: free ports; off: none)",
         "127.0.0.1:0",
       )
-      .option("--commit-interval-ms <ms>", "how often workers commit (default 1000; 100 under exactly-once)")
+      .option(
+        "--commit-interval-ms <ms>",
+        "how often workers commit (default 1000; 100 under exactly-once)",
+      )
       .option(
         "--processing-guarantee <guarantee>",
         "at_least_once or exactly_once (default: the app's config, else at_least_once)",
