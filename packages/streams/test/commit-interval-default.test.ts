@@ -23,7 +23,7 @@ async function intervalOf(
     applicationId: id,
     config: { processingGuarantee },
     topology: (b) => {
-      b.stream("ci-in", { key: Serdes.string(), value: Serdes.string() }).to("ci-out");
+      b.stream("ci-in", { keySerde: Serdes.string(), valueSerde: Serdes.string() }).to("ci-out");
     },
   });
   const worker = runWorker(app, {
