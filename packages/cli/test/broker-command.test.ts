@@ -5,6 +5,7 @@ import path from "node:path";
 import * as readline from "node:readline";
 import { connectBroker, findRunningBroker } from "@tributary/log";
 import { afterEach, describe, expect, it } from "vitest";
+import { eventually } from "./helpers.js";
 
 // `tributary broker` as a user runs it: node packages/cli/dist/bin.js broker ...
 const BIN = path.resolve(import.meta.dirname, "../dist/bin.js");
@@ -159,7 +160,10 @@ describe("tributary broker", () => {
     expect((second as Error).message).toMatch(/max\.connections \(--max-connections 1\)/);
     expect(await first.admin.listTopics()).toEqual([]);
     await first.close();
-    expect(broker.stderr()).toMatch(/"event":"connection-limits","maxConnections":1/);
+    // the child's stderr arrives on its own pipe, maybe after the address it announced
+    await eventually("the connection-limits line on the broker's stderr", () =>
+      /"event":"connection-limits","maxConnections":1/.test(broker.stderr()) ? true : undefined,
+    );
   });
 
   it("refuses a second broker on a data dir that one already serves", async () => {
