@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { openEmbeddedLog } from "@tributary/log";
 import { afterAll, describe, expect, it } from "vitest";
-import { queryClient, runWorker } from "../src/index.js";
+import { queryClient } from "../src/index.js";
 import app from "./fixtures/query-app.js";
-import { generatePlays, producePlays, queryReference } from "./query-helpers.js";
+import { queryAppOnOneWorker } from "./query-helpers.js";
 import { eventually, tempDir } from "./runtime-helpers.js";
 
 const dir = tempDir("q-close");
@@ -20,24 +20,8 @@ const tcpSockets = () =>
 
 describe("closing a query client", () => {
   it("drops its pooled connections, and later queries fail with CLIENT_CLOSED instead of reconnecting", async () => {
-    await log.admin.createTopic("q-plays", { partitions: 2 });
-    const plays = generatePlays(200, 10, 7);
-    await producePlays(log, plays);
-    const ref = queryReference(plays);
-    const worker = runWorker(app, {
-      log,
-      stateDir: path.join(dir, "state"),
-      commitIntervalMs: 100,
-    });
-    await worker.start();
+    const { worker, q, ref, word } = await queryAppOnOneWorker(log, path.join(dir, "state"), 7);
     try {
-      const q = queryClient(app, { log, timeoutMs: 30_000 });
-      const word = ref.words[0]!;
-      await eventually(
-        async () =>
-          (await q.store("counts").get(word)) === ref.counts.get(word) ? true : undefined,
-        "the count",
-      );
       // several reads in parallel so the pool holds more than one connection
       await Promise.all(ref.words.map((w) => q.store("counts").get(w)));
       const open = tcpSockets();

@@ -2,10 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { openEmbeddedLog } from "@tributary/log";
 import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
-import { defineApp, queryClient, runWorker, Serdes, type WindowedEntry } from "../src/index.js";
-import app from "./fixtures/query-app.js";
-import { generatePlays, producePlays, queryReference } from "./query-helpers.js";
-import { eventually, tempDir } from "./runtime-helpers.js";
+import { defineApp, Serdes, type WindowedEntry } from "../src/index.js";
+import { queryAppOnOneWorker } from "./query-helpers.js";
+import { tempDir } from "./runtime-helpers.js";
 
 const dir = tempDir("q-types");
 const log = await openEmbeddedLog(path.join(dir, "log"));
@@ -18,24 +17,8 @@ afterAll(async () => {
 // meet a type error, or the check fails. At run time the same calls fail with a code.
 describe("the typed query client", () => {
   it("takes store names and key and value types from the tables the topology returns; what does not compile fails at run time too", async () => {
-    await log.admin.createTopic("q-plays", { partitions: 2 });
-    const plays = generatePlays(200, 10, 5);
-    await producePlays(log, plays);
-    const ref = queryReference(plays);
-    const worker = runWorker(app, {
-      log,
-      stateDir: path.join(dir, "state"),
-      commitIntervalMs: 100,
-    });
-    await worker.start();
+    const { worker, q, ref, word } = await queryAppOnOneWorker(log, path.join(dir, "state"), 5);
     try {
-      const q = queryClient(app, { log, timeoutMs: 30_000 });
-      const word = ref.words[0]!;
-      await eventually(
-        async () =>
-          (await q.store("counts").get(word)) === ref.counts.get(word) ? true : undefined,
-        "the count",
-      );
       const count = await q.store("counts").get(word);
       expectTypeOf(count).toEqualTypeOf<number | null>();
       const windows = await q.store("hourly").fetch(word, 0, Date.now());

@@ -1,7 +1,8 @@
 import type { LogClient } from "@tributary/log";
+import { queryClient, runWorker } from "../src/index.js";
 import { pick, seeded } from "./helpers.js";
-import { HOUR, SESSION_GAP } from "./fixtures/query-app.js";
-import { produce } from "./runtime-helpers.js";
+import app, { HOUR, SESSION_GAP } from "./fixtures/query-app.js";
+import { eventually, produce } from "./runtime-helpers.js";
 
 /** One play of the query tests' input (fixtures/query-app.ts): a user played a word. */
 export interface Play {
@@ -99,4 +100,25 @@ export async function allCommitted(log: LogClient, groupId: string): Promise<boo
     }
   }
   return true;
+}
+
+/**
+ * The query app over 200 plays (seeded) on one started in-process worker, and a typed
+ * client that has already read the first word's count as the reference says. The caller
+ * stops the worker.
+ */
+export async function queryAppOnOneWorker(log: LogClient, stateDir: string, seed: number) {
+  await log.admin.createTopic("q-plays", { partitions: 2 });
+  const plays = generatePlays(200, 10, seed);
+  await producePlays(log, plays);
+  const ref = queryReference(plays);
+  const worker = runWorker(app, { log, stateDir, commitIntervalMs: 100 });
+  await worker.start();
+  const q = queryClient(app, { log, timeoutMs: 30_000 });
+  const word = ref.words[0]!;
+  await eventually(
+    async () => ((await q.store("counts").get(word)) === ref.counts.get(word) ? true : undefined),
+    "the count",
+  );
+  return { worker, q, ref, word };
 }
