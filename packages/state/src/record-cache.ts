@@ -16,13 +16,30 @@ export type RecordCacheListener<K, V> = (
 ) => void;
 
 /** One key's change waiting for the next flush. */
-interface PendingChange<K, V> {
+export interface PendingChange<K, V> {
   key: K;
   newValue: V | null;
   oldValue: V | null;
   timestamp: number;
   headers: RecordHeaders;
   size: number;
+}
+
+/** A later update of a pending change: the newest value wins, the old value stays the one
+ * downstream saw last. Returns how many estimated bytes it grew by. */
+export function renewPending<K, V>(
+  p: PendingChange<K, V>,
+  value: V | null,
+  timestamp: number,
+  headers: RecordHeaders,
+  size: number,
+): number {
+  const grown = size - p.size;
+  p.newValue = value;
+  p.timestamp = timestamp;
+  p.headers = headers;
+  p.size = size;
+  return grown;
 }
 
 /** Estimated heap cost of a pending change beyond its key and value (objects, Map slot). */
@@ -58,11 +75,7 @@ export class RecordCache<K, V> {
     const size = PENDING_OVERHEAD_BYTES + estimateBytes(key) + estimateBytes(value);
     const p = this.pending.get(id);
     if (p !== undefined) {
-      this.bytes += size - p.size;
-      p.newValue = value;
-      p.timestamp = timestamp;
-      p.headers = headers;
-      p.size = size;
+      this.bytes += renewPending(p, value, timestamp, headers, size);
     } else {
       this.pending.set(id, { key, newValue: value, oldValue, timestamp, headers, size });
       this.bytes += size;

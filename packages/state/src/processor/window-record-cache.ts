@@ -1,6 +1,6 @@
 import type { RecordHeaders } from "@tributary/log";
-import type { CachedChange } from "../record-cache.js";
-import { estimateBytes } from "../record-cache.js";
+import type { CachedChange, PendingChange } from "../record-cache.js";
+import { estimateBytes, renewPending } from "../record-cache.js";
 import type { ResidentEntry } from "../window/resident-entries.js";
 
 /** Receives one window's latest change when a window store's record cache flushes. */
@@ -13,16 +13,10 @@ export type WindowCacheListener<K, V> = (
 ) => void;
 
 /** One window's change waiting for the next flush. */
-interface PendingWindow<K, V> {
-  key: K;
+interface PendingWindow<K, V> extends PendingChange<K, V> {
   start: number;
   /** The resident entry whose `cacheSlot` points here; null when the put went below. */
   entry: ResidentEntry | null;
-  newValue: V | null;
-  oldValue: V | null;
-  timestamp: number;
-  headers: RecordHeaders;
-  size: number;
 }
 
 /** Estimated heap cost of a pending change beyond its key and value (object, array slot). */
@@ -64,11 +58,7 @@ export class WindowRecordCache<K, V> {
     const size = PENDING_OVERHEAD_BYTES + estimateBytes(key) + estimateBytes(value);
     const p = entry === null ? null : (entry.cacheSlot as PendingWindow<K, V> | null);
     if (p !== null) {
-      this.bytes += size - p.size;
-      p.newValue = value;
-      p.timestamp = timestamp;
-      p.headers = headers;
-      p.size = size;
+      this.bytes += renewPending(p, value, timestamp, headers, size);
     } else {
       const q: PendingWindow<K, V> = {
         key,
