@@ -3,6 +3,7 @@ import { queryClient, readQueryEndpoints } from "../src/index.js";
 import app from "./fixtures/query-app.js";
 import {
   generatePlays,
+  PLAYS_TOPIC,
   producePlays,
   type QueryReference,
   queryReference,
@@ -70,7 +71,7 @@ describe("interactive queries across worker processes", () => {
   it("route every key to its worker and match the reference across 3 workers, while one joins, one leaves and one is SIGKILLed", async () => {
     backend = await brokerBackend();
     const { log } = backend;
-    await log.admin.createTopic("q-plays", { partitions: 6 });
+    await log.admin.createTopic("q-plays", { partitions: 6, config: PLAYS_TOPIC });
     const plays = generatePlays(6000, 300, 7);
     const ref = queryReference(plays);
     await producePlays(log, plays);

@@ -24,6 +24,10 @@ export interface QueryReference {
 
 const START = Date.parse("2024-01-01T00:00:00Z");
 
+/** The plays topic's config: plays are stamped in 2024 and time retention (by record time)
+ * would delete them before a worker reads them, as soon as a segment rolls. */
+export const PLAYS_TOPIC = { retentionMs: -1 } as const;
+
 /** `n` plays of a vocabulary of `vocabulary` words over six hours, deterministic for a
  * seed; some words have non-ASCII letters, so byte order differs from code-unit order. */
 export function generatePlays(n: number, vocabulary: number, seed: number): Play[] {
@@ -108,7 +112,7 @@ export async function allCommitted(log: LogClient, groupId: string): Promise<boo
  * stops the worker.
  */
 export async function queryAppOnOneWorker(log: LogClient, stateDir: string, seed: number) {
-  await log.admin.createTopic("q-plays", { partitions: 2 });
+  await log.admin.createTopic("q-plays", { partitions: 2, config: PLAYS_TOPIC });
   const plays = generatePlays(200, 10, seed);
   await producePlays(log, plays);
   const ref = queryReference(plays);

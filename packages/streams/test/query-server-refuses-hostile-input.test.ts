@@ -8,7 +8,7 @@ import { LocalStoreRegistry } from "../src/runtime/local-store-registry.js";
 import { QueryEndpointPublisher } from "../src/runtime/query-endpoint-publisher.js";
 import { QueryServer } from "../src/runtime/query-server.js";
 import app from "./fixtures/query-app.js";
-import { generatePlays, producePlays, queryReference } from "./query-helpers.js";
+import { generatePlays, PLAYS_TOPIC, producePlays, queryReference } from "./query-helpers.js";
 import { eventually, tempDir } from "./runtime-helpers.js";
 
 const SECRET = "s3cret-for-this-test";
@@ -65,7 +65,7 @@ async function startWorker(): Promise<{
 }> {
   const dir = tempDir("q-hostile");
   const log = await openEmbeddedLog(path.join(dir, "log"));
-  await log.admin.createTopic("q-plays", { partitions: 3 });
+  await log.admin.createTopic("q-plays", { partitions: 3, config: PLAYS_TOPIC });
   const worker = runWorker(app, {
     log,
     stateDir: path.join(dir, "state"),
@@ -241,7 +241,7 @@ describe("a worker's query server", () => {
       await log.close();
       fs.rmSync(dir, { recursive: true, force: true });
     });
-    await log.admin.createTopic("q-plays", { partitions: 3 });
+    await log.admin.createTopic("q-plays", { partitions: 3, config: PLAYS_TOPIC });
     const topology = app.build();
     const registry = new LocalStoreRegistry();
     const server = new QueryServer(topology, registry, log);
