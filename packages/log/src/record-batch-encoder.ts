@@ -155,7 +155,8 @@ export function encodeBatch(
   return buf;
 }
 
-function writeHeaders(buf: Buffer, pos: number, headers: RecordHeaders): number {
+/** Writes a record's headers, their count first; returns the position after them. */
+export function writeHeaders(buf: Buffer, pos: number, headers: RecordHeaders): number {
   let count = 0;
   for (const _ in headers) count++;
   pos = writeLength(buf, pos, count);

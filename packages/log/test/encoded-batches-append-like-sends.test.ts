@@ -3,7 +3,7 @@ import { RecordBatchBuilder } from "../src/client/record-batch-builder.js";
 import { stampProducer } from "../src/client/record-batch-builder.js";
 import { partitionForKey } from "../src/client/partitioner.js";
 import { openEmbeddedLog } from "../src/embedded-log.js";
-import { encodeBatch } from "../src/record-batch.js";
+import { encodeBatch, RecordBatch } from "../src/record-batch.js";
 import { removeTempDirs, tempDir } from "./storage-helpers.js";
 
 afterEach(removeTempDirs);
@@ -45,6 +45,17 @@ describe("batches a caller encodes (RecordBatchBuilder, Producer.sendEncoded)", 
     expect(builder.append(big, 0, 10, big, 10, 5000, 0)).toBe(true);
     expect(builder.append(big, 0, 10, big, 10, 100, 0)).toBe(false);
     expect(builder.count).toBe(1);
+  });
+
+  it("keep a refused record's timestamp out of the batch's max timestamp", () => {
+    const big = Buffer.alloc(5000, 0x61);
+    const builder = new RecordBatchBuilder(4096);
+    expect(builder.append(big, 0, 10, big, 10, 100, 1_000)).toBe(true);
+    expect(builder.appendRecord({ key: null, value: big }, 9_000)).toBe(false);
+    expect(builder.append(big, 0, 10, big, 10, 5000, 9_000)).toBe(false);
+    const batch = new RecordBatch(builder.finish());
+    expect(batch.recordCount).toBe(1);
+    expect(batch.maxTimestamp).toBe(1_000);
   });
 
   it("go to the partition the caller chose, in order with send()'s batches, with sequences the log accepts", async () => {

@@ -24,19 +24,25 @@ import {
 } from "../record-batch-layout.js";
 import { InvalidArgumentError } from "../errors.js";
 import { sizeOfLength, sizeOfVarlong, writeLength, writeVarlong } from "../varint.js";
+import { NO_HEADERS, type ProducerRecord } from "../record.js";
+import { headersSize, writeHeaders } from "../record-batch-encoder.js";
 
 /**
  * Writes one partition's records straight into a RecordBatch v2 (grammar in
  * record-batch-layout.ts), for `Producer.sendEncoded`: a caller that produces keys and
  * values as bytes in a buffer of its own (a database snapshot) appends them here without a
- * Buffer or a record object per record, and without encodeBatch's second copy. Records
- * carry no headers; offset deltas run 0..n-1. `finish()` writes the header but not the
- * producer fields nor the CRC: `sendEncoded` stamps the producer's id, epoch and sequence
- * and then the CRC (stampProducer), so a batch's idempotence is the producer's, as for
- * `send`, and its CRC is computed once.
+ * Buffer or a record object per record, and without encodeBatch's second copy; and for
+ * `send`, which appends each `ProducerRecord` into its partition's batch as it partitions
+ * (`appendRecord`, as Kafka's RecordAccumulator appends into a MemoryRecords builder).
+ * Records from `append` carry no headers; offset deltas run 0..n-1. `finish()` writes the
+ * header but not the producer fields nor the CRC: the producer stamps the producer's id,
+ * epoch and sequence and then the CRC (stampProducer), so a batch's idempotence is the
+ * producer's and its CRC is computed once.
  *
  *   Record => length:varint attributes:int8(0) timestampDelta:varlong offsetDelta:varint
  *             keyLength:varint key valueLength:varint value headerCount:varint(0)
+ *             (appendRecord: keyLength -1 for a null key, valueLength -1 for a null value,
+ *             and the record's headers)
  */
 export class RecordBatchBuilder {
   private buf: Buffer;
@@ -83,41 +89,79 @@ export class RecordBatchBuilder {
     valueEnd: number,
     timestamp: number,
   ): boolean {
-    if (this.n === 0) {
-      this.baseTimestamp = timestamp;
-      this.maxTimestamp = timestamp;
-    } else if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
     const keyLength = keyEnd - keyStart;
     const valueLength = valueEnd - valueStart;
-    const delta = timestamp - this.baseTimestamp;
-    const body =
-      2 +
-      sizeOfVarlong(delta) +
-      sizeOfLength(this.n) +
-      sizeOfLength(keyLength) +
-      keyLength +
-      sizeOfLength(valueLength) +
-      valueLength;
-    const end = this.pos + sizeOfLength(body) + body;
-    if (end > this.capacity && this.n > 0) return false;
-    if (end > this.buf.length) this.grow(end);
+    const body = sizeOfLength(keyLength) + keyLength + sizeOfLength(valueLength) + valueLength;
+    let pos = this.begin(body, timestamp);
+    if (pos < 0) return false;
     const buf = this.buf;
-    let pos = writeLength(buf, this.pos, body);
-    buf[pos++] = 0;
-    pos = writeVarlong(buf, pos, delta);
-    pos = writeLength(buf, pos, this.n);
     pos = writeLength(buf, pos, keyLength);
-    if (keyLength > 24) buf.set(key.subarray(keyStart, keyEnd), pos);
-    // A short key is copied faster byte by byte than through a subarray and TypedArray.set.
-    else for (let i = 0; i < keyLength; i++) buf[pos + i] = key[keyStart + i]!;
-    pos += keyLength;
+    pos = copyKey(buf, pos, key, keyStart, keyEnd);
     pos = writeLength(buf, pos, valueLength);
     buf.set(value.subarray(valueStart, valueEnd), pos);
     pos += valueLength;
     buf[pos++] = 0;
     this.pos = pos;
-    this.n++;
     return true;
+  }
+
+  /**
+   * Appends a `ProducerRecord` as `encodeBatch` writes it (null key or value, headers):
+   * `send`'s records go into their partition's batch as they are partitioned, without a
+   * second pass over them. False, appending nothing, as `append`.
+   */
+  appendRecord(record: ProducerRecord, timestamp: number): boolean {
+    const key = record.key;
+    const value = record.value;
+    const headers = record.headers;
+    const hasHeaders = headers !== undefined && headers !== NO_HEADERS;
+    const body =
+      (key ? sizeOfLength(key.length) + key.length : 1) +
+      (value ? sizeOfLength(value.length) + value.length : 1) +
+      (hasHeaders ? headersSize(headers) : 0);
+    let pos = this.begin(body, timestamp);
+    if (pos < 0) return false;
+    const buf = this.buf;
+    if (key) {
+      pos = writeLength(buf, pos, key.length);
+      pos = copyKey(buf, pos, key, 0, key.length);
+    } else buf[pos++] = 1; // zigzag(-1): null
+    if (value) {
+      pos = writeLength(buf, pos, value.length);
+      buf.set(value, pos);
+      pos += value.length;
+    } else buf[pos++] = 1;
+    if (hasHeaders) pos = writeHeaders(buf, pos, headers);
+    else buf[pos++] = 0;
+    this.pos = pos;
+    return true;
+  }
+
+  /**
+   * Starts a record whose key, value and headers take `fields` bytes: checks the capacity,
+   * writes the length, attributes, timestamp and offset deltas, and counts the record.
+   * Returns where the key's length goes, or -1 when the record does not fit (nothing
+   * changed, so a refused record leaves the batch's timestamps as they were).
+   */
+  private begin(fields: number, timestamp: number): number {
+    const first = this.n === 0;
+    const delta = first ? 0 : timestamp - this.baseTimestamp;
+    // attributes + headerCount's first byte + the deltas + the fields.
+    const body = 2 + sizeOfVarlong(delta) + sizeOfLength(this.n) + fields;
+    const end = this.pos + sizeOfLength(body) + body;
+    if (end > this.capacity && !first) return -1;
+    if (end > this.buf.length) this.grow(end);
+    if (first) {
+      this.baseTimestamp = timestamp;
+      this.maxTimestamp = timestamp;
+    } else if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+    const buf = this.buf;
+    let pos = writeLength(buf, this.pos, body);
+    buf[pos++] = 0;
+    pos = writeVarlong(buf, pos, delta);
+    pos = writeLength(buf, pos, this.n);
+    this.n++;
+    return pos;
   }
 
   /** The batch (at least one record appended), to be stamped by the producer. */
@@ -142,6 +186,14 @@ export class RecordBatchBuilder {
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }
+}
+
+/** Copies a key; a short one faster byte by byte than through a subarray and TypedArray.set. */
+function copyKey(buf: Buffer, pos: number, key: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  if (length > 24) buf.set(key.subarray(start, end), pos);
+  else for (let i = 0; i < length; i++) buf[pos + i] = key[start + i]!;
+  return pos + length;
 }
 
 /**

@@ -1,21 +1,20 @@
-import { ClosedError, InvalidArgumentError, TributaryError } from "../errors.js";
+import { ClosedError, TributaryError } from "../errors.js";
 import type { ProduceResult, Producer } from "./log-client.js";
 import type { LogService } from "./log-service.js";
 import type { MetadataCache } from "./metadata-cache.js";
-import { partitionForKey } from "./partitioner.js";
-import { NO_HEADERS, type ProducerRecord } from "../record.js";
-import { encodeBatch, headersSize, TRANSACTIONAL_FLAG } from "../record-batch.js";
+import { checkPartition, encodeSend } from "./encode-send.js";
+import type { ProducerRecord } from "../record.js";
+import { TRANSACTIONAL_FLAG } from "../record-batch.js";
+import { markEncodedHere } from "../record-batch-encoded-here.js";
 import { OFF_RECORD_COUNT } from "../record-batch-layout.js";
 import { stampProducer } from "./record-batch-builder.js";
 import { type RetryPolicy, retryWithBackoff } from "../retry-with-backoff.js";
 
-/** Records for one partition are split into batches no bigger than this (estimated). */
+/** Records for one partition are split into batches no bigger than this. */
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
 const RETRY_BACKOFF_MS = 50;
 const MAX_RETRY_BACKOFF_MS = 1000;
 const DEFAULT_DELIVERY_TIMEOUT_MS = 30_000;
-/** Per-record bytes the batch format adds (record-batch.ts), for the size estimate. */
-const RECORD_OVERHEAD = 32;
 
 /** Sequence numbers wrap to 0 after 2^31 - 1, as Kafka's. */
 const SEQUENCE_WRAP = 2 ** 31;
@@ -110,22 +109,23 @@ export class ServiceProducer implements Producer {
         : this.idempotent
           ? await this.initProducerId()
           : null;
-    const byPartition = this.partition(topic, records, partitions);
+    // Keyless records of one send share one partition, as Kafka's sticky partitioner: one
+    // batch instead of n small ones.
+    const sticky = this.stickyCounter++ % partitions;
+    const batches = encodeSend(topic, records, partitions, sticky, this.batchBytes, Date.now());
     if (this.transaction !== undefined) {
-      const written: number[] = [];
-      byPartition.forEach((group, p) => {
-        if (group !== undefined && group.length > 0) written.push(p);
-      });
-      await this.transaction.addPartitions(topic, written);
+      await this.transaction.addPartitions(topic, [...new Set(batches.map((b) => b.partition))]);
     }
-    const sends: Promise<ProduceResult>[] = [];
-    for (let p = 0; p < byPartition.length; p++) {
-      const group = byPartition[p];
-      if (group === undefined || group.length === 0) continue;
-      for (const chunk of this.chunk(group)) {
-        sends.push(this.queue(topic, p, this.encode(topic, p, chunk, producer), producer));
-      }
-    }
+    // Stamped and marked as encoded here: nobody else holds these buffers, so an embedded
+    // log appending them can skip checking the CRC just computed (record-batch-encoded-here.ts).
+    const sends = batches.map(({ partition, batch }) =>
+      this.queue(
+        topic,
+        partition,
+        markEncodedHere(this.stampBatch(topic, partition, batch, producer)),
+        producer,
+      ),
+    );
     return { acks: Promise.all(sends).then(mergeAcks) };
   }
 
@@ -145,14 +145,9 @@ export class ServiceProducer implements Producer {
     for (const b of batches) checkPartition(topic, b.partition, partitions);
     const producer = await this.currentProducer();
     await this.transaction?.addPartitions(topic, [...new Set(batches.map((b) => b.partition))]);
-    const sends = batches.map(({ partition, batch }) => {
-      const count = batch.readInt32BE(OFF_RECORD_COUNT);
-      stampProducer(
-        batch,
-        producer === null ? null : this.stamp(topic, partition, count, producer),
-      );
-      return this.queue(topic, partition, batch, producer);
-    });
+    const sends = batches.map(({ partition, batch }) =>
+      this.queue(topic, partition, this.stampBatch(topic, partition, batch, producer), producer),
+    );
     return mergeAcks(await Promise.all(sends));
   }
 
@@ -243,15 +238,16 @@ export class ServiceProducer implements Producer {
     }
   }
 
-  /** Encodes one batch, stamped with the producer id and the partition's next sequence. */
-  private encode(
+  /** Stamps a batch with the producer fields (its sequence taken) and its CRC. */
+  private stampBatch(
     topic: string,
     partition: number,
-    records: readonly ProducerRecord[],
+    batch: Buffer,
     producer: { producerId: number; producerEpoch: number } | null,
   ): Buffer {
-    if (producer === null) return encodeBatch(records);
-    return encodeBatch(records, this.stamp(topic, partition, records.length, producer));
+    const count = batch.readInt32BE(OFF_RECORD_COUNT);
+    stampProducer(batch, producer === null ? null : this.stamp(topic, partition, count, producer));
+    return batch;
   }
 
   /** The producer fields of the partition's next batch of `count` records (its sequence taken). */
@@ -318,66 +314,8 @@ export class ServiceProducer implements Producer {
     return { topic, partition, baseOffset: ack.baseOffset, lastOffset: ack.lastOffset };
   }
 
-  private partition(
-    topic: string,
-    records: readonly ProducerRecord[],
-    partitions: number,
-  ): ProducerRecord[][] {
-    const out: ProducerRecord[][] = new Array(partitions);
-    // Keyless records of one send share one partition, as Kafka's sticky partitioner: one
-    // batch instead of n small ones.
-    const sticky = this.stickyCounter++ % partitions;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      let p: number;
-      if (r.partition !== undefined) {
-        p = r.partition;
-        checkPartition(topic, p, partitions, `record ${i}`);
-      } else if (r.key) {
-        p = partitionForKey(r.key, partitions);
-      } else {
-        p = sticky;
-      }
-      let group = out[p];
-      if (group === undefined) {
-        group = [];
-        out[p] = group;
-      }
-      group.push(r);
-    }
-    return out;
-  }
-
-  private *chunk(records: ProducerRecord[]): Generator<ProducerRecord[]> {
-    let start = 0;
-    let bytes = 0;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      let size = RECORD_OVERHEAD + (r.key ? r.key.length : 0) + (r.value ? r.value.length : 0);
-      // Headers count too: a dead-letter record carries its error in them, and 3,792 of
-      // those once made one 9.4 MB batch that the topic's 8 MiB max.message.bytes refused,
-      // failing the worker on every restart.
-      if (r.headers !== undefined && r.headers !== NO_HEADERS) size += headersSize(r.headers);
-      if (bytes + size > this.batchBytes && i > start) {
-        yield records.slice(start, i);
-        start = i;
-        bytes = 0;
-      }
-      bytes += size;
-    }
-    yield start === 0 ? records : records.slice(start);
-  }
-
   async close(): Promise<void> {
     this.closed = true;
-  }
-}
-
-function checkPartition(topic: string, p: number, partitions: number, what = "a batch"): void {
-  if (!Number.isInteger(p) || p < 0 || p >= partitions) {
-    throw new InvalidArgumentError(
-      `${what} names partition ${p}, but topic '${topic}' has partitions 0..${partitions - 1}`,
-    );
   }
 }
 

@@ -1,5 +1,6 @@
 import { type ControlType, encodeControlBatch } from "../control-batch.js";
 import { errnoOf } from "../errors.js";
+import { isEncodedHere } from "../record-batch-encoded-here.js";
 import type { TopicConfig } from "../topic-config.js";
 import type { GroupCommit } from "./group-commit.js";
 import type { HighWatermark } from "./high-watermark.js";
@@ -85,7 +86,14 @@ export class PartitionAppender {
       this.log.ensureWritable();
       if (this.log.stall.active) this.retryWrites();
       const baseOffset = this.log.files.active.nextOffset;
-      stampProducedBatches(batch, baseOffset, this.log.config().maxMessageBytes, this.log.name);
+      stampProducedBatches(
+        batch,
+        baseOffset,
+        this.log.config().maxMessageBytes,
+        this.log.name,
+        false,
+        !isEncodedHere(batch),
+      );
       const idempotent = this.log.producers.checkAppend(batch, this.log.now());
       if (idempotent !== null && idempotent.duplicate !== null) {
         return this.duplicateAck(idempotent.duplicate);

@@ -34,6 +34,8 @@ export function stampProducedBatches(
   name: string,
   /** The transaction coordinator's markers (control batches); refused from producers. */
   control = false,
+  /** False for a batch this process encoded (record-batch-encoded-here.ts): no CRC check. */
+  checkCrc = true,
 ): void {
   const badBatch = (position: number, problem: string) =>
     new CorruptRecordError(
@@ -66,7 +68,7 @@ export function stampProducedBatches(
         `a record batch of ${size} bytes for ${name} exceeds max.message.bytes=${maxMessageBytes}: send fewer records per batch, or raise the topic's max.message.bytes (at most ${MAX_MESSAGE_BYTES_LIMIT}, what one broker frame carries)`,
       );
     }
-    const problem = batchProblem(buf, p);
+    const problem = batchProblem(buf, p, checkCrc);
     if (problem !== null) throw badBatch(p, problem);
     const attributes = new RecordBatch(buf, p).attributes;
     if ((attributes & COMPRESSION_MASK) !== 0) {

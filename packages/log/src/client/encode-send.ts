@@ -1,0 +1,82 @@
+import { InvalidArgumentError } from "../errors.js";
+import type { ProducerRecord } from "../record.js";
+import { partitionForKey } from "./partitioner.js";
+import { RecordBatchBuilder } from "./record-batch-builder.js";
+
+/** One batch of a send: its partition and its bytes, not yet stamped (stampProducer). */
+export interface EncodedBatch {
+  partition: number;
+  batch: Buffer;
+}
+
+/**
+ * Partitions one send's records and encodes them into batches in the same pass: each
+ * record goes straight into its partition's open batch (RecordBatchBuilder.appendRecord),
+ * a batch that reaches `batchBytes` is closed and another opened. So each record is read
+ * once, where grouping records into arrays, sizing them into chunks and encoding each
+ * chunk read it four times (the profile's partition, chunk and encodeBatch's two passes).
+ *
+ * A record's partition: its own `partition` if set (checked against `partitions`), else
+ * murmur2 of its key as Kafka's producer, else `sticky` (the send's partition for keyless
+ * records). Records without a timestamp take `now`. Batches of one partition are returned
+ * in record order; a batch is at most `batchBytes` unless its one record is bigger.
+ */
+export function encodeSend(
+  topic: string,
+  records: readonly ProducerRecord[],
+  partitions: number,
+  sticky: number,
+  batchBytes: number,
+  now: number,
+): EncodedBatch[] {
+  const open: (RecordBatchBuilder | undefined)[] = new Array(partitions);
+  const out: EncodedBatch[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    let p: number;
+    if (r.partition !== undefined) {
+      p = r.partition;
+      checkPartition(topic, p, partitions, `record ${i}`);
+    } else if (r.key) {
+      p = partitionForKey(r.key, partitions);
+    } else {
+      p = sticky;
+    }
+    const ts = r.timestamp ?? now;
+    let builder = open[p];
+    if (builder === undefined) {
+      builder = new RecordBatchBuilder(batchBytes, initialBytes(batchBytes));
+      open[p] = builder;
+    }
+    if (!builder.appendRecord(r, ts)) {
+      out.push({ partition: p, batch: builder.finish() });
+      builder = new RecordBatchBuilder(batchBytes, initialBytes(batchBytes));
+      open[p] = builder;
+      builder.appendRecord(r, ts);
+    }
+  }
+  for (let p = 0; p < partitions; p++) {
+    const builder = open[p];
+    if (builder !== undefined) out.push({ partition: p, batch: builder.finish() });
+  }
+  return out;
+}
+
+/** A batch's first buffer: room for a few hundred small records; it doubles as it fills. */
+function initialBytes(batchBytes: number): number {
+  return Math.min(batchBytes, 64 * 1024);
+}
+
+/** Throws unless `p` is one of the topic's partitions. */
+export function checkPartition(
+  topic: string,
+  p: number,
+  partitions: number,
+  what = "a batch",
+): void {
+  if (!Number.isInteger(p) || p < 0 || p >= partitions) {
+    throw new InvalidArgumentError(
+      `${what} names partition ${p}, but topic '${topic}' has partitions 0..${partitions - 1}`,
+    );
+  }
+}
