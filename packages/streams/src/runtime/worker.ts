@@ -359,8 +359,8 @@ export class Worker {
         loopWaitMs ??= durationMs;
         this.options.onCommit?.({ partitions, recordsProcessed, durationMs, loopWaitMs });
       });
-      loopWaitMs ??= Date.now() - started;
       if (!overlap) await manager.settleCommit();
+      loopWaitMs ??= Date.now() - started;
       for (const resolve of waiting) resolve();
     } catch (e) {
       // not committed: whoever waits for it waits for the next commit
