@@ -329,11 +329,16 @@ export class TaskManager {
    * Starts a commit and, with `overlap` under at-least-once, resolves once the loop may go
    * on processing (AtLeastOnceCommitter.start): the rest completes in the background and
    * `settleCommit` reports it. Commits complete in order: the previous one is settled first
-   * (its failure is thrown here, and nothing more is committed). `onDurable` runs when this
+   * (its failure, unless a refusal during a rebalance, is thrown here and nothing more is
+   * committed). `onDurable` runs when this
    * commit's offsets are written. Resolves to the number of partitions it covers.
    */
   async startCommit(overlap: boolean, onDurable?: (partitions: number) => void): Promise<number> {
-    await this.settleCommit();
+    // One the group refused while completing a rebalance gave its partitions back to the
+    // tasks' progress: this commit carries them (as the worker does for a blocking one).
+    await this.settleCommit().catch((e: unknown) => {
+      if (!isRebalancing(e)) throw e;
+    });
     const tasks = [...this.tasks.values()];
     for (const t of tasks) t.task.commitRequested = false;
     for (const t of tasks) for (const s of t.stores) s.flush();
