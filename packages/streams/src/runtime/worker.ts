@@ -5,17 +5,13 @@ import {
   topicPartitionKey,
 } from "@tributary/log";
 import type { AppConfig } from "../topology/app.js";
-import {
-  CommitAbortedError,
-  StreamsArgumentError,
-  StreamsClosedError,
-  WorkerFailedError,
-} from "../errors.js";
+import { StreamsArgumentError, StreamsClosedError, WorkerFailedError } from "../errors.js";
 import type { Topology } from "../topology/topology.js";
 import { AppStatusPublisher } from "./app-status-publisher.js";
 import { noDrops } from "./drop-counts.js";
 import { GlobalStoreUpdater } from "./global-store-updater.js";
 import { InputFence } from "./input-fence.js";
+import { handleCommitFailure } from "./commit-failure.js";
 import { ExactlyOnceCommitter, transactionalIdFor } from "./exactly-once-commit.js";
 import { rollBackToLastCommit } from "./exactly-once-rollback.js";
 import { ensureTopics } from "./internal-topics.js";
@@ -25,10 +21,8 @@ import { StandbyTasks } from "./standby-tasks.js";
 import { TaskManager } from "./task-manager.js";
 import { WorkerQueries } from "./worker-queries.js";
 import { WorkerRebalanceListener } from "./worker-rebalance-listener.js";
-import { isFenced, isRebalancing } from "./group-errors.js";
 import type { WorkerMetrics, WorkerState } from "./worker-metrics.js";
 import { defaultCommitIntervalMs, type WorkerOptions } from "./worker-options.js";
-import { errorText, repeated, warnFields } from "./worker-warnings.js";
 
 export type { TaskMetrics, WorkerMetrics, WorkerState } from "./worker-metrics.js";
 export type {
@@ -42,8 +36,6 @@ export type {
 /** Output bytes awaiting acknowledgement above which the worker commits early (bounds
  * memory when the log is slower than processing). */
 const MAX_UNACKED_OUTPUT_BYTES = 64 * 1024 * 1024;
-/** MEASURING ONLY, removed before merge: the old blocking commit, for interleaved runs. */
-const OVERLAP_COMMITS = process.env.TRIBUTARY_BLOCKING_COMMITS !== "1";
 
 /**
  * A worker: one consumer in the app's group, the tasks of its partitions, and the loop
@@ -322,7 +314,7 @@ export class Worker {
           manager.commitNeeded() ||
           this.collector!.backlogged(MAX_UNACKED_OUTPUT_BYTES);
         if (bounding || now - lastCommit >= interval) {
-          await this.commit(manager, !bounding && this.eos === null && OVERLAP_COMMITS);
+          await this.commit(manager, !bounding && this.eos === null);
           lastCommit = Date.now();
         }
       }
@@ -378,42 +370,12 @@ export class Worker {
     }
   }
 
-  private async commitFailed(manager: TaskManager, e: unknown): Promise<void> {
-    if (e instanceof CommitAbortedError) {
-      // Exactly-once: the transaction is aborted. Fenced by the generation, the tasks
-      // are someone else's (rejoin, as below); otherwise they go back to the last commit.
-      const fenced = isFenced(e.cause);
-      this.options.warn?.(
-        `${e.message}${fenced ? "; the group fenced this worker: rejoining" : ""}`,
-        warnFields("commit-aborted", e.cause),
-      );
-      await this.rollBack(e.cause, fenced ? null : []);
-      return;
-    }
-    // Fenced: a rebalance gave our partitions away while we worked. Their tasks are
-    // someone else's now; close them without committing and rejoin (Kafka's
-    // TaskMigratedException). What they processed is processed again by the new owner.
-    if (isFenced(e)) {
-      this.options.warn?.(
-        `commit fenced (${errorText(e)}); closing tasks and rejoining${repeated(manager)}`,
-        warnFields("commit-fenced", e, manager),
-      );
-      await manager.closeAll();
-      return;
-    }
-    // The group is completing a rebalance: the tasks are still ours and keep their
-    // uncommitted positions, which the next commit (on the interval, or on revocation
-    // when the rebalance takes them) carries, as Kafka Streams does. Failing here made
-    // the restarted worker reprocess everything since the last commit on top of stores
-    // that already held it, once per failed commit.
-    if (isRebalancing(e)) {
-      this.options.warn?.(
-        `commit deferred (${errorText(e)}); the next commit carries it`,
-        warnFields("commit-deferred", e),
-      );
-      return;
-    }
-    throw e;
+  private commitFailed(manager: TaskManager, e: unknown): Promise<void> {
+    return handleCommitFailure(e, {
+      manager,
+      warn: this.options.warn,
+      rollBack: (cause, gone) => this.rollBack(cause, gone),
+    });
   }
 
   private async fail(e: unknown): Promise<void> {
