@@ -340,6 +340,8 @@ export class Worker {
    * the stop wait for it first, and the loop looks at it before each poll (settleCommit).
    */
   private async commit(manager: TaskManager, overlap = false): Promise<void> {
+    // the previous one first, through this worker's handling (a refusal is warned of)
+    await this.settleCommit(manager);
     const started = Date.now();
     const waiting = this.fenceCommitted;
     this.fenceCommitted = [];
