@@ -330,8 +330,8 @@ export class TaskManager {
    * on processing (AtLeastOnceCommitter.start): the rest completes in the background and
    * `settleCommit` reports it. Commits complete in order: the previous one is settled first
    * (its failure, unless a refusal during a rebalance, is thrown here and nothing more is
-   * committed). `onDurable` runs when this
-   * commit's offsets are written. Resolves to the number of partitions it covers.
+   * committed). `onDurable` runs when this commit's offsets are written. Resolves to the
+   * number of partitions it covers.
    */
   async startCommit(overlap: boolean, onDurable?: (partitions: number) => void): Promise<number> {
     // One the group refused while completing a rebalance gave its partitions back to the
