@@ -12,6 +12,7 @@ import type { AppConfig } from "../topology/app.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
 import { addTaskDrops, type DropCounts, noDrops } from "./drop-counts.js";
 import type { TopicLayout } from "./internal-topics.js";
+import { isFenced, isRebalancing } from "./group-errors.js";
 import { PartitionEnds } from "./partition-ends.js";
 import type { PartitionGroup } from "./partition-group.js";
 import type { ProducingRecordCollector } from "./producing-record-collector.js";
@@ -107,6 +108,9 @@ export class TaskManager {
   private scheduler: PartitionGroup | null = null;
 
   private readonly committer: TaskCommitter;
+  /** The last commit started, until settled: null when it succeeded, else its error. */
+  private inFlight: Promise<{ error: unknown } | null> | null = null;
+  private inFlightSettled = true;
 
   constructor(private readonly options: TaskManagerOptions) {
     this.committer = options.committer ?? new AtLeastOnceCommitter(options.consumer);
@@ -244,6 +248,11 @@ export class TaskManager {
 
   /** Closes the tasks of these partitions without committing: they are someone else's. */
   async onLost(partitions: readonly TopicPartition[]): Promise<void> {
+    // a commit in flight for them was fenced or will be; one that failed otherwise (its
+    // outputs) stops the worker as any failed commit does
+    await this.settleCommit().catch((e: unknown) => {
+      if (!isFenced(e) && !isRebalancing(e)) throw e;
+    });
     const lost = new Set<RunningTask>();
     for (const tp of partitions) {
       const t = this.byPartition.get(topicPartitionKey(tp.topic, tp.partition));
@@ -307,8 +316,29 @@ export class TaskManager {
    *      processed, fenced by generation. At-least-once (task-committer.ts) does them one
    *      after another; exactly-once (exactly-once-commit.ts) puts the records and the
    *      offsets in one transaction and writes the RocksDB batches after it commits.
+   * Resolves when all of it is durable; a commit still in flight (`startCommit`) settles
+   * first, and its failure is this call's.
    */
   async commit(): Promise<number> {
+    const partitions = await this.startCommit(false);
+    await this.settleCommit();
+    return partitions;
+  }
+
+  /**
+   * Starts a commit and, with `overlap` under at-least-once, resolves once the loop may go
+   * on processing (AtLeastOnceCommitter.start): the rest completes in the background and
+   * `settleCommit` reports it. Commits complete in order: the previous one is settled first
+   * (its failure, unless a refusal during a rebalance, is thrown here and nothing more is
+   * committed). `onDurable` runs when this commit's offsets are written. Resolves to the
+   * number of partitions it covers.
+   */
+  async startCommit(overlap: boolean, onDurable?: (partitions: number) => void): Promise<number> {
+    // One the group refused while completing a rebalance gave its partitions back to the
+    // tasks' progress: this commit carries them (as the worker does for a blocking one).
+    await this.settleCommit().catch((e: unknown) => {
+      if (!isRebalancing(e)) throw e;
+    });
     const tasks = [...this.tasks.values()];
     for (const t of tasks) t.task.commitRequested = false;
     for (const t of tasks) for (const s of t.stores) s.flush();
@@ -320,15 +350,64 @@ export class TaskManager {
       t.watermarks?.publish(this.options.collector, t.task.streamTime(), this.idle(t, now), now);
     }
     const offsets = this.inputOffsets(tasks);
-    await this.committer.commit({
+    // What this commit covers stops counting as progress now; if it fails, the tasks that
+    // stay get it back, so that a commit after a deferred one still carries its partitions.
+    const progressed = tasks.map((t) => [t, [...t.progressed]] as const);
+    const since = [...this.executor.sinceCommit];
+    for (const t of tasks) t.progressed.clear();
+    this.executor.sinceCommit.clear();
+    const steps = {
       flushOutputs: () => this.options.collector.flush(),
       commitStores: () => tasks.flatMap((t) => t.stores.map((s) => s.commit())),
       offsets,
+    };
+    const c = this.committer;
+    const started =
+      overlap && c instanceof AtLeastOnceCommitter
+        ? c.start(
+            steps,
+            tasks.some((t) => t.stores.length > 0),
+          )
+        : Promise.resolve({ durable: c.commit(steps) });
+    const durable = started.then((f) => f.durable);
+    this.inFlight = durable.then(
+      () => {
+        this.commits++;
+        onDurable?.(offsets.length);
+        return null;
+      },
+      (e: unknown) => {
+        for (const [t, tps] of progressed) {
+          if (this.tasks.get(t.id) !== t) continue;
+          for (const [key, tp] of tps) if (!t.progressed.has(key)) t.progressed.set(key, tp);
+        }
+        const counts = this.executor.sinceCommit;
+        for (const [topic, n] of since) counts.set(topic, (counts.get(topic) ?? 0) + n);
+        return { error: e };
+      },
+    );
+    this.inFlightSettled = false;
+    void this.inFlight.then(() => {
+      this.inFlightSettled = true;
     });
-    for (const t of tasks) t.progressed.clear();
-    this.executor.sinceCommit.clear();
-    this.commits++;
+    // the loop goes on once the part it waits for is done; a failure there is the
+    // commit's and reaches whoever settles it (next)
+    await started.catch(() => {});
     return offsets.length;
+  }
+
+  /** Whether a commit the loop went on from has completed (settleCommit will not wait). */
+  commitSettled(): boolean {
+    return this.inFlight === null || this.inFlightSettled;
+  }
+
+  /** Waits for the commit in flight, if any, and throws what failed it (once). */
+  async settleCommit(): Promise<void> {
+    const pending = this.inFlight;
+    if (pending === null) return;
+    const outcome = await pending;
+    if (this.inFlight === pending) this.inFlight = null;
+    if (outcome !== null) throw outcome.error;
   }
 
   /** The positions to commit: never past a record still buffered in a PartitionGroup. */
@@ -374,6 +453,9 @@ export class TaskManager {
 
   /** Closes every task, suspended ones too, without committing. */
   async closeAll(): Promise<void> {
+    // every task closes uncommitted and its partitions are read again from the committed
+    // offsets, so what a commit in flight still does (or how it fails) changes nothing
+    await this.settleCommit().catch(() => {});
     const all = [...this.tasks.values(), ...this.suspended.values()];
     this.tasks.clear();
     this.suspended.clear();

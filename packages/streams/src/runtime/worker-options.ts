@@ -16,7 +16,11 @@ export interface CommitEvent {
   partitions: number;
   /** Records processed since the worker started. */
   recordsProcessed: number;
+  /** From the start of the commit until its offsets were written. */
   durationMs: number;
+  /** How long the worker's loop waited for it: `durationMs` for a commit that blocks, less
+   * for one the loop went on from (at-least-once, on the interval). */
+  loopWaitMs: number;
 }
 
 /** Structured fields of a warning, for a logger (the message says the same in words). */

@@ -5,17 +5,13 @@ import {
   topicPartitionKey,
 } from "@tributary/log";
 import type { AppConfig } from "../topology/app.js";
-import {
-  CommitAbortedError,
-  StreamsArgumentError,
-  StreamsClosedError,
-  WorkerFailedError,
-} from "../errors.js";
+import { StreamsArgumentError, StreamsClosedError, WorkerFailedError } from "../errors.js";
 import type { Topology } from "../topology/topology.js";
 import { AppStatusPublisher } from "./app-status-publisher.js";
 import { noDrops } from "./drop-counts.js";
 import { GlobalStoreUpdater } from "./global-store-updater.js";
 import { InputFence } from "./input-fence.js";
+import { handleCommitFailure } from "./commit-failure.js";
 import { ExactlyOnceCommitter, transactionalIdFor } from "./exactly-once-commit.js";
 import { rollBackToLastCommit } from "./exactly-once-rollback.js";
 import { ensureTopics } from "./internal-topics.js";
@@ -25,10 +21,8 @@ import { StandbyTasks } from "./standby-tasks.js";
 import { TaskManager } from "./task-manager.js";
 import { WorkerQueries } from "./worker-queries.js";
 import { WorkerRebalanceListener } from "./worker-rebalance-listener.js";
-import { isFenced, isRebalancing } from "./group-errors.js";
 import type { WorkerMetrics, WorkerState } from "./worker-metrics.js";
 import { defaultCommitIntervalMs, type WorkerOptions } from "./worker-options.js";
-import { errorText, repeated, warnFields } from "./worker-warnings.js";
 
 export type { TaskMetrics, WorkerMetrics, WorkerState } from "./worker-metrics.js";
 export type {
@@ -292,6 +286,8 @@ export class Worker {
     let lastCommit = Date.now();
     try {
       while (this.state === "running") {
+        // a commit the loop went on from has completed: a failure stops here, not a poll later
+        if (manager.commitSettled()) await this.settleCommit(manager);
         this.fence.release(consumer);
         const fetched = await consumer.poll({ maxWaitMs: pollMaxWaitMs });
         this.fence.apply(consumer, fetched);
@@ -311,13 +307,14 @@ export class Worker {
         const now = Date.now();
         manager.punctuate(now);
         this.collector!.sendBuffered();
-        if (
+        // Only a commit on the interval overlaps the next polls (at-least-once): one that
+        // bounds memory, or that stopReadingInputs waits for, completes first.
+        const bounding =
           this.fenceCommitted.length > 0 ||
-          now - lastCommit >= interval ||
           manager.commitNeeded() ||
-          this.collector!.backlogged(MAX_UNACKED_OUTPUT_BYTES)
-        ) {
-          await this.commit(manager);
+          this.collector!.backlogged(MAX_UNACKED_OUTPUT_BYTES);
+        if (bounding || now - lastCommit >= interval) {
+          await this.commit(manager, !bounding && this.eos === null);
           lastCommit = Date.now();
         }
       }
@@ -337,57 +334,50 @@ export class Worker {
     }
   }
 
-  private async commit(manager: TaskManager): Promise<void> {
+  /**
+   * Commits (TaskManager.startCommit). With `overlap` it returns once the loop may go on
+   * and the commit completes in the background: the next commit, a revocation, a loss and
+   * the stop wait for it first, and the loop looks at it before each poll (settleCommit).
+   */
+  private async commit(manager: TaskManager, overlap = false): Promise<void> {
+    // the previous one first, through this worker's handling (a refusal is warned of)
+    await this.settleCommit(manager);
     const started = Date.now();
     const waiting = this.fenceCommitted;
     this.fenceCommitted = [];
+    const recordsProcessed = manager.processed;
+    let loopWaitMs: number | undefined;
     try {
-      const partitions = await manager.commit();
-      for (const resolve of waiting) resolve();
-      this.options.onCommit?.({
-        partitions,
-        recordsProcessed: manager.processed,
-        durationMs: Date.now() - started,
+      await manager.startCommit(overlap, (partitions) => {
+        const durationMs = Date.now() - started;
+        loopWaitMs ??= durationMs;
+        this.options.onCommit?.({ partitions, recordsProcessed, durationMs, loopWaitMs });
       });
+      if (!overlap) await manager.settleCommit();
+      loopWaitMs ??= Date.now() - started;
+      for (const resolve of waiting) resolve();
     } catch (e) {
       // not committed: whoever waits for it waits for the next commit
       this.fenceCommitted.push(...waiting);
-      if (e instanceof CommitAbortedError) {
-        // Exactly-once: the transaction is aborted. Fenced by the generation, the tasks
-        // are someone else's (rejoin, as below); otherwise they go back to the last commit.
-        const fenced = isFenced(e.cause);
-        this.options.warn?.(
-          `${e.message}${fenced ? "; the group fenced this worker: rejoining" : ""}`,
-          warnFields("commit-aborted", e.cause),
-        );
-        await this.rollBack(e.cause, fenced ? null : []);
-        return;
-      }
-      // Fenced: a rebalance gave our partitions away while we worked. Their tasks are
-      // someone else's now; close them without committing and rejoin (Kafka's
-      // TaskMigratedException). What they processed is processed again by the new owner.
-      if (isFenced(e)) {
-        this.options.warn?.(
-          `commit fenced (${errorText(e)}); closing tasks and rejoining${repeated(manager)}`,
-          warnFields("commit-fenced", e, manager),
-        );
-        await manager.closeAll();
-        return;
-      }
-      // The group is completing a rebalance: the tasks are still ours and keep their
-      // uncommitted positions, which the next commit (on the interval, or on revocation
-      // when the rebalance takes them) carries, as Kafka Streams does. Failing here made
-      // the restarted worker reprocess everything since the last commit on top of stores
-      // that already held it, once per failed commit.
-      if (isRebalancing(e)) {
-        this.options.warn?.(
-          `commit deferred (${errorText(e)}); the next commit carries it`,
-          warnFields("commit-deferred", e),
-        );
-        return;
-      }
-      throw e;
+      await this.commitFailed(manager, e);
     }
+  }
+
+  /** Takes the outcome of the commit in flight, if any (see `commit`). */
+  private async settleCommit(manager: TaskManager): Promise<void> {
+    try {
+      await manager.settleCommit();
+    } catch (e) {
+      await this.commitFailed(manager, e);
+    }
+  }
+
+  private commitFailed(manager: TaskManager, e: unknown): Promise<void> {
+    return handleCommitFailure(e, {
+      manager,
+      warn: this.options.warn,
+      rollBack: (cause, gone) => this.rollBack(cause, gone),
+    });
   }
 
   private async fail(e: unknown): Promise<void> {
