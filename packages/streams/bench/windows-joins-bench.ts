@@ -22,7 +22,8 @@ export function windowedCountApp(input: string, output: string): App {
         .windowedBy(TimeWindows.ofSizeAndGrace(60_000, 10_000))
         .count({ storeName: "windowed-counts" })
         .toStream()
-        .to(output, { keySerde: windowedSerde(str), valueSerde: Serdes.msgpack() });
+        // the counts go out in the default serde (MessagePack), as the store holds them
+        .to(output, { keySerde: windowedSerde(str) });
     },
   });
 }

@@ -1,4 +1,5 @@
 import { Serdes, type Serde } from "@tributary/log";
+import { msgpackIntegerSerde } from "./msgpack-integer-serde.js";
 
 /**
  * Serdes are the log's (packages/log/src/serde.ts): MessagePack by default, JSON, UTF-8
@@ -7,7 +8,7 @@ import { Serdes, type Serde } from "@tributary/log";
  */
 export { Serdes, type Serde };
 
-/** The serde used wherever an operation is given none (MessagePack). */
+/** The serde used wherever an operation is given none (MessagePack; integers without msgpackr). */
 export function defaultSerde<T>(): Serde<T> {
-  return Serdes.msgpack<T>();
+  return msgpackIntegerSerde as Serde<T>;
 }
