@@ -4,6 +4,7 @@ import { RecordBatchBuilder, murmur2, toPositive } from "@tributary/log";
 import type { SourceBatch, SourceRecord } from "../connector.js";
 import { ConnectError } from "../errors.js";
 import { BinaryCopyRows } from "./binary-copy-rows.js";
+import { type CopyDataHandler, CopyOutReader } from "./copy-out-reader.js";
 import { JsonOut } from "./json-out.js";
 import { type TableInfo, connectPostgres } from "./postgres-catalog.js";
 import { SnapshotRowEncoder } from "./snapshot-row-encoder.js";
@@ -34,7 +35,7 @@ export interface SnapshotOptions {
 interface CurrentTable {
   encoder: SnapshotRowEncoder;
   rows: BinaryCopyRows;
-  chunks: AsyncIterator<Buffer>;
+  copy: { read(onData: CopyDataHandler): Promise<boolean>; cancel(): void };
   /** Set when encoding batches: the topic's partition count. */
   partitions: number;
 }
@@ -97,8 +98,16 @@ export class TableSnapshot {
       const { encoder, rows } = current;
       const { head, tail } = this.options.envelope(encoder.table, now);
       encoder.setEnvelope(head, tail);
-      const chunk = await current.chunks.next();
-      if (chunk.done) {
+      const more = await current.copy.read((src, dv, start, end) => {
+        if (batches) count += this.encodeBatches(current, src, dv, start, end, now, records);
+        else {
+          rows.push(src, dv, start, end, (s, d) =>
+            records.push(encoder.encode(out, rows, s, d, now)),
+          );
+          count = records.length;
+        }
+      });
+      if (!more) {
         if (!rows.complete) {
           throw new ConnectError("POSTGRES", `the COPY for ${encoder.topic} ended early`, {
             retriable: true,
@@ -107,12 +116,6 @@ export class TableSnapshot {
         if (batches) this.finishBatches(encoder.topic, records);
         this.current = null;
         this.index++;
-        continue;
-      }
-      if (batches) count += this.encodeBatches(current, chunk.value, now, records);
-      else {
-        rows.push(chunk.value, (src, dv) => records.push(encoder.encode(out, rows, src, dv, now)));
-        count = records.length;
       }
     }
     if (batches && this.current !== null) this.finishBatches(this.current.encoder.topic, records);
@@ -124,13 +127,16 @@ export class TableSnapshot {
   }
 
   /**
-   * The rows of `chunk` into the open batch of each one's partition (murmur2 of its key,
+   * The rows in `src[start, end)` into the open batch of each one's partition (murmur2 of its key,
    * as the producer partitions a keyed record); a full batch goes to `into`. Returns the
    * rows read.
    */
   private encodeBatches(
     current: CurrentTable,
-    chunk: Buffer,
+    src: Buffer,
+    dv: DataView,
+    start: number,
+    end: number,
     now: number,
     into: (SourceRecord | SourceBatch)[],
   ): number {
@@ -139,9 +145,9 @@ export class TableSnapshot {
     const scratch = this.scratch;
     const builders = this.builders;
     let n = 0;
-    rows.push(chunk, (src, dv) => {
+    rows.push(src, dv, start, end, (row, rowView) => {
       scratch.clear();
-      encoder.encodeSpans(scratch, rows, src, dv);
+      encoder.encodeSpans(scratch, rows, row, rowView);
       const p = toPositive(murmur2(span.key, span.keyStart, span.keyEnd)) % partitions;
       let b = builders[p];
       if (b === undefined) {
@@ -188,12 +194,13 @@ export class TableSnapshot {
       );
     }
     const partitions = (await this.options.partitionsOf?.(topic)) ?? 0;
-    const stream = this.reader.query(copyTo(encoder.copySql));
     const name = `snapshot of ${table.schema}.${table.table}`;
     this.current = {
       encoder,
       rows: new BinaryCopyRows(encoder.fieldCount, name),
-      chunks: stream[Symbol.asyncIterator](),
+      copy: process.env.H7_OLD_COPY
+        ? oldCopy(this.reader, encoder.copySql)
+        : this.reader.query(new CopyOutReader(encoder.copySql)),
       partitions,
     };
     return this.current;
@@ -203,7 +210,7 @@ export class TableSnapshot {
     // A COPY still streaming cannot be followed by COMMIT; ending the connection rolls
     // back the read-only transaction, which is all COMMIT would do.
     if (this.current === null) await this.reader.query("COMMIT").catch(() => {});
-    await this.current?.chunks.return?.().catch(() => {});
+    this.current?.copy.cancel();
     await this.reader.end().catch(() => {});
     await this.slotConnection.end().catch(() => {});
   }
@@ -211,4 +218,20 @@ export class TableSnapshot {
 
 function sourceBatch(topic: string, partition: number, b: RecordBatchBuilder): SourceBatch {
   return { topic, partition, batch: b.finish(), records: b.count };
+}
+
+function oldCopy(reader: pg.Client, sql: string) {
+  const it = reader.query(copyTo(sql))[Symbol.asyncIterator]();
+  return {
+    async read(onData: CopyDataHandler) {
+      const c = await it.next();
+      if (c.done) return false;
+      const b: Buffer = c.value;
+      onData(b, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, b.length);
+      return true;
+    },
+    cancel() {
+      void it.return?.();
+    },
+  };
 }
