@@ -1,10 +1,9 @@
 import type pg from "pg";
-import { to as copyTo } from "pg-copy-streams";
 import { RecordBatchBuilder, murmur2, toPositive } from "@tributary/log";
 import type { SourceBatch, SourceRecord } from "../connector.js";
 import { ConnectError } from "../errors.js";
 import { BinaryCopyRows } from "./binary-copy-rows.js";
-import { type CopyDataHandler, CopyOutReader } from "./copy-out-reader.js";
+import { CopyOutReader } from "./copy-out-reader.js";
 import { JsonOut } from "./json-out.js";
 import { type TableInfo, connectPostgres } from "./postgres-catalog.js";
 import { SnapshotRowEncoder } from "./snapshot-row-encoder.js";
@@ -35,7 +34,7 @@ export interface SnapshotOptions {
 interface CurrentTable {
   encoder: SnapshotRowEncoder;
   rows: BinaryCopyRows;
-  copy: { read(onData: CopyDataHandler): Promise<boolean>; cancel(): void };
+  copy: CopyOutReader;
   /** Set when encoding batches: the topic's partition count. */
   partitions: number;
 }
@@ -53,8 +52,10 @@ export class TableSnapshot {
   private index = 0;
   private current: CurrentTable | null = null;
   private readonly out = new JsonOut();
-  /** Encoding batches: each row's key and value, copied into its batch at once. */
-  private readonly scratch = new JsonOut();
+  /** Encoding batches: each row's key, which picks its partition. */
+  private readonly scratch = new JsonOut(1 << 12);
+  /** Encoding batches: writes each row's record straight into its partition's batch. */
+  private readonly direct = new JsonOut(1 << 16);
   /** Encoding batches: the open batch per partition of the current table. */
   private readonly builders: (RecordBatchBuilder | undefined)[] = [];
 
@@ -141,27 +142,39 @@ export class TableSnapshot {
     into: (SourceRecord | SourceBatch)[],
   ): number {
     const { encoder, rows, partitions } = current;
-    const { span } = encoder;
-    const scratch = this.scratch;
-    const builders = this.builders;
+    const { scratch, direct, builders } = this;
     let n = 0;
     rows.push(src, dv, start, end, (row, rowView) => {
       scratch.clear();
-      encoder.encodeSpans(scratch, rows, row, rowView);
-      const p = toPositive(murmur2(span.key, span.keyStart, span.keyEnd)) % partitions;
+      encoder.writeKey(scratch, rows, row, rowView);
+      const keyBytes = scratch.buf;
+      const keyLength = scratch.pos;
+      const p = partitions === 1 ? 0 : toPositive(murmur2(keyBytes, 0, keyLength)) % partitions;
       let b = builders[p];
       if (b === undefined) {
         b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
         builders[p] = b;
       }
-      const { key, keyStart, keyEnd, value, valueStart, valueEnd } = span;
-      if (!b.append(key, keyStart, keyEnd, value, valueStart, valueEnd, now)) {
-        into.push(sourceBatch(encoder.topic, p, b));
-        b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
-        builders[p] = b;
-        b.append(key, keyStart, keyEnd, value, valueStart, valueEnd, now);
-      }
+      // The key, then the value written straight into the batch, where the record goes.
+      const at = b.inPlaceKeyAt;
+      direct.into(b.buffer, at);
+      direct.raw(keyBytes, 0, keyLength);
+      direct.skip(b.inPlaceGap);
+      const valueStart = direct.written;
+      encoder.writeValue(direct, rows, row, rowView);
+      const valueEnd = direct.written;
       n++;
+      const inPlace = direct.buf === b.buffer;
+      if (inPlace && b.commitInPlace(at, at + keyLength, at + valueStart, at + valueEnd, now)) {
+        return;
+      }
+      // The batch is full: the record, in its buffer or moved by `direct`, opens the next.
+      const bytes = direct.buf;
+      const base = inPlace ? at : 0;
+      into.push(sourceBatch(encoder.topic, p, b));
+      b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
+      builders[p] = b;
+      b.append(bytes, base, base + keyLength, bytes, base + valueStart, base + valueEnd, now);
     });
     return n;
   }
@@ -198,9 +211,7 @@ export class TableSnapshot {
     this.current = {
       encoder,
       rows: new BinaryCopyRows(encoder.fieldCount, name),
-      copy: process.env.H7_OLD_COPY
-        ? oldCopy(this.reader, encoder.copySql)
-        : this.reader.query(new CopyOutReader(encoder.copySql)),
+      copy: this.reader.query(new CopyOutReader(encoder.copySql)),
       partitions,
     };
     return this.current;
@@ -218,20 +229,4 @@ export class TableSnapshot {
 
 function sourceBatch(topic: string, partition: number, b: RecordBatchBuilder): SourceBatch {
   return { topic, partition, batch: b.finish(), records: b.count };
-}
-
-function oldCopy(reader: pg.Client, sql: string) {
-  const it = reader.query(copyTo(sql))[Symbol.asyncIterator]();
-  return {
-    async read(onData: CopyDataHandler) {
-      const c = await it.next();
-      if (c.done) return false;
-      const b: Buffer = c.value;
-      onData(b, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, b.length);
-      return true;
-    },
-    cancel() {
-      void it.return?.();
-    },
-  };
 }
