@@ -128,9 +128,9 @@ export class TableSnapshot {
   }
 
   /**
-   * The rows in `src[start, end)` into the open batch of each one's partition (murmur2 of its key,
-   * as the producer partitions a keyed record); a full batch goes to `into`. Returns the
-   * rows read.
+   * The rows in `src[start, end)` into the open batch of each one's partition (murmur2 of
+   * its key, as the producer partitions a keyed record); a full batch goes to `into`.
+   * Returns the rows read.
    */
   private encodeBatches(
     current: CurrentTable,
