@@ -31,25 +31,43 @@ export class BinaryCopyRows {
     return this.ended;
   }
 
-  /** Calls `onRow` for each row that `chunk` completes, with `starts`/`lengths` set. */
-  push(chunk: Buffer, onRow: (src: Buffer, dv: DataView) => void): void {
-    const src = this.rest === null ? chunk : Buffer.concat([this.rest, chunk]);
-    this.rest = null;
-    const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-    const end = src.length;
-    let pos = 0;
+  /**
+   * Calls `onRow` for each row that `src[start, end)` completes, with `starts`/`lengths`
+   * set (offsets into the `src` handed to `onRow`); `dv` views all of `src`. The bytes are
+   * read in place: only a row cut at `end` is kept (copied) until the next push.
+   */
+  push(
+    chunk: Buffer,
+    chunkView: DataView,
+    start: number,
+    chunkEnd: number,
+    onRow: (src: Buffer, dv: DataView) => void,
+  ): void {
+    let src = chunk;
+    let dv = chunkView;
+    let pos = start;
+    let end = chunkEnd;
+    if (this.rest !== null) {
+      src = Buffer.concat([this.rest, chunk.subarray(start, chunkEnd)]);
+      dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      pos = 0;
+      end = src.length;
+      this.rest = null;
+    }
     if (!this.headerRead) {
-      if (end < 19) {
-        this.rest = src;
+      if (end - pos < 19) {
+        this.rest = Buffer.from(src.subarray(pos, end));
         return;
       }
-      if (src.toString("latin1", 0, 11) !== "PGCOPY\n\xff\r\n\0") this.fail("no PGCOPY signature");
-      const extension = dv.getInt32(15);
-      if (end < 19 + extension) {
-        this.rest = src;
+      if (src.toString("latin1", pos, pos + 11) !== "PGCOPY\n\xff\r\n\0") {
+        this.fail("no PGCOPY signature");
+      }
+      const extension = dv.getInt32(pos + 15);
+      if (end - pos < 19 + extension) {
+        this.rest = Buffer.from(src.subarray(pos, end));
         return;
       }
-      pos = 19 + extension;
+      pos += 19 + extension;
       this.headerRead = true;
     }
     const { starts, lengths, fields } = this;
@@ -79,7 +97,8 @@ export class BinaryCopyRows {
     }
     if (pos < end) {
       if (this.ended) this.fail("data after the trailer");
-      this.rest = src.subarray(pos);
+      // A copy: the caller's chunk (a socket read) is not kept past this call.
+      this.rest = Buffer.from(src.subarray(pos, end));
     }
   }
 

@@ -21,6 +21,23 @@ export class JsonOut {
     this.mark = this.pos;
   }
 
+  /**
+   * Writes on at `buf[pos…)`, a buffer someone else owns (a record batch written in place):
+   * a value that outgrows it moves to a buffer of this writer's, as in `room`, which the
+   * owner sees as `this.buf !== buf`.
+   */
+  into(buf: Buffer, pos: number): void {
+    this.buf = buf;
+    this.pos = pos;
+    this.mark = pos;
+  }
+
+  /** Leaves `n` bytes unwritten (for the owner of the buffer to fill). */
+  skip(n: number): void {
+    this.room(n);
+    this.pos += n;
+  }
+
   /** Forgets everything written: only for a scratch buffer whose views never escape. */
   clear(): void {
     this.pos = 0;
@@ -63,7 +80,8 @@ export class JsonOut {
     if (this.pos + n <= this.buf.length) return;
     const partial = this.pos - this.mark;
     const next = Buffer.allocUnsafe(Math.max(this.chunkBytes, 2 * (partial + n)));
-    this.buf.copy(next, 0, this.mark, this.pos);
+    // Nothing written yet (`into` may start past the end of a full buffer): nothing to move.
+    if (partial > 0) this.buf.copy(next, 0, this.mark, this.pos);
     this.buf = next;
     this.mark = 0;
     this.pos = partial;

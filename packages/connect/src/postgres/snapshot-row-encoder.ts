@@ -6,8 +6,6 @@ import { objectKeyOrder } from "./change-envelope.js";
 import type { JsonOut } from "./json-out.js";
 import { type TableInfo, ident, qualified } from "./postgres-catalog.js";
 
-const EMPTY: Buffer = Buffer.alloc(0);
-
 interface Column {
   name: string;
   oid: number;
@@ -130,67 +128,61 @@ export class SnapshotRowEncoder {
     this.writeValue(out, rows, src, dv);
     const value = out.end();
     out.begin();
-    this.writeKey(out, value, 0);
+    this.copyKey(out, value);
     const key = out.end();
     return { topic: this.topic, key, value, timestamp };
   }
 
   /**
-   * The row's value then its key, written into `out` without a view of either: where they
-   * are is left in `span` (two buffers when the key did not fit after the value), valid
-   * until `out` is written again.
+   * The row's key JSON (its key columns, written from the row as in its value), appended
+   * to `out`: for a record written in place into its batch, whose partition the key picks
+   * before the value is written.
    */
-  encodeSpans(out: JsonOut, rows: BinaryCopyRows, src: Buffer, dv: DataView): void {
-    const span = this.span;
-    out.begin();
-    this.writeValue(out, rows, src, dv);
-    span.value = out.buf;
-    span.valueEnd = out.pos;
-    span.valueStart = out.endSpan();
-    this.writeKey(out, span.value, span.valueStart);
-    span.key = out.buf;
-    span.keyEnd = out.pos;
-    span.keyStart = out.endSpan();
+  writeKey(out: JsonOut, rows: BinaryCopyRows, src: Buffer, dv: DataView): void {
+    const { keyNames, keyAt, fieldOf } = this;
+    for (let k = 0; k < keyNames.length; k++) {
+      out.bytes(keyNames[k]!);
+      this.writeColumn(out, fieldOf[keyAt[k]!]!, rows, src, dv);
+    }
+    out.text("}");
   }
 
-  /** Where encodeSpans wrote the last row. */
-  readonly span: {
-    value: Buffer;
-    valueStart: number;
-    valueEnd: number;
-    key: Buffer;
-    keyStart: number;
-    keyEnd: number;
-  } = { value: EMPTY, valueStart: 0, valueEnd: 0, key: EMPTY, keyStart: 0, keyEnd: 0 };
-
-  private writeValue(out: JsonOut, rows: BinaryCopyRows, src: Buffer, dv: DataView): void {
-    const { starts, lengths } = rows;
-    const { names, fieldOf, columns, valueStart, valueEnd } = this;
+  /** The row's value JSON (the envelope), appended to `out`. */
+  writeValue(out: JsonOut, rows: BinaryCopyRows, src: Buffer, dv: DataView): void {
+    const { names, fieldOf, valueStart, valueEnd } = this;
     out.bytes(this.head);
     for (let i = 0; i < names.length; i++) {
       out.bytes(names[i]!);
-      const f = fieldOf[i]!;
       valueStart[i] = out.written;
-      const len = lengths[f]!;
-      const c = columns[f]!;
-      if (len < 0) out.text("null");
-      else if (c.binary !== undefined) c.binary(out, src, dv, starts[f]!, len);
-      else {
-        const text = src.toString("utf8", starts[f]!, starts[f]! + len);
-        out.text(JSON.stringify(c.parse(text)) ?? "null");
-      }
+      this.writeColumn(out, fieldOf[i]!, rows, src, dv);
       valueEnd[i] = out.written;
     }
     out.text("}");
     out.bytes(this.tail);
   }
 
-  /** The key: the key columns' JSON copied from the value at `value[at…]`. */
-  private writeKey(out: JsonOut, value: Buffer, at: number): void {
+  /** The JSON of COPY field `f` of the row. */
+  private writeColumn(
+    out: JsonOut,
+    f: number,
+    rows: BinaryCopyRows,
+    src: Buffer,
+    dv: DataView,
+  ): void {
+    const len = rows.lengths[f]!;
+    const c = this.columns[f]!;
+    const start = rows.starts[f]!;
+    if (len < 0) out.text("null");
+    else if (c.binary !== undefined) c.binary(out, src, dv, start, len);
+    else out.text(JSON.stringify(c.parse(src.toString("utf8", start, start + len))) ?? "null");
+  }
+
+  /** The key: the key columns' JSON copied from the value just written. */
+  private copyKey(out: JsonOut, value: Buffer): void {
     for (let k = 0; k < this.keyNames.length; k++) {
       out.bytes(this.keyNames[k]!);
       const i = this.keyAt[k]!;
-      out.raw(value, at + this.valueStart[i]!, at + this.valueEnd[i]!);
+      out.raw(value, this.valueStart[i]!, this.valueEnd[i]!);
     }
     out.text("}");
   }

@@ -1,9 +1,9 @@
 import type pg from "pg";
-import { to as copyTo } from "pg-copy-streams";
 import { RecordBatchBuilder, murmur2, toPositive } from "@tributary/log";
 import type { SourceBatch, SourceRecord } from "../connector.js";
 import { ConnectError } from "../errors.js";
 import { BinaryCopyRows } from "./binary-copy-rows.js";
+import { CopyOutReader } from "./copy-out-reader.js";
 import { JsonOut } from "./json-out.js";
 import { type TableInfo, connectPostgres } from "./postgres-catalog.js";
 import { SnapshotRowEncoder } from "./snapshot-row-encoder.js";
@@ -34,7 +34,7 @@ export interface SnapshotOptions {
 interface CurrentTable {
   encoder: SnapshotRowEncoder;
   rows: BinaryCopyRows;
-  chunks: AsyncIterator<Buffer>;
+  copy: CopyOutReader;
   /** Set when encoding batches: the topic's partition count. */
   partitions: number;
 }
@@ -52,8 +52,10 @@ export class TableSnapshot {
   private index = 0;
   private current: CurrentTable | null = null;
   private readonly out = new JsonOut();
-  /** Encoding batches: each row's key and value, copied into its batch at once. */
-  private readonly scratch = new JsonOut();
+  /** Encoding batches: each row's key, which picks its partition. */
+  private readonly scratch = new JsonOut(1 << 12);
+  /** Encoding batches: writes each row's record straight into its partition's batch. */
+  private readonly direct = new JsonOut(1 << 16);
   /** Encoding batches: the open batch per partition of the current table. */
   private readonly builders: (RecordBatchBuilder | undefined)[] = [];
 
@@ -97,8 +99,16 @@ export class TableSnapshot {
       const { encoder, rows } = current;
       const { head, tail } = this.options.envelope(encoder.table, now);
       encoder.setEnvelope(head, tail);
-      const chunk = await current.chunks.next();
-      if (chunk.done) {
+      const more = await current.copy.read((src, dv, start, end) => {
+        if (batches) count += this.encodeBatches(current, src, dv, start, end, now, records);
+        else {
+          rows.push(src, dv, start, end, (s, d) =>
+            records.push(encoder.encode(out, rows, s, d, now)),
+          );
+          count = records.length;
+        }
+      });
+      if (!more) {
         if (!rows.complete) {
           throw new ConnectError("POSTGRES", `the COPY for ${encoder.topic} ended early`, {
             retriable: true,
@@ -107,12 +117,6 @@ export class TableSnapshot {
         if (batches) this.finishBatches(encoder.topic, records);
         this.current = null;
         this.index++;
-        continue;
-      }
-      if (batches) count += this.encodeBatches(current, chunk.value, now, records);
-      else {
-        rows.push(chunk.value, (src, dv) => records.push(encoder.encode(out, rows, src, dv, now)));
-        count = records.length;
       }
     }
     if (batches && this.current !== null) this.finishBatches(this.current.encoder.topic, records);
@@ -124,38 +128,53 @@ export class TableSnapshot {
   }
 
   /**
-   * The rows of `chunk` into the open batch of each one's partition (murmur2 of its key,
-   * as the producer partitions a keyed record); a full batch goes to `into`. Returns the
-   * rows read.
+   * The rows in `src[start, end)` into the open batch of each one's partition (murmur2 of
+   * its key, as the producer partitions a keyed record); a full batch goes to `into`.
+   * Returns the rows read.
    */
   private encodeBatches(
     current: CurrentTable,
-    chunk: Buffer,
+    src: Buffer,
+    dv: DataView,
+    start: number,
+    end: number,
     now: number,
     into: (SourceRecord | SourceBatch)[],
   ): number {
     const { encoder, rows, partitions } = current;
-    const { span } = encoder;
-    const scratch = this.scratch;
-    const builders = this.builders;
+    const { scratch, direct, builders } = this;
     let n = 0;
-    rows.push(chunk, (src, dv) => {
+    rows.push(src, dv, start, end, (row, rowView) => {
       scratch.clear();
-      encoder.encodeSpans(scratch, rows, src, dv);
-      const p = toPositive(murmur2(span.key, span.keyStart, span.keyEnd)) % partitions;
+      encoder.writeKey(scratch, rows, row, rowView);
+      const keyBytes = scratch.buf;
+      const keyLength = scratch.pos;
+      const p = partitions === 1 ? 0 : toPositive(murmur2(keyBytes, 0, keyLength)) % partitions;
       let b = builders[p];
       if (b === undefined) {
         b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
         builders[p] = b;
       }
-      const { key, keyStart, keyEnd, value, valueStart, valueEnd } = span;
-      if (!b.append(key, keyStart, keyEnd, value, valueStart, valueEnd, now)) {
-        into.push(sourceBatch(encoder.topic, p, b));
-        b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
-        builders[p] = b;
-        b.append(key, keyStart, keyEnd, value, valueStart, valueEnd, now);
-      }
+      // The key, then the value written straight into the batch, where the record goes.
+      const at = b.inPlaceKeyAt;
+      direct.into(b.buffer, at);
+      direct.raw(keyBytes, 0, keyLength);
+      direct.skip(b.inPlaceGap);
+      const valueStart = direct.written;
+      encoder.writeValue(direct, rows, row, rowView);
+      const valueEnd = direct.written;
       n++;
+      const inPlace = direct.buf === b.buffer;
+      if (inPlace && b.commitInPlace(at, at + keyLength, at + valueStart, at + valueEnd, now)) {
+        return;
+      }
+      // The batch is full: the record, in its buffer or moved by `direct`, opens the next.
+      const bytes = direct.buf;
+      const base = inPlace ? at : 0;
+      into.push(sourceBatch(encoder.topic, p, b));
+      b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
+      builders[p] = b;
+      b.append(bytes, base, base + keyLength, bytes, base + valueStart, base + valueEnd, now);
     });
     return n;
   }
@@ -188,12 +207,11 @@ export class TableSnapshot {
       );
     }
     const partitions = (await this.options.partitionsOf?.(topic)) ?? 0;
-    const stream = this.reader.query(copyTo(encoder.copySql));
     const name = `snapshot of ${table.schema}.${table.table}`;
     this.current = {
       encoder,
       rows: new BinaryCopyRows(encoder.fieldCount, name),
-      chunks: stream[Symbol.asyncIterator](),
+      copy: this.reader.query(new CopyOutReader(encoder.copySql)),
       partitions,
     };
     return this.current;
@@ -203,7 +221,7 @@ export class TableSnapshot {
     // A COPY still streaming cannot be followed by COMMIT; ending the connection rolls
     // back the read-only transaction, which is all COMMIT would do.
     if (this.current === null) await this.reader.query("COMMIT").catch(() => {});
-    await this.current?.chunks.return?.().catch(() => {});
+    this.current?.copy.cancel();
     await this.reader.end().catch(() => {});
     await this.slotConnection.end().catch(() => {});
   }

@@ -50,6 +50,9 @@ export class RecordBatchBuilder {
   private n = 0;
   private baseTimestamp = 0;
   private maxTimestamp = 0;
+  /** In-place appends: the last record's bytes before its key, and its value length's. */
+  private lastHead = 6;
+  private lastValueLengthBytes = 2;
 
   /**
    * `capacity`: the batch's bytes at most (a record that would not fit is refused);
@@ -164,6 +167,82 @@ export class RecordBatchBuilder {
     return pos;
   }
 
+  /**
+   * In-place appends, for a caller that writes a record's key and value straight into
+   * this batch's buffer rather than into a buffer of its own to be copied from:
+   *
+   *   const at = b.inPlaceKeyAt; // write the key at buffer[at…), skip b.inPlaceGap bytes,
+   *   // write the value; then:
+   *   b.commitInPlace(keyStart, keyEnd, valueStart, valueEnd, timestamp);
+   *
+   * The offsets guess the record's varint sizes from the record before; when a guess is
+   * wrong, commitInPlace moves the key and value into place (rare for similar records).
+   * Nothing may be written into `buffer` before `inPlaceKeyAt` (it holds the records).
+   */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Where to write an in-place record's key. */
+  get inPlaceKeyAt(): number {
+    return this.pos + this.lastHead;
+  }
+
+  /** Bytes to leave free between an in-place record's key and its value. */
+  get inPlaceGap(): number {
+    return this.lastValueLengthBytes;
+  }
+
+  /**
+   * Appends the record whose key is `buffer[keyStart, keyEnd)` and value `buffer[valueStart,
+   * valueEnd)`, written there by the caller (keyStart ≥ inPlaceKeyAt, keyEnd ≤ valueStart);
+   * false, appending nothing, when it would make the batch exceed its capacity (as
+   * `append`; the caller then appends its bytes to a new batch). The record's bytes equal
+   * those `append` writes.
+   */
+  commitInPlace(
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+    timestamp: number,
+  ): boolean {
+    const n = this.n;
+    const keyLength = keyEnd - keyStart;
+    const valueLength = valueEnd - valueStart;
+    const delta = n === 0 ? 0 : timestamp - this.baseTimestamp;
+    const valueLengthBytes = sizeOfLength(valueLength);
+    const beforeKey = 1 + sizeOfVarlong(delta) + sizeOfLength(n) + sizeOfLength(keyLength);
+    const body = 1 + beforeKey + keyLength + valueLengthBytes + valueLength;
+    const head = sizeOfLength(body) + beforeKey;
+    const end = this.pos + head - beforeKey + body;
+    if (end > this.capacity && n > 0) return false;
+    if (end > this.buf.length) this.grow(end, Math.max(this.pos, valueEnd));
+    const buf = this.buf;
+    const keyAt = this.pos + head;
+    const valueAt = keyAt + keyLength + valueLengthBytes;
+    // Moved so that neither overwrites the other before it has moved.
+    if (valueAt > valueStart) buf.copyWithin(valueAt, valueStart, valueEnd);
+    if (keyAt !== keyStart) buf.copyWithin(keyAt, keyStart, keyEnd);
+    if (valueAt < valueStart) buf.copyWithin(valueAt, valueStart, valueEnd);
+    let pos = writeLength(buf, this.pos, body);
+    buf[pos++] = 0;
+    pos = writeVarlong(buf, pos, delta);
+    pos = writeLength(buf, pos, n);
+    writeLength(buf, pos, keyLength);
+    writeLength(buf, keyAt + keyLength, valueLength);
+    buf[end - 1] = 0;
+    if (n === 0) {
+      this.baseTimestamp = timestamp;
+      this.maxTimestamp = timestamp;
+    } else if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+    this.lastHead = head;
+    this.lastValueLengthBytes = valueLengthBytes;
+    this.pos = end;
+    this.n = n + 1;
+    return true;
+  }
+
   /** The batch (at least one record appended), to be stamped by the producer. */
   finish(): Buffer {
     if (this.n === 0) throw new RangeError("a record batch needs at least one record");
@@ -180,10 +259,11 @@ export class RecordBatchBuilder {
     return buf;
   }
 
-  private grow(needed: number): void {
+  /** A bigger buffer, keeping its bytes up to `keep` (the records, or more: see commitInPlace). */
+  private grow(needed: number, keep = this.pos): void {
     // Doubling up to the capacity; past it only for a first record bigger than that.
     const next = Buffer.allocUnsafe(Math.max(needed, Math.min(this.capacity, this.buf.length * 2)));
-    this.buf.copy(next, 0, 0, this.pos);
+    this.buf.copy(next, 0, 0, keep);
     this.buf = next;
   }
 }
