@@ -21,8 +21,8 @@ export interface WindowStoreMetrics {
   fetches: number;
   /** Puts refused because their window had already expired. */
   expiredPuts: number;
-  /** Entries deleted when their segment expired. */
-  expiredEntries: number;
+  /** Expiries that dropped segments whole (one engine range each, no tombstones). */
+  segmentDrops: number;
 }
 
 export interface WindowEntry<K, V> {
@@ -72,7 +72,7 @@ export class WindowStore<K, V> extends SegmentedStore<K> {
     return {
       ...this.counters,
       expiredPuts: this.segments.expiredPuts,
-      expiredEntries: this.segments.expiredEntries,
+      segmentDrops: this.segments.segmentDrops,
     };
   }
 
