@@ -359,10 +359,10 @@ export class SegmentedBytesStore {
   }
 
   /** Live entries of a prefetched key with fromTime <= time <= toTime, by (time, tail). */
-  fetch(key: Buffer, fromTime: number, toTime: number, keyStr?: string): SegmentedEntry[] {
+  fetch(key: Buffer, fromTime: number, toTime: number, keyStr?: string): ResidentEntry[] {
     const list = this.entriesOf(key, keyStr);
     const low = Math.max(fromTime, this.expiryLine + 1);
-    const out: SegmentedEntry[] = [];
+    const out: ResidentEntry[] = [];
     for (const e of list) {
       if (e.time > toTime) break;
       if (e.time >= low) {
