@@ -75,6 +75,8 @@ export class SegmentedBytesStore {
   expiredPuts = 0;
   /** Expiries that dropped segments: one engine range each, no tombstones. */
   segmentDrops = 0;
+  /** Entries that expired while only in memory, so were never written below. */
+  expiredUnwritten = 0;
   /** Live entries at the last whole-segment scan (the engine's estimate before one). */
   private liveEntries: number | undefined;
   /** keyString → entries of that key, sorted by (time, tail), for the keys read lately. */
@@ -238,11 +240,21 @@ export class SegmentedBytesStore {
     return e.value;
   }
 
-  /** Writes the dirty resident entries to the layers below (cache flush, commit step 1). */
+  /**
+   * Writes the dirty resident entries to the layers below (cache flush, commit step 1).
+   * One that expired before this write is not written at all: no read returns it, and a
+   * restore would drop it (a join buffer catching up on a backlog, whose event time runs
+   * past a window's retention between two commits, writes only what outlives the commit).
+   */
   private writeDirty(): void {
+    const line = this.expiryLine;
     for (const e of this.resident.takeDirty()) {
       if (!e.dirty) continue; // deleted since: its tombstone went below then
       e.dirty = false;
+      if (e.time <= line) {
+        this.expiredUnwritten++;
+        continue;
+      }
       const value = this.valueOf(e);
       e.storeKey ??= encodeSegmentedKey(this.segmentIntervalMs, e.key, e.time, e.tail);
       this.bytes.put(e.storeKey, value);

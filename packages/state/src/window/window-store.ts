@@ -23,6 +23,8 @@ export interface WindowStoreMetrics {
   expiredPuts: number;
   /** Expiries that dropped segments whole (one engine range each, no tombstones). */
   segmentDrops: number;
+  /** Windows that expired before a flush wrote them: never logged nor stored below. */
+  expiredUnwritten: number;
 }
 
 export interface WindowEntry<K, V> {
@@ -73,6 +75,7 @@ export class WindowStore<K, V> extends SegmentedStore<K> {
       ...this.counters,
       expiredPuts: this.segments.expiredPuts,
       segmentDrops: this.segments.segmentDrops,
+      expiredUnwritten: this.segments.expiredUnwritten,
     };
   }
 
