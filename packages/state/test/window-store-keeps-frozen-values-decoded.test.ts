@@ -21,9 +21,9 @@ function countingSerde(): StoreSerde<Rec | null> & { decodes: number } {
   const s = {
     decodes: 0,
     serialize: (v: Rec | null) => (v === null ? null : Buffer.from(JSON.stringify(v))),
-    deserialize: (b: Buffer) => {
+    deserialize: (b: Buffer | null) => {
       s.decodes++;
-      return JSON.parse(b.toString()) as Rec;
+      return b === null ? null : (JSON.parse(b.toString()) as Rec);
     },
   };
   return s;
@@ -31,7 +31,7 @@ function countingSerde(): StoreSerde<Rec | null> & { decodes: number } {
 
 const stringKey: StoreSerde<string | null> = {
   serialize: (k) => (k === null ? null : Buffer.from(k)),
-  deserialize: (b) => b.toString(),
+  deserialize: (b) => (b === null ? null : b.toString()),
 };
 
 for (const engine of ["memory", "rocksdb"] as const) {

@@ -51,7 +51,7 @@ export class SegmentExpiry {
     if (line < 0) return undefined;
     // segments whose last ms is at or below the line are wholly expired
     const below = Math.floor((line + 1) / this.segmentIntervalMs);
-    if (below <= this.expiredBelow) return undefined;
+    if (below <= Math.max(this.expiredBelow, 0)) return undefined; // nothing new below
     const from = Math.max(this.expiredBelow, 0);
     this.expiredBelow = below;
     return { from: segmentPrefix(from), to: segmentPrefix(below) };
