@@ -6,6 +6,7 @@ import {
   type KeyValueEntry,
   keyString,
 } from "./key-value-bytes-store.js";
+import { StateStoreError } from "./errors.js";
 import { mergeRange, mergeRangeSync, sortedOverlay } from "./merged-range.js";
 
 export interface CacheEntry {
@@ -260,6 +261,25 @@ export class CachingStore implements KeyValueBytesStore {
       this.dirty.clear();
     }
     this.inner.flush();
+  }
+
+  /** Writes the dirty entries down, forgets the cached ones in the range, then drops it below. */
+  dropRange(range: Required<KeyRange>): void {
+    const drop = this.inner.dropRange;
+    if (drop === undefined) {
+      throw new StateStoreError("INVALID_ARGUMENT", `store '${this.name}' cannot drop a range`);
+    }
+    this.flush();
+    // latin1 map keys compare as their bytes do
+    const from = keyString(range.from);
+    const to = keyString(range.to);
+    for (const [s, e] of this.entries) {
+      if (s < from || s >= to) continue;
+      this.entries.delete(s);
+      this.bytes -= e.size;
+    }
+    for (const s of this.victims.keys()) if (s >= from && s < to) this.victims.delete(s);
+    drop.call(this.inner, range);
   }
 
   async commit(): Promise<void> {

@@ -58,6 +58,8 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
   private pending = new Map<string, KeyValueChange>();
   private inFlight: Map<string, KeyValueChange> | null = null;
   private pendingBytes = 0;
+  /** Ranges to drop from the engine after the next commit's batch (`dropRange`). */
+  private drops: Required<KeyRange>[] = [];
   private failure: unknown = null;
   private commitChain: Promise<void> = Promise.resolve();
   /** Commits started and not yet settled. */
@@ -136,6 +138,11 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
     return (await this.engine.approximateCount()) + this.pending.size;
   }
 
+  dropRange(range: Required<KeyRange>): void {
+    this.checkUsable();
+    this.drops.push(range);
+  }
+
   flush(): void {}
 
   commitNeeded(): boolean {
@@ -146,7 +153,7 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
     if (this.committing === 0 && this.commitsSync()) {
       try {
         this.checkUsable();
-        if (this.pending.size > 0) this.commitSync();
+        if (this.pending.size > 0 || this.drops.length > 0) this.commitSync();
         return Promise.resolve();
       } catch (e) {
         return Promise.reject(e);
@@ -178,7 +185,19 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
 
   private async commitPending(): Promise<void> {
     this.checkUsable();
-    if (this.pending.size === 0) return;
+    const drops = this.drops;
+    if (this.pending.size === 0) {
+      if (drops.length === 0) return;
+      this.drops = [];
+      try {
+        for (const r of drops) await this.engine.dropRange(r);
+      } catch (e) {
+        this.failure = e;
+        throw new StoreCommitFailedError(this.name, e);
+      }
+      return;
+    }
+    this.drops = [];
     const batch = this.pending;
     this.pending = new Map();
     this.pendingBytes = 0;
@@ -192,6 +211,8 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
         await ticket.released;
       }
       await this.engine.write(changes, offset);
+      // after the batch, so changes of this commit within a dropped range go too
+      for (const r of drops) await this.engine.dropRange(r);
     } catch (e) {
       ticket?.failed(e);
       this.failure = e;
@@ -215,6 +236,9 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
           ? null
           : appendSync(changes.map((c) => ({ key: c.key, value: c.value, partition })));
       writeSync.call(this.engine, changes, offset);
+      const drops = this.drops;
+      this.drops = [];
+      for (const r of drops) this.engine.dropRangeSync!(r);
     } catch (e) {
       this.failure = e;
       throw new StoreCommitFailedError(this.name, e);
@@ -224,7 +248,8 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
   /** Whether both the changelog and the engine commit synchronously (not RocksDB, not a
    * broker: the test driver's memory stores). */
   private commitsSync(): boolean {
-    if (this.engine.writeSync === undefined) return false;
+    if (this.engine.writeSync === undefined || this.engine.dropRangeSync === undefined)
+      return false;
     return this.changelog === null || this.changelog.appendSync !== undefined;
   }
 

@@ -37,6 +37,11 @@ export {
   type MemoryStoreOptions,
   type MemoryTimeStoreOptions,
 } from "./memory/memory-stores.js";
+export { SegmentExpiry, segmentIntervalOf } from "./window/segment-expiry.js";
+export {
+  CHANGELOG_ADDITIONAL_RETENTION_MS,
+  windowedChangelogConfig,
+} from "./window/windowed-changelog-config.js";
 export {
   SegmentedBytesStore,
   type SegmentedEntry,

@@ -91,6 +91,14 @@ export interface KeyValueEngine {
    * any read at once, prefetched or not (the test driver runs on it). Absent: RocksDB.
    */
   rangeSync?(range?: KeyRange): Iterable<KeyValueEntry>;
+  /**
+   * Deletes every key in [from, to) from the engine alone, logging nothing: data whose
+   * changelog forgets it by time (a window store's expired segments). Not atomic with
+   * `write`; a crash in between leaves the keys, which their owner drops again on open.
+   */
+  dropRange(range: Required<KeyRange>): Promise<void>;
+  /** `dropRange`, done before it returns (a synchronous engine: memory). */
+  dropRangeSync?(range: Required<KeyRange>): void;
   approximateCount(): Promise<number>;
   close(): Promise<void>;
 }
@@ -111,6 +119,13 @@ export interface KeyValueBytesStore {
   lookup(key: Buffer): Promise<Buffer | null>;
   /** `range`, synchronously; present when the engine below scans synchronously. */
   rangeSync?(range?: KeyRange): Iterable<KeyValueEntry>;
+  /**
+   * Deletes every key in [from, to) locally, without a changelog record: after the next
+   * commit's engine batch (so changes pending in the range go too). Only for keys never
+   * read or written again, whose changelog expires them by time (see SegmentedBytesStore).
+   * Absent: the layer cannot (a read-only view).
+   */
+  dropRange?(range: Required<KeyRange>): void;
   approximateCount(): Promise<number>;
   /** Pushes buffered changes one layer down (the cache's flush); synchronous. */
   flush(): void;

@@ -1,4 +1,4 @@
-import type { IsolationLevel, LogClient, Producer } from "@tributary/log";
+import type { IsolationLevel, LogClient, Producer, TopicConfig } from "@tributary/log";
 import type { CommitBarrier } from "./commit-barrier.js";
 import {
   changelogBounds,
@@ -22,6 +22,8 @@ export interface ChangelogOptions {
    * Without it the topic must exist.
    */
   createWithPartitions?: number;
+  /** The config `createWithPartitions` creates the topic with. Default: compacted. */
+  topicConfig?: Partial<TopicConfig>;
   /** Producer to append with (shared by a task's stores); one is made when absent. */
   producer?: Producer;
   /**
@@ -95,7 +97,7 @@ export async function openKeyValueStore<K, V>(
       if (changelog.createWithPartitions !== undefined) {
         await changelog.client.admin.createTopic(topic, {
           partitions: changelog.createWithPartitions,
-          config: { cleanupPolicy: "compact" },
+          config: changelog.topicConfig ?? { cleanupPolicy: "compact" },
           ifNotExists: true,
         });
       }

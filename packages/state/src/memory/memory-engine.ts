@@ -67,6 +67,15 @@ export class MemoryEngine implements KeyValueEngine {
     return entries;
   }
 
+  async dropRange(range: Required<KeyRange>): Promise<void> {
+    this.dropRangeSync(range);
+  }
+
+  dropRangeSync(range: Required<KeyRange>): void {
+    this.checkOpen();
+    for (const [s, e] of this.data) if (inRange(e.key, range)) this.data.delete(s);
+  }
+
   async approximateCount(): Promise<number> {
     this.checkOpen();
     return this.data.size;

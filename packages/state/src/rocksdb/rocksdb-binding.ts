@@ -60,6 +60,11 @@ export interface LevelDown {
    */
   _batch(ops: BatchOperation[], options: { sync?: boolean }, cb: Callback): void;
   iterator(options: IteratorOptions): LevelIterator;
+  /**
+   * Deletes the keys in [gte, lt): the binding iterates them on the threadpool and writes
+   * their deletions in batches of ~16 KiB of keys (rocksdb 5.x exposes no DeleteRange).
+   */
+  clear(options: { gte: Buffer; lt: Buffer }, cb: Callback): void;
   getProperty(property: string): string;
 }
 

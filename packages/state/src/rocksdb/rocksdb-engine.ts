@@ -37,6 +37,8 @@ const FORMAT_VERSION = 1;
 const FORMAT_KEY = Buffer.concat([RESERVED_KEY_PREFIX, Buffer.from("format")]);
 const OFFSET_KEY = Buffer.concat([RESERVED_KEY_PREFIX, Buffer.from("changelog-offset")]);
 const META_KEYS = 2;
+/** The first key past every reserved (00 00 ff…) key. */
+const END_OF_RESERVED = Buffer.from([0x00, 0x01]);
 
 function encodeOffset(offset: number): Buffer {
   const b = Buffer.allocUnsafe(8);
@@ -261,6 +263,29 @@ export class RocksDbEngine implements KeyValueEngine {
         for (const c of tracked) this.noteWritten(keyString(c.key), c.value, pre, written);
       },
     };
+  }
+
+  async dropRange(range: Required<KeyRange>): Promise<void> {
+    this.checkOpen();
+    if (Buffer.compare(range.from, range.to) >= 0) return;
+    // the engine's own keys are 00 00 ff…, all below 00 01
+    if (
+      Buffer.compare(range.from, END_OF_RESERVED) < 0 &&
+      Buffer.compare(range.to, RESERVED_KEY_PREFIX) > 0
+    ) {
+      throw new StateStoreError(
+        "INVALID_ARGUMENT",
+        `store '${this.name}': a dropped range must not reach the engine's own keys (00 00 ff…)`,
+      );
+    }
+    // off the task thread: the iteration and deletes run on the threadpool
+    await call((cb) => this.db.clear({ gte: range.from, lt: range.to }, cb));
+    // nothing reads dropped keys again, but a prefetched copy must not outlive them
+    if (this.prefetched.size === 0) return;
+    // latin1 strings compare as their bytes do
+    const from = keyString(range.from);
+    const to = keyString(range.to);
+    for (const k of this.prefetched.keys()) if (k >= from && k < to) this.prefetched.set(k, null);
   }
 
   /** A write landed while reads may be prefetched or in flight: keep them current. */

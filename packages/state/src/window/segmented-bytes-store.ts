@@ -1,11 +1,12 @@
 import { KeyNotPrefetchedError, StateStoreError } from "../errors.js";
-import type { KeyRange, KeyValueBytesStore, KeyValueEntry } from "../key-value-bytes-store.js";
+import type { KeyRange, KeyValueBytesStore } from "../key-value-bytes-store.js";
 import {
   ResidentEntries,
   type ResidentEntry,
   type ResidentMemo,
   residentEntry,
 } from "./resident-entries.js";
+import { SegmentExpiry } from "./segment-expiry.js";
 import {
   decodeSegmentedKey,
   encodeSegmentedKey,
@@ -46,8 +47,12 @@ export interface SegmentedOptions {
  *
  * Retention: `observedTime` is the largest time ever put. A put at or below
  * observedTime - retention is dropped (and counted), reads never return such entries,
- * and `commit` first deletes every entry of the segments wholly below that line — with
- * tombstones, so the compacted changelog forgets them too and restore never replays them.
+ * and `commit` drops the segments wholly below that line from the engine as one key
+ * range each, logging nothing (Kafka Streams drops a segment's RocksDB instance whole).
+ * The changelog forgets them by time instead: it is `compact,delete` with a retention
+ * past the store's (changelogTopicConfig), as Kafka's windowed changelogs are. A restore
+ * may thus replay entries older than the retention; reads never return them (the line
+ * is recovered with the observed time), and the first commit drops their segments.
  *
  * After open, `init()` recovers the observed time from the data (restored or local).
  *
@@ -64,12 +69,14 @@ export class SegmentedBytesStore {
   private observed = -1;
   /** Set by `expireBy`: entries expire behind this time, not behind `observed`. */
   private expiryTime: number | null = null;
-  /** Segments below this one were deleted by a commit (-1: none yet since open). */
-  private expiredBelow = -1;
+  /** Which segments the commits have dropped so far. */
+  private readonly expiry: SegmentExpiry;
   /** Puts dropped because their time had already expired. */
   expiredPuts = 0;
-  /** Entries deleted by segment expiry. */
-  expiredEntries = 0;
+  /** Expiries that dropped segments: one engine range each, no tombstones. */
+  segmentDrops = 0;
+  /** Entries that expired while only in memory, so were never written below. */
+  expiredUnwritten = 0;
   /** Live entries at the last whole-segment scan (the engine's estimate before one). */
   private liveEntries: number | undefined;
   /** keyString → entries of that key, sorted by (time, tail), for the keys read lately. */
@@ -97,10 +104,8 @@ export class SegmentedBytesStore {
       );
     }
     this.retentionMs = options.retentionMs;
-    this.segmentIntervalMs = Math.max(
-      1,
-      Math.floor(options.segmentIntervalMs ?? Math.max(options.retentionMs / 2, 60_000)),
-    );
+    this.expiry = new SegmentExpiry(options.retentionMs, options.segmentIntervalMs);
+    this.segmentIntervalMs = this.expiry.segmentIntervalMs;
     this.resident = new ResidentEntries(options.residentBytes ?? 10 * 1024 * 1024);
   }
 
@@ -235,11 +240,21 @@ export class SegmentedBytesStore {
     return e.value;
   }
 
-  /** Writes the dirty resident entries to the layers below (cache flush, commit step 1). */
+  /**
+   * Writes the dirty resident entries to the layers below (cache flush, commit step 1).
+   * One that expired before this write is not written at all: no read returns it, and a
+   * restore would drop it (a join buffer catching up on a backlog, whose event time runs
+   * past a window's retention between two commits, writes only what outlives the commit).
+   */
   private writeDirty(): void {
+    const line = this.expiryLine;
     for (const e of this.resident.takeDirty()) {
       if (!e.dirty) continue; // deleted since: its tombstone went below then
       e.dirty = false;
+      if (e.time <= line) {
+        this.expiredUnwritten++;
+        continue;
+      }
       const value = this.valueOf(e);
       e.storeKey ??= encodeSegmentedKey(this.segmentIntervalMs, e.key, e.time, e.tail);
       this.bytes.put(e.storeKey, value);
@@ -356,10 +371,10 @@ export class SegmentedBytesStore {
   }
 
   /** Live entries of a prefetched key with fromTime <= time <= toTime, by (time, tail). */
-  fetch(key: Buffer, fromTime: number, toTime: number, keyStr?: string): SegmentedEntry[] {
+  fetch(key: Buffer, fromTime: number, toTime: number, keyStr?: string): ResidentEntry[] {
     const list = this.entriesOf(key, keyStr);
     const low = Math.max(fromTime, this.expiryLine + 1);
-    const out: SegmentedEntry[] = [];
+    const out: ResidentEntry[] = [];
     for (const e of list) {
       if (e.time > toTime) break;
       if (e.time >= low) {
@@ -421,20 +436,13 @@ export class SegmentedBytesStore {
   }
 
   /**
-   * Deletes the segments wholly below the expiry line, then commits the layers below
+   * Drops the segments wholly below the expiry line, then commits the layers below
    * (cache flush → changelog append → one engine batch with the changelog offset).
    */
   async commit(): Promise<void> {
     this.writeDirty();
-    // over a synchronous engine nothing is awaited before the layers' commit starts
-    const range = this.expiredRange();
-    if (range !== undefined && this.bytes.rangeSync !== undefined) {
-      this.expire(this.bytes.rangeSync(range));
-    } else if (range !== undefined) {
-      const doomed: KeyValueEntry[] = [];
-      for await (const e of this.bytes.range(range)) doomed.push(e);
-      this.expire(doomed);
-    }
+    const range = this.observed < 0 ? undefined : this.expiry.rangeAtOrBelow(this.expiryLine);
+    if (range !== undefined) this.drop(range);
     // expired entries are never read again: resident keys let go of them
     const line = this.expiryLine;
     if (line > this.prunedAt) {
@@ -460,26 +468,20 @@ export class SegmentedBytesStore {
     await this.bytes.close();
   }
 
-  /** The keys of the segments wholly below the expiry line; undefined: none. */
-  private expiredRange(): { from?: Buffer; to: Buffer } | undefined {
-    if (this.observed < 0) return undefined;
-    const line = this.expiryLine;
-    if (line < 0) return undefined;
-    // segments whose last ms is at or below the line are wholly expired; those below the
-    // last expiry are empty already (puts there are refused), so only the new ones are read
-    const below = Math.floor((line + 1) / this.segmentIntervalMs);
-    if (below <= this.expiredBelow) return undefined;
-    const from = this.expiredBelow;
-    this.expiredBelow = below;
-    return { ...(from <= 0 ? {} : { from: segmentPrefix(from) }), to: segmentPrefix(below) };
-  }
-
-  /** Deletes these entries (a scan of expiredRange()): tombstones, logged like any put. */
-  private expire(entries: Iterable<KeyValueEntry>): void {
-    const doomed: Buffer[] = [];
-    for (const e of entries) doomed.push(Buffer.from(e.key));
-    for (const k of doomed) this.bytes.put(k, null);
-    this.expiredEntries += doomed.length;
+  /**
+   * Drops these expired segments below (after the commit's batch, unlogged). No entry of
+   * them is read again: reads start above the expiry line, and puts there are refused.
+   */
+  private drop(range: Required<KeyRange>): void {
+    if (this.bytes.dropRange === undefined) {
+      throw new StateStoreError(
+        "INVALID_ARGUMENT",
+        `store '${this.name}': its byte layers cannot drop expired segments (a read-only view is never committed)`,
+      );
+    }
+    this.bytes.dropRange(range);
+    this.segmentDrops++;
+    this.liveEntries = undefined; // the engine's estimate again until the next whole scan
   }
 
   /**

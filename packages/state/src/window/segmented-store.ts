@@ -4,6 +4,7 @@ import type { StoreSerde } from "../key-value-store.js";
 import { openKeyValueStore, type KeyValueStoreOptions } from "../store-builder.js";
 import type { ResidentMemo } from "./resident-entries.js";
 import { SegmentedBytesStore } from "./segmented-bytes-store.js";
+import { windowedChangelogConfig } from "./windowed-changelog-config.js";
 
 /** What a segmented store holds besides its segments: the restore result and its closer. */
 export interface SegmentedStoreExtras {
@@ -138,6 +139,10 @@ export async function openSegmentedBytes(
   // cache there would only copy every put (a join buffer's puts are all new keys).
   const kv = await openKeyValueStore<Buffer | null, Buffer>({
     ...rest,
+    // expired segments leave no tombstones: the changelog forgets them by time
+    ...(rest.changelog === undefined
+      ? {}
+      : { changelog: { topicConfig: windowedChangelogConfig(retentionMs), ...rest.changelog } }),
     cacheBytes: 0,
     keySerde: rawSerde,
     valueSerde: rawSerde,

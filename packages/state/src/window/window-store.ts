@@ -21,8 +21,10 @@ export interface WindowStoreMetrics {
   fetches: number;
   /** Puts refused because their window had already expired. */
   expiredPuts: number;
-  /** Entries deleted when their segment expired. */
-  expiredEntries: number;
+  /** Expiries that dropped segments whole (one engine range each, no tombstones). */
+  segmentDrops: number;
+  /** Windows that expired before a flush wrote them: never logged nor stored below. */
+  expiredUnwritten: number;
 }
 
 export interface WindowEntry<K, V> {
@@ -72,7 +74,8 @@ export class WindowStore<K, V> extends SegmentedStore<K> {
     return {
       ...this.counters,
       expiredPuts: this.segments.expiredPuts,
-      expiredEntries: this.segments.expiredEntries,
+      segmentDrops: this.segments.segmentDrops,
+      expiredUnwritten: this.segments.expiredUnwritten,
     };
   }
 
@@ -96,7 +99,9 @@ export class WindowStore<K, V> extends SegmentedStore<K> {
       const tail = Buffer.allocUnsafe(4);
       this.seq = (this.seq + 1) >>> 0;
       tail.writeUInt32BE(this.seq);
-      const decoded = typeof value === "object" ? undefined : value;
+      // kept decoded for fetches when it cannot change: a primitive, or an object its
+      // owner froze (a join buffer's record, written once and read by every partner)
+      const decoded = typeof value !== "object" || Object.isFrozen(value) ? value : undefined;
       const bytes = this.valueSerde.serialize(value);
       return this.segments.upsert(k.bytes, windowStart, tail, bytes, decoded, k.str);
     }
@@ -128,8 +133,15 @@ export class WindowStore<K, V> extends SegmentedStore<K> {
     return this.segments.fetch(k.bytes, from, to, k.str).map((e) => ({
       key,
       start: e.time,
-      value: this.valueSerde.deserialize(e.value) as V,
+      value: (e.decoded as V | undefined) ?? this.decodeOnce(e),
     }));
+  }
+
+  /** The entry's value decoded, memoized on it when immutable (a primitive). */
+  private decodeOnce(e: ResidentEntry): V {
+    const v = this.valueSerde.deserialize(e.value) as V;
+    if (typeof v !== "object") e.decoded = v;
+    return v;
   }
 
   /** `all`, synchronously: only on the memory engine (the test driver reads it back). */

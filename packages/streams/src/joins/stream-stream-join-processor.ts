@@ -102,7 +102,10 @@ export class StreamStreamJoinProcessor<K, V1, V2, VR> implements Processor<K, un
     const left = this.left;
     this.seq = (this.seq + 1) >>> 0;
     const seq = this.seq;
-    this.thisStore.put(key, t, { seq, value });
+    // frozen when its value cannot change either: the buffer then keeps this very object
+    // for the partners' fetches instead of decoding it from its bytes per fetch
+    const buffered = { seq, value };
+    this.thisStore.put(key, t, typeof value === "object" ? buffered : Object.freeze(buffered));
     const matches = this.otherStore.fetchRange(key, t - this.lowMs, t + this.highMs);
     const pending = this.pending;
     let keyBytes: Buffer | null = null;

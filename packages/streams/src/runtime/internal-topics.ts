@@ -1,6 +1,7 @@
-import { type Admin, UnknownTopicError } from "@tributary/log";
+import { type Admin, type TopicDescription, UnknownTopicError } from "@tributary/log";
 import { CopartitioningError, MissingTopicError } from "../errors.js";
 import type { SubTopology, Topology } from "../topology/topology.js";
+import { changelogConfigProblem, changelogTopicConfig } from "./changelog-topic-config.js";
 
 /** What the worker needs to know about the app's topics once they exist. */
 export interface TopicLayout {
@@ -19,7 +20,9 @@ export interface TopicLayout {
  *   whose other inputs then set it;
  * - every join's inputs are checked for equal counts (the real ones), naming each;
  * - a changelog gets as many partitions as the sub-topology owning its store has tasks,
- *   cleanup.policy=compact, so task `<sub>_<p>` logs to and restores from partition p;
+ *   so task `<sub>_<p>` logs to and restores from partition p, compacted (window and
+ *   session stores: compact,delete with a retention, changelog-topic-config.ts); an
+ *   existing window or session changelog without time retention is warned about;
  * - the dead-letter topic gets one partition and keeps its records regardless of age.
  * A sub-topology that holds stores and reads several topics needs them co-partitioned
  * (equal counts): a task's store would otherwise mix keys of different hash spaces.
@@ -30,19 +33,21 @@ export async function ensureTopics(
   admin: Admin,
   topology: Topology,
   deadLetterTopic: string,
+  warn: (message: string) => void = () => {},
 ): Promise<TopicLayout> {
   const partitions = new Map<string, number>();
   const internal = new Map(topology.internalTopics.map((t) => [t.name, t]));
   const existing = new Set(await admin.listTopics({ includeInternal: true }));
-  const countOf = async (topic: string): Promise<number | undefined> => {
+  const describe = async (topic: string): Promise<TopicDescription | undefined> => {
     if (!existing.has(topic)) return undefined;
     try {
-      return (await admin.describeTopic(topic)).partitions.length;
+      return await admin.describeTopic(topic);
     } catch (e) {
       if (e instanceof UnknownTopicError) return undefined;
       throw e;
     }
   };
+  const countOf = async (topic: string) => (await describe(topic))?.partitions.length;
 
   const userTopics = new Set([
     ...topology.sourceTopics(),
@@ -85,11 +90,16 @@ export async function ensureTopics(
     for (const store of sub.stores) {
       const topic = store.changelogTopic;
       if (topic === null || !internal.has(topic)) continue;
-      const n = await countOf(topic);
+      const found = await describe(topic);
+      const n = found?.partitions.length;
+      if (found !== undefined) {
+        const problem = changelogConfigProblem(store, found.config);
+        if (problem !== null) warn(problem);
+      }
       if (n === undefined) {
         await admin.createTopic(topic, {
           partitions: tasks,
-          config: { cleanupPolicy: "compact" },
+          config: changelogTopicConfig(store),
           ifNotExists: true,
         });
         partitions.set(topic, tasks);

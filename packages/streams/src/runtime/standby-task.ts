@@ -4,6 +4,7 @@ import {
   type KeyValueBytesStore,
   KeyValueStoreBuilder,
   RocksDbEngine,
+  SegmentExpiry,
   storeDirectory,
 } from "@tributary/state";
 import type { SubTopology } from "../topology/topology.js";
@@ -16,6 +17,11 @@ export interface StandbyStore {
   readonly changelog: TopicPartition;
   /** Changelog records behind the log end at the last fetch (or at open). */
   lag: number;
+  /**
+   * Window and session stores: their segments expire here as on the active task, since
+   * their changelog brings no tombstones (SegmentedBytesStore); null for key-value stores.
+   */
+  readonly expiry: SegmentExpiry | null;
 }
 
 export interface StandbyTaskOptions {
@@ -76,7 +82,17 @@ export class StandbyTask {
           engine = await RocksDbEngine.open(dir, spec.name, { warn: options.warn });
         }
         const from = engine.changelogOffset ?? bounds.start;
-        stores.set(spec.name, { spec, engine, changelog, lag: Math.max(0, bounds.end - from) });
+        const expiry =
+          spec.type === "key-value" || spec.retentionMs === undefined
+            ? null
+            : new SegmentExpiry(spec.retentionMs);
+        stores.set(spec.name, {
+          spec,
+          engine,
+          changelog,
+          lag: Math.max(0, bounds.end - from),
+          expiry,
+        });
       }
     } catch (e) {
       await Promise.all([...stores.values()].map((s) => s.engine.close().catch(() => {})));
@@ -109,6 +125,12 @@ export class StandbyTask {
     store.lag = Math.max(0, fetched.highWatermark - next);
     if (changes.length === 0 && next === store.engine.changelogOffset) return 0;
     await store.engine.write(changes, next);
+    if (store.expiry !== null) {
+      for (const c of changes) store.expiry.observe(c.key);
+      const expired = store.expiry.rangeBehindObserved();
+      // after the write: the chunk may hold entries of the segments it expires
+      if (expired !== undefined) await store.engine.dropRange(expired);
+    }
     return changes.length;
   }
 

@@ -108,7 +108,9 @@ export class Worker {
     const { applicationId } = topology;
     const { log } = options;
     try {
-      const layout = await ensureTopics(log.admin, topology, config.deadLetterTopic);
+      const layout = await ensureTopics(log.admin, topology, config.deadLetterTopic, (m) =>
+        options.warn?.(m, { event: "changelog-config" }),
+      );
       const clientId = options.clientId ?? `${applicationId}-${process.pid}`;
       const exactlyOnce =
         (options.processingGuarantee ?? config.processingGuarantee) === "exactly_once";
