@@ -426,23 +426,40 @@ export class SegmentedBytesStore {
    */
   async commit(): Promise<void> {
     this.writeDirty();
-    // over a synchronous engine nothing is awaited before the layers' commit starts
     const range = this.expiredRange();
-    if (range !== undefined && this.bytes.rangeSync !== undefined) {
-      this.expire(this.bytes.rangeSync(range));
-    } else if (range !== undefined) {
-      const doomed: KeyValueEntry[] = [];
-      for await (const e of this.bytes.range(range)) doomed.push(e);
-      this.expire(doomed);
+    this.pruneResident();
+    if (range === undefined || this.bytes.rangeSync !== undefined) {
+      // over a synchronous engine the tombstones go into this very commit
+      if (range !== undefined) this.expire(this.bytes.rangeSync!(range));
+      return this.bytes.commit();
     }
-    // expired entries are never read again: resident keys let go of them
+    // The layers' commit starts before anything is awaited: under exactly-once the
+    // change-logging layer must enter the CommitBarrier synchronously, or the committer
+    // seals the transaction without this store's append, which then reaches the producer
+    // outside any transaction. So the tombstones of a RocksDB scan go into the NEXT
+    // commit; reads stop at the expiry line meanwhile, and a close before that commit
+    // only leaves them to the first commit after reopening (expiredBelow starts over).
+    const committed = this.bytes.commit();
+    const scanned = this.scanExpired(range);
+    const [c, s] = await Promise.allSettled([committed, scanned]);
+    if (c.status === "rejected") throw c.reason;
+    if (s.status === "rejected") throw s.reason;
+  }
+
+  private async scanExpired(range: KeyRange): Promise<void> {
+    const doomed: KeyValueEntry[] = [];
+    for await (const e of this.bytes.range(range)) doomed.push(e);
+    this.expire(doomed);
+  }
+
+  /** Expired entries are never read again: resident keys let go of them. */
+  private pruneResident(): void {
     const line = this.expiryLine;
     if (line > this.prunedAt) {
       this.lastAt = undefined;
       this.resident.prune(line);
       this.prunedAt = line;
     }
-    await this.bytes.commit();
   }
 
   commitNeeded(): boolean {
