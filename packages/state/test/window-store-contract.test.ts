@@ -116,6 +116,9 @@ for (const variant of variants) {
       const rest: string[] = [];
       for await (const w of store.all()) rest.push(`${w.key}@${w.start / MIN}`);
       expect(rest).toEqual(["k@8", "k@9"]);
+      // over RocksDB the expired segments are scanned while the commit runs (its barrier
+      // entry cannot wait for a scan): their tombstones go with the next commit
+      await store.commit();
       // the changelog, folded, holds no window of a wholly expired segment (segments are
       // 1 min, so the one holding 7 min straddles the line and stays until it passes)
       const records = await readPartition(client, "app-windows-changelog", 1);
