@@ -1,5 +1,5 @@
 import type { ProducerRecord, Producer } from "@tributary/log";
-import type { CommitBarrier } from "./commit-barrier.js";
+import type { CommitBarrier, CommitTicket } from "./commit-barrier.js";
 import { StateStoreError, StoreCommitFailedError } from "./errors.js";
 import {
   inRange,
@@ -203,8 +203,9 @@ export class ChangeLoggingStore implements KeyValueBytesStore {
     this.pendingBytes = 0;
     this.inFlight = batch;
     const changes = [...batch.values()];
-    const ticket = this.changelog?.barrier?.enter() ?? null;
+    let ticket: CommitTicket | null = null;
     try {
+      ticket = this.changelog?.barrier?.enter() ?? null;
       const offset = this.changelog === null ? null : await this.append(this.changelog, changes);
       if (ticket !== null) {
         ticket.appended();

@@ -14,8 +14,9 @@ import { StateStoreError } from "./errors.js";
  *
  * `enter` is called synchronously when a store's commit starts, so once the committer has
  * started every store's commit, `appended()` knows how many appends to wait for. A store
- * with nothing to commit never enters. One round at a time: the committer awaits every
- * store's commit before it starts the next.
+ * with nothing to commit never enters; one that entered late (after appended() resolved
+ * and before release or abort) is refused. One round at a time: the committer awaits
+ * every store's commit before it starts the next.
  */
 export class CommitBarrier {
   private entered = 0;
@@ -23,9 +24,19 @@ export class CommitBarrier {
   private failure: unknown = null;
   private onArrival: (() => void) | null = null;
   private gate = deferred();
+  /** appended() resolved: the transaction is being committed, no store may join it. */
+  private sealed = false;
 
   /** A store starts its commit: its engine write waits for the returned ticket. */
   enter(): CommitTicket {
+    if (this.sealed) {
+      // Its append would reach the producer while the transaction commits (or in the next
+      // one, with its engine batch waiting on a round nobody releases): refuse, loudly.
+      throw new StateStoreError(
+        "INTERNAL",
+        "a store entered the commit barrier after the round was sealed (appended() had resolved): a store's commit must enter synchronously when it is called; this is a bug, please report it",
+      );
+    }
     this.entered++;
     const gate = this.gate;
     let done = false;
@@ -52,8 +63,10 @@ export class CommitBarrier {
       const check = () => {
         if (this.arrived < this.entered) return;
         this.onArrival = null;
-        if (this.failure === null) resolve();
-        else reject(this.failure);
+        if (this.failure === null) {
+          this.sealed = true;
+          resolve();
+        } else reject(this.failure);
       };
       this.onArrival = check;
       check();
@@ -83,6 +96,7 @@ export class CommitBarrier {
     this.arrived = 0;
     this.failure = null;
     this.onArrival = null;
+    this.sealed = false;
     this.gate = deferred();
   }
 }

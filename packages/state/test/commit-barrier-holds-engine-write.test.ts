@@ -91,4 +91,28 @@ describe("a store commit under a CommitBarrier", () => {
     expect(store.changelogOffset).toBe(1);
     await store.close();
   });
+  it("refuses a store that enters after the round was sealed, before appending anything", async () => {
+    const barrier = new CommitBarrier();
+    const store = await open(barrier);
+    // the committer saw every store of the round arrive (none) and commits the transaction
+    await barrier.appended();
+    store.put("late", "1");
+    const late = store.commit();
+    await expect(late).rejects.toBeInstanceOf(StoreCommitFailedError);
+    await expect(late).rejects.toThrow(/after the round was sealed/);
+    // nothing reached the changelog outside the transaction, and the store refuses use
+    expect(await readPartition(client, CHANGELOG, 1)).toEqual([]);
+    await expect(store.commit()).rejects.toBeInstanceOf(StoreCommitFailedError);
+    // the next round (after the transaction committed) accepts entries again
+    barrier.release();
+    await store.close();
+    const reopened = await open(barrier);
+    reopened.put("next", "2");
+    const next = reopened.commit();
+    await barrier.appended();
+    barrier.release();
+    await next;
+    expect(reopened.changelogOffset).toBe(1);
+    await reopened.close();
+  });
 });
