@@ -203,7 +203,7 @@ function chunkSource(options: RestoreOptions, from: number): ChunkSource {
   const maxBytes = options.maxPollBytes ?? RESTORE_MAX_POLL_BYTES;
   const clientId = `${topic}-${partition}-restore`;
   const isolation = options.isolation === undefined ? {} : { isolation: options.isolation };
-  if (client.batchReader !== undefined && process.env.TRIBUTARY_RESTORE_READ !== "records") {
+  if (client.batchReader !== undefined) {
     const reader = client.batchReader({ topic, partition, maxBytes, clientId, ...isolation });
     let position = from;
     return {
