@@ -229,6 +229,8 @@ function chunkSource(options: RestoreOptions, from: number): ChunkSource {
   const consumer = client.consumer({
     clientId,
     ...isolation,
+    // A stored offset retention has deleted since: go on from what is left, as above.
+    autoOffsetReset: "earliest",
     maxPollBytes: maxBytes,
     // One partition is read: on Kafka the partition limit (1 MiB by default) binds first.
     maxPartitionFetchBytes: maxBytes,
