@@ -236,8 +236,13 @@ function chunkSource(options: RestoreOptions, from: number): ChunkSource {
     maxPartitionFetchBytes: maxBytes,
   });
   const tp: TopicPartition = { topic, partition };
-  consumer.assign([tp]);
-  consumer.seek(tp, from);
+  try {
+    consumer.assign([tp]);
+    consumer.seek(tp, from);
+  } catch (e) {
+    void consumer.close().catch(() => {});
+    throw e;
+  }
   return {
     fetch: async () => {
       const fetched = await consumer.poll({ maxWaitMs: POLL_WAIT_MS });
