@@ -14,7 +14,7 @@ const LOG_APPEND_TIME = 0x08;
  * A partition's fetched bytes as records at or after `from` (appended to `out`), and the
  * next position. Each batch's CRC is checked (as Kafka's consumer does with check.crcs)
  * before it is read; a batch cut at the fetch's size limit is left for the next fetch.
- * read_committed drops aborted transactions' records (appendCommitted).
+ * read_committed drops aborted transactions' records (forEachReadable).
  */
 export function appendFetched(
   bytes: Buffer | null,
@@ -24,28 +24,43 @@ export function appendFetched(
   where: string,
   out: LogRecord[],
 ): number {
-  if (bytes === null) return from;
-  const { batches } = splitBatches(bytes);
-  for (const b of batches) b.verify(where);
-  if (readCommitted) return appendCommitted(batches, abortedTransactions ?? [], from, out);
-  let next = from;
-  for (const batch of batches) next = appendBatch(batch, from, next, out);
-  return next;
+  return forEachReadable(bytes, from, readCommitted, abortedTransactions, where, (batch) =>
+    appendBatch(batch, from, out),
+  );
 }
 
 /**
- * Appends a batch's records at or after `from` to `out` and returns the next position.
- * Kafka returns whole batches, so the first one may start before the fetch offset;
- * control batches (transaction markers) hold no application records but still move the
- * position past them.
+ * Calls `read` with each fetched batch that holds application records for this consumer
+ * and returns the next position. Kafka returns whole batches, so the first one may start
+ * before the fetch offset; control batches (transaction markers) hold no application
+ * records but still move the position past them, as skipped aborted batches do.
  */
-function appendBatch(batch: RecordBatch, from: number, next: number, out: LogRecord[]): number {
-  const end = batch.nextOffset;
-  if (batch.isControl) return Math.max(next, end);
+function forEachReadable(
+  bytes: Buffer | null,
+  from: number,
+  readCommitted: boolean,
+  abortedTransactions: readonly { producerId: bigint; firstOffset: bigint }[] | null,
+  where: string,
+  read: (batch: RecordBatch) => void,
+): number {
+  if (bytes === null) return from;
+  const { batches } = splitBatches(bytes);
+  for (const b of batches) b.verify(where);
+  const skip = readCommitted ? committedFilter(abortedTransactions ?? []) : undefined;
+  let next = from;
+  for (const batch of batches) {
+    if (skip === undefined ? !batch.isControl : !skip(batch)) read(batch);
+    next = Math.max(next, batch.nextOffset);
+  }
+  return next;
+}
+
+/** Appends a batch's records at or after `from` to `out`. */
+function appendBatch(batch: RecordBatch, from: number, out: LogRecord[]): void {
   const logAppendTime = (batch.attributes & LOG_APPEND_TIME) !== 0;
   if (batch.compression !== 0) {
     appendCompressed(batch, from, logAppendTime, out);
-    return Math.max(next, end);
+    return;
   }
   const maxTimestamp = logAppendTime ? batch.maxTimestamp : 0;
   batch.forEach((r) => {
@@ -53,7 +68,6 @@ function appendBatch(batch: RecordBatch, from: number, next: number, out: LogRec
     if (logAppendTime) r.timestamp = maxTimestamp;
     out.push(r);
   });
-  return Math.max(next, end);
 }
 
 /**
@@ -92,22 +106,18 @@ function appendCompressed(
  * read_committed, as Kafka's Fetcher: the broker returns records up to the last stable
  * offset and the transactions aborted in that range (producer id, first offset). From an
  * aborted transaction's first offset, that producer's transactional batches are skipped
- * until its ABORT marker; control batches (the markers) are never records. Returns the
- * next position.
+ * until its ABORT marker; control batches (the markers) are never records. The filter
+ * answers true for a batch to skip; call it for every batch in offset order.
  */
-function appendCommitted(
-  batches: readonly RecordBatch[],
+function committedFilter(
   abortedTransactions: readonly { producerId: bigint; firstOffset: bigint }[],
-  from: number,
-  out: LogRecord[],
-): number {
+): (batch: RecordBatch) => boolean {
   const aborted = abortedTransactions
     .map((a) => ({ producerId: Number(a.producerId), firstOffset: Number(a.firstOffset) }))
     .sort((a, b) => a.firstOffset - b.firstOffset);
   const abortedProducers = new Set<number>();
   let nextAborted = 0;
-  let next = from;
-  for (const batch of batches) {
+  return (batch) => {
     const last = batch.lastOffset;
     while (nextAborted < aborted.length && aborted[nextAborted]!.firstOffset <= last) {
       abortedProducers.add(aborted[nextAborted++]!.producerId);
@@ -115,15 +125,11 @@ function appendCommitted(
     const transactional = (batch.attributes & TRANSACTIONAL_FLAG) !== 0;
     if ((batch.attributes & CONTROL_FLAG) !== 0) {
       if (transactional && isAbortMarker(batch)) abortedProducers.delete(batch.producerId);
-    } else if (transactional && abortedProducers.has(batch.producerId)) {
-      // An aborted transaction's records: skipped, but the position moves past them.
-    } else {
-      next = appendBatch(batch, from, next, out);
-      continue;
+      return true;
     }
-    next = Math.max(next, last + 1);
-  }
-  return next;
+    // An aborted transaction's records are skipped; the position still moves past them.
+    return transactional && abortedProducers.has(batch.producerId);
+  };
 }
 
 /** A control record's key is version:int16 type:int16, type 0 = ABORT, 1 = COMMIT. */

@@ -6,6 +6,7 @@ export * from "./errors.js";
 export * from "./record.js";
 export * from "./topic-config.js";
 export type * from "./client/log-client.js";
+export type * from "./client/batch-reader.js";
 
 export { validateTopicName, isInternalTopic } from "./names.js";
 export { DirLock, type LockHolder } from "./storage/dir-lock.js";
@@ -91,3 +92,4 @@ export {
   TRANSACTIONAL_FLAG,
   CONTROL_FLAG,
 } from "./record-batch.js";
+export { forEachKeyValue } from "./record-batch-key-values.js";

@@ -1,4 +1,13 @@
-import type { FetchedPartition, IsolationLevel, LogClient, TopicPartition } from "@tributary/log";
+import {
+  type FetchedBatches,
+  forEachKeyValue,
+  type IsolationLevel,
+  type LogClient,
+  type LogRecord,
+  type RecordBatch,
+  type TopicPartition,
+  TributaryError,
+} from "@tributary/log";
 import { StateStoreError } from "./errors.js";
 import type { KeyValueChange, KeyValueEngine, RestoreBatch } from "./key-value-bytes-store.js";
 
@@ -85,6 +94,10 @@ export async function changelogBounds(
  * broker and Kafka alike. Each fetched chunk is applied as ONE engine write together with
  * the offset it reaches, so a crash during restore keeps what was restored.
  *
+ * On a client with a batch reader (the embedded log and the broker) the fetched batches
+ * are read undecoded: keys and values go from the fetched bytes into the engine's batch
+ * without a record object per record; other clients (Kafka) are read through a consumer.
+ *
  * Pipelined, as Kafka's consumer fetches ahead: the fetch of chunk n+1 is sent before
  * chunk n is copied into its batch, and chunk n's write runs (on RocksDB's threadpool)
  * while n+1 is awaited; writes still go one after the other, in offset order, so the
@@ -103,50 +116,31 @@ export async function restoreFromChangelog(
     onProgress?.(total, total);
     return { from, to, records: 0 };
   }
-  const consumer = client.consumer({
-    clientId: `${topic}-${partition}-restore`,
-    ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
-    maxPollBytes: options.maxPollBytes ?? RESTORE_MAX_POLL_BYTES,
-    // One partition is read: on Kafka the partition limit (1 MiB by default) binds first.
-    maxPartitionFetchBytes: options.maxPollBytes ?? RESTORE_MAX_POLL_BYTES,
-  });
-  const tp: TopicPartition = { topic, partition };
+  const source = chunkSource(options, from);
   let records = 0;
   /** The previous chunk's write, still running while the next chunk is fetched. */
   let writing: Promise<void> | null = null;
   /** The next chunk's fetch, sent before this chunk is copied and written. */
-  let polling: Promise<FetchedPartition[]> | null = null;
-  const poll = () => consumer.poll({ maxWaitMs: 100 });
+  let fetching: Promise<Chunk> | null = null;
   try {
-    consumer.assign([tp]);
-    consumer.seek(tp, from);
     // Restore begins here: a rate measured from the first chunk's report would leave out
     // that chunk's fetch and write (~40,000 records at the default poll size).
     onProgress?.(0, total);
     let position = from;
     let emptyPolls = 0;
     while (position < to) {
-      const fetched = await (polling ?? poll());
-      polling = null;
-      const moved = consumer.position(tp);
+      const chunk = await (fetching ?? source.fetch());
+      fetching = null;
+      const moved = chunk.next;
       if ((moved ?? position) < to) {
-        polling = poll();
+        fetching = source.fetch();
         // Its failure is rethrown where it is awaited; this keeps it from being reported
         // as unhandled meanwhile. The same for `writing` below.
-        polling.catch(() => {});
+        fetching.catch(() => {});
       }
       const batch = engine.restoreBatch?.() ?? new CollectingBatch(engine);
-      let reached = position;
-      for (const f of fetched) {
-        if (f.topic !== topic || f.partition !== partition) continue;
-        for (const r of f.records) {
-          if (r.offset < position || r.offset >= to) continue;
-          if (r.key === null) continue;
-          batch.add(r.key, r.value);
-          reached = r.offset + 1;
-        }
-      }
-      // Offsets compaction removed count as covered once the consumer moved past them.
+      const reached = chunk.copy(batch, position, to);
+      // Offsets compaction removed count as covered once the source moved past them.
       const next = Math.min(to, Math.max(reached, moved ?? reached));
       if (next === position) {
         const limit =
@@ -174,12 +168,135 @@ export async function restoreFromChangelog(
     if (writing !== null) await writing;
   } finally {
     // A failure leaves the last write (and maybe a fetch) running: the write must finish
-    // before the caller may close the engine under it, the fetch before the consumer closes.
+    // before the caller may close the engine under it, the fetch before the source closes.
     if (writing !== null) await writing.catch(() => {});
-    if (polling !== null) await polling.catch(() => {});
-    await consumer.close();
+    if (fetching !== null) await fetching.catch(() => {});
+    await source.close();
   }
   return { from, to, records };
+}
+
+/** One fetched chunk of the changelog. */
+interface Chunk {
+  /** Where the source reads next (past records it skipped too); undefined if unknown. */
+  next: number | undefined;
+  /**
+   * Copies the chunk's keyed records in [from, to) into `batch`, in offset order; returns
+   * the offset after the last one copied, or `from` when none was.
+   */
+  copy(batch: RestoreBatch, from: number, to: number): number;
+}
+
+/** Fetches chunk after chunk, each from where the previous one ended. */
+interface ChunkSource {
+  fetch(): Promise<Chunk>;
+  close(): Promise<void>;
+}
+
+/**
+ * Batches read undecoded (LogClient.batchReader), keys and values copied into the engine's
+ * batch straight from the fetched bytes, when the client has a batch reader; else records
+ * polled from a consumer assigned by hand (no group).
+ */
+function chunkSource(options: RestoreOptions, from: number): ChunkSource {
+  const { client, topic, partition } = options;
+  const maxBytes = options.maxPollBytes ?? RESTORE_MAX_POLL_BYTES;
+  const clientId = `${topic}-${partition}-restore`;
+  const isolation = options.isolation === undefined ? {} : { isolation: options.isolation };
+  if (client.batchReader !== undefined) {
+    const reader = client.batchReader({ topic, partition, maxBytes, clientId, ...isolation });
+    let position = from;
+    return {
+      fetch: async () => {
+        let fetched: FetchedBatches;
+        try {
+          fetched = await reader.read(position, POLL_WAIT_MS);
+        } catch (e) {
+          // Retention deleted the records from here on: go on from the log start, as the
+          // consumer does with its autoOffsetReset (earliest).
+          if (!(e instanceof TributaryError) || e.code !== "OFFSET_OUT_OF_RANGE") throw e;
+          const { start } = await changelogBounds(client, topic, partition);
+          if (start <= position) throw e;
+          position = start;
+          return { next: start, copy: (_b, f) => f };
+        }
+        position = fetched.next;
+        return { next: fetched.next, copy: (b, f, t) => copyBatches(fetched.batches, b, f, t) };
+      },
+      close: () => reader.close(),
+    };
+  }
+  const consumer = client.consumer({
+    clientId,
+    ...isolation,
+    // A stored offset retention has deleted since: go on from what is left, as above.
+    autoOffsetReset: "earliest",
+    maxPollBytes: maxBytes,
+    // One partition is read: on Kafka the partition limit (1 MiB by default) binds first.
+    maxPartitionFetchBytes: maxBytes,
+  });
+  const tp: TopicPartition = { topic, partition };
+  try {
+    consumer.assign([tp]);
+    consumer.seek(tp, from);
+  } catch (e) {
+    void consumer.close().catch(() => {});
+    throw e;
+  }
+  return {
+    fetch: async () => {
+      const fetched = await consumer.poll({ maxWaitMs: POLL_WAIT_MS });
+      return {
+        next: consumer.position(tp),
+        copy: (batch, f, t) => {
+          let reached = f;
+          for (const p of fetched) {
+            if (p.topic !== topic || p.partition !== partition) continue;
+            reached = copyRecords(p.records, batch, f, t, reached);
+          }
+          return reached;
+        },
+      };
+    },
+    close: () => consumer.close(),
+  };
+}
+
+/** How long one fetch long-polls for records not yet there. */
+const POLL_WAIT_MS = 100;
+
+function copyBatches(
+  batches: FetchedBatches["batches"],
+  batch: RestoreBatch,
+  from: number,
+  to: number,
+): number {
+  let reached = from;
+  const add = (offset: number, key: Buffer | null, value: Buffer | null) => {
+    if (offset < from || offset >= to || key === null) return;
+    batch.add(key, value);
+    reached = offset + 1;
+  };
+  for (const b of batches) {
+    if (Array.isArray(b)) reached = copyRecords(b, batch, from, to, reached);
+    else forEachKeyValue(b as RecordBatch, add);
+  }
+  return reached;
+}
+
+function copyRecords(
+  records: readonly LogRecord[],
+  batch: RestoreBatch,
+  from: number,
+  to: number,
+  reached: number,
+): number {
+  for (const r of records) {
+    if (r.offset < from || r.offset >= to || r.key === null) continue;
+    batch.add(r.key, r.value);
+    reached = r.offset + 1;
+  }
+  return reached;
 }
 
 /** The restore batch of an engine without one of its own: the changes go to `write`. */

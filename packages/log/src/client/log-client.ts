@@ -1,4 +1,5 @@
 import type { LogRecord, ProducerRecord, TopicPartition } from "../record.js";
+import type { BatchReader, BatchReaderOptions } from "./batch-reader.js";
 import type { IsolationLevel } from "./isolation-level.js";
 import type { RetentionDeletion } from "../storage/retention-deletion.js";
 import type { TopicConfig } from "../topic-config.js";
@@ -26,6 +27,11 @@ export interface LogClient {
    */
   transactionalProducer(options: TransactionalProducerOptions): TransactionalProducer;
   consumer(options?: ConsumerOptions): Consumer;
+  /**
+   * Optional: a reader of one partition's batches, undecoded (batch-reader.ts), for a
+   * store's restore; a client without one is read through `consumer`.
+   */
+  batchReader?(options: BatchReaderOptions): BatchReader;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import { ClosedError } from "../errors.js";
+import type { BatchReader, BatchReaderOptions } from "./batch-reader.js";
 import type {
   Admin,
   Consumer,
@@ -12,6 +13,7 @@ import type {
 import type { LogService } from "./log-service.js";
 import { MetadataCache } from "./metadata-cache.js";
 import { ServiceAdmin } from "./service-admin.js";
+import { ServiceBatchReader } from "./service-batch-reader.js";
 import { ServiceConsumer } from "./service-consumer.js";
 import { ServiceProducer } from "./service-producer.js";
 import { ServiceTransactionalProducer } from "./service-transactional-producer.js";
@@ -52,6 +54,11 @@ export class ServiceLogClient implements LogClient {
     const consumer = new ServiceConsumer(this.service, options);
     this.consumers.add(consumer);
     return consumer;
+  }
+
+  batchReader(options: BatchReaderOptions): BatchReader {
+    if (this.closed) throw new ClosedError("log client");
+    return new ServiceBatchReader(this.service, options);
   }
 
   async close(): Promise<void> {

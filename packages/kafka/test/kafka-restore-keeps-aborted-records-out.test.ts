@@ -1,0 +1,84 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Producer as KafkaClientProducer } from "@platformatic/kafka";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  restoreContents,
+  type ScenarioState,
+  writeMixedChangelog,
+} from "../../state/test/restore-scenario.js";
+import { kafkaBrokers, suiteLog } from "./kafka-helpers.js";
+
+kafkaBrokers();
+
+/**
+ * A store's restore from a changelog on Kafka (read through a consumer: KafkaLog has no
+ * batch reader), with Kafka's own transaction markers and aborted transactions and with
+ * batches another producer compressed: no aborted record may reach the store.
+ */
+describe("restore from a mixed changelog on Kafka", () => {
+  const suite = suiteLog("rawrestore");
+  let dir: string;
+  let expected: ScenarioState;
+  let end: number;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-kafka-raw-restore-"));
+    await suite.log.admin.createTopic("changelog", { partitions: 1 });
+    expected = await writeMixedChangelog(suite.log, "changelog", `${suite.namespace}-txn`);
+    // Batches gzip-compressed by another producer, which only the Kafka client decodes.
+    const gzip = new KafkaClientProducer({
+      clientId: "gzip-writer",
+      bootstrapBrokers: [kafkaBrokers()],
+      compression: "gzip",
+      acks: -1,
+    });
+    try {
+      for (let b = 0; b < 3; b++) {
+        const keys = Array.from({ length: 5 }, (_, i) => `gz${b * 5 + i}`);
+        await gzip.send({
+          messages: keys.map((k) => ({
+            topic: `${suite.namespace}.changelog`,
+            partition: 0,
+            key: Buffer.from(k),
+            value: Buffer.from(`zipped-${k}`),
+          })),
+        });
+        for (const k of keys) {
+          expected.committed.set(k, `zipped-${k}`);
+          expected.uncommitted.set(k, `zipped-${k}`);
+        }
+      }
+    } finally {
+      await gzip.close();
+    }
+    end = (await suite.log.admin.listOffsets("changelog", "latest"))[0]!.offset;
+  }, 120_000);
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("restores committed data only under read_committed, compressed batches included", async () => {
+    const restored = await restoreContents(
+      suite.log,
+      "changelog",
+      path.join(dir, "committed"),
+      "read_committed",
+    );
+    expect(restored.contents).toEqual(expected.committed);
+    expect([...restored.contents.values()]).not.toContain("ABORTED");
+    expect(restored.offset).toBe(end);
+  }, 120_000);
+
+  it("restores aborted records too under read_uncommitted, as Kafka's consumer reads them", async () => {
+    const restored = await restoreContents(
+      suite.log,
+      "changelog",
+      path.join(dir, "uncommitted"),
+      "read_uncommitted",
+    );
+    expect(restored.contents).toEqual(expected.uncommitted);
+    expect(restored.offset).toBe(end);
+  }, 120_000);
+});
