@@ -15,6 +15,7 @@ export { Serdes, decodeOrThrow, type Serde, type RecordLocation } from "./serde.
 export { murmur2, toPositive } from "./client/murmur2.js";
 export { partitionForKey, StickyPartitioner } from "./client/partitioner.js";
 export { RecordBatchBuilder } from "./client/record-batch-builder.js";
+export { RecordBatchWriter } from "./client/record-batch-writer.js";
 export { checkIsolation, type IsolationLevel } from "./client/isolation-level.js";
 export { describePositionReset } from "./client/position-reset.js";
 

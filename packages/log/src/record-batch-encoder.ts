@@ -155,7 +155,7 @@ export function encodeBatch(
   return buf;
 }
 
-function writeHeaders(buf: Buffer, pos: number, headers: RecordHeaders): number {
+export function writeHeaders(buf: Buffer, pos: number, headers: RecordHeaders): number {
   let count = 0;
   for (const _ in headers) count++;
   pos = writeLength(buf, pos, count);

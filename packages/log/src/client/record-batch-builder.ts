@@ -39,11 +39,12 @@ import { sizeOfLength, sizeOfVarlong, writeLength, writeVarlong } from "../varin
  *             keyLength:varint key valueLength:varint value headerCount:varint(0)
  */
 export class RecordBatchBuilder {
-  private buf: Buffer;
-  private pos = BATCH_HEADER_SIZE;
-  private n = 0;
-  private baseTimestamp = 0;
-  private maxTimestamp = 0;
+  // protected: RecordBatchWriter appends records with nulls and headers into the same batch
+  protected buf: Buffer;
+  protected pos = BATCH_HEADER_SIZE;
+  protected n = 0;
+  protected baseTimestamp = 0;
+  protected maxTimestamp = 0;
 
   /**
    * `capacity`: the batch's bytes at most (a record that would not fit is refused);
@@ -51,7 +52,7 @@ export class RecordBatchBuilder {
    * caller that will fill the batch saves the copies by starting at the capacity).
    */
   constructor(
-    private readonly capacity: number,
+    protected readonly capacity: number,
     initialBytes = Math.min(capacity, 64 * 1024),
   ) {
     if (capacity <= BATCH_HEADER_SIZE) {
@@ -136,7 +137,7 @@ export class RecordBatchBuilder {
     return buf;
   }
 
-  private grow(needed: number): void {
+  protected grow(needed: number): void {
     // Doubling up to the capacity; past it only for a first record bigger than that.
     const next = Buffer.allocUnsafe(Math.max(needed, Math.min(this.capacity, this.buf.length * 2)));
     this.buf.copy(next, 0, 0, this.pos);
