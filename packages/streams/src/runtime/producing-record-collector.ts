@@ -2,6 +2,7 @@ import {
   type Producer,
   type ProducerRecord,
   partitionForKey,
+  type RecordHeaders,
   RecordBatchWriter,
 } from "@tributary/log";
 import type { RecordCollector } from "./record-collector.js";
@@ -86,6 +87,43 @@ export class ProducingRecordCollector implements RecordCollector {
   }
 
   send(topic: string, record: ProducerRecord): void {
+    const b = this.bufferOf(topic);
+    const key = record.key;
+    const value = record.value;
+    this.count(b, key, value);
+    const n = b.partitions;
+    if (n === 0) this.keep(topic, b, record);
+    else {
+      let p = record.partition;
+      if (p === undefined) p = key ? partitionForKey(key, n) : b.sticky % n;
+      else if (!Number.isInteger(p) || p < 0 || p >= n) {
+        b.records.push(record); // the producer refuses it, naming the topic's partitions
+        p = -1;
+      }
+      if (p >= 0) this.encode(b, p, key, value, record.timestamp ?? Date.now(), record.headers);
+    }
+    if (b.bytes >= SEND_BYTES) this.dispatch(topic, b);
+  }
+
+  sendSerialized(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): void {
+    const b = this.bufferOf(topic);
+    this.count(b, key, value);
+    const n = b.partitions;
+    if (n === 0) this.keep(topic, b, { key, value, timestamp, headers });
+    else {
+      const p = key ? partitionForKey(key, n) : b.sticky % n;
+      this.encode(b, p, key, value, timestamp, headers);
+    }
+    if (b.bytes >= SEND_BYTES) this.dispatch(topic, b);
+  }
+
+  private bufferOf(topic: string): TopicBuffer {
     let b = topic === this.lastTopic ? this.lastBuffer! : this.buffers.get(topic);
     if (b === undefined) {
       b = {
@@ -103,25 +141,23 @@ export class ProducingRecordCollector implements RecordCollector {
     }
     this.lastTopic = topic;
     this.lastBuffer = b;
-    const key = record.key;
-    const value = record.value;
+    return b;
+  }
+
+  private count(
+    b: TopicBuffer,
+    key: Uint8Array | null | undefined,
+    value: Uint8Array | null,
+  ): void {
     const size = (key?.length ?? 0) + (value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
     b.bytes += size;
     this.unacked += size;
-    const n = b.partitions;
-    if (n === 0) {
-      b.records.push(record);
-      if (this.encodes && !b.lookingUp) this.lookUpPartitions(topic, b);
-    } else {
-      let p = record.partition;
-      if (p === undefined) p = key ? partitionForKey(key, n) : b.sticky % n;
-      else if (!Number.isInteger(p) || p < 0 || p >= n) {
-        b.records.push(record); // the producer refuses it, naming the topic's partitions
-        p = -1;
-      }
-      if (p >= 0) this.encode(b, p, record);
-    }
-    if (b.bytes >= SEND_BYTES) this.dispatch(topic, b);
+  }
+
+  /** Keeps a record as an object, until the topic's partition count is known. */
+  private keep(topic: string, b: TopicBuffer, record: ProducerRecord): void {
+    b.records.push(record);
+    if (this.encodes && !b.lookingUp) this.lookUpPartitions(topic, b);
   }
 
   /** True when more than `limit` bytes await acknowledgement: the worker waits before
@@ -171,15 +207,21 @@ export class ProducingRecordCollector implements RecordCollector {
     this.failure = null;
   }
 
-  private encode(b: TopicBuffer, p: number, record: ProducerRecord): void {
+  private encode(
+    b: TopicBuffer,
+    p: number,
+    key: Uint8Array | null | undefined,
+    value: Uint8Array | null,
+    timestamp: number,
+    headers: RecordHeaders | undefined,
+  ): void {
     let w = b.writers[p];
     if (w === undefined) w = this.startBatch(b, p);
-    const timestamp = record.timestamp ?? Date.now();
-    if (!w.appendRecord(record.key, record.value, timestamp, record.headers)) {
+    if (!w.appendRecord(key, value, timestamp, headers)) {
       b.full.push(this.finishBatch(b, p, w));
       w = this.startBatch(b, p);
       // a batch's first record is always taken (one bigger than the batch goes alone)
-      w.appendRecord(record.key, record.value, timestamp, record.headers);
+      w.appendRecord(key, value, timestamp, headers);
     }
     b.encoded++;
   }
