@@ -210,7 +210,11 @@ describe("the worker's record collector, encoding outputs into batches", () => {
     collector.send("two", { key: Buffer.from("k"), value: Buffer.from("v"), timestamp: 1 });
     await collector.flush();
     collector.send("two", { value: Buffer.from("v"), timestamp: 2, partition: 5 });
+    collector.sendBuffered();
+    // queued behind the failing send: never sent, and no longer counted as backlog
+    collector.send("two", { key: Buffer.from("k"), value: Buffer.from("w"), timestamp: 3 });
     await expect(collector.flush()).rejects.toThrow(/partition 5.*'two' has partitions 0\.\.1/);
+    expect(collector.backlogged(0)).toBe(false);
   });
 
   it("counts bytes handed in as backlog until they are acknowledged", async () => {

@@ -267,8 +267,9 @@ export class ProducingRecordCollector implements RecordCollector {
     b.sticky++;
     const previous = this.chains.get(topic) ?? Promise.resolve();
     const next = previous.then(async () => {
-      if (this.failure !== null) return;
       try {
+        // after a failure nothing more goes out, but its bytes still leave the backlog
+        if (this.failure !== null) return;
         // records kept as objects were handed in before every encoded one: they go first
         if (records.length > 0) await this.producer.send(topic, records);
         if (batches.length > 0) await this.producer.sendEncoded!(topic, batches);
