@@ -216,6 +216,11 @@ export interface TransactionalProducer {
   initTransactions(): Promise<void>;
   beginTransaction(): Promise<void>;
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]>;
+  /** Optional, as Producer.sendEncoded; the batches join the open transaction. */
+  sendEncoded?(
+    topic: string,
+    batches: readonly { partition: number; batch: Buffer }[],
+  ): Promise<ProduceResult[]>;
   /** Commits the consumer's positions inside the transaction (Kafka's sendOffsetsToTransaction). */
   sendOffsets(offsets: readonly CommittedOffset[], group: ConsumerGroupMetadata): Promise<void>;
   commitTransaction(): Promise<void>;

@@ -24,7 +24,7 @@ import {
 } from "../record-batch-layout.js";
 import { InvalidArgumentError } from "../errors.js";
 import { sizeOfLength, sizeOfVarlong, writeLength, writeVarlong } from "../varint.js";
-import { NO_HEADERS, type ProducerRecord } from "../record.js";
+import { NO_HEADERS, type ProducerRecord, type RecordHeaders } from "../record.js";
 import { headersSize, writeHeaders } from "../record-batch-encoder.js";
 
 /**
@@ -60,7 +60,7 @@ export class RecordBatchBuilder {
    * caller that will fill the batch saves the copies by starting at the capacity).
    */
   constructor(
-    private readonly capacity: number,
+    protected readonly capacity: number,
     initialBytes = Math.min(capacity, 64 * 1024),
   ) {
     if (capacity <= BATCH_HEADER_SIZE) {
@@ -114,9 +114,20 @@ export class RecordBatchBuilder {
    * second pass over them. False, appending nothing, as `append`.
    */
   appendRecord(record: ProducerRecord, timestamp: number): boolean {
-    const key = record.key;
-    const value = record.value;
-    const headers = record.headers;
+    return this.appendParts(record.key, record.value, timestamp, record.headers);
+  }
+
+  /**
+   * `appendRecord` for a record's parts as its caller holds them (the streams collector's
+   * serialized key and value, no ProducerRecord made per output): null key or value
+   * (a tombstone) and headers (a dead-letter record's error).
+   */
+  appendParts(
+    key: Uint8Array | null | undefined,
+    value: Uint8Array | null | undefined,
+    timestamp: number,
+    headers: RecordHeaders | undefined,
+  ): boolean {
     const hasHeaders = headers !== undefined && headers !== NO_HEADERS;
     const body =
       (key ? sizeOfLength(key.length) + key.length : 1) +

@@ -139,8 +139,16 @@ export class ServiceProducer implements Producer {
     topic: string,
     batches: readonly { partition: number; batch: Buffer }[],
   ): Promise<ProduceResult[]> {
+    return (await this.dispatchEncoded(topic, batches)).acks;
+  }
+
+  /** `sendEncoded` in two steps, as `dispatch` is `send`'s (the transactional producer's). */
+  async dispatchEncoded(
+    topic: string,
+    batches: readonly { partition: number; batch: Buffer }[],
+  ): Promise<{ acks: Promise<ProduceResult[]> }> {
     if (this.closed) throw new ClosedError("producer");
-    if (batches.length === 0) return [];
+    if (batches.length === 0) return { acks: Promise.resolve([]) };
     const partitions = await this.metadata.partitionCount(topic);
     for (const b of batches) checkPartition(topic, b.partition, partitions);
     const producer = await this.currentProducer();
@@ -148,7 +156,7 @@ export class ServiceProducer implements Producer {
     const sends = batches.map(({ partition, batch }) =>
       this.queue(topic, partition, this.stampBatch(topic, partition, batch, producer), producer),
     );
-    return mergeAcks(await Promise.all(sends));
+    return { acks: Promise.all(sends).then(mergeAcks) };
   }
 
   private currentProducer(): Promise<{ producerId: number; producerEpoch: number } | null> {

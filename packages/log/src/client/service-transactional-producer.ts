@@ -128,16 +128,31 @@ export class ServiceTransactionalProducer implements TransactionalProducer {
   }
 
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
+    return this.sendVia("send", () => this.producer.dispatch(topic, records));
+  }
+
+  /** Batches the caller encoded (RecordBatchBuilder), stamped transactional, in the open transaction. */
+  sendEncoded(
+    topic: string,
+    batches: readonly { partition: number; batch: Buffer }[],
+  ): Promise<ProduceResult[]> {
+    return this.sendVia("sendEncoded", () => this.producer.dispatchEncoded(topic, batches));
+  }
+
+  private sendVia(
+    what: string,
+    dispatch: () => Promise<{ acks: Promise<ProduceResult[]> }>,
+  ): Promise<ProduceResult[]> {
     const queued = this.serial(async () => {
-      this.checkInTransaction("send");
+      this.checkInTransaction(what);
       if (this.sendFailure !== null) {
         throw this.stateError(
-          "send",
+          what,
           `an earlier send of this transaction failed (${this.sendFailure.message}): abort the transaction`,
         );
       }
       try {
-        const { acks } = await this.producer.dispatch(topic, records);
+        const { acks } = await dispatch();
         const settled = acks.then(
           () => {},
           (err) => this.sendFailed(err),

@@ -81,8 +81,12 @@ export class ExactlyOnceCommitter implements TaskCommitter {
       // a transaction lives about one commit interval: never time out a healthy one
       transactionTimeoutMs: Math.max(EOS_TRANSACTION_TIMEOUT_MS, 3 * options.commitIntervalMs),
     });
+    const txn = this.txn;
     this.producer = {
       send: (topic, records) => this.send(topic, records),
+      ...(txn.sendEncoded === undefined
+        ? {}
+        : { sendEncoded: (topic, batches) => this.sendEncoded(topic, batches) }),
       close: () => Promise.resolve(), // the committer closes the transactional producer
     };
   }
@@ -96,6 +100,15 @@ export class ExactlyOnceCommitter implements TaskCommitter {
     this.begun ??= this.txn.beginTransaction();
     await this.begun;
     return this.txn.send(topic, records);
+  }
+
+  private async sendEncoded(
+    topic: string,
+    batches: readonly { partition: number; batch: Buffer }[],
+  ): Promise<ProduceResult[]> {
+    this.begun ??= this.txn.beginTransaction();
+    await this.begun;
+    return this.txn.sendEncoded!(topic, batches);
   }
 
   async commit(steps: CommitSteps): Promise<void> {

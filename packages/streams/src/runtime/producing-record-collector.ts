@@ -1,19 +1,53 @@
-import type { Producer, ProducerRecord } from "@tributary/log";
+import {
+  type Producer,
+  type ProducerRecord,
+  partitionForKey,
+  type RecordHeaders,
+  RecordBatchBuilder,
+} from "@tributary/log";
 import type { RecordCollector } from "./record-collector.js";
 
 /** Bytes buffered for one topic before they go out in one send (well under the default
  * max.message.bytes of 8 MiB, which bounds one partition's batch). */
 const SEND_BYTES = 4 * 1024 * 1024;
 const RECORD_OVERHEAD_BYTES = 32;
+/** One encoded batch's bytes at most, as the producer's own batches (service-producer.ts). */
+const BATCH_BYTES = 1024 * 1024;
+/** A partition's first batch buffer; later ones start at the size its last batch reached. */
+const FIRST_BATCH_BYTES = 16 * 1024;
+
+interface EncodedBatch {
+  partition: number;
+  batch: Buffer;
+}
 
 interface TopicBuffer {
+  /**
+   * Records kept as objects, sent with `producer.send`: all of them for a producer without
+   * `sendEncoded` (Kafka), else those handed in before the topic's partition count was
+   * known (they precede every encoded one, and go first), and any naming a partition the
+   * topic does not have (the send fails naming it).
+   */
   records: ProducerRecord[];
+  /** The topic's partition count once known (then records are encoded); 0 before. */
+  partitions: number;
+  lookingUp: boolean;
+  /** Per partition, the batch being written. */
+  writers: (RecordBatchBuilder | undefined)[];
+  /** Per partition, the bytes its last batch took: the next one's first buffer. */
+  lastBatchBytes: number[];
+  /** Batches that filled up, in the order they did (per partition, the records' order). */
+  full: EncodedBatch[];
+  /** Records in `writers` and `full`. */
+  encoded: number;
   bytes: number;
+  /** The partition of keyless records until the next send (Kafka's sticky partitioner). */
+  sticky: number;
 }
 
 /**
  * The worker's RecordCollector (Kafka's RecordCollectorImpl): tasks hand it records
- * synchronously; it batches them per topic and hands each batch to `producer.send` when
+ * synchronously; it batches them per topic and hands each batch to the producer when
  * the worker has run a poll's records (`sendBuffered`), once it holds SEND_BYTES, and on
  * `flush()`. Sends to one topic run one after another so each partition receives its
  * records in the order the tasks produced them (a table's last update per key must stay
@@ -22,6 +56,14 @@ interface TopicBuffer {
  * every record handed in so far is acknowledged (durable per the topic's flush policy),
  * and rejects with the first send error: the commit that called it must not go on to
  * commit input offsets.
+ *
+ * With a producer that takes encoded batches (`sendEncoded`, Tributary's log) and a way
+ * to learn a topic's partition count, each record is partitioned here, once, as the
+ * producer would (murmur2 of the key bytes, an explicit partition, or a sticky one for
+ * keyless records), and its key, value and headers are written straight into one
+ * RecordBatchBuilder per partition: the producer then only stamps its id, epoch and
+ * sequences (and the transactional bit) and sends, with no record object kept per output
+ * and no second encoding pass.
  */
 export class ProducingRecordCollector implements RecordCollector {
   private readonly buffers = new Map<string, TopicBuffer>();
@@ -32,22 +74,90 @@ export class ProducingRecordCollector implements RecordCollector {
   private failure: unknown = null;
   /** Bytes handed in and not yet acknowledged (buffered or in flight). */
   private unacked = 0;
+  private readonly encodes: boolean;
   /** Records handed to the producer and acknowledged. */
   sent = 0;
 
-  constructor(private readonly producer: Producer) {}
+  constructor(
+    private readonly producer: Producer,
+    /** The topic's partition count as the producer sees it; without it nothing is encoded here. */
+    private readonly partitionCount?: (topic: string) => Promise<number>,
+  ) {
+    this.encodes = producer.sendEncoded !== undefined && partitionCount !== undefined;
+  }
 
   send(topic: string, record: ProducerRecord): void {
+    const b = this.bufferOf(topic);
+    const key = record.key;
+    const value = record.value;
+    this.count(b, key, value);
+    const n = b.partitions;
+    if (n === 0) this.keep(topic, b, record);
+    else {
+      let p = record.partition;
+      if (p === undefined) p = key ? partitionForKey(key, n) : b.sticky % n;
+      else if (!Number.isInteger(p) || p < 0 || p >= n) {
+        b.records.push(record); // the producer refuses it, naming the topic's partitions
+        p = -1;
+      }
+      if (p >= 0) this.encode(b, p, key, value, record.timestamp ?? Date.now(), record.headers);
+    }
+    if (b.bytes >= SEND_BYTES) this.dispatch(topic, b);
+  }
+
+  sendSerialized(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): void {
+    const b = this.bufferOf(topic);
+    this.count(b, key, value);
+    const n = b.partitions;
+    if (n === 0) this.keep(topic, b, { key, value, timestamp, headers });
+    else {
+      const p = key ? partitionForKey(key, n) : b.sticky % n;
+      this.encode(b, p, key, value, timestamp, headers);
+    }
+    if (b.bytes >= SEND_BYTES) this.dispatch(topic, b);
+  }
+
+  private bufferOf(topic: string): TopicBuffer {
     let b = topic === this.lastTopic ? this.lastBuffer! : this.buffers.get(topic);
     if (b === undefined) {
-      b = { records: [], bytes: 0 };
+      b = {
+        records: [],
+        partitions: 0,
+        lookingUp: false,
+        writers: [],
+        lastBatchBytes: [],
+        full: [],
+        encoded: 0,
+        bytes: 0,
+        sticky: Math.floor(Math.random() * 1024),
+      };
       this.buffers.set(topic, b);
     }
     this.lastTopic = topic;
     this.lastBuffer = b;
+    return b;
+  }
+
+  private count(
+    b: TopicBuffer,
+    key: Uint8Array | null | undefined,
+    value: Uint8Array | null,
+  ): void {
+    const size = (key?.length ?? 0) + (value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+    b.bytes += size;
+    this.unacked += size;
+  }
+
+  /** Keeps a record as an object, until the topic's partition count is known. */
+  private keep(topic: string, b: TopicBuffer, record: ProducerRecord): void {
     b.records.push(record);
-    b.bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
-    if (b.bytes >= SEND_BYTES) this.dispatch(topic, b);
+    if (this.encodes && !b.lookingUp) this.lookUpPartitions(topic, b);
   }
 
   /** True when more than `limit` bytes await acknowledgement: the worker waits before
@@ -65,12 +175,12 @@ export class ProducingRecordCollector implements RecordCollector {
    */
   sendBuffered(): void {
     for (const [topic, b] of this.buffers) {
-      if (b.records.length > 0 && !this.chains.has(topic)) this.dispatch(topic, b);
+      if (holds(b) && !this.chains.has(topic)) this.dispatch(topic, b);
     }
   }
 
   async flush(): Promise<void> {
-    for (const [topic, b] of this.buffers) if (b.records.length > 0) this.dispatch(topic, b);
+    for (const [topic, b] of this.buffers) if (holds(b)) this.dispatch(topic, b);
     await Promise.all(this.chains.values());
     if (this.failure !== null) {
       const e = this.failure;
@@ -88,23 +198,82 @@ export class ProducingRecordCollector implements RecordCollector {
     for (const b of this.buffers.values()) {
       this.unacked -= b.bytes;
       b.records = [];
+      b.writers = [];
+      b.full = [];
+      b.encoded = 0;
       b.bytes = 0;
     }
     await Promise.all(this.chains.values());
     this.failure = null;
   }
 
+  private encode(
+    b: TopicBuffer,
+    p: number,
+    key: Uint8Array | null | undefined,
+    value: Uint8Array | null,
+    timestamp: number,
+    headers: RecordHeaders | undefined,
+  ): void {
+    let w = b.writers[p];
+    if (w === undefined) w = this.startBatch(b, p);
+    if (!w.appendParts(key, value, timestamp, headers)) {
+      b.full.push(this.finishBatch(b, p, w));
+      w = this.startBatch(b, p);
+      // a batch's first record is always taken (one bigger than the batch goes alone)
+      w.appendParts(key, value, timestamp, headers);
+    }
+    b.encoded++;
+  }
+
+  private startBatch(b: TopicBuffer, p: number): RecordBatchBuilder {
+    const w = new RecordBatchBuilder(BATCH_BYTES, b.lastBatchBytes[p] ?? FIRST_BATCH_BYTES);
+    b.writers[p] = w;
+    return w;
+  }
+
+  private finishBatch(b: TopicBuffer, p: number, w: RecordBatchBuilder): EncodedBatch {
+    b.lastBatchBytes[p] = Math.min(BATCH_BYTES, w.bytes);
+    b.writers[p] = undefined;
+    return { partition: p, batch: w.finish() };
+  }
+
+  /** Learns the topic's partition count; until then (or if it fails) records stay objects. */
+  private lookUpPartitions(topic: string, b: TopicBuffer): void {
+    b.lookingUp = true;
+    this.partitionCount!(topic).then(
+      (n) => {
+        b.partitions = n;
+      },
+      () => {
+        b.lookingUp = false; // asked again by the next record; the send reports the cause
+      },
+    );
+  }
+
   private dispatch(topic: string, b: TopicBuffer): void {
     const records = b.records;
+    const batches = b.full;
+    for (let p = 0; p < b.writers.length; p++) {
+      const w = b.writers[p];
+      if (w !== undefined && w.count > 0) batches.push(this.finishBatch(b, p, w));
+    }
+    const count = records.length + b.encoded;
     const bytes = b.bytes;
     b.records = [];
+    b.full = [];
+    b.encoded = 0;
     b.bytes = 0;
+    b.sticky++;
     const previous = this.chains.get(topic) ?? Promise.resolve();
     const next = previous.then(async () => {
-      if (this.failure !== null) return;
       try {
-        await this.producer.send(topic, records);
-        this.sent += records.length;
+        // after a failure nothing more goes out, but its bytes still leave the backlog
+        if (this.failure !== null) return;
+        // records kept as objects were handed in before every encoded one: they go first
+        if (records.length > 0) await this.producer.send(topic, records);
+        if (batches.length > 0) await this.producer.sendEncoded!(topic, batches);
+        this.sent += count;
       } catch (e) {
         this.failure ??= e;
       } finally {
@@ -116,7 +285,11 @@ export class ProducingRecordCollector implements RecordCollector {
       if (this.chains.get(topic) !== next) return;
       this.chains.delete(topic);
       // what was buffered while this send was in flight, as one send
-      if (b.records.length > 0 && this.failure === null) this.dispatch(topic, b);
+      if (holds(b) && this.failure === null) this.dispatch(topic, b);
     });
   }
+}
+
+function holds(b: TopicBuffer): boolean {
+  return b.records.length > 0 || b.encoded > 0;
 }

@@ -1,4 +1,4 @@
-import type { ProducerRecord } from "@tributary/log";
+import type { ProducerRecord, RecordHeaders } from "@tributary/log";
 
 /**
  * Where a task's sinks put their output (user topics, repartition topics, the dead-letter
@@ -8,4 +8,16 @@ import type { ProducerRecord } from "@tributary/log";
  */
 export interface RecordCollector {
   send(topic: string, record: ProducerRecord): void;
+  /**
+   * Optional: `send` of a record partitioned by its key, from its parts, for a collector
+   * that writes them straight into a batch (the worker's): a sink then allocates no
+   * record object per output.
+   */
+  sendSerialized?(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): void;
 }

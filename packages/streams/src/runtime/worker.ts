@@ -142,7 +142,11 @@ export class Worker {
         await this.eos.init();
       }
       const sends = this.eos?.producer ?? this.producer;
-      this.collector = new ProducingRecordCollector(sends);
+      // the partition counts let the collector encode outputs into batches itself
+      this.collector = new ProducingRecordCollector(
+        sends,
+        async (topic) => (await log.admin.describeTopic(topic)).partitions.length,
+      );
       // The sticky assignor moves few partitions, but assigns each topic on its own; a
       // sub-topology reading several topics needs partition p of each on one worker, which
       // the range assignor guarantees for co-partitioned topics.
