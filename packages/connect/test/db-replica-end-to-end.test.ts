@@ -166,26 +166,28 @@ describe.skipIf(NO_PG).each(backends)("a database replicated through $backend", 
       expect(await dumpAccounts(replica)).toEqual(expected);
 
       // tributary connect status: every task of the file reported RUNNING, the sinks caught up.
-      const status = spawnSync(
-        process.execPath,
-        [BIN, "connect", "status", file, "--json", ...logArgs],
-        {
-          encoding: "utf8",
-          timeout: 60_000,
-        },
-      );
-      expect(status.status, status.stderr).toBe(0);
-      const tasks = JSON.parse(status.stdout) as {
-        task: string;
-        state: string;
-        lag: number | null;
-      }[];
+      // The replica equals the source once the rows are written; the sinks commit their
+      // offsets after the writes, so their lag reaches 0 a commit later: asked until then.
+      type TaskStatus = { task: string; state: string; lag: number | null };
+      const tasks = await waitFor("the sinks' lag to reach 0", async () => {
+        const status = spawnSync(
+          process.execPath,
+          [BIN, "connect", "status", file, "--json", ...logArgs],
+          {
+            encoding: "utf8",
+            timeout: 60_000,
+          },
+        );
+        expect(status.status, status.stderr).toBe(0);
+        const all = JSON.parse(status.stdout) as TaskStatus[];
+        const lags = all.filter((t) => t.task.includes("replica")).map((t) => t.lag);
+        return lags.length === 2 && lags.every((l) => l === 0) ? all : undefined;
+      });
       expect(tasks.map((t) => [t.task, t.state])).toEqual([
         [`${prefix}-cdc-0`, "RUNNING"],
         [`${prefix}-replica-0`, "RUNNING"],
         [`${prefix}-replica-1`, "RUNNING"],
       ]);
-      expect(tasks.filter((t) => t.task.includes("replica")).map((t) => t.lag)).toEqual([0, 0]);
 
       // Per-key order, and a consumer that joins now rebuilds the whole table from the topic.
       const log: LogClient =
