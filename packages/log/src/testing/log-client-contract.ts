@@ -194,7 +194,8 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       // can miss its session and be dropped, and then both hold every partition until it
       // notices at its next heartbeat and rejoins: wait for the split, not for a count. On
       // Kafka under CI's load both members were once seen holding all four partitions for
-      // the whole first minute (a stalled heartbeat waits out its request timeout, 60 s):
+      // the whole first minute (cause not found; a heartbeat waiting out its 60 s request
+      // timeout would explain it):
       // the bound covers that and still demands the split.
       const split = () =>
         a.assignment().length === 2 &&
