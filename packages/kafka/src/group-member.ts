@@ -175,7 +175,12 @@ export class GroupMember {
       this.memberId = "";
       this.generationId = -1;
     }
-    if (this.rejoinNeeded) this.stopHeartbeats();
+    // A rebalance waits for this member's next poll, for up to its rebalance timeout; the
+    // heartbeats keep its session alive meanwhile (as the Java client's heartbeat thread
+    // does until the consumer sends JoinGroup). Stopping them here would drop a member
+    // busy between polls after one session timeout, and the group would rebalance again
+    // when it came back. join() stops them when the JoinGroup goes out.
+    if (this.rejoinNeeded && id !== "REBALANCE_IN_PROGRESS") this.stopHeartbeats();
   }
 
   stopHeartbeats(): void {
@@ -203,7 +208,9 @@ export class GroupMember {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.heartbeatInFlight || this.rejoinNeeded) return;
+    // A member waiting for its rejoin still heartbeats (see noteGroupError); one with no
+    // membership has nothing to keep alive.
+    if (this.heartbeatInFlight || this.memberId === "" || this.generationId < 0) return;
     if (!this.polling && Date.now() - this.lastPollAt > this.options.maxPollIntervalMs) {
       // Kafka's poll timeout: a member whose application stopped polling still heartbeats,
       // so the group would wait on it; it leaves, its partitions move, and its next poll

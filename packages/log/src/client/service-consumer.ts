@@ -359,7 +359,11 @@ export class ServiceConsumer implements Consumer {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.closed || this.needsJoin || this.groupId === undefined) return;
+    // A member whose rejoin is pending keeps heartbeating until its poll sends the join:
+    // the rebalance waits for it up to its rebalance timeout, as Kafka's Java client's
+    // heartbeat thread keeps a busy member in the group. One whose session is gone (lost,
+    // or no member id yet) has nothing to keep alive.
+    if (this.closed || this.lost || this.memberId === "" || this.groupId === undefined) return;
     if (!this.polling && Date.now() - this.lastPollAt > this.maxPollIntervalMs) {
       await this.leaveAfterPollTimeout();
       return;

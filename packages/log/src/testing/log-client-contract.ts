@@ -179,32 +179,24 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       await a.subscribe(["shared"]);
       await b.subscribe(["shared"]);
       const seen = new Map<number, string>();
-      const deadline = Date.now() + 60_000;
-      // Each member polls in its own loop, as separate processes would: a rebalance waits
-      // for every member's next poll.
+      const split = () =>
+        a.assignment().length === 2 &&
+        b.assignment().length === 2 &&
+        new Set([...a.assignment(), ...b.assignment()].map((tp) => tp.partition)).size === 4;
+      const deadline = Date.now() + 120_000;
+      // Each member polls in its own loop, as separate processes would, until every record
+      // was read and the group settled into the 2 + 2 split. The loops must not wait on
+      // each other: a member's join waits for the other member's next poll, so polling both
+      // in lockstep (await both polls, then poll again) can keep one member out of every
+      // rebalance the other one starts.
       const loop = async (c: Consumer, who: string) => {
-        while (seen.size < 400 && Date.now() < deadline) {
+        while ((seen.size < 400 || !split()) && Date.now() < deadline) {
           for (const fp of await c.poll({ maxWaitMs: 50 })) {
             for (const r of fp.records) seen.set(Number(r.value!.toString()), who);
           }
         }
       };
       await Promise.all([loop(a, "a"), loop(b, "b")]);
-      // Let the group settle so both hold their final share. On a loaded machine a member
-      // can miss its session and be dropped, and then both hold every partition until it
-      // notices at its next heartbeat and rejoins: wait for the split, not for a count. On
-      // Kafka under CI's load both members were once seen holding all four partitions for
-      // the whole first minute (cause not found; a heartbeat waiting out its 60 s request
-      // timeout would explain it):
-      // the bound covers that and still demands the split.
-      const split = () =>
-        a.assignment().length === 2 &&
-        b.assignment().length === 2 &&
-        new Set([...a.assignment(), ...b.assignment()].map((tp) => tp.partition)).size === 4;
-      const settle = Date.now() + 150_000;
-      while (!split() && Date.now() < settle) {
-        await Promise.all([a.poll({ maxWaitMs: 20 }), b.poll({ maxWaitMs: 20 })]);
-      }
       expect(seen.size).toBe(400);
       const aParts = a.assignment().map((tp) => tp.partition);
       const bParts = b.assignment().map((tp) => tp.partition);
@@ -212,6 +204,69 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       expect(aParts.length).toBe(2);
       await a.close();
       await b.close();
+    });
+
+    it("a member busy between polls during a rebalance keeps its place: the group waits for it", async () => {
+      await client.admin.createTopic("busy", { partitions: 4 });
+      const aEvents: string[] = [];
+      const a = client.consumer({
+        groupId: "g-busy",
+        sessionTimeoutMs: 3000,
+        rebalanceTimeoutMs: 60_000,
+        listener: {
+          onPartitionsRevoked: async (tps) => void aEvents.push(`revoked ${tps.length}`),
+          onPartitionsLost: async (tps) => void aEvents.push(`lost ${tps.length}`),
+        },
+      });
+      await a.subscribe(["busy"]);
+      const until = async (
+        done: () => boolean | Promise<boolean>,
+        poll: () => Promise<unknown>,
+      ) => {
+        const deadline = Date.now() + 60_000;
+        while (!(await done()) && Date.now() < deadline) await poll();
+      };
+      await until(
+        () => a.assignment().length === 4,
+        () => a.poll({ maxWaitMs: 50 }),
+      );
+      expect(a.assignment().length).toBe(4);
+      const bShares: number[] = [];
+      const b = client.consumer({
+        groupId: "g-busy",
+        sessionTimeoutMs: 3000,
+        rebalanceTimeoutMs: 60_000,
+        listener: { onPartitionsAssigned: async (tps) => void bShares.push(tps.length) },
+      });
+      await b.subscribe(["busy"]);
+      let stopB = false;
+      const bLoop = (async () => {
+        while (!stopB) await b.poll({ maxWaitMs: 50 });
+      })();
+      try {
+        // b's join starts a rebalance that waits for a's next poll. a is busy (does not poll)
+        // for three of its session timeouts: its heartbeats must keep it in the group, so the
+        // rebalance waits instead of dropping a and handing all four partitions to b.
+        await until(
+          async () => (await client.admin.describeGroup("g-busy")).state === "PreparingRebalance",
+          () => new Promise((r) => setTimeout(r, 20)),
+        );
+        await new Promise((r) => setTimeout(r, 9000));
+        expect(bShares).toEqual([]);
+        await until(
+          () => a.assignment().length === 2 && b.assignment().length === 2,
+          () => a.poll({ maxWaitMs: 50 }),
+        );
+        expect(a.assignment().length).toBe(2);
+        // The first generation b joined already gave it half: a was never dropped.
+        expect(bShares[0]).toBe(2);
+        expect(aEvents).toEqual(["revoked 4"]);
+      } finally {
+        stopB = true;
+        await bLoop;
+        await a.close();
+        await b.close();
+      }
     });
 
     it("close() lets the revoke listener commit the partitions' last positions", async () => {
