@@ -3,7 +3,14 @@ import path from "node:path";
 import * as readline from "node:readline";
 import { type LogClient, Serdes } from "@tributary/log";
 import { defineApp, runWorker } from "../src/index.js";
-import { type LatencyFigures, PROCESSED_AT, VALUE_BYTES } from "./latency-client.js";
+import { type LatencyFigures, PROCESSED_AT, RATE_PER_MS, VALUE_BYTES } from "./latency-client.js";
+import {
+  type Pause,
+  printTailEpisodes,
+  recordGcPauses,
+  TRACE_DIR,
+  writePauses,
+} from "./latency-trace.js";
 
 /**
  * End-to-end latency (issue #14): from a producer's send to a consumer reading the
@@ -25,6 +32,9 @@ export interface LatencyResult {
   /** The longest the worker's loop waited for a commit (ms): at-least-once commits on the
    * interval complete while it polls, so this is what reaches the p99, not maxCommitMs. */
   maxCommitWaitMs: number;
+  /** CPU of this (worker) process per derived record while the client sent, in µs: the
+   * work on the path, steadier than the percentiles on a loaded machine. */
+  workerCpuUsPerRecord: number;
 }
 
 export async function latencyBench(
@@ -41,6 +51,7 @@ export async function latencyBench(
     await log.admin.createTopic(t, { partitions, config });
   }
   const baseline = await measure("lat-base", "lat-base");
+  printTailEpisodes("lat-base", ["client-lat-base"]);
 
   const bytes = Serdes.bytes();
   const app = defineApp({
@@ -64,6 +75,8 @@ export async function latencyBench(
   const commitIntervalMs = Number(process.env.LATENCY_COMMIT_MS ?? 1000);
   const commitMs: number[] = [];
   const commitWaitMs: number[] = [];
+  /** LATENCY_TRACE: the worker's commits, from start to offsets written. */
+  const commitSpans: Pause[] = [];
   let measuring = false;
   const worker = runWorker(app, {
     log,
@@ -73,6 +86,8 @@ export async function latencyBench(
       if (!measuring) return;
       commitMs.push(c.durationMs);
       commitWaitMs.push(c.loopWaitMs);
+      const endNs = process.hrtime.bigint();
+      commitSpans.push({ startNs: endNs - BigInt(c.durationMs * 1e6), endNs, what: "commit" });
     },
     onTasksAssigned: (tasks) => {
       if (tasks.length > 0) assigned();
@@ -82,13 +97,23 @@ export async function latencyBench(
   await ready;
   try {
     measuring = true;
+    const gcPauses = TRACE_DIR === undefined ? null : recordGcPauses();
+    const cpu = process.cpuUsage();
     const e2e = await measure("lat-in", "lat-out");
+    const { user, system } = process.cpuUsage(cpu);
     measuring = false;
+    if (gcPauses !== null) {
+      writePauses("worker", [...gcPauses(), ...commitSpans]);
+      printTailEpisodes("lat-out", ["worker", "client-lat-out"]);
+    }
     const maxCommitMs = commitMs.reduce((a, b) => Math.max(a, b), 0);
     const maxCommitWaitMs = commitWaitMs.reduce((a, b) => Math.max(a, b), 0);
     console.log(
       `worker commits while measuring: ${commitMs.length}, longest ${maxCommitMs} ms, the loop waited at most ${maxCommitWaitMs} ms`,
     );
+    const workerCpuUsPerRecord =
+      Math.round(((user + system) / (seconds * 1000 * RATE_PER_MS)) * 100) / 100;
+    console.log(`worker CPU per derived record: ${workerCpuUsPerRecord} µs`);
     const h = e2e.hops;
     if (h !== undefined) {
       console.log(
@@ -102,6 +127,7 @@ export async function latencyBench(
       commits: commitMs.length,
       maxCommitMs,
       maxCommitWaitMs,
+      workerCpuUsPerRecord,
     };
   } finally {
     await worker.stop();

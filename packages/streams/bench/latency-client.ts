@@ -9,8 +9,10 @@
  *            stamps it, which splits a derived record's latency into its two hops.
  * Args: <log address (bench-log.ts)> <sendTopic> <readTopic> <partitions> <seconds>.
  */
+import fs from "node:fs";
 import type { LogClient, ProducerRecord } from "@tributary/log";
 import { openAddress } from "./bench-log.js";
+import { recordGcPauses, TRACE_DIR, writePauses } from "./latency-trace.js";
 
 export const RATE_PER_MS = 10;
 const WARMUP_MS = 1000;
@@ -47,6 +49,9 @@ async function measure(
   const latencies: number[] = [];
   const inHop: number[] = [];
   const outHop: number[] = [];
+  /** LATENCY_TRACE: sentNs processedNs readNs per measured record (latency-trace.ts). */
+  const trace: string[] = [];
+  const gcPauses = TRACE_DIR === undefined ? null : recordGcPauses();
   let received = 0;
   /** Set when the producer is done: the rest must arrive within 60 s. */
   let giveUpAt = Number.POSITIVE_INFINITY;
@@ -65,6 +70,7 @@ async function measure(
           const sentAt = v.readBigUInt64BE(0);
           latencies.push(Number(now - sentAt) / 1e6);
           const processedAt = v.readBigUInt64BE(PROCESSED_AT);
+          if (gcPauses !== null) trace.push(`${sentAt}\t${processedAt}\t${now}\n`);
           if (processedAt !== 0n) {
             inHop.push(Number(processedAt - sentAt) / 1e6);
             outHop.push(Number(now - processedAt) / 1e6);
@@ -105,6 +111,10 @@ async function measure(
     await reading;
   } finally {
     await consumer.close();
+  }
+  if (gcPauses !== null) {
+    fs.writeFileSync(`${TRACE_DIR}/${readTopic}.records.tsv`, trace.join(""));
+    writePauses(`client-${readTopic}`, gcPauses());
   }
   const result = figures(latencies);
   if (inHop.length > 0) {

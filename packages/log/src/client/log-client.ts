@@ -183,6 +183,16 @@ export interface Producer {
     topic: string,
     batches: readonly { partition: number; batch: Buffer }[],
   ): Promise<ProduceResult[]>;
+  /**
+   * Optional: `sendEncoded` in two steps. Resolves once the batches are stamped and queued
+   * behind every earlier call's on their partitions, with `acks`, which resolves when the
+   * log has them all. A caller that awaits one call before it makes the next keeps its
+   * sends in call order per partition while they are in flight together.
+   */
+  dispatchEncoded?(
+    topic: string,
+    batches: readonly { partition: number; batch: Buffer }[],
+  ): Promise<{ acks: Promise<ProduceResult[]> }>;
   close(): Promise<void>;
 }
 

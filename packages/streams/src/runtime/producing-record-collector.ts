@@ -15,6 +15,13 @@ const RECORD_OVERHEAD_BYTES = 32;
 const BATCH_BYTES = 1024 * 1024;
 /** A partition's first batch buffer; later ones start at the size its last batch reached. */
 const FIRST_BATCH_BYTES = 16 * 1024;
+/**
+ * A topic's sends in flight at once with a producer that has `dispatchEncoded`: a second
+ * overlaps the first's round trip, so outputs processed meanwhile need not wait for its
+ * ack; more would split a loaded worker's outputs into more, smaller batches.
+ */
+const SENDS_IN_FLIGHT = 2;
+const SETTLED: Promise<void> = Promise.resolve();
 
 interface EncodedBatch {
   partition: number;
@@ -43,19 +50,28 @@ interface TopicBuffer {
   bytes: number;
   /** The partition of keyless records until the next send (Kafka's sticky partitioner). */
   sticky: number;
+  /** Sends handed to the producer and not yet acknowledged or failed. */
+  inFlight: number;
+  /** Settles when the topic's latest send is queued in the producer (with
+   * `dispatchEncoded`) or acknowledged: the next send goes after it. */
+  queued: Promise<void>;
 }
 
 /**
  * The worker's RecordCollector (Kafka's RecordCollectorImpl): tasks hand it records
  * synchronously; it batches them per topic and hands each batch to the producer when
  * the worker has run a poll's records (`sendBuffered`), once it holds SEND_BYTES, and on
- * `flush()`. Sends to one topic run one after another so each partition receives its
- * records in the order the tasks produced them (a table's last update per key must stay
- * last); while one is in flight, what a topic buffers waits and goes as one send when it
- * completes (few large sends under load, no wait when idle). `flush()` resolves once
- * every record handed in so far is acknowledged (durable per the topic's flush policy),
- * and rejects with the first send error: the commit that called it must not go on to
- * commit input offsets.
+ * `flush()`. Each partition receives its records in the order the tasks produced them (a
+ * table's last update per key must stay last): a topic's sends are handed to the producer
+ * one after another, and with a producer that queues a send before it acknowledges it
+ * (`dispatchEncoded`) up to SENDS_IN_FLIGHT of them are in flight at once, in that order
+ * per partition (idempotent sequences); with any other producer one at a time. While a
+ * topic has its limit in flight, what it buffers waits and goes as one send when one
+ * completes (few large sends under load, no wait when idle; with one in flight, an
+ * output processed meanwhile waited up to a whole produce round trip: issue #14's
+ * latency tail). `flush()` resolves once every record handed in so far is acknowledged
+ * (durable per the topic's flush policy), and rejects with the first send error: the
+ * commit that called it must not go on to commit input offsets.
  *
  * With a producer that takes encoded batches (`sendEncoded`, Tributary's log) and a way
  * to learn a topic's partition count, each record is partitioned here, once, as the
@@ -70,7 +86,10 @@ export class ProducingRecordCollector implements RecordCollector {
   /** The topic of the previous send and its buffer: a task's sink sends runs of one topic. */
   private lastTopic: string | null = null;
   private lastBuffer: TopicBuffer | null = null;
-  private readonly chains = new Map<string, Promise<void>>();
+  /** Every send not yet acknowledged or failed, each settling without rejecting. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Sends a topic may have in flight (SENDS_IN_FLIGHT or 1, see the class comment). */
+  private readonly sendsInFlight: number;
   private failure: unknown = null;
   /** Bytes handed in and not yet acknowledged (buffered or in flight). */
   private unacked = 0;
@@ -84,6 +103,7 @@ export class ProducingRecordCollector implements RecordCollector {
     private readonly partitionCount?: (topic: string) => Promise<number>,
   ) {
     this.encodes = producer.sendEncoded !== undefined && partitionCount !== undefined;
+    this.sendsInFlight = producer.dispatchEncoded === undefined ? 1 : SENDS_IN_FLIGHT;
   }
 
   send(topic: string, record: ProducerRecord): void {
@@ -136,6 +156,8 @@ export class ProducingRecordCollector implements RecordCollector {
         encoded: 0,
         bytes: 0,
         sticky: Math.floor(Math.random() * 1024),
+        inFlight: 0,
+        queued: SETTLED,
       };
       this.buffers.set(topic, b);
     }
@@ -167,21 +189,22 @@ export class ProducingRecordCollector implements RecordCollector {
   }
 
   /**
-   * Sends what each topic buffered unless a send to it is in flight (then it goes when
-   * that completes): outputs reach their topics a poll after their inputs, not a commit
-   * interval later. Acknowledgement is still awaited only by `flush()`, before offsets
-   * are committed; under exactly-once the sends join the open transaction, invisible to
-   * read_committed readers until it commits.
+   * Sends what each topic buffered unless it has its limit of sends in flight (then it
+   * goes when one completes): outputs reach their topics a poll after their inputs, not a
+   * commit interval later. Acknowledgement is still awaited only by `flush()`, before
+   * offsets are committed; under exactly-once the sends join the open transaction,
+   * invisible to read_committed readers until it commits.
    */
   sendBuffered(): void {
     for (const [topic, b] of this.buffers) {
-      if (holds(b) && !this.chains.has(topic)) this.dispatch(topic, b);
+      if (holds(b) && b.inFlight < this.sendsInFlight) this.dispatch(topic, b);
     }
   }
 
   async flush(): Promise<void> {
     for (const [topic, b] of this.buffers) if (holds(b)) this.dispatch(topic, b);
-    await Promise.all(this.chains.values());
+    // the sends started from here on are not this flush's: it waits for those before
+    await Promise.all(this.inFlight);
     if (this.failure !== null) {
       const e = this.failure;
       this.failure = null;
@@ -203,7 +226,7 @@ export class ProducingRecordCollector implements RecordCollector {
       b.encoded = 0;
       b.bytes = 0;
     }
-    await Promise.all(this.chains.values());
+    await Promise.all(this.inFlight);
     this.failure = null;
   }
 
@@ -265,28 +288,48 @@ export class ProducingRecordCollector implements RecordCollector {
     b.encoded = 0;
     b.bytes = 0;
     b.sticky++;
-    const previous = this.chains.get(topic) ?? Promise.resolve();
-    const next = previous.then(async () => {
+    b.inFlight++;
+    const producer = this.producer;
+    let acks: Promise<unknown> = SETTLED;
+    let handedOver = false;
+    // Never rejects: a failure is kept for flush(), and the topic's later sends see it.
+    const queued = b.queued.then(async () => {
+      // after a failure nothing more goes out, but its bytes still leave the backlog
+      if (this.failure !== null) return;
       try {
-        // after a failure nothing more goes out, but its bytes still leave the backlog
-        if (this.failure !== null) return;
-        // records kept as objects were handed in before every encoded one: they go first
-        if (records.length > 0) await this.producer.send(topic, records);
-        if (batches.length > 0) await this.producer.sendEncoded!(topic, batches);
-        this.sent += count;
+        // records kept as objects were handed in before every encoded one: they go first,
+        // acknowledged before the batches are queued behind them
+        if (records.length > 0) await producer.send(topic, records);
+        if (batches.length > 0) {
+          if (producer.dispatchEncoded === undefined) await producer.sendEncoded!(topic, batches);
+          else acks = (await producer.dispatchEncoded(topic, batches)).acks;
+        }
+        handedOver = true;
       } catch (e) {
         this.failure ??= e;
-      } finally {
-        this.unacked -= bytes;
       }
     });
-    this.chains.set(topic, next);
-    void next.then(() => {
-      if (this.chains.get(topic) !== next) return;
-      this.chains.delete(topic);
-      // what was buffered while this send was in flight, as one send
-      if (holds(b) && this.failure === null) this.dispatch(topic, b);
-    });
+    b.queued = queued;
+    const done = queued
+      .then(() => acks)
+      .then(
+        () => {
+          if (handedOver) this.sent += count;
+        },
+        (e: unknown) => {
+          this.failure ??= e;
+        },
+      )
+      .finally(() => {
+        this.unacked -= bytes;
+        b.inFlight--;
+        this.inFlight.delete(done);
+        // what was buffered while the topic had its limit in flight, as one send
+        if (holds(b) && this.failure === null && b.inFlight < this.sendsInFlight) {
+          this.dispatch(topic, b);
+        }
+      });
+    this.inFlight.add(done);
   }
 }
 
