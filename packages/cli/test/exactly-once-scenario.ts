@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
-import { appDir, cli, eventually, jsonLines, spawnCli, tempDir } from "./helpers.js";
+import { appDir, cli, eventually, jsonLines, type Spawned, spawnCli, tempDir } from "./helpers.js";
 import { describeGroup } from "./reprocess-scenario.js";
 
 /**
@@ -136,25 +136,51 @@ export function storeIdentities(stateDir: string, applicationId: string): Map<st
  * carries records, so a kill mostly lands with a transaction open (under exactly-once
  * sends go out at commit: the transaction spans the commit).
  */
-async function feed(stdin: NodeJS.WritableStream, records: readonly Input[]): Promise<void> {
-  for (let i = 0; i < records.length; i += 150) {
-    const lines = records
+function feed(stdin: NodeJS.WritableStream, records: readonly Input[]): Promise<void> {
+  return feedLines(
+    stdin,
+    records.map((r) => JSON.stringify({ key: r.key, value: { id: r.id, v: r.v } })),
+  );
+}
+
+/** Writes `lines` to a `produce` process, 150 about every 100 ms, then ends its input. */
+export async function feedLines(
+  stdin: NodeJS.WritableStream,
+  lines: readonly string[],
+): Promise<void> {
+  for (let i = 0; i < lines.length; i += 150) {
+    const chunk = lines
       .slice(i, i + 150)
-      .map((r) => `${JSON.stringify({ key: r.key, value: { id: r.id, v: r.v } })}\n`)
+      .map((l) => `${l}\n`)
       .join("");
-    if (!stdin.write(lines)) await new Promise((resolve) => stdin.once("drain", resolve));
+    if (!stdin.write(chunk)) await new Promise((resolve) => stdin.once("drain", resolve));
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await new Promise<void>((resolve) => stdin.end(resolve));
 }
 
 /** The latest pid of each worker slot, from the supervisor's "worker N (pid P): tasks" lines. */
-function workerPids(stderr: string): Map<number, number> {
+export function workerPids(stderr: string): Map<number, number> {
   const pids = new Map<number, number>();
   for (const m of stderr.matchAll(/worker (\d+) \(pid (\d+)\): tasks/g)) {
     pids.set(Number(m[1]), Number(m[2]));
   }
   return pids;
+}
+
+/** SIGKILLs the worker in `slot` of a `run` and waits until its restart has tasks. */
+export async function killWorker(run: Spawned, slot: number): Promise<void> {
+  const restarts = (run.stderr().match(/was killed by SIGKILL; restarting/g) ?? []).length;
+  const pid = workerPids(run.stderr()).get(slot)!;
+  process.kill(pid, "SIGKILL");
+  await eventually("the supervisor to restart the killed worker", () =>
+    (run.stderr().match(/was killed by SIGKILL; restarting/g) ?? []).length > restarts
+      ? true
+      : undefined,
+  );
+  await eventually("the restarted worker to get tasks", () =>
+    workerPids(run.stderr()).get(slot) !== pid ? true : undefined,
+  );
 }
 
 export async function runEosScenario(o: EosScenarioOptions): Promise<EosScenarioResult> {
@@ -225,17 +251,7 @@ export async function runEosScenario(o: EosScenarioOptions): Promise<EosScenario
     });
     if (k === 0) identitiesBefore = storeIdentities(stateDir, app);
     const slot = k % 3;
-    const restarts = (run.stderr().match(/was killed by SIGKILL; restarting/g) ?? []).length;
-    const pid = workerPids(run.stderr()).get(slot)!;
-    process.kill(pid, "SIGKILL");
-    await eventually("the supervisor to restart the killed worker", () =>
-      (run.stderr().match(/was killed by SIGKILL; restarting/g) ?? []).length > restarts
-        ? true
-        : undefined,
-    );
-    await eventually("the restarted worker to get tasks", () =>
-      workerPids(run.stderr()).get(slot) !== pid ? true : undefined,
-    );
+    await killWorker(run, slot);
   }
   await feeding;
   const produced = await producer.exited;

@@ -271,7 +271,7 @@ function openLogs(
   try {
     for (let p = 0; p < meta.partitions; p++) {
       const partitionDir = topicPath(dir, meta.name, `-${p}`);
-      fs.mkdirSync(partitionDir, { recursive: true });
+      mkdirPartition(partitionDir, meta.name, p);
       logs.push(
         PartitionLog.open(partitionDir, {
           topic: meta.name,
@@ -288,6 +288,23 @@ function openLogs(
     throw e;
   }
   return logs;
+}
+
+/**
+ * Creates a partition's directory if missing. A file in its place (a stray copy, a file a
+ * tool wrote) fails the open naming it, where mkdir's bare EEXIST named neither the topic
+ * nor what to do.
+ */
+function mkdirPartition(partitionDir: string, topic: string, partition: number): void {
+  try {
+    fs.mkdirSync(partitionDir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EEXIST" && code !== "ENOTDIR") throw e;
+    throw new CorruptRecordError(
+      `partition ${partition} of topic '${topic}' should be the directory ${partitionDir}, but a file is there: move that file out of the data directory (the partition's records are not in it) and start again`,
+    );
+  }
 }
 
 /*
