@@ -1,10 +1,7 @@
-import path from "node:path";
-import type { LogClient } from "@tributary/log";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PersistentWindowStore } from "../src/processor/persistent-window-store.js";
 import type { CachedChange } from "../src/record-cache.js";
-import { openWindowStore, type WindowStore } from "../src/window/window-store.js";
-import { openLog, removeDir, tempDir } from "./helpers.js";
+import { openTestWindowStore, storeFixture } from "./store-fixture.js";
 
 /**
  * A windowed count whose keys do not all fit the store's resident budget: a key read in
@@ -24,45 +21,23 @@ const numberSerde = {
   serialize: (v: number | null) => (v === null ? null : Buffer.from(String(v))),
   deserialize: (b: Buffer | null) => (b === null ? null : Number(b.toString())),
 };
-const keySerde = {
-  serialize: (k: string | null) => (k === null ? null : Buffer.from(k)),
-  deserialize: (b: Buffer | null) => (b === null ? null : b.toString()),
-};
 
 type Forwarded = { key: string | null; start: number; change: CachedChange<number> };
 
 for (const residentBytes of [0, 2048]) {
   describe(`a windowed count's record cache over a resident budget of ${residentBytes} bytes`, () => {
-    let root: string;
-    let client: LogClient;
-    const stores: WindowStore<string | null, number>[] = [];
-    const open = async () => {
-      const s = await openWindowStore<string | null, number>({
-        applicationId: "app",
-        taskId: "0_0",
-        name: "counts",
-        engine: "rocksdb",
-        stateDir: path.join(root, "state"),
-        cacheBytes: residentBytes,
-        keySerde,
-        valueSerde: numberSerde,
-        retentionMs: 60 * MIN,
-        segmentIntervalMs: MIN,
-        changelog: { client, partition: 0, createWithPartitions: 1 },
-      });
-      stores.push(s);
-      return s;
-    };
-
-    beforeEach(async () => {
-      root = tempDir("window-cache-evict");
-      client = await openLog(path.join(root, "log"));
-    });
-    afterEach(async () => {
-      for (const s of stores.splice(0)) await s.close().catch(() => {});
-      await client.close();
-      removeDir(root);
-    });
+    const fx = storeFixture("window-cache-evict");
+    const open = () =>
+      openTestWindowStore<number>(
+        fx,
+        {
+          name: "counts",
+          cacheBytes: residentBytes,
+          retentionMs: 60 * MIN,
+          segmentIntervalMs: MIN,
+        },
+        numberSerde,
+      );
 
     it("forwards each window once per flush, renewed across eviction and re-read, with the right counts", async () => {
       const inner = await open();

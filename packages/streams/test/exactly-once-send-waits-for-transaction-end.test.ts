@@ -52,34 +52,29 @@ function gatedEnds(log: LogClient) {
     gate.ending.resolve();
     await gate.open.promise;
   };
-  const wrapped: LogClient = {
-    ...log,
-    admin: log.admin,
-    consumer: (o) => log.consumer(o),
-    producer: (o) => log.producer(o),
-    close: () => log.close(),
-    transactionalProducer: (o) => {
-      const t = log.transactionalProducer(o);
-      const p: TransactionalProducer = {
-        initTransactions: () => t.initTransactions(),
-        beginTransaction: () => t.beginTransaction(),
-        send: (topic, records) => {
-          for (const r of records) gate.sent.push(String(r.value?.toString()));
-          return t.send(topic, records);
-        },
-        sendOffsets: (offsets, group) => t.sendOffsets(offsets, group),
-        commitTransaction: async () => {
-          await atGate();
-          return t.commitTransaction();
-        },
-        abortTransaction: async () => {
-          await atGate();
-          return t.abortTransaction();
-        },
-        close: () => t.close(),
-      };
-      return p;
-    },
+  // the committer asks its log for the transactional producer only
+  const wrapped = Object.create(log) as LogClient;
+  wrapped.transactionalProducer = (o) => {
+    const t = log.transactionalProducer(o);
+    const p: TransactionalProducer = {
+      initTransactions: () => t.initTransactions(),
+      beginTransaction: () => t.beginTransaction(),
+      send: (topic, records) => {
+        for (const r of records) gate.sent.push(String(r.value?.toString()));
+        return t.send(topic, records);
+      },
+      sendOffsets: (offsets, group) => t.sendOffsets(offsets, group),
+      commitTransaction: async () => {
+        await atGate();
+        return t.commitTransaction();
+      },
+      abortTransaction: async () => {
+        await atGate();
+        return t.abortTransaction();
+      },
+      close: () => t.close(),
+    };
+    return p;
   };
   return {
     log: wrapped,

@@ -197,17 +197,7 @@ export class ResidentEntries {
     const r = this.keys.get(keyStr);
     if (r === undefined) return null;
     const list = r.entries;
-    let lo = 0;
-    let hi = list.length;
-    // appends at the end are the common case (time moves forward)
-    const last = list[hi - 1];
-    if (last !== undefined && compareTimeTail(last.time, last.tail, time, tail) < 0) lo = hi;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const e = list[mid] as ResidentEntry;
-      if (compareTimeTail(e.time, e.tail, time, tail) < 0) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = searchTimeTail(list, time, tail);
     const at = list[lo];
     const same = at !== undefined && compareTimeTail(at.time, at.tail, time, tail) === 0;
     if (value === null) {
@@ -311,8 +301,8 @@ export class ResidentEntries {
     for (const o of old) {
       const slot = o.cacheSlot;
       if (slot === null) continue;
-      const at = findEntry(entries, o.time, o.tail);
-      if (at === undefined) continue;
+      const at = entries[searchTimeTail(entries, o.time, o.tail)];
+      if (at === undefined || compareTimeTail(at.time, at.tail, o.time, o.tail) !== 0) continue;
       at.cacheSlot = slot;
       slot.entry = at;
       o.cacheSlot = null;
@@ -330,18 +320,21 @@ export function compareTimeTail(
   return aTime !== bTime ? aTime - bTime : Buffer.compare(aTail, bTail);
 }
 
-/** The entry with this (time, tail) in a list sorted by (time, tail), if any. */
-function findEntry(list: ResidentEntry[], time: number, tail: Buffer): ResidentEntry | undefined {
+/** Where (time, tail) is or would go in a list sorted by (time, tail): the first entry not
+ * below it. */
+function searchTimeTail(list: readonly ResidentEntry[], time: number, tail: Buffer): number {
   let lo = 0;
   let hi = list.length;
+  // appends at the end are the common case (time moves forward)
+  const last = list[hi - 1];
+  if (last !== undefined && compareTimeTail(last.time, last.tail, time, tail) < 0) return hi;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const e = list[mid] as ResidentEntry;
     if (compareTimeTail(e.time, e.tail, time, tail) < 0) lo = mid + 1;
     else hi = mid;
   }
-  const at = list[lo];
-  return at !== undefined && compareTimeTail(at.time, at.tail, time, tail) === 0 ? at : undefined;
+  return lo;
 }
 
 function entryBytes(e: SegmentedEntry): number {
