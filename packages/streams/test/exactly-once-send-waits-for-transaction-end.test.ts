@@ -6,6 +6,7 @@ import {
   type TransactionalProducer,
 } from "@tributary/log";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CommitAbortedError } from "../src/errors.js";
 import { ExactlyOnceCommitter } from "../src/runtime/exactly-once-commit.js";
 import type { CommitSteps } from "../src/runtime/task-committer.js";
 import { readTopic, tempDir } from "./runtime-helpers.js";
@@ -46,11 +47,16 @@ function gatedEnds(log: LogClient) {
     },
   };
   let held = false;
+  let fail = false;
   const atGate = async () => {
     if (!held) return;
     held = false;
     gate.ending.resolve();
     await gate.open.promise;
+    if (fail) {
+      fail = false;
+      throw new Error("commitTransaction failed in the test");
+    }
   };
   // the committer asks its log for the transactional producer only
   const wrapped = Object.create(log) as LogClient;
@@ -79,9 +85,11 @@ function gatedEnds(log: LogClient) {
   return {
     log: wrapped,
     gate,
-    holdNext() {
+    /** Holds the next end at the gate; `failing`: then it fails instead of ending. */
+    holdNext(failing = false) {
       gate.hold();
       held = true;
+      fail = failing;
     },
   };
 }
@@ -112,7 +120,8 @@ describe("the exactly-once committer's sends while a transaction ends", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("a send during commitTransaction or abortTransaction waits and goes in the next transaction", async () => {
+  /** A committer on the gated log; `send` one value through it; what read_committed sees. */
+  const setUp = async () => {
     const { log: gated, gate, holdNext } = gatedEnds(log);
     const committer = new ExactlyOnceCommitter(
       gated,
@@ -126,6 +135,11 @@ describe("the exactly-once committer's sends while a transaction ends", () => {
       committer.producer.send(TOPIC, [{ key: null, value: Buffer.from(value) }]);
     const committedValues = async () =>
       (await readTopic(log, TOPIC, str, str, "read_committed")).records.map((r) => r.value);
+    return { committer, gate, holdNext, send, committedValues };
+  };
+
+  it("a send during commitTransaction or abortTransaction waits and goes in the next transaction", async () => {
+    const { committer, gate, holdNext, send, committedValues } = await setUp();
 
     // transaction 1: "a"; "b" is sent while it commits
     await send("a");
@@ -165,6 +179,30 @@ describe("the exactly-once committer's sends while a transaction ends", () => {
     const everything = await readTopic(log, TOPIC, str, str, "read_uncommitted");
     expect(everything.records.map((r) => r.value)).toEqual(["a", "b", "c", "d"]);
     expect([committer.committed, committer.aborted]).toEqual([2, 1]);
+    await committer.close();
+  });
+
+  it("a send during a commitTransaction that fails waits for the abort and goes in the next transaction", async () => {
+    const { committer, gate, holdNext, send, committedValues } = await setUp();
+    await send("x");
+    holdNext(true);
+    const failing = committer.commit(bareCommit);
+    failing.catch(() => {}); // awaited below
+    await gate.ending.promise;
+    let yDone = false;
+    const y = send("y").then(() => {
+      yDone = true;
+    });
+    await settle();
+    expect(gate.sent).toEqual(["x"]);
+    expect(yDone).toBe(false);
+    gate.release();
+    await expect(failing).rejects.toBeInstanceOf(CommitAbortedError);
+    await y;
+    await committer.commit(bareCommit);
+    // "x" went with the failed transaction; "y", had it joined it, would be gone too
+    expect(await committedValues()).toEqual(["y"]);
+    expect([committer.committed, committer.aborted]).toEqual([1, 1]);
     await committer.close();
   });
 });

@@ -173,7 +173,9 @@ export class ExactlyOnceCommitter implements TaskCommitter {
         this.committed++;
       }
     } catch (e) {
-      await this.abort(e);
+      await this.abort(e); // holds sends itself until the abort has ended
+      release?.();
+      release = null;
       await Promise.allSettled(stores);
       // Another live worker has this transactional id: rolling back would only be fenced
       // again. The worker stops (the error says so).
