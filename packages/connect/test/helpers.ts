@@ -116,6 +116,11 @@ export async function startWorker(log: LogClient, file: unknown): Promise<Connec
   return worker;
 }
 
+/** A connect file's Postgres change-capture connector "cdc" with this config. */
+export function cdcSource(config: Record<string, unknown>) {
+  return { name: "cdc", type: "postgres-source", config };
+}
+
 /** Every record of a topic, from its start to its end now. */
 export async function readTopic(
   log: LogClient,

@@ -2,6 +2,7 @@ import { partitionForKey } from "@tributary/log";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   NO_PG,
+  cdcSource,
   cleanup,
   freshDatabase,
   openTestLog,
@@ -30,17 +31,13 @@ async function snapshotMatchesTable(ROWS: number, PARTITIONS: number, fetchRows:
   const log = await openTestLog();
   const worker = await startWorker(log, {
     connectors: [
-      {
-        name: "cdc",
-        type: "postgres-source",
-        config: {
-          connection: url,
-          tables: ["items"],
-          topicPrefix: "sb",
-          topicPartitions: PARTITIONS,
-          snapshotFetchRows: fetchRows,
-        },
-      },
+      cdcSource({
+        connection: url,
+        tables: ["items"],
+        topicPrefix: "sb",
+        topicPartitions: PARTITIONS,
+        snapshotFetchRows: fetchRows,
+      }),
     ],
   });
   await waitFor("the snapshot", async () => worker.metrics.total("offset_commits") >= 1);

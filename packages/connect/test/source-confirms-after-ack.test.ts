@@ -2,6 +2,7 @@ import type { LogClient, Producer } from "@tributary/log";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   NO_PG,
+  cdcSource,
   cleanup,
   freshDatabase,
   openTestLog,
@@ -71,16 +72,12 @@ describe.skipIf(NO_PG)(
       gated.open(); // the (empty) snapshot goes through
       const worker = await startWorker(gated.log, {
         connectors: [
-          {
-            name: "cdc",
-            type: "postgres-source",
-            config: {
-              connection: url,
-              tables: ["items"],
-              topicPrefix: "c",
-              heartbeatIntervalMs: 200,
-            },
-          },
+          cdcSource({
+            connection: url,
+            tables: ["items"],
+            topicPrefix: "c",
+            heartbeatIntervalMs: 200,
+          }),
         ],
       });
       await waitFor("the stream to start", async () => worker.metrics.total("heartbeats") >= 1);

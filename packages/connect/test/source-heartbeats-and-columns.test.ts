@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   NO_PG,
+  cdcSource,
   cleanup,
   freshDatabase,
   openTestLog,
@@ -25,16 +26,12 @@ describe.skipIf(NO_PG)("the Postgres source over time", () => {
     const log = await openTestLog();
     const worker = await startWorker(log, {
       connectors: [
-        {
-          name: "cdc",
-          type: "postgres-source",
-          config: {
-            connection: url,
-            tables: ["quiet"],
-            topicPrefix: "hb",
-            heartbeatIntervalMs: 200,
-          },
-        },
+        cdcSource({
+          connection: url,
+          tables: ["quiet"],
+          topicPrefix: "hb",
+          heartbeatIntervalMs: 200,
+        }),
       ],
     });
     await waitFor("the stream to start", async () => worker.metrics.total("heartbeats") >= 1);
@@ -60,16 +57,12 @@ describe.skipIf(NO_PG)("the Postgres source over time", () => {
     const log = await openTestLog();
     await startWorker(log, {
       connectors: [
-        {
-          name: "cdc",
-          type: "postgres-source",
-          config: {
-            connection: source,
-            tables: ["people"],
-            topicPrefix: "cols",
-            heartbeatIntervalMs: 200,
-          },
-        },
+        cdcSource({
+          connection: source,
+          tables: ["people"],
+          topicPrefix: "cols",
+          heartbeatIntervalMs: 200,
+        }),
         {
           name: "rep",
           type: "postgres-sink",

@@ -4,7 +4,6 @@ import {
   type IsolationLevel,
   type LogClient,
   type LogRecord,
-  type RecordBatch,
   type TopicPartition,
   TributaryError,
 } from "@tributary/log";
@@ -277,10 +276,7 @@ function copyBatches(
     batch.add(key, value);
     reached = offset + 1;
   };
-  for (const b of batches) {
-    if (Array.isArray(b)) reached = copyRecords(b, batch, from, to, reached);
-    else forEachKeyValue(b as RecordBatch, add);
-  }
+  for (const b of batches) forEachKeyValue(b, add);
   return reached;
 }
 

@@ -1,10 +1,9 @@
-import path from "node:path";
-import type { LogClient } from "@tributary/log";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CommitBarrier } from "../src/commit-barrier.js";
 import { StoreCommitFailedError } from "../src/errors.js";
 import { openKeyValueStore } from "../src/store-builder.js";
-import { CHANGELOG, openLog, readPartition, removeDir, stringSerde, tempDir } from "./helpers.js";
+import { CHANGELOG, readPartition, stringSerde } from "./helpers.js";
+import { commitReleased, storeFixture } from "./store-fixture.js";
 
 // Exactly-once's store half (streams' exactly-once-commit.ts): with a CommitBarrier, a
 // commit appends to the changelog and then waits; the RocksDB batch (data + changelog
@@ -13,28 +12,18 @@ import { CHANGELOG, openLog, readPartition, removeDir, stringSerde, tempDir } fr
 // restores from there, not from empty. Real RocksDB, real embedded log.
 
 describe("a store commit under a CommitBarrier", () => {
-  let root: string;
-  let client: LogClient;
-
-  beforeEach(async () => {
-    root = tempDir("barrier");
-    client = await openLog(path.join(root, "log"));
-  });
-  afterEach(async () => {
-    await client.close();
-    removeDir(root);
-  });
+  const fx = storeFixture("barrier");
 
   const open = (barrier?: CommitBarrier) =>
     openKeyValueStore<string | null, string>({
       applicationId: "app",
       taskId: "0_1",
       name: "store",
-      stateDir: path.join(root, "state"),
+      stateDir: fx.stateDir,
       keySerde: stringSerde,
       valueSerde: stringSerde,
       changelog: {
-        client,
+        client: fx.client,
         partition: 1,
         createWithPartitions: 2,
         ...(barrier === undefined ? {} : { barrier }),
@@ -48,7 +37,7 @@ describe("a store commit under a CommitBarrier", () => {
     const first = store.commit();
     await barrier.appended();
     // appended (the transaction would now commit), RocksDB not written yet
-    expect((await readPartition(client, CHANGELOG, 1)).length).toBe(50);
+    expect((await readPartition(fx.client, CHANGELOG, 1)).length).toBe(50);
     expect(store.changelogOffset).toBeNull();
     barrier.release();
     await first;
@@ -57,7 +46,7 @@ describe("a store commit under a CommitBarrier", () => {
     for (let i = 0; i < 30; i++) store.put(`k${i}`, `w${i}`);
     const second = store.commit();
     await barrier.appended();
-    expect((await readPartition(client, CHANGELOG, 1)).length).toBe(80);
+    expect((await readPartition(fx.client, CHANGELOG, 1)).length).toBe(80);
     barrier.abort(new Error("transaction aborted in the test"));
     await expect(second).rejects.toBeInstanceOf(StoreCommitFailedError);
     expect(store.changelogOffset).toBe(50);
@@ -78,11 +67,8 @@ describe("a store commit under a CommitBarrier", () => {
     const barrier = new CommitBarrier();
     const store = await open(barrier);
     store.put("a", "1");
-    const ok = store.commit();
-    await barrier.appended();
-    barrier.release();
-    await ok;
-    await client.admin.deleteTopic(CHANGELOG);
+    await commitReleased(store, barrier);
+    await fx.client.admin.deleteTopic(CHANGELOG);
     store.put("b", "2");
     const failing = store.commit();
     await expect(barrier.appended()).rejects.toBeDefined();
@@ -101,17 +87,14 @@ describe("a store commit under a CommitBarrier", () => {
     await expect(late).rejects.toBeInstanceOf(StoreCommitFailedError);
     await expect(late).rejects.toThrow(/after the round was sealed/);
     // nothing reached the changelog outside the transaction, and the store refuses use
-    expect(await readPartition(client, CHANGELOG, 1)).toEqual([]);
+    expect(await readPartition(fx.client, CHANGELOG, 1)).toEqual([]);
     await expect(store.commit()).rejects.toBeInstanceOf(StoreCommitFailedError);
     // the next round (after the transaction committed) accepts entries again
     barrier.release();
     await store.close();
     const reopened = await open(barrier);
     reopened.put("next", "2");
-    const next = reopened.commit();
-    await barrier.appended();
-    barrier.release();
-    await next;
+    await commitReleased(reopened, barrier);
     expect(reopened.changelogOffset).toBe(1);
     await reopened.close();
   });

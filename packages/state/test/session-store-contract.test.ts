@@ -1,8 +1,7 @@
-import path from "node:path";
-import type { LogClient } from "@tributary/log";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openSessionStore, type SessionStore } from "../src/session/session-store.js";
-import { openLog, removeDir, stringSerde, tempDir } from "./helpers.js";
+import { removeDir, stringSerde } from "./helpers.js";
+import { storeFixture } from "./store-fixture.js";
 
 /**
  * One contract for session stores over both engines, cache on and off: sessions found by
@@ -18,37 +17,23 @@ const variants = [
 
 for (const variant of variants) {
   describe(`session store contract: ${variant.engine}, cache ${variant.cacheBytes} bytes`, () => {
-    let root: string;
-    let client: LogClient;
-    const stores: SessionStore<string | null, string>[] = [];
-
-    const open = async (retentionMs: number) => {
-      const s = await openSessionStore<string | null, string>({
-        applicationId: "app",
-        taskId: "0_0",
-        name: "sessions",
-        engine: variant.engine,
-        stateDir: path.join(root, "state"),
-        cacheBytes: variant.cacheBytes,
-        keySerde: stringSerde,
-        valueSerde: stringSerde,
-        retentionMs,
-        segmentIntervalMs: 1000,
-        changelog: { client, partition: 0, createWithPartitions: 1 },
-      });
-      stores.push(s);
-      return s;
-    };
-
-    beforeEach(async () => {
-      root = tempDir("session");
-      client = await openLog(path.join(root, "log"));
-    });
-    afterEach(async () => {
-      for (const s of stores.splice(0)) await s.close().catch(() => {});
-      await client.close();
-      removeDir(root);
-    });
+    const fx = storeFixture("session");
+    const open = async (retentionMs: number) =>
+      fx.track(
+        await openSessionStore<string | null, string>({
+          applicationId: "app",
+          taskId: "0_0",
+          name: "sessions",
+          engine: variant.engine,
+          stateDir: fx.stateDir,
+          cacheBytes: variant.cacheBytes,
+          keySerde: stringSerde,
+          valueSerde: stringSerde,
+          retentionMs,
+          segmentIntervalMs: 1000,
+          changelog: { client: fx.client, partition: 0, createWithPartitions: 1 },
+        }),
+      );
 
     it("finds the sessions a record would merge with, and merges them by remove + put", async () => {
       const store = await open(100_000);
@@ -105,8 +90,8 @@ for (const variant of variants) {
       expect(await read(store)).toEqual(expected);
       expect(expected.size).toBeGreaterThan(0);
       await store.close();
-      stores.length = 0;
-      if (variant.engine === "rocksdb") removeDir(path.join(root, "state"));
+      fx.untrack();
+      if (variant.engine === "rocksdb") removeDir(fx.stateDir);
       store = await open(3000);
       expect(await read(store)).toEqual(expected);
       // nothing older than the retention came back through restore

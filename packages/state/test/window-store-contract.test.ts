@@ -1,9 +1,8 @@
-import path from "node:path";
-import type { LogClient } from "@tributary/log";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KeyNotPrefetchedError } from "../src/errors.js";
-import { openWindowStore, type WindowStore } from "../src/window/window-store.js";
-import { openLog, readPartition, removeDir, stringSerde, tempDir } from "./helpers.js";
+import type { WindowStore } from "../src/window/window-store.js";
+import { readPartition, removeDir } from "./helpers.js";
+import { engineWindowEntries, openTestWindowStore, storeFixture } from "./store-fixture.js";
 
 /**
  * One contract for window stores over both engines, cache on and off: windows by key and
@@ -21,38 +20,17 @@ const MIN = 60_000;
 
 for (const variant of variants) {
   describe(`window store contract: ${variant.engine}, cache ${variant.cacheBytes} bytes`, () => {
-    let root: string;
-    let client: LogClient;
-    const stores: WindowStore<string | null, string>[] = [];
-
-    const open = async (retentionMs = 10 * MIN, retainDuplicates = false, name = "windows") => {
-      const s = await openWindowStore<string | null, string>({
-        applicationId: "app",
-        taskId: "0_1",
-        name,
+    const fx = storeFixture("window");
+    const open = (retentionMs = 10 * MIN, retainDuplicates = false, name = "windows") =>
+      openTestWindowStore(fx, {
         engine: variant.engine,
-        stateDir: path.join(root, "state"),
         cacheBytes: variant.cacheBytes,
-        keySerde: stringSerde,
-        valueSerde: stringSerde,
+        name,
         retentionMs,
         retainDuplicates,
         segmentIntervalMs: MIN,
-        changelog: { client, partition: 1, createWithPartitions: 2 },
+        partition: 1,
       });
-      stores.push(s);
-      return s;
-    };
-
-    beforeEach(async () => {
-      root = tempDir("window");
-      client = await openLog(path.join(root, "log"));
-    });
-    afterEach(async () => {
-      for (const s of stores.splice(0)) await s.close().catch(() => {});
-      await client.close();
-      removeDir(root);
-    });
 
     it("reads back windows by key and start, before and after commit; keys never bleed into each other", async () => {
       const store = await open();
@@ -130,23 +108,21 @@ for (const variant of variants) {
       // below the typed layer (no time filter): the engine holds no entry of a wholly
       // expired segment (segments are 1 min, so the one holding 7 min straddles the line
       // and stays until it passes)
-      const kept: string[] = [];
-      for await (const e of store.segments.bytes.range()) {
-        const len = e.key.readUInt32BE(8);
-        const key = e.key.toString("latin1", 12, 12 + len);
-        kept.push(`${key}@${Number(e.key.readBigInt64BE(12 + len)) / MIN}`);
-      }
-      expect(kept.sort()).toEqual(["k@7", "k@8", "k@9"]);
+      expect(await engineWindowEntries(store)).toEqual([
+        `k@${7 * MIN}`,
+        `k@${8 * MIN}`,
+        `k@${9 * MIN}`,
+      ]);
       expect(store.metrics.segmentDrops).toBe(drops);
       // the changelog got each accepted put once (j@0 came 9 min behind: refused) and not
       // one tombstone: it forgets the expired entries by time (compact,delete, a retention
       // past the store's)
-      const records = await readPartition(client, "app-windows-changelog", 1);
+      const records = await readPartition(fx.client, "app-windows-changelog", 1);
       expect(records.filter((r) => r.value === null)).toEqual([]);
       expect(records.map((r) => (r.value as Buffer).toString()).sort()).toEqual(
         Array.from({ length: 10 }, (_, m) => `v${m}`),
       );
-      const config = (await client.admin.describeTopic("app-windows-changelog")).config;
+      const config = (await fx.client.admin.describeTopic("app-windows-changelog")).config;
       expect(config.cleanupPolicy).toBe("compact,delete");
       expect(config.retentionMs).toBe(2 * MIN + 24 * 60 * MIN);
     });
@@ -181,8 +157,8 @@ for (const variant of variants) {
       expect(await read(store)).toEqual(expected);
       const observed = store.observedTime;
       await store.close();
-      stores.length = 0;
-      if (variant.engine === "rocksdb") removeDir(path.join(root, "state"));
+      fx.untrack();
+      if (variant.engine === "rocksdb") removeDir(fx.stateDir);
       store = await open(5 * MIN);
       expect(store.restored?.records).toBeGreaterThan(0);
       expect(store.observedTime).toBe(observed);

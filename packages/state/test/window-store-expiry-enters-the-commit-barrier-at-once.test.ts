@@ -1,9 +1,7 @@
-import path from "node:path";
-import type { LogClient } from "@tributary/log";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CommitBarrier } from "../src/commit-barrier.js";
-import { openWindowStore } from "../src/window/window-store.js";
-import { openLog, readPartition, removeDir, stringSerde, tempDir } from "./helpers.js";
+import { readPartition } from "./helpers.js";
+import { commitReleased, openTestWindowStore, storeFixture } from "./store-fixture.js";
 
 // Exactly-once seals a transaction once `barrier.appended()` resolves: every store whose
 // commit has started must have entered the barrier by then (synchronously, when its
@@ -19,48 +17,28 @@ const MIN = 60_000;
 const CHANGELOG = "app-windows-changelog";
 
 describe("a RocksDB window store with expired segments under a CommitBarrier", () => {
-  let root: string;
-  let client: LogClient;
-
-  beforeEach(async () => {
-    root = tempDir("window-expiry-barrier");
-    client = await openLog(path.join(root, "log"));
-  });
-  afterEach(async () => {
-    await client.close();
-    removeDir(root);
-  });
+  const fx = storeFixture("window-expiry-barrier");
 
   it("appends before appended() resolves, and the expired windows are dropped without tombstones", async () => {
     const barrier = new CommitBarrier();
-    const open = () =>
-      openWindowStore<string | null, string>({
-        applicationId: "app",
-        taskId: "0_1",
-        name: "windows",
-        engine: "rocksdb",
-        stateDir: path.join(root, "state"),
-        keySerde: stringSerde,
-        valueSerde: stringSerde,
-        retentionMs: 10 * MIN,
-        segmentIntervalMs: MIN,
-        changelog: { client, partition: 1, createWithPartitions: 2, barrier },
-      });
-    const store = await open();
+    const store = await openTestWindowStore(fx, {
+      retentionMs: 10 * MIN,
+      segmentIntervalMs: MIN,
+      partition: 1,
+      barrier,
+      untracked: true,
+    });
     const old = ["a", "b", "c"];
     for (const k of old) store.put(k, 0, `old-${k}`);
-    const first = store.commit();
-    await barrier.appended();
-    barrier.release();
-    await first;
-    expect((await readPartition(client, CHANGELOG, 1)).length).toBe(old.length);
+    await commitReleased(store, barrier);
+    expect((await readPartition(fx.client, CHANGELOG, 1)).length).toBe(old.length);
 
     // stream time jumps an hour: the first segments expire, and this commit's scan of
     // them must not delay the store's entry into the round
     store.put("new", 60 * MIN, "fresh");
     const second = store.commit();
     await barrier.appended();
-    const appended = await readPartition(client, CHANGELOG, 1);
+    const appended = await readPartition(fx.client, CHANGELOG, 1);
     const fresh = appended.slice(old.length).filter((r) => r.value?.toString() === "fresh");
     expect(fresh.length).toBe(1);
     barrier.release();
@@ -68,11 +46,8 @@ describe("a RocksDB window store with expired segments under a CommitBarrier", (
 
     // the expired segments are dropped from RocksDB whole and the changelog forgets them
     // by time (compact,delete), so no round carries a tombstone for them
-    const third = store.commit();
-    await barrier.appended();
-    barrier.release();
-    await third;
-    const all = await readPartition(client, CHANGELOG, 1);
+    await commitReleased(store, barrier);
+    const all = await readPartition(fx.client, CHANGELOG, 1);
     const tombstones = all.filter((r) => r.value === null).length;
     expect(tombstones).toBe(0);
     const live: string[] = [];

@@ -1,9 +1,7 @@
-import path from "node:path";
-import type { LogClient } from "@tributary/log";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StoreSerde } from "../src/key-value-store.js";
-import { openWindowStore, type WindowStore } from "../src/window/window-store.js";
-import { openLog, removeDir, tempDir } from "./helpers.js";
+import { removeDir } from "./helpers.js";
+import { openTestWindowStore, storeFixture } from "./store-fixture.js";
 
 /**
  * A store keeping duplicates (a join buffer) keeps a value it cannot see change — a
@@ -29,43 +27,15 @@ function countingSerde(): StoreSerde<Rec | null> & { decodes: number } {
   return s;
 }
 
-const stringKey: StoreSerde<string | null> = {
-  serialize: (k) => (k === null ? null : Buffer.from(k)),
-  deserialize: (b) => (b === null ? null : b.toString()),
-};
-
 for (const engine of ["memory", "rocksdb"] as const) {
   describe(`a duplicates window store on ${engine}`, () => {
-    let root: string;
-    let client: LogClient;
-    const stores: WindowStore<string | null, Rec | null>[] = [];
-    const open = async (serde: StoreSerde<Rec | null>) => {
-      const s = await openWindowStore<string | null, Rec | null>({
-        applicationId: "app",
-        taskId: "0_0",
-        name: "buffer",
-        engine,
-        stateDir: path.join(root, "state"),
-        cacheBytes: 0,
-        keySerde: stringKey,
-        valueSerde: serde,
-        retentionMs: 60_000,
-        retainDuplicates: true,
-        changelog: { client, partition: 0, createWithPartitions: 1 },
-      });
-      stores.push(s);
-      return s;
-    };
-
-    beforeEach(async () => {
-      root = tempDir("frozen-buffer");
-      client = await openLog(path.join(root, "log"));
-    });
-    afterEach(async () => {
-      for (const s of stores.splice(0)) await s.close().catch(() => {});
-      await client.close();
-      removeDir(root);
-    });
+    const fx = storeFixture("frozen-buffer");
+    const open = (serde: StoreSerde<Rec | null>) =>
+      openTestWindowStore<Rec | null>(
+        fx,
+        { engine, name: "buffer", cacheBytes: 0, retentionMs: 60_000, retainDuplicates: true },
+        serde,
+      );
 
     it("fetches a frozen value as it was put without decoding; a mutable one decoded anew each time; both the same after restore", async () => {
       const serde = countingSerde();
@@ -85,8 +55,8 @@ for (const engine of ["memory", "rocksdb"] as const) {
       expect(serde.decodes).toBe(3); // the mutable one, once per fetch
       await store.commit();
       await store.close();
-      stores.length = 0;
-      removeDir(path.join(root, "state"));
+      fx.untrack();
+      removeDir(fx.stateDir);
       const again = countingSerde();
       store = await open(again);
       await store.prefetch(["k"]);

@@ -1,8 +1,6 @@
-import path from "node:path";
-import type { LogClient } from "@tributary/log";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openWindowStore, type WindowStore } from "../src/window/window-store.js";
-import { openLog, readPartition, removeDir, stringSerde, tempDir } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { readPartition, removeDir } from "./helpers.js";
+import { engineWindowEntries, openTestWindowStore, storeFixture } from "./store-fixture.js";
 
 /**
  * Expired segments leave no tombstones, so a window store's changelog still holds entries
@@ -14,52 +12,18 @@ const RETENTION = 3 * MIN;
 const KEYS = ["a", "b", "c", "d", "e"];
 const ROUNDS = 10;
 
-type Store = WindowStore<string | null, string>;
-
-/** Every entry below the typed layer (no time filter), as `key@time`, sorted. */
-async function engineEntries(store: Store): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of store.segments.bytes.range()) {
-    const len = e.key.readUInt32BE(8);
-    const time = Number(e.key.readBigInt64BE(12 + len));
-    out.push(`${e.key.toString("latin1", 12, 12 + len)}@${time}`);
-  }
-  return out.sort();
-}
-
 for (const engine of ["memory", "rocksdb"] as const) {
   for (const localState of engine === "rocksdb" ? ["kept", "lost"] : ["lost"]) {
     describe(`window store restore on ${engine}, local state ${localState}`, () => {
-      let root: string;
-      let client: LogClient;
-      const stores: Store[] = [];
-      const open = async () => {
-        const s = await openWindowStore<string | null, string>({
-          applicationId: "app",
-          taskId: "0_0",
-          name: "expiring",
+      const fx = storeFixture("window-expired");
+      const open = () =>
+        openTestWindowStore(fx, {
           engine,
-          stateDir: path.join(root, "state"),
+          name: "expiring",
           cacheBytes: 0,
-          keySerde: stringSerde,
-          valueSerde: stringSerde,
           retentionMs: RETENTION,
           segmentIntervalMs: MIN,
-          changelog: { client, partition: 0, createWithPartitions: 1 },
         });
-        stores.push(s);
-        return s;
-      };
-
-      beforeEach(async () => {
-        root = tempDir("window-expired");
-        client = await openLog(path.join(root, "log"));
-      });
-      afterEach(async () => {
-        for (const s of stores.splice(0)) await s.close().catch(() => {});
-        await client.close();
-        removeDir(root);
-      });
 
       it("replays entries older than the retention but never returns them, and drops their segments at the first commit", async () => {
         // the reference, computed here from what was put: every (key, time, value)
@@ -84,15 +48,15 @@ for (const engine of ["memory", "rocksdb"] as const) {
           .filter((p) => p.time >= liveFrom)
           .map((p) => `${p.key}@${p.time}`)
           .sort();
-        expect(await engineEntries(store)).toEqual(kept);
+        expect(await engineWindowEntries(store)).toEqual(kept);
         // nothing was tombstoned: the changelog holds every put, expired or not
-        const logged = await readPartition(client, "app-expiring-changelog", 0);
+        const logged = await readPartition(fx.client, "app-expiring-changelog", 0);
         expect(logged.length).toBe(put.length);
         expect(logged.every((r) => r.value !== null)).toBe(true);
 
         await store.close();
-        stores.length = 0;
-        if (localState === "lost") removeDir(path.join(root, "state"));
+        fx.untrack();
+        if (localState === "lost") removeDir(fx.stateDir);
         store = await open();
         expect(store.restored?.records).toBe(localState === "lost" ? put.length : 0);
         expect(store.observedTime).toBe(observed);
@@ -107,7 +71,7 @@ for (const engine of ["memory", "rocksdb"] as const) {
         expect(all.sort()).toEqual(readable.map((p) => `${p.key}@${p.time}`).sort());
         // the first commit drops what the live store had dropped, and nothing else
         await store.commit();
-        expect(await engineEntries(store)).toEqual(kept);
+        expect(await engineWindowEntries(store)).toEqual(kept);
       });
     });
   }

@@ -1,8 +1,6 @@
-import path from "node:path";
-import type { LogClient } from "@tributary/log";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openWindowStore, type WindowStore } from "../src/window/window-store.js";
-import { openLog, readPartition, removeDir, stringSerde, tempDir } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { readPartition } from "./helpers.js";
+import { openTestWindowStore, storeFixture } from "./store-fixture.js";
 
 /**
  * A buffered entry whose window expires before the commit that would write it (a join
@@ -14,36 +12,17 @@ const MIN = 60_000;
 
 for (const engine of ["memory", "rocksdb"] as const) {
   describe(`a join-buffer window store on ${engine}`, () => {
-    let root: string;
-    let client: LogClient;
-    const stores: WindowStore<string | null, string>[] = [];
-
-    beforeEach(async () => {
-      root = tempDir("window-unwritten");
-      client = await openLog(path.join(root, "log"));
-    });
-    afterEach(async () => {
-      for (const s of stores.splice(0)) await s.close().catch(() => {});
-      await client.close();
-      removeDir(root);
-    });
+    const fx = storeFixture("window-unwritten");
 
     it("writes only the entries still live at the commit; the earlier commit's entries stay written until their segment drops", async () => {
-      const store = await openWindowStore<string | null, string>({
-        applicationId: "app",
-        taskId: "0_0",
-        name: "buffer",
+      const store = await openTestWindowStore(fx, {
         engine,
-        stateDir: path.join(root, "state"),
+        name: "buffer",
         cacheBytes: 0,
-        keySerde: stringSerde,
-        valueSerde: stringSerde,
         retentionMs: 2 * MIN,
         segmentIntervalMs: MIN,
         retainDuplicates: true,
-        changelog: { client, partition: 0, createWithPartitions: 1 },
       });
-      stores.push(store);
       await store.prefetch(["a", "b"]);
       store.put("a", 0, "a@0");
       await store.commit(); // a@0 is live here: written
@@ -59,7 +38,7 @@ for (const engine of ["memory", "rocksdb"] as const) {
       const live = put.filter((p) => p.time > line);
       await store.commit();
       expect(store.metrics.expiredUnwritten).toBe(put.length - live.length);
-      const logged = await readPartition(client, "app-buffer-changelog", 0);
+      const logged = await readPartition(fx.client, "app-buffer-changelog", 0);
       expect(logged.map((r) => (r.value as Buffer).toString())).toEqual([
         "a@0",
         ...live.map((p) => `${p.key}@${p.time}`),

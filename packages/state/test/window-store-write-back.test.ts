@@ -1,9 +1,8 @@
 import path from "node:path";
-import type { LogClient } from "@tributary/log";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CachedChange } from "../src/record-cache.js";
 import { PersistentWindowStore } from "../src/processor/persistent-window-store.js";
-import { openWindowStore, type WindowStore } from "../src/window/window-store.js";
+import type { WindowStore } from "../src/window/window-store.js";
 import {
   applyWindowBatch,
   COMMIT_KEY,
@@ -11,7 +10,8 @@ import {
   windowBatchKeys,
   windowsAfter,
 } from "./fixtures/window-workload.js";
-import { openLog, readPartition, removeDir, runAndKill, stringSerde, tempDir } from "./helpers.js";
+import { openLog, readPartition, runAndKill } from "./helpers.js";
+import { openTestWindowStore, storeFixture } from "./store-fixture.js";
 
 /**
  * The window store's write-back and record cache (the resident entries): many updates of
@@ -26,29 +26,16 @@ const WRITER = path.join(here, "fixtures", "window-crash-writer.ts");
 type Store = WindowStore<string | null, string>;
 
 describe("window store write-back and record cache", () => {
-  let root: string;
-  let client: LogClient;
-  const stores: Store[] = [];
-
-  const open = async (
-    options: { stateDir?: string; cacheBytes?: number; memory?: boolean } = {},
-  ) => {
-    const s = await openWindowStore<string | null, string>({
-      applicationId: "app",
-      taskId: "0_1",
-      name: "windows",
+  const fx = storeFixture("window-write-back");
+  const open = (options: { stateDir?: string; cacheBytes?: number; memory?: boolean } = {}) =>
+    openTestWindowStore(fx, {
       engine: options.memory === true ? "memory" : "rocksdb",
-      stateDir: options.stateDir ?? path.join(root, "state"),
+      stateDir: options.stateDir ?? fx.stateDir,
       ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
-      keySerde: stringSerde,
-      valueSerde: stringSerde,
       retentionMs: 1000 * MIN,
       segmentIntervalMs: MIN,
-      changelog: { client, partition: 1, createWithPartitions: 2 },
+      partition: 1,
     });
-    stores.push(s);
-    return s;
-  };
 
   /** Every window of the store as "key@start" -> value (RocksDB: an async scan). */
   const contents = async (s: Store): Promise<Map<string, string>> => {
@@ -57,29 +44,19 @@ describe("window store write-back and record cache", () => {
     return out;
   };
 
-  beforeEach(async () => {
-    root = tempDir("window-write-back");
-    client = await openLog(path.join(root, "log"));
-  });
-  afterEach(async () => {
-    for (const s of stores.splice(0)) await s.close().catch(() => {});
-    await client.close();
-    removeDir(root);
-  });
-
   it("many updates of one window between two commits append one changelog record, with the final value", async () => {
     const store = await open();
     await store.prefetch(["user"]);
     for (let n = 1; n <= 500; n++) store.put("user", MIN, String(n));
     store.put("user", 2 * MIN, "other");
     await store.commit();
-    const logged = await readPartition(client, CHANGELOG, 1);
+    const logged = await readPartition(fx.client, CHANGELOG, 1);
     expect(logged.length).toBe(2);
     expect(logged.map((r) => r.value?.toString()).sort()).toEqual(["500", "other"]);
     // the next commit appends only what changed since
     store.put("user", MIN, "501");
     await store.commit();
-    const again = await readPartition(client, CHANGELOG, 1, 2);
+    const again = await readPartition(fx.client, CHANGELOG, 1, 2);
     expect(again.map((r) => r.value?.toString())).toEqual(["501"]);
   });
 
@@ -162,16 +139,16 @@ describe("window store write-back and record cache", () => {
   });
 
   it("SIGKILL during batches and commits: the store reopens at a whole commit at or after the last acknowledged one, and the changelog alone restores the same windows", async () => {
-    const logDir = path.join(root, "killed-log");
-    const stateDir = path.join(root, "killed-state");
-    await client.close();
+    const logDir = path.join(fx.root, "killed-log");
+    const stateDir = path.join(fx.root, "killed-state");
+    await fx.client.close();
     let previousAck = 0;
     for (let cycle = 0; cycle < 4; cycle++) {
       const acks = 3 + Math.floor(Math.random() * 20);
       const { started, lastAck } = await runAndKill(WRITER, logDir, stateDir, acks);
       expect(started).toBeGreaterThanOrEqual(previousAck);
       expect(lastAck).toBeGreaterThanOrEqual(started + acks);
-      client = await openLog(logDir);
+      fx.client = await openLog(logDir);
       try {
         const store = await open({ stateDir });
         await store.prefetch([COMMIT_KEY]);
@@ -181,12 +158,12 @@ describe("window store write-back and record cache", () => {
         expect(await contents(store)).toEqual(want);
         const fromChangelog = await open({ memory: true });
         expect(await contents(fromChangelog)).toEqual(want);
-        for (const s of stores.splice(0)) await s.close();
+        await fx.closeAll(false);
         previousAck = lastAck;
       } finally {
-        await client.close();
+        await fx.client.close();
       }
     }
-    client = await openLog(path.join(root, "log"));
+    fx.client = await openLog(path.join(fx.root, "log"));
   }, 240_000);
 });

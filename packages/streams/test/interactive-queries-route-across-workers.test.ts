@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { queryClient, readQueryEndpoints } from "../src/index.js";
 import app from "./fixtures/query-app.js";
 import {
@@ -9,7 +9,7 @@ import {
   queryReference,
 } from "./query-helpers.js";
 import {
-  type Backend,
+  backendPerTest,
   brokerBackend,
   eventually,
   startWorker,
@@ -18,13 +18,8 @@ import {
   type WorkerProc,
 } from "./runtime-helpers.js";
 
-let backend: Backend | undefined;
-const workers: WorkerProc[] = [];
-afterEach(async () => {
-  for (const w of workers.splice(0)) w.proc.kill("SIGKILL");
-  await backend?.close();
-  backend = undefined;
-});
+const run = backendPerTest();
+const workers = run.workers;
 
 type Client = ReturnType<typeof queryClient<NonNullable<(typeof app)["queryableStores"]>>>;
 
@@ -69,7 +64,7 @@ async function checkScans(q: Client, ref: QueryReference): Promise<void> {
 
 describe("interactive queries across worker processes", () => {
   it("route every key to its worker and match the reference across 3 workers, while one joins, one leaves and one is SIGKILLed", async () => {
-    backend = await brokerBackend();
+    const backend = run.use(await brokerBackend());
     const { log } = backend;
     await log.admin.createTopic("q-plays", { partitions: 6, config: PLAYS_TOPIC });
     const plays = generatePlays(6000, 300, 7);

@@ -9,7 +9,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ProducingRecordCollector } from "../src/runtime/producing-record-collector.js";
 import { seeded } from "./helpers.js";
-import { tempDir } from "./runtime-helpers.js";
+import { readTopicRecords, tempDir } from "./runtime-helpers.js";
 
 interface Read {
   partition: number;
@@ -25,31 +25,18 @@ async function readAll(
   topic: string,
   isolation: "read_committed" | "read_uncommitted" = "read_uncommitted",
 ): Promise<Read[][]> {
-  const ends = await log.admin.listOffsets(topic, "latest");
-  const consumer = log.consumer({ autoOffsetReset: "earliest", isolation });
-  const out: Read[][] = ends.map(() => []);
-  try {
-    const tps = ends.map((e) => ({ topic, partition: e.partition }));
-    consumer.assign(tps);
-    for (const tp of tps) consumer.seek(tp, 0);
-    const done = () => ends.every((e) => (consumer.position(e) ?? 0) >= e.offset);
-    while (!done()) {
-      for (const f of await consumer.poll({ maxWaitMs: 100 })) {
-        for (const r of f.records) {
-          const headers: Record<string, string> = {};
-          for (const k in r.headers) headers[k] = r.headers[k]!.toString();
-          out[f.partition]!.push({
-            partition: f.partition,
-            key: r.key?.toString() ?? null,
-            value: r.value?.toString() ?? null,
-            timestamp: r.timestamp,
-            headers,
-          });
-        }
-      }
-    }
-  } finally {
-    await consumer.close();
+  const partitions = (await log.admin.listOffsets(topic, "latest")).length;
+  const out: Read[][] = Array.from({ length: partitions }, () => []);
+  for (const r of await readTopicRecords(log, topic, isolation)) {
+    const headers: Record<string, string> = {};
+    for (const k in r.headers) headers[k] = r.headers[k]!.toString();
+    out[r.partition]!.push({
+      partition: r.partition,
+      key: r.key?.toString() ?? null,
+      value: r.value?.toString() ?? null,
+      timestamp: r.timestamp,
+      headers,
+    });
   }
   return out;
 }

@@ -4,6 +4,7 @@ import {
   connectBroker,
   type IsolationLevel,
   type LogClient,
+  type LogRecord,
   type ProducerRecord,
   type Serde,
 } from "@tributary/log";
@@ -103,6 +104,33 @@ export async function produce(
   await producer.close();
 }
 
+/** Every record of a topic from its start to its current end, with its partition, in
+ * each partition's order. */
+export async function readTopicRecords(
+  log: LogClient,
+  topic: string,
+  isolation: IsolationLevel = "read_uncommitted",
+): Promise<(LogRecord & { partition: number })[]> {
+  const ends = await log.admin.listOffsets(topic, "latest");
+  const consumer = log.consumer({ autoOffsetReset: "earliest", isolation });
+  const out: (LogRecord & { partition: number })[] = [];
+  try {
+    const tps = ends.map((e) => ({ topic, partition: e.partition }));
+    consumer.assign(tps);
+    for (const tp of tps) consumer.seek(tp, 0);
+    const done = () => ends.every((e) => (consumer.position(e) ?? 0) >= e.offset);
+    while (!done()) {
+      for (const f of await consumer.poll({ maxWaitMs: 100 })) {
+        const end = ends.find((e) => e.partition === f.partition)!.offset;
+        for (const r of f.records) if (r.offset < end) out.push({ ...r, partition: f.partition });
+      }
+    }
+  } finally {
+    await consumer.close();
+  }
+  return out;
+}
+
 /**
  * Reads a topic from the start to its current end: every record, and the last value per
  * key (null values delete, as a table reads them).
@@ -117,30 +145,14 @@ export async function readTopic<K, V>(
   records: { key: K; value: V | null; headers: Record<string, Buffer> }[];
   table: Map<K, V>;
 }> {
-  const ends = await log.admin.listOffsets(topic, "latest");
-  const consumer = log.consumer({ autoOffsetReset: "earliest", isolation });
   const records: { key: K; value: V | null; headers: Record<string, Buffer> }[] = [];
   const table = new Map<K, V>();
-  try {
-    const tps = ends.map((e) => ({ topic, partition: e.partition }));
-    consumer.assign(tps);
-    for (const tp of tps) consumer.seek(tp, 0);
-    const done = () => ends.every((e) => (consumer.position(e) ?? 0) >= e.offset);
-    while (!done()) {
-      for (const f of await consumer.poll({ maxWaitMs: 100 })) {
-        const end = ends.find((e) => e.partition === f.partition)!.offset;
-        for (const r of f.records) {
-          if (r.offset >= end) continue;
-          const key = keySerde.deserialize(r.key);
-          const value = r.value === null ? null : valueSerde.deserialize(r.value);
-          records.push({ key, value, headers: r.headers });
-          if (value === null) table.delete(key);
-          else table.set(key, value);
-        }
-      }
-    }
-  } finally {
-    await consumer.close();
+  for (const r of await readTopicRecords(log, topic, isolation)) {
+    const key = keySerde.deserialize(r.key);
+    const value = r.value === null ? null : valueSerde.deserialize(r.value);
+    records.push({ key, value, headers: r.headers });
+    if (value === null) table.delete(key);
+    else table.set(key, value);
   }
   return { records, table };
 }
@@ -204,6 +216,28 @@ export function brokerPerFile(prefix: string): { readonly log: LogClient; readon
       return log;
     },
     root,
+  };
+}
+
+/**
+ * For tests that run scenarios of their own on a backend: `use(backend)` takes it for
+ * this test; after each test, whatever its outcome, every worker left in `workers` is
+ * SIGKILLed (a scenario kills some itself) and the backend closed.
+ */
+export function backendPerTest(): { readonly workers: WorkerProc[]; use(b: Backend): Backend } {
+  let backend: Backend | undefined;
+  const workers: WorkerProc[] = [];
+  afterEach(async () => {
+    for (const w of workers.splice(0)) w.proc.kill("SIGKILL");
+    await backend?.close();
+    backend = undefined;
+  });
+  return {
+    workers,
+    use(b) {
+      backend = b;
+      return b;
+    },
   };
 }
 

@@ -1,15 +1,7 @@
-import { type LogClient, Serdes } from "@tributary/log";
+import type { LogClient } from "@tributary/log";
 import { describe, expect, it } from "vitest";
-import {
-  eventually,
-  readTopic,
-  stopWorker,
-  type WorkerProc,
-  workersPerTest,
-} from "./runtime-helpers.js";
-
-const str = Serdes.string();
-const APP = "upper-case-app";
+import { eventually, stopWorker, type WorkerProc, workersPerTest } from "./runtime-helpers.js";
+import { committedInputs, nameOutputs } from "./upper-case-app-helpers.js";
 /** Commits on the interval overlap the worker's next polls (at-least-once); this short an
  * interval keeps one in flight most of the time, so a kill lands during one. */
 const COMMIT_FLAGS = ["--commit-ms", "10", "--session-ms", "3000", "--client-id", "upper-1"];
@@ -18,20 +10,15 @@ const COMMIT_FLAGS = ["--commit-ms", "10", "--session-ms", "3000", "--client-id"
 const input = (i: number) => ({ key: Buffer.from(`k${i % 7}`), value: Buffer.from(`name-${i}`) });
 const outputOf = (i: number) => `NAME-${i}`;
 
-async function committedOffset(log: LogClient): Promise<number> {
-  const [c] = await log.admin.fetchCommittedOffsets(APP, ["names-in"]);
-  return Math.max(0, c?.offset ?? 0);
-}
-
 async function outputs(log: LogClient): Promise<Set<string>> {
-  return new Set((await readTopic(log, "names-out", str, str)).records.map((r) => r.value!));
+  return new Set(await nameOutputs(log));
 }
 
 /** The inputs below the committed offset whose output is not in names-out (must be none). */
 async function committedWithoutOutput(
   log: LogClient,
 ): Promise<{ committed: number; missing: number[] }> {
-  const committed = await committedOffset(log);
+  const committed = await committedInputs(log);
   const out = await outputs(log);
   const missing: number[] = [];
   for (let i = 0; i < committed; i++) if (!out.has(outputOf(i))) missing.push(i);
@@ -106,7 +93,7 @@ describe("an at-least-once commit that overlaps processing", () => {
       120_000,
     );
     await stopWorker(last);
-    expect(await committedOffset(b.log)).toBe(sent);
+    expect(await committedInputs(b.log)).toBe(sent);
   });
 
   it("fails, without writing its offsets, when an output it covers is refused", {
@@ -130,7 +117,7 @@ describe("an at-least-once commit that overlaps processing", () => {
     await producer.send("names-in", records.slice(0, BIG));
     const w = await workers.start("upper-case-app.ts", "upper-state", COMMIT_FLAGS);
     await eventually(
-      async () => ((await committedOffset(b.log)) === BIG ? true : undefined),
+      async () => ((await committedInputs(b.log)) === BIG ? true : undefined),
       `the first ${BIG} inputs committed`,
       120_000,
     );

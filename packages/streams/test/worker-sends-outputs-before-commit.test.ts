@@ -1,17 +1,14 @@
-import { type IsolationLevel, type LogClient, Serdes } from "@tributary/log";
+import type { IsolationLevel, LogClient } from "@tributary/log";
 import { describe, expect, it } from "vitest";
 import {
   type Backend,
   eventually,
   produce,
-  readTopic,
   stopWorker,
   type WorkerProc,
   workersPerTest,
 } from "./runtime-helpers.js";
-
-const str = Serdes.string();
-const APP = "upper-case-app";
+import { committedInputs, nameOutputs } from "./upper-case-app-helpers.js";
 const RECORDS = 300;
 /** Longer than the test waits for outputs (120 s): any output it sees went out before a
  * commit on the interval could have sent it. */
@@ -30,9 +27,7 @@ async function outputCounts(
   isolation: IsolationLevel = "read_uncommitted",
 ): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (const r of (await readTopic(log, "names-out", str, str, isolation)).records) {
-    counts.set(r.value!, (counts.get(r.value!) ?? 0) + 1);
-  }
+  for (const v of await nameOutputs(log, isolation)) counts.set(v, (counts.get(v) ?? 0) + 1);
   return counts;
 }
 
@@ -46,12 +41,6 @@ function eachAtLeast(log: LogClient, times: number, what: string): Promise<Map<s
     what,
     120_000,
   );
-}
-
-/** Input records the group's committed offsets cover (0 before the first commit). */
-async function committedInputs(log: LogClient): Promise<number> {
-  const committed = await log.admin.fetchCommittedOffsets(APP, ["names-in"]);
-  return committed.reduce((n, c) => n + Math.max(0, c.offset), 0);
 }
 
 const commits = (w: WorkerProc) => w.proc.lines.filter((l) => l.includes('"event":"commit"'));

@@ -1,7 +1,7 @@
 import type { RecordHeaders } from "@tributary/log";
 import type { CachedChange, PendingChange } from "../record-cache.js";
 import { estimateBytes, renewPending } from "../record-cache.js";
-import type { ResidentEntry } from "../window/resident-entries.js";
+import type { CacheSlot, ResidentEntry } from "../window/resident-entries.js";
 
 /** Receives one window's latest change when a window store's record cache flushes. */
 export type WindowCacheListener<K, V> = (
@@ -13,9 +13,10 @@ export type WindowCacheListener<K, V> = (
 ) => void;
 
 /** One window's change waiting for the next flush. */
-interface PendingWindow<K, V> extends PendingChange<K, V> {
+interface PendingWindow<K, V> extends PendingChange<K, V>, CacheSlot {
   start: number;
-  /** The resident entry whose `cacheSlot` points here; null when the put went below. */
+  /** The resident entry whose `cacheSlot` points here (moved to the entry read back when
+   * its key is evicted and re-read); null when the put went below. */
   entry: ResidentEntry | null;
 }
 
@@ -30,9 +31,11 @@ const PENDING_OVERHEAD_BYTES = 112;
  * instead of a map keyed by (key, window): a windowed count updates a window per record,
  * and building and hashing a string key per update was a fifth of its processing time.
  *
- * A put that went below (its key not resident) starts a pending change of its own; so
- * does a put after the entry left the resident entries (evicted, re-read). Such a window
- * then goes downstream twice at the next flush, each change's old value the one before:
+ * A key evicted from the resident entries and read back gets new entries; the resident
+ * entries move the slots to them (CacheSlot), so the window's next update still renews
+ * its waiting change. Only a put that went below (its key not resident: a delete, or a
+ * store read without prefetch) starts a pending change of its own, so such a window may
+ * go downstream twice at the next flush, each change's old value the one before:
  * intermediate updates not collapsed, the results the same. Not thread-safe.
  */
 export class WindowRecordCache<K, V> {

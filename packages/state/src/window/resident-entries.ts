@@ -19,10 +19,20 @@ export interface ResidentEntry extends SegmentedEntry {
    * flush (the typed layer's object), null when none — so an aggregate updating a window
    * finds its pending change without a lookup.
    */
-  cacheSlot: unknown;
+  cacheSlot: CacheSlot | null;
   /** Its key in the layers below (segmented-key.ts), encoded at its first write down and
    * kept: a window written at many commits is encoded once. */
   storeKey: Buffer | null;
+}
+
+/**
+ * What an owner hangs on an entry's `cacheSlot`: it points back at the entry, so that when
+ * the entry's key is evicted and read back, the slot moves to the new entry (and the
+ * waiting change is renewed, not doubled, by the next update). The owner clears both
+ * sides when the change is handed on.
+ */
+export interface CacheSlot {
+  entry: ResidentEntry | null;
 }
 
 export function residentEntry(
@@ -84,6 +94,14 @@ export class ResidentEntries {
   private generation = 0;
   /** Entries put dirty since the last `takeDirty` (an entry deleted since is not dirty). */
   private dirty: ResidentEntry[] = [];
+  /**
+   * Evicted keys' entries that held a cache slot then, by key string: `add` moves a slot
+   * still held to the key's entry read back. Stale ones (slots since cleared by a cache
+   * flush) are let go once it doubles, so it holds about twice the entries with waiting
+   * changes (bounded by the record cache's budget) at most, at amortized constant cost.
+   */
+  private detached = new Map<string, ResidentEntry[]>();
+  private detachedAfterPurge = 0;
 
   constructor(readonly maxBytes: number) {}
 
@@ -125,6 +143,7 @@ export class ResidentEntries {
 
   /** Makes a loaded key resident (for the current batch), then evicts past the budget. */
   add(keyStr: string, entries: ResidentEntry[]): void {
+    if (this.detached.size > 0) this.reattach(keyStr, entries);
     this.keys.set(keyStr, { entries, batch: this.batch });
     this.generation++;
     this.bytes += KEY_OVERHEAD_BYTES + keyStr.length;
@@ -144,6 +163,12 @@ export class ResidentEntries {
    */
   evict(): void {
     if (this.bytes <= this.maxBytes) return;
+    if (this.detached.size > 2 * this.detachedAfterPurge + 64) {
+      for (const [s, list] of this.detached) {
+        if (!list.some((e) => e.cacheSlot !== null)) this.detached.delete(s);
+      }
+      this.detachedAfterPurge = this.detached.size;
+    }
     const low = Math.floor((this.maxBytes * 3) / 4);
     const old: [string, ResidentKey][] = [];
     for (const e of this.keys) if (e[1].batch !== this.batch) old.push(e);
@@ -172,17 +197,7 @@ export class ResidentEntries {
     const r = this.keys.get(keyStr);
     if (r === undefined) return null;
     const list = r.entries;
-    let lo = 0;
-    let hi = list.length;
-    // appends at the end are the common case (time moves forward)
-    const last = list[hi - 1];
-    if (last !== undefined && compareTimeTail(last.time, last.tail, time, tail) < 0) lo = hi;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const e = list[mid] as ResidentEntry;
-      if (compareTimeTail(e.time, e.tail, time, tail) < 0) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = searchTimeTail(list, time, tail);
     const at = list[lo];
     const same = at !== undefined && compareTimeTail(at.time, at.tail, time, tail) === 0;
     if (value === null) {
@@ -255,6 +270,8 @@ export class ResidentEntries {
   clear(): void {
     this.generation++;
     this.keys.clear();
+    this.detached.clear();
+    this.detachedAfterPurge = 0;
     this.dirty = [];
     this.bytes = 0;
   }
@@ -263,7 +280,33 @@ export class ResidentEntries {
     this.generation++;
     this.keys.delete(s);
     this.bytes -= KEY_OVERHEAD_BYTES + s.length;
-    for (const e of r.entries) this.bytes -= entryBytes(e);
+    const slotted: ResidentEntry[] = [];
+    for (const e of r.entries) {
+      this.bytes -= entryBytes(e);
+      if (e.cacheSlot !== null) slotted.push(e);
+    }
+    if (slotted.length > 0) this.detached.set(s, slotted);
+  }
+
+  /**
+   * Moves the cache slots still held by the key's evicted entries to the same (time, tail)
+   * entries read back: without this a window evicted and re-read between two cache
+   * flushes started a second waiting change and went downstream twice at the flush. An
+   * entry not read back (expired meanwhile) keeps its slot; its change is handed on as is.
+   */
+  private reattach(keyStr: string, entries: ResidentEntry[]): void {
+    const old = this.detached.get(keyStr);
+    if (old === undefined) return;
+    this.detached.delete(keyStr);
+    for (const o of old) {
+      const slot = o.cacheSlot;
+      if (slot === null) continue;
+      const at = entries[searchTimeTail(entries, o.time, o.tail)];
+      if (at === undefined || compareTimeTail(at.time, at.tail, o.time, o.tail) !== 0) continue;
+      at.cacheSlot = slot;
+      slot.entry = at;
+      o.cacheSlot = null;
+    }
   }
 }
 
@@ -275,6 +318,23 @@ export function compareTimeTail(
   bTail: Buffer,
 ): number {
   return aTime !== bTime ? aTime - bTime : Buffer.compare(aTail, bTail);
+}
+
+/** Where (time, tail) is or would go in a list sorted by (time, tail): the first entry not
+ * below it. */
+function searchTimeTail(list: readonly ResidentEntry[], time: number, tail: Buffer): number {
+  let lo = 0;
+  let hi = list.length;
+  // appends at the end are the common case (time moves forward)
+  const last = list[hi - 1];
+  if (last !== undefined && compareTimeTail(last.time, last.tail, time, tail) < 0) return hi;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const e = list[mid] as ResidentEntry;
+    if (compareTimeTail(e.time, e.tail, time, tail) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function entryBytes(e: SegmentedEntry): number {

@@ -63,6 +63,14 @@ export class ExactlyOnceCommitter implements TaskCommitter {
   readonly producer: Producer;
   private readonly txn: TransactionalProducer;
   private begun: Promise<void> | null = null;
+  /**
+   * Set while a transaction ends (from commitTransaction until it committed, or its abort
+   * finished): a send then waits and begins the next transaction. Joining the ending one
+   * would put a record of the next commit's inputs in this commit (or in an aborted one).
+   */
+  private ending: Promise<void> | null = null;
+  private endHolds = 0;
+  private endDone: () => void = () => {};
   /** Transactions committed and aborted, for metrics and tests. */
   committed = 0;
   aborted = 0;
@@ -96,23 +104,57 @@ export class ExactlyOnceCommitter implements TaskCommitter {
     return this.txn.initTransactions();
   }
 
-  private async send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
-    this.begun ??= this.txn.beginTransaction();
-    await this.begun;
-    return this.txn.send(topic, records);
+  private send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
+    return this.inTransaction(() => this.txn.send(topic, records));
   }
 
-  private async sendEncoded(
+  private sendEncoded(
     topic: string,
     batches: readonly { partition: number; batch: Buffer }[],
   ): Promise<ProduceResult[]> {
-    this.begun ??= this.txn.beginTransaction();
-    await this.begun;
-    return this.txn.sendEncoded!(topic, batches);
+    return this.inTransaction(() => this.txn.sendEncoded!(topic, batches));
+  }
+
+  /**
+   * Runs `op` in the open transaction, beginning one when none is, after any transaction
+   * ending now has ended. Checked again after every wait: a commit or abort may have
+   * started while this one waited for the begin.
+   */
+  private async inTransaction<T>(op: () => Promise<T>): Promise<T> {
+    for (;;) {
+      if (this.ending !== null) {
+        await this.ending;
+        continue;
+      }
+      this.begun ??= this.txn.beginTransaction();
+      const begun = this.begun;
+      await begun;
+      if (this.ending === null && this.begun === begun) return op();
+    }
+  }
+
+  /** Holds sends back until the returned release is called (nested holds allowed). */
+  private holdSends(): () => void {
+    if (this.endHolds++ === 0) {
+      this.ending = new Promise<void>((resolve) => {
+        this.endDone = resolve;
+      });
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.endHolds === 0) {
+        this.ending = null;
+        this.endDone();
+      }
+    };
   }
 
   async commit(steps: CommitSteps): Promise<void> {
     let stores: Promise<void>[] = [];
+    // sends wait from commitTransaction on until it committed or (failed) was aborted
+    let release: (() => void) | null = null;
     try {
       await steps.flushOutputs();
       stores = steps.commitStores();
@@ -125,17 +167,22 @@ export class ExactlyOnceCommitter implements TaskCommitter {
       }
       if (this.begun !== null) {
         await this.begun;
+        release = this.holdSends();
         await this.txn.commitTransaction();
         this.begun = null;
         this.committed++;
       }
     } catch (e) {
-      await this.abort(e);
+      await this.abort(e); // holds sends itself until the abort has ended
+      release?.();
+      release = null;
       await Promise.allSettled(stores);
       // Another live worker has this transactional id: rolling back would only be fenced
       // again. The worker stops (the error says so).
       if (producerFenced(e)) throw e;
       throw new CommitAbortedError(e);
+    } finally {
+      release?.();
     }
     this.barrier.release();
     // The transaction counts from here. A store whose RocksDB write fails now refuses use
@@ -155,11 +202,14 @@ export class ExactlyOnceCommitter implements TaskCommitter {
     this.begun = null;
     if (begun === null) return;
     this.aborted++;
+    const release = this.holdSends();
     try {
       await begun;
       await this.txn.abortTransaction();
     } catch {
       // see above: the transaction can never commit without us
+    } finally {
+      release();
     }
   }
 
