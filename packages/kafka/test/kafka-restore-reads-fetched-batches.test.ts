@@ -4,8 +4,10 @@ import path from "node:path";
 import { Producer as KafkaClientProducer } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  countingBatchReaders,
   restoreContents,
   type ScenarioState,
+  withoutBatchReader,
   writeMixedChangelog,
 } from "../../state/test/restore-scenario.js";
 import { kafkaBrokers, suiteLog } from "./kafka-helpers.js";
@@ -13,11 +15,12 @@ import { kafkaBrokers, suiteLog } from "./kafka-helpers.js";
 kafkaBrokers();
 
 /**
- * A store's restore from a changelog on Kafka (read through a consumer: KafkaLog has no
- * batch reader), with Kafka's own transaction markers and aborted transactions and with
- * batches another producer compressed: no aborted record may reach the store.
+ * A store's restore from a changelog on Kafka reads the fetched batches undecoded
+ * (KafkaLog.batchReader): with Kafka's own transaction markers and aborted transactions,
+ * and with batches another producer compressed, it must restore what the consumer's read
+ * restores, no aborted record in the store.
  */
-describe("restore from a mixed changelog on Kafka", () => {
+describe("restore from fetched batches on Kafka", () => {
   const suite = suiteLog("rawrestore");
   let dir: string;
   let expected: ScenarioState;
@@ -60,12 +63,14 @@ describe("restore from a mixed changelog on Kafka", () => {
   });
 
   it("restores committed data only under read_committed, compressed batches included", async () => {
+    const counting = countingBatchReaders(suite.log);
     const restored = await restoreContents(
-      suite.log,
+      counting.client,
       "changelog",
       path.join(dir, "committed"),
       "read_committed",
     );
+    expect(counting.opened()).toBe(1);
     expect(restored.contents).toEqual(expected.committed);
     expect([...restored.contents.values()]).not.toContain("ABORTED");
     expect(restored.offset).toBe(end);
@@ -80,5 +85,23 @@ describe("restore from a mixed changelog on Kafka", () => {
     );
     expect(restored.contents).toEqual(expected.uncommitted);
     expect(restored.offset).toBe(end);
+  }, 120_000);
+
+  it("restores the same contents and count as the consumer's read", async () => {
+    const batches = await restoreContents(
+      suite.log,
+      "changelog",
+      path.join(dir, "batches"),
+      "read_committed",
+    );
+    const polled = await restoreContents(
+      withoutBatchReader(suite.log),
+      "changelog",
+      path.join(dir, "polled"),
+      "read_committed",
+    );
+    expect(batches.contents).toEqual(polled.contents);
+    expect(batches.records).toBe(polled.records);
+    expect(batches.offset).toBe(polled.offset);
   }, 120_000);
 });
