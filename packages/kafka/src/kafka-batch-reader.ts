@@ -20,7 +20,9 @@ const OFFSET_OUT_OF_RANGE = 1;
  * connection of its own (a long poll holds up whatever else shares it), the batches
  * filtered as KafkaConsumer filters them (fetched-records.ts) but not decoded. The
  * partition's limit is the read's `maxBytes` (a consumer's 1 MiB default would cut a
- * restore's chunks to a quarter).
+ * restore's chunks to a quarter). Under read_committed a read stops at the last stable
+ * offset, so at a transaction still open it returns nothing after the long poll, and the
+ * caller reads again (restore waits so until the transaction ends or its own limit).
  */
 export class KafkaBatchReader implements BatchReader {
   private readonly pool: ConnectionPool;
