@@ -87,6 +87,25 @@ describe("restore on Kafka at a changelog tail of transactions", () => {
     };
   }
 
+  /**
+   * Starts a restore of `topic` from its start; returns (the promise of) its result once it
+   * has copied everything below `stable` (the last stable offset) and still waits there.
+   */
+  async function restoreWaitingAt(topic: string, stable: number) {
+    const restoring = await restore(suite.log, topic);
+    let finished = false;
+    const result = restoring.result().finally(() => {
+      finished = true;
+    });
+    await eventually(
+      () => (restoring.progress.includes(stable) ? true : undefined),
+      "restore to reach the last stable offset",
+    );
+    expect(finished).toBe(false);
+    // In an object: an async function returning the promise itself would wait for it.
+    return { result };
+  }
+
   it("ends in an aborted transaction: its records stay out, restore reaches the marker", async () => {
     const topic = "aborted-tail";
     const txn = suite.log.transactionalProducer({ transactionalId: `${suite.namespace}-t1` });
@@ -118,17 +137,7 @@ describe("restore on Kafka at a changelog tail of transactions", () => {
       await txn.send(topic, [rec("b", "OPEN"), rec("f", "OPEN")]);
       const hw = (await suite.log.admin.listOffsets(topic, "latest"))[0]!.offset;
       expect(hw).toBeGreaterThan(stable);
-      const restoring = await restore(countingBatchReaders(suite.log).client, topic);
-      let finished = false;
-      const result = restoring.result().finally(() => {
-        finished = true;
-      });
-      // Restore has copied everything below the open transaction and waits there.
-      await eventually(
-        () => (restoring.progress.includes(stable) ? true : undefined),
-        "restore to reach the last stable offset",
-      );
-      expect(finished).toBe(false);
+      const { result } = await restoreWaitingAt(topic, stable);
       await txn.abortTransaction();
       const r = await result;
       expect(r.contents).toEqual(expected);
@@ -150,16 +159,7 @@ describe("restore on Kafka at a changelog tail of transactions", () => {
     // The writer is never heard from again (a SIGKILLed worker): only the next instance
     // under its transactional id, as a restarted worker, ends its transaction.
     const hw = (await suite.log.admin.listOffsets(topic, "latest"))[0]!.offset;
-    const restoring = await restore(suite.log, topic);
-    let finished = false;
-    const result = restoring.result().finally(() => {
-      finished = true;
-    });
-    await eventually(
-      () => (restoring.progress.includes(stable) ? true : undefined),
-      "restore to reach the last stable offset",
-    );
-    expect(finished).toBe(false);
+    const { result } = await restoreWaitingAt(topic, stable);
     const successor = suite.log.transactionalProducer({ transactionalId: id });
     try {
       await successor.initTransactions();
