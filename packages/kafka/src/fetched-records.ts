@@ -30,6 +30,30 @@ export function appendFetched(
 }
 
 /**
+ * The same batches as appendFetched reads, handed on undecoded (a BatchReader's read): a
+ * compressed batch, which only the Kafka client's codecs read, is decoded here into records
+ * at or after `from`. Returns the next position.
+ */
+export function appendFetchedBatches(
+  bytes: Buffer | null,
+  from: number,
+  readCommitted: boolean,
+  abortedTransactions: readonly { producerId: bigint; firstOffset: bigint }[] | null,
+  where: string,
+  out: (RecordBatch | readonly LogRecord[])[],
+): number {
+  return forEachReadable(bytes, from, readCommitted, abortedTransactions, where, (batch) => {
+    if (batch.compression === 0) {
+      out.push(batch);
+      return;
+    }
+    const records: LogRecord[] = [];
+    appendCompressed(batch, from, (batch.attributes & LOG_APPEND_TIME) !== 0, records);
+    out.push(records);
+  });
+}
+
+/**
  * Calls `read` with each fetched batch that holds application records for this consumer
  * and returns the next position. Kafka returns whole batches, so the first one may start
  * before the fetch offset; control batches (transaction markers) hold no application

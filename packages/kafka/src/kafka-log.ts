@@ -1,4 +1,6 @@
 import type {
+  BatchReader,
+  BatchReaderOptions,
   Consumer,
   ConsumerOptions,
   LogClient,
@@ -10,6 +12,7 @@ import type {
 import { ClosedError, ProtocolError } from "@tributary/log";
 import { fromKafkaError } from "./errors.js";
 import { KafkaAdmin } from "./kafka-admin.js";
+import { KafkaBatchReader } from "./kafka-batch-reader.js";
 import { KafkaCluster, type KafkaLogOptions } from "./kafka-cluster.js";
 import { KafkaConsumer } from "./kafka-consumer.js";
 import { KafkaProducer } from "./kafka-producer.js";
@@ -82,6 +85,11 @@ export class KafkaLog implements LogClient {
   consumer(options: ConsumerOptions = {}): Consumer {
     this.checkOpen();
     return this.track(new KafkaConsumer(this.cluster, this.admin, options));
+  }
+
+  batchReader(options: BatchReaderOptions): BatchReader {
+    this.checkOpen();
+    return this.track(new KafkaBatchReader(this.cluster, options));
   }
 
   async close(): Promise<void> {

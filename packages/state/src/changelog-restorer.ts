@@ -4,6 +4,7 @@ import {
   type IsolationLevel,
   type LogClient,
   type LogRecord,
+  type RecordBatch,
   type TopicPartition,
   TributaryError,
 } from "@tributary/log";
@@ -93,9 +94,9 @@ export async function changelogBounds(
  * broker and Kafka alike. Each fetched chunk is applied as ONE engine write together with
  * the offset it reaches, so a crash during restore keeps what was restored.
  *
- * On a client with a batch reader (the embedded log and the broker) the fetched batches
- * are read undecoded: keys and values go from the fetched bytes into the engine's batch
- * without a record object per record; other clients (Kafka) are read through a consumer.
+ * On a client with a batch reader (all three have one) the fetched batches are read
+ * undecoded: keys and values go from the fetched bytes into the engine's batch without a
+ * record object per record (the consumer path stays for other clients).
  *
  * Pipelined, as Kafka's consumer fetches ahead: the fetch of chunk n+1 is sent before
  * chunk n is copied into its batch, and chunk n's write runs (on RocksDB's threadpool)
@@ -276,7 +277,12 @@ function copyBatches(
     batch.add(key, value);
     reached = offset + 1;
   };
-  for (const b of batches) forEachKeyValue(b, add);
+  for (const b of batches) {
+    // Kafka's batch reader hands a compressed batch (another producer's, or a topic with
+    // compression.type set) as the records its client decoded.
+    if (Array.isArray(b)) reached = copyRecords(b, batch, from, to, reached);
+    else forEachKeyValue(b as RecordBatch, add);
+  }
   return reached;
 }
 

@@ -1,4 +1,5 @@
 import type { RecordBatch } from "../record-batch.js";
+import type { LogRecord } from "../record.js";
 import type { IsolationLevel } from "./isolation-level.js";
 
 /** What `LogClient.batchReader` reads: one partition, by hand (no group). */
@@ -16,13 +17,11 @@ export interface BatchReaderOptions {
 export interface FetchedBatches {
   /**
    * In offset order: CRC-checked batches holding application records only (transaction
-   * markers, and under read_committed aborted transactions, are left out). Never
-   * compressed: the log refuses compressed appends (produced-batches.ts), and Kafka, where
-   * other producers compress, has no batch reader (its restore reads through the consumer,
-   * whose client decodes them). The first batch may begin before the offset read from:
-   * its records below that offset are not wanted.
+   * markers, and under read_committed aborted transactions, are left out), or records the
+   * client decoded itself (a compressed batch from another producer). The first batch may
+   * begin before the offset read from: its records below that offset are not wanted.
    */
-  batches: RecordBatch[];
+  batches: (RecordBatch | readonly LogRecord[])[];
   /** Where the next read starts: past every batch returned or skipped. */
   next: number;
 }

@@ -4,8 +4,10 @@ import path from "node:path";
 import { Producer as KafkaClientProducer } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  countingBatchReaders,
   restoreContents,
   type ScenarioState,
+  withoutBatchReader,
   writeMixedChangelog,
 } from "../../state/test/restore-scenario.js";
 import { kafkaBrokers, suiteLog } from "./kafka-helpers.js";
@@ -13,11 +15,12 @@ import { kafkaBrokers, suiteLog } from "./kafka-helpers.js";
 kafkaBrokers();
 
 /**
- * A store's restore from a changelog on Kafka (read through a consumer: KafkaLog has no
- * batch reader), with Kafka's own transaction markers and aborted transactions and with
- * batches another producer compressed: no aborted record may reach the store.
+ * A store's restore from a changelog on Kafka reads the fetched batches undecoded
+ * (KafkaLog.batchReader): with Kafka's own transaction markers and aborted transactions,
+ * and with batches another producer compressed, it must restore what the consumer's read
+ * restores, no aborted record in the store.
  */
-describe("restore from a mixed changelog on Kafka", () => {
+describe("restore from fetched batches on Kafka", () => {
   const suite = suiteLog("rawrestore");
   let dir: string;
   let expected: ScenarioState;
@@ -59,14 +62,16 @@ describe("restore from a mixed changelog on Kafka", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Restores a fresh store from the whole changelog at this isolation level. */
+  /** Restores a fresh store from the whole changelog at this isolation level, through one batch reader. */
   const restoreAll = async (isolation: "read_committed" | "read_uncommitted") => {
+    const counting = countingBatchReaders(suite.log);
     const restored = await restoreContents(
-      suite.log,
+      counting.client,
       "changelog",
       path.join(dir, isolation),
       isolation,
     );
+    expect(counting.opened()).toBe(1);
     expect(restored.offset).toBe(end);
     return restored.contents;
   };
@@ -79,5 +84,23 @@ describe("restore from a mixed changelog on Kafka", () => {
 
   it("restores aborted records too under read_uncommitted, as Kafka's consumer reads them", async () => {
     expect(await restoreAll("read_uncommitted")).toEqual(expected.uncommitted);
+  }, 120_000);
+
+  it("restores the same contents and count as the consumer's read", async () => {
+    const batches = await restoreContents(
+      suite.log,
+      "changelog",
+      path.join(dir, "batches"),
+      "read_committed",
+    );
+    const polled = await restoreContents(
+      withoutBatchReader(suite.log),
+      "changelog",
+      path.join(dir, "polled"),
+      "read_committed",
+    );
+    expect(batches.contents).toEqual(polled.contents);
+    expect(batches.records).toBe(polled.records);
+    expect(batches.offset).toBe(polled.offset);
   }, 120_000);
 });
