@@ -43,6 +43,12 @@ const MAX_ROUND_BYTES = 16 * 1024 * 1024;
  * every topic's batches. Each send's acks are its own records' offsets. A send whose topic
  * or partition is wrong fails alone; a refusal of the round by Kafka fails every send in it
  * (it is told which topic's send it was, not which topic Kafka refused).
+ *
+ * `sendEncoded` takes batches the caller encoded (the streams collector's
+ * RecordBatchBuilder batches) into the same queue: a round is all of records or all of
+ * encoded batches, so neither kind overtakes the other, and the sender sends each batch's
+ * bytes as they are, stamped with this producer's id, epoch and sequence
+ * (encoded-batches.ts).
  */
 export class KafkaProducer implements Producer {
   private readonly sticky = new StickyPartitioner();
