@@ -8,7 +8,7 @@ import {
   StickyPartitioner,
 } from "@tributary/log";
 import { fromKafkaError } from "./errors.js";
-import type { KafkaCluster, KafkaLogOptions } from "./kafka-cluster.js";
+import type { KafkaCluster, KafkaLogOptions, TopicInfo } from "./kafka-cluster.js";
 import {
   isRetriable,
   type ProducerIdentity,
@@ -16,6 +16,7 @@ import {
   type TopicRecords,
 } from "./record-batch-sender.js";
 import { type QueuedSend, mergeTopicSends, settleMerged } from "./merged-sends.js";
+import { type EncodedBatch, mergeEncodedSends } from "./encoded-batches.js";
 
 /**
  * The most record bytes (estimated) one round merges: a bound on a request's size (each
@@ -42,6 +43,12 @@ const MAX_ROUND_BYTES = 16 * 1024 * 1024;
  * every topic's batches. Each send's acks are its own records' offsets. A send whose topic
  * or partition is wrong fails alone; a refusal of the round by Kafka fails every send in it
  * (it is told which topic's send it was, not which topic Kafka refused).
+ *
+ * `sendEncoded` takes batches the caller encoded (the streams collector's
+ * RecordBatchBuilder batches) into the same queue: a round is all of records or all of
+ * encoded batches, so neither kind overtakes the other, and the sender sends each batch's
+ * bytes as they are, stamped with this producer's id, epoch and sequence
+ * (encoded-batches.ts).
  */
 export class KafkaProducer implements Producer {
   private readonly sticky = new StickyPartitioner();
@@ -79,15 +86,39 @@ export class KafkaProducer implements Producer {
   }
 
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
+    return this.enqueue(topic, records, undefined);
+  }
+
+  /**
+   * Sends batches the caller encoded (RecordBatchBuilder), each to the partition the caller
+   * chose as `send` would: queued and merged with the other sends, each batch stamped with
+   * the producer id, epoch and its partition's sequence when its round goes out
+   * (RecordBatchSender), so it is as idempotent as `send`'s and a retry resends its bytes.
+   */
+  sendEncoded(topic: string, batches: readonly EncodedBatch[]): Promise<ProduceResult[]> {
+    return this.enqueue(topic, NO_RECORDS, batches);
+  }
+
+  private enqueue(
+    topic: string,
+    records: readonly ProducerRecord[],
+    batches: readonly EncodedBatch[] | undefined,
+  ): Promise<ProduceResult[]> {
     if (this.closed) return Promise.reject(new ClosedError("producer"));
     try {
       this.cluster.checkTopicName(topic);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (records.length === 0) return Promise.resolve([]);
+    if (records.length === 0 && (batches === undefined || batches.length === 0)) {
+      return Promise.resolve([]);
+    }
     return new Promise((resolve, reject) => {
-      this.pending.push({ topic, records, resolve, reject });
+      this.pending.push(
+        batches === undefined
+          ? { topic, records, resolve, reject }
+          : { topic, records, batches, resolve, reject },
+      );
       this.draining ??= this.drain();
     });
   }
@@ -114,12 +145,19 @@ export class KafkaProducer implements Producer {
     this.draining = null;
   }
 
-  /** The oldest pending sends, up to MAX_ROUND_BYTES (at least one). */
+  /**
+   * The oldest pending sends, up to MAX_ROUND_BYTES (at least one), all of records or all
+   * of encoded batches (a round merges each topic's sends one way, and a later send must
+   * not overtake an earlier one of the other kind).
+   */
   private takeRound(): QueuedSend[] {
     let bytes = 0;
     let n = 0;
+    const encoded = this.pending[0]?.batches !== undefined;
     while (n < this.pending.length && (n === 0 || bytes < MAX_ROUND_BYTES)) {
-      bytes += estimatedBytes(this.pending[n]!.records);
+      const send = this.pending[n]!;
+      if ((send.batches !== undefined) !== encoded) break;
+      bytes += estimatedBytes(send);
       n++;
     }
     return this.pending.splice(0, n);
@@ -137,11 +175,11 @@ export class KafkaProducer implements Producer {
     for (const [topic, sends] of byTopic) {
       try {
         const info = await this.cluster.topic(topic);
-        const live = mergeTopicSends(info, sends, this.sticky, (s, err) =>
-          s.reject(fromKafkaError(err, `send to '${topic}'`, topic)),
-        );
+        const fail = (s: QueuedSend, err: unknown) =>
+          s.reject(fromKafkaError(err, `send to '${topic}'`, topic));
+        const live = mergeSends(topic, info, sends, this.sticky, fail);
         if (live.sends.length === 0) continue;
-        topics.push({ topic, info, byPartition: live.byPartition });
+        topics.push(live.records);
         merged.push({ sends: live.sends, topic });
       } catch (err) {
         for (const s of sends) s.reject(fromKafkaError(err, `send to '${topic}'`, topic));
@@ -188,11 +226,30 @@ export class KafkaProducer implements Producer {
   }
 }
 
-function estimatedBytes(records: readonly ProducerRecord[]): number {
+function estimatedBytes(send: QueuedSend): number {
   let n = 0;
-  for (const r of records) n += 24 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const r of send.records) n += 24 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const b of send.batches ?? []) n += b.batch.length;
   return n;
 }
+
+/** One topic's sends of a round (all of records, or all encoded) merged for the sender. */
+function mergeSends(
+  topic: string,
+  info: TopicInfo,
+  sends: readonly QueuedSend[],
+  sticky: StickyPartitioner,
+  fail: (send: QueuedSend, err: unknown) => void,
+): { sends: QueuedSend[]; records: TopicRecords } {
+  if (sends[0]!.batches === undefined) {
+    const m = mergeTopicSends(info, sends, sticky, fail);
+    return { sends: m.sends, records: { topic, info, byPartition: m.byPartition } };
+  }
+  const m = mergeEncodedSends(info, sends, fail);
+  return { sends: m.sends, records: { topic, info, byPartition: new Map(), encoded: m.batches } };
+}
+
+const NO_RECORDS: readonly ProducerRecord[] = [];
 
 /**
  * A producer's connections of its own: a Kafka broker answers one connection's requests in

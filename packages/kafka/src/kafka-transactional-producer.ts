@@ -19,6 +19,7 @@ import { producerPool } from "./kafka-producer.js";
 import { offsetCommitTopics } from "./offset-commit-topics.js";
 import { isRetriable, type ProducerIdentity, RecordBatchSender } from "./record-batch-sender.js";
 import { recordsByPartition } from "./records-by-partition.js";
+import { checkEncodedBatch, type EncodedBatch } from "./encoded-batches.js";
 
 /** How long initTransactions waits for Kafka to have a transaction coordinator. */
 const COORDINATOR_WAIT_MS = 60_000;
@@ -149,16 +150,41 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   }
 
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]> {
+    return this.sendVia(topic, records.length === 0, (info) => {
+      const byPartition = recordsByPartition(topic, info, records, this.sticky);
+      return () => this.sender.send(topic, info, byPartition);
+    });
+  }
+
+  /**
+   * `send` for batches the caller encoded (KafkaProducer.sendEncoded): their partitions
+   * join the transaction first (AddPartitionsToTxn), and each batch is stamped with the
+   * producer id, epoch, sequence and the transactional bit.
+   */
+  sendEncoded(topic: string, batches: readonly EncodedBatch[]): Promise<ProduceResult[]> {
+    return this.sendVia(topic, batches.length === 0, (info) => {
+      const encoded = encodedByPartition(topic, info, batches);
+      return () => this.sender.sendEncoded(topic, info, encoded);
+    });
+  }
+
+  /**
+   * One send in the open transaction: `prepare` checks the call (a bad partition fails it
+   * alone, the transaction unharmed) and returns what sends it.
+   */
+  private sendVia(
+    topic: string,
+    empty: boolean,
+    prepare: (info: TopicInfo) => () => Promise<ProduceResult[]>,
+  ): Promise<ProduceResult[]> {
     return this.serial(async () => {
       this.open("send");
       this.cluster.checkTopicName(topic);
-      if (records.length === 0) return [];
+      if (empty) return [];
       const info = await this.cluster.topic(topic);
-      const byPartition = recordsByPartition(topic, info, records, this.sticky);
+      const prepared = prepare(info);
       try {
-        return await this.call(`send to '${topic}'`, () =>
-          this.sender.send(topic, info, byPartition),
-        );
+        return await this.call(`send to '${topic}'`, prepared);
       } catch (err) {
         // The partitions' sequences may no longer match Kafka's (a batch whose answer was
         // lost counts as written, see RecordBatchSender): only an abort and a new epoch
@@ -360,4 +386,20 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** A sendEncoded's batches per partition, in order, each checked (encoded-batches.ts). */
+function encodedByPartition(
+  topic: string,
+  info: TopicInfo,
+  batches: readonly EncodedBatch[],
+): Map<number, Buffer[]> {
+  const out = new Map<number, Buffer[]>();
+  for (const b of batches) {
+    checkEncodedBatch(topic, info, b);
+    const list = out.get(b.partition);
+    if (list === undefined) out.set(b.partition, [b.batch]);
+    else list.push(b.batch);
+  }
+  return out;
 }

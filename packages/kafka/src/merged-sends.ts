@@ -1,4 +1,5 @@
 import type { ProduceResult, ProducerRecord, StickyPartitioner } from "@tributary/log";
+import type { EncodedBatch } from "./encoded-batches.js";
 import type { TopicInfo } from "./kafka-cluster.js";
 import type { AckedBatch, PartitionAcks } from "./record-batch-sender.js";
 import { recordsByPartition } from "./records-by-partition.js";
@@ -7,6 +8,8 @@ import { recordsByPartition } from "./records-by-partition.js";
 export interface QueuedSend {
   topic: string;
   records: readonly ProducerRecord[];
+  /** A sendEncoded's batches (its `records` then empty): encoded-batches.ts merges them. */
+  batches?: readonly EncodedBatch[];
   resolve(acks: ProduceResult[]): void;
   reject(err: unknown): void;
   /** Per partition, where this send's records start in the round's records, and how many. */

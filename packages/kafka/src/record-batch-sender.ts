@@ -3,9 +3,12 @@ import {
   encodeBatch,
   type ProduceResult,
   type ProducerRecord,
+  RecordBatch,
   retryWithBackoff,
+  stampProducer,
   TRANSACTIONAL_FLAG,
 } from "@tributary/log";
+import { MAX_ENCODED_BATCH_BYTES, recordsOf } from "./encoded-batches.js";
 import type { KafkaCluster, TopicInfo } from "./kafka-cluster.js";
 import { type PartitionBatch, produceBatches } from "./produce-request.js";
 
@@ -56,6 +59,11 @@ export interface TopicRecords {
   topic: string;
   info: TopicInfo;
   byPartition: Map<number, ProducerRecord[]>;
+  /**
+   * Or (sendEncoded, byPartition then empty): per partition, batches the caller encoded,
+   * in order; each is sent as it is, stamped with the producer's fields.
+   */
+  encoded?: Map<number, Buffer[]>;
 }
 
 /** One partition's records in a chunk: what one batch of a request carries. */
@@ -63,7 +71,11 @@ interface Slot {
   topic: string;
   info: TopicInfo;
   partition: number;
-  records: ProducerRecord[];
+  /** The records to encode, or null when `encoded` holds them. */
+  records: ProducerRecord[] | null;
+  /** A batch encoded by the caller, stamped here (its producer fields and CRC). */
+  encoded: Buffer | null;
+  count: number;
   /** seqKey of the partition: its sequence's key, and how its answer is found. */
   key: string;
 }
@@ -116,17 +128,17 @@ export class RecordBatchSender {
     byPartition: Map<number, ProducerRecord[]>,
   ): Promise<ProduceResult[]> {
     const [acks] = await this.sendTopics([{ topic, info, byPartition }]);
-    const results: ProduceResult[] = [];
-    for (const [partition, segments] of acks!) {
-      const last = segments[segments.length - 1]!;
-      results.push({
-        topic,
-        partition,
-        baseOffset: segments[0]!.baseOffset,
-        lastOffset: last.baseOffset + last.count - 1,
-      });
-    }
-    return results.sort((a, b) => a.partition - b.partition);
+    return resultsOf(topic, acks!);
+  }
+
+  /** `send` for batches the caller encoded (`encoded`: per partition, in order). */
+  async sendEncoded(
+    topic: string,
+    info: TopicInfo,
+    encoded: Map<number, Buffer[]>,
+  ): Promise<ProduceResult[]> {
+    const [acks] = await this.sendTopics([{ topic, info, byPartition: new Map(), encoded }]);
+    return resultsOf(topic, acks!);
   }
 
   /**
@@ -137,7 +149,7 @@ export class RecordBatchSender {
    */
   async sendTopics(topics: readonly TopicRecords[]): Promise<PartitionAcks[]> {
     const now = Date.now();
-    for (const t of topics) await this.options.beforeProduce?.(t.info, [...t.byPartition.keys()]);
+    for (const t of topics) await this.options.beforeProduce?.(t.info, partitionsOf(t));
     const bySlot = new Map<string, AckedBatch[]>();
     for (const chunk of splitIntoBatches(topics)) {
       const acked = await this.sendChunk(chunk, now);
@@ -150,7 +162,7 @@ export class RecordBatchSender {
     }
     return topics.map((t) => {
       const acks: PartitionAcks = new Map();
-      for (const partition of t.byPartition.keys()) {
+      for (const partition of partitionsOf(t)) {
         acks.set(partition, bySlot.get(seqKey(t.info.wireName, partition))!);
       }
       return acks;
@@ -182,16 +194,16 @@ export class RecordBatchSender {
           batches = new Map();
           for (const s of chunk) {
             if (acked.has(s.key)) continue;
-            batches.set(
-              s.key,
-              encodeBatch(s.records, {
-                now,
-                producerId: identity.producerId,
-                producerEpoch: identity.producerEpoch,
-                baseSequence: this.sequences.get(s.key) ?? 0,
-                attributes: this.options.transactionalId !== null ? TRANSACTIONAL_FLAG : 0,
-              }),
-            );
+            const producer = {
+              producerId: identity.producerId,
+              producerEpoch: identity.producerEpoch,
+              baseSequence: this.sequences.get(s.key) ?? 0,
+              attributes: this.options.transactionalId !== null ? TRANSACTIONAL_FLAG : 0,
+            };
+            // A caller's batch is stamped in place (CRC included) only here, when its
+            // producer fields change: a retry resends the very bytes.
+            if (s.encoded !== null) stampProducer(s.encoded, producer);
+            batches.set(s.key, s.encoded ?? encodeBatch(s.records!, { now, ...producer }));
           }
         }
         if (refresh) {
@@ -243,7 +255,7 @@ export class RecordBatchSender {
       if (uncertain.length > 0 && this.options.resetIdentity !== undefined) {
         this.options.resetIdentity();
       } else {
-        for (const s of uncertain) this.advance(s.key, s.records.length);
+        for (const s of uncertain) this.advance(s.key, s.count);
       }
       throw err;
     });
@@ -288,8 +300,8 @@ export class RecordBatchSender {
           errors.push(new KafkaProtocolError(p.errorCode, p.errorMessage));
           continue;
         }
-        acked.set(slot.key, { baseOffset: Number(p.baseOffset), count: slot.records.length });
-        this.advance(slot.key, slot.records.length);
+        acked.set(slot.key, { baseOffset: Number(p.baseOffset), count: slot.count });
+        this.advance(slot.key, slot.count);
       }
     }
     // An answer missing a partition it was sent: whether that batch was written is unknown.
@@ -312,6 +324,26 @@ export class RecordBatchSender {
       this.sequencesOf = identity;
     }
   }
+}
+
+/** One send's acks as its result: per partition, its first and last record's offsets. */
+function resultsOf(topic: string, acks: PartitionAcks): ProduceResult[] {
+  const results: ProduceResult[] = [];
+  for (const [partition, segments] of acks) {
+    const last = segments[segments.length - 1]!;
+    results.push({
+      topic,
+      partition,
+      baseOffset: segments[0]!.baseOffset,
+      lastOffset: last.baseOffset + last.count - 1,
+    });
+  }
+  return results.sort((a, b) => a.partition - b.partition);
+}
+
+/** The partitions a topic's send writes to. */
+function partitionsOf(t: TopicRecords): number[] {
+  return [...(t.encoded ?? t.byPartition).keys()];
 }
 
 function seqKey(wireTopic: string, partition: number): string {
@@ -353,26 +385,38 @@ interface KafkaClientError {
  */
 function splitIntoBatches(topics: readonly TopicRecords[]): Slot[][] {
   const chunks: Slot[][] = [];
-  const add = (i: number, t: TopicRecords, partition: number, records: ProducerRecord[]) => {
+  const add = (i: number, t: TopicRecords, partition: number, batch: ProducerRecord[] | Buffer) => {
     while (chunks.length <= i) chunks.push([]);
     const key = seqKey(t.info.wireName, partition);
-    chunks[i]!.push({ topic: t.topic, info: t.info, partition, records, key });
+    const encoded = Buffer.isBuffer(batch) ? batch : null;
+    const records = encoded === null ? (batch as ProducerRecord[]) : null;
+    const count = records?.length ?? new RecordBatch(encoded!).recordCount;
+    chunks[i]!.push({ topic: t.topic, info: t.info, partition, records, encoded, count, key });
+  };
+  /** Adds `records` as batches from chunk `i` on; returns the chunk after the last. */
+  const addRecords = (i: number, t: TopicRecords, partition: number, records: ProducerRecord[]) => {
+    let start = 0;
+    let bytes = 0;
+    for (let r = 0; r < records.length; r++) {
+      const size = recordBytes(records[r]!);
+      if (bytes > 0 && bytes + size > MAX_BATCH_BYTES) {
+        add(i++, t, partition, records.slice(start, r));
+        start = r;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    add(i, t, partition, start === 0 ? records : records.slice(start));
+    return i + 1;
   };
   for (const t of topics) {
-    for (const [partition, records] of t.byPartition) {
+    for (const [partition, records] of t.byPartition) addRecords(0, t, partition, records);
+    for (const [partition, batches] of t.encoded ?? []) {
       let i = 0;
-      let start = 0;
-      let bytes = 0;
-      for (let r = 0; r < records.length; r++) {
-        const size = recordBytes(records[r]!);
-        if (bytes > 0 && bytes + size > MAX_BATCH_BYTES) {
-          add(i++, t, partition, records.slice(start, r));
-          start = r;
-          bytes = 0;
-        }
-        bytes += size;
+      for (const b of batches) {
+        if (b.length <= MAX_ENCODED_BATCH_BYTES) add(i++, t, partition, b);
+        else i = addRecords(i, t, partition, recordsOf(b));
       }
-      add(i, t, partition, start === 0 ? records : records.slice(start));
     }
   }
   return chunks;

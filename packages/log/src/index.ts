@@ -15,7 +15,7 @@ export { retryWithBackoff, type RetryPolicy } from "./retry-with-backoff.js";
 export { Serdes, decodeOrThrow, type Serde, type RecordLocation } from "./serde.js";
 export { murmur2, toPositive } from "./client/murmur2.js";
 export { partitionForKey, StickyPartitioner } from "./client/partitioner.js";
-export { RecordBatchBuilder } from "./client/record-batch-builder.js";
+export { RecordBatchBuilder, stampProducer } from "./client/record-batch-builder.js";
 export { checkIsolation, type IsolationLevel } from "./client/isolation-level.js";
 export { describePositionReset } from "./client/position-reset.js";
 
@@ -88,6 +88,8 @@ export {
   encodeBatch,
   type EncodeOptions,
   RecordBatch,
+  BATCH_HEADER_SIZE,
+  MAGIC,
   splitBatches,
   TRANSACTIONAL_FLAG,
   CONTROL_FLAG,

@@ -174,7 +174,7 @@ export interface Producer {
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<ProduceResult[]>;
   /**
-   * Optional (Tributary's own log only): appends batches the caller encoded with a
+   * Optional (Tributary's log, and the Kafka backend's producers): appends batches the caller encoded with a
    * RecordBatchBuilder, each to the partition the caller chose as `send` chooses it
    * (partitionForKey of the key's bytes). The producer stamps its id, epoch and sequences,
    * so they are as idempotent as `send`'s batches and queued in order with them.

@@ -31,7 +31,7 @@ interface EncodedBatch {
 interface TopicBuffer {
   /**
    * Records kept as objects, sent with `producer.send`: all of them for a producer without
-   * `sendEncoded` (Kafka), else those handed in before the topic's partition count was
+   * `sendEncoded`, else those handed in before the topic's partition count was
    * known (they precede every encoded one, and go first), and any naming a partition the
    * topic does not have (the send fails naming it).
    */
@@ -73,7 +73,8 @@ interface TopicBuffer {
  * (durable per the topic's flush policy), and rejects with the first send error: the
  * commit that called it must not go on to commit input offsets.
  *
- * With a producer that takes encoded batches (`sendEncoded`, Tributary's log) and a way
+ * With a producer that takes encoded batches (`sendEncoded`: Tributary's log, and Kafka's
+ * producers, which send them as they are in their Produce requests) and a way
  * to learn a topic's partition count, each record is partitioned here, once, as the
  * producer would (murmur2 of the key bytes, an explicit partition, or a sticky one for
  * keyless records), and its key, value and headers are written straight into one
