@@ -271,4 +271,41 @@ describe("the worker's record collector, encoding outputs into batches", () => {
     expect(everything.filter((r) => r.value === "aborted").length).toBeGreaterThan(0);
     await txn.close();
   });
+
+  it("cuts its batches to an output topic's lower max.message.bytes: many small records all stored", async () => {
+    // A topic whose limit is below the collector's 1 MiB batches: before, every send of
+    // many small records was refused (RECORD_TOO_LARGE) and the worker stopped.
+    await log.admin.createTopic("small-limit", {
+      partitions: 2,
+      config: { maxMessageBytes: 65_536 },
+    });
+    const collector = new ProducingRecordCollector(log.producer(), async (topic) => {
+      const d = await log.admin.describeTopic(topic);
+      return { partitions: d.partitions.length, maxMessageBytes: d.config.maxMessageBytes };
+    });
+    const n = 5000;
+    const value = (i: number) => `${i}:`.padEnd(110, "v");
+    for (let i = 0; i < 10; i++)
+      collector.send("small-limit", { key: Buffer.from(`k${i}`), value: Buffer.from(value(i)) });
+    await collector.flush(); // the layout is known from here on: the rest is encoded
+    for (let i = 10; i < n; i++) {
+      collector.sendSerialized(
+        "small-limit",
+        Buffer.from(`k${i}`),
+        Buffer.from(value(i)),
+        1_000 + i,
+        NO_HEADERS,
+      );
+    }
+    await collector.flush();
+    expect(collector.sent).toBe(n);
+    const stored = (await readAll(log, "small-limit")).flat();
+    expect(stored.length).toBe(n);
+    expect(new Set(stored.map((r) => r.value)).size).toBe(n);
+    for (const part of await readAll(log, "small-limit")) {
+      // per partition, the order handed in
+      const order = part.map((r) => Number(r.value!.split(":")[0]));
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+  });
 });

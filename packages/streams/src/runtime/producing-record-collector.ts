@@ -28,6 +28,16 @@ interface EncodedBatch {
   batch: Buffer;
 }
 
+/** What the collector learns of an output topic before it encodes records for it. */
+export interface OutputTopicLayout {
+  partitions: number;
+  /**
+   * The topic's max.message.bytes: its batches are cut to it, or the log would refuse a
+   * batch of many small records that a topic with a lower limit cannot take.
+   */
+  maxMessageBytes?: number;
+}
+
 interface TopicBuffer {
   /**
    * Records kept as objects, sent with `producer.send`: all of them for a producer without
@@ -39,6 +49,8 @@ interface TopicBuffer {
   /** The topic's partition count once known (then records are encoded); 0 before. */
   partitions: number;
   lookingUp: boolean;
+  /** The largest batch this topic takes: BATCH_BYTES, or less if its limit is lower. */
+  batchBytes: number;
   /** Per partition, the batch being written. */
   writers: (RecordBatchBuilder | undefined)[];
   /** Per partition, the bytes its last batch took: the next one's first buffer. */
@@ -100,8 +112,11 @@ export class ProducingRecordCollector implements RecordCollector {
 
   constructor(
     private readonly producer: Producer,
-    /** The topic's partition count as the producer sees it; without it nothing is encoded here. */
-    private readonly partitionCount?: (topic: string) => Promise<number>,
+    /**
+     * The topic's partition count as the producer sees it (and its size limit); without it
+     * nothing is encoded here.
+     */
+    private readonly partitionCount?: (topic: string) => Promise<number | OutputTopicLayout>,
   ) {
     this.encodes = producer.sendEncoded !== undefined && partitionCount !== undefined;
     this.sendsInFlight = producer.dispatchEncoded === undefined ? 1 : SENDS_IN_FLIGHT;
@@ -151,6 +166,7 @@ export class ProducingRecordCollector implements RecordCollector {
         records: [],
         partitions: 0,
         lookingUp: false,
+        batchBytes: BATCH_BYTES,
         writers: [],
         lastBatchBytes: [],
         full: [],
@@ -251,13 +267,16 @@ export class ProducingRecordCollector implements RecordCollector {
   }
 
   private startBatch(b: TopicBuffer, p: number): RecordBatchBuilder {
-    const w = new RecordBatchBuilder(BATCH_BYTES, b.lastBatchBytes[p] ?? FIRST_BATCH_BYTES);
+    const w = new RecordBatchBuilder(
+      b.batchBytes,
+      Math.min(b.batchBytes, b.lastBatchBytes[p] ?? FIRST_BATCH_BYTES),
+    );
     b.writers[p] = w;
     return w;
   }
 
   private finishBatch(b: TopicBuffer, p: number, w: RecordBatchBuilder): EncodedBatch {
-    b.lastBatchBytes[p] = Math.min(BATCH_BYTES, w.bytes);
+    b.lastBatchBytes[p] = Math.min(b.batchBytes, w.bytes);
     b.writers[p] = undefined;
     return { partition: p, batch: w.finish() };
   }
@@ -266,8 +285,15 @@ export class ProducingRecordCollector implements RecordCollector {
   private lookUpPartitions(topic: string, b: TopicBuffer): void {
     b.lookingUp = true;
     this.partitionCount!(topic).then(
-      (n) => {
-        b.partitions = n;
+      (layout) => {
+        if (typeof layout === "number") b.partitions = layout;
+        else {
+          const limit = layout.maxMessageBytes;
+          // below a batch header and one small record the log refuses every send anyway,
+          // naming the limit
+          if (limit !== undefined && limit > 128) b.batchBytes = Math.min(BATCH_BYTES, limit);
+          b.partitions = layout.partitions;
+        }
       },
       () => {
         b.lookingUp = false; // asked again by the next record; the send reports the cause

@@ -142,11 +142,12 @@ export class Worker {
         await this.eos.init();
       }
       const sends = this.eos?.producer ?? this.producer;
-      // the partition counts let the collector encode outputs into batches itself
-      this.collector = new ProducingRecordCollector(
-        sends,
-        async (topic) => (await log.admin.describeTopic(topic)).partitions.length,
-      );
+      // the partition counts let the collector encode outputs into batches itself, cut to
+      // each topic's max.message.bytes
+      this.collector = new ProducingRecordCollector(sends, async (topic) => {
+        const d = await log.admin.describeTopic(topic);
+        return { partitions: d.partitions.length, maxMessageBytes: d.config.maxMessageBytes };
+      });
       // The sticky assignor moves few partitions, but assigns each topic on its own; a
       // sub-topology reading several topics needs partition p of each on one worker, which
       // the range assignor guarantees for co-partitioned topics.
