@@ -17,7 +17,8 @@ import { ConnectWorker } from "../src/connect-worker.js";
  *  - sink rows/s         — the Postgres sink applying change records, vs bare batched
  *                          INSERT … ON CONFLICT of the same rows.
  * Postgres: TRIBUTARY_PG_URL, else scripts/postgres.sh start. Sizes: BENCH_ROWS (default
- * 200,000), BENCH_CHANGES (default 100,000). Ends with one JSON line.
+ * 200,000), BENCH_CHANGES (default 100,000); BENCH_SNAPSHOT_THREADS sets the source's
+ * snapshotEncodeThreads (0: encoded on the task's thread). Ends with one JSON line.
  */
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 100_000);
@@ -103,6 +104,10 @@ async function main(): Promise<void> {
             tables: ["customers"],
             topicPrefix: "b",
             heartbeatIntervalMs: 1000,
+            // Unset: the connector's default. 0 measures the snapshot encoded on the task's thread.
+            ...(process.env.BENCH_SNAPSHOT_THREADS !== undefined
+              ? { snapshotEncodeThreads: Number(process.env.BENCH_SNAPSHOT_THREADS) }
+              : {}),
           },
         },
       ],

@@ -18,12 +18,23 @@ export class BinaryCopyRows {
   private headerRead = false;
   private ended = false;
 
+  /**
+   * `afterHeader`: the bytes pushed start past the COPY's header (a later chunk of a COPY
+   * split at row boundaries, as an encoding thread gets it).
+   */
   constructor(
     private readonly fields: number,
     private readonly what: string,
+    afterHeader = false,
   ) {
+    this.headerRead = afterHeader;
     this.starts = new Int32Array(fields);
     this.lengths = new Int32Array(fields);
+  }
+
+  /** Whether a row cut by the last push's end waits for the next push. */
+  get partial(): boolean {
+    return this.rest !== null;
   }
 
   /** Whether the trailer was seen (the COPY output is complete). */

@@ -22,6 +22,7 @@ import {
   readSlot,
 } from "./postgres-catalog.js";
 import { ReplicationStream } from "./replication-stream.js";
+import { SnapshotEncoderPool } from "./snapshot-encoder-pool.js";
 import { TableSnapshot } from "./table-snapshot.js";
 
 const CONFIG = {
@@ -47,6 +48,13 @@ const CONFIG = {
     min: 1,
     max: 1_000_000,
     doc: "records per snapshot batch sent to the log",
+  },
+  snapshotEncodeThreads: {
+    type: "int",
+    default: 0,
+    min: 0,
+    max: 16,
+    doc: "threads that encode snapshot rows into record batches while the task reads the COPY and appends (0: the task's thread encodes them; so far threads cost more CPU per row than they save, see docs/connect.md)",
   },
   maxBatchRecords: {
     type: "int",
@@ -117,6 +125,8 @@ export class PostgresSourceTask implements SourceTask {
   private serverLsn = "0/0";
   private lastHeartbeat = 0;
   private pingTimer: NodeJS.Timeout | null = null;
+  /** Snapshot encoding threads started before the snapshot opens (then it owns them). */
+  private pool: SnapshotEncoderPool | null = null;
 
   async start(raw: Record<string, unknown>, context: SourceTaskContext): Promise<void> {
     this.config = validateConfig(CONFIG, raw, "config");
@@ -124,6 +134,22 @@ export class PostgresSourceTask implements SourceTask {
     const prefix = this.config.topicPrefix.replace(/[^a-zA-Z0-9_]/g, "_").toLowerCase();
     this.slot = this.config.slotName ?? `tributary_${prefix}`;
     this.publication = this.config.publicationName ?? `tributary_${prefix}`;
+    // A snapshot to take (as far as the offsets tell): its encoding threads start now, as
+    // a thread takes ~0.3 s of CPU to load its modules; on the other core, while this one
+    // connects, creates the topics and Postgres the slot.
+    const threads = context.encodesBatches ? this.config.snapshotEncodeThreads : 0;
+    const stored = context.storedOffset(this.slot) as SlotOffset | undefined;
+    if (threads > 0 && !stored?.snapshotDone) this.pool = new SnapshotEncoderPool(threads);
+    try {
+      await this.connectAndOpen();
+    } catch (e) {
+      await this.pool?.close();
+      this.pool = null;
+      throw e;
+    }
+  }
+
+  private async connectAndOpen(): Promise<void> {
     this.client = await connectPostgres(this.config.connection);
     const db = await this.client.query<{ d: string }>("SELECT current_database() AS d");
     this.database = db.rows[0]!.d;
@@ -153,6 +179,8 @@ export class PostgresSourceTask implements SourceTask {
     }
     context.gauge("snapshot_tables", tables.length);
     if (stored?.snapshotDone && slot !== undefined) {
+      await this.pool?.close();
+      this.pool = null;
       context.gauge("snapshot_tables_done", tables.length);
       this.confirmedLsn = this.lastPolledLsn = stored.lsn;
       this.reportPosition();
@@ -169,6 +197,21 @@ export class PostgresSourceTask implements SourceTask {
     if (slot !== undefined) await client.query("SELECT pg_drop_replication_slot($1)", [this.slot]);
     context.gauge("snapshot_tables_done", 0);
     context.gauge("snapshot_rows_estimated", await estimateRows(client, tables));
+    const threads = context.encodesBatches ? this.config.snapshotEncodeThreads : 0;
+    if (threads > 0) this.pool ??= new SnapshotEncoderPool(threads);
+    // From here the snapshot owns the threads (its close() stops them).
+    const pool = this.pool ?? undefined;
+    this.pool = null;
+    try {
+      await this.openSnapshot(tables, pool);
+    } catch (e) {
+      await pool?.close();
+      throw e;
+    }
+  }
+
+  private async openSnapshot(tables: TableInfo[], pool: SnapshotEncoderPool | undefined) {
+    const context = this.context;
     const created = await createSlotWithSnapshot(this.config.connection, this.slot);
     const snapshot = await TableSnapshot.open(this.config.connection, created, tables, {
       batchRecords: this.config.snapshotFetchRows,
@@ -179,6 +222,7 @@ export class PostgresSourceTask implements SourceTask {
         return this.encoder.envelope(t, "r", null);
       },
       warn: (m) => context.warn(m),
+      ...(pool !== undefined ? { pool } : {}),
       ...(context.encodesBatches
         ? {
             partitionsOf: async (topic: string) =>
@@ -416,6 +460,8 @@ export class PostgresSourceTask implements SourceTask {
 
   async stop(): Promise<void> {
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    await this.pool?.close();
+    this.pool = null;
     if (this.phase?.kind === "snapshot") await this.phase.snapshot.close().catch(() => {});
     await this.stream?.stop();
     await this.client?.end().catch(() => {});

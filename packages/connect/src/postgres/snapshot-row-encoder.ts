@@ -6,6 +6,14 @@ import { objectKeyOrder } from "./change-envelope.js";
 import type { JsonOut } from "./json-out.js";
 import { type TableInfo, ident, qualified } from "./postgres-catalog.js";
 
+/** A table's columns as a query reports them, and the session settings their JSON needs. */
+export interface SnapshotColumnTypes {
+  fields: { name: string; oid: number }[];
+  /** OIDs of enum types among them. */
+  enums: number[];
+  extraFloatDigits: number;
+}
+
 interface Column {
   name: string;
   oid: number;
@@ -41,6 +49,8 @@ export class SnapshotRowEncoder {
     readonly table: TableInfo,
     readonly topic: string,
     columns: Column[],
+    /** What `of` needs to make this encoder again (plain data, to post to a thread). */
+    readonly types: SnapshotColumnTypes,
   ) {
     this.columns = columns;
     const order = objectKeyOrder(columns.map((c) => c.name));
@@ -75,14 +85,27 @@ export class SnapshotRowEncoder {
       "SELECT oid::int AS oid FROM pg_type WHERE oid = ANY($1::oid[]) AND typtype = 'e'",
       [oids],
     );
-    const ctx = { enums: new Set(enums.rows.map((r) => r.oid)), extraFloatDigits };
-    const columns = res.fields.map((f) => ({
+    const types: SnapshotColumnTypes = {
+      fields: res.fields.map((f) => ({ name: f.name, oid: f.dataTypeID })),
+      enums: enums.rows.map((r) => r.oid),
+      extraFloatDigits,
+    };
+    return SnapshotRowEncoder.of(table, topic, types);
+  }
+
+  /**
+   * The encoder of a table whose columns are `types` (as `describe` read them): how an
+   * encoding thread, which has no connection, makes the same encoder.
+   */
+  static of(table: TableInfo, topic: string, types: SnapshotColumnTypes): SnapshotRowEncoder {
+    const ctx = { enums: new Set(types.enums), extraFloatDigits: types.extraFloatDigits };
+    const columns = types.fields.map((f) => ({
       name: f.name,
-      oid: f.dataTypeID,
-      binary: binaryValueJson(f.dataTypeID, ctx),
-      parse: pg.types.getTypeParser(f.dataTypeID, "text") as (text: string) => unknown,
+      oid: f.oid,
+      binary: binaryValueJson(f.oid, ctx),
+      parse: pg.types.getTypeParser(f.oid, "text") as (text: string) => unknown,
     }));
-    return new SnapshotRowEncoder(table, topic, columns);
+    return new SnapshotRowEncoder(table, topic, columns, types);
   }
 
   /** The COPY that feeds `encode`. */

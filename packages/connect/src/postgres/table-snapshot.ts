@@ -1,21 +1,29 @@
 import type pg from "pg";
-import { RecordBatchBuilder, murmur2, toPositive } from "@tributary/log";
 import type { SourceBatch, SourceRecord } from "../connector.js";
 import { ConnectError } from "../errors.js";
 import { BinaryCopyRows } from "./binary-copy-rows.js";
 import { CopyOutReader } from "./copy-out-reader.js";
 import { JsonOut } from "./json-out.js";
 import { type TableInfo, connectPostgres } from "./postgres-catalog.js";
+import { SnapshotBatchWriter } from "./snapshot-batch-writer.js";
+import {
+  type ChunkResult,
+  type SnapshotEncoderPool,
+  chunkBuffer,
+  chunkError,
+} from "./snapshot-encoder-pool.js";
 import { SnapshotRowEncoder } from "./snapshot-row-encoder.js";
 
 /** A `next()`: the rows read as records, or as batches (`partitionsOf`); `rows` of them. */
 type SnapshotBatch = { records: (SourceRecord | SourceBatch)[]; rows: number; done: boolean };
 
 /**
- * Bytes per encoded batch at most: the producer's batch size. A snapshot fills its batches,
- * so each is allocated at this size at once rather than grown (and copied) to it.
+ * COPY bytes per chunk given to an encoding thread: ~3,000 rows of a narrow table, so a
+ * thread's answer (~1 MB of batches) is worth its message, and the first arrives soon.
  */
-const BATCH_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 256 * 1024;
+/** Chunks in flight per encoding thread: one being encoded, one waiting. */
+const CHUNKS_PER_THREAD = 2;
 
 export interface SnapshotOptions {
   /** Records per `next()` (at least; a batch ends at a chunk boundary). */
@@ -29,35 +37,56 @@ export interface SnapshotOptions {
    * partition of the topic, which has this many partitions; otherwise into records.
    */
   partitionsOf?: (topic: string) => Promise<number>;
+  /**
+   * Encoding batches: threads that encode the rows (snapshot-encoder-pool.ts) while this
+   * one reads the COPY and the log appends; `close()` stops them. Absent, this thread
+   * encodes them; so it does a table with a column read as text (its parsers are this
+   * thread's).
+   */
+  pool?: SnapshotEncoderPool;
+}
+
+/** Encoding on threads: the COPY cut into chunks of whole rows, answered in order. */
+interface Chunks {
+  /** The chunk being filled, and its bytes so far. */
+  chunk: Buffer | null;
+  fill: number;
+  /** No chunk of the COPY posted yet (the next carries the header). */
+  first: boolean;
+  /** The COPY has ended (its last chunk is posted). */
+  ended: boolean;
+  inFlight: Promise<ChunkResult>[];
+  /** Rows answered so far, to name a failing row. */
+  rows: number;
+  complete: boolean;
 }
 
 interface CurrentTable {
   encoder: SnapshotRowEncoder;
   rows: BinaryCopyRows;
   copy: CopyOutReader;
-  /** Set when encoding batches: the topic's partition count. */
-  partitions: number;
+  /** Encoding batches on this thread: the table's open batches. */
+  writer: SnapshotBatchWriter | null;
+  /** Encoding batches on threads. */
+  chunks: Chunks | null;
+  name: string;
 }
 
 /**
  * Reads the selected tables as of the snapshot a new slot exported: one REPEATABLE READ
  * transaction that adopts the snapshot (SET TRANSACTION SNAPSHOT), then per table one
  * `COPY (SELECT …) TO STDOUT (FORMAT binary)`, decoded as it streams in straight into
- * records (snapshot-row-encoder.ts). The COPY is read only as fast as `next()` asks:
- * between calls the socket is not read, so Postgres waits (TCP backpressure) instead of
- * the rows piling up here. The slot's connection stays open and idle until `close()`,
- * since the exported snapshot lives only as long as it does.
+ * records (snapshot-row-encoder.ts) or record batches (snapshot-batch-writer.ts), here or
+ * on encoding threads. The COPY is read only as fast as `next()` asks (and the threads
+ * take chunks): between calls the socket is not read, so Postgres waits (TCP
+ * backpressure) instead of the rows piling up here. The slot's connection stays open and
+ * idle until `close()`, since the exported snapshot lives only as long as it does.
  */
 export class TableSnapshot {
   private index = 0;
   private current: CurrentTable | null = null;
   private readonly out = new JsonOut();
-  /** Encoding batches: each row's key, which picks its partition. */
-  private readonly scratch = new JsonOut(1 << 12);
-  /** Encoding batches: writes each row's record straight into its partition's batch. */
-  private readonly direct = new JsonOut(1 << 16);
-  /** Encoding batches: the open batch per partition of the current table. */
-  private readonly builders: (RecordBatchBuilder | undefined)[] = [];
+  private readonly pool: SnapshotEncoderPool | null;
 
   private constructor(
     private readonly reader: pg.Client,
@@ -65,7 +94,9 @@ export class TableSnapshot {
     private readonly tables: TableInfo[],
     private readonly extraFloatDigits: number,
     private readonly options: SnapshotOptions,
-  ) {}
+  ) {
+    this.pool = options.pool ?? null;
+  }
 
   static async open(
     url: string,
@@ -92,16 +123,20 @@ export class TableSnapshot {
     let count = 0;
     const now = Date.now();
     const out = this.out;
-    const batches = this.options.partitionsOf !== undefined;
     while (count < this.options.batchRecords) {
       const current = this.current ?? (await this.openNextTable());
       if (current === null) break;
-      const { encoder, rows } = current;
+      const { encoder, rows, writer, chunks } = current;
+      if (chunks !== null) {
+        count += await this.nextChunk(current, chunks, records as SourceBatch[]);
+        continue;
+      }
       const { head, tail } = this.options.envelope(encoder.table, now);
       encoder.setEnvelope(head, tail);
       const more = await current.copy.read((src, dv, start, end) => {
-        if (batches) count += this.encodeBatches(current, src, dv, start, end, now, records);
-        else {
+        if (writer !== null) {
+          count += writer.write(rows, src, dv, start, end, now, records as SourceBatch[]);
+        } else {
           rows.push(src, dv, start, end, (s, d) =>
             records.push(encoder.encode(out, rows, s, d, now)),
           );
@@ -109,17 +144,12 @@ export class TableSnapshot {
         }
       });
       if (!more) {
-        if (!rows.complete) {
-          throw new ConnectError("POSTGRES", `the COPY for ${encoder.topic} ended early`, {
-            retriable: true,
-          });
-        }
-        if (batches) this.finishBatches(encoder.topic, records);
-        this.current = null;
-        this.index++;
+        if (!rows.complete) this.endedEarly(current);
+        writer?.finish(records as SourceBatch[]);
+        this.tableDone();
       }
     }
-    if (batches && this.current !== null) this.finishBatches(this.current.encoder.topic, records);
+    this.current?.writer?.finish(records as SourceBatch[]);
     return {
       records,
       rows: count,
@@ -128,65 +158,67 @@ export class TableSnapshot {
   }
 
   /**
-   * The rows in `src[start, end)` into the open batch of each one's partition (murmur2 of
-   * its key, as the producer partitions a keyed record); a full batch goes to `into`.
-   * Returns the rows read.
+   * Encoding on threads: keeps them fed with chunks of the COPY, then takes the oldest
+   * chunk's batches into `into` (so they come in COPY order). Returns its rows.
    */
-  private encodeBatches(
-    current: CurrentTable,
-    src: Buffer,
-    dv: DataView,
-    start: number,
-    end: number,
-    now: number,
-    into: (SourceRecord | SourceBatch)[],
-  ): number {
-    const { encoder, rows, partitions } = current;
-    const { scratch, direct, builders } = this;
-    let n = 0;
-    rows.push(src, dv, start, end, (row, rowView) => {
-      scratch.clear();
-      encoder.writeKey(scratch, rows, row, rowView);
-      const keyBytes = scratch.buf;
-      const keyLength = scratch.pos;
-      const p = partitions === 1 ? 0 : toPositive(murmur2(keyBytes, 0, keyLength)) % partitions;
-      let b = builders[p];
-      if (b === undefined) {
-        b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
-        builders[p] = b;
-      }
-      // The key, then the value written straight into the batch, where the record goes.
-      const at = b.inPlaceKeyAt;
-      direct.into(b.buffer, at);
-      direct.raw(keyBytes, 0, keyLength);
-      direct.skip(b.inPlaceGap);
-      const valueStart = direct.written;
-      encoder.writeValue(direct, rows, row, rowView);
-      const valueEnd = direct.written;
-      n++;
-      const inPlace = direct.buf === b.buffer;
-      if (inPlace && b.commitInPlace(at, at + keyLength, at + valueStart, at + valueEnd, now)) {
-        return;
-      }
-      // The batch is full: the record, in its buffer or moved by `direct`, opens the next.
-      const bytes = direct.buf;
-      const base = inPlace ? at : 0;
-      into.push(sourceBatch(encoder.topic, p, b));
-      b = new RecordBatchBuilder(BATCH_BYTES, BATCH_BYTES);
-      builders[p] = b;
-      b.append(bytes, base, base + keyLength, bytes, base + valueStart, base + valueEnd, now);
-    });
-    return n;
+  private async nextChunk(current: CurrentTable, chunks: Chunks, into: SourceBatch[]) {
+    const limit = CHUNKS_PER_THREAD * this.pool!.size;
+    while (!chunks.ended && chunks.inFlight.length < limit) {
+      const more = await current.copy.read((src, _dv, start, end) =>
+        this.gather(current, chunks, src, start, end),
+      );
+      if (!more) {
+        chunks.ended = true;
+        this.post(current, chunks, true);
+      } else if (chunks.fill >= CHUNK_BYTES) this.post(current, chunks, false);
+    }
+    const next = chunks.inFlight.shift();
+    if (next === undefined) {
+      if (!chunks.complete) this.endedEarly(current);
+      this.tableDone();
+      return 0;
+    }
+    const result = await next;
+    if (!result.ok) throw chunkError(current.name, chunks.rows, result);
+    chunks.rows += result.rows;
+    chunks.complete ||= result.complete;
+    for (const b of result.batches) into.push(b);
+    return result.rows;
   }
 
-  /** Every open batch of the table's partitions to `into`, in partition order. */
-  private finishBatches(topic: string, into: (SourceRecord | SourceBatch)[]): void {
-    const builders = this.builders;
-    for (let p = 0; p < builders.length; p++) {
-      const b = builders[p];
-      if (b !== undefined && b.count > 0) into.push(sourceBatch(topic, p, b));
+  /** A CopyData payload (one row; the first also holds the header) into the open chunk. */
+  private gather(current: CurrentTable, chunks: Chunks, src: Buffer, start: number, end: number) {
+    const n = end - start;
+    if (chunks.chunk !== null && chunks.fill + n > chunks.chunk.length) {
+      this.post(current, chunks, false);
     }
-    builders.length = 0;
+    // A row bigger than a chunk gets a chunk of its size.
+    chunks.chunk ??= chunkBuffer(Math.max(CHUNK_BYTES, n));
+    chunks.fill += src.copy(chunks.chunk, chunks.fill, start, end);
+  }
+
+  /** The open chunk (if any, or an empty last one) to a thread. */
+  private post(current: CurrentTable, chunks: Chunks, last: boolean): void {
+    if (chunks.chunk === null && !last) return;
+    const chunk = (chunks.chunk ?? chunkBuffer(0)).subarray(0, chunks.fill);
+    const now = Date.now();
+    const { head, tail } = this.options.envelope(current.encoder.table, now);
+    const result = this.pool!.encode(chunk, { first: chunks.first, last, head, tail, now });
+    chunks.inFlight.push(result);
+    chunks.chunk = null;
+    chunks.fill = 0;
+    chunks.first = false;
+  }
+
+  private endedEarly(current: CurrentTable): never {
+    throw new ConnectError("POSTGRES", `the COPY for ${current.encoder.topic} ended early`, {
+      retriable: true,
+    });
+  }
+
+  private tableDone(): void {
+    this.current = null;
+    this.index++;
   }
 
   private async openNextTable(): Promise<CurrentTable | null> {
@@ -208,16 +240,41 @@ export class TableSnapshot {
     }
     const partitions = (await this.options.partitionsOf?.(topic)) ?? 0;
     const name = `snapshot of ${table.schema}.${table.table}`;
+    const pool = this.pool;
+    const threaded = partitions > 0 && pool !== null && text.length === 0;
+    if (threaded) {
+      pool.table({
+        table,
+        topic,
+        types: encoder.types,
+        partitions,
+        name,
+        chunkBytes: CHUNK_BYTES,
+      });
+    }
     this.current = {
       encoder,
       rows: new BinaryCopyRows(encoder.fieldCount, name),
       copy: this.reader.query(new CopyOutReader(encoder.copySql)),
-      partitions,
+      writer: partitions > 0 && !threaded ? new SnapshotBatchWriter(encoder, partitions) : null,
+      chunks: threaded
+        ? {
+            chunk: null,
+            fill: 0,
+            first: true,
+            ended: false,
+            inFlight: [],
+            rows: 0,
+            complete: false,
+          }
+        : null,
+      name,
     };
     return this.current;
   }
 
   async close(): Promise<void> {
+    await this.pool?.close();
     // A COPY still streaming cannot be followed by COMMIT; ending the connection rolls
     // back the read-only transaction, which is all COMMIT would do.
     if (this.current === null) await this.reader.query("COMMIT").catch(() => {});
@@ -225,8 +282,4 @@ export class TableSnapshot {
     await this.reader.end().catch(() => {});
     await this.slotConnection.end().catch(() => {});
   }
-}
-
-function sourceBatch(topic: string, partition: number, b: RecordBatchBuilder): SourceBatch {
-  return { topic, partition, batch: b.finish(), records: b.count };
 }
