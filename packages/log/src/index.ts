@@ -88,6 +88,7 @@ export {
   encodeBatch,
   type EncodeOptions,
   RecordBatch,
+  type RecordVisitor,
   splitBatches,
   TRANSACTIONAL_FLAG,
   CONTROL_FLAG,
