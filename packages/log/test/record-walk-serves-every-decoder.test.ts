@@ -69,7 +69,9 @@ describe("one record walk for every decoder", () => {
     batch.walk(false, (_o, _k, _v, _t, headers) => expect(headers).toBe(NO_HEADERS));
     // forEach, records() and forEachKeyValue are the same walk
     const viaForEach: number[] = [];
-    batch.forEach((r) => viaForEach.push(r.offset));
+    batch.forEach((r) => {
+      viaForEach.push(r.offset);
+    });
     expect(viaForEach).toEqual([70, 71, 72, 73]);
     expect(batch.records().map((r) => r.timestamp)).toEqual(written.map((r) => r.timestamp));
     const kv: [number, string | null][] = [];
