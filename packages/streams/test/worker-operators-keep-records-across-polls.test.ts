@@ -11,7 +11,7 @@ const N = 20_000;
 const PAD = "p".repeat(200);
 
 const keyOf = (partition: number, i: number) => `k${partition}-${i}`;
-const valueOf = (partition: number, i: number) => `${partition}:${i} ${PAD}`;
+const producedValue = (partition: number, i: number) => `${partition}:${i} ${PAD}`;
 
 /**
  * The bytes-serde source forwards the consumer's records themselves, whose keys and values
@@ -35,7 +35,7 @@ describe("records kept by operators across polls", () => {
           "in",
           Array.from({ length: N }, (_, i) => ({
             key: Buffer.from(keyOf(partition, i)),
-            value: Buffer.from(valueOf(partition, i)),
+            value: Buffer.from(producedValue(partition, i)),
             timestamp: T0 + i,
             partition,
           })),
@@ -69,7 +69,7 @@ describe("records kept by operators across polls", () => {
         await worker.stop();
       }
       // what was produced, per partition in order, computed from the generator above
-      const want = (p: number) => Array.from({ length: N }, (_, i) => [keyOf(p, i), valueOf(p, i)]);
+      const want = (p: number) => Array.from({ length: N }, (_, i) => [keyOf(p, i), producedValue(p, i)]);
       const byPartition = (pairs: [Buffer, Buffer][], p: number) =>
         pairs
           .map(([k, v]) => [k.toString(), v.toString()])
