@@ -69,7 +69,8 @@ describe("records kept by operators across polls", () => {
         await worker.stop();
       }
       // what was produced, per partition in order, computed from the generator above
-      const want = (p: number) => Array.from({ length: N }, (_, i) => [keyOf(p, i), producedValue(p, i)]);
+      const want = (p: number) =>
+        Array.from({ length: N }, (_, i) => [keyOf(p, i), producedValue(p, i)]);
       const byPartition = (pairs: [Buffer, Buffer][], p: number) =>
         pairs
           .map(([k, v]) => [k.toString(), v.toString()])
