@@ -251,11 +251,10 @@ export class RecordBatch {
         p += vl;
       }
       let headers: Record<string, Buffer> = NO_HEADERS;
-      if (withHeaders) {
+      if (p >= recordEnd) throw this.malformed(i); // the header count, at least, must follow
+      // a record without headers (nearly all) ends with a header count 0, one byte
+      if (withHeaders && (buf[p] !== 0 || p + 1 !== recordEnd)) {
         headers = this.readHeaders(p, recordEnd, i);
-      } else if (p >= recordEnd) {
-        // the header count, at least, must follow
-        throw this.malformed(i);
       }
       visit(offset, key, value, timestamp, headers);
       pos = recordEnd;

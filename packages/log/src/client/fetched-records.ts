@@ -4,9 +4,6 @@ import { AbortedTransactionFilter } from "./aborted-transaction-filter.js";
 import type { IsolationLevel } from "./isolation-level.js";
 import type { FetchRequest, FetchResponse } from "./log-service.js";
 
-/** Records per fetch up to which the result array is allocated at its size at once. */
-const MAX_PREALLOCATED = 65_536;
-
 /**
  * The records a consumer hands on from one partition's fetched bytes, from `position` on,
  * and the position after them. Batches are CRC-checked unless the service already did
@@ -21,13 +18,7 @@ export function fetchedRecords(
   isolation: IsolationLevel,
 ): { records: LogRecord[]; next: number } {
   const { batches } = splitBatches(response.records);
-  // Sized for the batches' records up front: pushing one by one grew it a dozen times per
-  // fetch, each growth a copy the young generation had to hold. Past V8's limit for a fast
-  // preallocated array (100,000) it grows as it fills instead (appending at index n).
-  let size = 0;
-  for (const batch of batches) if (batch.nextOffset > position) size += batch.recordCount;
-  const records: LogRecord[] = size <= MAX_PREALLOCATED ? new Array<LogRecord>(size) : [];
-  let n = 0;
+  const records: LogRecord[] = [];
   const keep = (
     offset: number,
     key: Buffer | null,
@@ -35,7 +26,7 @@ export function fetchedRecords(
     timestamp: number,
     headers: Record<string, Buffer>,
   ): void => {
-    if (offset >= position) records[n++] = { offset, timestamp, key, value, headers };
+    if (offset >= position) records.push({ offset, timestamp, key, value, headers });
   };
   let next = position;
   const where = `${response.topic}-${response.partition}`;
@@ -51,7 +42,6 @@ export function fetchedRecords(
     }
     next = batch.nextOffset;
   }
-  records.length = n;
   return { records, next };
 }
 
