@@ -90,6 +90,7 @@ export {
   RecordBatch,
   BATCH_HEADER_SIZE,
   MAGIC,
+  type RecordVisitor,
   splitBatches,
   TRANSACTIONAL_FLAG,
   CONTROL_FLAG,

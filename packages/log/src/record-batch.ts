@@ -45,6 +45,19 @@ import { readVarint, readVarlong, varintEnd } from "./varint.js";
 const MIN_RECORD_BODY = 6;
 
 /**
+ * What RecordBatch.walk hands on per record, in the order restore reads them (the offset,
+ * key and value first, so a three-argument function serves). Keys and values are views of
+ * the batch's bytes.
+ */
+export type RecordVisitor = (
+  offset: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  timestamp: number,
+  headers: Record<string, Buffer>,
+) => void;
+
+/**
  * A view of one batch inside a larger buffer (a fetched chunk or a segment read), of
  * either format. Reading header fields costs nothing; records are decoded only when asked for.
  */
@@ -162,8 +175,8 @@ export class RecordBatch {
   records(): LogRecord[] {
     const out = new Array<LogRecord>(this.recordCount);
     let i = 0;
-    this.forEach((r) => {
-      out[i++] = r;
+    this.walk(true, (offset, key, value, timestamp, headers) => {
+      out[i++] = { offset, timestamp, key, value, headers };
     });
     out.length = i;
     return out;
@@ -171,12 +184,34 @@ export class RecordBatch {
 
   /** Decodes records one by one; the structure is bounds-checked against the batch. */
   forEach(fn: (record: LogRecord) => void): void {
+    this.walk(true, (offset, key, value, timestamp, headers) => {
+      fn({ offset, timestamp, key, value, headers });
+    });
+  }
+
+  /**
+   * The one walk over the batch's records, which every decoder of the package goes through
+   * (forEach, records(), the consumer's fetch, restore's forEachKeyValue): each record's
+   * structure is bounds-checked against the batch, keys and values are views of its bytes,
+   * and no record object is made (a caller that wants one makes it). `withHeaders` false
+   * skips the headers by the record's length prefix and hands on NO_HEADERS: restore does
+   * not need them, and decoding them was a good part of its cost.
+   */
+  walk(withHeaders: boolean, visit: RecordVisitor): void {
     const buf = this.buffer;
     const end = this.position + this.sizeInBytes;
     const base = this.baseOffset;
     const count = this.recordCount;
     if (this.legacy) {
-      forEachLegacyRecord(buf, this.position, end, base, count, fn, (i) => this.malformed(i));
+      forEachLegacyRecord(
+        buf,
+        this.position,
+        end,
+        base,
+        count,
+        (r) => visit(r.offset, r.key, r.value, r.timestamp, withHeaders ? r.headers : NO_HEADERS),
+        (i) => this.malformed(i),
+      );
       return;
     }
     const compression = this.compression;
@@ -215,29 +250,42 @@ export class RecordBatch {
         value = Buffer.from(ab, abOffset + p, vl);
         p += vl;
       }
-      const hc = readVarint(buf, p);
-      p = varintEnd;
       let headers: Record<string, Buffer> = NO_HEADERS;
-      if (hc !== 0) {
-        if (hc < 0) throw this.malformed(i);
-        headers = {};
-        for (let h = 0; h < hc; h++) {
-          const hkl = readVarint(buf, p);
-          p = varintEnd;
-          if (hkl < 0 || p + hkl > recordEnd) throw this.malformed(i);
-          const hk = buf.toString("utf8", p, p + hkl);
-          p += hkl;
-          const hvl = readVarint(buf, p);
-          p = varintEnd;
-          if (p + hvl > recordEnd) throw this.malformed(i);
-          headers[hk] = hvl < 0 ? Buffer.alloc(0) : buf.subarray(p, p + hvl);
-          if (hvl > 0) p += hvl;
-        }
+      if (p >= recordEnd) throw this.malformed(i); // the header count, at least, must follow
+      // a record without headers (nearly all) ends with a header count 0, one byte
+      if (withHeaders && (buf[p] !== 0 || p + 1 !== recordEnd)) {
+        headers = this.readHeaders(p, recordEnd, i);
       }
-      if (p !== recordEnd) throw this.malformed(i);
-      fn({ offset, timestamp, key, value, headers });
+      visit(offset, key, value, timestamp, headers);
       pos = recordEnd;
     }
+  }
+
+  /** The headers from `p` (the header count) to `recordEnd`, which they must fill. */
+  private readHeaders(p: number, recordEnd: number, index: number): Record<string, Buffer> {
+    const buf = this.buffer;
+    const hc = readVarint(buf, p);
+    p = varintEnd;
+    if (hc === 0) {
+      if (p !== recordEnd) throw this.malformed(index);
+      return NO_HEADERS;
+    }
+    if (hc < 0) throw this.malformed(index);
+    const headers: Record<string, Buffer> = {};
+    for (let h = 0; h < hc; h++) {
+      const hkl = readVarint(buf, p);
+      p = varintEnd;
+      if (hkl < 0 || p + hkl > recordEnd) throw this.malformed(index);
+      const hk = buf.toString("utf8", p, p + hkl);
+      p += hkl;
+      const hvl = readVarint(buf, p);
+      p = varintEnd;
+      if (p + hvl > recordEnd) throw this.malformed(index);
+      headers[hk] = hvl < 0 ? Buffer.alloc(0) : buf.subarray(p, p + hvl);
+      if (hvl > 0) p += hvl;
+    }
+    if (p !== recordEnd) throw this.malformed(index);
+    return headers;
   }
 
   private malformed(index: number): CorruptRecordError {

@@ -122,6 +122,42 @@ describe("PartitionGroup: a task's input partitions in time order", () => {
     expect(g.firstBufferedOffset(keyA)).toBe(2);
   });
 
+  it("takes across fetch chunks and stops mid-chunk at the other head or at max, as one record at a time would", () => {
+    const g = group(
+      new Map([
+        [keyA, 0],
+        [keyB, 0],
+      ]),
+    );
+    // A's records came in three fetches; B's head sits between A's chunks' times
+    const aTimes = [[1, 2, 3], [4, 5, 9, 10], [11]];
+    let offset = 0;
+    for (const times of aTimes) {
+      g.add(keyA, records(offset, times));
+      offset += times.length;
+    }
+    g.add(keyB, records(100, [6, 12]));
+    // the order is the merge by time (ties: a first), computed here by sorting
+    const all = [
+      ...aTimes.flat().map((t) => ({ t, name: `a@${t}` })),
+      ...[6, 12].map((t) => ({ t, name: `b@${t}` })),
+    ].sort((x, y) => x.t - y.t);
+    const got: string[] = [];
+    // at most 4 per batch: cuts A's second chunk in the middle
+    got.push(...flat(g.nextBatch(0, 4)));
+    expect(got).toEqual(all.slice(0, 4).map((x) => x.name));
+    expect(g.firstBufferedOffset(keyA)).toBe(4);
+    expect(g.buffered()).toBe(all.length - 4);
+    for (;;) {
+      const runs = g.nextBatch(0, 4);
+      if (runs === null || runs.length === 0) break;
+      got.push(...flat(runs));
+    }
+    expect(got).toEqual(all.map((x) => x.name));
+    expect(g.buffered()).toBe(0);
+    expect(g.firstBufferedOffset(keyA)).toBeUndefined();
+  });
+
   it("asks to pause a partition above maxQueuedBytes and to resume it below half; clear forgets records and pauses", () => {
     const g = group(
       new Map([

@@ -17,8 +17,17 @@ export function fetchedRecords(
   verified: boolean,
   isolation: IsolationLevel,
 ): { records: LogRecord[]; next: number } {
-  const records: LogRecord[] = [];
   const { batches } = splitBatches(response.records);
+  const records: LogRecord[] = [];
+  const keep = (
+    offset: number,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: Record<string, Buffer>,
+  ): void => {
+    if (offset >= position) records.push({ offset, timestamp, key, value, headers });
+  };
   let next = position;
   const where = `${response.topic}-${response.partition}`;
   const filter = new AbortedTransactionFilter(
@@ -29,9 +38,7 @@ export function fetchedRecords(
     if (batch.nextOffset <= position) continue;
     if (!verified) batch.verify(where);
     if (!filter.skip(batch)) {
-      batch.forEach((r) => {
-        if (r.offset >= position) records.push(r);
-      });
+      batch.walk(true, keep);
     }
     next = batch.nextOffset;
   }
