@@ -50,7 +50,7 @@ export function encodeSend(
       open[p] = builder;
     }
     if (!builder.appendRecord(r, ts)) {
-      out.push({ partition: p, batch: builder.finish() });
+      out.push({ partition: p, batch: builder.finishUnmarked() });
       builder = new RecordBatchBuilder(batchBytes, first);
       open[p] = builder;
       builder.appendRecord(r, ts);
@@ -58,7 +58,7 @@ export function encodeSend(
   }
   for (let p = 0; p < partitions; p++) {
     const builder = open[p];
-    if (builder !== undefined) out.push({ partition: p, batch: builder.finish() });
+    if (builder !== undefined) out.push({ partition: p, batch: builder.finishUnmarked() });
   }
   return out;
 }

@@ -177,7 +177,9 @@ export interface Producer {
    * Optional (Tributary's log, and the Kafka backend's producers): appends batches the caller encoded with a
    * RecordBatchBuilder, each to the partition the caller chose as `send` chooses it
    * (partitionForKey of the key's bytes). The producer stamps its id, epoch and sequences,
-   * so they are as idempotent as `send`'s batches and queued in order with them.
+   * so they are as idempotent as `send`'s batches and queued in order with them. A batch
+   * is the producer's once handed over: the caller must not write to its buffer again
+   * (the embedded log appends a builder's batch without checking the CRC stamped on it).
    */
   sendEncoded?(
     topic: string,

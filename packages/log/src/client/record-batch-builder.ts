@@ -26,6 +26,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { sizeOfLength, sizeOfVarlong, writeLength, writeVarlong } from "../varint.js";
 import { NO_HEADERS, type ProducerRecord, type RecordHeaders } from "../record.js";
 import { headersSize, writeHeaders } from "../record-batch-encoder.js";
+import { markBuiltHere } from "../record-batch-encoded-here.js";
 
 /**
  * Writes one partition's records straight into a RecordBatch v2 (grammar in
@@ -254,8 +255,20 @@ export class RecordBatchBuilder {
     return true;
   }
 
-  /** The batch (at least one record appended), to be stamped by the producer. */
+  /**
+   * The batch (at least one record appended), to be stamped by the producer. Handed to
+   * `sendEncoded`, it is the producer's: the caller writes to it no more (the embedded log
+   * then skips the CRC check of the stamped batch, record-batch-encoded-here.ts).
+   */
   finish(): Buffer {
+    return markBuiltHere(this.finishUnmarked());
+  }
+
+  /**
+   * `finish()` for the producer's own `send` (encode-send.ts), whose batches nobody else
+   * ever holds and are marked encoded here once stamped: one WeakSet entry per batch, not two.
+   */
+  finishUnmarked(): Buffer {
     if (this.n === 0) throw new RangeError("a record batch needs at least one record");
     const buf = this.buf.subarray(0, this.pos);
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -5,7 +5,7 @@ import type { MetadataCache } from "./metadata-cache.js";
 import { checkPartition, encodeSend } from "./encode-send.js";
 import type { ProducerRecord } from "../record.js";
 import { TRANSACTIONAL_FLAG } from "../record-batch.js";
-import { markEncodedHere } from "../record-batch-encoded-here.js";
+import { isBuiltHere, markEncodedHere } from "../record-batch-encoded-here.js";
 import { OFF_RECORD_COUNT } from "../record-batch-layout.js";
 import { stampProducer } from "./record-batch-builder.js";
 import { type RetryPolicy, retryWithBackoff } from "../retry-with-backoff.js";
@@ -153,9 +153,14 @@ export class ServiceProducer implements Producer {
     for (const b of batches) checkPartition(topic, b.partition, partitions);
     const producer = await this.currentProducer();
     await this.transaction?.addPartitions(topic, [...new Set(batches.map((b) => b.partition))]);
-    const sends = batches.map(({ partition, batch }) =>
-      this.queue(topic, partition, this.stampBatch(topic, partition, batch, producer), producer),
-    );
+    // A batch a RecordBatchBuilder here finished is the producer's once handed over
+    // (finish()): stamped here, its CRC is as fresh as send's own batches' and skips the
+    // embedded log's check as theirs do. Any other buffer is checked on append.
+    const sends = batches.map(({ partition, batch }) => {
+      const stamped = this.stampBatch(topic, partition, batch, producer);
+      if (isBuiltHere(batch)) markEncodedHere(stamped);
+      return this.queue(topic, partition, stamped, producer);
+    });
     return { acks: Promise.all(sends).then(mergeAcks) };
   }
 
