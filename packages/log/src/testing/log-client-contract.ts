@@ -302,13 +302,10 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       const b = client.consumer(opts("worker-b"));
       await a1.subscribe(["static"]);
       await b.subscribe(["static"]);
-      const settled = Date.now() + 60_000;
-      while (
-        (a1.assignment().length === 0 || a1.assignment().length + b.assignment().length < 4) &&
-        Date.now() < settled
-      ) {
-        await Promise.all([a1.poll({ maxWaitMs: 20 }), b.poll({ maxWaitMs: 20 })]);
-      }
+      await pollEachUntil(
+        [a1, b],
+        () => a1.assignment().length > 0 && a1.assignment().length + b.assignment().length === 4,
+      );
       const aHad = a1.assignment().map((tp) => tp.partition);
       expect(aHad.length + b.assignment().length).toBe(4);
 
@@ -316,10 +313,7 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       // too); a new process with the same instance id starts.
       const a2 = client.consumer(opts("worker-a"));
       await a2.subscribe(["static"]);
-      const deadline = Date.now() + 60_000;
-      while (a2.assignment().length + b.assignment().length < 4 && Date.now() < deadline) {
-        await Promise.all([a2.poll({ maxWaitMs: 20 }), b.poll({ maxWaitMs: 20 })]);
-      }
+      await pollEachUntil([a2, b], () => a2.assignment().length + b.assignment().length === 4);
       const parts = [...a2.assignment(), ...b.assignment()].map((tp) => tp.partition);
       expect(parts.sort()).toEqual([0, 1, 2, 3]);
       expect(a2.assignment().length).toBeGreaterThan(0);
@@ -417,6 +411,20 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       expect(offsets.reduce((n, o) => n + o.offset, 0)).toBe(50);
     });
   });
+}
+
+/**
+ * Polls each consumer in its own loop, as separate processes would, until `done` or 60 s.
+ * Never in lockstep (both polls awaited, then both again): a member's join waits for the
+ * other member's next poll, which lockstep holds back until that join ends.
+ */
+async function pollEachUntil(consumers: Consumer[], done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  await Promise.all(
+    consumers.map(async (c) => {
+      while (!done() && Date.now() < deadline) await c.poll({ maxWaitMs: 20 });
+    }),
+  );
 }
 
 function ids(from: number, to: number) {
