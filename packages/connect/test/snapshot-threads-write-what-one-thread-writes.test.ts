@@ -12,6 +12,7 @@ import {
 import { TableSnapshot } from "../src/postgres/table-snapshot.js";
 import {
   NO_PG,
+  cdcSource,
   cleanup,
   freshDatabase,
   openTestLog,
@@ -269,18 +270,14 @@ describe.skipIf(NO_PG)("the snapshot encoded on threads", () => {
     const threadsBefore = osThreads();
     const file = {
       connectors: [
-        {
-          name: "cdc",
-          type: "postgres-source",
-          config: {
-            connection: url,
-            tables: ["items"],
-            topicPrefix: "st",
-            topicPartitions: PARTITIONS,
-            snapshotFetchRows: 2000,
-            snapshotEncodeThreads: 2,
-          },
-        },
+        cdcSource({
+          connection: url,
+          tables: ["items"],
+          topicPrefix: "st",
+          topicPartitions: PARTITIONS,
+          snapshotFetchRows: 2000,
+          snapshotEncodeThreads: 2,
+        }),
       ],
     };
     const first = await startWorker(log, file);

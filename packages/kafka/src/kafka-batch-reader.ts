@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ConnectionPool } from "@platformatic/kafka";
 import {
   type BatchReader,
@@ -103,8 +104,4 @@ export class KafkaBatchReader implements BatchReader {
     this.closed = true;
     await this.pool.close();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

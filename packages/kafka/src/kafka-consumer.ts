@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ConnectionPool } from "@platformatic/kafka";
 import {
   ClosedError,
@@ -492,8 +493,4 @@ export class KafkaConsumer implements Consumer {
 
 function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
