@@ -269,6 +269,24 @@ export function describeLogClientContract(name: string, open: () => Promise<Cont
       }
     });
 
+    it("a member that heartbeats but never polls again holds a rebalance only for its rebalance timeout", async () => {
+      // The other side of heartbeating while a rejoin is pending: a process stuck for good
+      // (heartbeat timer alive, no poll) must not hold the group: after the rebalance
+      // timeout the coordinator drops it and the live member takes every partition.
+      await client.admin.createTopic("stuck", { partitions: 4 });
+      const opts = { groupId: "g-stuck", sessionTimeoutMs: 3000, rebalanceTimeoutMs: 5000 };
+      const stuck = client.consumer(opts);
+      await stuck.subscribe(["stuck"]);
+      await pollEachUntil([stuck], () => stuck.assignment().length === 4);
+      expect(stuck.assignment().length).toBe(4);
+      const live = client.consumer(opts);
+      await live.subscribe(["stuck"]);
+      await pollEachUntil([live], () => live.assignment().length === 4);
+      expect(live.assignment().map((tp) => tp.partition)).toEqual([0, 1, 2, 3]);
+      await live.close();
+      await stuck.close().catch(() => {});
+    });
+
     it("close() lets the revoke listener commit the partitions' last positions", async () => {
       await client.admin.createTopic("closing", { partitions: 2 });
       await client.producer().send("closing", ids(0, 40));
